@@ -1,0 +1,667 @@
+"""Connect to a data source, map its columns to the canonical schema, validate, clean.
+
+The canonical tables (see DESIGN.md):
+
+``transactions``
+    one row per line item: customer_id, order_id, ts, product_id, quantity,
+    amount (line revenue after discount); optional unit_price, promo, store,
+    channel. ``amount`` may be derived as ``quantity * unit_price`` when the
+    source has no revenue column (UCI Online Retail).
+``customers``
+    one row per member: customer_id and the member-form fields. Personal
+    fields (name, phone, ...) are never loaded into analysis tables.
+``products``
+    product_id, name, category, brand, unit_price, stock.
+``contacts``
+    campaign exposure: customer_id, campaign_id, round, arm, channel,
+    contacted_at, responded.
+
+Input files are only ever read: every cleaning step is a filter in the
+engine, and what it removed is reported in :attr:`Store.cleaning_report`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import ibis
+import pandas as pd
+import yaml
+
+from .errors import DataError, MissingColumnError, ParameterError
+
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "PERSONAL_FIELDS",
+    "CLEANING_DEFAULTS",
+    "Store",
+    "load_store",
+    "load_data_spec",
+    "resolve_path",
+    "project_root",
+]
+
+#: canonical columns per table: name -> (required, kind)
+CANONICAL_COLUMNS: dict[str, dict[str, tuple[bool, str]]] = {
+    "transactions": {
+        "customer_id": (True, "id"),
+        "order_id": (True, "id"),
+        "ts": (True, "timestamp"),
+        "product_id": (True, "id"),
+        "quantity": (True, "number"),
+        "amount": (True, "number"),
+        "unit_price": (False, "number"),
+        "promo": (False, "bool"),
+        "store": (False, "id"),
+        "channel": (False, "id"),
+    },
+    "customers": {
+        "customer_id": (True, "id"),
+        "signup_date": (False, "timestamp"),
+        "gender": (False, "text"),
+        "age": (False, "number"),
+        "age_band": (False, "text"),
+        "occupation": (False, "text"),
+        "job_level": (False, "text"),
+        "marital_status": (False, "text"),
+        "personal_income": (False, "text"),
+        "household_income": (False, "text"),
+        "household_size": (False, "number"),
+        "hobby": (False, "text"),
+        "preferred_channel": (False, "text"),
+        "uses_wechat": (False, "bool"),
+        "housing": (False, "text"),
+        "housing_area": (False, "text"),
+        "owns_car": (False, "bool"),
+        "region": (False, "text"),
+        "birthday_type": (False, "text"),
+    },
+    "products": {
+        "product_id": (True, "id"),
+        "name": (False, "text"),
+        "category": (False, "text"),
+        "brand": (False, "text"),
+        "unit_price": (False, "number"),
+        "stock": (False, "number"),
+    },
+    "contacts": {
+        "customer_id": (True, "id"),
+        "campaign_id": (True, "id"),
+        "round": (True, "number"),
+        "arm": (True, "text"),
+        "channel": (False, "text"),
+        "contacted_at": (False, "timestamp"),
+        "responded": (False, "bool"),
+    },
+}
+
+#: member-form fields that identify a person; never part of an analysis table
+PERSONAL_FIELDS = frozenset(
+    {
+        "name",
+        "phone",
+        "email",
+        "wechat_id",
+        "id_type",
+        "id_number",
+        "address",
+        "postcode",
+        "photo",
+        "birthday",
+    }
+)
+
+#: cleaning rules and their defaults; every rule is a named parameter
+CLEANING_DEFAULTS: dict[str, Any] = {
+    # lines without a customer id: kept in store totals, left out of customer analyses
+    "anonymous": "exclude",  # exclude | error
+    # negative quantities, and orders whose id starts with cancellation_prefix
+    "returns": "drop",  # drop | net | error
+    "cancellation_prefix": None,  # e.g. "C" for UCI Online Retail
+    # lines with zero or negative price (amount <= 0 with a positive quantity)
+    "nonpositive_price": "drop",  # drop | error
+    # exactly repeated lines (every column equal)
+    "duplicates": "drop",  # drop | keep | error
+    # lines whose timestamp falls outside window.start .. window.end
+    "out_of_window": "drop",  # drop | error
+}
+
+_CHOICES = {
+    "anonymous": {"exclude", "error"},
+    "returns": {"drop", "net", "error"},
+    "nonpositive_price": {"drop", "error"},
+    "duplicates": {"drop", "keep", "error"},
+    "out_of_window": {"drop", "error"},
+}
+
+_IBIS_TYPE = {"number": "float64", "timestamp": "timestamp", "bool": "boolean"}
+
+
+def project_root() -> Path:
+    """Return the checkout that holds ``crm_kit`` (where ``params/`` and ``data/`` live)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def resolve_path(path: str | os.PathLike, *, must_exist: bool = False) -> Path:
+    """Resolve a user path: absolute, else relative to the cwd, else to the project root.
+
+    Notebooks run with their own folder as working directory, so paths in
+    params files are written relative to the project root and still resolve.
+    ``~`` and environment variables (``$CRM_KIT_DATA``) are expanded.
+    """
+    p = Path(os.path.expandvars(os.path.expanduser(str(path))))
+    if p.is_absolute():
+        candidates = [p]
+    else:
+        candidates = [Path.cwd() / p, project_root() / p]
+    for c in candidates:
+        if c.exists():
+            return c.resolve()
+    if must_exist:
+        tried = ", ".join(str(c) for c in candidates)
+        raise DataError(f"file not found: '{path}' (looked in {tried}); check the path in params")
+    return candidates[-1]
+
+
+def load_data_spec(spec: str | Mapping[str, Any]) -> dict[str, Any]:
+    """Turn the ``data`` parameter into a spec dictionary.
+
+    ``"demo"`` means the bundled demo store (generated on first use);
+    a string ending in ``.yaml``/``.yml`` is read as a spec file; a mapping
+    is used as it is.
+    """
+    if isinstance(spec, Mapping):
+        return dict(spec)
+    if not isinstance(spec, str):
+        raise ParameterError(
+            f"data must be 'demo', a path to a data YAML, or a mapping; got {type(spec).__name__}"
+        )
+    if spec == "demo" or spec.startswith("demo:"):
+        return {"source": "demo", **({"n_members": int(spec.split(":")[1])} if ":" in spec else {})}
+    if spec.endswith((".yaml", ".yml")):
+        path = resolve_path(spec, must_exist=True)
+        with open(path, encoding="utf-8") as fh:
+            loaded = yaml.safe_load(fh) or {}
+        if not isinstance(loaded, Mapping):
+            raise ParameterError(f"data spec {path} must hold a mapping at the top level")
+        return dict(loaded.get("data", loaded))
+    raise ParameterError(
+        f"data='{spec}' is neither 'demo' nor a .yaml data spec; fix the data parameter"
+    )
+
+
+@dataclass
+class Store:
+    """A validated, cleaned store: engine tables plus what cleaning did.
+
+    Attributes
+    ----------
+    con
+        The Ibis backend connection (DuckDB by default).
+    transactions
+        Ibis table of customer line items after cleaning (canonical columns,
+        plus ``category``/``brand`` joined from products when available).
+    all_lines
+        Ibis table of every valid line, anonymous ones included: store totals.
+    customers, products, contacts
+        pandas frames (or ``None`` when the source has no such table).
+    cleaning_report
+        One row per cleaning rule: rows and sales it removed and the action.
+    spec
+        The data spec the store was loaded from.
+    """
+
+    con: Any
+    transactions: Any
+    all_lines: Any
+    customers: pd.DataFrame | None
+    products: pd.DataFrame | None
+    contacts: pd.DataFrame | None
+    cleaning_report: pd.DataFrame
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_promo(self) -> bool:
+        """Whether line items carry a promotion flag."""
+        return "promo" in self.transactions.columns
+
+    @property
+    def has_categories(self) -> bool:
+        """Whether line items carry a product category."""
+        return "category" in self.transactions.columns
+
+    def health(self) -> pd.DataFrame:
+        """Data-health figures: rows, customers, date range, anonymous share of sales."""
+        t = self.all_lines
+        agg = t.aggregate(
+            rows=t.count(),
+            sales=t.amount.sum(),
+            anon_rows=t.customer_id.isnull().sum(),
+            anon_sales=t.customer_id.isnull().ifelse(t.amount, 0).sum(),
+            customers=t.customer_id.nunique(),
+            orders=t.order_id.nunique(),
+            first=t.ts.min(),
+            last=t.ts.max(),
+        )
+        row = self.con.to_pandas(agg).iloc[0]
+        removed = int(self.cleaning_report["rows_removed"].sum())
+        items = [
+            ("line items kept (all)", int(row["rows"])),
+            ("line items removed by cleaning", removed),
+            ("orders", int(row["orders"])),
+            ("customers", int(row["customers"])),
+            ("first transaction", pd.Timestamp(row["first"])),
+            ("last transaction", pd.Timestamp(row["last"])),
+            ("sales (all lines)", round(float(row["sales"] or 0), 2)),
+            ("anonymous line items", int(row["anon_rows"])),
+            (
+                "anonymous share of sales",
+                round(float(row["anon_sales"] or 0) / float(row["sales"]), 4) if row["sales"] else 0.0,
+            ),
+        ]
+        return pd.DataFrame(items, columns=["figure", "value"])
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _connect(spec: Mapping[str, Any]):
+    engine = spec.get("engine", {}) or {}
+    backend = engine.get("backend", "duckdb")
+    if backend == "duckdb":
+        con = ibis.duckdb.connect(engine.get("database", ":memory:"))
+        if engine.get("memory_limit"):
+            con.raw_sql(f"SET memory_limit='{engine['memory_limit']}'")
+        if engine.get("threads"):
+            con.raw_sql(f"SET threads={int(engine['threads'])}")
+        if engine.get("temp_directory"):
+            con.raw_sql(f"SET temp_directory='{engine['temp_directory']}'")
+        return con
+    if backend == "connection":
+        return engine["connection"]
+    try:
+        connect = getattr(ibis, backend).connect
+    except AttributeError as exc:
+        raise ParameterError(f"engine.backend '{backend}' is not an Ibis backend") from exc
+    kwargs = {k: os.path.expandvars(str(v)) for k, v in (engine.get("options") or {}).items()}
+    return connect(**kwargs)
+
+
+def _read_table(con, name: str, tspec: Mapping[str, Any]):
+    if "table" in tspec and "path" not in tspec:
+        try:
+            return con.table(tspec["table"])
+        except Exception as exc:  # backend-specific
+            raise DataError(f"{name}: table '{tspec['table']}' not found in the connection") from exc
+    paths = tspec.get("path")
+    if paths is None:
+        raise ParameterError(f"{name}: give a 'path' (CSV/Parquet/DuckDB file) or a 'table' name")
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    resolved = [str(resolve_path(p, must_exist=True)) for p in paths]
+    fmt = tspec.get("format") or _guess_format(resolved[0])
+    if fmt == "parquet":
+        return con.read_parquet(resolved if len(resolved) > 1 else resolved[0])
+    if fmt == "csv":
+        # read every column as text: parsing (and its failures) is ours to report
+        return con.read_csv(resolved if len(resolved) > 1 else resolved[0], all_varchar=True)
+    if fmt == "duckdb":
+        src = ibis.duckdb.connect(resolved[0], read_only=True)
+        return con.create_table(
+            f"_src_{name}", src.to_pyarrow(src.table(tspec.get("table", name))), temp=True
+        )
+    raise ParameterError(f"{name}: unknown format '{fmt}' (use parquet, csv or duckdb)")
+
+
+def _guess_format(path: str) -> str:
+    low = path.lower()
+    if low.endswith((".parquet", ".pq")):
+        return "parquet"
+    if low.endswith((".csv", ".csv.gz", ".tsv", ".txt", ".csv.zst")):
+        return "csv"
+    if low.endswith((".duckdb", ".db")):
+        return "duckdb"
+    raise ParameterError(f"cannot tell the format of '{path}'; set format: parquet|csv|duckdb")
+
+
+def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: bool):
+    """Select and rename source columns to canonical names; raise on missing required ones."""
+    canon = CANONICAL_COLUMNS[name]
+    unknown = set(mapping) - set(canon) - PERSONAL_FIELDS
+    if unknown:
+        raise ParameterError(
+            f"{name}: columns maps unknown canonical name(s) {sorted(unknown)}; "
+            f"known names are {sorted(canon)}"
+        )
+    present = list(raw.columns)
+    selected = {}
+    for col, (required, _kind) in canon.items():
+        source = mapping.get(col, col)
+        if source in present:
+            selected[col] = raw[source]
+        elif required and not (col == "amount" and derive_amount):
+            hint = difflib.get_close_matches(source, present, n=1, cutoff=0.5)
+            maybe = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise MissingColumnError(
+                f"{name} has no column '{source}' for '{col}'{maybe}; "
+                f"map it in params: tables.{name}.columns.{col}: <your column name>. "
+                f"Columns present: {', '.join(present)}"
+            )
+        elif col in mapping:
+            raise MissingColumnError(
+                f"{name}: params map '{col}' to '{source}', which is not a column; "
+                f"fix tables.{name}.columns.{col}. Columns present: {', '.join(present)}"
+            )
+    return selected
+
+
+def _cast_columns(con, name: str, selected: dict, *, ts_format: str | None):
+    """Cast mapped columns to canonical types; error on values that do not parse."""
+    canon = CANONICAL_COLUMNS[name]
+    exprs = {}
+    checks = {}
+    for col, value in selected.items():
+        kind = canon[col][1]
+        if kind in ("id", "text"):
+            if value.type().is_floating():
+                # ids read as floats (17850.0) become '17850', not '17850.0'
+                exprs[col] = value.cast("int64").cast("string")
+            else:
+                # '17850.0' written out by a spreadsheet is the id '17850'
+                exprs[col] = value.cast("string").strip().re_replace(r"^(-?\d+)\.0+$", r"\1")
+            continue
+        target = _IBIS_TYPE[kind]
+        if kind == "timestamp" and value.type().is_timestamp():
+            exprs[col] = value
+            continue
+        if kind == "timestamp" and value.type().is_date():
+            exprs[col] = value.cast("timestamp")
+            continue
+        if kind == "number" and value.type().is_numeric():
+            exprs[col] = value.cast("float64")
+            continue
+        if kind == "bool" and value.type().is_boolean():
+            exprs[col] = value
+            continue
+        if kind == "bool":
+            s = value.cast("string").lower().strip()
+            parsed = (
+                s.isin(["1", "true", "t", "yes", "y", "1.0"])
+                .ifelse(True, s.isin(["0", "false", "f", "no", "n", "0.0", ""]).ifelse(False, None))
+            )
+        elif kind == "timestamp" and ts_format and value.type().is_string():
+            parsed = value.as_timestamp(ts_format)
+        else:
+            parsed = value.cast("string").strip().try_cast(target)
+        exprs[col] = parsed
+        checks[col] = (value, parsed)
+    return exprs, checks
+
+
+def _check_parse(con, name, raw_table, checks):
+    for col, (value, parsed) in checks.items():
+        bad = raw_table.filter(value.notnull() & (value.cast("string").strip() != "") & parsed.isnull())
+        n_bad = int(con.execute(bad.count()))
+        if n_bad:
+            examples = con.to_pandas(bad.select(v=value.cast("string")).limit(3))["v"].tolist()
+            kind = CANONICAL_COLUMNS[name][col][1]
+            fix = (
+                "give its format in params (tables.transactions.ts_format, e.g. '%d/%m/%Y %H:%M') "
+                "or fix the source"
+                if kind == "timestamp"
+                else "clean the source column or map another column"
+            )
+            raise DataError(
+                f"{name}.{col}: {n_bad:,} value(s) cannot be read as {kind} "
+                f"(e.g. {examples}); {fix}"
+            )
+
+
+def _scalar(con, expr) -> Any:
+    return con.execute(expr)
+
+
+def _typed(con, name: str, base, tspec: Mapping[str, Any]):
+    mapping = dict(tspec.get("columns") or {})
+    selected = _map_columns(name, base, mapping, derive_amount=name == "transactions")
+    exprs, checks = _cast_columns(con, name, selected, ts_format=tspec.get("ts_format"))
+    typed = base.select(**exprs)
+    if name == "transactions" and "amount" not in typed.columns:
+        if "unit_price" not in typed.columns:
+            raise MissingColumnError(
+                "transactions has no column 'amount' (and no 'unit_price' to derive it from); "
+                "map one in params: tables.transactions.columns.amount (line revenue) "
+                "or tables.transactions.columns.unit_price"
+            )
+        typed = typed.mutate(amount=typed.quantity * typed.unit_price)
+    return typed, checks
+
+
+def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, with_distinct: bool = False):
+    """Read, map and type a table; with ``with_distinct`` also the same with exact repeats removed.
+
+    Exact repeats are judged on every source column, so two lines that differ
+    only in a column the kit does not use (a description) are not repeats.
+    """
+    raw = _read_table(con, name, tspec)
+    typed, checks = _typed(con, name, raw, tspec)
+    _check_parse(con, name, raw, checks)
+    n = int(_scalar(con, typed.count()))
+    if n == 0:
+        raise DataError(f"{name} is empty (0 rows); point tables.{name}.path at a file with data")
+    if with_distinct:
+        return typed, _typed(con, name, raw.distinct(), tspec)[0]
+    return typed
+
+
+# --------------------------------------------------------------------------- cleaning
+
+
+def _validate_cleaning(cleaning: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(cleaning) - set(CLEANING_DEFAULTS)
+    if unknown:
+        raise ParameterError(
+            f"unknown cleaning rule(s) {sorted(unknown)}; known rules: {sorted(CLEANING_DEFAULTS)}"
+        )
+    rules = {**CLEANING_DEFAULTS, **cleaning}
+    for key, allowed in _CHOICES.items():
+        if rules[key] not in allowed:
+            raise ParameterError(
+                f"cleaning.{key} = {rules[key]!r} is not one of {sorted(allowed)}"
+            )
+    return rules
+
+
+def _window_bounds(window: Mapping[str, Any] | None):
+    window = window or {}
+    start = pd.Timestamp(window["start"]) if window.get("start") else None
+    end = pd.Timestamp(window["end"]) if window.get("end") else None
+    if start is not None and end is not None and end <= start:
+        raise ParameterError(f"window.end ({end.date()}) must come after window.start ({start.date()})")
+    return start, end
+
+
+def _clean_transactions(con, lines, rules, window):
+    """Apply cleaning rules one by one, recording what each removed.
+
+    ``lines`` is the pair (all lines, lines without exact repeats).
+    """
+    report = []
+    start, end = _window_bounds(window)
+
+    def count_and_sales(expr):
+        row = con.to_pandas(expr.aggregate(n=expr.count(), s=expr.amount.sum())).iloc[0]
+        return int(row["n"]), 0.0 if pd.isna(row["s"]) else float(row["s"])
+
+    def step(rule, mask, action, fix):
+        nonlocal lines
+        n, s = count_and_sales(lines.filter(mask))
+        if n and action == "error":
+            raise DataError(f"transactions: {n:,} line(s) {rule} (sales {s:,.2f}); {fix}")
+        if n and action in ("drop", "exclude"):
+            lines = lines.filter(~mask)
+        report.append(
+            {"rule": rule, "action": action if n else "none found", "rows_removed": n if action in ("drop", "exclude") else 0,
+             "sales_removed": round(s, 2) if action in ("drop", "exclude") else 0.0, "rows_found": n}
+        )
+
+    # duplicates first: an exact repeat is an error of the export, not a sale
+    lines, distinct = lines
+    if rules["duplicates"] != "keep":
+        total = int(con.execute(lines.count()))
+        n_dup = total - int(con.execute(distinct.count()))
+        if n_dup and rules["duplicates"] == "error":
+            raise DataError(
+                f"transactions: {n_dup:,} exact duplicate line(s); remove them at the source "
+                "or set cleaning.duplicates: drop"
+            )
+        dup_sales = 0.0
+        if n_dup:
+            dup_sales = float(con.execute(lines.amount.sum()) or 0) - float(
+                con.execute(distinct.amount.sum()) or 0
+            )
+            lines = distinct
+        report.append({"rule": "exact duplicate lines", "action": "drop" if n_dup else "none found",
+                       "rows_removed": n_dup, "sales_removed": round(dup_sales, 2), "rows_found": n_dup})
+    else:
+        report.append({"rule": "exact duplicate lines", "action": "keep", "rows_removed": 0,
+                       "sales_removed": 0.0, "rows_found": 0})
+
+    if start is not None or end is not None:
+        mask = ibis.literal(False)
+        if start is not None:
+            mask = mask | (lines.ts < start)
+        if end is not None:
+            mask = mask | (lines.ts >= end)
+        step(
+            "timestamps outside the analysis window",
+            mask,
+            rules["out_of_window"],
+            "widen window.start/window.end in params or set cleaning.out_of_window: drop",
+        )
+
+    ret_mask = lines.quantity < 0
+    if rules["cancellation_prefix"]:
+        ret_mask = ret_mask | lines.order_id.startswith(str(rules["cancellation_prefix"]))
+    if rules["returns"] == "net":
+        n, s = count_and_sales(lines.filter(ret_mask))
+        report.append({"rule": "returns / cancellations", "action": "net (kept, negative)",
+                       "rows_removed": 0, "sales_removed": 0.0, "rows_found": n})
+    else:
+        step(
+            "returns / cancellations (negative quantity or cancelled order)",
+            ret_mask,
+            rules["returns"],
+            "set cleaning.returns: drop (leave them out) or net (subtract them from sales)",
+        )
+
+    price_mask = (lines.quantity > 0) & (lines.amount <= 0)
+    step(
+        "zero or negative price",
+        price_mask,
+        rules["nonpositive_price"],
+        "fix prices at the source or set cleaning.nonpositive_price: drop",
+    )
+    all_lines = lines
+
+    anon_mask = lines.customer_id.isnull() | (lines.customer_id.strip() == "")
+    n_anon, s_anon = count_and_sales(lines.filter(anon_mask))
+    if n_anon and rules["anonymous"] == "error":
+        raise DataError(
+            f"transactions: {n_anon:,} line(s) have no customer id (sales {s_anon:,.2f}); "
+            "map tables.transactions.columns.customer_id to the member id, or set "
+            "cleaning.anonymous: exclude to keep them in store totals only"
+        )
+    customer_lines = lines.filter(~anon_mask)
+    all_lines = all_lines.mutate(
+        customer_id=anon_mask.ifelse(ibis.null("string"), all_lines.customer_id)
+    )
+    report.append(
+        {"rule": "no customer id (kept in store totals only)", "action": "exclude" if n_anon else "none found",
+         "rows_removed": n_anon, "sales_removed": round(s_anon, 2), "rows_found": n_anon}
+    )
+    return customer_lines, all_lines, pd.DataFrame(report)
+
+
+def _load_small(con, name, tspec, key):
+    table = _prepare_table(con, name, tspec)
+    df = con.to_pandas(table)
+    dup = df[key].duplicated()
+    if dup.any():
+        raise DataError(
+            f"{name}: {int(dup.sum()):,} repeated {key}(s) (e.g. {df.loc[dup, key].iloc[0]!r}); "
+            f"{name} must hold one row per {key.removesuffix('_id')}"
+        )
+    return df
+
+
+def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False) -> Store:
+    """Load, validate and clean a store described by a data spec.
+
+    Parameters
+    ----------
+    spec
+        ``"demo"`` (the demo store, generated on first use into ``data/demo``),
+        a path to a data YAML, or a mapping with keys ``tables`` (per table:
+        ``path`` or ``table``, optional ``format``, ``columns`` mapping
+        canonical -> source names, ``ts_format``), ``cleaning`` (see
+        :data:`CLEANING_DEFAULTS`), ``window`` (``start``/``end``) and
+        ``engine`` (``backend``, ``memory_limit``, ``threads``...).
+    verbose
+        Print the cleaning summary.
+
+    Returns
+    -------
+    Store
+    """
+    spec = load_data_spec(spec)
+    if spec.get("source") == "demo":
+        from .datasets import demo_data_spec
+
+        spec = demo_data_spec(n_members=spec.get("n_members"), seed=spec.get("seed"))
+    unknown = set(spec) - {"source", "tables", "cleaning", "window", "engine", "description", "name"}
+    if unknown:
+        raise ParameterError(
+            f"data spec has unknown key(s) {sorted(unknown)}; use tables, cleaning, window, engine"
+        )
+    tables = spec.get("tables") or {}
+    unknown_tables = set(tables) - set(CANONICAL_COLUMNS)
+    if unknown_tables:
+        raise ParameterError(
+            f"data spec names unknown table(s) {sorted(unknown_tables)}; known: {sorted(CANONICAL_COLUMNS)}"
+        )
+    if "transactions" not in tables:
+        raise ParameterError("data spec has no tables.transactions; every analysis needs it")
+    rules = _validate_cleaning(spec.get("cleaning") or {})
+    con = _connect(spec)
+
+    lines = _prepare_table(con, "transactions", tables["transactions"], with_distinct=True)
+    customer_lines, all_lines, report = _clean_transactions(con, lines, rules, spec.get("window"))
+
+    products = _load_small(con, "products", tables["products"], "product_id") if "products" in tables else None
+    customers = _load_small(con, "customers", tables["customers"], "customer_id") if "customers" in tables else None
+    contacts = con.to_pandas(_prepare_table(con, "contacts", tables["contacts"])) if "contacts" in tables else None
+
+    if products is not None:
+        extra = [c for c in ("category", "brand") if c in products.columns and c not in customer_lines.columns]
+        if extra:
+            ptab = ibis.memtable(products[["product_id", *extra]])
+            customer_lines = customer_lines.left_join(ptab, "product_id").drop("product_id_right")
+    # materialise once so later steps do not redo parsing and cleaning
+    customer_lines = con.create_table("transactions_clean", customer_lines, temp=True, overwrite=True)
+    all_lines = con.create_table("all_lines_clean", all_lines, temp=True, overwrite=True)
+    if verbose:
+        print(report.to_string(index=False))
+    return Store(
+        con=con,
+        transactions=customer_lines,
+        all_lines=all_lines,
+        customers=customers,
+        products=products,
+        contacts=contacts,
+        cleaning_report=report,
+        spec=spec,
+    )

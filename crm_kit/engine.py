@@ -1,0 +1,291 @@
+"""Transaction-level operations, written once as Ibis expressions.
+
+Every function here takes the (cleaned) line-item table as an Ibis table and
+lets the engine — DuckDB by default, any Ibis backend otherwise — do the
+scan; only customer-level results come back, as pandas.
+
+Conventions
+-----------
+visit / purchase occasion
+    one distinct ``order_id`` (receipt, invoice).
+average ticket (客单价)
+    sales / visits of the same customer and period.
+periods
+    half-open intervals ``[start, end)``; a month ``"2025-09"`` is
+    ``[2025-09-01, 2025-10-01)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, ParameterError
+
+__all__ = [
+    "month_bounds",
+    "parse_period",
+    "customer_summary",
+    "period_metrics",
+    "monthly_customer_list",
+    "decile_table",
+    "group_sizes",
+]
+
+
+def _ts(value: Any, name: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"{name}={value!r} is not a date; write it as YYYY-MM-DD") from exc
+
+
+def month_bounds(month: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Return ``[start, end)`` of a calendar month given as ``'YYYY-MM'`` or a date in it."""
+    start = _ts(str(month) + ("-01" if len(str(month)) == 7 else ""), "month").to_period("M").start_time
+    return start, (start + pd.offsets.MonthBegin(1)).normalize()
+
+
+def parse_period(period: Any, name: str = "period") -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Turn ``'YYYY-MM'`` or a ``(start, end)`` pair into a half-open ``[start, end)`` interval."""
+    if isinstance(period, str) and len(period) == 7:
+        return month_bounds(period)
+    if isinstance(period, Mapping):
+        period = (period.get("start"), period.get("end"))
+    if not isinstance(period, Sequence) or isinstance(period, str) or len(period) != 2:
+        raise ParameterError(f"{name}={period!r}: give a month 'YYYY-MM' or a [start, end) pair")
+    start, end = _ts(period[0], f"{name}.start"), _ts(period[1], f"{name}.end")
+    if end <= start:
+        raise ParameterError(f"{name}: end {end.date()} must come after start {start.date()}")
+    return start, end
+
+
+def _require(table, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise DataError(f"{what} needs column(s) {missing} in transactions; map them in params")
+
+
+def customer_summary(transactions, *, as_of: Any, since: Any = None) -> pd.DataFrame:
+    """Per-customer summary of all purchases before an observation date.
+
+    Parameters
+    ----------
+    transactions
+        Ibis table of cleaned line items.
+    as_of
+        Observation date; purchases strictly before it count.
+    since
+        Optional first date to include.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer: ``first_purchase``, ``last_purchase``,
+        ``tenure_days`` (as_of - first purchase date), ``recency_days``
+        (as_of - last purchase date), ``frequency`` (purchase occasions =
+        distinct orders), ``repeat_frequency`` (distinct purchase days - 1:
+        the BG/NBD convention), ``active_days``, ``sales``, ``mean_ticket``
+        (sales / frequency), ``items`` (units) and, when products carry
+        categories, ``distinct_categories``. Sorted by customer_id.
+    """
+    as_of = _ts(as_of, "as_of")
+    t = transactions.filter(transactions.ts < as_of)
+    if since is not None:
+        t = t.filter(t.ts >= _ts(since, "since"))
+    aggs = dict(
+        first_purchase=t.ts.min(),
+        last_purchase=t.ts.max(),
+        frequency=t.order_id.nunique(),
+        active_days=t.ts.date().nunique(),
+        sales=t.amount.sum(),
+        items=t.quantity.sum(),
+    )
+    if "category" in t.columns:
+        aggs["distinct_categories"] = t.category.nunique()
+    df = t.group_by("customer_id").aggregate(**aggs).to_pandas()
+    df = df.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    day = as_of.normalize()
+    first = pd.to_datetime(df["first_purchase"])
+    last = pd.to_datetime(df["last_purchase"])
+    df["tenure_days"] = (day - first.dt.normalize()).dt.days.astype("int64")
+    df["recency_days"] = (day - last.dt.normalize()).dt.days.astype("int64")
+    df["repeat_frequency"] = df["active_days"].astype("int64") - 1
+    df["frequency"] = df["frequency"].astype("int64")
+    df["active_days"] = df["active_days"].astype("int64")
+    df["mean_ticket"] = df["sales"] / df["frequency"]
+    cols = [
+        "customer_id", "first_purchase", "last_purchase", "tenure_days", "recency_days",
+        "frequency", "repeat_frequency", "active_days", "sales", "mean_ticket", "items",
+    ]
+    if "distinct_categories" in df.columns:
+        df["distinct_categories"] = df["distinct_categories"].astype("int64")
+        cols.append("distinct_categories")
+    return df[cols]
+
+
+def period_metrics(
+    transactions,
+    *,
+    periods: Mapping[str, Any],
+    customer_ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Visits, sales and average ticket per customer for named periods.
+
+    Parameters
+    ----------
+    transactions
+        Ibis table of cleaned line items.
+    periods
+        ``{"base": "2025-09", "campaign": ("2025-10-01", "2025-11-01")}``:
+        names to months or ``[start, end)`` pairs. Periods may not overlap.
+    customer_ids
+        The customers to report (e.g. a target group). Customers without
+        purchases in a period get 0 visits and sales and a missing ticket.
+        When omitted, every customer with a purchase in any period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer_id with columns ``visits_<name>``, ``sales_<name>``
+        and ``ticket_<name>`` for each period.
+    """
+    if not periods:
+        raise ParameterError("period_metrics needs at least one period")
+    bounds = {name: parse_period(p, name) for name, p in periods.items()}
+    ordered = sorted(bounds.items(), key=lambda kv: kv[1][0])
+    for (n1, (_, e1)), (n2, (s2, _)) in zip(ordered, ordered[1:]):
+        if s2 < e1:
+            raise ParameterError(f"periods '{n1}' and '{n2}' overlap; a line can count in one only")
+    t = transactions
+    label = ibis.cases(*[((t.ts >= s) & (t.ts < e), name) for name, (s, e) in bounds.items()], else_=None)
+    t = t.mutate(period=label).filter(lambda x: x.period.notnull())
+    if customer_ids is not None:
+        ids = pd.Index(pd.unique(pd.Series(customer_ids, dtype="string").astype(str)))
+        t = t.filter(t.customer_id.isin(list(ids)))
+    agg = (
+        t.group_by(["customer_id", "period"])
+        .aggregate(visits=t.order_id.nunique(), sales=t.amount.sum())
+        .to_pandas()
+    )
+    wide = agg.pivot(index="customer_id", columns="period", values=["visits", "sales"])
+    wide.columns = [f"{m}_{p}" for m, p in wide.columns]
+    if customer_ids is None:
+        ids = pd.Index(sorted(agg["customer_id"].unique()))
+    wide = wide.reindex(ids)
+    wide.index.name = "customer_id"
+    out = pd.DataFrame(index=wide.index)
+    for name in bounds:
+        visits = wide.get(f"visits_{name}", pd.Series(0, index=wide.index)).fillna(0).astype("int64")
+        sales = wide.get(f"sales_{name}", pd.Series(0.0, index=wide.index)).fillna(0.0).astype(float)
+        out[f"visits_{name}"] = visits
+        out[f"sales_{name}"] = sales
+        out[f"ticket_{name}"] = (sales / visits.where(visits > 0)).astype(float)
+    return out
+
+
+def group_sizes(n: int, groups: int) -> np.ndarray:
+    """Sizes of ``groups`` equal-count groups of ``n`` ranked items (SQL ``NTILE``: the first ``n % groups`` get one more)."""
+    base, extra = divmod(n, groups)
+    return np.array([base + (1 if g < extra else 0) for g in range(groups)], dtype="int64")
+
+
+def monthly_customer_list(transactions, *, month: Any, groups: int = 10) -> pd.DataFrame:
+    """The monthly customer list (月客户清单): customers ranked by spend, cut into groups.
+
+    Parameters
+    ----------
+    transactions
+        Ibis table of cleaned line items.
+    month
+        ``'YYYY-MM'`` or a ``[start, end)`` pair.
+    groups
+        Number of equal-count groups (10 = deciles). Group 1 spends most.
+        Ranked on spend rounded to cents; ties are broken by customer id, so
+        the list is deterministic on every engine.
+
+    Returns
+    -------
+    pandas.DataFrame
+        customer_id, rank (1 = top spender), group, sales, visits, ticket, items.
+    """
+    if not isinstance(groups, (int, np.integer)) or groups < 2:
+        raise ParameterError(f"groups={groups!r}: give a whole number of at least 2")
+    start, end = parse_period(month, "month")
+    t = transactions.filter((transactions.ts >= start) & (transactions.ts < end))
+    per = t.group_by("customer_id").aggregate(
+        sales=t.amount.sum(), visits=t.order_id.nunique(), items=t.quantity.sum()
+    )
+    # rank on spend in cents: float sums differ in the last bit between engines
+    # and summation orders, which must not reorder customers of equal spend
+    order = [ibis.desc(per.sales.round(2)), per.customer_id]
+    w = ibis.window(order_by=order)
+    per = per.mutate(
+        rank=ibis.row_number().over(w) + 1,
+        group=ibis.ntile(groups).over(w) + 1,
+    )
+    df = per.to_pandas()
+    if df.empty:
+        raise DataError(
+            f"no customer purchases between {start.date()} and {end.date()}; pick a month inside the data"
+        )
+    if len(df) < groups:
+        raise DataError(f"{len(df)} customers in the month cannot fill {groups} groups; lower groups")
+    df = df.sort_values("rank").reset_index(drop=True)
+    df["visits"] = df["visits"].astype("int64")
+    df["rank"] = df["rank"].astype("int64")
+    df["group"] = df["group"].astype("int64")
+    df["ticket"] = df["sales"] / df["visits"]
+    return df[["customer_id", "rank", "group", "sales", "visits", "ticket", "items"]]
+
+
+def decile_table(customer_list: pd.DataFrame, *, value_col: str = "sales", group_col: str = "group") -> pd.DataFrame:
+    """Decile analysis (十分位分析) of a ranked customer list.
+
+    Parameters
+    ----------
+    customer_list
+        Output of :func:`monthly_customer_list` (one row per customer).
+    value_col
+        The value summed per group.
+    group_col
+        The group column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per group: customers, sales, mean sales per customer, share of
+        customers and of sales, their cumulative shares, visits per customer
+        and average ticket (sales / visits), min and max spend.
+    """
+    for c in (value_col, group_col):
+        if c not in customer_list.columns:
+            raise DataError(f"decile_table needs column '{c}' in the customer list")
+    df = customer_list
+    agg = {value_col: ["count", "sum", "mean", "min", "max"]}
+    if "visits" in df.columns:
+        agg["visits"] = ["sum"]
+    g = df.groupby(group_col).agg(agg)
+    out = pd.DataFrame(
+        {
+            "customers": g[(value_col, "count")].astype("int64"),
+            "sales": g[(value_col, "sum")],
+            "sales_per_customer": g[(value_col, "mean")],
+        }
+    )
+    total_c, total_s = out["customers"].sum(), out["sales"].sum()
+    out["customer_share"] = out["customers"] / total_c
+    out["sales_share"] = out["sales"] / total_s if total_s else np.nan
+    out["cum_customer_share"] = out["customer_share"].cumsum()
+    out["cum_sales_share"] = out["sales_share"].cumsum()
+    if "visits" in df.columns:
+        visits = g[("visits", "sum")]
+        out["visits_per_customer"] = visits / out["customers"]
+        out["ticket"] = out["sales"] / visits
+    out["min_sales"] = g[(value_col, "min")]
+    out["max_sales"] = g[(value_col, "max")]
+    out.index.name = group_col
+    return out.reset_index()

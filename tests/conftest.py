@@ -1,0 +1,65 @@
+"""Shared fixtures: the demo store (generated once), real data paths, tiny tables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("CRM_KIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def shared_file(*parts: str) -> Path:
+    """Path of a real dataset file under ../shared/data; skip the test when absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real dataset not present: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_dir() -> Path:
+    from crm_kit.datasets import ensure_demo_store
+
+    return ensure_demo_store()
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_dir):
+    from crm_kit import load_store
+
+    return load_store("demo")
+
+
+@pytest.fixture
+def tiny_lines() -> pd.DataFrame:
+    """Eight line items of three customers, computed by hand in the tests."""
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b", "c", "c", "c"],
+            "order_id": ["o1", "o1", "o2", "o3", "o4", "o5", "o6", "o7"],
+            "ts": pd.to_datetime(
+                [
+                    "2025-01-05 10:00", "2025-01-05 10:00", "2025-01-20 18:00", "2025-01-10 09:00",
+                    "2025-02-03 12:00", "2025-02-01 11:00", "2025-02-01 17:00", "2025-02-25 10:00",
+                ]
+            ),
+            "product_id": ["p1", "p2", "p1", "p3", "p1", "p2", "p3", "p1"],
+            "quantity": [1, 2, 1, 3, 1, 1, 2, 1],
+            "amount": [10.0, 20.0, 15.0, 30.0, 12.0, 8.0, 16.0, 40.0],
+        }
+    )
+
+
+def write_spec(tmp_path: Path, frame: pd.DataFrame, *, name: str = "transactions", fmt: str = "parquet", **extra):
+    """Write a frame to a file and return a data spec that reads it."""
+    path = tmp_path / f"{name}.{fmt if fmt != 'csv' else 'csv'}"
+    if fmt == "parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    tables = {name: {"path": str(path), **extra.pop("table_extra", {})}}
+    return {"tables": tables, **extra}

@@ -1,0 +1,207 @@
+"""Data contract: mapping, parsing, cleaning rules and their messages."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pytest
+
+from crm_kit import DataError, MissingColumnError, ParameterError, load_store
+from conftest import shared_file, write_spec
+
+
+def _load(tmp_path, frame, **kw):
+    return load_store(write_spec(tmp_path, frame, **kw))
+
+
+def test_clean_table_loads_and_reports_nothing_removed(tmp_path, tiny_lines):
+    store = _load(tmp_path, tiny_lines)
+    assert store.con.execute(store.transactions.count()) == 8
+    assert store.cleaning_report["rows_removed"].sum() == 0
+    health = store.health().set_index("figure")["value"]
+    assert health["customers"] == 3 and health["orders"] == 7
+    assert health["sales (all lines)"] == pytest.approx(151.0)
+
+
+def test_missing_column_names_table_column_and_fix(tmp_path, tiny_lines):
+    with pytest.raises(MissingColumnError, match=r"transactions has no column 'amount'.*columns\.amount"):
+        _load(tmp_path, tiny_lines.drop(columns="amount"))
+
+
+def test_misnamed_column_suggests_the_close_match(tmp_path, tiny_lines):
+    frame = tiny_lines.rename(columns={"customer_id": "customerid"})
+    with pytest.raises(MissingColumnError, match=r"did you mean 'customerid'"):
+        _load(tmp_path, frame)
+
+
+def test_mapping_to_absent_column_is_an_error(tmp_path, tiny_lines):
+    with pytest.raises(MissingColumnError, match=r"params map 'store' to 'Shop'"):
+        _load(tmp_path, tiny_lines, table_extra={"columns": {"store": "Shop"}})
+
+
+def test_unknown_canonical_name_in_mapping(tmp_path, tiny_lines):
+    with pytest.raises(ParameterError, match=r"unknown canonical name\(s\) \['ammount'\]"):
+        _load(tmp_path, tiny_lines, table_extra={"columns": {"ammount": "amount"}})
+
+
+def test_column_mapping_and_derived_amount(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "Cust": [1.0, 1.0, 2.0],
+            "Inv": ["i1", "i2", "i3"],
+            "When": ["2025-01-01 10:00:00", "2025-01-02 10:00:00", "2025-01-03 10:00:00"],
+            "Sku": ["x", "y", "x"],
+            "Qty": ["2", "1", "3"],
+            "Price": ["1.50", "2.25", "1.50"],
+        }
+    )
+    cols = {"customer_id": "Cust", "order_id": "Inv", "ts": "When", "product_id": "Sku", "quantity": "Qty", "unit_price": "Price"}
+    store = _load(tmp_path, frame, fmt="csv", table_extra={"columns": cols})
+    df = store.transactions.to_pandas().sort_values("order_id")
+    assert df["customer_id"].tolist() == ["1", "1", "2"]  # float ids become clean text
+    assert df["amount"].tolist() == [3.0, 2.25, 4.5]
+
+
+def test_unparseable_dates(tmp_path, tiny_lines):
+    frame = tiny_lines.assign(ts=tiny_lines["ts"].astype(str))
+    frame.loc[2, "ts"] = "not a date"
+    with pytest.raises(DataError, match=r"transactions\.ts: 1 value\(s\) cannot be read as timestamp.*'not a date'.*ts_format"):
+        _load(tmp_path, frame)
+
+
+def test_unparseable_numbers(tmp_path, tiny_lines):
+    frame = tiny_lines.assign(amount=tiny_lines["amount"].astype(str))
+    frame.loc[1, "amount"] = "12,50"
+    with pytest.raises(DataError, match=r"transactions\.amount: 1 value\(s\) cannot be read as number.*'12,50'"):
+        _load(tmp_path, frame)
+
+
+def test_missing_customer_ids_stay_in_store_totals(tmp_path, tiny_lines):
+    frame = tiny_lines.astype({"customer_id": object})
+    frame.loc[[3, 4], "customer_id"] = None
+    store = _load(tmp_path, frame)
+    rep = store.cleaning_report.set_index("rule")
+    row = rep.loc["no customer id (kept in store totals only)"]
+    assert row["rows_removed"] == 2 and row["sales_removed"] == pytest.approx(42.0)
+    assert store.con.execute(store.transactions.count()) == 6
+    assert store.con.execute(store.all_lines.amount.sum()) == pytest.approx(151.0)
+    health = store.health().set_index("figure")["value"]
+    assert health["anonymous share of sales"] == pytest.approx(round(42 / 151, 4))
+
+
+def test_missing_customer_ids_error_mode(tmp_path, tiny_lines):
+    frame = tiny_lines.astype({"customer_id": object})
+    frame.loc[3, "customer_id"] = None
+    with pytest.raises(DataError, match=r"1 line\(s\) have no customer id.*cleaning\.anonymous"):
+        _load(tmp_path, frame, cleaning={"anonymous": "error"})
+
+
+def test_returns_and_cancellations_dropped_and_counted(tmp_path, tiny_lines):
+    frame = pd.concat(
+        [tiny_lines, tiny_lines.iloc[[0]].assign(order_id="Co9", quantity=-1, amount=-10.0),
+         tiny_lines.iloc[[5]].assign(order_id="Co10", quantity=1, amount=8.0)],
+        ignore_index=True,
+    )
+    store = _load(tmp_path, frame, cleaning={"cancellation_prefix": "C"})
+    rep = store.cleaning_report.set_index("rule")
+    assert rep.loc["returns / cancellations (negative quantity or cancelled order)", "rows_removed"] == 2
+    assert store.con.execute(store.transactions.count()) == 8
+
+
+def test_returns_error_and_net_modes(tmp_path, tiny_lines):
+    frame = pd.concat([tiny_lines, tiny_lines.iloc[[0]].assign(order_id="r1", quantity=-1, amount=-10.0)], ignore_index=True)
+    with pytest.raises(DataError, match=r"1 line\(s\) returns / cancellations.*cleaning\.returns"):
+        _load(tmp_path, frame, cleaning={"returns": "error"})
+    store = _load(tmp_path, frame, cleaning={"returns": "net"})
+    assert store.con.execute(store.transactions.amount.sum()) == pytest.approx(141.0)
+
+
+def test_zero_or_negative_price(tmp_path, tiny_lines):
+    frame = tiny_lines.copy()
+    frame.loc[6, "amount"] = 0.0
+    store = _load(tmp_path, frame)
+    assert store.cleaning_report.set_index("rule").loc["zero or negative price", "rows_removed"] == 1
+    with pytest.raises(DataError, match=r"zero or negative price.*cleaning\.nonpositive_price"):
+        _load(tmp_path, frame, cleaning={"nonpositive_price": "error"})
+
+
+def test_exact_duplicates(tmp_path, tiny_lines):
+    frame = pd.concat([tiny_lines, tiny_lines.iloc[[2, 2]]], ignore_index=True)
+    store = _load(tmp_path, frame)
+    row = store.cleaning_report.set_index("rule").loc["exact duplicate lines"]
+    assert row["rows_removed"] == 2 and row["sales_removed"] == pytest.approx(30.0)
+    with pytest.raises(DataError, match=r"2 exact duplicate line\(s\).*cleaning\.duplicates: drop"):
+        _load(tmp_path, frame, cleaning={"duplicates": "error"})
+    kept = _load(tmp_path, frame, cleaning={"duplicates": "keep"})
+    assert kept.con.execute(kept.transactions.count()) == 10
+
+
+def test_timestamps_outside_window(tmp_path, tiny_lines):
+    window = {"start": "2025-01-01", "end": "2025-02-01"}
+    store = _load(tmp_path, tiny_lines, window=window)
+    assert store.cleaning_report.set_index("rule").loc["timestamps outside the analysis window", "rows_removed"] == 4
+    with pytest.raises(DataError, match=r"4 line\(s\) timestamps outside the analysis window.*window\.start"):
+        _load(tmp_path, tiny_lines, window=window, cleaning={"out_of_window": "error"})
+
+
+def test_window_end_before_start(tmp_path, tiny_lines):
+    with pytest.raises(ParameterError, match=r"window\.end .* must come after window\.start"):
+        _load(tmp_path, tiny_lines, window={"start": "2025-03-01", "end": "2025-01-01"})
+
+
+def test_empty_table(tmp_path, tiny_lines):
+    with pytest.raises(DataError, match=r"transactions is empty \(0 rows\)"):
+        _load(tmp_path, tiny_lines.iloc[0:0])
+
+
+def test_unknown_cleaning_rule_and_bad_choice(tmp_path, tiny_lines):
+    with pytest.raises(ParameterError, match=r"unknown cleaning rule\(s\) \['duplicate'\]"):
+        _load(tmp_path, tiny_lines, cleaning={"duplicate": "drop"})
+    with pytest.raises(ParameterError, match=r"cleaning\.returns = 'remove' is not one of"):
+        _load(tmp_path, tiny_lines, cleaning={"returns": "remove"})
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(DataError, match=r"file not found: '.*nowhere\.parquet'"):
+        load_store({"tables": {"transactions": {"path": str(tmp_path / "nowhere.parquet")}}})
+
+
+def test_repeated_member_ids(tmp_path, tiny_lines):
+    spec = write_spec(tmp_path, tiny_lines)
+    members = tmp_path / "members.parquet"
+    pd.DataFrame({"customer_id": ["a", "a", "b"]}).to_parquet(members)
+    spec["tables"]["customers"] = {"path": str(members)}
+    with pytest.raises(DataError, match=r"customers: 1 repeated customer_id"):
+        load_store(spec)
+
+
+def test_input_files_are_never_modified(tmp_path, tiny_lines):
+    frame = pd.concat([tiny_lines, tiny_lines.iloc[[1]]], ignore_index=True)
+    spec = write_spec(tmp_path, frame)
+    path = spec["tables"]["transactions"]["path"]
+    before = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    load_store(spec)
+    assert hashlib.sha256(open(path, "rb").read()).hexdigest() == before
+
+
+def test_personal_fields_never_loaded(demo_store):
+    from crm_kit.data import PERSONAL_FIELDS
+
+    assert not PERSONAL_FIELDS & set(demo_store.customers.columns)
+
+
+@pytest.mark.realdata
+def test_online_retail_cleaning_matches_published_counts():
+    path = shared_file("online_retail", "online_retail.parquet")
+    spec = {
+        "tables": {"transactions": {"path": str(path), "columns": {
+            "customer_id": "CustomerID", "order_id": "InvoiceNo", "ts": "InvoiceDate",
+            "product_id": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice"}}},
+        "cleaning": {"cancellation_prefix": "C", "duplicates": "keep"},
+    }
+    store = load_store(spec)
+    health = store.health().set_index("figure")["value"]
+    # the widely quoted cleaned figure: 397,884 rows and 4,338 customers
+    assert store.con.execute(store.transactions.count()) == 397_884
+    assert health["customers"] == 4_338

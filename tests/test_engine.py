@@ -1,0 +1,161 @@
+"""Engine operations: hand-computed results, and equality with an independent pandas computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from crm_kit import ParameterError, load_store
+from crm_kit.engine import customer_summary, decile_table, group_sizes, monthly_customer_list, period_metrics
+from conftest import shared_file, write_spec
+
+
+# ---------------------------------------------------------------- independent pandas versions
+
+
+def pandas_summary(lines: pd.DataFrame, as_of) -> pd.DataFrame:
+    as_of = pd.Timestamp(as_of)
+    t = lines[lines["ts"] < as_of]
+    g = t.groupby("customer_id")
+    out = pd.DataFrame(
+        {
+            "first_purchase": g["ts"].min(),
+            "last_purchase": g["ts"].max(),
+            "frequency": g["order_id"].nunique(),
+            "active_days": g["ts"].agg(lambda s: s.dt.normalize().nunique()),
+            "sales": g["amount"].sum(),
+            "items": g["quantity"].sum().astype(float),
+        }
+    )
+    out["tenure_days"] = (as_of.normalize() - out["first_purchase"].dt.normalize()).dt.days
+    out["recency_days"] = (as_of.normalize() - out["last_purchase"].dt.normalize()).dt.days
+    out["repeat_frequency"] = out["active_days"] - 1
+    out["mean_ticket"] = out["sales"] / out["frequency"]
+    return out.reset_index()
+
+
+def pandas_period(lines, start, end):
+    t = lines[(lines["ts"] >= start) & (lines["ts"] < end)]
+    g = t.groupby("customer_id")
+    return pd.DataFrame({"visits": g["order_id"].nunique(), "sales": g["amount"].sum()})
+
+
+def pandas_monthly_list(lines, month, groups):
+    start = pd.Timestamp(month + "-01")
+    end = start + pd.offsets.MonthBegin(1)
+    per = pandas_period(lines, start, end).reset_index()
+    per = per.assign(cents=per["sales"].round(2)).sort_values(["cents", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    per["rank"] = np.arange(1, len(per) + 1)
+    per["group"] = np.repeat(np.arange(1, groups + 1), group_sizes(len(per), groups))
+    return per
+
+
+def _compare_summary(engine_df, ref):
+    cols = ["customer_id", "tenure_days", "recency_days", "frequency", "repeat_frequency", "sales", "mean_ticket", "items"]
+    a = engine_df[cols].sort_values("customer_id").reset_index(drop=True)
+    b = ref[cols].sort_values("customer_id").reset_index(drop=True)
+    assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
+
+
+# ---------------------------------------------------------------- hand-computed
+
+
+@pytest.fixture
+def tiny_store(tmp_path, tiny_lines):
+    return load_store(write_spec(tmp_path, tiny_lines))
+
+
+def test_customer_summary_by_hand(tiny_store):
+    s = customer_summary(tiny_store.transactions, as_of="2025-03-01").set_index("customer_id")
+    # a: orders o1 (two lines) and o2 on two days; sales 45; first 2025-01-05, last 2025-01-20
+    assert s.loc["a", "frequency"] == 2 and s.loc["a", "repeat_frequency"] == 1
+    assert s.loc["a", "sales"] == 45 and s.loc["a", "mean_ticket"] == 22.5 and s.loc["a", "items"] == 4
+    assert s.loc["a", "tenure_days"] == 55 and s.loc["a", "recency_days"] == 40
+    # c: three orders, two on the same day -> repeat frequency 1
+    assert s.loc["c", "frequency"] == 3 and s.loc["c", "repeat_frequency"] == 1
+    assert s.loc["c", "recency_days"] == 4
+
+
+def test_summary_as_of_excludes_later_purchases(tiny_store):
+    s = customer_summary(tiny_store.transactions, as_of="2025-02-01").set_index("customer_id")
+    assert set(s.index) == {"a", "b"}
+    assert s.loc["b", "sales"] == 30
+
+
+def test_period_metrics_by_hand(tiny_store):
+    m = period_metrics(tiny_store.transactions, periods={"base": "2025-01", "campaign": "2025-02"}, customer_ids=["a", "b", "c", "z"])
+    assert m.loc["a", "visits_base"] == 2 and m.loc["a", "ticket_base"] == 22.5 and m.loc["a", "visits_campaign"] == 0
+    assert np.isnan(m.loc["a", "ticket_campaign"])
+    assert m.loc["c", "sales_campaign"] == 64 and m.loc["c", "visits_campaign"] == 3
+    assert m.loc["z"].drop(["ticket_base", "ticket_campaign"]).sum() == 0
+
+
+def test_overlapping_periods_rejected(tiny_store):
+    with pytest.raises(ParameterError, match="overlap"):
+        period_metrics(tiny_store.transactions, periods={"a": ("2025-01-01", "2025-02-10"), "b": "2025-02"})
+
+
+def test_monthly_list_and_deciles_by_hand(tiny_store):
+    cl = monthly_customer_list(tiny_store.transactions, month="2025-01", groups=2)
+    assert cl["customer_id"].tolist() == ["a", "b"] and cl["group"].tolist() == [1, 2]
+    d = decile_table(cl).set_index("group")
+    assert d.loc[1, "sales_share"] == pytest.approx(45 / 75)
+    assert d.loc[2, "cum_sales_share"] == pytest.approx(1.0)
+
+
+def test_group_sizes_follow_ntile():
+    assert group_sizes(11550, 10).tolist() == [1155] * 10
+    assert group_sizes(13, 4).tolist() == [4, 3, 3, 3]
+
+
+def test_engine_equals_pandas_on_tiny_table(tiny_store, tiny_lines):
+    _compare_summary(customer_summary(tiny_store.transactions, as_of="2025-03-01"), pandas_summary(tiny_lines, "2025-03-01"))
+
+
+def test_engine_equals_pandas_on_demo_store(demo_store, demo_dir):
+    lines = pd.read_parquet(demo_dir / "transactions.parquet")
+    lines = lines[lines["ts"] < "2025-03-01"]
+    _compare_summary(customer_summary(demo_store.transactions, as_of="2025-03-01"), pandas_summary(lines, "2025-03-01"))
+    a = monthly_customer_list(demo_store.transactions, month="2025-01", groups=10)
+    b = pandas_monthly_list(lines, "2025-01", 10)
+    assert_frame_equal(a[["customer_id", "rank", "group", "visits"]], b[["customer_id", "rank", "group", "visits"]], check_dtype=False)
+    np.testing.assert_allclose(a["sales"], b["sales"], rtol=1e-9)
+
+
+@pytest.mark.realdata
+def test_engine_equals_pandas_on_online_retail():
+    path = shared_file("online_retail", "online_retail.parquet")
+    spec = {
+        "tables": {"transactions": {"path": str(path), "columns": {
+            "customer_id": "CustomerID", "order_id": "InvoiceNo", "ts": "InvoiceDate",
+            "product_id": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice"}}},
+        "cleaning": {"cancellation_prefix": "C"},
+    }
+    store = load_store(spec)
+    raw = pd.read_parquet(path).drop_duplicates()
+    raw = raw[~raw["InvoiceNo"].astype(str).str.startswith("C") & (raw["Quantity"] >= 0)]
+    raw = raw[~((raw["Quantity"] > 0) & (raw["Quantity"] * raw["UnitPrice"] <= 0))]
+    raw = raw.dropna(subset=["CustomerID"])
+    lines = pd.DataFrame(
+        {
+            "customer_id": raw["CustomerID"].astype("int64").astype(str),
+            "order_id": raw["InvoiceNo"].astype(str),
+            "ts": pd.to_datetime(raw["InvoiceDate"]),
+            "quantity": raw["Quantity"].astype(float),
+            "amount": raw["Quantity"] * raw["UnitPrice"],
+        }
+    )
+    as_of = "2011-12-10"
+    _compare_summary(customer_summary(store.transactions, as_of=as_of), pandas_summary(lines, as_of))
+    a = period_metrics(store.transactions, periods={"base": "2011-10", "campaign": "2011-11"})
+    for name, month in (("base", "2011-10"), ("campaign", "2011-11")):
+        start = pd.Timestamp(month + "-01")
+        ref = pandas_period(lines, start, start + pd.offsets.MonthBegin(1)).reindex(a.index).fillna(0)
+        np.testing.assert_array_equal(a[f"visits_{name}"], ref["visits"])
+        np.testing.assert_allclose(a[f"sales_{name}"], ref["sales"], rtol=1e-9)
+    e = monthly_customer_list(store.transactions, month="2011-11", groups=10)
+    r = pandas_monthly_list(lines, "2011-11", 10)
+    assert_frame_equal(e[["customer_id", "rank", "group"]], r[["customer_id", "rank", "group"]], check_dtype=False)
+    assert_frame_equal(decile_table(e), decile_table(r[e.columns.intersection(r.columns)].assign(visits=r["visits"])), check_dtype=False, rtol=1e-9)
