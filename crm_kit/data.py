@@ -274,6 +274,13 @@ def _connect(spec: Mapping[str, Any]):
     backend = engine.get("backend", "duckdb")
     if backend == "duckdb":
         con = ibis.duckdb.connect(engine.get("database", ":memory:"))
+        if not engine.get("progress_bar", False):
+            # DuckDB's bar writes to stdout, which clutters notebooks and logs
+            for setting in ("enable_progress_bar", "enable_progress_bar_print"):
+                try:
+                    con.raw_sql(f"SET {setting}=false")
+                except Exception:  # noqa: BLE001 - in Jupyter, DuckDB refuses without ipywidgets
+                    pass
         if engine.get("memory_limit"):
             con.raw_sql(f"SET memory_limit='{engine['memory_limit']}'")
         if engine.get("threads"):
@@ -485,105 +492,107 @@ def _window_bounds(window: Mapping[str, Any] | None):
 
 
 def _clean_transactions(con, lines, rules, window):
-    """Apply cleaning rules one by one, recording what each removed.
+    """Apply the cleaning rules in order, recording what each removed.
 
-    ``lines`` is the pair (all lines, lines without exact repeats).
+    ``lines`` is the pair (all lines, lines without exact repeats). The work
+    is a fixed number of engine passes whatever the number of rules: one
+    aggregate over the source, one materialisation of the de-duplicated
+    lines, one aggregate of every rule's mask, one materialisation of what
+    is kept. Rules apply in order: a line counts under the first rule that
+    catches it.
     """
-    report = []
-    start, end = _window_bounds(window)
-
-    def count_and_sales(expr):
-        row = con.to_pandas(expr.aggregate(n=expr.count(), s=expr.amount.sum())).iloc[0]
-        return int(row["n"]), 0.0 if pd.isna(row["s"]) else float(row["s"])
-
-    def step(rule, mask, action, fix):
-        nonlocal lines
-        n, s = count_and_sales(lines.filter(mask))
-        if n and action == "error":
-            raise DataError(f"transactions: {n:,} line(s) {rule} (sales {s:,.2f}); {fix}")
-        if n and action in ("drop", "exclude"):
-            lines = lines.filter(~mask)
-        report.append(
-            {"rule": rule, "action": action if n else "none found", "rows_removed": n if action in ("drop", "exclude") else 0,
-             "sales_removed": round(s, 2) if action in ("drop", "exclude") else 0.0, "rows_found": n}
-        )
-
-    # duplicates first: an exact repeat is an error of the export, not a sale
     lines, distinct = lines
-    if rules["duplicates"] != "keep":
-        total = int(con.execute(lines.count()))
-        n_dup = total - int(con.execute(distinct.count()))
+    start, end = _window_bounds(window)
+    report = []
+
+    raw = con.to_pandas(lines.aggregate(n=lines.count(), s=lines.amount.sum())).iloc[0]
+    n_raw, s_raw = int(raw["n"]), 0.0 if pd.isna(raw["s"]) else float(raw["s"])
+    if rules["duplicates"] == "keep":
+        base = con.create_table("_lines_typed", lines, temp=True, overwrite=True)
+        report.append({"rule": "exact duplicate lines", "action": "keep", "rows_found": 0,
+                       "rows_removed": 0, "sales_removed": 0.0})
+    else:
+        base = con.create_table("_lines_typed", distinct, temp=True, overwrite=True)
+        kept = con.to_pandas(base.aggregate(n=base.count(), s=base.amount.sum())).iloc[0]
+        n_dup = n_raw - int(kept["n"])
+        s_dup = s_raw - (0.0 if pd.isna(kept["s"]) else float(kept["s"]))
         if n_dup and rules["duplicates"] == "error":
             raise DataError(
                 f"transactions: {n_dup:,} exact duplicate line(s); remove them at the source "
                 "or set cleaning.duplicates: drop"
             )
-        dup_sales = 0.0
-        if n_dup:
-            dup_sales = float(con.execute(lines.amount.sum()) or 0) - float(
-                con.execute(distinct.amount.sum()) or 0
-            )
-            lines = distinct
         report.append({"rule": "exact duplicate lines", "action": "drop" if n_dup else "none found",
-                       "rows_removed": n_dup, "sales_removed": round(dup_sales, 2), "rows_found": n_dup})
-    else:
-        report.append({"rule": "exact duplicate lines", "action": "keep", "rows_removed": 0,
-                       "sales_removed": 0.0, "rows_found": 0})
+                       "rows_found": n_dup, "rows_removed": n_dup, "sales_removed": round(s_dup, 2)})
 
-    if start is not None or end is not None:
-        mask = ibis.literal(False)
-        if start is not None:
-            mask = mask | (lines.ts < start)
-        if end is not None:
-            mask = mask | (lines.ts >= end)
-        step(
-            "timestamps outside the analysis window",
-            mask,
-            rules["out_of_window"],
-            "widen window.start/window.end in params or set cleaning.out_of_window: drop",
-        )
-
-    ret_mask = lines.quantity < 0
+    t = base
+    window_mask = ibis.literal(False)
+    if start is not None:
+        window_mask = window_mask | (t.ts < start)
+    if end is not None:
+        window_mask = window_mask | (t.ts >= end)
+    returns_mask = t.quantity < 0
     if rules["cancellation_prefix"]:
-        ret_mask = ret_mask | lines.order_id.startswith(str(rules["cancellation_prefix"]))
-    if rules["returns"] == "net":
-        n, s = count_and_sales(lines.filter(ret_mask))
-        report.append({"rule": "returns / cancellations", "action": "net (kept, negative)",
-                       "rows_removed": 0, "sales_removed": 0.0, "rows_found": n})
-    else:
-        step(
-            "returns / cancellations (negative quantity or cancelled order)",
-            ret_mask,
-            rules["returns"],
-            "set cleaning.returns: drop (leave them out) or net (subtract them from sales)",
-        )
+        returns_mask = returns_mask | t.order_id.startswith(str(rules["cancellation_prefix"]))
+    price_mask = (t.quantity > 0) & (t.amount <= 0)
+    anon_mask = t.customer_id.isnull() | (t.customer_id.strip() == "")
 
-    price_mask = (lines.quantity > 0) & (lines.amount <= 0)
-    step(
-        "zero or negative price",
-        price_mask,
-        rules["nonpositive_price"],
-        "fix prices at the source or set cleaning.nonpositive_price: drop",
-    )
-    all_lines = lines
+    steps = []  # (rule, mask, action, fix)
+    if start is not None or end is not None:
+        steps.append(("timestamps outside the analysis window", window_mask, rules["out_of_window"],
+                      "widen window.start/window.end in params or set cleaning.out_of_window: drop"))
+    steps.append(("returns / cancellations (negative quantity or cancelled order)", returns_mask,
+                  "keep" if rules["returns"] == "net" else rules["returns"],
+                  "set cleaning.returns: drop (leave them out) or net (subtract them from sales)"))
+    steps.append(("zero or negative price", price_mask, rules["nonpositive_price"],
+                  "fix prices at the source or set cleaning.nonpositive_price: drop"))
 
-    anon_mask = lines.customer_id.isnull() | (lines.customer_id.strip() == "")
-    n_anon, s_anon = count_and_sales(lines.filter(anon_mask))
+    # each rule counts the lines no earlier dropping rule caught
+    earlier = ibis.literal(False)
+    aggs = {}
+    firsts = []
+    for i, (_rule, mask, action, _fix) in enumerate(steps):
+        first = mask & ~earlier
+        firsts.append(first)
+        aggs[f"n{i}"] = first.ifelse(1, 0).sum()
+        aggs[f"s{i}"] = first.ifelse(t.amount, 0.0).sum()
+        if action != "keep":
+            earlier = earlier | mask
+    anon_first = anon_mask & ~earlier
+    aggs["n_anon"] = anon_first.ifelse(1, 0).sum()
+    aggs["s_anon"] = anon_first.ifelse(t.amount, 0.0).sum()
+    counts = con.to_pandas(t.aggregate(**aggs)).iloc[0].fillna(0)
+
+    for i, (rule, _mask, action, fix) in enumerate(steps):
+        n, s = int(counts[f"n{i}"]), float(counts[f"s{i}"])
+        if n and action == "error":
+            raise DataError(f"transactions: {n:,} line(s) {rule} (sales {s:,.2f}); {fix}")
+        removed = action == "drop"
+        shown = action if n else "none found"
+        if rule.startswith("returns") and rules["returns"] == "net":
+            shown = "net (kept, negative)" if n else "none found"
+        report.append({"rule": rule, "action": shown, "rows_found": n,
+                       "rows_removed": n if removed else 0, "sales_removed": round(s, 2) if removed else 0.0})
+
+    n_anon, s_anon = int(counts["n_anon"]), float(counts["s_anon"])
     if n_anon and rules["anonymous"] == "error":
         raise DataError(
             f"transactions: {n_anon:,} line(s) have no customer id (sales {s_anon:,.2f}); "
             "map tables.transactions.columns.customer_id to the member id, or set "
             "cleaning.anonymous: exclude to keep them in store totals only"
         )
-    customer_lines = lines.filter(~anon_mask)
-    all_lines = all_lines.mutate(
-        customer_id=anon_mask.ifelse(ibis.null("string"), all_lines.customer_id)
-    )
-    report.append(
-        {"rule": "no customer id (kept in store totals only)", "action": "exclude" if n_anon else "none found",
-         "rows_removed": n_anon, "sales_removed": round(s_anon, 2), "rows_found": n_anon}
-    )
-    return customer_lines, all_lines, pd.DataFrame(report)
+    report.append({"rule": "no customer id (kept in store totals only)", "action": "exclude" if n_anon else "none found",
+                   "rows_found": n_anon, "rows_removed": n_anon, "sales_removed": round(s_anon, 2)})
+
+    dropped_any = any(int(counts[f"n{i}"]) for i, st in enumerate(steps) if st[2] == "drop")
+    if dropped_any:
+        kept_lines = t.filter(~earlier).mutate(customer_id=anon_mask.ifelse(ibis.null("string"), t.customer_id))
+        all_lines = con.create_table("all_lines_clean", kept_lines, temp=True, overwrite=True)
+        con.drop_table("_lines_typed", force=True)
+    else:
+        all_lines = t.mutate(customer_id=anon_mask.ifelse(ibis.null("string"), t.customer_id)) if n_anon else t
+    customer_lines = all_lines.filter(all_lines.customer_id.notnull())
+    report = pd.DataFrame(report)[["rule", "action", "rows_found", "rows_removed", "sales_removed"]]
+    return customer_lines, all_lines, report
 
 
 def _load_small(con, name, tspec, key):
@@ -650,9 +659,6 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
         if extra:
             ptab = ibis.memtable(products[["product_id", *extra]])
             customer_lines = customer_lines.left_join(ptab, "product_id").drop("product_id_right")
-    # materialise once so later steps do not redo parsing and cleaning
-    customer_lines = con.create_table("transactions_clean", customer_lines, temp=True, overwrite=True)
-    all_lines = con.create_table("all_lines_clean", all_lines, temp=True, overwrite=True)
     if verbose:
         print(report.to_string(index=False))
     return Store(

@@ -286,9 +286,15 @@ def _visit_lines(
     cust_line = cust_idx[visit_of_line]
     n_cat = cat_mix.shape[1]
     category = _choose_rows(cat_mix, cust_line, rng)
+    # planted baskets: snacks pull beverages, meat pulls wine into the same receipt
+    cat_names = [c[0] for c in CATEGORIES]
+    same_visit_next = np.r_[visit_of_line[1:] == visit_of_line[:-1], False]
+    for lead, follow, p in (("snacks", "beverages", 0.5), ("meat and seafood", "wine and spirits", 0.3)):
+        pull = (category == cat_names.index(lead)) & same_visit_next & (rng.random(len(category)) < p)
+        category[np.flatnonzero(pull) + 1] = cat_names.index(follow)
     n_brands = 5
-    brand_pop = np.array([1.0, 0.7, 0.45, 0.3, 0.15])
-    random_brand = _choose_rows(np.tile(brand_pop, (1, 1)), np.zeros(len(cust_line), dtype=int), rng)
+    # a customer not sticking to a favourite picks any brand of the category
+    random_brand = rng.integers(0, n_brands, len(cust_line))
     loyal = rng.random(len(cust_line)) < loyalty[cust_line]
     brand = np.where(loyal, fav_brand[cust_line, category], random_brand)
     pop = products["_pop"].to_numpy().reshape(n_cat * n_brands, -1)
@@ -374,7 +380,7 @@ def generate_demo_store(
     visit_rate = np.where(dormant, 0.35, visit_rate)
     ticket_level = level / visit_rate
     g8 = groups == 8
-    loyalty = np.clip(np.where(g8, 0.25, np.where(groups == 9, 0.3, 0.7)) + rng.normal(0, 0.08, n), 0.02, 0.98)
+    loyalty = np.clip(np.where(g8, 0.25, np.where(groups == 9, 0.1, 0.75)) + rng.normal(0, 0.08, n), 0.02, 0.98)
     promo_sens = np.clip(np.where(g8, 0.55, 0.18) + rng.normal(0, 0.07, n), 0.0, 0.95)
     shares = np.array([c[1] for c in CATEGORIES])
     cat_names = [c[0] for c in CATEGORIES]

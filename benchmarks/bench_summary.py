@@ -1,0 +1,158 @@
+"""Benchmark: per-customer summary through the kit vs an idiomatic pandas groupby.
+
+Generates (once, with DuckDB) a synthetic line-item Parquet file of N rows, then
+runs each contender in a fresh subprocess, several times, recording wall time
+and peak resident memory (ru_maxrss of the child). Not part of the test suite.
+
+    python benchmarks/bench_summary.py --rows 10000000 50000000 --repeat 3
+
+Contenders
+----------
+kit-engine   crm_kit.engine.customer_summary straight on the file (Ibis/DuckDB)
+kit-full     crm_kit.load_store (parsing checks, every cleaning rule,
+             materialisation) followed by customer_summary
+pandas       pd.read_parquet + groupby(...).agg(...) with the same outputs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+AS_OF = "2026-01-01"
+
+
+def make_file(rows: int) -> Path:
+    """Write a synthetic transaction file of ``rows`` lines (cached)."""
+    import duckdb
+
+    DATA.mkdir(exist_ok=True)
+    path = DATA / f"lines_{rows}.parquet"
+    if path.exists():
+        return path
+    customers = max(1000, rows // 50)
+    con = duckdb.connect()
+    con.execute(
+        f"""
+        COPY (
+          SELECT
+            'C' || lpad(CAST(hash(i // 5) % {customers} AS VARCHAR), 8, '0') AS customer_id,
+            'O' || CAST(i // 5 AS VARCHAR) AS order_id,
+            TIMESTAMP '2024-01-01' + to_seconds(CAST(hash(i // 5 + 7) % 63072000 AS BIGINT)) AS ts,
+            'P' || CAST(hash(i * 3) % 20000 AS VARCHAR) AS product_id,
+            CAST(1 + hash(i * 5) % 4 AS DOUBLE) AS quantity,
+            round(1 + (hash(i * 7) % 10000) / 100.0, 2) AS amount
+          FROM range({rows}) t(i)
+        ) TO '{path}' (FORMAT parquet, COMPRESSION zstd)
+        """
+    )
+    return path
+
+
+def run_kit_engine(path: str) -> int:
+    import ibis
+
+    from crm_kit.engine import customer_summary
+
+    con = ibis.duckdb.connect()
+    t = con.read_parquet(path)
+    return len(customer_summary(t, as_of=AS_OF))
+
+
+def run_kit_full(path: str) -> int:
+    from crm_kit import load_store
+    from crm_kit.engine import customer_summary
+
+    store = load_store({"tables": {"transactions": {"path": path}}})
+    return len(customer_summary(store.transactions, as_of=AS_OF))
+
+
+def run_pandas(path: str) -> int:
+    import pandas as pd
+
+    df = pd.read_parquet(path)
+    df = df[df["ts"] < pd.Timestamp(AS_OF)]
+    df["day"] = df["ts"].dt.normalize()
+    g = df.groupby("customer_id")
+    out = g.agg(
+        first_purchase=("ts", "min"),
+        last_purchase=("ts", "max"),
+        frequency=("order_id", "nunique"),
+        active_days=("day", "nunique"),
+        sales=("amount", "sum"),
+        items=("quantity", "sum"),
+    )
+    as_of = pd.Timestamp(AS_OF)
+    out["tenure_days"] = (as_of - out["first_purchase"].dt.normalize()).dt.days
+    out["recency_days"] = (as_of - out["last_purchase"].dt.normalize()).dt.days
+    out["repeat_frequency"] = out["active_days"] - 1
+    out["mean_ticket"] = out["sales"] / out["frequency"]
+    return len(out)
+
+
+CONTENDERS = {"kit-engine": run_kit_engine, "kit-full": run_kit_full, "pandas": run_pandas}
+
+
+def _child(name: str, path: str) -> None:
+    start = time.perf_counter()
+    n = CONTENDERS[name](path)
+    wall = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"customers": n, "wall_s": wall, "peak_mb": peak_mb}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--contenders", nargs="+", default=list(CONTENDERS))
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
+    results = []
+    for rows in args.rows:
+        path = make_file(rows)
+        for name in args.contenders:
+            runs = []
+            for _ in range(args.repeat):
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--child", name, str(path)], capture_output=True, text=True
+                )
+                if proc.returncode != 0:
+                    print(f"{name} at {rows:,} rows failed: {proc.stderr.strip().splitlines()[-1:]}")
+                    break
+                runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            if not runs:
+                continue
+            row = {
+                "rows": rows,
+                "contender": name,
+                "median_wall_s": round(statistics.median(r["wall_s"] for r in runs), 2),
+                "peak_mb": round(max(r["peak_mb"] for r in runs)),
+                "customers": runs[0]["customers"],
+            }
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    print("\nrows        contender    median s   peak MB   time vs pandas   memory vs pandas")
+    for r in results:
+        base = next((b for b in results if b["rows"] == r["rows"] and b["contender"] == "pandas"), None)
+        ratio_t = f"{base['median_wall_s'] / r['median_wall_s']:.1f}x faster" if base else "-"
+        ratio_m = f"{r['peak_mb'] / base['peak_mb']:.0%}" if base else "-"
+        print(f"{r['rows']:>11,} {r['contender']:<12} {r['median_wall_s']:>8} {r['peak_mb']:>9} {ratio_t:>16} {ratio_m:>18}")
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"summary_{int(time.time())}.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,640 @@
+"""Knowledge discovery (知识发现): what the data says about customers.
+
+Every function takes the store's engine tables (or customer-level pandas
+frames) and keyword options, and returns a new pandas table. Heavy work —
+scans of line items, basket pairs, purchase intervals — runs in the engine.
+
+Definitions used throughout
+---------------------------
+visit frequency
+    purchase occasions (distinct orders) per customer in the month.
+average ticket (客单价)
+    a group's sales / its visits.
+brand loyalty (repeat-brand rate)
+    for one customer: of all pairs of consecutive purchases in the same
+    category (lines ordered by time), the share where the brand repeats.
+    1.0 = always the same brand; a customer who picks among five brands at
+    random scores about 0.2. Its expected value does not depend on how often
+    the customer buys — unlike the top-brand share, which is 1.0 for anyone
+    who bought a category once — so rare and frequent buyers compare fairly.
+top-brand share
+    also reported: ``sum_c top_brand_spend_c / sum_c spend_c`` over the
+    categories bought on at least two orders.
+promotion sensitivity
+    for one customer: the share of spend on lines bought on promotion.
+group figures
+    means of the customers' figures (each customer counts once).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from .data import PERSONAL_FIELDS, Store
+from .engine import month_bounds, parse_period
+from .errors import DataError, ParameterError
+
+__all__ = [
+    "pareto_table",
+    "pareto_share",
+    "customer_behaviour",
+    "behaviour_table",
+    "category_mix",
+    "member_profile",
+    "product_classes",
+    "group_bestsellers",
+    "bought_together",
+    "repurchase_intervals",
+    "repurchase_summary",
+    "growth_kpis",
+    "new_customer_repeat_rate",
+    "recommend_target",
+    "TARGET_RULE_DEFAULTS",
+]
+
+
+def _window(month: Any, lookback_months: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    if not isinstance(lookback_months, (int, np.integer)) or lookback_months < 1:
+        raise ParameterError(f"lookback_months={lookback_months!r}: give a whole number of at least 1")
+    start, end = month_bounds(month)
+    return start - pd.DateOffset(months=lookback_months - 1), end
+
+
+def _groups_memtable(groups: pd.DataFrame) -> Any:
+    if not {"customer_id", "group"} <= set(groups.columns):
+        raise DataError("the group table needs columns customer_id and group (use monthly_customer_list)")
+    return ibis.memtable(groups[["customer_id", "group"]].astype({"customer_id": str, "group": "int64"}))
+
+
+# ------------------------------------------------------------------ 80/20
+
+
+def pareto_table(values: pd.DataFrame, *, value_col: str = "sales") -> pd.DataFrame:
+    """Customers sorted by value with cumulative shares of customers and value (the Pareto curve).
+
+    Parameters
+    ----------
+    values
+        One row per customer.
+    value_col
+        The value column (e.g. sales over a period).
+    """
+    if value_col not in values.columns:
+        raise DataError(f"pareto_table needs column '{value_col}'")
+    v = values[value_col].astype(float).sort_values(ascending=False, kind="stable").to_numpy()
+    if len(v) == 0 or v.sum() <= 0:
+        raise DataError("pareto_table: no positive value to share out")
+    return pd.DataFrame(
+        {
+            "customer_share": np.arange(1, len(v) + 1) / len(v),
+            "value_share": np.cumsum(v) / v.sum(),
+        }
+    )
+
+
+def pareto_share(values: pd.DataFrame, *, value_col: str = "sales", target: float = 0.8) -> float:
+    """The smallest share of customers (top spenders first) that brings ``target`` of the value."""
+    if not 0 < target <= 1:
+        raise ParameterError(f"target={target!r} must be in (0, 1]")
+    curve = pareto_table(values, value_col=value_col)
+    idx = int(np.searchsorted(curve["value_share"].to_numpy(), target - 1e-12))
+    return float(curve["customer_share"].iloc[min(idx, len(curve) - 1)])
+
+
+# ------------------------------------------------------------------ behaviour
+
+
+def customer_behaviour(store: Store, *, month: Any, lookback_months: int = 3) -> pd.DataFrame:
+    """Per-customer brand loyalty, promotion sensitivity and recency.
+
+    Parameters
+    ----------
+    store
+        The loaded store.
+    month
+        The analysis month; recency is measured at its end.
+    lookback_months
+        Months (ending with ``month``) over which loyalty and promotion
+        sensitivity are measured: one month holds too few purchases per
+        category for a stable loyalty figure.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer_id: ``recency_days``, ``promo_share`` (NaN
+        without a promo flag), ``brand_loyalty`` (repeat-brand rate; NaN
+        without two purchases in a category, or without brand data) and
+        ``top_brand_share``.
+    """
+    start, end = _window(month, lookback_months)
+    t = store.transactions.filter((store.transactions.ts >= start) & (store.transactions.ts < end))
+    aggs = {"last_ts": t.ts.max(), "spend": t.amount.sum()}
+    if store.has_promo:
+        aggs["promo_spend"] = t.promo.ifelse(t.amount, 0.0).sum()
+    base = t.group_by("customer_id").aggregate(**aggs).to_pandas().set_index("customer_id")
+    out = pd.DataFrame(index=base.index)
+    out["recency_days"] = (end.normalize() - pd.to_datetime(base["last_ts"]).dt.normalize()).dt.days
+    out["promo_share"] = base["promo_spend"] / base["spend"] if store.has_promo else np.nan
+    if {"category", "brand"} <= set(t.columns):
+        cb = t.group_by(["customer_id", "category", "brand"]).aggregate(spend=t.amount.sum())
+        cat = (
+            cb.group_by(["customer_id", "category"])
+            .aggregate(top=cb.spend.max(), total=cb.spend.sum())
+        )
+        orders = t.group_by(["customer_id", "category"]).aggregate(orders=t.order_id.nunique())
+        cat = cat.join(orders, ["customer_id", "category"]).filter(lambda x: x.orders >= 2)
+        loyal = cat.group_by("customer_id").aggregate(top=cat.top.sum(), total=cat.total.sum())
+        loyal = loyal.mutate(top_brand_share=loyal.top / loyal.total).to_pandas().set_index("customer_id")
+        x = t.select("customer_id", "category", "brand", "ts", "order_id", "product_id")
+        w = ibis.window(group_by=["customer_id", "category"], order_by=["ts", "order_id", "brand", "product_id"])
+        x = x.mutate(prev=x.brand.lag().over(w))
+        pairs = x.filter(x.prev.notnull())
+        rep = (
+            pairs.group_by("customer_id")
+            .aggregate(pairs=pairs.count(), same=(pairs.brand == pairs.prev).ifelse(1, 0).sum())
+            .to_pandas()
+            .set_index("customer_id")
+        )
+        out["brand_loyalty"] = (rep["same"] / rep["pairs"]).reindex(out.index)
+        out["top_brand_share"] = loyal["top_brand_share"].reindex(out.index)
+    else:
+        out["brand_loyalty"] = np.nan
+        out["top_brand_share"] = np.nan
+    return out.sort_index()
+
+
+def category_mix(store: Store, groups: pd.DataFrame, *, month: Any, lookback_months: int = 1) -> pd.DataFrame:
+    """Share of each group's spend per product category (rows: groups, columns: categories)."""
+    if not store.has_categories:
+        raise DataError("category mix needs product categories: add a products table with a category column")
+    start, end = _window(month, lookback_months)
+    g = _groups_memtable(groups)
+    t = store.transactions.filter((store.transactions.ts >= start) & (store.transactions.ts < end))
+    t = t.join(g, "customer_id")
+    spend = t.group_by(["group", "category"]).aggregate(spend=t.amount.sum()).to_pandas()
+    mix = spend.pivot(index="group", columns="category", values="spend").fillna(0.0)
+    return mix.div(mix.sum(axis=1), axis=0).sort_index()
+
+
+def behaviour_table(
+    store: Store,
+    customer_list: pd.DataFrame,
+    *,
+    month: Any,
+    lookback_months: int = 3,
+    top_categories: int = 2,
+) -> pd.DataFrame:
+    """The consumer-behaviour table (消费者行为表) per group.
+
+    Parameters
+    ----------
+    store
+        The loaded store.
+    customer_list
+        The month's ranked list (:func:`crm_kit.engine.monthly_customer_list`).
+    month
+        The month of the list.
+    lookback_months
+        Window for loyalty and promotion sensitivity (see :func:`customer_behaviour`).
+    top_categories
+        How many top categories to name per group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per group: customers, visits per customer, average ticket, sales per
+        customer, mean recency (days since last purchase at the month end),
+        top categories with their share of spend, mean brand loyalty and mean
+        promotion sensitivity.
+    """
+    per = customer_behaviour(store, month=month, lookback_months=lookback_months)
+    cl = customer_list.set_index("customer_id")
+    joined = cl.join(per, how="left")
+    g = joined.groupby("group")
+    table = pd.DataFrame(
+        {
+            "customers": g.size(),
+            "visits_per_customer": g["visits"].mean(),
+            "ticket": g["sales"].sum() / g["visits"].sum(),
+            "sales_per_customer": g["sales"].mean(),
+            "recency_days": g["recency_days"].mean(),
+            "brand_loyalty": g["brand_loyalty"].mean(),
+            "promo_share": g["promo_share"].mean(),
+        }
+    )
+    if store.has_categories:
+        mix = category_mix(store, customer_list, month=month)
+        names = mix.apply(
+            lambda row: ", ".join(f"{c} {row[c]:.0%}" for c in row.nlargest(top_categories).index), axis=1
+        )
+        table["top_categories"] = names
+    return table.reset_index()
+
+
+# ------------------------------------------------------------------ member profile
+
+
+def member_profile(
+    customers: pd.DataFrame | None,
+    groups: pd.DataFrame,
+    *,
+    fields: Sequence[str] = (
+        "age_band", "gender", "occupation", "personal_income", "household_income",
+        "marital_status", "preferred_channel", "housing",
+    ),
+    as_of: Any = None,
+) -> dict[str, pd.DataFrame]:
+    """Member-form profile per group: the share of each level of each field.
+
+    Personal fields (name, phone, ID number...) are refused.
+
+    Parameters
+    ----------
+    customers
+        The member table.
+    groups
+        customer_id and group.
+    fields
+        Member-form fields to profile (those absent are skipped).
+    as_of
+        Date for membership years (default: today).
+
+    Returns
+    -------
+    dict of pandas.DataFrame
+        ``summary`` (per group: members, student share, WeChat users,
+        mean membership years, mean household size) and one share table per
+        field (rows: groups, columns: levels).
+    """
+    if customers is None:
+        raise DataError("no member table (customers) in this data: the member profile cannot be built")
+    personal = PERSONAL_FIELDS & set(fields)
+    if personal:
+        raise ParameterError(f"member_profile will not profile personal field(s) {sorted(personal)}")
+    df = groups[["customer_id", "group"]].merge(customers, on="customer_id", how="left")
+    g = df.groupby("group")
+    summary = pd.DataFrame({"members": g.size()})
+    if "occupation" in df:
+        summary["student_share"] = g["occupation"].apply(lambda s: (s == "student").mean())
+    if "uses_wechat" in df:
+        summary["wechat_users"] = g["uses_wechat"].mean()
+    if "signup_date" in df:
+        ref = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.today().normalize()
+        years = (ref - pd.to_datetime(df["signup_date"])).dt.days / 365.25
+        summary["membership_years"] = years.groupby(df["group"]).mean()
+    if "household_size" in df:
+        summary["household_size"] = g["household_size"].mean()
+    out = {"summary": summary.reset_index()}
+    for f in fields:
+        if f in df.columns:
+            out[f] = pd.crosstab(df["group"], df[f], normalize="index")
+    return out
+
+
+# ------------------------------------------------------------------ products
+
+
+def product_classes(
+    store: Store,
+    *,
+    period: Any,
+    bestseller_sales_share: float = 0.5,
+    slow_weekly_units: float = 1.0,
+) -> pd.DataFrame:
+    """Bestsellers, regular items and slow movers (畅销品清单), with stock and weeks of cover.
+
+    Rules (parameters): products are ranked by sales in ``period``;
+    **bestsellers** are the top products that together make
+    ``bestseller_sales_share`` of sales; **slow movers** sell fewer than
+    ``slow_weekly_units`` units a week (or nothing); the rest are **regular**.
+    Weeks of cover = stock on hand / average weekly units.
+    """
+    if not 0 < bestseller_sales_share < 1:
+        raise ParameterError("bestseller_sales_share must be between 0 and 1")
+    start, end = parse_period(period, "period")
+    weeks = (end - start).days / 7.0
+    t = store.transactions.filter((store.transactions.ts >= start) & (store.transactions.ts < end))
+    sold = (
+        t.group_by("product_id")
+        .aggregate(units=t.quantity.sum(), sales=t.amount.sum(), orders=t.order_id.nunique(), buyers=t.customer_id.nunique())
+        .to_pandas()
+        .set_index("product_id")
+    )
+    if store.products is not None:
+        catalogue = store.products.set_index("product_id")
+        df = catalogue.join(sold, how="left")
+    else:
+        df = sold.copy()
+    df[["units", "sales", "orders", "buyers"]] = df[["units", "sales", "orders", "buyers"]].fillna(0)
+    df = df.sort_values(["sales", "units"], ascending=False, kind="stable")
+    total = df["sales"].sum()
+    cum_before = (df["sales"].cumsum() - df["sales"]) / total if total else 0
+    df["weekly_units"] = df["units"] / weeks
+    df["sales_rank"] = np.arange(1, len(df) + 1)
+    df["class"] = np.where(
+        cum_before < bestseller_sales_share, "bestseller",
+        np.where(df["weekly_units"] < slow_weekly_units, "slow mover", "regular"),
+    )
+    if "stock" in df.columns:
+        df["weeks_of_cover"] = df["stock"] / df["weekly_units"].where(df["weekly_units"] > 0)
+    return df.reset_index()
+
+
+def group_bestsellers(store: Store, customer_ids: Iterable[str], *, period: Any, top: int = 10) -> pd.DataFrame:
+    """The products a customer group buys most in ``period`` (by sales), with buyers and units."""
+    start, end = parse_period(period, "period")
+    ids = [str(c) for c in customer_ids]
+    if not ids:
+        raise DataError("group_bestsellers: the customer group is empty")
+    t = store.transactions.filter(
+        (store.transactions.ts >= start) & (store.transactions.ts < end) & store.transactions.customer_id.isin(ids)
+    )
+    keys = ["product_id"] + [c for c in ("category", "brand") if c in t.columns]
+    df = (
+        t.group_by(keys)
+        .aggregate(sales=t.amount.sum(), units=t.quantity.sum(), buyers=t.customer_id.nunique())
+        .order_by([ibis.desc("sales"), "product_id"])
+        .limit(top)
+        .to_pandas()
+    )
+    if store.products is not None and "name" in store.products.columns:
+        df = df.merge(store.products[["product_id", "name"]], on="product_id", how="left")
+    df["buyer_share"] = df["buyers"] / len(set(ids))
+    return df
+
+
+def bought_together(
+    store: Store,
+    *,
+    period: Any,
+    level: str = "category",
+    min_support: float = 0.01,
+    top: int = 20,
+    customer_ids: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Items bought together: association rules A → B with support, confidence and lift.
+
+    Computed in the engine as a self-join of distinct (order, item) pairs, so
+    it scales past what a dense basket matrix allows.
+
+    support(A, B) = orders with both / all orders; confidence(A → B) =
+    orders with both / orders with A; lift = confidence / support(B).
+
+    Parameters
+    ----------
+    store
+        The loaded store.
+    period
+        Month or ``[start, end)``.
+    level
+        ``"category"`` (needs products) or ``"product"``.
+    min_support
+        Pairs below this support are dropped.
+    top
+        Rules returned, by lift then support.
+    customer_ids
+        Restrict to the orders of these customers (e.g. a target group).
+    """
+    if level not in ("category", "product"):
+        raise ParameterError(f"level={level!r}: use 'category' or 'product'")
+    col = "category" if level == "category" else "product_id"
+    if col not in store.transactions.columns:
+        raise DataError("category-level pairs need product categories; use level='product' or add products")
+    start, end = parse_period(period, "period")
+    t = store.transactions.filter((store.transactions.ts >= start) & (store.transactions.ts < end))
+    if customer_ids is not None:
+        t = t.filter(t.customer_id.isin([str(c) for c in customer_ids]))
+    baskets = t.select(order_id=t.order_id, item=t[col].cast("string")).distinct()
+    n_orders = int(store.con.execute(baskets.order_id.nunique()))
+    if n_orders == 0:
+        raise DataError("no orders in the period: nothing is bought together")
+    item_orders = baskets.group_by("item").aggregate(orders=baskets.order_id.nunique())
+    min_count = max(1, int(np.ceil(min_support * n_orders)))
+    frequent = item_orders.filter(item_orders.orders >= min_count)
+    b = baskets.semi_join(frequent, "item")
+    left = b.rename(item_a="item")
+    right = b.rename(item_b="item")
+    pairs = left.join(right, "order_id").filter(lambda x: x.item_a != x.item_b)
+    counts = pairs.group_by(["item_a", "item_b"]).aggregate(both=pairs.order_id.nunique())
+    counts = counts.filter(counts.both >= min_count)
+    counts = counts.join(item_orders.rename(orders_a="orders", item_a="item"), "item_a")
+    counts = counts.join(item_orders.rename(orders_b="orders", item_b="item"), "item_b")
+    rules = counts.mutate(
+        support=counts.both / n_orders,
+        confidence=counts.both / counts.orders_a,
+        lift=(counts.both / counts.orders_a) / (counts.orders_b / n_orders),
+    )
+    df = rules.order_by([ibis.desc("lift"), ibis.desc("support"), "item_a", "item_b"]).limit(top).to_pandas()
+    return df.rename(columns={"item_a": "antecedent", "item_b": "consequent", "both": "orders_with_both"})[
+        ["antecedent", "consequent", "orders_with_both", "support", "confidence", "lift"]
+    ]
+
+
+# ------------------------------------------------------------------ repurchase
+
+
+def repurchase_intervals(store: Store, *, as_of: Any, since: Any = None) -> pd.DataFrame:
+    """Per customer: the days between consecutive purchase days, summarised, and the expected next purchase.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer_id: ``purchase_days``, ``median_interval`` and
+        ``mean_interval`` (days; NaN with a single purchase day),
+        ``last_purchase`` and ``expected_next`` (last purchase + median interval).
+    """
+    as_of = pd.Timestamp(as_of)
+    t = store.transactions.filter(store.transactions.ts < as_of)
+    if since is not None:
+        t = t.filter(t.ts >= pd.Timestamp(since))
+    days = t.select(customer_id=t.customer_id, day=t.ts.date()).distinct()
+    w = ibis.window(group_by="customer_id", order_by="day")
+    gaps = days.mutate(prev=days.day.lag().over(w))
+    gaps = gaps.mutate(gap=gaps.day.delta(gaps.prev, unit="day"))
+    per = gaps.group_by("customer_id").aggregate(
+        purchase_days=gaps.day.count(),
+        median_interval=gaps.gap.median(),
+        mean_interval=gaps.gap.mean(),
+        last_purchase=gaps.day.max(),
+    )
+    df = per.to_pandas().set_index("customer_id").sort_index()
+    df["median_interval"] = df["median_interval"].astype(float)
+    df["last_purchase"] = pd.to_datetime(df["last_purchase"])
+    df["expected_next"] = df["last_purchase"] + pd.to_timedelta(df["median_interval"], unit="D")
+    return df
+
+
+def repurchase_summary(intervals: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
+    """Per group: customers with a repeat purchase and quartiles of their median intervals."""
+    df = groups[["customer_id", "group"]].set_index("customer_id").join(intervals, how="left")
+    g = df.groupby("group")["median_interval"]
+    return pd.DataFrame(
+        {
+            "customers": df.groupby("group").size(),
+            "with_repeat": g.count(),
+            "q25_days": g.quantile(0.25),
+            "median_days": g.median(),
+            "q75_days": g.quantile(0.75),
+        }
+    ).reset_index()
+
+
+# ------------------------------------------------------------------ KPIs
+
+
+def growth_kpis(store: Store) -> pd.DataFrame:
+    """Monthly KPIs: sales, customers, new and returning customers, month-on-month and year-on-year growth.
+
+    A customer is *new* in the month of their first purchase in the data
+    (with a member table, the sign-up date is not used: members may join
+    long before buying). Store sales include anonymous lines.
+    """
+    t = store.transactions
+    first = t.group_by("customer_id").aggregate(first_month=t.ts.min().truncate("M"))
+    tm = t.mutate(month=t.ts.truncate("M")).join(first, "customer_id")
+    cust = (
+        tm.group_by("month")
+        .aggregate(
+            customer_sales=tm.amount.sum(),
+            customers=tm.customer_id.nunique(),
+            new_customers=(tm.month == tm.first_month).ifelse(tm.customer_id, ibis.null("string")).nunique(),
+            orders=tm.order_id.nunique(),
+        )
+        .to_pandas()
+    )
+    a = store.all_lines
+    allm = a.mutate(month=a.ts.truncate("M"))
+    store_sales = allm.group_by("month").aggregate(sales=allm.amount.sum()).to_pandas()
+    df = store_sales.merge(cust, on="month", how="left").sort_values("month").reset_index(drop=True)
+    df["month"] = pd.to_datetime(df["month"]).dt.to_period("M")
+    df["returning_customers"] = df["customers"] - df["new_customers"]
+    s = df.set_index("month")["sales"]
+    df["sales_mom"] = (s / s.shift(1) - 1).to_numpy()
+    yoy = s.copy()
+    yoy.index = yoy.index + 12
+    df["sales_yoy"] = (s / yoy.reindex(s.index) - 1).to_numpy()
+    return df
+
+
+def new_customer_repeat_rate(store: Store, *, within_days: int = 90, as_of: Any = None) -> pd.DataFrame:
+    """Repeat-purchase rate of new customers per cohort month.
+
+    For each month, the customers whose first purchase falls in it, and the
+    share of them who bought again (another day) within ``within_days`` of the
+    first purchase. Cohorts whose window is not over by ``as_of`` (default:
+    the last transaction) are marked incomplete.
+    """
+    t = store.transactions
+    days = t.select(customer_id=t.customer_id, day=t.ts.date()).distinct()
+    first = days.group_by("customer_id").aggregate(first_day=days.day.min())
+    d = days.join(first, "customer_id")
+    d = d.mutate(after=d.day.delta(d.first_day, unit="day"))
+    rep = d.group_by(["customer_id", "first_day"]).aggregate(
+        repeat=((d.after > 0) & (d.after <= within_days)).any()
+    )
+    df = rep.to_pandas()
+    df["cohort"] = pd.to_datetime(df["first_day"]).dt.to_period("M")
+    last = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(store.con.execute(t.ts.max()))
+    out = df.groupby("cohort").agg(new_customers=("customer_id", "size"), repeat_rate=("repeat", "mean"))
+    out["complete"] = [(p.end_time + pd.Timedelta(days=within_days)) <= last for p in out.index]
+    return out.reset_index()
+
+
+# ------------------------------------------------------------------ target choice
+
+#: the transparent rule behind the target recommendation, as parameters
+TARGET_RULE_DEFAULTS: dict[str, float] = {
+    # the bottom groups by sales are the low-value candidates for uplift
+    "low_value_groups": 3,
+    # ticket below this share of the median group ticket: new or dormant
+    "dormant_ticket_ratio": 0.3,
+    # fewer visits a month than this, with brand loyalty below min_loyalty_ratio x the
+    # median group loyalty: rare and not loyal (relative, since the level of the
+    # loyalty figure depends on how many brands a catalogue has)
+    "min_visits": 1.5,
+    "min_loyalty_ratio": 0.9,
+}
+
+
+def recommend_target(behaviour: pd.DataFrame, *, rules: Mapping[str, float] | None = None, override: int | None = None) -> pd.DataFrame:
+    """Recommend the group to lift, with the reason each group was kept or dropped.
+
+    The rule reproduces the worked case's reasoning:
+
+    1. only the ``low_value_groups`` lowest groups by sales are candidates
+       (the top groups are key customers: keep, do not discount);
+    2. drop a group whose ticket is below ``dormant_ticket_ratio`` x the median
+       group ticket: it looks new or dormant (a job for acquisition);
+    3. drop a group visiting less than ``min_visits`` a month whose brand
+       loyalty is below ``min_loyalty_ratio`` x the median group loyalty:
+       rare and not loyal, hard to move;
+    4. of the rest, pick the group with the highest sales per customer: the
+       real visit and ticket base that a campaign can build on.
+
+    Parameters
+    ----------
+    behaviour
+        Output of :func:`behaviour_table`.
+    rules
+        Overrides of :data:`TARGET_RULE_DEFAULTS`.
+    override
+        A group the analyst chooses instead; recorded as such.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per group: ``decision`` (target / candidate / dropped / not low value)
+        and ``reason``.
+    """
+    rules = {**TARGET_RULE_DEFAULTS, **(rules or {})}
+    unknown = set(rules) - set(TARGET_RULE_DEFAULTS)
+    if unknown:
+        raise ParameterError(f"unknown target rule(s) {sorted(unknown)}; known: {sorted(TARGET_RULE_DEFAULTS)}")
+    b = behaviour.set_index("group").sort_index()
+    n_low = int(rules["low_value_groups"])
+    low = set(b["sales_per_customer"].nsmallest(n_low).index)
+    median_ticket = b["ticket"].median()
+    min_loyalty = rules["min_loyalty_ratio"] * b["brand_loyalty"].median() if "brand_loyalty" in b else np.nan
+    decisions, reasons = {}, {}
+    for grp, row in b.iterrows():
+        if grp not in low:
+            decisions[grp] = "not low value"
+            reasons[grp] = f"sales {row['sales_per_customer']:,.0f} per customer: a key or frequent group, keep and serve"
+            continue
+        if row["ticket"] < rules["dormant_ticket_ratio"] * median_ticket:
+            decisions[grp] = "dropped"
+            reasons[grp] = (
+                f"ticket {row['ticket']:,.0f} < {rules['dormant_ticket_ratio']:.0%} of the median ticket "
+                f"{median_ticket:,.0f}: looks new or dormant — acquisition, not uplift"
+            )
+            continue
+        loyalty = row.get("brand_loyalty", np.nan)
+        if row["visits_per_customer"] < rules["min_visits"] and (pd.isna(loyalty) or loyalty < min_loyalty):
+            decisions[grp] = "dropped"
+            shown = "unknown" if pd.isna(loyalty) else f"{loyalty:.2f}"
+            reasons[grp] = (
+                f"{row['visits_per_customer']:.1f} visits a month < {rules['min_visits']} and brand loyalty {shown} "
+                f"< {min_loyalty:.2f} ({rules['min_loyalty_ratio']:.0%} of the median group): visits rarely and is not loyal"
+            )
+            continue
+        decisions[grp] = "candidate"
+        reasons[grp] = (
+            f"{row['visits_per_customer']:.1f} visits x ticket {row['ticket']:,.0f}: a real base but low value"
+        )
+    candidates = [g for g, d in decisions.items() if d == "candidate"]
+    if override is not None:
+        if override not in b.index:
+            raise ParameterError(f"target_group={override!r} is not a group; groups are {list(b.index)}")
+        decisions[override] = "target"
+        reasons[override] = "chosen by the analyst (target_group parameter); rule said: " + reasons[override]
+    elif candidates:
+        best = max(candidates, key=lambda g: b.loc[g, "sales_per_customer"])
+        decisions[best] = "target"
+        reasons[best] += " — highest sales per customer among the candidates: recommended"
+    out = pd.DataFrame({"decision": pd.Series(decisions), "reason": pd.Series(reasons)})
+    out.index.name = "group"
+    return out.reset_index()

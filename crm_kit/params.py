@@ -1,0 +1,186 @@
+"""Notebook parameters: read them from the notebook, validate what a run passes.
+
+The single source of truth of a notebook's parameters is its cell tagged
+``parameters``: one literal per line, ``name: type = value  # help``.
+Papermill only warns about an unknown key; the kit makes it an error, both
+before a run (:func:`validate_params`) and inside the notebook
+(:func:`check_notebook_parameters`).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Mapping
+
+import yaml
+
+from .data import project_root
+from .errors import ParameterError
+
+__all__ = [
+    "Param",
+    "notebook_path",
+    "notebook_parameters",
+    "validate_params",
+    "check_notebook_parameters",
+    "load_params_files",
+    "describe_parameters",
+]
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "list": (list, tuple),
+    "dict": (dict,),
+    "None": (type(None),),
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One notebook parameter: its declared type, default and help text."""
+
+    name: str
+    type: str
+    default: Any
+    help: str
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` fits the declared type (``bool`` is not an ``int`` here)."""
+        allowed: tuple[type, ...] = ()
+        for part in self.type.split("|"):
+            allowed += _TYPES.get(part.strip(), (object,))
+        if isinstance(value, bool) and bool not in allowed:
+            return False
+        return isinstance(value, allowed)
+
+
+def notebook_path(notebook: str | Path) -> Path:
+    """Resolve a notebook name (``01_knowledge_discovery``, with or without ``.ipynb``) to its file."""
+    p = Path(notebook)
+    if p.suffix != ".ipynb":
+        p = p.with_suffix(".ipynb")
+    candidates = [p, Path.cwd() / p.name, project_root() / "notebooks" / p.name]
+    for c in candidates:
+        if c.exists():
+            return c.resolve()
+    known = sorted(f.stem for f in (project_root() / "notebooks").glob("*.ipynb"))
+    raise ParameterError(f"no notebook '{notebook}'; notebooks are {known}")
+
+
+def notebook_parameters(notebook: str | Path) -> dict[str, Param]:
+    """Parse the notebook's ``parameters`` cell into :class:`Param` objects."""
+    path = notebook_path(notebook)
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cells = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ParameterError(f"{path.name} must have exactly one cell tagged 'parameters'")
+    source = "".join(cells[0]["source"])
+    lines = source.splitlines()
+    params: dict[str, Param] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            line = lines[node.lineno - 1]
+            help_text = line.split("#", 1)[1].strip() if "#" in line else ""
+            params[node.target.id] = Param(
+                name=node.target.id,
+                type=ast.unparse(node.annotation),
+                default=ast.literal_eval(node.value) if node.value is not None else None,
+                help=help_text,
+            )
+        elif isinstance(node, ast.Assign):
+            raise ParameterError(f"{path.name}: parameter on line {node.lineno} needs a type: name: type = value  # help")
+    return params
+
+
+def validate_params(notebook: str | Path, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Check parameters for a notebook: unknown names and wrong types are errors.
+
+    Returns the full parameter set (defaults overlaid with ``given``).
+    """
+    declared = notebook_parameters(notebook)
+    name = notebook_path(notebook).stem
+    errors = []
+    for key, value in given.items():
+        if key not in declared:
+            hint = difflib.get_close_matches(key, declared, n=1)
+            maybe = f" (did you mean '{hint[0]}'?)" if hint else ""
+            errors.append(f"unknown parameter '{key}'{maybe} for notebook {name}")
+        elif not declared[key].accepts(value):
+            errors.append(
+                f"parameter '{key}' of notebook {name} must be {declared[key].type}, got {type(value).__name__} {value!r}"
+            )
+    if errors:
+        raise ParameterError("; ".join(errors))
+    return {**{k: p.default for k, p in declared.items()}, **dict(given)}
+
+
+_IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
+
+
+def check_notebook_parameters(namespace: Mapping[str, Any], notebook: str) -> dict[str, Any]:
+    """Inside a notebook: validate the parameters cell and whatever papermill injected.
+
+    Every plain-data global (str, number, bool, list, dict, None) that is not
+    a declared parameter is an unknown parameter — papermill puts injected
+    keys there — and raises :class:`~crm_kit.errors.ParameterError`.
+
+    Parameters
+    ----------
+    namespace
+        ``globals()`` of the notebook, right after the imports cell.
+    notebook
+        The notebook's name, e.g. ``"01_knowledge_discovery"``.
+
+    Returns
+    -------
+    dict
+        The validated parameters.
+    """
+    declared = notebook_parameters(notebook)
+    data_types = (str, int, float, bool, list, tuple, dict, type(None))
+    given = {}
+    for key, value in namespace.items():
+        if key.startswith("_") or key in _IPYTHON_NAMES or isinstance(value, ModuleType) or callable(value):
+            continue
+        if key in declared or isinstance(value, data_types):
+            given[key] = value
+    return validate_params(notebook, given)
+
+
+def load_params_files(*paths: str | Path) -> dict[str, Any]:
+    """Read and layer YAML params files (later files win, sections merge one level deep)."""
+    merged: dict[str, Any] = {}
+    for p in paths:
+        path = Path(p)
+        if not path.exists():
+            raise ParameterError(f"params file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ParameterError(f"{path} is not valid YAML: {exc}".splitlines()[0]) from exc
+        if not isinstance(loaded, dict):
+            raise ParameterError(f"{path} must hold a mapping of parameter names to values")
+        for key, value in loaded.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    return merged
+
+
+def describe_parameters(notebook: str | Path) -> str:
+    """A readable table of a notebook's parameters: name, type, default, help."""
+    rows = notebook_parameters(notebook).values()
+    width = max((len(p.name) for p in rows), default=4)
+    out = [f"{'name':<{width}}  {'type':<10} {'default':<24} help"]
+    for p in rows:
+        out.append(f"{p.name:<{width}}  {p.type:<10} {json.dumps(p.default, default=str):<24} {p.help}")
+    return "\n".join(out)

@@ -1,0 +1,189 @@
+"""Charts for the notebooks: ``plot_*(data, *, ..., ax=None) -> Axes``.
+
+Every chart is labelled with units; none calls ``plt.show()`` or writes a file.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib
+
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mtick
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+__all__ = [
+    "use_style",
+    "plot_deciles",
+    "plot_pareto",
+    "plot_behaviour",
+    "plot_category_mix",
+    "plot_share_by_group",
+    "plot_repurchase",
+    "plot_kpis",
+    "plot_product_classes",
+    "plot_rules",
+]
+
+
+def use_style() -> None:
+    """The kit's chart style (seaborn whitegrid, readable sizes)."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    matplotlib.rcParams["figure.figsize"] = (9, 4.5)
+    matplotlib.rcParams["figure.dpi"] = 100
+
+
+def _ax(ax):
+    if ax is None:
+        _fig, ax = plt.subplots()
+    return ax
+
+
+def plot_deciles(table: pd.DataFrame, *, currency: str = "", ax=None):
+    """Bars: monthly sales per customer by group; line: cumulative share of sales."""
+    ax = _ax(ax)
+    sns.barplot(data=table, x="group", y="sales_per_customer", color="#4C72B0", ax=ax)
+    for p, v in zip(ax.patches, table["sales_per_customer"]):
+        ax.annotate(f"{v:,.0f}", (p.get_x() + p.get_width() / 2, p.get_height()), ha="center", va="bottom", fontsize=8)
+    ax.set_xlabel("group (1 = top spenders, equal numbers of customers)")
+    ax.set_ylabel(f"monthly sales per customer {currency}".strip())
+    ax2 = ax.twinx()
+    ax2.plot(range(len(table)), table["cum_sales_share"], color="#C44E52", marker="o", label="cumulative share of sales")
+    ax2.yaxis.set_major_formatter(mtick.PercentFormatter(1.0))
+    ax2.set_ylim(0, 1.05)
+    ax2.set_ylabel("cumulative share of sales")
+    ax2.grid(False)
+    ax2.legend(loc="center right")
+    ax.set_title("Decile analysis: who brings the sales")
+    return ax
+
+
+def plot_pareto(curve: pd.DataFrame, *, target: float = 0.8, ax=None):
+    """The Pareto (80/20) curve: cumulative share of sales against share of customers."""
+    ax = _ax(ax)
+    step = max(1, len(curve) // 2000)
+    c = curve.iloc[::step]
+    ax.plot(c["customer_share"], c["value_share"], color="#4C72B0", label="customers, top spenders first")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", label="every customer equal")
+    idx = int(np.searchsorted(curve["value_share"].to_numpy(), target - 1e-12))
+    x = float(curve["customer_share"].iloc[min(idx, len(curve) - 1)])
+    ax.axhline(target, color="#C44E52", lw=0.8)
+    ax.axvline(x, color="#C44E52", lw=0.8)
+    ax.annotate(f"{x:.0%} of customers bring {target:.0%} of sales", (x, target), xytext=(x + 0.05, target - 0.15),
+                arrowprops={"arrowstyle": "->"})
+    ax.xaxis.set_major_formatter(mtick.PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(mtick.PercentFormatter(1.0))
+    ax.set_xlabel("share of customers")
+    ax.set_ylabel("cumulative share of sales")
+    ax.set_title("Value pyramid / Pareto curve")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_behaviour(table: pd.DataFrame, *, columns: Sequence[str] = ("visits_per_customer", "ticket", "recency_days", "brand_loyalty", "promo_share"), ax=None):
+    """Heatmap of the behaviour table: each column coloured relative to its own range, values printed."""
+    ax = _ax(ax)
+    cols = [c for c in columns if c in table.columns and table[c].notna().any()]
+    data = table.set_index("group")[cols]
+    scaled = (data - data.min()) / (data.max() - data.min()).replace(0, 1)
+    labels = {
+        "visits_per_customer": "visits / month",
+        "ticket": "avg ticket",
+        "recency_days": "recency (days)",
+        "brand_loyalty": "brand loyalty (repeat rate)",
+        "promo_share": "promo share of spend",
+    }
+    annot = data.map(lambda v: f"{v:,.2f}" if abs(v) < 10 else f"{v:,.0f}")
+    sns.heatmap(scaled.T, annot=annot.T, fmt="", cmap="RdYlGn", cbar=False, ax=ax, linewidths=0.5)
+    ax.set_yticklabels([labels.get(c, c) for c in cols], rotation=0)
+    ax.set_xlabel("group")
+    ax.set_ylabel("")
+    ax.set_title("Consumer behaviour by group (colour: low → high within each row)")
+    return ax
+
+
+def plot_category_mix(mix: pd.DataFrame, *, top: int = 6, ax=None):
+    """Stacked bars: share of each group's spend per category (top categories, the rest as 'other')."""
+    ax = _ax(ax)
+    order = mix.mean().sort_values(ascending=False).index
+    keep = list(order[:top])
+    shown = mix[keep].copy()
+    shown["other"] = 1 - shown.sum(axis=1)
+    shown.plot(kind="bar", stacked=True, ax=ax, colormap="tab20", width=0.8)
+    ax.yaxis.set_major_formatter(mtick.PercentFormatter(1.0))
+    ax.set_xlabel("group")
+    ax.set_ylabel("share of the group's spend")
+    ax.set_title("Category mix by group")
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8)
+    ax.tick_params(axis="x", rotation=0)
+    return ax
+
+
+def plot_share_by_group(shares: pd.DataFrame, *, title: str, ax=None):
+    """Stacked bars of a member-form field's level shares per group."""
+    ax = _ax(ax)
+    shares.plot(kind="bar", stacked=True, ax=ax, colormap="tab20", width=0.8)
+    ax.yaxis.set_major_formatter(mtick.PercentFormatter(1.0))
+    ax.set_xlabel("group")
+    ax.set_ylabel("share of members")
+    ax.set_title(title)
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8)
+    ax.tick_params(axis="x", rotation=0)
+    return ax
+
+
+def plot_repurchase(intervals: pd.DataFrame, groups: pd.DataFrame, *, ax=None):
+    """Box plot of each customer's median days between purchases, by group."""
+    ax = _ax(ax)
+    df = groups[["customer_id", "group"]].merge(intervals.reset_index()[["customer_id", "median_interval"]], on="customer_id")
+    sns.boxplot(data=df, x="group", y="median_interval", color="#8DA0CB", showfliers=False, ax=ax)
+    ax.set_xlabel("group")
+    ax.set_ylabel("median days between purchases")
+    ax.set_title("Repurchase interval by group")
+    return ax
+
+
+def plot_kpis(kpis: pd.DataFrame, *, ax=None):
+    """Monthly sales (line) and new vs returning customers (bars)."""
+    ax = _ax(ax)
+    x = kpis["month"].astype(str)
+    ax.bar(x, kpis["returning_customers"], color="#8DA0CB", label="returning customers")
+    ax.bar(x, kpis["new_customers"], bottom=kpis["returning_customers"], color="#FC8D62", label="new customers")
+    ax.set_ylabel("customers")
+    ax.tick_params(axis="x", rotation=60)
+    ax2 = ax.twinx()
+    ax2.plot(x, kpis["sales"], color="#222222", marker="o", label="sales")
+    ax2.set_ylabel("monthly sales")
+    ax2.yaxis.set_major_formatter(mtick.FuncFormatter(lambda v, _p: f"{v / 1e6:,.1f}M"))
+    ax2.grid(False)
+    ax.legend(loc="upper left")
+    ax2.legend(loc="upper right")
+    ax.set_title("Monthly sales and customers")
+    return ax
+
+
+def plot_product_classes(classes: pd.DataFrame, *, ax=None):
+    """Products: weekly units (log) against sales rank, coloured by class."""
+    ax = _ax(ax)
+    df = classes.assign(weekly_units=classes["weekly_units"].clip(lower=0.01))
+    sns.scatterplot(data=df, x="sales_rank", y="weekly_units", hue="class", s=14, ax=ax,
+                    palette={"bestseller": "#55A868", "regular": "#4C72B0", "slow mover": "#C44E52"})
+    ax.set_yscale("log")
+    ax.set_xlabel("sales rank (1 = best)")
+    ax.set_ylabel("units sold per week (log scale)")
+    ax.set_title("Bestsellers, regular items and slow movers")
+    return ax
+
+
+def plot_rules(rules: pd.DataFrame, *, ax=None):
+    """Horizontal bars: lift of the top association rules."""
+    ax = _ax(ax)
+    labels = rules["antecedent"].astype(str) + " → " + rules["consequent"].astype(str)
+    ax.barh(labels[::-1], rules["lift"][::-1], color="#4C72B0")
+    ax.axvline(1.0, color="grey", ls="--", lw=0.8)
+    ax.set_xlabel("lift (1 = bought together no more than by chance)")
+    ax.set_title("Items bought together")
+    return ax

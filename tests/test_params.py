@@ -1,0 +1,63 @@
+"""Notebook parameters: parsed from the notebook, unknown and mistyped keys are errors."""
+
+from __future__ import annotations
+
+import papermill as pm
+import pytest
+
+from crm_kit import ParameterError
+from crm_kit.params import describe_parameters, load_params_files, notebook_parameters, validate_params
+from conftest import ROOT
+
+NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_every_parameter_is_typed_documented_and_readable_by_papermill(notebook):
+    declared = notebook_parameters(notebook)
+    assert declared, "a notebook without parameters"
+    assert all(p.help for p in declared.values()), "each parameter needs a comment"
+    inspected = pm.inspect_notebook(str(ROOT / "notebooks" / f"{notebook}.ipynb"))
+    assert set(inspected) == set(declared)
+    for name, info in inspected.items():
+        assert info["inferred_type_name"] != "None" or declared[name].type == "None", name
+
+
+def test_unknown_parameter_is_an_error_with_a_suggestion():
+    with pytest.raises(ParameterError, match=r"unknown parameter 'monht' \(did you mean 'month'\?\) for notebook 01_knowledge_discovery"):
+        validate_params("01_knowledge_discovery", {"monht": "2025-09"})
+
+
+def test_mistyped_parameter_is_an_error():
+    with pytest.raises(ParameterError, match=r"parameter 'groups' of notebook 01_knowledge_discovery must be int, got str"):
+        validate_params("01_knowledge_discovery", {"groups": "10"})
+    with pytest.raises(ParameterError, match="must be int, got bool"):
+        validate_params("01_knowledge_discovery", {"groups": True})
+
+
+def test_floats_accept_ints_and_defaults_fill_in():
+    full = validate_params("01_knowledge_discovery", {"pareto_target": 1})
+    assert full["pareto_target"] == 1 and full["groups"] == 10
+
+
+def test_unknown_notebook():
+    with pytest.raises(ParameterError, match="no notebook '99_nothing'"):
+        notebook_parameters("99_nothing")
+
+
+def test_describe_lists_type_default_help():
+    text = describe_parameters("01_knowledge_discovery")
+    assert "month" in text and "str" in text and '"2025-09"' in text
+
+
+def test_params_files_layer_and_bad_yaml(tmp_path):
+    a = tmp_path / "a.yaml"
+    b = tmp_path / "b.yaml"
+    a.write_text("common: {data: demo}\nnotebooks: {x: {month: '2025-09'}}\n")
+    b.write_text("common: {output_dir: out}\n")
+    merged = load_params_files(a, b)
+    assert merged["common"] == {"data": "demo", "output_dir": "out"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("common: [unclosed\n")
+    with pytest.raises(ParameterError, match="is not valid YAML"):
+        load_params_files(bad)
