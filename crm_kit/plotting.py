@@ -26,6 +26,11 @@ __all__ = [
     "plot_kpis",
     "plot_product_classes",
     "plot_rules",
+    "plot_k_choice",
+    "plot_clusters",
+    "plot_churn",
+    "plot_calibration",
+    "plot_overlap",
 ]
 
 
@@ -186,4 +191,67 @@ def plot_rules(rules: pd.DataFrame, *, ax=None):
     ax.axvline(1.0, color="grey", ls="--", lw=0.8)
     ax.set_xlabel("lift (1 = bought together no more than by chance)")
     ax.set_title("Items bought together")
+    return ax
+
+
+def plot_k_choice(scores: pd.DataFrame, *, ax=None):
+    """Elbow (inertia) and silhouette against k; the chosen k is marked."""
+    ax = _ax(ax)
+    ax.plot(scores["k"], scores["inertia"], marker="o", color="#4C72B0", label="inertia (elbow)")
+    ax.set_xlabel("number of clusters k")
+    ax.set_ylabel("inertia (within-cluster sum of squares)")
+    ax2 = ax.twinx()
+    ax2.plot(scores["k"], scores["silhouette"], marker="s", color="#C44E52", label="silhouette")
+    best = scores.loc[scores["best"]].iloc[0]
+    ax2.scatter([best["k"]], [best["silhouette"]], s=150, facecolors="none", edgecolors="black", zorder=5)
+    ax2.set_ylabel("silhouette (higher = better separated)")
+    ax2.grid(False)
+    ax.legend(loc="upper center")
+    ax2.legend(loc="upper right")
+    ax.set_title("Choosing k: elbow and silhouette")
+    return ax
+
+
+def plot_clusters(projection: pd.DataFrame, names: dict, *, ax=None, max_points: int = 5000, seed: int = 0):
+    """2-D PCA view of the customers, coloured by cluster."""
+    ax = _ax(ax)
+    df = projection.sample(min(len(projection), max_points), random_state=seed)
+    df = df.assign(segment=df["cluster"].map(lambda c: f"{c}: {names.get(c, c)}"))
+    sns.scatterplot(data=df.sort_values("cluster"), x="pc1", y="pc2", hue="segment", s=10, alpha=0.6, ax=ax)
+    ax.set_xlabel("first principal component (standardised features)")
+    ax.set_ylabel("second principal component")
+    ax.set_title("Customer clusters (2-D view)")
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8)
+    return ax
+
+
+def plot_churn(churn: pd.DataFrame, *, ax=None):
+    """Churn rate per value tier over time."""
+    ax = _ax(ax)
+    sns.lineplot(data=churn, x="checkpoint", y="churn_rate", hue="tier", marker="o", ax=ax)
+    ax.yaxis.set_major_formatter(mtick.PercentFormatter(1.0))
+    ax.set_xlabel("checkpoint date")
+    ax.set_ylabel("churn rate (share of the tier)")
+    ax.set_title("Churn by value tier")
+    ax.tick_params(axis="x", rotation=30)
+    return ax
+
+
+def plot_calibration(table: pd.DataFrame, *, unit: str = "days", ax=None):
+    """Predicted against actual holdout purchases by calibration frequency."""
+    ax = _ax(ax)
+    ax.plot(table["frequency"], table["actual"], marker="o", label="actual")
+    ax.plot(table["frequency"], table["predicted"], marker="s", ls="--", label="predicted by the model")
+    ax.set_xlabel("mean repeat purchases in the calibration period (groups of equal size)")
+    ax.set_ylabel(f"mean purchases in the holdout period ({unit})")
+    ax.set_title("CLV model check: calibration vs holdout")
+    ax.legend()
+    return ax
+
+
+def plot_overlap(matrix: pd.DataFrame, *, ax=None):
+    """Heatmap of customers shared by each pair of segments (diagonal: segment sizes)."""
+    ax = _ax(ax)
+    sns.heatmap(matrix, annot=len(matrix) <= 16, fmt="d", cmap="Blues", ax=ax, cbar_kws={"label": "customers"})
+    ax.set_title("Segment overlap: customers in both")
     return ax

@@ -54,3 +54,23 @@ def test_discovery_on_online_retail(tmp_path):
 def test_unknown_parameter_stops_the_notebook(demo_dir, tmp_path):
     with pytest.raises(pm.PapermillExecutionError, match="unknown parameter 'monht'"):
         _run("01_knowledge_discovery", tmp_path, monht="2025-09")
+
+
+@pytest.mark.notebook
+def test_segmentation_on_the_demo_store(demo_dir, tmp_path):
+    out, _ = _run("02_segmentation", tmp_path, **_params("demo.yaml", "02_segmentation"))
+    segments = __import__("pandas").read_parquet(out / "customer_segments.parquet")
+    for col in ("rfm_segment", "cluster", "cluster_name", "tier", "clv", "probability_alive", "age_group"):
+        assert col in segments.columns and segments[col].notna().all(), col
+    assert not {"name", "phone", "email", "wechat_id", "id_number", "address"} & set(segments.columns)
+
+
+@pytest.mark.notebook
+@pytest.mark.realdata
+def test_segmentation_on_online_retail(tmp_path):
+    if not (SHARED_DATA / "online_retail" / "online_retail.parquet").exists():
+        pytest.skip("Online Retail not present in ../shared/data")
+    out, executed = _run("02_segmentation", tmp_path, **_params("online_retail.yaml", "02_segmentation"))
+    summary = json.loads((out / "segmentation_summary.json").read_text())
+    assert summary["k"] >= 2 and summary["clv_total"] > 0
+    assert "No member ages" in executed.read_text()

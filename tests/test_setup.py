@@ -30,7 +30,7 @@ def test_pyproject_lists_the_core_dependencies():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     names = {re.split(r"[<>=\[ ]", d)[0].lower() for d in meta["dependencies"]}
     for needed in ("pandas", "scikit-learn", "seaborn", "matplotlib", "papermill", "jupyterlab", "ipykernel",
-                   "ibis-framework", "duckdb", "pyarrow", "pyyaml", "statsmodels"):
+                   "ibis-framework", "duckdb", "pyarrow", "pyyaml", "statsmodels", "pymc-marketing"):
         assert needed in names, needed
     assert "dev" in meta["optional-dependencies"]
 

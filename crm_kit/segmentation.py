@@ -1,0 +1,420 @@
+"""Segmentation: RFM scores, k-means clusters, value tiers and churn, demographic and rule segments.
+
+Anything learned from a reference period (RFM cut points, cluster centres) is
+a scikit-learn-style estimator: ``fit`` on one period, ``transform`` /
+``predict`` another.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import ibis
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import silhouette_score
+from sklearn.preprocessing import StandardScaler
+
+from .data import Store
+from .errors import DataError, EmptyGroupError, ParameterError
+
+__all__ = [
+    "DEFAULT_RFM_SEGMENTS",
+    "RFMScorer",
+    "cluster_features",
+    "choose_k",
+    "CustomerClusters",
+    "value_tiers",
+    "churn_by_tier",
+    "age_groups",
+    "DEFAULT_AGE_GROUPS",
+    "rule_segments",
+    "overlap_matrix",
+]
+
+#: RFM segments on 1-5 recency (5 = most recent) and frequency scores; first match wins
+DEFAULT_RFM_SEGMENTS: list[dict[str, Any]] = [
+    {"name": "champions", "r": [4, 5], "f": [4, 5]},
+    {"name": "loyal", "r": [3, 3], "f": [4, 5]},
+    {"name": "cannot lose them", "r": [1, 2], "f": [5, 5]},
+    {"name": "at risk", "r": [1, 2], "f": [3, 4]},
+    {"name": "potential loyalists", "r": [4, 5], "f": [2, 3]},
+    {"name": "new", "r": [5, 5], "f": [1, 1]},
+    {"name": "promising", "r": [4, 4], "f": [1, 1]},
+    {"name": "need attention", "r": [3, 3], "f": [3, 3]},
+    {"name": "about to sleep", "r": [3, 3], "f": [1, 2]},
+    {"name": "hibernating", "r": [2, 2], "f": [1, 2]},
+    {"name": "lost", "r": [1, 1], "f": [1, 2]},
+]
+
+
+def _need(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise DataError(f"{what} needs column(s) {missing}; compute them with crm_kit.engine.customer_summary")
+
+
+class RFMScorer(TransformerMixin, BaseEstimator):
+    """Quantile RFM scores learned on a reference period.
+
+    ``fit`` stores the quantile cut points of recency, frequency and monetary
+    value; ``transform`` scores any customer table with those cut points, so a
+    later period is scored on the reference period's scale. Recency scores
+    are reversed: the most recent customers get the highest score. Ties can
+    merge quantiles (many customers with one purchase): then fewer distinct
+    scores exist, and the scores stay ordered.
+
+    Parameters
+    ----------
+    n_bins
+        Scores run from 1 to ``n_bins``.
+    recency_col, frequency_col, monetary_col
+        Columns of the customer table.
+    segments
+        Rule table: a list of ``{"name", "r": [lo, hi], "f": [lo, hi]}``
+        (optionally ``"m"``), first match wins; default
+        :data:`DEFAULT_RFM_SEGMENTS` (for ``n_bins=5``).
+
+    Attributes
+    ----------
+    edges_ : dict
+        Inner cut points per column.
+    """
+
+    def __init__(self, n_bins: int = 5, recency_col: str = "recency_days", frequency_col: str = "frequency",
+                 monetary_col: str = "sales", segments: list[dict[str, Any]] | None = None):
+        self.n_bins = n_bins
+        self.recency_col = recency_col
+        self.frequency_col = frequency_col
+        self.monetary_col = monetary_col
+        self.segments = segments
+
+    def _cols(self):
+        return {"r": self.recency_col, "f": self.frequency_col, "m": self.monetary_col}
+
+    def fit(self, X: pd.DataFrame, y=None):
+        if not isinstance(self.n_bins, (int, np.integer)) or self.n_bins < 2:
+            raise ParameterError(f"n_bins={self.n_bins!r}: give a whole number of at least 2")
+        if self.segments is None and self.n_bins != 5:
+            raise ParameterError("the default RFM segment rules are for 5 bins; pass your own segments for other n_bins")
+        _need(X, list(self._cols().values()), "RFM scoring")
+        if len(X) == 0:
+            raise EmptyGroupError("RFM scoring: the reference customer table is empty")
+        qs = np.linspace(0, 1, self.n_bins + 1)[1:-1]
+        self.edges_ = {k: np.unique(np.quantile(X[c].astype(float), qs)) for k, c in self._cols().items()}
+        self.segments_ = self.segments if self.segments is not None else DEFAULT_RFM_SEGMENTS
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        _need(X, list(self._cols().values()), "RFM scoring")
+        out = pd.DataFrame(index=X.index)
+        for key, col in self._cols().items():
+            # side='right': a value equal to a cut point goes to the higher bin
+            bin_index = np.searchsorted(self.edges_[key], X[col].astype(float).to_numpy(), side="right")
+            # recency: the fewest days since the last purchase score highest
+            score = self.n_bins - bin_index if key == "r" else bin_index + 1
+            out[f"{key}_score"] = score.astype("int64")
+        out["rfm_score"] = out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
+        seg = np.full(len(out), "others", dtype=object)
+        unset = np.ones(len(out), dtype=bool)
+        for rule in self.segments_:
+            hit = unset.copy()
+            for key in ("r", "f", "m"):
+                if key in rule:
+                    lo, hi = rule[key]
+                    hit &= (out[f"{key}_score"].to_numpy() >= lo) & (out[f"{key}_score"].to_numpy() <= hi)
+            seg[hit] = rule["name"]
+            unset &= ~hit
+        out["rfm_segment"] = seg
+        return out
+
+    def segment_summary(self, X: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+        """Size and value of each segment."""
+        df = X[[self.monetary_col, self.frequency_col, self.recency_col]].join(scores["rfm_segment"])
+        g = df.groupby("rfm_segment")
+        out = pd.DataFrame(
+            {
+                "customers": g.size(),
+                "sales": g[self.monetary_col].sum(),
+                "sales_per_customer": g[self.monetary_col].mean(),
+                "frequency": g[self.frequency_col].mean(),
+                "recency_days": g[self.recency_col].mean(),
+            }
+        )
+        out["customer_share"] = out["customers"] / out["customers"].sum()
+        out["sales_share"] = out["sales"] / out["sales"].sum()
+        return out.sort_values("sales", ascending=False).reset_index()
+
+
+# ------------------------------------------------------------------ clustering
+
+#: features on a log scale (counts and money are skewed: a few huge customers would dominate)
+LOG_FEATURES = ("recency_days", "frequency", "sales", "mean_ticket", "items")
+_WORDS = {
+    "recency_days": ("lapsed", "recent"),
+    "frequency": ("frequent", "rare"),
+    "sales": ("high spend", "low spend"),
+    "mean_ticket": ("big baskets", "small baskets"),
+    "promo_share": ("deal seekers", "full-price buyers"),
+    "brand_loyalty": ("brand loyal", "brand switchers"),
+    "distinct_categories": ("broad baskets", "narrow baskets"),
+}
+
+
+def cluster_features(summary: pd.DataFrame, behaviour: pd.DataFrame | None = None, *,
+                     columns: Sequence[str] = ("recency_days", "frequency", "sales", "mean_ticket", "promo_share", "brand_loyalty")) -> pd.DataFrame:
+    """Customer features for clustering: RFM plus behaviour, one row per customer.
+
+    Columns missing from the data (no promotion flag, no brands) are left
+    out; missing loyalty (too few purchases) is filled with the median.
+    """
+    df = summary.set_index("customer_id") if "customer_id" in summary.columns else summary.copy()
+    if behaviour is not None:
+        df = df.join(behaviour[[c for c in behaviour.columns if c not in df.columns]], how="left")
+    cols = [c for c in columns if c in df.columns and df[c].notna().any()]
+    if not cols:
+        raise DataError("no clustering feature is available; give at least recency, frequency and sales")
+    feats = df[cols].astype(float)
+    return feats.fillna(feats.median())
+
+
+def _prepare(features: pd.DataFrame) -> np.ndarray:
+    X = features.copy()
+    for c in X.columns:
+        if c in LOG_FEATURES:
+            X[c] = np.log1p(X[c].clip(lower=0))
+    return X.to_numpy()
+
+
+def choose_k(features: pd.DataFrame, *, k_range: Sequence[int] = range(2, 9), random_state: int = 0,
+             sample_size: int = 20000) -> pd.DataFrame:
+    """Inertia (elbow) and silhouette for each k; the best k maximises the silhouette.
+
+    Both are computed on a random sample of at most ``sample_size`` customers:
+    silhouette costs O(n^2), and the choice of k is stable on a sample.
+    """
+    ks = [int(k) for k in k_range]
+    if not ks or min(ks) < 2:
+        raise ParameterError("k_range must hold whole numbers of at least 2")
+    X = StandardScaler().fit_transform(_prepare(features))
+    rng = np.random.default_rng(random_state)
+    if len(X) > sample_size:
+        X = X[rng.choice(len(X), sample_size, replace=False)]
+    if len(X) <= max(ks):
+        raise DataError(f"{len(X)} customers are too few for k up to {max(ks)}")
+    rows = []
+    for k in ks:
+        km = KMeans(n_clusters=k, n_init=4, random_state=random_state).fit(X)
+        sil = silhouette_score(X, km.labels_, sample_size=min(len(X), 10000), random_state=random_state)
+        rows.append({"k": k, "inertia": km.inertia_, "silhouette": sil})
+    out = pd.DataFrame(rows)
+    out["best"] = out["silhouette"] == out["silhouette"].max()
+    return out
+
+
+class CustomerClusters(BaseEstimator):
+    """k-means segments on log-scaled, standardised customer features, with profiles and names.
+
+    Parameters
+    ----------
+    n_clusters
+        k.
+    random_state
+        Seed.
+    minibatch_above
+        Above this many customers, MiniBatchKMeans is used (clustering a
+        million customers then takes seconds).
+
+    Attributes
+    ----------
+    scaler_, model_ : fitted scaler and k-means
+    profile_ : pandas.DataFrame
+        Per cluster: size, share and the mean of each feature in its own units.
+    names_ : dict
+        Cluster number -> descriptive name from its two most distinctive features.
+    """
+
+    def __init__(self, n_clusters: int = 4, random_state: int = 0, minibatch_above: int = 200_000):
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+        self.minibatch_above = minibatch_above
+
+    def fit(self, features: pd.DataFrame, y=None):
+        if len(features) < self.n_clusters:
+            raise DataError(f"{len(features)} customers cannot form {self.n_clusters} clusters")
+        X = _prepare(features)
+        self.scaler_ = StandardScaler().fit(X)
+        Z = self.scaler_.transform(X)
+        if len(Z) > self.minibatch_above:
+            self.model_ = MiniBatchKMeans(n_clusters=self.n_clusters, random_state=self.random_state, n_init=3,
+                                          batch_size=4096).fit(Z)
+        else:
+            self.model_ = KMeans(n_clusters=self.n_clusters, random_state=self.random_state, n_init=10).fit(Z)
+        # number clusters by mean sales, biggest spenders first, so labels are stable across runs
+        raw = self.model_.predict(Z)
+        order_col = "sales" if "sales" in features.columns else features.columns[0]
+        means = features.groupby(raw)[order_col].mean().sort_values(ascending=False)
+        self.relabel_ = {old: new for new, old in enumerate(means.index)}
+        labels = np.vectorize(self.relabel_.get)(raw)
+        self.feature_names_ = list(features.columns)
+        prof = features.groupby(labels).mean()
+        prof.insert(0, "customers", pd.Series(labels).value_counts().sort_index().to_numpy())
+        prof.insert(1, "share", prof["customers"] / prof["customers"].sum())
+        prof.index.name = "cluster"
+        self.profile_ = prof
+        self.names_ = self._name(Z, labels)
+        self.labels_ = labels
+        return self
+
+    def _name(self, Z: np.ndarray, labels: np.ndarray) -> dict[int, str]:
+        zmeans = pd.DataFrame(Z, columns=self.feature_names_).groupby(labels).mean()
+        names = {}
+        for cl, row in zmeans.iterrows():
+            top = row.abs().sort_values(ascending=False).index[:2]
+            words = [(_WORDS.get(f, (f"high {f}", f"low {f}"))[0 if row[f] > 0 else 1]) for f in top]
+            names[int(cl)] = ", ".join(words)
+        seen: dict[str, int] = {}
+        for cl in sorted(names):
+            n = names[cl]
+            if n in seen:
+                names[cl] = f"{n} ({cl})"
+            seen[n] = cl
+        return names
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """Cluster numbers (0 = highest mean sales) for new customers."""
+        Z = self.scaler_.transform(_prepare(features[self.feature_names_]))
+        return np.vectorize(self.relabel_.get)(self.model_.predict(Z))
+
+    def projection(self, features: pd.DataFrame) -> pd.DataFrame:
+        """2-D PCA view of the standardised features, with cluster labels."""
+        Z = self.scaler_.transform(_prepare(features[self.feature_names_]))
+        xy = PCA(n_components=2, random_state=self.random_state).fit_transform(Z)
+        return pd.DataFrame({"pc1": xy[:, 0], "pc2": xy[:, 1], "cluster": self.predict(features)}, index=features.index)
+
+
+# ------------------------------------------------------------------ value tiers and churn
+
+
+def value_tiers(values: pd.DataFrame, *, value_col: str = "sales", shares: Sequence[float] = (0.5, 0.3, 0.15),
+                labels: Sequence[str] = ("A", "B", "C", "D")) -> pd.DataFrame:
+    """Value tiers by cumulative share of value (ABC analysis of customers).
+
+    Customers sorted by value (high first, ties by id); tier A holds the
+    customers who together bring the first ``shares[0]`` of value, B the next
+    ``shares[1]``, C the next ``shares[2]``, D the rest. A customer straddling
+    a boundary goes to the higher tier.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, the value and ``tier``.
+    """
+    if len(labels) != len(shares) + 1:
+        raise ParameterError("labels must have one more entry than shares")
+    if any(s <= 0 for s in shares) or sum(shares) >= 1:
+        raise ParameterError(f"shares {list(shares)} must be positive and add up to less than 1")
+    _need(values, ["customer_id", value_col], "value tiers")
+    df = values[["customer_id", value_col]].sort_values([value_col, "customer_id"], ascending=[False, True])
+    total = df[value_col].sum()
+    if total <= 0:
+        raise DataError("value tiers: total value is not positive")
+    before = (df[value_col].cumsum() - df[value_col]) / total
+    bounds = np.round(np.cumsum(shares), 12)  # 0.5 + 0.3 + 0.15 must be 0.95, not 0.9500000000000001
+    df["tier"] = np.array(labels)[np.searchsorted(bounds, np.round(before.to_numpy(), 12), side="right")]
+    return df.reset_index(drop=True)
+
+
+def churn_by_tier(store: Store, tiers: pd.DataFrame, *, checkpoints: Sequence[Any], churn_days: int = 90) -> pd.DataFrame:
+    """Churn rate per tier at each checkpoint.
+
+    At a checkpoint ``c``, a customer whose first purchase is at least
+    ``churn_days`` before ``c`` is *at risk of counting*; of those, one with no
+    purchase in the ``churn_days`` before ``c`` has *churned*. Churn rate =
+    churned / counted, per tier. Tiers are fixed (e.g. from a reference
+    period), so the series shows loyalty moving within each tier.
+    """
+    if not isinstance(churn_days, (int, np.integer)) or churn_days < 1:
+        raise ParameterError(f"churn_days={churn_days!r}: give a whole number of days")
+    cps = pd.DataFrame({"cp": pd.to_datetime(list(checkpoints))})
+    if cps.empty:
+        raise ParameterError("give at least one checkpoint date")
+    t = store.transactions
+    days = t.select(customer_id=t.customer_id, day=t.ts.cast("date").cast("timestamp")).distinct()
+    cp = ibis.memtable(cps)
+    j = days.join(cp, days.day < cp.cp)
+    last = j.group_by(["customer_id", "cp"]).aggregate(first=j.day.min(), last=j.day.max()).to_pandas()
+    last = last.merge(tiers[["customer_id", "tier"]], on="customer_id")
+    horizon = pd.to_timedelta(churn_days, unit="D")
+    counted = last[last["first"] <= last["cp"] - horizon].copy()
+    counted["churned"] = counted["last"] < counted["cp"] - horizon
+    out = counted.groupby(["cp", "tier"]).agg(customers=("customer_id", "size"), churned=("churned", "sum")).reset_index()
+    out["churn_rate"] = out["churned"] / out["customers"]
+    return out.rename(columns={"cp": "checkpoint"})
+
+
+# ------------------------------------------------------------------ demographic and rule segments
+
+#: the three age groups of the brief, each with its own message; members outside them are spread at random
+DEFAULT_AGE_GROUPS: dict[str, list[int]] = {"25-29 core": [25, 29], "18-24 aspiring": [18, 24], "30-34 feel young": [30, 34]}
+
+
+def age_groups(customers: pd.DataFrame, *, groups: Mapping[str, Sequence[int]] | None = None, seed: int = 0) -> pd.DataFrame:
+    """Age-band segments; members who fit no band are spread at random (seeded) over the bands.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``age_group`` and ``assigned_at_random``.
+    """
+    groups = dict(groups or DEFAULT_AGE_GROUPS)
+    if "age" not in customers.columns:
+        raise DataError("age groups need an 'age' column in the member table")
+    df = customers[["customer_id", "age"]].sort_values("customer_id").reset_index(drop=True)
+    label = np.full(len(df), None, dtype=object)
+    for name, (lo, hi) in groups.items():
+        hit = (df["age"] >= lo) & (df["age"] <= hi) & pd.isna(label)
+        label[hit.to_numpy()] = name
+    rest = pd.isna(label)
+    rng = np.random.default_rng(seed)
+    label[rest] = rng.choice(list(groups), size=int(rest.sum()))
+    return pd.DataFrame({"customer_id": df["customer_id"], "age_group": label, "assigned_at_random": rest})
+
+
+def rule_segments(summary: pd.DataFrame, rules: Mapping[str, str]) -> pd.DataFrame:
+    """Boolean segments from rules on the customer table, e.g. ``{"frequent": "frequency > 10"}``.
+
+    Each rule is a pandas query expression over the summary's columns.
+    """
+    out = pd.DataFrame({"customer_id": summary["customer_id"].to_numpy()})
+    for name, expr in rules.items():
+        try:
+            out[name] = summary.eval(expr).astype(bool).to_numpy()
+        except Exception as exc:  # noqa: BLE001 - report the rule, whatever pandas raised
+            raise ParameterError(
+                f"rule segment '{name}': cannot evaluate '{expr}' ({exc}); columns are {list(summary.columns)}"
+            ) from exc
+    return out
+
+
+def overlap_matrix(segments: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """How many customers each pair of segments shares, across all schemes.
+
+    Categorical columns contribute one segment per level (``scheme=level``),
+    boolean columns one segment each. The diagonal holds segment sizes.
+    """
+    parts = []
+    for col in columns:
+        if col not in segments.columns:
+            raise DataError(f"overlap_matrix: no column '{col}' in the segment table")
+        s = segments[col]
+        if s.dtype == bool:
+            parts.append(s.rename(col).astype(int).to_frame())
+        else:
+            parts.append(pd.get_dummies(s.astype(str), prefix=col, prefix_sep="=").astype(int))
+    onehot = pd.concat(parts, axis=1)
+    m = onehot.T.to_numpy() @ onehot.to_numpy()
+    return pd.DataFrame(m, index=onehot.columns, columns=onehot.columns)
