@@ -6,7 +6,7 @@ seeded, stratified hold-out of a control group.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -79,3 +79,403 @@ def assign_arms(
         shuffled = rng.permutation(pos)
         arm[shuffled[:n_control]] = "control"
     return pd.DataFrame({id_col: df[id_col].to_numpy(), "arm": arm})
+
+
+# ====================================================================== target selection
+
+TARGET_KINDS = ("decile", "cluster", "rfm_segment", "tier", "rule", "group_list", "age_group")
+
+
+def select_target(
+    kind: str,
+    value: Any,
+    *,
+    groups: pd.DataFrame | None = None,
+    segments: pd.DataFrame | None = None,
+    group_list: pd.DataFrame | None = None,
+    exclude_ids: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Pick the target group's customers.
+
+    Parameters
+    ----------
+    kind
+        ``"decile"`` (from the monthly customer list ``groups``), ``"cluster"``,
+        ``"rfm_segment"``, ``"tier"``, ``"age_group"`` or ``"rule"`` (from the
+        segment table: a rule is a boolean column, ``value`` its name), or
+        ``"group_list"`` (a table with ``customer_id`` and ``group``, such as a
+        previous round's A1-A4 list; ``value`` e.g. ``"A4"``).
+    value
+        The group, cluster, segment, tier, rule name or list group to target.
+    exclude_ids
+        Customers to leave out (e.g. contacted by another campaign in the
+        same window).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id`` plus the columns of the source table, sorted by id.
+    """
+    if kind not in TARGET_KINDS:
+        raise ParameterError(f"target_kind={kind!r}: use one of {list(TARGET_KINDS)}")
+    if kind == "decile":
+        if groups is None:
+            raise ParameterError("target_kind 'decile' needs the monthly customer list (run discovery first)")
+        src, mask = groups, groups["group"] == int(value)
+    elif kind == "group_list":
+        if group_list is None:
+            raise ParameterError("target_kind 'group_list' needs a group list (e.g. round one's A-groups)")
+        src, mask = group_list, group_list["group"].astype(str) == str(value)
+    else:
+        if segments is None:
+            raise ParameterError(f"target_kind {kind!r} needs the segment table (run segmentation first)")
+        col = value if kind == "rule" else kind
+        if col not in segments.columns:
+            raise ParameterError(f"the segment table has no column '{col}'; columns: {list(segments.columns)}")
+        if kind == "rule":
+            mask = segments[col].astype(bool)
+        elif kind == "cluster":
+            mask = segments[col] == int(value)
+        else:
+            mask = segments[col].astype(str) == str(value)
+        src = segments
+    target = src.loc[mask].copy()
+    target["customer_id"] = target["customer_id"].astype(str)
+    n_before = len(target)
+    if exclude_ids is not None:
+        excluded = set(map(str, exclude_ids))
+        target = target[~target["customer_id"].isin(excluded)]
+    if target.empty:
+        extra = f" ({n_before} before excluding contacted customers)" if n_before else ""
+        raise EmptyGroupError(
+            f"the target group {kind}={value!r} is empty{extra}; check target_kind and target_value"
+        )
+    target.attrs["excluded"] = n_before - len(target)
+    return target.sort_values("customer_id").reset_index(drop=True)
+
+
+# ====================================================================== baseline and goals
+
+
+def baseline(metrics: pd.DataFrame, *, period: str = "base") -> pd.DataFrame:
+    """The target group's base-period figures, per customer and in total.
+
+    Parameters
+    ----------
+    metrics
+        :func:`crm_kit.engine.period_metrics` of the target group with a
+        period named ``period``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per figure: members, members with a purchase, visits per
+        member, average ticket (sales / visits), sales per member, total
+        sales and total visits.
+    """
+    v, s = metrics[f"visits_{period}"], metrics[f"sales_{period}"]
+    rows = {
+        "members": len(metrics),
+        "members with a purchase": int((v > 0).sum()),
+        "visits per member": float(v.mean()),
+        "average ticket": float(s.sum() / v.sum()) if v.sum() else float("nan"),
+        "sales per member": float(s.mean()),
+        "total visits": int(v.sum()),
+        "total sales": float(s.sum()),
+    }
+    return pd.DataFrame({"figure": list(rows), "value": list(rows.values())})
+
+
+def goal_targets(metrics: pd.DataFrame, *, freq_goal: float | None, ticket_goal: float | None, sales_goal: float | None,
+                 period: str = "base") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Turn growth goals into target values for the group and for each customer.
+
+    Goals are growth fractions (0.5 = +50%); ``None`` skips a goal. The group
+    targets apply the goal to the group's base figures (2 visits -> 3, ticket
+    550 -> 770); each customer's targets apply it to their own base.
+
+    Returns
+    -------
+    (group_targets, customer_targets)
+    """
+    for name, g in (("freq_goal", freq_goal), ("ticket_goal", ticket_goal), ("sales_goal", sales_goal)):
+        if g is not None and (not isinstance(g, (int, float)) or g <= -1):
+            raise ParameterError(f"{name}={g!r} must be a growth fraction above -1 (0.3 = +30%)")
+    v, s = metrics[f"visits_{period}"], metrics[f"sales_{period}"]
+    t = metrics[f"ticket_{period}"]
+    base = {
+        "visits per member": float(v.mean()),
+        "average ticket": float(s.sum() / v.sum()) if v.sum() else float("nan"),
+        "sales per member": float(s.mean()),
+    }
+    goals = {"visits per member": freq_goal, "average ticket": ticket_goal, "sales per member": sales_goal}
+    group = pd.DataFrame(
+        [{"metric": m, "base": base[m], "goal": goals[m], "target": base[m] * (1 + goals[m])}
+         for m in base if goals[m] is not None]
+    )
+    per = pd.DataFrame(index=metrics.index)
+    per["base_visits"], per["base_ticket"], per["base_sales"] = v, t, s
+    if freq_goal is not None:
+        per["target_visits"] = v * (1 + freq_goal)
+    if ticket_goal is not None:
+        per["target_ticket"] = t * (1 + ticket_goal)
+    if sales_goal is not None:
+        per["target_sales"] = s * (1 + sales_goal)
+    return group, per.reset_index()
+
+
+# ====================================================================== control group checks
+
+
+def balance_table(frame: pd.DataFrame, *, arm_col: str = "arm", columns: Sequence[str]) -> pd.DataFrame:
+    """Treatment against control on baseline metrics and profile, with standardised differences.
+
+    Numeric and boolean columns are compared as they are; a text column as
+    one row per level (the share of customers at that level). The
+    standardised difference is (mean_t - mean_c) / sqrt((var_t + var_c) / 2);
+    |d| below 0.1 is the usual mark of a balanced split.
+    """
+    if arm_col not in frame.columns:
+        raise DataError(f"balance_table needs the arm column '{arm_col}'")
+    rows = []
+    arms = frame[arm_col]
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        s = frame[col]
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            parts = {f"{col} = {lvl}": (s == lvl).astype(float) for lvl in sorted(s.dropna().unique())}
+        else:
+            parts = {col: s.astype(float)}
+        for name, x in parts.items():
+            t, c = x[arms == "treatment"], x[arms == "control"]
+            pooled = np.sqrt((t.var(ddof=1) + c.var(ddof=1)) / 2)
+            rows.append({"variable": name, "treatment": t.mean(), "control": c.mean(),
+                         "std_difference": (t.mean() - c.mean()) / pooled if pooled > 0 else 0.0})
+    out = pd.DataFrame(rows)
+    out["balanced"] = out["std_difference"].abs() < 0.1
+    return out
+
+
+def power_analysis(outcome: pd.Series, *, effect: float, group_size: int, control_share: float,
+                   alpha: float = 0.05, power: float = 0.8) -> dict[str, Any]:
+    """Can the campaign detect its goal? Minimum detectable effect and the control share needed.
+
+    Uses statsmodels' two-sample t-test power (``TTestIndPower``) with the
+    outcome's standard deviation.
+
+    Parameters
+    ----------
+    outcome
+        Per-customer values of the goal metric (e.g. monthly sales) in a
+        month that did not select the group, to give an honest variance.
+    effect
+        The goal as an absolute difference per customer (e.g. 30% x base sales).
+    group_size
+        Customers in the target group.
+    control_share
+        The planned control share.
+
+    Returns
+    -------
+    dict
+        sd, effect size d, treatment and control sizes, the power at the
+        planned split, the minimum detectable effect (absolute and d), the
+        smallest control share reaching ``power`` (or None), and the total
+        group size needed at the planned split.
+    """
+    from statsmodels.stats.power import TTestIndPower
+
+    if group_size < 4:
+        raise EmptyGroupError(f"a target group of {group_size} cannot be split into treatment and control")
+    sd = float(pd.Series(outcome).std(ddof=1))
+    if not sd > 0:
+        raise DataError("the goal metric does not vary: power cannot be computed")
+    analysis = TTestIndPower()
+    n_c = int(round(group_size * control_share))
+    n_t = group_size - n_c
+    d = effect / sd
+    achieved = float(analysis.power(effect_size=d, nobs1=n_t, ratio=n_c / n_t, alpha=alpha))
+    mde_d = float(analysis.solve_power(effect_size=None, nobs1=n_t, ratio=n_c / n_t, alpha=alpha, power=power))
+    needed_share = None
+    for share in np.arange(0.01, 0.51, 0.01):
+        c = int(round(group_size * share))
+        if c < 2:
+            continue
+        if analysis.power(effect_size=d, nobs1=group_size - c, ratio=c / (group_size - c), alpha=alpha) >= power:
+            needed_share = round(float(share), 2)
+            break
+    ratio = control_share / (1 - control_share)
+    n1 = float(analysis.solve_power(effect_size=d, nobs1=None, ratio=ratio, alpha=alpha, power=power))
+    return {
+        "sd": sd, "effect": effect, "effect_size_d": d, "treatment": n_t, "control": n_c,
+        "alpha": alpha, "target_power": power, "power_at_plan": achieved,
+        "mde": mde_d * sd, "mde_d": mde_d, "control_share_needed": needed_share,
+        "group_size_needed": int(np.ceil(n1 * (1 + ratio))), "big_enough": achieved >= power,
+    }
+
+
+# ====================================================================== 4P plan and budget
+
+#: the plan's default channel, offer and cost lines per round (the worked case)
+ROUND_PLANS: dict[int, dict[str, Any]] = {
+    1: {
+        "channels": ["WeChat"],
+        "default_channel": "WeChat",
+        "product": "a free sample of the week's bestseller (one per targeted member each week) and a cinema ticket above the spend threshold",
+        "price": "free: samples and tickets carry no price; cinema tickets come from a partner",
+        "place": "the store: weekend purchases with the QR code",
+        "promotion": "weekly WeChat subscription push of new, hot and promoted products (4 a month); a reply earns a QR code",
+    },
+    2: {
+        "channels": ["SMS", "phone"],
+        "default_channel": "SMS",
+        "product": "bestsellers, promotions and events pushed by SMS; phone ordering",
+        "price": "regular prices with free home delivery",
+        "place": "phone orders delivered to the door",
+        "promotion": "relationship promotion: SMS push, a service line, couriers",
+    },
+}
+
+
+def weekly_calendar(start: Any, *, weeks: int = 4) -> pd.DataFrame:
+    """The campaign's weeks: start and end dates and the push day (the Monday of each week)."""
+    first = pd.Timestamp(start)
+    monday = first - pd.Timedelta(days=first.dayofweek)
+    rows = []
+    for i in range(weeks):
+        ws = monday + pd.Timedelta(weeks=i)
+        rows.append({"week": i + 1, "push_day": max(ws, first).date(), "weekend": f"{(ws + pd.Timedelta(days=5)).date()} / {(ws + pd.Timedelta(days=6)).date()}"})
+    return pd.DataFrame(rows)
+
+
+def choose_samples(bestsellers: pd.DataFrame, *, weeks: int) -> pd.DataFrame:
+    """One sample product per week: the group's bestsellers, one per category first, then the next best."""
+    if bestsellers.empty:
+        raise DataError("no bestsellers to choose samples from")
+    ordered = bestsellers.sort_values("sales", ascending=False)
+    key = "category" if "category" in ordered.columns else "product_id"
+    firsts = ordered.drop_duplicates(key)
+    rest = ordered.drop(firsts.index)
+    picks = pd.concat([firsts, rest]).head(weeks)
+    if len(picks) < weeks:
+        picks = pd.concat([picks] * (weeks // len(picks) + 1)).head(weeks)
+    return picks.reset_index(drop=True)
+
+
+def contact_channels(target: pd.DataFrame, *, round_no: int, preferred_col: str = "preferred_channel",
+                     channels: Sequence[str] | None = None, default: str | None = None) -> pd.Series:
+    """Each customer's channel: their preferred one when the round uses it, else the round's default."""
+    plan = ROUND_PLANS.get(round_no, ROUND_PLANS[1])
+    allowed = list(channels) if channels else plan["channels"]
+    default = default or plan["default_channel"]
+    if preferred_col in target.columns:
+        pref = target[preferred_col].astype("string")
+        chosen = pref.where(pref.isin(allowed), default).fillna(default)
+    else:
+        chosen = pd.Series(default, index=target.index)
+    return chosen.astype(str).rename("channel")
+
+
+def plan_4p(*, round_no: int, samples: pd.DataFrame | None, calendar: pd.DataFrame, treated: int,
+            ticket_target: float | None, reward_rounding: float = 10.0) -> dict[str, pd.DataFrame]:
+    """The 4P plan (产品/价格/渠道/促销) as readable tables.
+
+    Returns
+    -------
+    dict
+        ``plan`` (one row per P), ``calendar`` (per week: push day,
+        weekend, sample and quantity = treated members) and ``rules``
+        (incentive rules: the reward threshold is the ticket target rounded up).
+    """
+    base = ROUND_PLANS.get(round_no, ROUND_PLANS[1])
+    plan = pd.DataFrame({"P": ["product", "price", "place (channel)", "promotion"],
+                         "decision": [base["product"], base["price"], base["place"], base["promotion"]]})
+    cal = calendar.copy()
+    if samples is not None and round_no == 1:
+        names = samples["name"] if "name" in samples.columns else samples["product_id"]
+        cal["sample"] = names.to_numpy()[: len(cal)]
+        cal["sample_category"] = samples["category"].to_numpy()[: len(cal)] if "category" in samples.columns else ""
+        cal["quantity"] = treated
+    rules = []
+    if ticket_target is not None and np.isfinite(ticket_target):
+        threshold = float(np.ceil(ticket_target / reward_rounding) * reward_rounding)
+        rules.append({"rule": "extra reward (cinema ticket)", "condition": f"a visit of at least {threshold:,.0f}",
+                      "why": f"the ticket target ({ticket_target:,.0f}) rounded up: the reward pays for reaching the goal"})
+    if round_no == 1:
+        rules.append({"rule": "weekly sample", "condition": "reply to the push, show the QR code on a weekend purchase",
+                      "why": "a reason to come one more time a week: the frequency goal"})
+    else:
+        rules.append({"rule": "free delivery", "condition": "any phone order", "why": "removes the trip for members who do not visit"})
+    return {"plan": plan, "calendar": cal, "rules": pd.DataFrame(rules)}
+
+
+def campaign_budget(*, contacts: int, cost_per_contact: float, items: Sequence[Mapping[str, Any]] = (),
+                    fixed_costs: Mapping[str, float] | None = None, gross_margin: float = 0.2,
+                    expected_incremental_sales: float = 0.0) -> dict[str, Any]:
+    """Budget, break-even and expected return of a campaign.
+
+    Parameters
+    ----------
+    contacts
+        Messages sent (treated members x pushes).
+    cost_per_contact
+        Cost of one message.
+    items
+        Variable cost lines: ``{"item", "units", "unit_cost"}`` (samples,
+        rewards, courier trips...).
+    fixed_costs
+        ``{name: amount}`` (service staff wages, set-up...).
+    gross_margin
+        Gross margin on incremental sales (0.2 = 20%).
+    expected_incremental_sales
+        Incremental sales if the goals are met (treated x base x goal).
+
+    Returns
+    -------
+    dict
+        ``costs`` (table), ``total_cost``, ``break_even_sales`` (incremental
+        sales whose margin pays the cost), ``expected_incremental_sales``,
+        ``expected_return_on_spend`` (incremental sales / cost) and
+        ``expected_roi`` ((margin on incremental sales - cost) / cost).
+    """
+    if not 0 < gross_margin <= 1:
+        raise ParameterError(f"gross_margin={gross_margin!r} must be in (0, 1]")
+    lines = [{"item": "contacts", "units": contacts, "unit_cost": cost_per_contact}]
+    lines += [dict(i) for i in items]
+    costs = pd.DataFrame(lines)
+    costs["cost"] = costs["units"] * costs["unit_cost"]
+    for name, amount in (fixed_costs or {}).items():
+        costs.loc[len(costs)] = {"item": name, "units": 1, "unit_cost": amount, "cost": amount}
+    total = float(costs["cost"].sum())
+    return {
+        "costs": costs,
+        "total_cost": total,
+        "gross_margin": gross_margin,
+        "break_even_sales": total / gross_margin,
+        "expected_incremental_sales": expected_incremental_sales,
+        "expected_return_on_spend": expected_incremental_sales / total if total else float("inf"),
+        "expected_roi": (expected_incremental_sales * gross_margin - total) / total if total else float("inf"),
+    }
+
+
+def leverage_comparison() -> pd.DataFrame:
+    """The case's leverage lesson: spend 100 to drive 1,000 beats spend 1,000 to drive 2,000."""
+    df = pd.DataFrame({"campaign": ["small, sharp", "big, blunt"], "spend": [100.0, 1000.0], "incremental_sales": [1000.0, 2000.0]})
+    df["return_on_spend"] = df["incremental_sales"] / df["spend"]
+    return df
+
+
+# ====================================================================== exports
+
+
+def pseudonymise(ids: Iterable[str], *, salt: str) -> pd.Series:
+    """A stable pseudonymous key per customer id (first 16 hex digits of SHA-256 of salt + id).
+
+    The same salt maps the same id to the same key, so a results step can join
+    outcomes back; without the salt a key does not reveal the id.
+    """
+    import hashlib
+
+    ids = [str(i) for i in ids]
+    return pd.Series([hashlib.sha256(f"{salt}:{i}".encode()).hexdigest()[:16] for i in ids], index=ids, name="customer_key")

@@ -40,6 +40,7 @@ __all__ = [
     "CLEANING_DEFAULTS",
     "Store",
     "load_store",
+    "load_personal",
     "load_data_spec",
     "resolve_path",
     "project_root",
@@ -637,7 +638,7 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
             f"data spec has unknown key(s) {sorted(unknown)}; use tables, cleaning, window, engine"
         )
     tables = spec.get("tables") or {}
-    unknown_tables = set(tables) - set(CANONICAL_COLUMNS)
+    unknown_tables = set(tables) - set(CANONICAL_COLUMNS) - {"personal"}
     if unknown_tables:
         raise ParameterError(
             f"data spec names unknown table(s) {sorted(unknown_tables)}; known: {sorted(CANONICAL_COLUMNS)}"
@@ -671,3 +672,32 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
         cleaning_report=report,
         spec=spec,
     )
+
+
+def load_personal(spec: str | Mapping[str, Any], customer_ids: Any, *, fields: Any = ("name", "phone", "wechat_id")) -> pd.DataFrame:
+    """Read personal contact fields for the given customers — only when a step explicitly asks.
+
+    The data spec names them in a separate table ``personal`` (customer_id
+    plus any of :data:`PERSONAL_FIELDS`); :func:`load_store` never reads it.
+    """
+    spec = load_data_spec(spec)
+    if spec.get("source") == "demo":
+        from .datasets import demo_data_spec
+
+        spec = demo_data_spec(n_members=spec.get("n_members"), seed=spec.get("seed"))
+    tspec = (spec.get("tables") or {}).get("personal")
+    if not tspec:
+        raise DataError("the data spec has no tables.personal: there are no contact details to export")
+    bad = set(fields) - PERSONAL_FIELDS
+    if bad:
+        raise ParameterError(f"{sorted(bad)} are not personal fields; choose from {sorted(PERSONAL_FIELDS)}")
+    path = resolve_path(tspec["path"], must_exist=True)
+    df = pd.read_parquet(path) if str(path).endswith(".parquet") else pd.read_csv(path, dtype=str)
+    mapping = {v: k for k, v in (tspec.get("columns") or {}).items()}
+    df = df.rename(columns=mapping)
+    missing = [f for f in ("customer_id", *fields) if f not in df.columns]
+    if missing:
+        raise MissingColumnError(f"personal has no column(s) {missing}; map them in params: tables.personal.columns")
+    df["customer_id"] = df["customer_id"].astype(str)
+    wanted = pd.Index(pd.Series(list(customer_ids), dtype=str), name="customer_id")
+    return df.set_index("customer_id").reindex(wanted)[list(fields)].reset_index()

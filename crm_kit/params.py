@@ -43,6 +43,21 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+def _type_parts(annotation: str) -> list[str]:
+    """``'Optional[float]'`` -> ``['float', 'None']``; ``'Union[str, int]'`` -> ``['str', 'int']``.
+
+    Notebooks quote such annotations (papermill reads ``Optional[...]`` but
+    not ``float | None``, and an unquoted one would need an import before the
+    parameters cell).
+    """
+    a = annotation.strip().strip("'\"")
+    if a.startswith("Optional[") and a.endswith("]"):
+        return [*_type_parts(a[9:-1]), "None"]
+    if a.startswith("Union[") and a.endswith("]"):
+        return [p.strip() for p in a[6:-1].split(",")]
+    return [p.strip() for p in a.split("|")]
+
+
 @dataclass(frozen=True)
 class Param:
     """One notebook parameter: its declared type, default and help text."""
@@ -55,7 +70,7 @@ class Param:
     def accepts(self, value: Any) -> bool:
         """Whether ``value`` fits the declared type (``bool`` is not an ``int`` here)."""
         allowed: tuple[type, ...] = ()
-        for part in self.type.split("|"):
+        for part in _type_parts(self.type):
             allowed += _TYPES.get(part.strip(), (object,))
         if isinstance(value, bool) and bool not in allowed:
             return False
@@ -91,7 +106,9 @@ def notebook_parameters(notebook: str | Path) -> dict[str, Param]:
             help_text = line.split("#", 1)[1].strip() if "#" in line else ""
             params[node.target.id] = Param(
                 name=node.target.id,
-                type=ast.unparse(node.annotation),
+                type=" | ".join(_type_parts(
+                    node.annotation.value if isinstance(node.annotation, ast.Constant) else ast.unparse(node.annotation)
+                )),
                 default=ast.literal_eval(node.value) if node.value is not None else None,
                 help=help_text,
             )

@@ -18,14 +18,26 @@ floating point.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from .errors import DataError, ParameterError
+from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
+    "interaction_table",
+    "growth_summary",
+    "goal_attainment",
+    "group_summary",
+    "profile_comparison",
+    "suggest_channel",
+    "lift_table",
+    "naive_vs_controlled",
+    "campaign_return",
+    "lift_by_attribute",
+    "outcome_lift",
     "growth_table",
     "classify_round_one",
     "classify_sales_bands",
@@ -132,3 +144,265 @@ def classify_sales_bands(
     band = np.select(conditions, list(labels[:-1]), default=labels[-1])
     band = np.where(g.notna().to_numpy(), band, "no base")
     return pd.Series(band, index=growth.index, name="band")
+
+
+# ====================================================================== per-customer interaction table
+
+
+def interaction_table(transactions, arms: pd.DataFrame, *, base: Any, campaign: Any) -> pd.DataFrame:
+    """The interaction table (表11): per targeted customer, base and campaign figures, arm and response.
+
+    Parameters
+    ----------
+    transactions
+        Ibis table of cleaned line items.
+    arms
+        ``customer_id``, ``arm`` and optionally ``responded``.
+    base, campaign
+        Months ``'YYYY-MM'`` or ``[start, end)`` pairs. Weekly figures are
+        summed to the period: visits and sales add up, the ticket is
+        sales / visits of the whole period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer_id: arm, (responded), visits/sales/ticket for
+        both periods, and the growth columns of :func:`growth_table`.
+    """
+    from .engine import period_metrics
+
+    if arms.empty:
+        raise EmptyGroupError("no targeted customers: the contact list is empty")
+    if arms["customer_id"].duplicated().any():
+        raise DataError("the contact list repeats customers; one row per customer and round")
+    m = period_metrics(transactions, periods={"base": base, "campaign": campaign}, customer_ids=arms["customer_id"])
+    keep = [c for c in ("arm", "responded") if c in arms.columns]
+    table = arms.astype({"customer_id": str}).set_index("customer_id")[keep].join(m)
+    return growth_table(table)
+
+
+def growth_summary(table: pd.DataFrame, *, by: str | None = "arm") -> pd.DataFrame:
+    """The case's ratios — means of individual growth rates — with the ratio of totals beside them.
+
+    Customers with no base visits have no defined growth: they are counted in
+    ``no_base`` and left out of the means (never divided by zero). The ratio
+    of totals (campaign total / base total - 1) over the customers with a
+    base is not dominated by tiny bases the way the mean of rates is.
+    """
+    groups = table.groupby(by) if by else [("all", table)]
+    rows = []
+    for key, g in groups:
+        b = g[g["has_base"]]
+        rows.append({
+            by or "group": key,
+            "customers": len(g),
+            "no_base": int((~g["has_base"]).sum()),
+            "freq_growth_mean": b["freq_growth"].mean(),
+            "ticket_growth_mean": b["ticket_growth"].mean(),
+            "sales_growth_mean": b["sales_growth"].mean(),
+            "freq_growth_total": b["visits_campaign"].sum() / b["visits_base"].sum() - 1,
+            "ticket_growth_total": (b["sales_campaign"].sum() / b["visits_campaign"].sum())
+            / (b["sales_base"].sum() / b["visits_base"].sum()) - 1 if b["visits_campaign"].sum() else np.nan,
+            "sales_growth_total": b["sales_campaign"].sum() / b["sales_base"].sum() - 1,
+        })
+    return pd.DataFrame(rows)
+
+
+def goal_attainment(summary_row: pd.Series, goals: dict[str, float | None]) -> pd.DataFrame:
+    """Goals against what the treated achieved: both the case's mean of rates and the ratio of totals."""
+    rows = []
+    for metric, key in (("visit frequency", "freq"), ("average ticket", "ticket"), ("sales", "sales")):
+        goal = goals.get(f"{key}_goal")
+        if goal is None:
+            continue
+        mean, total = summary_row[f"{key}_growth_mean"], summary_row[f"{key}_growth_total"]
+        rows.append({"metric": metric, "goal": goal, "achieved_mean_of_rates": mean, "achieved_ratio_of_totals": total,
+                     "met_mean_of_rates": bool(mean >= goal - _TOL), "met_ratio_of_totals": bool(total >= goal - _TOL)})
+    return pd.DataFrame(rows)
+
+
+def group_summary(table: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
+    """Sizes, sales and growth of each A-group or band."""
+    df = table.join(groups)
+    name = groups.name
+    g = df.groupby(name)
+    out = pd.DataFrame({
+        "customers": g.size(),
+        "share": g.size() / len(df),
+        "sales_base": g["sales_base"].sum(),
+        "sales_campaign": g["sales_campaign"].sum(),
+        "freq_growth_mean": g["freq_growth"].mean(),
+        "ticket_growth_mean": g["ticket_growth"].mean(),
+        "sales_growth_mean": g["sales_growth"].mean(),
+    })
+    return out.reset_index()
+
+
+def profile_comparison(groups: pd.Series, customers: pd.DataFrame | None, *,
+                       fields: Sequence[str] = ("occupation", "preferred_channel", "uses_wechat", "age_band")) -> pd.DataFrame:
+    """What the groups' members are like: student share, WeChat users and channel mix per group."""
+    if customers is None:
+        raise DataError("no member table: the groups cannot be profiled")
+    df = groups.rename("group").to_frame().join(customers.set_index("customer_id"), how="left")
+    g = df.groupby("group")
+    out = pd.DataFrame({"members": g.size()})
+    if "occupation" in df:
+        out["student_share"] = g["occupation"].apply(lambda s: (s == "student").mean())
+    if "uses_wechat" in df:
+        out["wechat_users"] = g["uses_wechat"].mean()
+    if "preferred_channel" in df:
+        mix = pd.crosstab(df["group"], df["preferred_channel"], normalize="index")
+        out = out.join(mix.add_prefix("prefers "))
+    return out.reset_index()
+
+
+def suggest_channel(profile: pd.DataFrame, group: str, *, exclude: Sequence[str] = ("WeChat",)) -> str | None:
+    """The channel most of ``group`` prefers, leaving out the channel(s) that did not move them."""
+    row = profile.set_index("group").loc[group]
+    prefs = {c.removeprefix("prefers "): row[c] for c in profile.columns if c.startswith("prefers ")}
+    prefs = {c: v for c, v in prefs.items() if c not in exclude}
+    return max(prefs, key=prefs.get) if prefs else None
+
+
+# ====================================================================== lift against control
+
+
+def _welch(a: np.ndarray, b: np.ndarray, level: float):
+    res = stats.ttest_ind(a, b, equal_var=False)
+    ci = res.confidence_interval(confidence_level=level)
+    return float(np.mean(a) - np.mean(b)), float(ci.low), float(ci.high), float(res.pvalue)
+
+
+def _bootstrap_ratio(t: pd.DataFrame, c: pd.DataFrame, num: str, den: str, *, n_boot: int, level: float, seed: int):
+    rng = np.random.default_rng(seed)
+    def ratio(df, idx):
+        d = df[den].to_numpy()[idx].sum()
+        return df[num].to_numpy()[idx].sum() / d if d else np.nan
+    est = ratio(t, np.arange(len(t))) - ratio(c, np.arange(len(c)))
+    draws = np.array([ratio(t, rng.integers(0, len(t), len(t))) - ratio(c, rng.integers(0, len(c), len(c))) for _ in range(n_boot)])
+    lo, hi = np.nanquantile(draws, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(est), float(lo), float(hi)
+
+
+def lift_table(table: pd.DataFrame, *, arm_col: str = "arm", treatment: str = "treatment", control: str = "control",
+               level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Lift of the treated over the control group, with confidence intervals.
+
+    For visits and sales per customer (campaign period): the difference in
+    means with a Welch t interval, and the difference-in-differences (change
+    from base to campaign, treated minus control) with its Welch interval —
+    it removes what the two arms differed by before the campaign. For the
+    average ticket (sales / visits of each arm; customers without visits have
+    none): the difference with a bootstrap interval. All customers of both
+    arms count, those without base visits included.
+    """
+    t = table[table[arm_col] == treatment]
+    c = table[table[arm_col] == control]
+    if len(t) < 2 or len(c) < 2:
+        raise EmptyGroupError(f"lift needs at least two customers per arm; got {len(t)} treated and {len(c)} control")
+    rows = []
+    for metric in ("visits", "sales"):
+        yt, yc = t[f"{metric}_campaign"].to_numpy(float), c[f"{metric}_campaign"].to_numpy(float)
+        diff, lo, hi, p = _welch(yt, yc, level)
+        dt = yt - t[f"{metric}_base"].to_numpy(float)
+        dc = yc - c[f"{metric}_base"].to_numpy(float)
+        did, dlo, dhi, dp = _welch(dt, dc, level)
+        rows.append({"metric": metric, "treated_mean": yt.mean(), "control_mean": yc.mean(), "lift": diff,
+                     "ci_low": lo, "ci_high": hi, "p_value": p, "did": did, "did_ci_low": dlo, "did_ci_high": dhi,
+                     "method": "Welch t"})
+    est, lo, hi = _bootstrap_ratio(t, c, "sales_campaign", "visits_campaign", n_boot=n_boot, level=level, seed=seed)
+    rows.append({"metric": "ticket", "treated_mean": t["sales_campaign"].sum() / t["visits_campaign"].sum(),
+                 "control_mean": c["sales_campaign"].sum() / c["visits_campaign"].sum(), "lift": est,
+                 "ci_low": lo, "ci_high": hi, "p_value": np.nan, "did": np.nan, "did_ci_low": np.nan, "did_ci_high": np.nan,
+                 "method": f"bootstrap ({n_boot} resamples)"})
+    out = pd.DataFrame(rows)
+    out["relative_lift"] = out["lift"] / out["control_mean"]
+    return out
+
+
+def naive_vs_controlled(table: pd.DataFrame, lift: pd.DataFrame, *, arm_col: str = "arm") -> pd.DataFrame:
+    """The case's naive before/after sales growth next to the control-adjusted lift, for students to compare."""
+    t = table[table[arm_col] == "treatment"]
+    c = table[table[arm_col] == "control"]
+    tb, cb = t[t["has_base"]], c[c["has_base"]]
+    sales = lift.set_index("metric").loc["sales"]
+    return pd.DataFrame([
+        {"figure": "naive: treated sales growth (mean of individual rates, the case's ratio)", "value": tb["sales_growth"].mean()},
+        {"figure": "naive: treated sales growth (ratio of totals)", "value": tb["sales_campaign"].sum() / tb["sales_base"].sum() - 1},
+        {"figure": "control group's own growth (no campaign: season + regression to the mean)", "value": cb["sales_campaign"].sum() / cb["sales_base"].sum() - 1},
+        {"figure": "controlled: lift in sales per customer over control, relative", "value": sales["relative_lift"]},
+        {"figure": "controlled: lift in sales per customer", "value": sales["lift"]},
+    ])
+
+
+def campaign_return(lift: pd.DataFrame, *, treated: int, cost: float, gross_margin: float) -> dict[str, float]:
+    """Incremental sales (lift x treated, with its interval), cost, return on spend and ROI."""
+    s = lift.set_index("metric").loc["sales"]
+    inc, lo, hi = s["lift"] * treated, s["ci_low"] * treated, s["ci_high"] * treated
+    return {
+        "treated": treated, "incremental_sales": inc, "incremental_sales_ci_low": lo, "incremental_sales_ci_high": hi,
+        "cost": cost, "return_on_spend": inc / cost if cost else float("inf"),
+        "incremental_gross_profit": inc * gross_margin,
+        "roi": (inc * gross_margin - cost) / cost if cost else float("inf"),
+    }
+
+
+def lift_by_attribute(table: pd.DataFrame, attribute: pd.Series, *, metric: str = "sales", level: float = 0.95,
+                      arm_col: str = "arm", min_size: int = 10) -> pd.DataFrame:
+    """Lift in ``metric`` within each level of a pre-campaign attribute (channel, student, decile).
+
+    Unlike lift by A-group, this is causal: the attribute was fixed before
+    the campaign, and within each level the arms are still random.
+    """
+    df = table.join(attribute.rename("level"))
+    rows = []
+    for lvl, g in df.groupby("level"):
+        t = g.loc[g[arm_col] == "treatment", f"{metric}_campaign"].to_numpy(float)
+        c = g.loc[g[arm_col] == "control", f"{metric}_campaign"].to_numpy(float)
+        if len(t) < min_size or len(c) < min_size:
+            rows.append({"level": lvl, "treated": len(t), "control": len(c), "lift": np.nan, "ci_low": np.nan, "ci_high": np.nan})
+            continue
+        diff, lo, hi, _p = _welch(t, c, level)
+        rows.append({"level": lvl, "treated": len(t), "control": len(c), "lift": diff, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows).rename(columns={"level": attribute.name or "level"})
+
+
+# ====================================================================== ready outcome tables
+
+
+def outcome_lift(outcomes: pd.DataFrame, *, arm_col: str = "arm", control: Any = "control",
+                 binary: Sequence[str] = (), continuous: Sequence[str] = (), level: float = 0.95) -> pd.DataFrame:
+    """Lift of each treatment arm over control from a ready per-customer outcome table.
+
+    For a campaign run elsewhere: one row per customer with its arm and
+    post-period outcomes. Binary outcomes (converted, responded) get rates
+    and the difference of proportions with a Newcombe interval (statsmodels);
+    continuous ones (spend, visits) the difference in means with a Welch
+    interval. With several treatment arms, each is compared with control.
+    """
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    if arm_col not in outcomes.columns:
+        raise DataError(f"the outcome table has no arm column '{arm_col}'")
+    missing = [c for c in (*binary, *continuous) if c not in outcomes.columns]
+    if missing:
+        raise DataError(f"the outcome table lacks column(s) {missing}")
+    arms = outcomes[arm_col]
+    if not (arms == control).any():
+        raise EmptyGroupError(f"no control customers (arm == {control!r}) in the outcome table")
+    c = outcomes[arms == control]
+    rows = []
+    for arm in sorted(a for a in arms.dropna().unique() if a != control):
+        t = outcomes[arms == arm]
+        for col in binary:
+            xt, xc = int(t[col].sum()), int(c[col].sum())
+            lo, hi = confint_proportions_2indep(xt, len(t), xc, len(c), method="newcomb", compare="diff", alpha=1 - level)
+            rows.append({"arm": arm, "outcome": col, "kind": "rate", "treated": len(t), "control": len(c),
+                         "treated_value": xt / len(t), "control_value": xc / len(c), "lift": xt / len(t) - xc / len(c),
+                         "ci_low": float(lo), "ci_high": float(hi)})
+        for col in continuous:
+            diff, lo, hi, _p = _welch(t[col].to_numpy(float), c[col].to_numpy(float), level)
+            rows.append({"arm": arm, "outcome": col, "kind": "mean", "treated": len(t), "control": len(c),
+                         "treated_value": t[col].mean(), "control_value": c[col].mean(), "lift": diff,
+                         "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
