@@ -30,6 +30,39 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from .report import RunFailed, load_run_plan, run_cycle
+
+    plan = load_run_plan(args.params, *args.file, overrides=args.set, only=args.steps.split(",") if args.steps else None)
+    try:
+        folder = run_cycle(plan, output_root=args.output, timeout=args.timeout, progress=not args.quiet)
+    except RunFailed as exc:
+        print(f"crm-kit: run failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"report: {folder / 'report.html'}")
+    print(f"metrics: {folder / 'metrics.json'}")
+    return 0
+
+
+def _params(args: argparse.Namespace) -> int:
+    from .params import describe_parameters
+
+    print(describe_parameters(args.notebook))
+    return 0
+
+
+def _student(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .data import project_root
+    from .report import student_copy
+
+    names = args.notebooks or sorted(p.stem for p in (project_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    for name in names:
+        print(student_copy(name, Path(args.output) / f"{name}.ipynb"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``crm-kit`` console script."""
     parser = argparse.ArgumentParser(prog="crm-kit", description=__doc__)
@@ -39,13 +72,27 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=None)
     demo.add_argument("--month", default=None, help="YYYY-MM (default: the demo base month)")
     demo.add_argument("--groups", type=int, default=10)
+    run = sub.add_parser("run", help="run the CRM cycle's notebooks from a run file into reports/<run-name>/<timestamp>/")
+    run.add_argument("params", help="run file (YAML), e.g. params/demo.yaml")
+    run.add_argument("-f", "--file", action="append", default=[], help="more run files layered on top")
+    run.add_argument("-p", "--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a parameter: key=value (common) or step.key=value")
+    run.add_argument("--steps", help="comma-separated step names to run (default: all)")
+    run.add_argument("--output", help="root folder of run folders (default: reports/)")
+    run.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    run.add_argument("--quiet", action="store_true", help="no progress display")
+    par = sub.add_parser("params", help="list a notebook's parameters: name, type, default, help")
+    par.add_argument("notebook")
+    stu = sub.add_parser("student", help="write student copies of notebooks (outputs and solution cells removed)")
+    stu.add_argument("notebooks", nargs="*")
+    stu.add_argument("--output", default="student")
     args = parser.parse_args(argv)
     if getattr(args, "seed", 0) is None:
         from .datasets import DEMO_SEED
 
         args.seed = DEMO_SEED
     try:
-        return {"demo": _demo}[args.command](args)
+        return {"demo": _demo, "run": _run, "params": _params, "student": _student}[args.command](args)
     except CRMKitError as exc:
         print(f"crm-kit: error: {exc}", file=sys.stderr)
         return 2

@@ -31,6 +31,10 @@ __all__ = [
     "plot_churn",
     "plot_calibration",
     "plot_overlap",
+    "plot_lift",
+    "plot_naive_vs_controlled",
+    "plot_group_sizes",
+    "plot_flow",
 ]
 
 
@@ -254,4 +258,97 @@ def plot_overlap(matrix: pd.DataFrame, *, ax=None):
     ax = _ax(ax)
     sns.heatmap(matrix, annot=len(matrix) <= 16, fmt="d", cmap="Blues", ax=ax, cbar_kws={"label": "customers"})
     ax.set_title("Segment overlap: customers in both")
+    return ax
+
+
+def plot_lift(lift: pd.DataFrame, *, ax=None):
+    """Relative lift of each metric over control, with its confidence interval."""
+    ax = _ax(ax)
+    df = lift.copy()
+    rel_lo = df["ci_low"] / df["control_mean"]
+    rel_hi = df["ci_high"] / df["control_mean"]
+    y = np.arange(len(df))
+    ax.barh(y, df["relative_lift"], color="#4C72B0", alpha=0.8)
+    ax.errorbar(df["relative_lift"], y, xerr=[df["relative_lift"] - rel_lo, rel_hi - df["relative_lift"]],
+                fmt="none", ecolor="black", capsize=4)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y, [f"{m} per customer" for m in df["metric"]])
+    ax.xaxis.set_major_formatter(mtick.PercentFormatter(1.0))
+    ax.set_xlabel("lift over the control group (bars: estimate; whiskers: 95% interval)")
+    ax.set_title("Campaign effect, measured against the control group")
+    return ax
+
+
+def plot_naive_vs_controlled(comparison: pd.DataFrame, *, ax=None):
+    """Naive before/after growth against the control group's growth and the controlled lift."""
+    ax = _ax(ax)
+    df = comparison[comparison["figure"].str.contains("growth|relative")].copy()
+    labels = ["naive (mean of rates)", "naive (ratio of totals)", "control, no campaign", "controlled lift"]
+    colors = ["#C44E52", "#DD8452", "#8C8C8C", "#4C72B0"]
+    ax.bar(labels[: len(df)], df["value"], color=colors[: len(df)])
+    for i, v in enumerate(df["value"]):
+        ax.annotate(f"{v:+.0%}", (i, v), ha="center", va="bottom")
+    ax.yaxis.set_major_formatter(mtick.PercentFormatter(1.0))
+    ax.set_ylabel("sales growth / lift")
+    ax.set_title("Why the naive before/after figure misleads")
+    ax.tick_params(axis="x", rotation=15)
+    return ax
+
+
+def plot_group_sizes(summary: pd.DataFrame, *, group_col: str, ax=None):
+    """Customers per result group (A1-A4 or A41-A44)."""
+    ax = _ax(ax)
+    sns.barplot(data=summary, x=group_col, y="customers", color="#4C72B0", ax=ax)
+    for p, v in zip(ax.patches, summary["customers"]):
+        ax.annotate(f"{v:,}", (p.get_x() + p.get_width() / 2, p.get_height()), ha="center", va="bottom")
+    ax.set_xlabel("group")
+    ax.set_ylabel("treated customers")
+    ax.set_title("Who reached the goals")
+    return ax
+
+
+def plot_flow(nodes: Sequence[tuple[int, str, float]], links: Sequence[tuple[str, str, float]], *,
+              title: str = "Who went where", ax=None, width: float = 0.18):
+    """An alluvial (Sankey-like) flow: columns of nodes sized by customers, bands between them.
+
+    Parameters
+    ----------
+    nodes
+        ``(column, name, count)``; nodes of a column are stacked top down in order.
+    links
+        ``(source name, target name, count)``.
+    """
+    if ax is None:
+        _fig, ax = plt.subplots(figsize=(12, 6))
+    cols: dict[int, list] = {}
+    for col, name, count in nodes:
+        cols.setdefault(col, []).append((name, count))
+    total = max(sum(c for _n, c in v) for v in cols.values())
+    gap = total * 0.04
+    pos = {}
+    palette = sns.color_palette("tab10", n_colors=len(nodes))
+    for col, items in cols.items():
+        y = 0.0
+        for name, count in items:
+            pos[name] = {"x": col, "y0": y, "y1": y + count, "out": y, "in": y}
+            y += count + gap
+    for i, (name, p) in enumerate(pos.items()):
+        ax.add_patch(plt.Rectangle((p["x"] - width / 2, p["y0"]), width, p["y1"] - p["y0"], color=palette[i % len(palette)], alpha=0.9))
+        ax.text(p["x"], (p["y0"] + p["y1"]) / 2, f"{name}\n{p['y1'] - p['y0']:,.0f}", ha="center", va="center", fontsize=8,
+                color="black", bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
+    xs = np.linspace(0, 1, 50)
+    smooth = xs * xs * (3 - 2 * xs)
+    for src, dst, count in links:
+        s, d = pos[src], pos[dst]
+        x0, x1 = s["x"] + width / 2, d["x"] - width / 2
+        top0, top1 = s["out"], d["in"]
+        s["out"] += count
+        d["in"] += count
+        lower = top0 + (top1 - top0) * smooth
+        ax.fill_between(x0 + (x1 - x0) * xs, lower, lower + count, color="#9DB4D3", alpha=0.5, lw=0)
+    ax.set_xlim(-0.5, max(cols) + 0.5)
+    ax.set_ylim(-gap, max(p["y1"] for p in pos.values()) + gap)
+    ax.invert_yaxis()
+    ax.axis("off")
+    ax.set_title(title)
     return ax
