@@ -7,14 +7,17 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import DataError
 from .outputs import read_json, read_table
 
 __all__ = ["load_rounds", "flow", "round_table", "totals", "lessons"]
 
 
 def load_rounds(folder: Path | None) -> dict[int, dict[str, Any]]:
-    """Read each round's campaign definition, results and group list from the run folder."""
+    """Read each round's campaign definition, results and group list from the run folder.
+
+    Rounds whose results are missing are left out; an empty dict means
+    notebooks 03 and 04 have not run yet.
+    """
     rounds = {}
     for n in (1, 2):
         res = read_json(f"results_round{n}", folder)
@@ -22,8 +25,6 @@ def load_rounds(folder: Path | None) -> dict[int, dict[str, Any]]:
             continue
         rounds[n] = {"results": res, "definition": read_json(f"campaign_round{n}", folder),
                      "groups": read_table(f"round{n}_groups", folder)}
-    if not rounds:
-        raise DataError("no round results found: run notebooks 03 and 04 first (or crm-kit run)")
     return rounds
 
 

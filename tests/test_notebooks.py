@@ -26,7 +26,11 @@ def _run(notebook: str, tmp_path, **parameters):
 
 def _params(file: str, notebook: str) -> dict:
     spec = yaml.safe_load((ROOT / "params" / file).read_text())
-    return {**spec.get("common", {}), **spec.get("notebooks", {}).get(notebook, {})}
+    step = next(s for s in spec["steps"] if s["notebook"] == notebook)
+    from crm_kit.params import notebook_parameters
+
+    declared = notebook_parameters(notebook)
+    return {**{k: v for k, v in (spec.get("common") or {}).items() if k in declared}, **(step.get("params") or {})}
 
 
 @pytest.mark.notebook
@@ -74,3 +78,57 @@ def test_segmentation_on_online_retail(tmp_path):
     summary = json.loads((out / "segmentation_summary.json").read_text())
     assert summary["k"] >= 2 and summary["clv_total"] > 0
     assert "No member ages" in executed.read_text()
+
+
+@pytest.mark.notebook
+def test_design_round_one_then_results_exports_are_private(demo_dir, tmp_path):
+    import pandas as pd
+
+    steps = {s["name"]: s for s in yaml.safe_load((ROOT / "params" / "demo.yaml").read_text())["steps"]}
+    out, _ = _run("03_campaign_design", tmp_path, data="demo", **{**steps["design_round1"]["params"], "target_value": "8"})
+    definition = json.loads((out / "campaign_round1.json").read_text())
+    assert definition["arms"]["treatment"] + definition["arms"]["control"] == 1155
+    assert definition["power"]["big_enough"] and definition["costs"]["total"] > 0
+    contact_list = pd.read_parquet(out / "contact_list_round1.parquet")
+    assert list(contact_list.columns) == ["customer_key", "arm", "channel"]
+    assert not list(out.glob("contact_details*"))
+    _run("04_campaign_results", tmp_path, data="demo", round_no=1, arms_source="contact_list")
+    results = json.loads((out / "results_round1.json").read_text())
+    assert results["arms"] == {"treatment": definition["arms"]["treatment"], "control": definition["arms"]["control"]}
+
+
+@pytest.mark.notebook
+def test_personal_details_only_when_asked(demo_dir, tmp_path):
+    import pandas as pd
+
+    out, executed = _run("03_campaign_design", tmp_path, target_value="8", include_personal=True)
+    details = pd.read_parquet(out / "contact_details_round1.parquet")
+    assert {"name", "phone", "wechat_id"} <= set(details.columns)
+    text = executed.read_text()
+    assert not any(phone in text for phone in details["phone"])
+    assert not any(wx in text for wx in details["wechat_id"])
+
+
+@pytest.mark.notebook
+def test_round_two_empty_target_is_a_clear_error(demo_dir, tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "out"
+    out.mkdir()
+    pd.DataFrame({"customer_id": ["M000001"], "group": ["A1"]}).to_parquet(out / "round1_groups.parquet")
+    with pytest.raises(pm.PapermillExecutionError, match="target group group_list='A4' is empty"):
+        _run("03_campaign_design", tmp_path, round_no=2, target_kind="group_list", target_value="A4",
+             base_month="2025-10", campaign_month="2025-11")
+
+
+@pytest.mark.notebook
+@pytest.mark.realdata
+def test_results_on_lenta_outcome_table(tmp_path):
+    if not (SHARED_DATA / "lenta_sample" / "lenta_dataset_50k.csv").exists():
+        pytest.skip("Lenta sample not present in ../shared/data")
+    steps = yaml.safe_load((ROOT / "params" / "lenta.yaml").read_text())["steps"]
+    out, _ = _run("04_campaign_results", tmp_path, **steps[0]["params"])
+    lift = json.loads((out / "results_round1.json").read_text())["lift"]
+    rates = {(row["outcome"]): (row["control_value"], row["treated_value"]) for row in lift}
+    assert rates["response_att"][0] == pytest.approx(0.102364, abs=1e-6)
+    assert rates["response_att"][1] == pytest.approx(0.111459, abs=1e-6)

@@ -1,0 +1,146 @@
+"""Campaign design: target selection, control groups, power, plan and budget arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crm_kit import EmptyGroupError, ParameterError
+from crm_kit import campaign as cp
+
+
+@pytest.fixture
+def segments():
+    return pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"],
+        "cluster": [0, 1, 1, 2],
+        "rfm_segment": ["champions", "lost", "lost", "new"],
+        "tier": ["A", "B", "C", "C"],
+        "more than 10 purchases": [True, False, True, False],
+    })
+
+
+def test_select_target_by_each_kind(segments):
+    groups = pd.DataFrame({"customer_id": ["a", "b", "c"], "group": [1, 8, 8]})
+    assert cp.select_target("decile", "8", groups=groups)["customer_id"].tolist() == ["b", "c"]
+    assert cp.select_target("cluster", 1, segments=segments)["customer_id"].tolist() == ["b", "c"]
+    assert cp.select_target("rfm_segment", "lost", segments=segments)["customer_id"].tolist() == ["b", "c"]
+    assert cp.select_target("tier", "C", segments=segments)["customer_id"].tolist() == ["c", "d"]
+    assert cp.select_target("rule", "more than 10 purchases", segments=segments)["customer_id"].tolist() == ["a", "c"]
+    a4 = pd.DataFrame({"customer_id": ["x", "y", "z"], "group": ["A1", "A4", "A4"]})
+    assert cp.select_target("group_list", "A4", group_list=a4)["customer_id"].tolist() == ["y", "z"]
+
+
+def test_select_target_excludes_contacted_and_rejects_empty(segments):
+    t = cp.select_target("rfm_segment", "lost", segments=segments, exclude_ids=["b"])
+    assert t["customer_id"].tolist() == ["c"] and t.attrs["excluded"] == 1
+    with pytest.raises(EmptyGroupError, match=r"target group rfm_segment='lost' is empty \(2 before excluding"):
+        cp.select_target("rfm_segment", "lost", segments=segments, exclude_ids=["b", "c"])
+    with pytest.raises(EmptyGroupError, match="is empty"):
+        cp.select_target("tier", "Z", segments=segments)
+    with pytest.raises(ParameterError, match="target_kind='decil'"):
+        cp.select_target("decil", 8)
+
+
+def test_stratified_assignment_is_reproducible_and_balanced():
+    rng = np.random.default_rng(0)
+    target = pd.DataFrame({"customer_id": [f"c{i:04d}" for i in range(1000)],
+                           "preferred_channel": rng.choice(["WeChat", "SMS", "email"], 1000, p=[0.6, 0.3, 0.1])})
+    a = cp.assign_arms(target, control_share=0.2, stratify_by="preferred_channel", seed=5)
+    b = cp.assign_arms(target.sample(frac=1, random_state=1), control_share=0.2, stratify_by="preferred_channel", seed=5)
+    pd.testing.assert_frame_equal(a, b)  # input order does not matter
+    joined = a.merge(target, on="customer_id")
+    shares = joined.groupby("preferred_channel")["arm"].apply(lambda s: (s == "control").mean())
+    counts = target["preferred_channel"].value_counts()
+    for ch, share in shares.items():
+        assert share == pytest.approx(round(0.2 * counts[ch]) / counts[ch])
+    c = cp.assign_arms(target, control_share=0.2, stratify_by="preferred_channel", seed=6)
+    assert not a["arm"].equals(c["arm"])
+    with pytest.raises(ParameterError, match="strictly between 0 and 1"):
+        cp.assign_arms(target, control_share=1.0)
+
+
+def test_balance_table_by_hand():
+    df = pd.DataFrame({"arm": ["treatment"] * 2 + ["control"] * 2, "sales": [1.0, 3.0, 1.0, 1.0], "ch": ["a", "b", "a", "a"]})
+    b = cp.balance_table(df, columns=["sales", "ch"]).set_index("variable")
+    # sales: means 2 and 1; variances 2 and 0 -> pooled sd 1 -> d = 1
+    assert b.loc["sales", "std_difference"] == pytest.approx(1.0)
+    assert b.loc["ch = a", "treatment"] == 0.5 and b.loc["ch = a", "control"] == 1.0
+    assert not b.loc["sales", "balanced"]
+
+
+def test_power_equals_statsmodels_on_a_hand_example():
+    from statsmodels.stats.power import TTestIndPower
+
+    outcome = pd.Series([800.0, 1200.0] * 50)  # sd = 201.0 (ddof 1)
+    res = cp.power_analysis(outcome, effect=100.0, group_size=500, control_share=0.2)
+    d = 100.0 / outcome.std(ddof=1)
+    assert res["effect_size_d"] == pytest.approx(d)
+    assert res["treatment"] == 400 and res["control"] == 100
+    assert res["power_at_plan"] == pytest.approx(TTestIndPower().power(effect_size=d, nobs1=400, ratio=0.25, alpha=0.05))
+    mde = TTestIndPower().solve_power(nobs1=400, ratio=0.25, alpha=0.05, power=0.8)
+    assert res["mde_d"] == pytest.approx(mde, rel=1e-6) and res["mde"] == pytest.approx(mde * outcome.std(ddof=1), rel=1e-6)
+    share = res["control_share_needed"]
+    c = round(500 * share)
+    assert TTestIndPower().power(effect_size=d, nobs1=500 - c, ratio=c / (500 - c), alpha=0.05) >= 0.8
+    c_less = round(500 * (share - 0.01))
+    assert TTestIndPower().power(effect_size=d, nobs1=500 - c_less, ratio=c_less / (500 - c_less), alpha=0.05) < 0.8
+
+
+def test_goal_targets_by_hand():
+    metrics = pd.DataFrame({"visits_base": [2, 2], "sales_base": [1100.0, 1100.0], "ticket_base": [550.0, 550.0]},
+                           index=pd.Index(["a", "b"], name="customer_id"))
+    group, per = cp.goal_targets(metrics, freq_goal=0.5, ticket_goal=0.4, sales_goal=0.3)
+    g = group.set_index("metric")["target"]
+    assert g["visits per member"] == pytest.approx(3.0) and g["average ticket"] == pytest.approx(770.0)
+    assert g["sales per member"] == pytest.approx(1430.0)
+    assert per["target_visits"].tolist() == [3.0, 3.0]
+    group2, per2 = cp.goal_targets(metrics, freq_goal=None, ticket_goal=None, sales_goal=0.3)
+    assert group2["metric"].tolist() == ["sales per member"] and "target_visits" not in per2
+
+
+def test_budget_and_break_even_by_hand():
+    b = cp.campaign_budget(contacts=1000, cost_per_contact=0.05, items=[{"item": "samples", "units": 400, "unit_cost": 8.0}],
+                           fixed_costs={"staff": 1000.0}, gross_margin=0.2, expected_incremental_sales=50_000.0)
+    assert b["total_cost"] == pytest.approx(50 + 3200 + 1000)
+    assert b["break_even_sales"] == pytest.approx(4250 / 0.2)
+    assert b["expected_return_on_spend"] == pytest.approx(50_000 / 4250)
+    assert b["expected_roi"] == pytest.approx((10_000 - 4250) / 4250)
+    lev = cp.leverage_comparison().set_index("campaign")["return_on_spend"]
+    assert lev["small, sharp"] == 10 and lev["big, blunt"] == 2
+
+
+def test_plan_threshold_and_channels():
+    cal = cp.weekly_calendar("2025-10-01", weeks=4)
+    assert cal["week"].tolist() == [1, 2, 3, 4] and str(cal.loc[0, "push_day"]) == "2025-10-01"
+    samples = pd.DataFrame({"product_id": ["p1", "p2", "p3"], "name": ["Milk", "Tissue", "Soap"],
+                            "category": ["dairy", "paper", "dairy"], "sales": [30.0, 20.0, 25.0]})
+    picks = cp.choose_samples(samples, weeks=3)
+    assert picks["name"].tolist() == ["Milk", "Tissue", "Soap"]  # one per category first
+    plan = cp.plan_4p(round_no=1, samples=picks, calendar=cp.weekly_calendar("2025-10-01", weeks=3), treated=900, ticket_target=771.9)
+    assert "at least 780" in plan["rules"].iloc[0]["condition"]
+    assert (plan["calendar"]["quantity"] == 900).all()
+    target = pd.DataFrame({"preferred_channel": ["SMS", "WeChat", "email", None]})
+    assert cp.contact_channels(target, round_no=2).tolist() == ["SMS", "SMS", "SMS", "SMS"]
+    assert cp.contact_channels(target, round_no=1).tolist() == ["WeChat"] * 4
+    assert cp.contact_channels(target, round_no=2, channels=["SMS", "email"]).tolist() == ["SMS", "SMS", "email", "SMS"]
+
+
+def test_pseudonymous_keys_are_stable_and_salted():
+    a = cp.pseudonymise(["M1", "M2"], salt="s1")
+    assert a.tolist() == cp.pseudonymise(["M1", "M2"], salt="s1").tolist()
+    assert a.tolist() != cp.pseudonymise(["M1", "M2"], salt="s2").tolist()
+    assert all(len(k) == 16 and "M1" not in k for k in a)
+
+
+def test_design_reproduces_the_demo_round_one_split(demo_store):
+    from crm_kit.datasets import DEMO_ROUNDS
+    from crm_kit.engine import monthly_customer_list
+
+    r1 = DEMO_ROUNDS["round1"]
+    groups = monthly_customer_list(demo_store.transactions, month="2025-09")
+    target = cp.select_target("decile", 8, groups=groups).merge(demo_store.customers, on="customer_id")
+    arms = cp.assign_arms(target, control_share=r1["control_share"], stratify_by=r1["stratify_by"], seed=r1["seed"])
+    recorded = demo_store.contacts.query("round == 1")[["customer_id", "arm"]].sort_values("customer_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(arms, recorded, check_dtype=False)

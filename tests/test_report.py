@@ -1,0 +1,101 @@
+"""crm-kit run: validation before anything runs, the whole cycle, outputs, failures, teaching copies."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+import yaml
+
+from crm_kit import ParameterError
+from crm_kit.report import load_run_plan, student_copy
+from conftest import ROOT
+
+
+def _write(tmp_path, doc, name="run.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_demo_run_file_is_valid_and_layers(tmp_path):
+    plan = load_run_plan(ROOT / "params" / "demo.yaml")
+    assert [s.name for s in plan.steps] == ["discovery", "segmentation", "design_round1", "results_round1",
+                                            "design_round2", "results_round2", "summary"]
+    assert plan.steps[0].params["data"] == "demo" and "data" not in plan.steps[-1].params
+    extra = _write(tmp_path, {"common": {"data": "demo:500"}, "steps": [{"name": "discovery", "notebook": "01_knowledge_discovery", "params": {"groups": 5}}]})
+    layered = load_run_plan(ROOT / "params" / "demo.yaml", extra, overrides=["discovery.month=2025-08"])
+    first = layered.steps[0]
+    assert first.params == {"data": "demo:500", "month": "2025-08", "groups": 5}
+    assert [s.name for s in load_run_plan(ROOT / "params" / "demo.yaml", only=["summary"]).steps] == ["summary"]
+
+
+def test_bad_keys_name_the_key_and_the_notebook(tmp_path):
+    bad = _write(tmp_path, {"run_name": "x", "common": {"data": "demo", "colour": "red"},
+                            "steps": [{"name": "d", "notebook": "01_knowledge_discovery", "params": {"monht": "2025-09", "groups": "ten"}}]})
+    with pytest.raises(ParameterError) as err:
+        load_run_plan(bad)
+    msg = str(err.value)
+    assert "unknown parameter 'monht' (did you mean 'month'?) for notebook 01_knowledge_discovery" in msg
+    assert "parameter 'groups' of notebook 01_knowledge_discovery must be int" in msg
+    assert "common key(s) ['colour']" in msg
+    with pytest.raises(ParameterError, match="names step 'nope'"):
+        load_run_plan(ROOT / "params" / "demo.yaml", overrides=["nope.month=2025-01"])
+
+
+def test_broken_params_file_fails_in_one_line_and_runs_nothing(tmp_path):
+    bad = _write(tmp_path, {"run_name": "broken", "steps": [{"name": "d", "notebook": "01_knowledge_discovery", "params": {"monht": 1}}]})
+    proc = subprocess.run([sys.executable, "-m", "crm_kit", "run", str(bad), "--output", str(tmp_path / "reports")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "unknown parameter 'monht'" in proc.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.notebook
+def test_failing_notebook_keeps_partial_outputs_and_exits_non_zero(demo_dir, tmp_path):
+    run = _write(tmp_path, {"run_name": "fails", "common": {"data": "demo"},
+                            "steps": [{"name": "discovery", "notebook": "01_knowledge_discovery", "params": {"month": "1999-01"}}]})
+    proc = subprocess.run([sys.executable, "-m", "crm_kit", "run", str(run), "--output", str(tmp_path / "reports"), "--quiet"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    line = proc.stderr.strip().splitlines()[-1]
+    assert re.search(r"run failed: 01_knowledge_discovery \(discovery\), cell \d+: DataError: no customer purchases", line)
+    folder = next((tmp_path / "reports" / "fails").glob("2*"))
+    assert (folder / "FAILED").exists() and (folder / "01_discovery.ipynb").exists() and (folder / "report.html").exists()
+    assert json.loads((folder / "metrics.json").read_text())["run"]["status"] == "failed"
+
+
+@pytest.mark.notebook
+def test_whole_demo_cycle_produces_report_metrics_and_never_overwrites(demo_dir, tmp_path):
+    from crm_kit.report import load_run_plan, run_cycle
+
+    plan = load_run_plan(ROOT / "params" / "demo.yaml")
+    folder = run_cycle(plan, output_root=tmp_path, progress=False)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    for key in ("discovery", "segmentation", "campaign_round1", "campaign_round2", "results_round1", "results_round2", "cycle", "run"):
+        assert key in metrics, key
+    assert metrics["discovery"]["target_group"] == 8
+    assert metrics["campaign_round1"]["arms"]["treatment"] + metrics["campaign_round1"]["arms"]["control"] == 1155
+    assert set(metrics["results_round1"]["group_counts"]) == {"A1", "A2", "A3", "A4"}
+    assert metrics["campaign_round2"]["target"]["size"] == metrics["results_round1"]["group_counts"]["A4"]
+    html = (folder / "report.html").read_text()
+    assert html.count("<img") >= 20 and "data:image/png;base64" in html
+    assert not re.search(r'(src|href)="https?://', html)
+    assert "def " not in re.sub(r"<[^>]+>", "", html).split("crm-kit report")[0]
+    for banned in ("Member 1", "@example.com", "wx_m0"):  # personal fields never reach the report
+        assert banned not in html
+    assert (folder.parent / "latest").resolve() == folder.resolve()
+    again = run_cycle(load_run_plan(ROOT / "params" / "demo.yaml", only=["discovery"]), output_root=tmp_path, progress=False)
+    assert again != folder and (folder / "report.html").exists()
+
+
+def test_student_copy_strips_outputs_and_solutions(tmp_path):
+    path = student_copy("01_knowledge_discovery", tmp_path / "s.ipynb")
+    nb = nbformat.read(str(path), as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)

@@ -1,0 +1,157 @@
+"""Result analysis: growth rules, A-groups and bands at their boundaries, lift against scipy/statsmodels."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from crm_kit import EmptyGroupError
+from crm_kit import results as r
+from conftest import shared_file
+
+
+def _metrics(rows):
+    df = pd.DataFrame(rows, columns=["customer_id", "visits_base", "sales_base", "visits_campaign", "sales_campaign"]).set_index("customer_id")
+    df["ticket_base"] = df["sales_base"] / df["visits_base"].where(df["visits_base"] > 0)
+    df["ticket_campaign"] = df["sales_campaign"] / df["visits_campaign"].where(df["visits_campaign"] > 0)
+    return df
+
+
+def test_growth_rates_including_zero_base_and_zero_campaign():
+    g = r.growth_table(_metrics([("a", 2, 1100.0, 3, 2310.0), ("b", 0, 0.0, 2, 500.0), ("c", 2, 1000.0, 0, 0.0)]))
+    assert g.loc["a", "freq_growth"] == pytest.approx(0.5) and g.loc["a", "ticket_growth"] == pytest.approx(0.4)
+    assert g.loc["a", "sales_growth"] == pytest.approx(1.1)
+    assert not g.loc["b", "has_base"] and np.isnan(g.loc["b", "freq_growth"]) and np.isnan(g.loc["b", "sales_growth"])
+    assert g.loc["c", "freq_growth"] == -1 and g.loc["c", "sales_growth"] == -1 and np.isnan(g.loc["c", "ticket_growth"])
+    s = r.growth_summary(g.assign(arm="treatment")).iloc[0]
+    assert s["no_base"] == 1 and s["customers"] == 3
+    assert s["freq_growth_mean"] == pytest.approx((0.5 - 1) / 2)  # b left out, never divided by zero
+    assert s["sales_growth_total"] == pytest.approx(2310 / 2100 - 1)
+
+
+def test_a_groups_at_the_boundaries():
+    # exactly at the goal counts as met: 2 -> 3 visits is +50%, 550 -> 770 ticket is +40%
+    g = r.growth_table(_metrics([
+        ("both", 2, 1100.0, 3, 2310.0),        # 3 x 770
+        ("freq", 2, 1100.0, 3, 1650.0),        # ticket 550: +0%
+        ("ticket", 2, 1100.0, 2, 1540.0),      # 2 x 770
+        ("none", 2, 1100.0, 2, 1539.98),       # ticket 769.99: just below
+        ("nobase", 0, 0.0, 1, 100.0),
+        ("gone", 2, 1100.0, 0, 0.0),
+    ]))
+    groups = r.classify_round_one(g, freq_goal=0.5, ticket_goal=0.4)
+    assert groups.to_dict() == {"both": "A1", "freq": "A2", "ticket": "A3", "none": "A4", "nobase": "no base", "gone": "A4"}
+
+
+def test_sales_bands_at_the_boundaries():
+    g = r.growth_table(_metrics([
+        ("a", 1, 100.0, 1, 130.0), ("b", 1, 100.0, 1, 129.99), ("c", 1, 100.0, 1, 120.0),
+        ("d", 1, 100.0, 1, 110.0), ("e", 1, 100.0, 1, 109.0), ("f", 0, 0.0, 1, 50.0),
+    ]))
+    bands = r.classify_sales_bands(g, thresholds=(0.3, 0.2, 0.1))
+    assert bands.to_dict() == {"a": "A41", "b": "A42", "c": "A42", "d": "A43", "e": "A44", "f": "no base"}
+
+
+def _arm_table(seed=0, n_t=300, n_c=100, effect=50.0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for arm, n, shift in (("treatment", n_t, effect), ("control", n_c, 0.0)):
+        base = rng.gamma(4, 250, n)
+        camp = base * rng.lognormal(0, 0.3, n) + shift
+        vb = rng.integers(1, 4, n)
+        vc = rng.integers(0, 5, n)
+        rows.append(pd.DataFrame({"arm": arm, "visits_base": vb, "sales_base": base, "visits_campaign": vc,
+                                  "sales_campaign": np.where(vc > 0, camp, 0.0)}))
+    df = pd.concat(rows, ignore_index=True)
+    df.index = [f"c{i}" for i in range(len(df))]
+    df["ticket_base"] = df["sales_base"] / df["visits_base"]
+    df["ticket_campaign"] = df["sales_campaign"] / df["visits_campaign"].where(df["visits_campaign"] > 0)
+    return r.growth_table(df)
+
+
+def test_lift_and_interval_equal_scipy_and_statsmodels():
+    from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+    table = _arm_table()
+    lift = r.lift_table(table, n_boot=200).set_index("metric")
+    t = table.loc[table["arm"] == "treatment", "sales_campaign"]
+    c = table.loc[table["arm"] == "control", "sales_campaign"]
+    cm = CompareMeans(DescrStatsW(t.to_numpy()), DescrStatsW(c.to_numpy()))
+    lo, hi = cm.tconfint_diff(alpha=0.05, usevar="unequal")
+    assert lift.loc["sales", "lift"] == pytest.approx(t.mean() - c.mean())
+    assert lift.loc["sales", "ci_low"] == pytest.approx(lo) and lift.loc["sales", "ci_high"] == pytest.approx(hi)
+    assert lift.loc["sales", "p_value"] == pytest.approx(stats.ttest_ind(t, c, equal_var=False).pvalue)
+    dt = t - table.loc[t.index, "sales_base"]
+    dc = c - table.loc[c.index, "sales_base"]
+    assert lift.loc["sales", "did"] == pytest.approx(dt.mean() - dc.mean())
+    tt = table[table["arm"] == "treatment"]
+    cc = table[table["arm"] == "control"]
+    expected_ticket = tt["sales_campaign"].sum() / tt["visits_campaign"].sum() - cc["sales_campaign"].sum() / cc["visits_campaign"].sum()
+    assert lift.loc["ticket", "lift"] == pytest.approx(expected_ticket)
+    assert lift.loc["ticket", "ci_low"] < expected_ticket < lift.loc["ticket", "ci_high"]
+
+
+def test_campaign_return_by_hand():
+    lift = pd.DataFrame([{"metric": "sales", "lift": 100.0, "ci_low": 50.0, "ci_high": 150.0}])
+    ret = r.campaign_return(lift, treated=200, cost=4000.0, gross_margin=0.25)
+    assert ret["incremental_sales"] == 20_000 and ret["incremental_sales_ci_low"] == 10_000
+    assert ret["return_on_spend"] == 5 and ret["roi"] == pytest.approx((5000 - 4000) / 4000)
+
+
+def test_lift_needs_both_arms():
+    table = _arm_table(n_c=1)
+    with pytest.raises(EmptyGroupError, match="at least two customers per arm"):
+        r.lift_table(table)
+
+
+def test_multi_arm_outcome_table():
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    df = pd.DataFrame({"arm": ["control"] * 100 + ["sms"] * 100 + ["email"] * 100,
+                       "converted": [1] * 10 + [0] * 90 + [1] * 20 + [0] * 80 + [1] * 12 + [0] * 88,
+                       "spend": np.r_[np.full(100, 10.0), np.full(100, 12.0), np.full(100, 10.5)] + np.tile([0.0, 1.0], 150)})
+    out = r.outcome_lift(df, binary=["converted"], continuous=["spend"]).set_index(["arm", "outcome"])
+    assert set(out.index.get_level_values("arm")) == {"sms", "email"}
+    assert out.loc[("sms", "converted"), "lift"] == pytest.approx(0.10)
+    lo, hi = confint_proportions_2indep(20, 100, 10, 100, method="newcomb", compare="diff")
+    assert out.loc[("sms", "converted"), "ci_low"] == pytest.approx(lo) and out.loc[("sms", "converted"), "ci_high"] == pytest.approx(hi)
+    assert out.loc[("email", "spend"), "lift"] == pytest.approx(0.5)
+
+
+@pytest.mark.realdata
+def test_lenta_outcome_table_reproduces_published_rates():
+    df = pd.read_csv(shared_file("lenta_sample", "lenta_dataset_50k.csv"))
+    out = r.outcome_lift(df, arm_col="is_treatment", control=0, binary=["response_att"]).iloc[0]
+    assert out["control"] == 12_309 and out["treated"] == 37_691
+    assert out["control_value"] == pytest.approx(0.102364, abs=1e-6)
+    assert out["treated_value"] == pytest.approx(0.111459, abs=1e-6)
+    assert out["ci_low"] > 0  # the SMS raised the response rate
+
+
+@pytest.mark.parametrize("round_no,base,campaign", [(1, "2025-09", "2025-10"), (2, "2025-10", "2025-11")])
+def test_demo_planted_effects_recovered_and_naive_misses(demo_store, demo_dir, round_no, base, campaign):
+    truth = json.loads((demo_dir / "ground_truth.json").read_text())[f"round{round_no}"]
+    arms = demo_store.contacts.query("round == @round_no")[["customer_id", "arm"]]
+    table = r.interaction_table(demo_store.transactions, arms, base=base, campaign=campaign)
+    lift = r.lift_table(table, n_boot=200).set_index("metric").loc["sales"]
+    effect = truth["expected_effect_sales_per_customer"]
+    assert lift["ci_low"] <= effect <= lift["ci_high"]
+    # the case's naive ratio (mean of individual sales growth) overstates the relative effect beyond the interval
+    naive = table.loc[(table["arm"] == "treatment") & table["has_base"], "sales_growth"].mean()
+    assert naive > lift["ci_high"] / lift["control_mean"]
+
+
+def test_demo_groups_follow_the_planted_heterogeneity(demo_store, demo_dir):
+    truth = pd.read_parquet(demo_dir / "ground_truth_customers.parquet").set_index("customer_id")
+    arms = demo_store.contacts.query("round == 1")[["customer_id", "arm"]]
+    table = r.interaction_table(demo_store.transactions, arms, base="2025-09", campaign="2025-10")
+    treated = table[table["arm"] == "treatment"]
+    groups = r.classify_round_one(treated, freq_goal=0.5, ticket_goal=0.4)
+    responder = truth.loc[groups.index, "r1_responder_type"].astype(bool)
+    share = responder.groupby(groups).mean()
+    # A1 is mostly WeChat-using students, A4 mostly the others
+    assert share["A1"] > 0.75 and share["A4"] < 0.4
