@@ -34,6 +34,8 @@ def _run(args: argparse.Namespace) -> int:
     from .report import RunFailed, load_run_plan, run_cycle
 
     plan = load_run_plan(args.params, *args.file, overrides=args.set, only=args.steps.split(",") if args.steps else None)
+    if args.run_name:
+        plan.run_name = args.run_name
     try:
         folder = run_cycle(plan, output_root=args.output, timeout=args.timeout, progress=not args.quiet)
     except RunFailed as exc:
@@ -78,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("-p", "--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a parameter: key=value (common) or step.key=value")
     run.add_argument("--steps", help="comma-separated step names to run (default: all)")
+    run.add_argument("--run-name", help="name of the run folder under the output root (default: the run file's run_name)")
     run.add_argument("--output", help="root folder of run folders (default: reports/)")
     run.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
     run.add_argument("--quiet", action="store_true", help="no progress display")

@@ -1,0 +1,123 @@
+"""Browser checks in headless Debian Chromium (driven by Playwright, no browser download):
+a notebook runs in JupyterLab, and the HTML report shows every chart with no network request.
+
+.ci/run installs Chromium and sets CRM_KIT_REQUIRE_BROWSER=1, so there these tests fail
+instead of skipping when the browser is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CRM_KIT_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required here (CRM_KIT_REQUIRE_BROWSER=1) but not installed")
+        pytest.skip("Debian chromium is not installed; .ci/run installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(tmp_path, demo_dir):
+    """JupyterLab on loopback serving a copy of the notebooks (so autosave cannot touch the repo)."""
+    root = tmp_path / "lab"
+    shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    settings = tmp_path / "settings" / "@jupyterlab" / "docmanager-extension"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
+    # render every cell (no windowing), so outputs below the fold are in the page
+    tracker = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    port, token = _free_port(), "crmkit-test-token"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         f"--LabApp.user_settings_dir={tmp_path / 'settings'}", "--ServerApp.port_retries=0", "--allow-root"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.terminate()
+        pytest.fail("JupyterLab did not start within 90 s")
+    yield base, token
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.mark.notebook
+def test_notebook_runs_in_jupyterlab(browser, jupyterlab):
+    base, token = jupyterlab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/lab/tree/notebooks/01_knowledge_discovery.ipynb?token={token}", timeout=90_000)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
+    # wait until the kernel has started and is idle before running anything
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    try:
+        # the target-recommendation cell prints the chosen group near the end
+        page.wait_for_function("document.body.innerText.includes('Target group: 8')", timeout=400_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    except Exception:
+        page.screenshot(path=str(Path(os.environ.get("TMPDIR", "/tmp")) / "crm-kit-jupyterlab-failure.png"), full_page=True)
+        raise
+    assert page.locator(".jp-OutputArea-output table").count() >= 5
+    assert page.locator(".jp-OutputArea-output img").count() >= 8
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").count()
+    assert errors == 0
+    page.close()
+
+
+@pytest.mark.notebook
+def test_html_report_shows_every_chart_offline(browser, demo_dir, tmp_path):
+    from crm_kit.report import load_run_plan, run_cycle
+
+    folder = run_cycle(load_run_plan(ROOT / "params" / "demo.yaml", only=["discovery"]), output_root=tmp_path, progress=False)
+    requests = []
+    page = browser.new_page()
+    page.on("request", lambda req: requests.append(req.url))
+    page.goto((folder / "report.html").as_uri())
+    page.wait_for_load_state("load")
+    n_images = page.evaluate("document.images.length")
+    shown = page.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length")
+    assert n_images >= 8 and shown == n_images
+    assert page.locator("table").count() >= 5
+    assert all(url.startswith(("file:", "data:")) for url in requests), [u for u in requests if not u.startswith(("file:", "data:"))]
+    page.close()
