@@ -9,9 +9,14 @@ and peak resident memory (ru_maxrss of the child). Not part of the test suite.
 Contenders
 ----------
 kit-engine   crm_kit.engine.customer_summary straight on the file (Ibis/DuckDB)
+kit-all      the three foundation operations on the file: customer summary,
+             two-period metrics and the decile table
 kit-full     crm_kit.load_store (parsing checks, every cleaning rule,
              materialisation) followed by customer_summary
+bare-scan    lower bound: one DuckDB scan with one aggregate and a distinct count
 pandas       pd.read_parquet + groupby(...).agg(...) with the same outputs
+
+--memory-limit caps DuckDB's memory (it spills to benchmarks/data/spill).
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ def make_file(rows: int) -> Path:
           SELECT
             'C' || lpad(CAST(hash(i // 5) % {customers} AS VARCHAR), 8, '0') AS customer_id,
             'O' || CAST(i // 5 AS VARCHAR) AS order_id,
-            TIMESTAMP '2024-01-01' + to_seconds(CAST(hash(i // 5 + 7) % 63072000 AS BIGINT)) AS ts,
+            TIMESTAMP '2024-01-01' + to_seconds(CAST(hash(i // 5 + 7) % 63072000 AS BIGINT)) AS ts,  -- 2024-2025
             'P' || CAST(hash(i * 3) % 20000 AS VARCHAR) AS product_id,
             CAST(1 + hash(i * 5) % 4 AS DOUBLE) AS quantity,
             round(1 + (hash(i * 7) % 10000) / 100.0, 2) AS amount
@@ -57,14 +62,49 @@ def make_file(rows: int) -> Path:
     return path
 
 
-def run_kit_engine(path: str) -> int:
+MEMORY_LIMIT = None  # set by --memory-limit, e.g. "8GB": DuckDB spills to disk beyond it
+
+
+def _duckdb(path_ignored=None):
     import ibis
 
+    con = ibis.duckdb.connect()
+    if MEMORY_LIMIT:
+        con.raw_sql(f"SET memory_limit='{MEMORY_LIMIT}'")
+        con.raw_sql(f"SET temp_directory='{DATA / 'spill'}'")
+    return con
+
+
+def run_kit_engine(path: str) -> int:
     from crm_kit.engine import customer_summary
 
-    con = ibis.duckdb.connect()
+    con = _duckdb()
     t = con.read_parquet(path)
     return len(customer_summary(t, as_of=AS_OF))
+
+
+def run_kit_all(path: str) -> int:
+    """The three foundation operations: customer summary, two-period metrics, decile table."""
+    from crm_kit.engine import customer_summary, decile_table, monthly_customer_list, period_metrics
+
+    con = _duckdb()
+    t = con.read_parquet(path)
+    n = len(customer_summary(t, as_of=AS_OF))
+    period_metrics(t, periods={"base": "2025-05", "campaign": "2025-06"})
+    decile_table(monthly_customer_list(t, month="2025-06"))
+    return n
+
+
+def run_bare_scan(path: str) -> int:
+    """Lower bound: the same file scanned once with one aggregate and a distinct count."""
+    import duckdb
+
+    con = duckdb.connect()
+    if MEMORY_LIMIT:
+        con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
+        con.execute(f"SET temp_directory='{DATA / 'spill'}'")
+    n, _s = con.execute(f"SELECT count(DISTINCT customer_id), sum(amount) FROM read_parquet('{path}')").fetchone()
+    return int(n)
 
 
 def run_kit_full(path: str) -> int:
@@ -98,10 +138,13 @@ def run_pandas(path: str) -> int:
     return len(out)
 
 
-CONTENDERS = {"kit-engine": run_kit_engine, "kit-full": run_kit_full, "pandas": run_pandas}
+CONTENDERS = {"kit-engine": run_kit_engine, "kit-all": run_kit_all, "kit-full": run_kit_full,
+              "bare-scan": run_bare_scan, "pandas": run_pandas}
 
 
-def _child(name: str, path: str) -> None:
+def _child(name: str, path: str, memory_limit: str) -> None:
+    global MEMORY_LIMIT
+    MEMORY_LIMIT = memory_limit or None
     start = time.perf_counter()
     n = CONTENDERS[name](path)
     wall = time.perf_counter() - start
@@ -113,8 +156,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000_000])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--contenders", nargs="+", default=list(CONTENDERS))
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--contenders", nargs="+", default=["kit-engine", "kit-full", "pandas"],
+                        choices=list(CONTENDERS))
+    parser.add_argument("--memory-limit", default="", help="DuckDB memory cap, e.g. 8GB (spills to disk beyond it)")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
@@ -126,7 +171,7 @@ def main() -> None:
             runs = []
             for _ in range(args.repeat):
                 proc = subprocess.run(
-                    [sys.executable, __file__, "--child", name, str(path)], capture_output=True, text=True
+                    [sys.executable, __file__, "--child", name, str(path), args.memory_limit], capture_output=True, text=True
                 )
                 if proc.returncode != 0:
                     print(f"{name} at {rows:,} rows failed: {proc.stderr.strip().splitlines()[-1:]}")

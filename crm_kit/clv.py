@@ -190,7 +190,8 @@ def fit_clv(summary: pd.DataFrame, *, model: str = "bgnbd", method: str = "map",
     tx = cls(data=data[["customer_id", "frequency", "recency", "T"]], model_config=config)
     kwargs = {"random_seed": random_seed, **fit_kwargs} if method == "mcmc" else dict(fit_kwargs)
     tx.fit(method=method, **kwargs)
-    repeat = data[data["frequency"] > 0]
+    # Gamma-Gamma needs a positive mean spend; a repeat buyer whose repeat purchases were all free has none
+    repeat = data[(data["frequency"] > 0) & (data["monetary_value"] > 0)]
     gg = pmclv.GammaGammaModel(data=repeat[["customer_id", "monetary_value", "frequency"]],
                                model_config=flat_priors("gamma") if priors == "flat" else None)
     gg.fit(method=method, **kwargs)

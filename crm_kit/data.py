@@ -125,6 +125,8 @@ CLEANING_DEFAULTS: dict[str, Any] = {
     "cancellation_prefix": None,  # e.g. "C" for UCI Online Retail
     # lines with zero or negative price (amount <= 0 with a positive quantity)
     "nonpositive_price": "drop",  # drop | error
+    # lines with a quantity of zero: nothing was sold
+    "zero_quantity": "drop",  # drop | error
     # exactly repeated lines (every column equal)
     "duplicates": "drop",  # drop | keep | error
     # lines whose timestamp falls outside window.start .. window.end
@@ -135,6 +137,7 @@ _CHOICES = {
     "anonymous": {"exclude", "error"},
     "returns": {"drop", "net", "error"},
     "nonpositive_price": {"drop", "error"},
+    "zero_quantity": {"drop", "error"},
     "duplicates": {"drop", "keep", "error"},
     "out_of_window": {"drop", "error"},
 }
@@ -345,9 +348,17 @@ def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: b
             f"known names are {sorted(canon)}"
         )
     present = list(raw.columns)
+    explicitly_used = {v for v in mapping.values() if v is not None}
     selected = {}
     for col, (required, _kind) in canon.items():
+        if col in mapping and mapping[col] is None:
+            if required:
+                raise ParameterError(f"{name}.{col} is required and cannot be mapped to null")
+            continue  # 'household_size: null' means: do not read that column
         source = mapping.get(col, col)
+        if col not in mapping and source in explicitly_used:
+            # 'age_band: age' claims the source column 'age'; it is not also the canonical 'age'
+            continue
         if source in present:
             selected[col] = raw[source]
         elif required and not (col == "amount" and derive_amount):
@@ -523,7 +534,7 @@ def _clean_transactions(con, lines, rules, window):
                 "or set cleaning.duplicates: drop"
             )
         report.append({"rule": "exact duplicate lines", "action": "drop" if n_dup else "none found",
-                       "rows_found": n_dup, "rows_removed": n_dup, "sales_removed": round(s_dup, 2)})
+                       "rows_found": n_dup, "rows_removed": n_dup, "sales_removed": round(s_dup, 2) + 0.0})
 
     t = base
     window_mask = ibis.literal(False)
@@ -546,6 +557,8 @@ def _clean_transactions(con, lines, rules, window):
                   "set cleaning.returns: drop (leave them out) or net (subtract them from sales)"))
     steps.append(("zero or negative price", price_mask, rules["nonpositive_price"],
                   "fix prices at the source or set cleaning.nonpositive_price: drop"))
+    steps.append(("zero quantity", t.quantity == 0, rules["zero_quantity"],
+                  "remove them at the source or set cleaning.zero_quantity: drop"))
 
     # each rule counts the lines no earlier dropping rule caught
     earlier = ibis.literal(False)

@@ -126,6 +126,15 @@ def test_zero_or_negative_price(tmp_path, tiny_lines):
         _load(tmp_path, frame, cleaning={"nonpositive_price": "error"})
 
 
+def test_zero_quantity_lines(tmp_path, tiny_lines):
+    frame = tiny_lines.copy()
+    frame.loc[4, ["quantity", "amount"]] = [0, 0.0]
+    store = _load(tmp_path, frame)
+    assert store.cleaning_report.set_index("rule").loc["zero quantity", "rows_removed"] == 1
+    with pytest.raises(DataError, match=r"1 line\(s\) zero quantity.*cleaning\.zero_quantity"):
+        _load(tmp_path, frame, cleaning={"zero_quantity": "error"})
+
+
 def test_exact_duplicates(tmp_path, tiny_lines):
     frame = pd.concat([tiny_lines, tiny_lines.iloc[[2, 2]]], ignore_index=True)
     store = _load(tmp_path, frame)

@@ -132,3 +132,15 @@ def test_results_on_lenta_outcome_table(tmp_path):
     rates = {(row["outcome"]): (row["control_value"], row["treated_value"]) for row in lift}
     assert rates["response_att"][0] == pytest.approx(0.102364, abs=1e-6)
     assert rates["response_att"][1] == pytest.approx(0.111459, abs=1e-6)
+
+
+@pytest.mark.notebook
+@pytest.mark.realdata
+def test_discovery_on_complete_journey_uses_real_demographics(tmp_path):
+    if not (SHARED_DATA / "completejourney" / "transactions_sample.csv.gz").exists():
+        pytest.skip("The Complete Journey not present in ../shared/data")
+    out, executed = _run("01_knowledge_discovery", tmp_path, **_params("completejourney.yaml", "01_knowledge_discovery"))
+    summary = json.loads((out / "discovery_summary.json").read_text())
+    assert summary["customers"] > 100
+    text = executed.read_text()
+    assert "no member table" not in text and "household_income" in text

@@ -99,3 +99,6 @@ def test_student_copy_strips_outputs_and_solutions(tmp_path):
     nb = nbformat.read(str(path), as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
     assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    placeholders = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+    assert placeholders and all(c.source.startswith("# YOUR CODE HERE") for c in placeholders)
+    assert "decile_table(customer_list)" not in "".join(c.source for c in nb.cells if c.cell_type == "code")
