@@ -37,7 +37,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.run_name:
         plan.run_name = args.run_name
     try:
-        folder = run_cycle(plan, output_root=args.output, timeout=args.timeout, progress=not args.quiet)
+        folder = run_cycle(plan, output_root=args.output, timeout=args.timeout, progress=not args.quiet,
+                           workers=args.workers)
     except RunFailed as exc:
         print(f"crm-kit: run failed: {exc}", file=sys.stderr)
         return 1
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--output", help="root folder of run folders (default: reports/)")
     run.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
     run.add_argument("--quiet", action="store_true", help="no progress display")
+    run.add_argument("--workers", type=int, default=2, help="notebooks run side by side when their steps allow (default 2)")
     par = sub.add_parser("params", help="list a notebook's parameters: name, type, default, help")
     par.add_argument("notebook")
     stu = sub.add_parser("student", help="write student copies of notebooks (outputs and solution cells removed)")

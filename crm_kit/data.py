@@ -23,6 +23,7 @@ engine, and what it removed is reported in :attr:`Store.cleaning_report`.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -645,7 +646,7 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
         from .datasets import demo_data_spec
 
         spec = demo_data_spec(n_members=spec.get("n_members"), seed=spec.get("seed"))
-    unknown = set(spec) - {"source", "tables", "cleaning", "window", "engine", "description", "name"}
+    unknown = set(spec) - {"source", "tables", "cleaning", "window", "engine", "description", "name", "cache"}
     if unknown:
         raise ParameterError(
             f"data spec has unknown key(s) {sorted(unknown)}; use tables, cleaning, window, engine"
@@ -661,6 +662,14 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
     rules = _validate_cleaning(spec.get("cleaning") or {})
     con = _connect(spec)
 
+    key = _cache_key(spec)
+    if key is not None:
+        cached = _open_cached(con, key, spec)
+        if cached is not None:
+            if verbose:
+                print(cached.cleaning_report.to_string(index=False))
+            return cached
+
     lines = _prepare_table(con, "transactions", tables["transactions"], with_distinct=True)
     customer_lines, all_lines, report = _clean_transactions(con, lines, rules, spec.get("window"))
 
@@ -675,7 +684,7 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
             customer_lines = customer_lines.left_join(ptab, "product_id").drop("product_id_right")
     if verbose:
         print(report.to_string(index=False))
-    return Store(
+    store = Store(
         con=con,
         transactions=customer_lines,
         all_lines=all_lines,
@@ -685,6 +694,123 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
         cleaning_report=report,
         spec=spec,
     )
+    if key is not None:
+        _write_cache(store, key)
+        cached = _open_cached(con, key, spec)
+        if cached is not None:
+            return cached
+    return store
+
+
+# --------------------------------------------------------------------------- cleaned-store cache
+
+_CACHE_VERSION = "1"
+
+
+def _store_cache_dir() -> Path:
+    env = os.environ.get("CRM_KIT_CACHE")
+    return (Path(env) if env else project_root() / "data" / "cache") / "stores"
+
+
+def _cache_key(spec: Mapping[str, Any]) -> str | None:
+    """A key for the cleaned store: the spec, each source file's path, size and modification time.
+
+    Only file sources on the embedded DuckDB engine are cached (``cache: false``
+    in the spec turns it off); a changed input file gives a new key, so a stale
+    cache is never read.
+    """
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    engine = spec.get("engine") or {}
+    if not spec.get("cache", True) or engine.get("backend", "duckdb") != "duckdb" or engine.get("database"):
+        return None
+    files = []
+    for name, tspec in sorted((spec.get("tables") or {}).items()):
+        if name == "personal":
+            continue
+        paths = tspec.get("path")
+        if paths is None:
+            return None
+        for p in [paths] if isinstance(paths, (str, os.PathLike)) else list(paths):
+            rp = resolve_path(p, must_exist=True)
+            st = rp.stat()
+            files.append((name, str(rp), st.st_size, st.st_mtime_ns))
+    try:
+        kit = version("crm-kit")
+    except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
+        kit = "dev"
+    payload = json.dumps(
+        {"v": _CACHE_VERSION, "kit": kit, "files": files,
+         "spec": {k: spec.get(k) for k in ("tables", "cleaning", "window")}},
+        sort_keys=True, default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def _open_cached(con, key: str, spec: Mapping[str, Any]) -> Store | None:
+    path = _store_cache_dir() / f"{key}.duckdb"
+    if not path.exists():
+        return None
+    alias = f"store_{key}"
+    try:
+        con.raw_sql(f"ATTACH '{path}' AS {alias} (READ_ONLY)")
+    except Exception:  # noqa: BLE001 - already attached, or a broken file: rebuild instead
+        attached = {r[0] for r in con.raw_sql("SELECT database_name FROM duckdb_databases()").fetchall()}
+        if alias not in attached:
+            return None
+    present = set(con.list_tables(database=(alias, "main")))
+
+    def frame(name):
+        return con.to_pandas(con.table(name, database=alias)) if name in present else None
+
+    return Store(
+        con=con,
+        transactions=con.table("transactions_clean", database=alias),
+        all_lines=con.table("all_lines_clean", database=alias),
+        customers=frame("customers"),
+        products=frame("products"),
+        contacts=frame("contacts"),
+        cleaning_report=frame("cleaning_report"),
+        spec=dict(spec),
+    )
+
+
+def _write_cache(store: Store, key: str) -> None:
+    """Write the cleaned tables to ``data/cache/stores/<key>.duckdb`` (atomically, under a lock)."""
+    import fcntl
+
+    folder = _store_cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{key}.duckdb"
+    with open(folder / f".{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if final.exists():
+            return
+        tmp = folder / f".{key}.{os.getpid()}.tmp"
+        if tmp.exists():
+            tmp.unlink()
+        con = store.con
+        con.raw_sql(f"ATTACH '{tmp}' AS cache_out")
+        try:
+            for name, expr in (("transactions_clean", store.transactions), ("all_lines_clean", store.all_lines)):
+                # materialise in the session first: that registers any in-memory frame the expression joins
+                staged = con.create_table(f"_stage_{name}", expr, temp=True, overwrite=True)
+                con.raw_sql(f"CREATE TABLE cache_out.main.{name} AS SELECT * FROM {staged.get_name()}")
+                con.drop_table(f"_stage_{name}", force=True)
+            raw = con.con
+            for name, df in (("customers", store.customers), ("products", store.products),
+                             ("contacts", store.contacts), ("cleaning_report", store.cleaning_report)):
+                if df is not None:
+                    raw.register("_crm_kit_frame", df)
+                    raw.execute(f"CREATE TABLE cache_out.main.{name} AS SELECT * FROM _crm_kit_frame")
+                    raw.unregister("_crm_kit_frame")
+        except Exception:
+            con.raw_sql("DETACH cache_out")
+            tmp.unlink(missing_ok=True)
+            raise
+        con.raw_sql("DETACH cache_out")
+        tmp.rename(final)
 
 
 def load_personal(spec: str | Mapping[str, Any], customer_ids: Any, *, fields: Any = ("name", "phone", "wechat_id")) -> pd.DataFrame:

@@ -50,6 +50,8 @@ class Step:
     name: str
     notebook: str
     params: dict[str, Any] = field(default_factory=dict)
+    #: steps that must finish first; None means the step before it in the run file
+    after: list[str] | None = None
 
 
 @dataclass
@@ -125,10 +127,20 @@ def load_run_plan(*paths: str | Path, overrides: Sequence[str] = (), only: Seque
             validate_params(raw["notebook"], params)
         except ParameterError as exc:
             errors.append(f"step '{raw['name']}': {exc}")
-        steps.append(Step(raw["name"], notebook_path(raw["notebook"]).stem, params))
+        after = raw.get("after")
+        if after is not None and not isinstance(after, list):
+            errors.append(f"step '{raw['name']}': after must be a list of step names")
+            after = None
+        steps.append(Step(raw["name"], notebook_path(raw["notebook"]).stem, params, after))
     stray = set(common) - declared_anywhere
     if stray:
         errors.append(f"common key(s) {sorted(stray)} are parameters of no notebook in this run")
+    names_seen = set()
+    for st in steps:
+        unknown_after = set(st.after or []) - names_seen
+        if unknown_after:
+            errors.append(f"step '{st.name}': after names {sorted(unknown_after)}, which are not earlier steps")
+        names_seen.add(st.name)
     if errors:
         raise ParameterError("; ".join(errors))
     if only:
@@ -166,19 +178,40 @@ def _failure_line(step: Step, exc: Exception) -> str:
     return f"{step.notebook} ({step.name}), {where}: {ename}: {evalue}".replace("\n", " ")
 
 
+def _dependencies(steps: Sequence[Step]) -> dict[str, set[str]]:
+    names = {s.name for s in steps}
+    deps, previous = {}, None
+    for st in steps:
+        deps[st.name] = ({previous} if previous else set()) if st.after is None else set(st.after) & names
+        previous = st.name
+    return deps
+
+
 def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: int | None = None,
-              progress: bool = True, report: bool = True) -> Path:
-    """Execute the plan's notebooks in order into a new run folder.
+              progress: bool = True, report: bool = True, workers: int = 2) -> Path:
+    """Execute the plan's notebooks into a new run folder, independent steps side by side.
+
+    A step waits for the steps named in its ``after`` (by default: the step
+    before it), so a run file that names no ``after`` runs strictly in order.
+    With ``workers`` > 1, steps whose dependencies are done run at the same
+    time (the demo runs segmentation beside discovery and the campaign steps).
+    The progress display shows one bar of steps and one bar of cells per
+    running notebook.
 
     Returns
     -------
     pathlib.Path
         The run folder. Raises :class:`RunFailed` (after writing the partial
-        report and ``FAILED``) when a notebook fails.
+        report and ``FAILED``) when a notebook fails; steps already running
+        finish, no new step starts.
     """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     import papermill as pm
     from tqdm.auto import tqdm
 
+    if workers < 1:
+        raise ParameterError("workers must be at least 1")
     root = Path(output_root) if output_root else project_root() / "reports"
     folder = _new_run_folder(root, plan.run_name)
     log = logging.getLogger(f"crm_kit.run.{folder.name}")
@@ -186,33 +219,59 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
     handler = logging.FileHandler(folder / "run.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
-    log.info("run %s into %s: %d steps", plan.run_name, folder, len(plan.steps))
-    executed: list[Path] = []
-    failure = None
+    log.info("run %s into %s: %d steps, %d worker(s)", plan.run_name, folder, len(plan.steps), workers)
     nb_dir = project_root() / "notebooks"
+    targets = {st.name: folder / f"{i:02d}_{st.name}.ipynb" for i, st in enumerate(plan.steps, start=1)}
+    deps = _dependencies(plan.steps)
     started = time.perf_counter()
-    bar = tqdm(plan.steps, desc="crm-kit", unit="step", disable=not progress)
-    for i, step in enumerate(bar, start=1):
-        bar.set_postfix_str(step.name)
-        target = folder / f"{i:02d}_{step.name}.ipynb"
+    bar = tqdm(total=len(plan.steps), desc="crm-kit steps", unit="step", disable=not progress, position=0)
+    free_slots = list(range(1, workers + 1))
+
+    def execute(step: Step, slot: int) -> float:
         t0 = time.perf_counter()
-        try:
-            pm.execute_notebook(
-                str(nb_dir / f"{step.notebook}.ipynb"), str(target),
-                parameters={**step.params, "output_dir": str(folder)},
-                cwd=str(nb_dir), kernel_name="python3", progress_bar=progress, execution_timeout=timeout,
-                report_mode=False,
-            )
-        except Exception as exc:  # noqa: BLE001 - any failure of a notebook ends the run the same way
-            failure = _failure_line(step, exc)
-            log.error("FAILED %s", failure)
-            if target.exists():
-                executed.append(target)
-            break
-        executed.append(target)
-        log.info("step %s (%s) done in %.1f s", step.name, step.notebook, time.perf_counter() - t0)
+        cell_bar: bool | dict = {"desc": f"{step.name} (cells)", "position": slot, "leave": False} if progress else False
+        pm.execute_notebook(
+            str(nb_dir / f"{step.notebook}.ipynb"), str(targets[step.name]),
+            parameters={**step.params, "output_dir": str(folder)},
+            cwd=str(nb_dir), kernel_name="python3", progress_bar=cell_bar, execution_timeout=timeout,
+        )
+        return time.perf_counter() - t0
+
+    pending, running, done, failure = list(plan.steps), {}, set(), None
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while pending or running:
+            if failure is None:
+                for st in list(pending):
+                    if free_slots and deps[st.name] <= done:
+                        slot = free_slots.pop(0)
+                        running[pool.submit(execute, st, slot)] = (st, slot)
+                        pending.remove(st)
+                        log.info("step %s (%s) started", st.name, st.notebook)
+            elif not running:
+                break
+            if not running:
+                if pending:  # nothing can start: a dependency failed or never ran
+                    break
+                continue
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                st, slot = running.pop(fut)
+                free_slots.append(slot)
+                free_slots.sort()
+                try:
+                    secs = fut.result()
+                except Exception as exc:  # noqa: BLE001 - any failure of a notebook ends the run the same way
+                    if failure is None:
+                        failure = _failure_line(st, exc)
+                    log.error("FAILED %s", _failure_line(st, exc))
+                    continue
+                done.add(st.name)
+                bar.update(1)
+                bar.set_postfix_str(st.name)
+                log.info("step %s (%s) done in %.1f s", st.name, st.notebook, secs)
     bar.close()
     elapsed = time.perf_counter() - started
+    executed = [targets[st.name] for st in plan.steps if targets[st.name].exists()]
     if report and executed:
         build_html_report(executed, folder / "report.html", title=f"crm-kit report · {plan.run_name} · {folder.name}",
                           failure=failure)

@@ -9,6 +9,12 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# cleaned-store caches of the many small test tables go to a scratch folder (kernels inherit it)
+if "CRM_KIT_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["CRM_KIT_CACHE"] = tempfile.mkdtemp(prefix="crm-kit-test-cache-")
 SHARED_DATA = Path(os.environ.get("CRM_KIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 

@@ -214,3 +214,23 @@ def test_online_retail_cleaning_matches_published_counts():
     # the widely quoted cleaned figure: 397,884 rows and 4,338 customers
     assert store.con.execute(store.transactions.count()) == 397_884
     assert health["customers"] == 4_338
+
+
+def test_cleaned_store_is_cached_and_a_changed_file_is_not_served_stale(tmp_path, tiny_lines):
+    import os
+    import time
+
+    spec = write_spec(tmp_path, tiny_lines)
+    first = load_store(spec)
+    cached = load_store(spec)
+    assert "store_" in cached.transactions.get_name() or cached.con.execute(cached.transactions.count()) == 8
+    pd.testing.assert_frame_equal(first.cleaning_report, cached.cleaning_report, check_dtype=False)
+    assert cached.con.execute(cached.transactions.amount.sum()) == pytest.approx(151.0)
+    # rewrite the file with one line less: a new key, a fresh load
+    time.sleep(0.01)
+    tiny_lines.iloc[:-1].to_parquet(spec["tables"]["transactions"]["path"], index=False)
+    os.utime(spec["tables"]["transactions"]["path"])
+    fresh = load_store(spec)
+    assert fresh.con.execute(fresh.transactions.count()) == 7
+    off = load_store({**spec, "cache": False})
+    assert off.con.execute(off.transactions.count()) == 7
