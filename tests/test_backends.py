@@ -1,0 +1,73 @@
+"""The same kit on another engine: members and transactions read from PostgreSQL equal the Parquet run.
+
+.ci/run installs and starts PostgreSQL on loopback and exports the credentials
+(CRM_KIT_PG_HOST, CRM_KIT_PG_USER, CRM_KIT_PG_PASSWORD, CRM_KIT_PG_DB) with
+CRM_KIT_REQUIRE_POSTGRES=1; elsewhere the test skips when they are not set.
+Credentials come from the environment, never from a params file.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from crm_kit import load_store
+from crm_kit import discovery
+from crm_kit.engine import customer_summary, decile_table, monthly_customer_list, period_metrics
+
+PG_ENV = ("CRM_KIT_PG_HOST", "CRM_KIT_PG_USER", "CRM_KIT_PG_PASSWORD", "CRM_KIT_PG_DB")
+TABLES = ("transactions", "customers", "products", "contacts")
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    from crm_kit.datasets import generate_demo_store
+
+    return generate_demo_store(tmp_path_factory.mktemp("pgdemo") / "demo", n_members=600, seed=3)
+
+
+@pytest.fixture(scope="module")
+def postgres_spec(small_demo):
+    if not all(os.environ.get(k) for k in PG_ENV):
+        if os.environ.get("CRM_KIT_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL credentials are required here (CRM_KIT_REQUIRE_POSTGRES=1) but not set")
+        pytest.skip("no PostgreSQL credentials in the environment (CRM_KIT_PG_*)")
+    import ibis
+
+    options = {"host": "$CRM_KIT_PG_HOST", "user": "$CRM_KIT_PG_USER", "password": "$CRM_KIT_PG_PASSWORD",
+               "database": "$CRM_KIT_PG_DB"}
+    con = ibis.postgres.connect(**{k: os.path.expandvars(v) for k, v in options.items()})
+    for name in TABLES:
+        con.create_table(f"crm_{name}", pd.read_parquet(small_demo / f"{name}.parquet"), overwrite=True)
+    return {"tables": {n: {"table": f"crm_{n}"} for n in TABLES},
+            "engine": {"backend": "postgres", "options": options}}
+
+
+def _parquet_spec(folder):
+    return {"tables": {n: {"path": str(folder / f"{n}.parquet")} for n in TABLES}, "cache": False}
+
+
+def test_postgres_run_equals_parquet_run(postgres_spec, small_demo):
+    pg = load_store(postgres_spec)
+    pq = load_store(_parquet_spec(small_demo))
+    assert type(pg.con).__module__.startswith("ibis.backends.postgres")
+    assert_frame_equal(pg.cleaning_report, pq.cleaning_report, check_dtype=False)
+    a = customer_summary(pg.transactions, as_of="2025-10-01")
+    b = customer_summary(pq.transactions, as_of="2025-10-01")
+    cols = ["customer_id", "tenure_days", "recency_days", "frequency", "repeat_frequency", "sales", "items", "distinct_categories"]
+    assert_frame_equal(a[cols], b[cols], check_dtype=False, rtol=1e-9)
+    pm_a = period_metrics(pg.transactions, periods={"base": "2025-09", "campaign": "2025-10"})
+    pm_b = period_metrics(pq.transactions, periods={"base": "2025-09", "campaign": "2025-10"})
+    assert_frame_equal(pm_a, pm_b, check_dtype=False, rtol=1e-9)
+    la = monthly_customer_list(pg.transactions, month="2025-09")
+    lb = monthly_customer_list(pq.transactions, month="2025-09")
+    assert la["customer_id"].tolist() == lb["customer_id"].tolist() and la["group"].tolist() == lb["group"].tolist()
+    assert_frame_equal(decile_table(la), decile_table(lb), check_dtype=False, rtol=1e-9)
+    ra = discovery.bought_together(pg, period="2025-09", top=5)
+    rb = discovery.bought_together(pq, period="2025-09", top=5)
+    assert_frame_equal(ra, rb, check_dtype=False, rtol=1e-9)
+    np.testing.assert_array_equal(pg.customers.sort_values("customer_id")["customer_id"], pq.customers.sort_values("customer_id")["customer_id"])
