@@ -504,6 +504,14 @@ def _window_bounds(window: Mapping[str, Any] | None):
     return start, end
 
 
+def _materialise(con, name: str, expr):
+    """A session-scoped table of ``expr``; a temporary view where the backend has no temp tables (PySpark)."""
+    try:
+        return con.create_table(name, expr, temp=True, overwrite=True)
+    except NotImplementedError:
+        return con.create_view(name, expr, overwrite=True)
+
+
 def _clean_transactions(con, lines, rules, window):
     """Apply the cleaning rules in order, recording what each removed.
 
@@ -521,11 +529,11 @@ def _clean_transactions(con, lines, rules, window):
     raw = con.to_pandas(lines.aggregate(n=lines.count(), s=lines.amount.sum())).iloc[0]
     n_raw, s_raw = int(raw["n"]), 0.0 if pd.isna(raw["s"]) else float(raw["s"])
     if rules["duplicates"] == "keep":
-        base = con.create_table("_lines_typed", lines, temp=True, overwrite=True)
+        base = _materialise(con, "_lines_typed", lines)
         report.append({"rule": "exact duplicate lines", "action": "keep", "rows_found": 0,
                        "rows_removed": 0, "sales_removed": 0.0})
     else:
-        base = con.create_table("_lines_typed", distinct, temp=True, overwrite=True)
+        base = _materialise(con, "_lines_typed", distinct)
         kept = con.to_pandas(base.aggregate(n=base.count(), s=base.amount.sum())).iloc[0]
         n_dup = n_raw - int(kept["n"])
         s_dup = s_raw - (0.0 if pd.isna(kept["s"]) else float(kept["s"]))
@@ -601,8 +609,7 @@ def _clean_transactions(con, lines, rules, window):
     dropped_any = any(int(counts[f"n{i}"]) for i, st in enumerate(steps) if st[2] == "drop")
     if dropped_any:
         kept_lines = t.filter(~earlier).mutate(customer_id=anon_mask.ifelse(ibis.null("string"), t.customer_id))
-        all_lines = con.create_table("all_lines_clean", kept_lines, temp=True, overwrite=True)
-        con.drop_table("_lines_typed", force=True)
+        all_lines = _materialise(con, "all_lines_clean", kept_lines)
     else:
         all_lines = t.mutate(customer_id=anon_mask.ifelse(ibis.null("string"), t.customer_id)) if n_anon else t
     customer_lines = all_lines.filter(all_lines.customer_id.notnull())

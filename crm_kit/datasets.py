@@ -59,6 +59,8 @@ DEMO_GROUP_SALES = (8000.0, 6000.0, 5200.0, 4100.0, 2570.0, 2100.0, 1600.0, 1100
 #: mean visits in the base month per group (group 8: 2 visits x 550)
 DEMO_GROUP_VISITS = (8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 3.0, 2.0, 1.0, 1.0)
 DEMO_SEED = 7
+#: bumped whenever the generator's output changes, so an older store in data/demo is regenerated
+DEMO_VERSION = 2
 #: history start, base month, round one month, round two month
 DEMO_MONTHS = {"history_start": "2024-09", "base": "2025-09", "round1": "2025-10", "round2": "2025-11"}
 DEMO_ROUNDS = {
@@ -556,6 +558,7 @@ def generate_demo_store(
     truth_customers["r2_arm"] = pd.Series(dict(zip(arms2["customer_id"], arms2["arm"]))).reindex(ids).to_numpy()
     truth_customers["r2_expected_sales_effect"] = pd.Series(dict(zip(arms2["customer_id"], expected_phone_sales))).reindex(ids).to_numpy()
     truth = {
+        "generator_version": DEMO_VERSION,
         "seed": int(seed),
         "n_members": n,
         "months": DEMO_MONTHS,
@@ -600,7 +603,9 @@ def generate_demo_store(
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     table = pa.Table.from_pandas(df, preserve_index=False)
-    pq.write_table(table.replace_schema_metadata(None), path, compression="zstd", row_group_size=1_000_000)
+    # microsecond timestamps: Spark (and older readers) refuse Parquet's nanosecond type
+    pq.write_table(table.replace_schema_metadata(None), path, compression="zstd", row_group_size=1_000_000,
+                   coerce_timestamps="us", allow_truncated_timestamps=False)
 
 
 def ensure_demo_store(out_dir: str | os.PathLike | None = None, *, n_members: int = 11550, seed: int = DEMO_SEED) -> Path:
@@ -616,7 +621,7 @@ def ensure_demo_store(out_dir: str | os.PathLike | None = None, *, n_members: in
         truth = out / "ground_truth.json"
         if truth.exists():
             meta = json.loads(truth.read_text())
-            if meta.get("n_members") == n_members and meta.get("seed") == seed:
+            if meta.get("n_members") == n_members and meta.get("seed") == seed and meta.get("generator_version") == DEMO_VERSION:
                 return out
         return generate_demo_store(out, n_members=n_members, seed=seed, overwrite=True)
 

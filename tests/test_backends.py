@@ -1,4 +1,4 @@
-"""The same kit on another engine: members and transactions read from PostgreSQL equal the Parquet run.
+"""The same kit on other engines: PostgreSQL and a local Spark session equal the DuckDB/Parquet run.
 
 .ci/run installs and starts PostgreSQL on loopback and exports the credentials
 (CRM_KIT_PG_HOST, CRM_KIT_PG_USER, CRM_KIT_PG_PASSWORD, CRM_KIT_PG_DB) with
@@ -71,3 +71,40 @@ def test_postgres_run_equals_parquet_run(postgres_spec, small_demo):
     rb = discovery.bought_together(pq, period="2025-09", top=5)
     assert_frame_equal(ra, rb, check_dtype=False, rtol=1e-9)
     np.testing.assert_array_equal(pg.customers.sort_values("customer_id")["customer_id"], pq.customers.sort_values("customer_id")["customer_id"])
+
+
+@pytest.fixture(scope="module")
+def spark_spec(small_demo):
+    import shutil
+
+    if shutil.which("java") is None:
+        pytest.skip("no Java on this machine: PySpark cannot start")
+    import ibis
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master("local[2]").appName("crm-kit-test")
+             .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
+             .config("spark.sql.shuffle.partitions", "4").getOrCreate())
+    con = ibis.pyspark.connect(spark)
+    yield {"tables": {n: {"path": str(small_demo / f"{n}.parquet")} for n in TABLES},
+           "engine": {"backend": "connection", "connection": con}}
+    spark.stop()
+
+
+def test_spark_run_equals_duckdb_run(spark_spec, small_demo):
+    sp = load_store(spark_spec)
+    dd = load_store(_parquet_spec(small_demo))
+    assert type(sp.con).__module__.startswith("ibis.backends.pyspark")
+    assert_frame_equal(sp.cleaning_report, dd.cleaning_report, check_dtype=False)
+    cols = ["customer_id", "tenure_days", "recency_days", "frequency", "repeat_frequency", "sales", "items", "distinct_categories"]
+    assert_frame_equal(customer_summary(sp.transactions, as_of="2025-10-01")[cols],
+                       customer_summary(dd.transactions, as_of="2025-10-01")[cols], check_dtype=False, rtol=1e-9)
+    periods = {"base": "2025-09", "campaign": "2025-10"}
+    assert_frame_equal(period_metrics(sp.transactions, periods=periods), period_metrics(dd.transactions, periods=periods),
+                       check_dtype=False, rtol=1e-9)
+    la = monthly_customer_list(sp.transactions, month="2025-09")
+    lb = monthly_customer_list(dd.transactions, month="2025-09")
+    assert la["customer_id"].tolist() == lb["customer_id"].tolist() and la["group"].tolist() == lb["group"].tolist()
+    assert_frame_equal(decile_table(la), decile_table(lb), check_dtype=False, rtol=1e-9)
+    assert_frame_equal(discovery.bought_together(sp, period="2025-09", top=5),
+                       discovery.bought_together(dd, period="2025-09", top=5), check_dtype=False, rtol=1e-9)
