@@ -649,31 +649,33 @@ def cache_dir() -> Path:
     return Path(env) if env else project_root() / "data" / "cache"
 
 
-#: public datasets: files (relative to the dataset folder), publisher URL and sha256 when known
+#: public datasets: the files the kit reads (relative to the dataset folder) with their sha256,
+#: the publisher's address and licence. The checksums pin the prepared files (the form in which
+#: ../shared/data holds them): a cache whose files differ is refused.
 PUBLIC_DATASETS: dict[str, dict[str, Any]] = {
     "online_retail": {
-        "files": {"online_retail.parquet": None},
+        "files": {"online_retail.parquet": "05ef20f1d6d8dc011087f346d58bd2814cb11c5142c01af5df349837e6db7885"},
         "url": "https://archive.ics.uci.edu/static/public/352/online+retail.zip",
         "licence": "CC BY 4.0 (UCI); cite Chen, Sain & Guo (2012)",
     },
     "online_retail_ii": {
-        "files": {"online_retail_II_2009_2010.parquet": None},
+        "files": {"online_retail_II_2009_2010.parquet": "e92bcbbce1b7a1041ad79462879d4774bf050c7b8fee9f4eef89f09fb6330664"},
         "url": "https://archive.ics.uci.edu/static/public/502/online+retail+ii.zip",
         "licence": "CC BY 4.0 (UCI)",
     },
     "completejourney": {
         "files": {
-            "transactions_sample.csv.gz": None,
-            "products.csv.gz": None,
-            "demographics.csv.gz": None,
-            "campaigns.csv.gz": None,
-            "campaign_descriptions.csv.gz": None,
+            "transactions_sample.csv.gz": "5cc3f8a6a62e506cabac2645c6827a4ac78c71ebd98a4f252a36ac0c40a15e3f",
+            "products.csv.gz": "4c2152032b9b89b25b8d74aaff2ec068df09b09c8d6317c777a238f567a59e76",
+            "demographics.csv.gz": "229c0532e553791c758bdf07326d86b74cb5602a0a730423a054b3ad6f869870",
+            "campaigns.csv.gz": "cde6063ec73b937150ae85d5b27eeb9fa4e90f47574b7d39d75141aed9726cfb",
+            "campaign_descriptions.csv.gz": "e7edd7b05c586760b564b03fdbc566e5b75d348ce69920fe0f0b3e9e5307f6b7",
         },
         "url": "https://github.com/bradleyboehmke/completejourney",
         "licence": "CC0 (R package completejourney 1.1.1)",
     },
     "lenta_sample": {
-        "files": {},
+        "files": {"lenta_dataset_50k.csv": "3382d136c031a6c74b361d42a20bd9538a3412589a485a1d0d1b8c78f538d65c"},
         "url": "https://www.uplift-modeling.com/en/latest/api/datasets/fetch_lenta.html",
         "licence": "MIT (scikit-uplift)",
     },
@@ -688,40 +690,49 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def fetch_public_dataset(name: str, *, cache: str | os.PathLike | None = None, download: bool = True) -> Path:
-    """Return the local folder of a public dataset, downloading it into the cache if needed.
+def fetch_public_dataset(name: str, *, cache: str | os.PathLike | None = None, download: bool = False) -> Path:
+    """Return the verified local folder of a public dataset.
 
-    The cache folder is ``cache`` or :func:`cache_dir`; a dataset already there
-    (e.g. ``CRM_KIT_CACHE=../shared/data``) is read offline. Files with a
-    known checksum are verified.
+    The cache folder is ``cache``, else ``$CRM_KIT_CACHE``, else ``data/cache``;
+    the dataset lives in ``<cache>/<name>/`` (``CRM_KIT_CACHE=../shared/data``
+    reads the team's copies offline). Every file is checked against its
+    sha256 before use. With ``download=True`` a missing dataset's archive is
+    fetched from the publisher into that folder; the publishers ship
+    spreadsheets and R data, so the archive must then be converted to the
+    listed files — the error says which.
     """
     if name not in PUBLIC_DATASETS:
         raise ParameterError(f"unknown dataset '{name}'; known: {sorted(PUBLIC_DATASETS)}")
-    folder = Path(cache) if cache is not None else cache_dir()
-    folder = folder / name
     meta = PUBLIC_DATASETS[name]
-    present = folder.exists() and all((folder / f).exists() for f in meta["files"]) and any(folder.iterdir())
-    if not present:
-        if not download:
-            raise DataError(f"dataset '{name}' is not in {folder}; set CRM_KIT_CACHE to its folder or allow download")
+    folder = (Path(cache) if cache is not None else cache_dir()) / name
+    missing = [f for f in meta["files"] if not (folder / f).exists()]
+    if missing and download:
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / Path(meta["url"]).name
         try:
-            urllib.request.urlretrieve(meta["url"], target)  # noqa: S310 - publisher URL
+            urllib.request.urlretrieve(meta["url"], target)  # noqa: S310 - the publisher's address
         except OSError as exc:
             raise DataError(
-                f"could not download '{name}' from its publisher ({exc}); download it by hand into {folder} "
-                "or point CRM_KIT_CACHE at a folder that holds it"
+                f"could not download '{name}' from its publisher ({exc}); place {missing} in {folder} "
+                "or point CRM_KIT_CACHE at a folder that holds them"
             ) from exc
+        missing = [f for f in meta["files"] if not (folder / f).exists()]
+        if missing:
+            raise DataError(f"downloaded {target.name} into {folder}; convert it to {missing} (licence: {meta['licence']})")
+    if missing:
+        raise DataError(
+            f"dataset '{name}' is not in {folder} (missing {missing}); set CRM_KIT_CACHE to the folder that holds "
+            f"'{name}/' (e.g. ../shared/data) or fetch it with download=True"
+        )
     for fname, digest in meta["files"].items():
-        if digest and _sha256(folder / fname) != digest:
-            raise DataError(f"{folder / fname} does not match its checksum; delete it and fetch again")
+        if _sha256(folder / fname) != digest:
+            raise DataError(f"{folder / fname} does not match its sha256 checksum; it was changed or truncated — fetch it again")
     return folder
 
 
 def public_data_spec(name: str, *, cache: str | os.PathLike | None = None) -> dict[str, Any]:
     """A ready data spec for a public dataset in the cache (column maps and cleaning rules)."""
-    folder = fetch_public_dataset(name, cache=cache, download=False)
+    folder = fetch_public_dataset(name, cache=cache)
     if name == "online_retail":
         return {
             "name": name,

@@ -104,3 +104,27 @@ def test_existing_store_is_not_overwritten_silently(tmp_path):
 def test_too_small_store_rejected(tmp_path):
     with pytest.raises(ParameterError, match="at least 100 members"):
         generate_demo_store(tmp_path / "y", n_members=10)
+
+
+@pytest.mark.realdata
+def test_public_datasets_verify_offline_and_refuse_changed_files(tmp_path):
+    import shutil
+
+    from crm_kit import DataError, load_store
+    from crm_kit.datasets import PUBLIC_DATASETS, fetch_public_dataset, public_data_spec
+    from conftest import SHARED_DATA, shared_file
+
+    shared_file("online_retail", "online_retail.parquet")
+    for name in PUBLIC_DATASETS:
+        assert fetch_public_dataset(name, cache=SHARED_DATA) == SHARED_DATA / name
+    store = load_store({**public_data_spec("online_retail_ii", cache=SHARED_DATA), "cache": False})
+    assert store.health().set_index("figure")["value"]["customers"] > 4000
+    copy = tmp_path / "lenta_sample"
+    copy.mkdir()
+    shutil.copy(SHARED_DATA / "lenta_sample" / "lenta_dataset_50k.csv", copy)
+    with open(copy / "lenta_dataset_50k.csv", "a") as fh:
+        fh.write("1,1,0.0,30.0,1\n")
+    with pytest.raises(DataError, match="does not match its sha256"):
+        fetch_public_dataset("lenta_sample", cache=tmp_path)
+    with pytest.raises(DataError, match=r"dataset 'completejourney' is not in .* set CRM_KIT_CACHE"):
+        fetch_public_dataset("completejourney", cache=tmp_path)

@@ -102,3 +102,9 @@ def test_student_copy_strips_outputs_and_solutions(tmp_path):
     placeholders = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
     assert placeholders and all(c.source.startswith("# YOUR CODE HERE") for c in placeholders)
     assert "decile_table(customer_list)" not in "".join(c.source for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("run_file", ["demo.yaml", "online_retail.yaml", "online_retail_ii.yaml", "completejourney.yaml", "lenta.yaml"])
+def test_every_run_file_in_params_is_valid(run_file):
+    plan = load_run_plan(ROOT / "params" / run_file)
+    assert plan.steps and plan.run_name
