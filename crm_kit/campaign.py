@@ -11,9 +11,28 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import EmptyGroupError, ParameterError
+from .errors import DataError, EmptyGroupError, ParameterError
 
-__all__ = ["assign_arms"]
+__all__ = [
+    "assign_arms",
+    "select_target",
+    "contacted_elsewhere",
+    "baseline",
+    "goal_targets",
+    "balance_table",
+    "power_analysis",
+    "ROUND_PLANS",
+    "weekly_calendar",
+    "choose_samples",
+    "contact_channels",
+    "plan_4p",
+    "budget_lines",
+    "campaign_budget",
+    "leverage_comparison",
+    "pseudonymise",
+    "contact_list",
+    "arms_from_contact_list",
+]
 
 
 def assign_arms(
@@ -479,3 +498,54 @@ def pseudonymise(ids: Iterable[str], *, salt: str) -> pd.Series:
 
     ids = [str(i) for i in ids]
     return pd.Series([hashlib.sha256(f"{salt}:{i}".encode()).hexdigest()[:16] for i in ids], index=ids, name="customer_key")
+
+
+def contacted_elsewhere(contacts: pd.DataFrame | None, *, campaign_id: str, month: Any) -> list[str]:
+    """Customers another campaign contacts in ``month`` (to leave out of this one's target)."""
+    from .engine import month_bounds
+
+    if contacts is None or "contacted_at" not in contacts.columns:
+        return []
+    start, end = month_bounds(month)
+    other = contacts[(contacts["campaign_id"] != campaign_id)
+                     & contacts["contacted_at"].between(start, end, inclusive="left")]
+    return list(other["customer_id"].unique())
+
+
+def budget_lines(*, round_no: int, treated: int, weeks: int, sample_unit_cost: float, reward_unit_cost: float,
+                 expected_reward_share: float, courier_cost_per_order: float,
+                 expected_orders_per_member: float) -> list[dict[str, Any]]:
+    """The variable cost lines of a round: samples and rewards (round one) or courier trips (round two)."""
+    if round_no == 1:
+        return [
+            {"item": "weekly samples", "units": treated * weeks, "unit_cost": sample_unit_cost},
+            {"item": "extra rewards", "units": round(treated * expected_reward_share), "unit_cost": reward_unit_cost},
+        ]
+    return [{"item": "courier deliveries", "units": round(treated * expected_orders_per_member),
+             "unit_cost": courier_cost_per_order}]
+
+
+def contact_list(arms: pd.DataFrame, channels: pd.Series, *, salt: str) -> pd.DataFrame:
+    """The exportable contact list: pseudonymous key, arm, and the channel of each treated customer.
+
+    ``channels`` maps treated customer ids (its index) to their channel;
+    control customers get ``"none"``. No personal field is written.
+    """
+    by_id = channels.to_dict()
+    keys = pseudonymise(arms["customer_id"], salt=salt)
+    return pd.DataFrame({
+        "customer_key": keys.to_numpy(),
+        "arm": arms["arm"].to_numpy(),
+        "channel": arms["customer_id"].map(by_id).fillna("none").to_numpy(),
+    })
+
+
+def arms_from_contact_list(contacts: pd.DataFrame, customer_ids: Iterable[str], *, salt: str) -> pd.DataFrame:
+    """Match a contact list's pseudonymous keys back to customer ids (the inverse of :func:`contact_list`)."""
+    keys = pseudonymise(customer_ids, salt=salt)
+    by_key = pd.Series(keys.index, index=keys.to_numpy())
+    matched = contacts.assign(customer_id=contacts["customer_key"].map(by_key))
+    if matched["customer_id"].isna().any():
+        n = int(matched["customer_id"].isna().sum())
+        raise DataError(f"{n} contact-list key(s) match no customer of this store; check the data and the pseudonym salt")
+    return matched[["customer_id", "arm"]]

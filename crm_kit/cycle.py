@@ -35,15 +35,14 @@ def flow(rounds: dict[int, dict[str, Any]]) -> tuple[list, list]:
     for n in sorted(rounds):
         res = rounds[n]["results"]
         arms = res["arms"]
+        treated, control = arms.get("treatment", 0), arms.get("control", 0)
         target = f"round {n} target" if n == 1 else "A4 (round 2 target)"
         t_name, c_name = f"R{n} treated", f"R{n} control"
-        if n == 1:
-            nodes.append((col, target, arms.get("treatment", 0) + arms.get("control", 0)))
-        else:
-            links.append(("A4", target, arms.get("treatment", 0) + arms.get("control", 0)))
-            nodes.append((col, target, arms.get("treatment", 0) + arms.get("control", 0)))
-        nodes += [(col + 1, t_name, arms.get("treatment", 0)), (col + 1, c_name, arms.get("control", 0))]
-        links += [(target, t_name, arms.get("treatment", 0)), (target, c_name, arms.get("control", 0))]
+        if n > 1:  # round two's target is round one's A4
+            links.append(("A4", target, treated + control))
+        nodes.append((col, target, treated + control))
+        nodes += [(col + 1, t_name, treated), (col + 1, c_name, control)]
+        links += [(target, t_name, treated), (target, c_name, control)]
         for g, count in sorted(res["group_counts"].items()):
             nodes.append((col + 2, g, count))
             links.append((t_name, g, count))

@@ -19,7 +19,7 @@ import pandas as pd
 from .data import PERSONAL_FIELDS, project_root, resolve_path
 from .errors import DataError
 
-__all__ = ["run_folder", "write_table", "write_json", "find_output", "read_table", "read_json", "reports_root"]
+__all__ = ["run_folder", "write_table", "write_json", "write_yaml", "find_output", "read_table", "read_json", "reports_root"]
 
 
 def reports_root() -> Path:
@@ -66,6 +66,18 @@ def write_json(obj: Any, folder: Path, name: str) -> Path:
     if path.exists():
         raise DataError(f"{path} exists already; a run never overwrites its outputs — use a new output_dir")
     path.write_text(json.dumps(obj, indent=2, default=_plain, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def write_yaml(obj: Any, folder: Path, name: str) -> Path:
+    """Write the same document as :func:`write_json` in YAML, for people who read it; never overwrite."""
+    import yaml
+
+    path = Path(folder) / f"{name}.yaml"
+    if path.exists():
+        raise DataError(f"{path} exists already; a run never overwrites its outputs — use a new output_dir")
+    plain = json.loads(json.dumps(obj, default=_plain, ensure_ascii=False))
+    path.write_text(yaml.safe_dump(plain, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 
 

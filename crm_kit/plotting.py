@@ -121,23 +121,20 @@ def plot_category_mix(mix: pd.DataFrame, *, top: int = 6, ax=None):
     keep = list(order[:top])
     shown = mix[keep].copy()
     shown["other"] = 1 - shown.sum(axis=1)
-    shown.plot(kind="bar", stacked=True, ax=ax, colormap="tab20", width=0.8)
-    ax.yaxis.set_major_formatter(mtick.PercentFormatter(1.0))
-    ax.set_xlabel("group")
-    ax.set_ylabel("share of the group's spend")
-    ax.set_title("Category mix by group")
-    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8)
-    ax.tick_params(axis="x", rotation=0)
-    return ax
+    return _stacked_shares(shown, ax=ax, ylabel="share of the group's spend", title="Category mix by group")
 
 
 def plot_share_by_group(shares: pd.DataFrame, *, title: str, ax=None):
     """Stacked bars of a member-form field's level shares per group."""
-    ax = _ax(ax)
+    return _stacked_shares(shares, ax=_ax(ax), ylabel="share of members", title=title)
+
+
+def _stacked_shares(shares: pd.DataFrame, *, ax, ylabel: str, title: str):
+    """One stacked bar per group (rows) of shares (columns), legend outside."""
     shares.plot(kind="bar", stacked=True, ax=ax, colormap="tab20", width=0.8)
     ax.yaxis.set_major_formatter(mtick.PercentFormatter(1.0))
     ax.set_xlabel("group")
-    ax.set_ylabel("share of members")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8)
     ax.tick_params(axis="x", rotation=0)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass, field

@@ -41,6 +41,7 @@ __all__ = [
     "growth_table",
     "classify_round_one",
     "classify_sales_bands",
+    "classify_round",
     "ROUND_ONE_GROUPS",
 ]
 
@@ -144,6 +145,15 @@ def classify_sales_bands(
     band = np.select(conditions, list(labels[:-1]), default=labels[-1])
     band = np.where(g.notna().to_numpy(), band, "no base")
     return pd.Series(band, index=growth.index, name="band")
+
+
+def classify_round(growth: pd.DataFrame, *, round_no: int, goals: dict[str, Any],
+                   thresholds: Sequence[float] = (0.3, 0.2, 0.1),
+                   labels: Sequence[str] = ("A41", "A42", "A43", "A44")) -> pd.Series:
+    """Round one: A1-A4 by the frequency and ticket goals; later rounds: bands by sales growth."""
+    if round_no == 1:
+        return classify_round_one(growth, freq_goal=goals["freq_goal"], ticket_goal=goals["ticket_goal"])
+    return classify_sales_bands(growth, thresholds=thresholds, labels=labels)
 
 
 # ====================================================================== per-customer interaction table

@@ -144,3 +144,28 @@ def test_design_reproduces_the_demo_round_one_split(demo_store):
     arms = cp.assign_arms(target, control_share=r1["control_share"], stratify_by=r1["stratify_by"], seed=r1["seed"])
     recorded = demo_store.contacts.query("round == 1")[["customer_id", "arm"]].sort_values("customer_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(arms, recorded, check_dtype=False)
+
+
+def test_contact_list_round_trip_keeps_no_personal_data():
+    arms = pd.DataFrame({"customer_id": ["M1", "M2", "M3"], "arm": ["treatment", "control", "treatment"]})
+    channels = pd.Series(["WeChat", "SMS"], index=["M1", "M3"])
+    out = cp.contact_list(arms, channels, salt="s")
+    assert list(out.columns) == ["customer_key", "arm", "channel"]
+    assert out["channel"].tolist() == ["WeChat", "none", "SMS"]
+    back = cp.arms_from_contact_list(out, ["M3", "M2", "M1", "M9"], salt="s")
+    assert back.to_dict(orient="list") == {"customer_id": ["M1", "M2", "M3"], "arm": ["treatment", "control", "treatment"]}
+    with pytest.raises(Exception, match="match no customer"):
+        cp.arms_from_contact_list(out, ["M1"], salt="s")
+
+
+def test_contacted_elsewhere_and_budget_lines_by_hand():
+    contacts = pd.DataFrame({"customer_id": ["a", "b", "c"], "campaign_id": ["X", "Y", "Y"],
+                             "contacted_at": pd.to_datetime(["2025-10-03 09:00", "2025-10-31 23:00", "2025-11-01 00:00"])})
+    assert cp.contacted_elsewhere(contacts, campaign_id="X", month="2025-10") == ["b"]
+    assert cp.contacted_elsewhere(None, campaign_id="X", month="2025-10") == []
+    r1 = cp.budget_lines(round_no=1, treated=100, weeks=4, sample_unit_cost=8.0, reward_unit_cost=0.0,
+                         expected_reward_share=0.3, courier_cost_per_order=8.0, expected_orders_per_member=1.0)
+    assert [(i["item"], i["units"]) for i in r1] == [("weekly samples", 400), ("extra rewards", 30)]
+    r2 = cp.budget_lines(round_no=2, treated=100, weeks=4, sample_unit_cost=8.0, reward_unit_cost=0.0,
+                         expected_reward_share=0.3, courier_cost_per_order=8.0, expected_orders_per_member=1.2)
+    assert r2 == [{"item": "courier deliveries", "units": 120, "unit_cost": 8.0}]

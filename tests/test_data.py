@@ -234,3 +234,12 @@ def test_cleaned_store_is_cached_and_a_changed_file_is_not_served_stale(tmp_path
     assert fresh.con.execute(fresh.transactions.count()) == 7
     off = load_store({**spec, "cache": False})
     assert off.con.execute(off.transactions.count()) == 7
+
+
+def test_demo_spec_with_a_size(tmp_path, monkeypatch):
+    from crm_kit.data import load_data_spec
+
+    assert load_data_spec("demo:3000") == {"source": "demo", "n_members": 3000}
+    assert load_data_spec("demo") == {"source": "demo"}
+    with pytest.raises(ParameterError, match="neither 'demo' nor a .yaml data spec"):
+        load_data_spec("demo.csv")

@@ -108,3 +108,33 @@ def test_student_copy_strips_outputs_and_solutions(tmp_path):
 def test_every_run_file_in_params_is_valid(run_file):
     plan = load_run_plan(ROOT / "params" / run_file)
     assert plan.steps and plan.run_name
+
+
+def test_params_command_lists_a_notebooks_parameters(capsys):
+    from crm_kit.cli import main
+
+    assert main(["params", "03_campaign_design"]) == 0
+    out = capsys.readouterr().out
+    assert "target_value" in out and "str | int" in out and "float | None" in out
+
+
+def test_yaml_copy_of_a_definition_and_no_overwrite(tmp_path):
+    from crm_kit import DataError
+    from crm_kit.outputs import write_json, write_yaml
+
+    doc = {"campaign_id": "R1", "arms": {"treatment": 3}, "when": __import__("pandas").Timestamp("2025-10-01")}
+    write_json(doc, tmp_path, "c")
+    path = write_yaml(doc, tmp_path, "c")
+    assert yaml.safe_load(path.read_text()) == json.loads((tmp_path / "c.json").read_text())
+    with pytest.raises(DataError, match="never overwrites"):
+        write_yaml(doc, tmp_path, "c")
+
+
+def test_cycle_flow_by_hand():
+    from crm_kit.cycle import flow
+
+    rounds = {1: {"results": {"arms": {"treatment": 8, "control": 2}, "group_counts": {"A1": 3, "A4": 5}}},
+              2: {"results": {"arms": {"treatment": 4, "control": 1}, "group_counts": {"A41": 4}}}}
+    nodes, links = flow(rounds)
+    assert (0, "round 1 target", 10) in nodes and (3, "A4 (round 2 target)", 5) in nodes
+    assert ("A4", "A4 (round 2 target)", 5) in links and ("R2 treated", "A41", 4) in links

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from crm_kit import DataError, ParameterError
+from crm_kit import ParameterError
 from crm_kit import segmentation as sg
 
 
