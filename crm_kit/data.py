@@ -339,9 +339,16 @@ def _guess_format(path: str) -> str:
     raise ParameterError(f"cannot tell the format of '{path}'; set format: parquet|csv|duckdb")
 
 
-def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: bool):
-    """Select and rename source columns to canonical names; raise on missing required ones."""
+def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: bool,
+                 constants: Mapping[str, Any] | None = None):
+    """Select and rename source columns to canonical names; raise on missing required ones.
+
+    ``constants`` are canonical columns the source does not hold but whose
+    value is the same on every row (``arm: treatment``); they are skipped here
+    and added by :func:`_typed`.
+    """
     canon = CANONICAL_COLUMNS[name]
+    constants = constants or {}
     unknown = set(mapping) - set(canon) - PERSONAL_FIELDS
     if unknown:
         raise ParameterError(
@@ -352,6 +359,8 @@ def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: b
     explicitly_used = {v for v in mapping.values() if v is not None}
     selected = {}
     for col, (required, _kind) in canon.items():
+        if col in constants:
+            continue
         if col in mapping and mapping[col] is None:
             if required:
                 raise ParameterError(f"{name}.{col} is required and cannot be mapped to null")
@@ -367,7 +376,8 @@ def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: b
             maybe = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise MissingColumnError(
                 f"{name} has no column '{source}' for '{col}'{maybe}; "
-                f"map it in params: tables.{name}.columns.{col}: <your column name>. "
+                f"map it in params: tables.{name}.columns.{col}: <your column name> "
+                f"(or, when every row has the same value, tables.{name}.constants.{col}: <value>). "
                 f"Columns present: {', '.join(present)}"
             )
         elif col in mapping:
@@ -421,8 +431,13 @@ def _cast_columns(con, name: str, selected: dict, *, ts_format: str | None):
     return exprs, checks
 
 
-def _check_parse(con, name, raw_table, checks):
+def _check_parse(con, name, raw_table, checks, constants=()):
     for col, (value, parsed) in checks.items():
+        if col in constants:
+            if con.execute(parsed.name("v").as_table().limit(1))["v"].isna().iloc[0]:
+                kind = CANONICAL_COLUMNS[name][col][1]
+                raise DataError(f"tables.{name}.constants.{col} = {constants[col]!r} cannot be read as {kind}; fix the value")
+            continue
         bad = raw_table.filter(value.notnull() & (value.cast("string").strip() != "") & parsed.isnull())
         n_bad = int(con.execute(bad.count()))
         if n_bad:
@@ -444,9 +459,41 @@ def _scalar(con, expr) -> Any:
     return con.execute(expr)
 
 
+_TABLE_KEYS = ("path", "table", "format", "columns", "constants", "ts_format")
+
+
+def _check_table_spec(name: str, tspec: Mapping[str, Any]) -> dict[str, Any]:
+    """Refuse unknown keys and malformed ``constants`` in one table's spec; return the constants."""
+    if not isinstance(tspec, Mapping):
+        raise ParameterError(f"tables.{name} must be a mapping with path (or table) and columns")
+    unknown = sorted(set(tspec) - set(_TABLE_KEYS))
+    if unknown:
+        hints = [h for k in unknown for h in difflib.get_close_matches(k, _TABLE_KEYS, n=1)]
+        maybe = f" (did you mean {hints}?)" if hints else ""
+        raise ParameterError(f"tables.{name} has unknown key(s) {unknown}{maybe}; known keys are {list(_TABLE_KEYS)}")
+    constants = tspec.get("constants") or {}
+    if not isinstance(constants, Mapping):
+        raise ParameterError(f"tables.{name}.constants must map canonical columns to values, e.g. arm: treatment")
+    canon = CANONICAL_COLUMNS[name]
+    bad = sorted(set(constants) - set(canon))
+    if bad:
+        raise ParameterError(f"tables.{name}.constants names unknown canonical column(s) {bad}; known: {sorted(canon)}")
+    both = sorted(set(constants) & {k for k, v in (tspec.get("columns") or {}).items() if v is not None})
+    if both:
+        raise ParameterError(f"tables.{name}: {both} is both mapped to a column and given as a constant; keep one")
+    nulls = sorted(k for k, v in constants.items() if v is None)
+    if nulls:
+        raise ParameterError(f"tables.{name}.constants: {nulls} has no value; give one or drop the key")
+    return dict(constants)
+
+
 def _typed(con, name: str, base, tspec: Mapping[str, Any]):
+    constants = _check_table_spec(name, tspec)
     mapping = dict(tspec.get("columns") or {})
-    selected = _map_columns(name, base, mapping, derive_amount=name == "transactions")
+    selected = _map_columns(name, base, mapping, derive_amount=name == "transactions", constants=constants)
+    for col, value in constants.items():
+        # a text literal, parsed and checked like a source value of that column
+        selected[col] = ibis.literal(str(value).lower() if isinstance(value, bool) else str(value))
     exprs, checks = _cast_columns(con, name, selected, ts_format=tspec.get("ts_format"))
     typed = base.select(**exprs)
     if name == "transactions" and "amount" not in typed.columns:
@@ -468,7 +515,7 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, with_distinct: b
     """
     raw = _read_table(con, name, tspec)
     typed, checks = _typed(con, name, raw, tspec)
-    _check_parse(con, name, raw, checks)
+    _check_parse(con, name, raw, checks, tspec.get("constants") or {})
     n = int(_scalar(con, typed.count()))
     if n == 0:
         raise DataError(f"{name} is empty (0 rows); point tables.{name}.path at a file with data")
@@ -638,7 +685,8 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
         ``"demo"`` (the demo store, generated on first use into ``data/demo``),
         a path to a data YAML, or a mapping with keys ``tables`` (per table:
         ``path`` or ``table``, optional ``format``, ``columns`` mapping
-        canonical -> source names, ``ts_format``), ``cleaning`` (see
+        canonical -> source names, ``constants`` canonical -> one value for
+        every row, ``ts_format``), ``cleaning`` (see
         :data:`CLEANING_DEFAULTS`), ``window`` (``start``/``end``) and
         ``engine`` (``backend``, ``memory_limit``, ``threads``...).
     verbose

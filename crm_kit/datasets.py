@@ -25,7 +25,7 @@ import os
 import shutil
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -650,17 +650,23 @@ def cache_dir() -> Path:
 
 
 #: public datasets: the files the kit reads (relative to the dataset folder) with their sha256,
-#: the publisher's address and licence. The checksums pin the prepared files (the form in which
-#: ../shared/data holds them): a cache whose files differ is refused.
+#: the publisher's archive, how it is turned into those files, the published figures every
+#: converted file must reproduce, and the licence. The checksums pin the prepared files (the
+#: form in which ../shared/data holds them).
 PUBLIC_DATASETS: dict[str, dict[str, Any]] = {
     "online_retail": {
         "files": {"online_retail.parquet": "05ef20f1d6d8dc011087f346d58bd2814cb11c5142c01af5df349837e6db7885"},
         "url": "https://archive.ics.uci.edu/static/public/352/online+retail.zip",
+        "convert": "uci_online_retail",
+        # Chen, Sain & Guo (2012) / the UCI page: rows and sum(Quantity x UnitPrice)
+        "checks": {"online_retail.parquet": {"rows": 541_909, "sum": ("Quantity * UnitPrice", 9_747_747.93)}},
         "licence": "CC BY 4.0 (UCI); cite Chen, Sain & Guo (2012)",
     },
     "online_retail_ii": {
         "files": {"online_retail_II_2009_2010.parquet": "e92bcbbce1b7a1041ad79462879d4774bf050c7b8fee9f4eef89f09fb6330664"},
         "url": "https://archive.ics.uci.edu/static/public/502/online+retail+ii.zip",
+        "convert": "uci_online_retail_ii",
+        "checks": {"online_retail_II_2009_2010.parquet": {"rows": 525_461, "sum": ("Quantity * Price", 9_539_484.63)}},
         "licence": "CC BY 4.0 (UCI)",
     },
     "completejourney": {
@@ -671,15 +677,31 @@ PUBLIC_DATASETS: dict[str, dict[str, Any]] = {
             "campaigns.csv.gz": "cde6063ec73b937150ae85d5b27eeb9fa4e90f47574b7d39d75141aed9726cfb",
             "campaign_descriptions.csv.gz": "e7edd7b05c586760b564b03fdbc566e5b75d348ce69920fe0f0b3e9e5307f6b7",
         },
-        "url": "https://github.com/bradleyboehmke/completejourney",
+        # the CRAN source package: its data/ folder holds one .rda file per table (once a newer
+        # release is out CRAN moves it to src/contrib/Archive/completejourney/: pass url=)
+        "url": "https://cran.r-project.org/src/contrib/completejourney_1.1.1.tar.gz",
+        "convert": "r_package_data",
+        "checks": {
+            "transactions_sample.csv.gz": {"rows": 75_000, "sum": ("sales_value", 233_935.24)},
+            "products.csv.gz": {"rows": 92_331},
+            "demographics.csv.gz": {"rows": 801},
+            "campaigns.csv.gz": {"rows": 6_589},
+            "campaign_descriptions.csv.gz": {"rows": 27},
+        },
         "licence": "CC0 (R package completejourney 1.1.1)",
     },
     "lenta_sample": {
         "files": {"lenta_dataset_50k.csv": "3382d136c031a6c74b361d42a20bd9538a3412589a485a1d0d1b8c78f538d65c"},
         "url": "https://www.uplift-modeling.com/en/latest/api/datasets/fetch_lenta.html",
+        # a random 50,000 of the 687,029 customers: no conversion reproduces this draw
+        "convert": None,
+        "checks": {"lenta_dataset_50k.csv": {"rows": 50_000}},
         "licence": "MIT (scikit-uplift)",
     },
 }
+
+#: written next to converted files: their sha256 at conversion time, the archive's, the source
+MANIFEST = ".crm_kit_manifest.json"
 
 
 def _sha256(path: Path) -> str:
@@ -690,16 +712,132 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def fetch_public_dataset(name: str, *, cache: str | os.PathLike | None = None, download: bool = False) -> Path:
+def _archive_member(names: list[str], wanted: str, archive: Path) -> str:
+    """The one member of an archive whose file name is ``wanted`` (case-insensitive)."""
+    hits = [n for n in names if Path(n).name.lower() == wanted.lower()]
+    if not hits:
+        raise DataError(f"{archive.name} holds no '{wanted}' (it holds {sorted(names)[:10]}); the publisher changed the archive")
+    return hits[0]
+
+
+def _convert_uci_online_retail(archive: Path, folder: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(archive) as zf:
+        with zf.open(_archive_member(zf.namelist(), "Online Retail.xlsx", archive)) as fh:
+            frame = pd.read_excel(fh, dtype={"InvoiceNo": str, "StockCode": str}, engine="openpyxl")
+    frame.to_parquet(folder / "online_retail.parquet", index=False)
+
+
+def _convert_uci_online_retail_ii(archive: Path, folder: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(archive) as zf:
+        with zf.open(_archive_member(zf.namelist(), "online_retail_II.xlsx", archive)) as fh:
+            frame = pd.read_excel(fh, sheet_name="Year 2009-2010", dtype={"Invoice": str, "StockCode": str},
+                                  engine="openpyxl")
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    frame.to_parquet(folder / "online_retail_II_2009_2010.parquet", index=False)
+
+
+def _convert_r_package_data(archive: Path, folder: Path, files: list[str]) -> None:
+    import tarfile
+    import tempfile
+
+    import pyreadr
+
+    with tarfile.open(archive) as tf, tempfile.TemporaryDirectory() as tmp:
+        names = tf.getnames()
+        for fname in files:
+            table = fname.removesuffix(".csv.gz")
+            member = _archive_member([n for n in names if "/data/" in f"/{n}"], f"{table}.rda", archive)
+            local = Path(tmp) / Path(member).name  # read the member's bytes: no paths from the archive are used
+            local.write_bytes(tf.extractfile(member).read())
+            frames = pyreadr.read_r(str(local))
+            frame = frames.get(table, next(iter(frames.values())))
+            frame.to_csv(folder / fname, index=False, compression="gzip")
+
+
+_CONVERTERS = {
+    "uci_online_retail": lambda archive, folder, files: _convert_uci_online_retail(archive, folder),
+    "uci_online_retail_ii": lambda archive, folder, files: _convert_uci_online_retail_ii(archive, folder),
+    "r_package_data": _convert_r_package_data,
+}
+
+
+def _check_content(path: Path, checks: Mapping[str, Any]) -> None:
+    """Compare a converted file with the figures its publisher gives (rows, a column total)."""
+    import duckdb
+
+    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
+    con = duckdb.connect()
+    rows = con.execute(f"SELECT count(*) FROM {reader}(?)", [str(path)]).fetchone()[0]
+    if "rows" in checks and rows != checks["rows"]:
+        raise DataError(f"{path.name}: {rows:,} rows after conversion, the publisher gives {checks['rows']:,}; "
+                        "the download is incomplete or a different version")
+    if "sum" in checks:
+        expr, expected = checks["sum"]
+        total = con.execute(f"SELECT sum({expr}) FROM {reader}(?)", [str(path)]).fetchone()[0]
+        if total is None or abs(total - expected) > 0.005 + 1e-9 * abs(expected):
+            raise DataError(f"{path.name}: sum({expr}) is {total}, the publisher gives {expected:,.2f}; "
+                            "the download is incomplete or a different version")
+
+
+def _download_and_convert(name: str, meta: Mapping[str, Any], folder: Path, url: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    if meta.get("convert") is None:
+        raise DataError(
+            f"'{name}' cannot be rebuilt from its publisher ({meta['url']}): it is a random draw the team made; "
+            f"place {list(meta['files'])} in {folder} or point CRM_KIT_CACHE at a folder that holds them"
+        )
+    archive = folder / Path(url).name.replace("+", "_")
+    partial = archive.with_name(archive.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:  # noqa: S310
+            shutil.copyfileobj(response, out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise DataError(
+            f"could not download '{name}' from its publisher ({exc}); place {list(meta['files'])} in {folder} "
+            "or point CRM_KIT_CACHE at a folder that holds them"
+        ) from exc
+    partial.replace(archive)
+    files = list(meta["files"])
+    try:
+        _CONVERTERS[meta["convert"]](archive, folder, files)
+        for fname in files:
+            _check_content(folder / fname, meta["checks"].get(fname, {}))
+    except Exception:
+        for fname in files:  # never leave a half-converted dataset that a later call could take for whole
+            (folder / fname).unlink(missing_ok=True)
+        raise
+    manifest = {
+        "dataset": name, "source": url, "archive": archive.name, "archive_sha256": _sha256(archive),
+        "licence": meta["licence"], "converted_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+        "files": {fname: _sha256(folder / fname) for fname in files},
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def fetch_public_dataset(name: str, *, cache: str | os.PathLike | None = None, download: bool = False,
+                         url: str | None = None) -> Path:
     """Return the verified local folder of a public dataset.
 
     The cache folder is ``cache``, else ``$CRM_KIT_CACHE``, else ``data/cache``;
     the dataset lives in ``<cache>/<name>/`` (``CRM_KIT_CACHE=../shared/data``
-    reads the team's copies offline). Every file is checked against its
-    sha256 before use. With ``download=True`` a missing dataset's archive is
-    fetched from the publisher into that folder; the publishers ship
-    spreadsheets and R data, so the archive must then be converted to the
-    listed files — the error says which.
+    reads the team's copies offline).
+
+    Every file is checked before use: against the sha256 of the team's
+    prepared copy, or — for files this function converted itself — against
+    the sha256 recorded in the folder's manifest at conversion time (a file
+    changed since is refused either way).
+
+    With ``download=True`` a missing dataset's archive is fetched from the
+    publisher (``url`` overrides the address, e.g. a mirror or a
+    ``file://`` copy), converted to the listed files (UCI's spreadsheets to
+    Parquet with openpyxl, the R package's ``.rda`` tables to CSV with
+    pyreadr), and each converted file must reproduce the publisher's figures
+    (row count, a column total) before it is kept.
     """
     if name not in PUBLIC_DATASETS:
         raise ParameterError(f"unknown dataset '{name}'; known: {sorted(PUBLIC_DATASETS)}")
@@ -707,25 +845,18 @@ def fetch_public_dataset(name: str, *, cache: str | os.PathLike | None = None, d
     folder = (Path(cache) if cache is not None else cache_dir()) / name
     missing = [f for f in meta["files"] if not (folder / f).exists()]
     if missing and download:
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / Path(meta["url"]).name
-        try:
-            urllib.request.urlretrieve(meta["url"], target)  # noqa: S310 - the publisher's address
-        except OSError as exc:
-            raise DataError(
-                f"could not download '{name}' from its publisher ({exc}); place {missing} in {folder} "
-                "or point CRM_KIT_CACHE at a folder that holds them"
-            ) from exc
+        _download_and_convert(name, meta, folder, url or meta["url"])
         missing = [f for f in meta["files"] if not (folder / f).exists()]
-        if missing:
-            raise DataError(f"downloaded {target.name} into {folder}; convert it to {missing} (licence: {meta['licence']})")
     if missing:
         raise DataError(
             f"dataset '{name}' is not in {folder} (missing {missing}); set CRM_KIT_CACHE to the folder that holds "
             f"'{name}/' (e.g. ../shared/data) or fetch it with download=True"
         )
+    manifest_path = folder / MANIFEST
+    recorded = json.loads(manifest_path.read_text(encoding="utf-8"))["files"] if manifest_path.exists() else {}
     for fname, digest in meta["files"].items():
-        if _sha256(folder / fname) != digest:
+        actual = _sha256(folder / fname)
+        if actual != digest and actual != recorded.get(fname):
             raise DataError(f"{folder / fname} does not match its sha256 checksum; it was changed or truncated — fetch it again")
     return folder
 

@@ -28,6 +28,7 @@ from .errors import DataError, ParameterError
 __all__ = [
     "month_bounds",
     "parse_period",
+    "previous_period",
     "customer_summary",
     "period_metrics",
     "monthly_customer_list",
@@ -50,17 +51,39 @@ def month_bounds(month: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 def parse_period(period: Any, name: str = "period") -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Turn ``'YYYY-MM'`` or a ``(start, end)`` pair into a half-open ``[start, end)`` interval."""
+    """Turn a period into a half-open ``[start, end)`` interval.
+
+    Accepted: a month ``'YYYY-MM'``; an ISO 8601 interval
+    ``'YYYY-MM-DD/YYYY-MM-DD'`` (start included, end excluded, as in a
+    campaign running from its start date up to its end date); a
+    ``(start, end)`` pair or a ``{"start": ..., "end": ...}`` mapping.
+    """
     if isinstance(period, str) and len(period) == 7:
         return month_bounds(period)
+    if isinstance(period, str) and period.count("/") == 1:
+        period = tuple(part.strip() for part in period.split("/"))
     if isinstance(period, Mapping):
         period = (period.get("start"), period.get("end"))
     if not isinstance(period, Sequence) or isinstance(period, str) or len(period) != 2:
-        raise ParameterError(f"{name}={period!r}: give a month 'YYYY-MM' or a [start, end) pair")
+        raise ParameterError(
+            f"{name}={period!r}: give a month 'YYYY-MM', an interval 'YYYY-MM-DD/YYYY-MM-DD' or a [start, end) pair"
+        )
     start, end = _ts(period[0], f"{name}.start"), _ts(period[1], f"{name}.end")
     if end <= start:
         raise ParameterError(f"{name}: end {end.date()} must come after start {start.date()}")
     return start, end
+
+
+def previous_period(period: Any, name: str = "period") -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The period of the same length just before ``period``: the month before a month.
+
+    Used for a placebo check: treated and comparison customers should not
+    already differ in how they changed between two periods before the campaign.
+    """
+    start, end = parse_period(period, name)
+    if isinstance(period, str) and len(period) == 7:
+        return month_bounds(start - pd.Timedelta(days=1))
+    return start - (end - start), start
 
 
 def _require(table, columns: Sequence[str], what: str) -> None:

@@ -92,13 +92,21 @@ def _plain(value: Any) -> Any:
 
 
 def find_output(name: str, folder: Path | None) -> Path | None:
-    """The newest file ``name`` from this run's folder, else from earlier runs under ``reports/``."""
+    """The newest file ``name`` from this run's folder, else from earlier runs of the same run name.
+
+    ``reports/<run>/<timestamp>/``: a run looks in its own folder, then in its
+    siblings (earlier runs of ``<run>``, e.g. the design run a month before
+    the results run) — never in another run's folders, which may hold another
+    store's campaign. Without a folder, anywhere under ``reports/``.
+    """
     if folder is not None and (Path(folder) / name).exists():
         return Path(folder) / name
-    root = reports_root()
+    root = Path(folder).parent if folder is not None else reports_root()
     if not root.exists():
         return None
-    found = sorted(root.glob(f"**/{name}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    pattern = f"*/{name}" if folder is not None else f"**/{name}"
+    found = sorted((p for p in root.glob(pattern) if not p.parent.is_symlink()),
+                   key=lambda p: p.stat().st_mtime, reverse=True)
     return found[0] if found else None
 
 

@@ -1,7 +1,8 @@
 """Notebook parameters: read them from the notebook, validate what a run passes.
 
 The single source of truth of a notebook's parameters is its cell tagged
-``parameters``: one literal per line, ``name: type = value  # help``.
+``parameters``: one literal per line, ``name: type = value  # help``. A parameter with a fixed set of values is
+typed ``"Literal[a, b]"`` (bare words: papermill cannot read quotes there).
 Papermill only warns about an unknown key; the kit makes it an error, both
 before a run (:func:`validate_params`) and inside the notebook
 (:func:`check_notebook_parameters`).
@@ -51,6 +52,8 @@ def _type_parts(annotation: str) -> list[str]:
     parameters cell).
     """
     a = annotation.strip().strip("'\"")
+    if a.startswith("Literal[") and a.endswith("]"):
+        return [a]
     if a.startswith("Optional[") and a.endswith("]"):
         return [*_type_parts(a[9:-1]), "None"]
     if a.startswith("Union[") and a.endswith("]"):
@@ -67,8 +70,18 @@ class Param:
     default: Any
     help: str
 
+    @property
+    def choices(self) -> list[str] | None:
+        """The allowed values of a ``"Literal[a, b]"`` parameter, else ``None``."""
+        for part in _type_parts(self.type):
+            if part.startswith("Literal["):
+                return [c.strip().strip("'\"") for c in part[8:-1].split(",")]
+        return None
+
     def accepts(self, value: Any) -> bool:
         """Whether ``value`` fits the declared type (``bool`` is not an ``int`` here)."""
+        if self.choices is not None:
+            return isinstance(value, str) and value in self.choices
         allowed: tuple[type, ...] = ()
         for part in _type_parts(self.type):
             allowed += _TYPES.get(part.strip(), (object,))
@@ -130,6 +143,11 @@ def validate_params(notebook: str | Path, given: Mapping[str, Any]) -> dict[str,
             hint = difflib.get_close_matches(key, declared, n=1)
             maybe = f" (did you mean '{hint[0]}'?)" if hint else ""
             errors.append(f"unknown parameter '{key}'{maybe} for notebook {name}")
+        elif declared[key].choices is not None and not declared[key].accepts(value):
+            choices = declared[key].choices
+            hint = difflib.get_close_matches(str(value), choices, n=1)
+            maybe = f" (did you mean '{hint[0]}'?)" if hint else ""
+            errors.append(f"parameter '{key}' of notebook {name} must be one of {choices}, got {value!r}{maybe}")
         elif not declared[key].accepts(value):
             errors.append(
                 f"parameter '{key}' of notebook {name} must be {declared[key].type}, got {type(value).__name__} {value!r}"

@@ -277,10 +277,10 @@ def plot_lift(lift: pd.DataFrame, *, ax=None):
 
 
 def plot_naive_vs_controlled(comparison: pd.DataFrame, *, ax=None):
-    """Naive before/after growth against the control group's growth and the controlled lift."""
+    """Naive before/after growth against the control group's growth and the controlled effect (lift or DiD)."""
     ax = _ax(ax)
     df = comparison[comparison["figure"].str.contains("growth|relative")].copy()
-    labels = ["naive (mean of rates)", "naive (ratio of totals)", "control, no campaign", "controlled lift"]
+    labels = ["naive (mean of rates)", "naive (ratio of totals)", "control, no campaign", "controlled effect"]
     colors = ["#C44E52", "#DD8452", "#8C8C8C", "#4C72B0"]
     ax.bar(labels[: len(df)], df["value"], color=colors[: len(df)])
     for i, v in enumerate(df["value"]):

@@ -28,6 +28,8 @@ from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
     "interaction_table",
+    "arms_from_contacts",
+    "comparison_arms",
     "growth_summary",
     "goal_attainment",
     "group_summary",
@@ -191,6 +193,97 @@ def interaction_table(transactions, arms: pd.DataFrame, *, base: Any, campaign: 
     return growth_table(table)
 
 
+def arms_from_contacts(contacts: pd.DataFrame | None, campaign_id: Any) -> pd.DataFrame:
+    """The arms of one campaign as recorded in the contacts table (treatment and a random control).
+
+    Raises a clear error when the campaign is not in the table or kept no
+    control group (then :func:`comparison_arms` is the fallback).
+    """
+    if contacts is None or contacts.empty:
+        raise DataError("the data has no contacts table; map tables.contacts in the data spec or set arms_source: contact_list")
+    rows = contacts[contacts["campaign_id"].astype(str) == str(campaign_id)]
+    if rows.empty:
+        known = sorted(contacts["campaign_id"].astype(str).unique(), key=lambda v: (len(v), v))
+        raise EmptyGroupError(f"campaign '{campaign_id}' has no contacts; campaigns in the data: {known}")
+    if not (rows["arm"] == "control").any():
+        raise EmptyGroupError(
+            f"campaign '{campaign_id}' kept no control group in the contacts table; set control: never_contacted "
+            "to compare with the customers no campaign reached (not random: read the difference-in-differences)"
+        )
+    keep = [c for c in ("customer_id", "arm", "responded") if c in rows.columns]
+    return rows[keep].reset_index(drop=True)
+
+
+def comparison_arms(transactions, contacts: pd.DataFrame, campaign_id: Any, *, before: Any) -> pd.DataFrame:
+    """Arms for a campaign sent without a holdout: its contacts against customers no campaign reached.
+
+    Many real campaigns (the Complete Journey's among them) keep no random
+    control group. The fairest comparison the data allows is the customers
+    who were never contacted by any campaign. Both arms are limited to
+    customers who had bought before ``before`` (the campaign's start), so the
+    comparison group is made of known, reachable customers, and so are the
+    treated. The comparison is **not random**: read the difference-in-
+    differences and the placebo check, not the plain difference in means.
+
+    Parameters
+    ----------
+    transactions
+        Ibis table of cleaned line items.
+    contacts
+        The canonical contacts table (``customer_id``, ``campaign_id``, ``arm``...).
+    campaign_id
+        The campaign to evaluate.
+    before
+        Date (or period, whose start is used): only customers with a purchase
+        strictly before it are kept in either arm.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id`` and ``arm`` (``"treatment"`` / ``"control"``). Its
+        ``attrs`` hold ``contacted``, ``treated_without_history``,
+        ``contacted_elsewhere`` and ``never_contacted`` counts.
+    """
+    from .engine import _ts, parse_period
+
+    if contacts is None or contacts.empty:
+        raise EmptyGroupError("the data has no contacts table: map tables.contacts in the data spec")
+    rows = contacts[contacts["campaign_id"].astype(str) == str(campaign_id)]
+    if rows.empty:
+        known = sorted(contacts["campaign_id"].astype(str).unique(), key=lambda v: (len(v), v))
+        raise EmptyGroupError(f"campaign '{campaign_id}' has no contacts; campaigns in the data: {known}")
+    if (rows["arm"] == "control").any():
+        raise ParameterError(
+            f"campaign '{campaign_id}' has a random control group in the contacts table; "
+            "set control: contacts to use it (a random control beats any comparison group)"
+        )
+    try:
+        start = parse_period(before, "before")[0]
+    except ParameterError:
+        start = _ts(before, "before")
+    t = transactions
+    known = pd.Index(
+        t.filter(t.ts < start).select("customer_id").distinct().to_pandas()["customer_id"].astype(str)
+    )
+    contacted = pd.Index(rows["customer_id"].astype(str).unique())
+    treated = contacted.intersection(known)
+    ever = pd.Index(contacts["customer_id"].astype(str).unique())
+    never = known.difference(ever)
+    if treated.empty:
+        raise EmptyGroupError(f"no customer contacted by '{campaign_id}' bought before {start.date()}: nothing to compare")
+    if never.empty:
+        raise EmptyGroupError("every customer with a purchase was contacted by some campaign: no comparison group is left")
+    arms = pd.DataFrame({
+        "customer_id": np.concatenate([treated.to_numpy(str), never.to_numpy(str)]),
+        "arm": ["treatment"] * len(treated) + ["control"] * len(never),
+    }).sort_values("customer_id", kind="stable").reset_index(drop=True)
+    arms.attrs.update(
+        contacted=len(contacted), treated_without_history=len(contacted) - len(treated),
+        contacted_elsewhere=len(known.intersection(ever).difference(contacted)), never_contacted=len(never),
+    )
+    return arms
+
+
 def growth_summary(table: pd.DataFrame, *, by: str | None = "arm") -> pd.DataFrame:
     """The case's ratios — means of individual growth rates — with the ratio of totals beside them.
 
@@ -330,30 +423,59 @@ def lift_table(table: pd.DataFrame, *, arm_col: str = "arm", treatment: str = "t
     return out
 
 
-def naive_vs_controlled(table: pd.DataFrame, lift: pd.DataFrame, *, arm_col: str = "arm") -> pd.DataFrame:
-    """The case's naive before/after sales growth next to the control-adjusted lift, for students to compare."""
+def naive_vs_controlled(table: pd.DataFrame, lift: pd.DataFrame, *, arm_col: str = "arm",
+                        estimate: str = "lift") -> pd.DataFrame:
+    """The case's naive before/after sales growth next to the control-adjusted effect, for students to compare.
+
+    ``estimate="did"`` reports the difference-in-differences as the controlled
+    effect (a comparison group that was not random); the relative figure is
+    then the effect over the treated's base sales per customer.
+    """
+    if estimate not in ("lift", "did"):
+        raise ParameterError(f"estimate={estimate!r}: use 'lift' or 'did'")
     t = table[table[arm_col] == "treatment"]
     c = table[table[arm_col] == "control"]
     tb, cb = t[t["has_base"]], c[c["has_base"]]
     sales = lift.set_index("metric").loc["sales"]
+    if estimate == "lift":
+        rows = [
+            {"figure": "controlled: lift in sales per customer over control, relative", "value": sales["relative_lift"]},
+            {"figure": "controlled: lift in sales per customer", "value": sales["lift"]},
+        ]
+    else:
+        rows = [
+            {"figure": "controlled: difference-in-differences in sales per customer, relative to the treated base",
+             "value": sales["did"] / t["sales_base"].mean() if t["sales_base"].mean() else np.nan},
+            {"figure": "controlled: difference-in-differences in sales per customer", "value": sales["did"]},
+        ]
     return pd.DataFrame([
         {"figure": "naive: treated sales growth (mean of individual rates, the case's ratio)", "value": tb["sales_growth"].mean()},
         {"figure": "naive: treated sales growth (ratio of totals)", "value": tb["sales_campaign"].sum() / tb["sales_base"].sum() - 1},
         {"figure": "control group's own growth (no campaign: season + regression to the mean)", "value": cb["sales_campaign"].sum() / cb["sales_base"].sum() - 1},
-        {"figure": "controlled: lift in sales per customer over control, relative", "value": sales["relative_lift"]},
-        {"figure": "controlled: lift in sales per customer", "value": sales["lift"]},
+        *rows,
     ])
 
 
-def campaign_return(lift: pd.DataFrame, *, treated: int, cost: float, gross_margin: float) -> dict[str, float]:
-    """Incremental sales (lift x treated, with its interval), cost, return on spend and ROI."""
+def campaign_return(lift: pd.DataFrame, *, treated: int, cost: float, gross_margin: float,
+                    estimate: str = "lift") -> dict[str, Any]:
+    """Incremental sales (effect per customer x treated, with its interval), cost, return on spend and ROI.
+
+    ``estimate`` picks the effect per customer: ``"lift"`` (difference in
+    means, right for a random control group) or ``"did"`` (difference-in-
+    differences, for a comparison group that was not drawn at random).
+    With no cost given, return on spend and ROI are ``None``: undefined, not
+    infinite.
+    """
+    if estimate not in ("lift", "did"):
+        raise ParameterError(f"estimate={estimate!r}: use 'lift' or 'did'")
     s = lift.set_index("metric").loc["sales"]
-    inc, lo, hi = s["lift"] * treated, s["ci_low"] * treated, s["ci_high"] * treated
+    low, high = ("ci_low", "ci_high") if estimate == "lift" else ("did_ci_low", "did_ci_high")
+    inc, lo, hi = s[estimate] * treated, s[low] * treated, s[high] * treated
     return {
-        "treated": treated, "incremental_sales": inc, "incremental_sales_ci_low": lo, "incremental_sales_ci_high": hi,
-        "cost": cost, "return_on_spend": inc / cost if cost else float("inf"),
+        "treated": treated, "estimate": estimate, "incremental_sales": inc, "incremental_sales_ci_low": lo,
+        "incremental_sales_ci_high": hi, "cost": cost, "return_on_spend": inc / cost if cost else None,
         "incremental_gross_profit": inc * gross_margin,
-        "roi": (inc * gross_margin - cost) / cost if cost else float("inf"),
+        "roi": (inc * gross_margin - cost) / cost if cost else None,
     }
 
 

@@ -243,3 +243,35 @@ def test_demo_spec_with_a_size(tmp_path, monkeypatch):
     assert load_data_spec("demo") == {"source": "demo"}
     with pytest.raises(ParameterError, match="neither 'demo' nor a .yaml data spec"):
         load_data_spec("demo.csv")
+
+
+def _contacts_spec(tmp_path, tiny_lines, contacts: pd.DataFrame, **contacts_spec):
+    spec = write_spec(tmp_path, tiny_lines)
+    path = tmp_path / "sent.csv"
+    contacts.to_csv(path, index=False)
+    spec["tables"]["contacts"] = {"path": str(path), **contacts_spec}
+    return spec
+
+
+def test_constants_fill_columns_the_source_lacks(tmp_path, tiny_lines):
+    sent = pd.DataFrame({"hh": ["a", "c"], "campaign": [18, 18]})
+    spec = _contacts_spec(tmp_path, tiny_lines, sent, columns={"customer_id": "hh", "campaign_id": "campaign"},
+                          constants={"arm": "treatment", "round": 1, "responded": False})
+    contacts = load_store(spec).contacts
+    assert contacts["arm"].tolist() == ["treatment", "treatment"]
+    assert contacts["round"].tolist() == [1.0, 1.0] and contacts["responded"].tolist() == [False, False]
+    assert contacts["campaign_id"].tolist() == ["18", "18"]
+
+
+def test_constants_errors_name_the_key_and_the_fix(tmp_path, tiny_lines):
+    sent = pd.DataFrame({"customer_id": ["a"], "campaign_id": ["x"], "arm": ["treatment"]})
+    with pytest.raises(MissingColumnError, match=r"tables\.contacts\.constants\.round: <value>"):
+        load_store(_contacts_spec(tmp_path, tiny_lines, sent))
+    with pytest.raises(DataError, match=r"tables\.contacts\.constants\.round = 'first' cannot be read as number"):
+        load_store(_contacts_spec(tmp_path, tiny_lines, sent, constants={"round": "first"}))
+    with pytest.raises(ParameterError, match=r"\['arm'\] is both mapped to a column and given as a constant"):
+        load_store(_contacts_spec(tmp_path, tiny_lines, sent, columns={"arm": "arm"}, constants={"arm": "control", "round": 1}))
+    with pytest.raises(ParameterError, match=r"constants names unknown canonical column\(s\) \['rnd'\]"):
+        load_store(_contacts_spec(tmp_path, tiny_lines, sent, constants={"rnd": 1}))
+    with pytest.raises(ParameterError, match=r"unknown key\(s\) \['constant'\] \(did you mean \['constants'\]\?\)"):
+        load_store(_contacts_spec(tmp_path, tiny_lines, sent, constant={"round": 1}))

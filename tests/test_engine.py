@@ -159,3 +159,20 @@ def test_engine_equals_pandas_on_online_retail():
     r = pandas_monthly_list(lines, "2011-11", 10)
     assert_frame_equal(e[["customer_id", "rank", "group"]], r[["customer_id", "rank", "group"]], check_dtype=False)
     assert_frame_equal(decile_table(e), decile_table(r[e.columns.intersection(r.columns)].assign(visits=r["visits"])), check_dtype=False, rtol=1e-9)
+
+
+def test_periods_as_months_intervals_and_pairs():
+    from crm_kit.engine import parse_period, previous_period
+
+    ts = pd.Timestamp
+    assert parse_period("2025-02") == (ts("2025-02-01"), ts("2025-03-01"))
+    assert parse_period("2017-09-04/2017-10-30") == (ts("2017-09-04"), ts("2017-10-30"))
+    assert parse_period({"start": "2017-09-04", "end": "2017-09-05"}) == (ts("2017-09-04"), ts("2017-09-05"))
+    assert previous_period("2025-03") == (ts("2025-02-01"), ts("2025-03-01"))  # a month, not 28 days back
+    assert previous_period("2017-09-04/2017-10-30") == (ts("2017-07-10"), ts("2017-09-04"))
+    with pytest.raises(ParameterError, match=r"end 2017-09-01 must come after start"):
+        parse_period("2017-09-04/2017-09-01")
+    with pytest.raises(ParameterError, match=r"'2017-13-30' is not a date"):
+        parse_period("2017-09-04/2017-13-30")
+    with pytest.raises(ParameterError, match=r"give a month 'YYYY-MM', an interval"):
+        parse_period("September")

@@ -61,3 +61,14 @@ def test_params_files_layer_and_bad_yaml(tmp_path):
     bad.write_text("common: [unclosed\n")
     with pytest.raises(ParameterError, match="is not valid YAML"):
         load_params_files(bad)
+
+
+def test_choice_parameters_accept_only_their_values():
+    declared = notebook_parameters("04_campaign_results")
+    assert declared["control"].choices == ["contacts", "never_contacted"]
+    assert validate_params("04_campaign_results", {"control": "never_contacted"})["control"] == "never_contacted"
+    with pytest.raises(ParameterError, match=r"must be one of \['contacts', 'never_contacted'\], got 'never_contact' "
+                                             r"\(did you mean 'never_contacted'\?\)"):
+        validate_params("04_campaign_results", {"control": "never_contact"})
+    with pytest.raises(ParameterError, match=r"'arms_source' of notebook 04_campaign_results must be one of"):
+        validate_params("04_campaign_results", {"arms_source": 1})

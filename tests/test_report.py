@@ -138,3 +138,19 @@ def test_cycle_flow_by_hand():
     nodes, links = flow(rounds)
     assert (0, "round 1 target", 10) in nodes and (3, "A4 (round 2 target)", 5) in nodes
     assert ("A4", "A4 (round 2 target)", 5) in links and ("R2 treated", "A41", 4) in links
+
+
+def test_earlier_outputs_come_only_from_runs_of_the_same_name(tmp_path, monkeypatch):
+    from crm_kit import outputs
+
+    monkeypatch.setattr(outputs, "reports_root", lambda: tmp_path)
+    demo_old, other_new = tmp_path / "demo" / "20250101-000000", tmp_path / "other" / "20250301-000000"
+    for folder, campaign in ((demo_old, "demo campaign"), (other_new, "other campaign")):
+        folder.mkdir(parents=True)
+        outputs.write_json({"campaign_id": campaign}, folder, "campaign_round1")
+    demo_now = tmp_path / "demo" / "20250201-000000"
+    demo_now.mkdir()
+    assert outputs.read_json("campaign_round1", demo_now) == {"campaign_id": "demo campaign"}  # not the newer other run
+    fresh = tmp_path / "third" / "20250401-000000"
+    fresh.mkdir(parents=True)
+    assert outputs.read_json("campaign_round1", fresh) is None

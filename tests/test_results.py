@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from crm_kit import EmptyGroupError
+from crm_kit import EmptyGroupError, ParameterError
 from crm_kit import results as r
 from conftest import shared_file
 
@@ -162,3 +162,54 @@ def test_classify_round_dispatches_by_round():
     goals = {"freq_goal": 0.5, "ticket_goal": 0.4}
     assert r.classify_round(g, round_no=1, goals=goals).tolist() == r.classify_round_one(g, **goals).tolist()
     assert r.classify_round(g, round_no=2, goals=goals).tolist() == ["A41", "A42"]
+
+
+def _lines_and_contacts():
+    import ibis
+
+    lines = pd.DataFrame({
+        "customer_id": ["t1", "t2", "t3", "n1", "n2", "e1", "late"],
+        "order_id": ["o1", "o2", "o3", "o4", "o5", "o6", "o7"],
+        "ts": pd.to_datetime(["2017-09-10", "2017-09-11", "2017-11-01", "2017-09-12", "2017-10-01",
+                              "2017-09-15", "2017-11-02"]),
+        "amount": [10.0, 20.0, 30.0, 5.0, 6.0, 7.0, 8.0],
+    })
+    contacts = pd.DataFrame({
+        "customer_id": ["t1", "t2", "t3", "e1", "t1"],
+        "campaign_id": ["18", "18", "18", "13", "13"],
+        "arm": ["treatment"] * 5,
+    })
+    return ibis.memtable(lines), contacts
+
+
+def test_comparison_arms_by_hand():
+    lines, contacts = _lines_and_contacts()
+    arms = r.comparison_arms(lines, contacts, 18, before="2017-10-30/2017-12-25")
+    # t3 bought only after the start (no history); e1 was reached by campaign 13; 'late' is new
+    assert arms.set_index("customer_id")["arm"].to_dict() == {"n1": "control", "n2": "control", "t1": "treatment",
+                                                             "t2": "treatment"}
+    assert arms.attrs == {"contacted": 3, "treated_without_history": 1, "contacted_elsewhere": 1, "never_contacted": 2}
+
+
+def test_comparison_arms_and_contact_arms_refuse_what_they_cannot_compare():
+    lines, contacts = _lines_and_contacts()
+    with pytest.raises(EmptyGroupError, match=r"campaign '99' has no contacts; campaigns in the data: \['13', '18'\]"):
+        r.comparison_arms(lines, contacts, "99", before="2017-10-30")
+    with pytest.raises(EmptyGroupError, match=r"kept no control group .* set control: never_contacted"):
+        r.arms_from_contacts(contacts, "18")
+    with_control = pd.concat([contacts, pd.DataFrame({"customer_id": ["n1"], "campaign_id": ["18"], "arm": ["control"]})])
+    assert r.arms_from_contacts(with_control, "18")["arm"].value_counts().to_dict() == {"treatment": 3, "control": 1}
+    with pytest.raises(ParameterError, match=r"has a random control group .* set control: contacts"):
+        r.comparison_arms(lines, with_control, "18", before="2017-10-30")
+    with pytest.raises(EmptyGroupError, match="no customer contacted by '18' bought before 2017-09-01"):
+        r.comparison_arms(lines, contacts, "18", before="2017-09-01")
+
+
+def test_campaign_return_with_did_and_without_cost():
+    lift = pd.DataFrame([{"metric": "sales", "lift": 100.0, "ci_low": 50.0, "ci_high": 150.0,
+                          "did": 10.0, "did_ci_low": -5.0, "did_ci_high": 25.0}])
+    ret = r.campaign_return(lift, treated=200, cost=0.0, gross_margin=0.25, estimate="did")
+    assert (ret["incremental_sales"], ret["incremental_sales_ci_low"], ret["incremental_sales_ci_high"]) == (2000, -1000, 5000)
+    assert ret["return_on_spend"] is None and ret["roi"] is None
+    with pytest.raises(ParameterError, match="estimate='diff'"):
+        r.campaign_return(lift, treated=1, cost=1.0, gross_margin=0.2, estimate="diff")
