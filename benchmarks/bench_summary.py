@@ -14,6 +14,8 @@ kit-all      the three foundation operations on the file: customer summary,
 kit-full     crm_kit.load_store (parsing checks, every cleaning rule,
              materialisation) followed by customer_summary
 bare-scan    lower bound: one DuckDB scan with one aggregate and a distinct count
+order-pairs  floor for an exact per-customer order count: distinct customer-order pairs,
+             counted per customer (the customer summary needs this and more)
 pandas       pd.read_parquet + groupby(...).agg(...) with the same outputs
 
 --memory-limit caps DuckDB's memory (it spills to benchmarks/data/spill).
@@ -107,6 +109,21 @@ def run_bare_scan(path: str) -> int:
     return int(n)
 
 
+def run_order_pairs(path: str) -> int:
+    """Floor for any exact per-customer order count: one aggregation over distinct customer-order pairs."""
+    import duckdb
+
+    con = duckdb.connect()
+    if MEMORY_LIMIT:
+        con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
+        con.execute(f"SET temp_directory='{DATA / 'spill'}'")
+    rows = con.execute(
+        f"SELECT customer_id, count(*) FROM (SELECT DISTINCT customer_id, order_id FROM read_parquet('{path}')) "
+        "GROUP BY customer_id"
+    ).fetchall()
+    return len(rows)
+
+
 def run_kit_full(path: str) -> int:
     from crm_kit import load_store
     from crm_kit.engine import customer_summary
@@ -139,7 +156,7 @@ def run_pandas(path: str) -> int:
 
 
 CONTENDERS = {"kit-engine": run_kit_engine, "kit-all": run_kit_all, "kit-full": run_kit_full,
-              "bare-scan": run_bare_scan, "pandas": run_pandas}
+              "bare-scan": run_bare_scan, "order-pairs": run_order_pairs, "pandas": run_pandas}
 
 
 def _child(name: str, path: str, memory_limit: str) -> None:
