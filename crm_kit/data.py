@@ -459,7 +459,7 @@ def _scalar(con, expr) -> Any:
     return con.execute(expr)
 
 
-_TABLE_KEYS = ("path", "table", "format", "columns", "constants", "ts_format")
+_TABLE_KEYS = ("path", "table", "format", "columns", "constants", "ts_format", "responses")
 
 
 def _check_table_spec(name: str, tspec: Mapping[str, Any]) -> dict[str, Any]:
@@ -471,6 +471,8 @@ def _check_table_spec(name: str, tspec: Mapping[str, Any]) -> dict[str, Any]:
         hints = [h for k in unknown for h in difflib.get_close_matches(k, _TABLE_KEYS, n=1)]
         maybe = f" (did you mean {hints}?)" if hints else ""
         raise ParameterError(f"tables.{name} has unknown key(s) {unknown}{maybe}; known keys are {list(_TABLE_KEYS)}")
+    if "responses" in tspec and name != "contacts":
+        raise ParameterError(f"tables.{name}.responses: only the contacts table takes a responses file")
     constants = tspec.get("constants") or {}
     if not isinstance(constants, Mapping):
         raise ParameterError(f"tables.{name}.constants must map canonical columns to values, e.g. arm: treatment")
@@ -676,6 +678,41 @@ def _load_small(con, name, tspec, key):
     return df
 
 
+def _load_contacts(con, tspec: Mapping[str, Any]) -> pd.DataFrame:
+    """The contacts table; with ``responses``, ``responded`` is whether a response row matches.
+
+    Many systems keep the sends and the redemptions apart (the Complete
+    Journey: ``campaigns`` and ``coupon_redemptions``). ``responses`` names
+    the second file and maps its ``customer_id`` and ``campaign_id``; a
+    contact responded when that customer has a response for that campaign.
+    """
+    contacts = con.to_pandas(_prepare_table(con, "contacts", {k: v for k, v in tspec.items() if k != "responses"}))
+    rspec = tspec.get("responses")
+    if rspec is None:
+        return contacts
+    where = "tables.contacts.responses"
+    if not isinstance(rspec, Mapping) or set(rspec) - {"path", "table", "format", "columns"}:
+        raise ParameterError(f"{where} takes path (or table), format and columns (customer_id, campaign_id)")
+    if "responded" in contacts.columns:
+        raise ParameterError("tables.contacts has a responded column and a responses file; keep one")
+    raw = _read_table(con, "contacts_responses", rspec)
+    mapping = dict(rspec.get("columns") or {})
+    selected = {}
+    for col in ("customer_id", "campaign_id"):
+        source = mapping.get(col, col)
+        if source not in raw.columns:
+            raise MissingColumnError(
+                f"{where} has no column '{source}' for '{col}'; map it: {where}.columns.{col}: <your column name>. "
+                f"Columns present: {', '.join(raw.columns)}"
+            )
+        selected[col] = raw[source]
+    exprs, _ = _cast_columns(con, "contacts", selected, ts_format=None)
+    pairs = con.to_pandas(raw.select(**exprs).distinct())
+    key = pd.MultiIndex.from_frame(pairs[["customer_id", "campaign_id"]].astype(str))
+    contacts["responded"] = pd.MultiIndex.from_frame(contacts[["customer_id", "campaign_id"]].astype(str)).isin(key)
+    return contacts
+
+
 def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False) -> Store:
     """Load, validate and clean a store described by a data spec.
 
@@ -730,7 +767,7 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
 
     products = _load_small(con, "products", tables["products"], "product_id") if "products" in tables else None
     customers = _load_small(con, "customers", tables["customers"], "customer_id") if "customers" in tables else None
-    contacts = con.to_pandas(_prepare_table(con, "contacts", tables["contacts"])) if "contacts" in tables else None
+    contacts = _load_contacts(con, tables["contacts"]) if "contacts" in tables else None
 
     if products is not None:
         extra = [c for c in ("category", "brand") if c in products.columns and c not in customer_lines.columns]
@@ -787,7 +824,13 @@ def _cache_key(spec: Mapping[str, Any]) -> str | None:
         paths = tspec.get("path")
         if paths is None:
             return None
-        for p in [paths] if isinstance(paths, (str, os.PathLike)) else list(paths):
+        paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        responses = tspec.get("responses") if isinstance(tspec.get("responses"), Mapping) else {}
+        if responses:
+            if responses.get("path") is None:
+                return None
+            paths.append(responses["path"])
+        for p in paths:
             rp = resolve_path(p, must_exist=True)
             st = rp.stat()
             files.append((name, str(rp), st.st_size, st.st_mtime_ns))

@@ -676,6 +676,7 @@ PUBLIC_DATASETS: dict[str, dict[str, Any]] = {
             "demographics.csv.gz": "229c0532e553791c758bdf07326d86b74cb5602a0a730423a054b3ad6f869870",
             "campaigns.csv.gz": "cde6063ec73b937150ae85d5b27eeb9fa4e90f47574b7d39d75141aed9726cfb",
             "campaign_descriptions.csv.gz": "e7edd7b05c586760b564b03fdbc566e5b75d348ce69920fe0f0b3e9e5307f6b7",
+            "coupon_redemptions.csv.gz": "f62cafbe6734124c0a5d59fcd2d8317208b96fc6508aef37d5de8938d5a2b0c7",
         },
         # the CRAN source package: its data/ folder holds one .rda file per table (once a newer
         # release is out CRAN moves it to src/contrib/Archive/completejourney/: pass url=)
@@ -687,6 +688,7 @@ PUBLIC_DATASETS: dict[str, dict[str, Any]] = {
             "demographics.csv.gz": {"rows": 801},
             "campaigns.csv.gz": {"rows": 6_589},
             "campaign_descriptions.csv.gz": {"rows": 27},
+            "coupon_redemptions.csv.gz": {"rows": 2_102},
         },
         "licence": "CC0 (R package completejourney 1.1.1)",
     },

@@ -276,7 +276,12 @@ def comparison_arms(transactions, contacts: pd.DataFrame, campaign_id: Any, *, b
     arms = pd.DataFrame({
         "customer_id": np.concatenate([treated.to_numpy(str), never.to_numpy(str)]),
         "arm": ["treatment"] * len(treated) + ["control"] * len(never),
-    }).sort_values("customer_id", kind="stable").reset_index(drop=True)
+    })
+    if "responded" in rows.columns:
+        # the treated's responses to this campaign; the comparison group was offered nothing to respond to
+        answered = rows.assign(customer_id=rows["customer_id"].astype(str)).groupby("customer_id")["responded"].any()
+        arms["responded"] = arms["customer_id"].map(answered).where(arms["arm"] == "treatment").astype("boolean")
+    arms = arms.sort_values("customer_id", kind="stable").reset_index(drop=True)
     arms.attrs.update(
         contacted=len(contacted), treated_without_history=len(contacted) - len(treated),
         contacted_elsewhere=len(known.intersection(ever).difference(contacted)), never_contacted=len(never),
@@ -325,7 +330,7 @@ def goal_attainment(summary_row: pd.Series, goals: dict[str, float | None]) -> p
 
 
 def group_summary(table: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
-    """Sizes, sales and growth of each A-group or band."""
+    """Sizes, sales and growth of each A-group or band, and its response rate when responses are known."""
     df = table.join(groups)
     name = groups.name
     g = df.groupby(name)
@@ -338,17 +343,29 @@ def group_summary(table: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
         "ticket_growth_mean": g["ticket_growth"].mean(),
         "sales_growth_mean": g["sales_growth"].mean(),
     })
+    if "responded" in df.columns:
+        # share who redeemed the reward: did the A-groups that grew also take the offer?
+        out["response_rate"] = g["responded"].apply(lambda s: s.astype("float").mean())
     return out.reset_index()
 
 
 def profile_comparison(groups: pd.Series, customers: pd.DataFrame | None, *,
-                       fields: Sequence[str] = ("occupation", "preferred_channel", "uses_wechat", "age_band")) -> pd.DataFrame:
-    """What the groups' members are like: student share, WeChat users and channel mix per group."""
+                       fields: Sequence[str] = ("age_band", "household_income", "marital_status")) -> pd.DataFrame:
+    """What the groups' members are like.
+
+    The case's fields when present (student share, WeChat users, channel
+    mix), then for each of ``fields`` the most common level of the group and
+    its share, e.g. ``45-54 (31%)``; ``with_profile`` is the share of the
+    group that has a member record at all (real loyalty data often covers
+    only part of the customers).
+    """
     if customers is None:
         raise DataError("no member table: the groups cannot be profiled")
-    df = groups.rename("group").to_frame().join(customers.set_index("customer_id"), how="left")
+    members = customers.set_index("customer_id")
+    df = groups.rename("group").to_frame().join(members, how="left")
+    df["_profiled"] = df.index.isin(members.index)
     g = df.groupby("group")
-    out = pd.DataFrame({"members": g.size()})
+    out = pd.DataFrame({"members": g.size(), "with_profile": g["_profiled"].mean()})
     if "occupation" in df:
         out["student_share"] = g["occupation"].apply(lambda s: (s == "student").mean())
     if "uses_wechat" in df:
@@ -356,7 +373,16 @@ def profile_comparison(groups: pd.Series, customers: pd.DataFrame | None, *,
     if "preferred_channel" in df:
         mix = pd.crosstab(df["group"], df["preferred_channel"], normalize="index")
         out = out.join(mix.add_prefix("prefers "))
+    for field in fields:
+        if field in df and field not in ("occupation", "preferred_channel", "uses_wechat"):
+            out[field] = g[field].agg(_most_common_level)
     return out.reset_index()
+
+
+def _most_common_level(values: pd.Series) -> str | None:
+    """``'45-54 (31%)'``: the most common known level and its share of the known values (ties: the first level)."""
+    shares = values.dropna().value_counts(normalize=True).sort_index(kind="stable")
+    return f"{shares.idxmax()} ({shares.max():.0%})" if len(shares) else None
 
 
 def suggest_channel(profile: pd.DataFrame, group: str, *, exclude: Sequence[str] = ("WeChat",)) -> str | None:

@@ -275,3 +275,22 @@ def test_constants_errors_name_the_key_and_the_fix(tmp_path, tiny_lines):
         load_store(_contacts_spec(tmp_path, tiny_lines, sent, constants={"rnd": 1}))
     with pytest.raises(ParameterError, match=r"unknown key\(s\) \['constant'\] \(did you mean \['constants'\]\?\)"):
         load_store(_contacts_spec(tmp_path, tiny_lines, sent, constant={"round": 1}))
+
+
+def test_responses_file_sets_responded_per_customer_and_campaign(tmp_path, tiny_lines):
+    sent = pd.DataFrame({"hh": ["a", "b", "a"], "campaign": ["18", "18", "13"]})
+    redeemed = pd.DataFrame({"household": ["a", "a", "c"], "campaign": ["18", "18", "18"], "coupon": ["x", "y", "z"]})
+    redeemed.to_csv(tmp_path / "redeemed.csv", index=False)
+    responses = {"path": str(tmp_path / "redeemed.csv"), "columns": {"customer_id": "household", "campaign_id": "campaign"}}
+    spec = _contacts_spec(tmp_path, tiny_lines, sent, columns={"customer_id": "hh", "campaign_id": "campaign"},
+                          constants={"arm": "treatment", "round": 1}, responses=responses)
+    contacts = load_store(spec).contacts
+    # a responded to 18 (twice), not to 13; b did not; c redeemed without a contact and adds no row
+    assert contacts["responded"].tolist() == [True, False, False]
+    spec["tables"]["contacts"]["responses"] = {**responses, "columns": {"customer_id": "hh"}}
+    with pytest.raises(MissingColumnError, match=r"tables\.contacts\.responses has no column 'hh' for 'customer_id'"):
+        load_store(spec)
+    spec["tables"]["contacts"]["constants"]["responded"] = True
+    spec["tables"]["contacts"]["responses"] = responses
+    with pytest.raises(ParameterError, match="has a responded column and a responses file; keep one"):
+        load_store(spec)

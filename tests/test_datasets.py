@@ -193,6 +193,7 @@ def test_r_package_tables_become_csv(tmp_path, monkeypatch):
         "demographics": pd.DataFrame({"household_id": ["1"], "age": ["25-34"]}),
         "campaigns": pd.DataFrame({"campaign_id": ["18", "18"], "household_id": ["1", "2"]}),
         "campaign_descriptions": pd.DataFrame({"campaign_id": ["18"], "campaign_type": ["Type A"]}),
+        "coupon_redemptions": pd.DataFrame({"household_id": ["2"], "campaign_id": ["18"]}),
     }
     for table, frame in tables.items():
         pyreadr.write_rdata(str(pkg / f"{table}.rda"), frame, df_name=table)

@@ -207,5 +207,9 @@ def test_results_on_complete_journey_campaign_against_never_contacted(tmp_path):
     assert res["return"]["estimate"] == "did" and res["return"]["roi"] is None  # no cost given: undefined
     assert res["return"]["incremental_sales"] == pytest.approx(did * len(treated), rel=1e-9)
     assert res["placebo"] is not None and np.isfinite(res["placebo"][1]["did"])
+    redeemed = pd.read_csv(folder / "coupon_redemptions.csv.gz", dtype=str)
+    responders = treated & set(redeemed.loc[redeemed["campaign_id"] == "18", "household_id"])
+    groups = pd.DataFrame(res["groups"])
+    assert (groups["response_rate"] * groups["customers"]).sum() == pytest.approx(len(responders))
     text = _output_text(executed)
     assert "no random control" in text and "placebo" in text

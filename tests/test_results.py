@@ -213,3 +213,15 @@ def test_campaign_return_with_did_and_without_cost():
     assert ret["return_on_spend"] is None and ret["roi"] is None
     with pytest.raises(ParameterError, match="estimate='diff'"):
         r.campaign_return(lift, treated=1, cost=1.0, gross_margin=0.2, estimate="diff")
+
+
+def test_profile_comparison_by_hand():
+    groups = pd.Series(["A1", "A1", "A1", "A4", "A4"], index=["a", "b", "c", "d", "e"], name="group_round1")
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "occupation": ["student", "student", "staff", "staff"],
+                              "age_band": ["18-25", "18-25", "26-35", None], "uses_wechat": [True, True, False, False]})
+    profile = r.profile_comparison(groups, customers).set_index("group")
+    assert profile.loc["A1", "members"] == 3 and profile.loc["A4", "with_profile"] == 0.5  # e has no member record
+    assert profile.loc["A1", "student_share"] == pytest.approx(2 / 3)
+    assert profile.loc["A1", "age_band"] == "18-25 (67%)" and pd.isna(profile.loc["A4", "age_band"])
+    with pytest.raises(r.DataError, match="no member table"):
+        r.profile_comparison(groups, None)
