@@ -72,3 +72,16 @@ def test_choice_parameters_accept_only_their_values():
         validate_params("04_campaign_results", {"control": "never_contact"})
     with pytest.raises(ParameterError, match=r"'arms_source' of notebook 04_campaign_results must be one of"):
         validate_params("04_campaign_results", {"arms_source": 1})
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_choice_defaults_are_among_their_choices(notebook):
+    for p in notebook_parameters(notebook).values():
+        if p.choices is not None:
+            assert p.default in p.choices, p.name
+
+
+def test_target_kinds_of_the_notebook_are_the_package_s():
+    from crm_kit.campaign import TARGET_KINDS
+
+    assert set(notebook_parameters("03_campaign_design")["target_kind"].choices) == set(TARGET_KINDS)
