@@ -172,6 +172,50 @@ def resolve_path(path: str | os.PathLike, *, must_exist: bool = False) -> Path:
     return candidates[-1]
 
 
+def _is_uri(path: Any) -> bool:
+    return "://" in str(path)
+
+
+def _has_glob(path: Any) -> bool:
+    return any(ch in str(path) for ch in "*?[")
+
+
+def _glob(path: str | os.PathLike) -> tuple[str, list[Path]]:
+    """Expand a glob from the cwd, else from the project root: (absolute pattern, sorted matches)."""
+    text = os.path.expandvars(os.path.expanduser(str(path)))
+    if Path(text).is_absolute():
+        bases, pattern = [Path(Path(text).anchor)], str(Path(text).relative_to(Path(text).anchor))
+    else:
+        bases, pattern = [Path.cwd(), project_root()], text
+    for base in bases:
+        matches = sorted(m.resolve() for m in base.glob(pattern))
+        if matches:
+            return str(base.resolve() / pattern), matches
+    raise DataError(f"no file matches '{path}' (looked from {', '.join(str(b) for b in bases)}); check the path in params")
+
+
+def source_files(path: str | os.PathLike) -> list[Path]:
+    """The local files a table path stands for: one file, or every match of a glob (``lines/*.parquet``).
+
+    Raises when nothing matches. Remote URIs (``s3a://``, ``hdfs://``...) have
+    no local files: the engine reads them, and the result is ``[]``.
+    """
+    if _is_uri(path):
+        return []
+    if _has_glob(path):
+        return _glob(path)[1]
+    return [resolve_path(path, must_exist=True)]
+
+
+def _source_location(path: str | os.PathLike) -> str:
+    """What the engine is given: a URI as written, a glob made absolute, else the resolved file."""
+    if _is_uri(path):
+        return os.path.expandvars(str(path))
+    if _has_glob(path):
+        return _glob(path)[0]
+    return str(resolve_path(path, must_exist=True))
+
+
 def load_data_spec(spec: str | Mapping[str, Any]) -> dict[str, Any]:
     """Turn the ``data`` parameter into a spec dictionary.
 
@@ -295,12 +339,36 @@ def _connect(spec: Mapping[str, Any]):
         return con
     if backend == "connection":
         return engine["connection"]
+    if backend == "pyspark":
+        return _spark_connection(engine.get("options") or {})
     try:
         connect = getattr(ibis, backend).connect
     except AttributeError as exc:
         raise ParameterError(f"engine.backend '{backend}' is not an Ibis backend") from exc
     kwargs = {k: os.path.expandvars(str(v)) for k, v in (engine.get("options") or {}).items()}
     return connect(**kwargs)
+
+
+def _spark_connection(options: Mapping[str, Any]):
+    """An Ibis PySpark connection built from params: ``master``, ``app_name`` and ``config`` (Spark settings).
+
+    ``master: spark://host:7077`` (or ``yarn``, ``k8s://...``, ``local[4]``) points the
+    kit at a cluster; ``config`` passes any ``spark.*`` setting. ``$VARS`` are expanded.
+    An active session with the same master is reused (Spark allows one per process).
+    """
+    unknown = set(options) - {"master", "app_name", "config"}
+    if unknown:
+        raise ParameterError(f"engine.options for pyspark: unknown key(s) {sorted(unknown)}; use master, app_name, config")
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise ParameterError("engine.backend pyspark needs PySpark: pip install 'crm-kit[dev]' or pyspark") from exc
+    builder = SparkSession.builder.appName(os.path.expandvars(str(options.get("app_name", "crm-kit"))))
+    if options.get("master"):
+        builder = builder.master(os.path.expandvars(str(options["master"])))
+    for key, value in (options.get("config") or {}).items():
+        builder = builder.config(key, os.path.expandvars(str(value)))
+    return ibis.pyspark.connect(builder.getOrCreate())
 
 
 def _read_table(con, name: str, tspec: Mapping[str, Any]):
@@ -313,7 +381,7 @@ def _read_table(con, name: str, tspec: Mapping[str, Any]):
     if paths is None:
         raise ParameterError(f"{name}: give a 'path' (CSV/Parquet/DuckDB file) or a 'table' name")
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    resolved = [str(resolve_path(p, must_exist=True)) for p in paths]
+    resolved = [_source_location(p) for p in paths]
     fmt = tspec.get("format") or _guess_format(resolved[0])
     if fmt == "parquet":
         return con.read_parquet(resolved if len(resolved) > 1 else resolved[0])
@@ -831,9 +899,11 @@ def _cache_key(spec: Mapping[str, Any]) -> str | None:
                 return None
             paths.append(responses["path"])
         for p in paths:
-            rp = resolve_path(p, must_exist=True)
-            st = rp.stat()
-            files.append((name, str(rp), st.st_size, st.st_mtime_ns))
+            if _is_uri(p):
+                return None  # remote data: no local file to key a cache on
+            for rp in source_files(p):
+                st = rp.stat()
+                files.append((name, str(rp), st.st_size, st.st_mtime_ns))
     try:
         kit = version("crm-kit")
     except PackageNotFoundError:  # pragma: no cover - running from a plain checkout

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from crm_kit import load_store
+from crm_kit import ParameterError, load_store
 from crm_kit import discovery
 from crm_kit.engine import customer_summary, decile_table, monthly_customer_list, period_metrics
 
@@ -79,16 +79,17 @@ def spark_spec(small_demo):
 
     if shutil.which("java") is None:
         pytest.skip("no Java on this machine: PySpark cannot start")
-    import ibis
     from pyspark.sql import SparkSession
 
-    spark = (SparkSession.builder.master("local[2]").appName("crm-kit-test")
-             .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
-             .config("spark.sql.shuffle.partitions", "4").getOrCreate())
-    con = ibis.pyspark.connect(spark)
-    yield {"tables": {n: {"path": str(small_demo / f"{n}.parquet")} for n in TABLES},
-           "engine": {"backend": "connection", "connection": con}}
-    spark.stop()
+    # the spec a params file would hold: the kit builds the session (a cluster would set master: spark://...)
+    engine = {"backend": "pyspark", "options": {
+        "master": "local[2]", "app_name": "crm-kit-test",
+        "config": {"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false", "spark.sql.shuffle.partitions": 4},
+    }}
+    yield {"tables": {n: {"path": str(small_demo / f"{n}.parquet")} for n in TABLES}, "engine": engine}
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
 
 
 def test_spark_run_equals_duckdb_run(spark_spec, small_demo):
@@ -108,3 +109,10 @@ def test_spark_run_equals_duckdb_run(spark_spec, small_demo):
     assert_frame_equal(decile_table(la), decile_table(lb), check_dtype=False, rtol=1e-9)
     assert_frame_equal(discovery.bought_together(sp, period="2025-09", top=5),
                        discovery.bought_together(dd, period="2025-09", top=5), check_dtype=False, rtol=1e-9)
+
+
+def test_spark_options_are_checked_before_spark_starts(small_demo):
+    spec = {"tables": {"transactions": {"path": str(small_demo / "transactions.parquet")}},
+            "engine": {"backend": "pyspark", "options": {"mastr": "local[2]"}}}
+    with pytest.raises(ParameterError, match=r"unknown key\(s\) \['mastr'\]; use master, app_name, config"):
+        load_store(spec)

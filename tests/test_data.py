@@ -294,3 +294,18 @@ def test_responses_file_sets_responded_per_customer_and_campaign(tmp_path, tiny_
     spec["tables"]["contacts"]["responses"] = responses
     with pytest.raises(ParameterError, match="has a responded column and a responses file; keep one"):
         load_store(spec)
+
+
+def test_glob_paths_read_every_part_and_key_the_cache_on_each(tmp_path, tiny_lines, monkeypatch):
+    parts = tmp_path / "lines"
+    parts.mkdir()
+    tiny_lines.iloc[:4].to_parquet(parts / "part-1.parquet", index=False)
+    tiny_lines.iloc[4:].to_parquet(parts / "part-2.parquet", index=False)
+    monkeypatch.chdir(tmp_path)
+    spec = {"tables": {"transactions": {"path": "lines/*.parquet"}}}
+    store = load_store(spec)
+    assert store.con.execute(store.transactions.count()) == 8
+    tiny_lines.iloc[:1].assign(order_id="o9").to_parquet(parts / "part-3.parquet", index=False)
+    assert load_store(spec).con.execute(load_store(spec).transactions.count()) == 9  # a new part is a new cache key
+    with pytest.raises(DataError, match=r"no file matches 'missing/\*\.parquet'"):
+        load_store({"tables": {"transactions": {"path": "missing/*.parquet"}}})
