@@ -6,6 +6,8 @@ seeded, stratified hold-out of a control group.
 
 from __future__ import annotations
 
+import difflib
+
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -21,11 +23,13 @@ __all__ = [
     "goal_targets",
     "balance_table",
     "power_analysis",
+    "power_verdict",
     "ROUND_PLANS",
     "weekly_calendar",
     "choose_samples",
     "contact_channels",
     "plan_4p",
+    "round_plan",
     "budget_lines",
     "campaign_budget",
     "leverage_comparison",
@@ -334,6 +338,19 @@ def power_analysis(outcome: pd.Series, *, effect: float, group_size: int, contro
     }
 
 
+def power_verdict(check: dict[str, Any], *, goal: float, metric: str = "sales") -> str:
+    """One sentence reading :func:`power_analysis`: can the split show the goal, and what would."""
+    verdict = "big enough" if check["big_enough"] else "too small"
+    text = (f"With {check['treatment']} treated and {check['control']} control members the group is {verdict} "
+            f"to detect +{goal:.0%} {metric} ({check['effect']:,.0f} a member) with {check['target_power']:.0%} power "
+            f"(power at this split: {check['power_at_plan']:.0%}). The smallest detectable effect is "
+            f"{check['mde']:,.0f} a member. ")
+    if check["control_share_needed"] is not None:
+        return text + f"A control share of {check['control_share_needed']:.0%} would be enough."
+    return text + (f"No control share up to 50% reaches it with this group: about {check['group_size_needed']:,} "
+                   "members would be needed at the planned split.")
+
+
 # ====================================================================== 4P plan and budget
 
 #: the plan's default channel, offer and cost lines per round (the worked case)
@@ -345,6 +362,9 @@ ROUND_PLANS: dict[int, dict[str, Any]] = {
         "price": "free: samples and tickets carry no price; cinema tickets come from a partner",
         "place": "the store: weekend purchases with the QR code",
         "promotion": "weekly WeChat subscription push of new, hot and promoted products (4 a month); a reply earns a QR code",
+        "reward": "cinema ticket",
+        "rule": {"rule": "weekly sample", "condition": "reply to the push, show the QR code on a weekend purchase",
+                 "why": "a reason to come one more time a week: the frequency goal"},
     },
     2: {
         "channels": ["SMS", "phone"],
@@ -353,8 +373,36 @@ ROUND_PLANS: dict[int, dict[str, Any]] = {
         "price": "regular prices with free home delivery",
         "place": "phone orders delivered to the door",
         "promotion": "relationship promotion: SMS push, a service line, couriers",
+        "reward": "cinema ticket",
+        "rule": {"rule": "free delivery", "condition": "any phone order", "why": "removes the trip for members who do not visit"},
     },
 }
+
+
+def round_plan(round_no: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The round's plan (:data:`ROUND_PLANS`, the worked case's) with the analyst's overrides.
+
+    A retailer that is not the case's supermarket writes its own channels and
+    4P texts, e.g. ``{"channels": ["email"], "default_channel": "email",
+    "place": "the web shop", "reward": "free shipping voucher"}``.
+    """
+    plan = dict(ROUND_PLANS.get(round_no, ROUND_PLANS[1]))
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(plan))
+    if unknown:
+        hints = [h for k in unknown for h in difflib.get_close_matches(k, list(plan), n=1)]
+        maybe = f" (did you mean {hints}?)" if hints else ""
+        raise ParameterError(f"plan has unknown key(s) {unknown}{maybe}; known keys are {sorted(plan)}")
+    if "rule" in overrides:
+        missing = {"rule", "condition", "why"} - set(overrides["rule"] or {})
+        if missing:
+            raise ParameterError(f"plan.rule needs rule, condition and why; missing {sorted(missing)}")
+    plan.update(overrides)
+    if isinstance(plan["channels"], str):
+        plan["channels"] = [plan["channels"]]
+    if plan["default_channel"] not in plan["channels"]:
+        raise ParameterError(f"plan.default_channel '{plan['default_channel']}' is not one of plan.channels {plan['channels']}")
+    return plan
 
 
 def weekly_calendar(start: Any, *, weeks: int = 4) -> pd.DataFrame:
@@ -383,9 +431,13 @@ def choose_samples(bestsellers: pd.DataFrame, *, weeks: int) -> pd.DataFrame:
 
 
 def contact_channels(target: pd.DataFrame, *, round_no: int, preferred_col: str = "preferred_channel",
-                     channels: Sequence[str] | None = None, default: str | None = None) -> pd.Series:
-    """Each customer's channel: their preferred one when the round uses it, else the round's default."""
-    plan = ROUND_PLANS.get(round_no, ROUND_PLANS[1])
+                     channels: Sequence[str] | None = None, default: str | None = None,
+                     plan: Mapping[str, Any] | None = None) -> pd.Series:
+    """Each customer's channel: their preferred one when the round uses it, else the round's default.
+
+    ``plan`` overrides the round's plan (see :func:`round_plan`).
+    """
+    plan = round_plan(round_no, plan)
     allowed = list(channels) if channels else plan["channels"]
     default = default or plan["default_channel"]
     if preferred_col in target.columns:
@@ -397,8 +449,11 @@ def contact_channels(target: pd.DataFrame, *, round_no: int, preferred_col: str 
 
 
 def plan_4p(*, round_no: int, samples: pd.DataFrame | None, calendar: pd.DataFrame, treated: int,
-            ticket_target: float | None, reward_rounding: float = 10.0) -> dict[str, pd.DataFrame]:
+            ticket_target: float | None, reward_rounding: float = 10.0,
+            plan: Mapping[str, Any] | None = None) -> dict[str, pd.DataFrame]:
     """The 4P plan (产品/价格/渠道/促销) as readable tables.
+
+    ``plan`` overrides the round's texts, channels, reward and rule (see :func:`round_plan`).
 
     Returns
     -------
@@ -407,9 +462,9 @@ def plan_4p(*, round_no: int, samples: pd.DataFrame | None, calendar: pd.DataFra
         weekend, sample and quantity = treated members) and ``rules``
         (incentive rules: the reward threshold is the ticket target rounded up).
     """
-    base = ROUND_PLANS.get(round_no, ROUND_PLANS[1])
-    plan = pd.DataFrame({"P": ["product", "price", "place (channel)", "promotion"],
-                         "decision": [base["product"], base["price"], base["place"], base["promotion"]]})
+    base = round_plan(round_no, plan)
+    table = pd.DataFrame({"P": ["product", "price", "place (channel)", "promotion"],
+                          "decision": [base["product"], base["price"], base["place"], base["promotion"]]})
     cal = calendar.copy()
     if samples is not None and round_no == 1:
         names = samples["name"] if "name" in samples.columns else samples["product_id"]
@@ -419,14 +474,10 @@ def plan_4p(*, round_no: int, samples: pd.DataFrame | None, calendar: pd.DataFra
     rules = []
     if ticket_target is not None and np.isfinite(ticket_target):
         threshold = float(np.ceil(ticket_target / reward_rounding) * reward_rounding)
-        rules.append({"rule": "extra reward (cinema ticket)", "condition": f"a visit of at least {threshold:,.0f}",
+        rules.append({"rule": f"extra reward ({base['reward']})", "condition": f"a purchase (one visit or order) of at least {threshold:,.0f}",
                       "why": f"the ticket target ({ticket_target:,.0f}) rounded up: the reward pays for reaching the goal"})
-    if round_no == 1:
-        rules.append({"rule": "weekly sample", "condition": "reply to the push, show the QR code on a weekend purchase",
-                      "why": "a reason to come one more time a week: the frequency goal"})
-    else:
-        rules.append({"rule": "free delivery", "condition": "any phone order", "why": "removes the trip for members who do not visit"})
-    return {"plan": plan, "calendar": cal, "rules": pd.DataFrame(rules)}
+    rules.append(dict(base["rule"]))
+    return {"plan": table, "calendar": cal, "rules": pd.DataFrame(rules)}
 
 
 def campaign_budget(*, contacts: int, cost_per_contact: float, items: Sequence[Mapping[str, Any]] = (),

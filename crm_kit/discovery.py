@@ -36,7 +36,7 @@ import pandas as pd
 
 from .data import PERSONAL_FIELDS, Store
 from .engine import month_bounds, parse_period
-from .errors import DataError, ParameterError
+from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
     "pareto_table",
@@ -53,6 +53,7 @@ __all__ = [
     "growth_kpis",
     "new_customer_repeat_rate",
     "recommend_target",
+    "recommended_group",
     "TARGET_RULE_DEFAULTS",
 ]
 
@@ -613,11 +614,11 @@ def recommend_target(behaviour: pd.DataFrame, *, rules: Mapping[str, float] | No
             )
             continue
         loyalty = row.get("brand_loyalty", np.nan)
-        if row["visits_per_customer"] < rules["min_visits"] and (pd.isna(loyalty) or loyalty < min_loyalty):
+        rare = row["visits_per_customer"] < rules["min_visits"]
+        if rare and not pd.isna(loyalty) and not pd.isna(min_loyalty) and loyalty < min_loyalty:
             decisions[grp] = "dropped"
-            shown = "unknown" if pd.isna(loyalty) else f"{loyalty:.2f}"
             reasons[grp] = (
-                f"{row['visits_per_customer']:.1f} visits a month < {rules['min_visits']} and brand loyalty {shown} "
+                f"{row['visits_per_customer']:.1f} visits a month < {rules['min_visits']} and brand loyalty {loyalty:.2f} "
                 f"< {min_loyalty:.2f} ({rules['min_loyalty_ratio']:.0%} of the median group): visits rarely and is not loyal"
             )
             continue
@@ -625,6 +626,9 @@ def recommend_target(behaviour: pd.DataFrame, *, rules: Mapping[str, float] | No
         reasons[grp] = (
             f"{row['visits_per_customer']:.1f} visits x ticket {row['ticket']:,.0f}: a real base but low value"
         )
+        if rare and (pd.isna(loyalty) or pd.isna(min_loyalty)):
+            # the rule drops rare *and* disloyal groups; without brands the second half cannot be shown
+            reasons[grp] += "; visits rarely, but brand loyalty is unknown (no brands in the data), so not dropped"
     candidates = [g for g, d in decisions.items() if d == "candidate"]
     if override is not None:
         if override not in b.index:
@@ -638,3 +642,15 @@ def recommend_target(behaviour: pd.DataFrame, *, rules: Mapping[str, float] | No
     out = pd.DataFrame({"decision": pd.Series(decisions), "reason": pd.Series(reasons)})
     out.index.name = "group"
     return out.reset_index()
+
+
+def recommended_group(recommendation: pd.DataFrame) -> int:
+    """The group :func:`recommend_target` marked ``target``; a clear error when every group was ruled out."""
+    chosen = recommendation.loc[recommendation["decision"] == "target", "group"]
+    if chosen.empty:
+        why = "; ".join(f"{int(r.group)}: {r.reason}" for r in recommendation.itertuples() if r.decision == "dropped")
+        raise EmptyGroupError(
+            "no group passes the target rule (" + (why or "no low-value group") + "); "
+            "choose one with target_value (or target_group in discovery), or relax the rule's thresholds"
+        )
+    return int(chosen.iloc[0])

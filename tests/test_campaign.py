@@ -86,6 +86,10 @@ def test_power_equals_statsmodels_on_a_hand_example():
     assert TTestIndPower().power(effect_size=d, nobs1=500 - c, ratio=c / (500 - c), alpha=0.05) >= 0.8
     c_less = round(500 * (share - 0.01))
     assert TTestIndPower().power(effect_size=d, nobs1=500 - c_less, ratio=c_less / (500 - c_less), alpha=0.05) < 0.8
+    assert f"A control share of {share:.0%} would be enough" in cp.power_verdict(res, goal=0.1)
+    small = cp.power_analysis(outcome, effect=100.0, group_size=60, control_share=0.2)
+    text = cp.power_verdict(small, goal=0.1)
+    assert "group is too small" in text and f"about {small['group_size_needed']:,} members would be needed" in text
 
 
 def test_goal_targets_by_hand():
@@ -169,3 +173,22 @@ def test_contacted_elsewhere_and_budget_lines_by_hand():
     r2 = cp.budget_lines(round_no=2, treated=100, weeks=4, sample_unit_cost=8.0, reward_unit_cost=0.0,
                          expected_reward_share=0.3, courier_cost_per_order=8.0, expected_orders_per_member=1.2)
     assert r2 == [{"item": "courier deliveries", "units": 120, "unit_cost": 8.0}]
+
+
+def test_round_plan_overrides_for_another_retailer():
+    web = {"channels": ["email"], "default_channel": "email", "place": "the web shop", "reward": "free shipping voucher",
+           "rule": {"rule": "weekly pick", "condition": "open the email and order", "why": "one more order a week"}}
+    tables = cp.plan_4p(round_no=1, samples=None, calendar=cp.weekly_calendar("2011-11-01", weeks=2), treated=10,
+                        ticket_target=271.0, plan=web)
+    assert tables["plan"].set_index("P").loc["place (channel)", "decision"] == "the web shop"
+    assert tables["rules"]["rule"].tolist() == ["extra reward (free shipping voucher)", "weekly pick"]
+    assert tables["rules"].loc[0, "condition"] == "a purchase (one visit or order) of at least 280"
+    target = pd.DataFrame({"preferred_channel": ["WeChat", None]})
+    assert cp.contact_channels(target, round_no=1, plan=web).tolist() == ["email", "email"]
+    assert cp.ROUND_PLANS[1]["default_channel"] == "WeChat"  # the case's plan is untouched
+    with pytest.raises(ParameterError, match=r"plan has unknown key\(s\) \['chanels'\] \(did you mean \['channels'\]\?\)"):
+        cp.round_plan(1, {"chanels": ["email"]})
+    with pytest.raises(ParameterError, match=r"default_channel 'SMS' is not one of plan.channels \['email'\]"):
+        cp.round_plan(1, {"channels": ["email"], "default_channel": "SMS"})
+    with pytest.raises(ParameterError, match=r"plan.rule needs rule, condition and why; missing \['why'\]"):
+        cp.round_plan(1, {"rule": {"rule": "x", "condition": "y"}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crm_kit import DataError, ParameterError, load_store
+from crm_kit import DataError, EmptyGroupError, ParameterError, load_store
 from crm_kit import discovery as d
 from crm_kit.datasets import DEMO_MONTHS
 from crm_kit.engine import monthly_customer_list
@@ -170,3 +170,15 @@ def test_demo_planted_baskets_have_the_top_lift(demo_store):
     rules = d.bought_together(demo_store, period=DEMO_MONTHS["base"], top=4)
     pairs = {frozenset((a, b)) for a, b in zip(rules["antecedent"], rules["consequent"])}
     assert pairs == {frozenset(("snacks", "beverages")), frozenset(("meat and seafood", "wine and spirits"))}
+
+
+def test_unknown_loyalty_does_not_drop_a_rare_group_and_no_target_is_a_clear_error():
+    behaviour = pd.DataFrame({"group": [1, 2, 3], "sales_per_customer": [900.0, 300.0, 20.0],
+                              "visits_per_customer": [2.0, 1.1, 1.0], "ticket": [450.0, 270.0, 20.0]})
+    rec = d.recommend_target(behaviour, rules={"low_value_groups": 2}).set_index("group")
+    # no brands in the data: 'rare and disloyal' cannot be shown, so the rare group stays a candidate
+    assert rec.loc[2, "decision"] == "target" and "brand loyalty is unknown" in rec.loc[2, "reason"]
+    assert d.recommended_group(rec.reset_index()) == 2
+    none_left = rec.reset_index().assign(decision=lambda x: x["decision"].replace({"target": "dropped"}))
+    with pytest.raises(EmptyGroupError, match=r"no group passes the target rule \(2: .*\); choose one with target_value"):
+        d.recommended_group(none_left)

@@ -96,6 +96,21 @@ def test_segmentation_on_online_retail(tmp_path):
 
 
 @pytest.mark.notebook
+@pytest.mark.realdata
+def test_design_for_a_web_shop_on_online_retail(tmp_path):
+    if not (SHARED_DATA / "online_retail" / "online_retail.parquet").exists():
+        pytest.skip("Online Retail not present in ../shared/data")
+    out, _ = _run("01_knowledge_discovery", tmp_path, **_params("online_retail.yaml", "01_knowledge_discovery"))
+    _, executed = _run("03_campaign_design", tmp_path, **_params("online_retail.yaml", "03_campaign_design"))
+    found = json.loads((out / "discovery_summary.json").read_text())
+    definition = json.loads((out / "campaign_round1.json").read_text())
+    assert found["target_group"] and definition["target"]["value"] == str(found["target_group"])
+    assert definition["channel"] == "email" and definition["arms"]["control"] > 0
+    text = _output_text(executed)
+    assert "the web shop" in text and "WeChat" not in text and "cinema" not in text
+
+
+@pytest.mark.notebook
 def test_design_round_one_then_results_exports_are_private(demo_dir, tmp_path):
     import pandas as pd
 
