@@ -213,9 +213,13 @@ def load_params_files(*paths: str | Path) -> dict[str, Any]:
 
 def describe_parameters(notebook: str | Path) -> str:
     """A readable table of a notebook's parameters: name, type, default, help."""
-    rows = notebook_parameters(notebook).values()
+    rows = list(notebook_parameters(notebook).values())
+    types = {p.name: ("one of " + ", ".join(p.choices)) if p.choices is not None else p.type for p in rows}
+    defaults = {p.name: json.dumps(p.default, default=str) for p in rows}
     width = max((len(p.name) for p in rows), default=4)
-    out = [f"{'name':<{width}}  {'type':<10} {'default':<24} help"]
+    type_width = max((len(t) for t in types.values()), default=4)
+    default_width = min(max((len(d) for d in defaults.values()), default=7), 24)
+    out = [f"{'name':<{width}}  {'type':<{type_width}}  {'default':<{default_width}}  help"]
     for p in rows:
-        out.append(f"{p.name:<{width}}  {p.type:<10} {json.dumps(p.default, default=str):<24} {p.help}")
+        out.append(f"{p.name:<{width}}  {types[p.name]:<{type_width}}  {defaults[p.name]:<{default_width}}  {p.help}")
     return "\n".join(out)

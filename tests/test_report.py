@@ -116,6 +116,19 @@ def test_params_command_lists_a_notebooks_parameters(capsys):
     assert main(["params", "03_campaign_design"]) == 0
     out = capsys.readouterr().out
     assert "target_value" in out and "str | int" in out and "float | None" in out
+    assert "one of decile, cluster, rfm_segment" in out
+    lines = out.splitlines()
+    type_column = lines[0].index("type")
+    assert all(line[type_column - 2:type_column] == "  " and line[type_column] != " " for line in lines[1:])
+
+
+def test_params_command_survives_a_closed_pipe():
+    import subprocess
+    import sys
+
+    proc = subprocess.run(f"'{sys.executable}' -m crm_kit params 03_campaign_design | head -1", shell=True,
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.stdout.startswith("name") and "Traceback" not in proc.stderr
 
 
 def test_yaml_copy_of_a_definition_and_no_overwrite(tmp_path):
