@@ -193,18 +193,24 @@ def interaction_table(transactions, arms: pd.DataFrame, *, base: Any, campaign: 
     return growth_table(table)
 
 
-def arms_from_contacts(contacts: pd.DataFrame | None, campaign_id: Any) -> pd.DataFrame:
-    """The arms of one campaign as recorded in the contacts table (treatment and a random control).
-
-    Raises a clear error when the campaign is not in the table or kept no
-    control group (then :func:`comparison_arms` is the fallback).
-    """
+def _campaign_contacts(contacts: pd.DataFrame | None, campaign_id: Any) -> pd.DataFrame:
+    """The contact rows of one campaign; clear errors for no contacts table or an unknown campaign."""
     if contacts is None or contacts.empty:
         raise DataError("the data has no contacts table; map tables.contacts in the data spec or set arms_source: contact_list")
     rows = contacts[contacts["campaign_id"].astype(str) == str(campaign_id)]
     if rows.empty:
         known = sorted(contacts["campaign_id"].astype(str).unique(), key=lambda v: (len(v), v))
         raise EmptyGroupError(f"campaign '{campaign_id}' has no contacts; campaigns in the data: {known}")
+    return rows
+
+
+def arms_from_contacts(contacts: pd.DataFrame | None, campaign_id: Any) -> pd.DataFrame:
+    """The arms of one campaign as recorded in the contacts table (treatment and a random control).
+
+    Raises a clear error when the campaign is not in the table or kept no
+    control group (then :func:`comparison_arms` is the fallback).
+    """
+    rows = _campaign_contacts(contacts, campaign_id)
     if not (rows["arm"] == "control").any():
         raise EmptyGroupError(
             f"campaign '{campaign_id}' kept no control group in the contacts table; set control: never_contacted "
@@ -246,12 +252,7 @@ def comparison_arms(transactions, contacts: pd.DataFrame, campaign_id: Any, *, b
     """
     from .engine import _ts, parse_period
 
-    if contacts is None or contacts.empty:
-        raise EmptyGroupError("the data has no contacts table: map tables.contacts in the data spec")
-    rows = contacts[contacts["campaign_id"].astype(str) == str(campaign_id)]
-    if rows.empty:
-        known = sorted(contacts["campaign_id"].astype(str).unique(), key=lambda v: (len(v), v))
-        raise EmptyGroupError(f"campaign '{campaign_id}' has no contacts; campaigns in the data: {known}")
+    rows = _campaign_contacts(contacts, campaign_id)
     if (rows["arm"] == "control").any():
         raise ParameterError(
             f"campaign '{campaign_id}' has a random control group in the contacts table; "
