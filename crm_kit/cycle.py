@@ -58,6 +58,9 @@ def round_table(rounds: dict[int, dict[str, Any]]) -> pd.DataFrame:
         lift = {r["metric"]: r for r in res["lift"]}
         naive = {r["figure"]: r["value"] for r in res["naive_vs_controlled"]}
         ret = res["return"]
+        # a round evaluated against a comparison group that was not random reports the difference-in-differences
+        estimate = ret.get("estimate", "lift")
+        low, high = ("ci_low", "ci_high") if estimate == "lift" else ("did_ci_low", "did_ci_high")
         rows.append({
             "round": n,
             "campaign": res["campaign_id"],
@@ -65,9 +68,10 @@ def round_table(rounds: dict[int, dict[str, Any]]) -> pd.DataFrame:
             "control": res["arms"].get("control", 0),
             "naive_sales_growth": next(v for k, v in naive.items() if k.startswith("naive: treated sales growth (mean")),
             "control_growth": next(v for k, v in naive.items() if k.startswith("control group")),
-            "sales_lift_per_customer": lift["sales"]["lift"],
-            "lift_ci_low": lift["sales"]["ci_low"],
-            "lift_ci_high": lift["sales"]["ci_high"],
+            "estimate": estimate,
+            "sales_lift_per_customer": lift["sales"][estimate],
+            "lift_ci_low": lift["sales"][low],
+            "lift_ci_high": lift["sales"][high],
             "incremental_sales": ret["incremental_sales"],
             "cost": ret["cost"],
             "return_on_spend": ret["return_on_spend"],
@@ -79,7 +83,7 @@ def round_table(rounds: dict[int, dict[str, Any]]) -> pd.DataFrame:
 def totals(per_round: pd.DataFrame) -> dict[str, float]:
     """Both rounds together."""
     inc, cost = float(per_round["incremental_sales"].sum()), float(per_round["cost"].sum())
-    return {"incremental_sales": inc, "cost": cost, "return_on_spend": inc / cost if cost else float("inf")}
+    return {"incremental_sales": inc, "cost": cost, "return_on_spend": inc / cost if cost else None}
 
 
 def lessons(rounds: dict[int, dict[str, Any]], per_round: pd.DataFrame) -> str:
@@ -93,8 +97,9 @@ def lessons(rounds: dict[int, dict[str, Any]], per_round: pd.DataFrame) -> str:
             f"Against control the campaign added {r['sales_lift_per_customer']:,.0f} per customer "
             f"(95% interval {r['lift_ci_low']:,.0f} to {r['lift_ci_high']:,.0f})"
             + ("" if significant else " — not distinguishable from zero at this size")
-            + f": {r['incremental_sales']:,.0f} in all for a cost of {r['cost']:,.0f}, "
-            f"{r['return_on_spend']:,.1f}× return on spend."
+            + f": {r['incremental_sales']:,.0f} in all"
+            + (f" for a cost of {r['cost']:,.0f}, {r['return_on_spend']:,.1f}× return on spend."
+               if r["cost"] and pd.notna(r["return_on_spend"]) else "; no cost was recorded, so its return is not defined.")
         )
     lines.append("- Judge a campaign on **return**, not volume: 100 spent for 1,000 of sales beats 1,000 for 2,000.")
     lines.append("- The customers a channel did not move are not lost: a second round through *their* channel "

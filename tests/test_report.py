@@ -167,3 +167,21 @@ def test_earlier_outputs_come_only_from_runs_of_the_same_name(tmp_path, monkeypa
     fresh = tmp_path / "third" / "20250401-000000"
     fresh.mkdir(parents=True)
     assert outputs.read_json("campaign_round1", fresh) is None
+
+
+def test_cycle_table_and_lessons_with_a_comparison_group_and_no_cost():
+    from crm_kit.cycle import lessons, round_table, totals
+
+    lift = [{"metric": "sales", "lift": 17.0, "ci_low": 15.3, "ci_high": 18.7, "did": 1.05, "did_ci_low": -0.58,
+             "did_ci_high": 2.67}]
+    naive = [{"figure": "naive: treated sales growth (mean of individual rates, the case's ratio)", "value": 0.77},
+             {"figure": "control group's own growth (no campaign: season + regression to the mean)", "value": -0.14}]
+    res = {"campaign_id": "18", "arms": {"treatment": 1133, "control": 785}, "lift": lift, "naive_vs_controlled": naive,
+           "return": {"estimate": "did", "incremental_sales": 1189.65, "cost": 0.0, "return_on_spend": None, "roi": None}}
+    rounds = {1: {"results": res}}
+    table = round_table(rounds)
+    assert table.loc[0, "estimate"] == "did" and table.loc[0, "sales_lift_per_customer"] == 1.05
+    assert (table.loc[0, "lift_ci_low"], table.loc[0, "lift_ci_high"]) == (-0.58, 2.67)
+    assert totals(table)["return_on_spend"] is None
+    text = lessons(rounds, table)
+    assert "not distinguishable from zero" in text and "no cost was recorded, so its return is not defined" in text
