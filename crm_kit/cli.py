@@ -1,5 +1,6 @@
 """Command line: ``crm-kit demo`` (generate the demo store, print its decile table),
-``crm-kit run PARAMS.yaml`` (the whole cycle) and ``crm-kit params NOTEBOOK``."""
+``crm-kit run PARAMS.yaml`` (the whole cycle), ``crm-kit params NOTEBOOK`` and
+``crm-kit fetch [DATASET ...]`` (verify or download the public datasets)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,16 @@ def _params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fetch(args: argparse.Namespace) -> int:
+    from .datasets import PUBLIC_DATASETS, fetch_public_dataset
+
+    names = args.datasets or sorted(PUBLIC_DATASETS)
+    for name in names:
+        folder = fetch_public_dataset(name, cache=args.cache, download=args.download, url=args.url)
+        print(f"{name}: {folder} (checksums verified; licence: {PUBLIC_DATASETS[name]['licence']})")
+    return 0
+
+
 def _student(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -89,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--workers", type=int, default=2, help="notebooks run side by side when their steps allow (default 2)")
     par = sub.add_parser("params", help="list a notebook's parameters: name, type, default, help")
     par.add_argument("notebook")
+    fetch = sub.add_parser("fetch", help="check public datasets in the cache; --download fetches and converts missing ones")
+    fetch.add_argument("datasets", nargs="*", help="online_retail, online_retail_ii, completejourney, lenta_sample (default: all)")
+    fetch.add_argument("--cache", default=None, help="cache folder (default: $CRM_KIT_CACHE, else data/cache)")
+    fetch.add_argument("--download", action="store_true", help="fetch a missing dataset from its publisher and convert it")
+    fetch.add_argument("--url", default=None, help="the archive's address instead of the publisher's (a mirror, file://)")
     stu = sub.add_parser("student", help="write student copies of notebooks (outputs and solution cells removed)")
     stu.add_argument("notebooks", nargs="*")
     stu.add_argument("--output", default="student")
@@ -98,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
         args.seed = DEMO_SEED
     try:
-        return {"demo": _demo, "run": _run, "params": _params, "student": _student}[args.command](args)
+        return {"demo": _demo, "run": _run, "params": _params, "fetch": _fetch, "student": _student}[args.command](args)
     except CRMKitError as exc:
         print(f"crm-kit: error: {exc}", file=sys.stderr)
         return 2

@@ -852,7 +852,7 @@ def fetch_public_dataset(name: str, *, cache: str | os.PathLike | None = None, d
     if missing:
         raise DataError(
             f"dataset '{name}' is not in {folder} (missing {missing}); set CRM_KIT_CACHE to the folder that holds "
-            f"'{name}/' (e.g. ../shared/data) or fetch it with download=True"
+            f"'{name}/' (e.g. ../shared/data) or fetch it with download=True (crm-kit fetch {name} --download)"
         )
     manifest_path = folder / MANIFEST
     recorded = json.loads(manifest_path.read_text(encoding="utf-8"))["files"] if manifest_path.exists() else {}

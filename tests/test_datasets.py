@@ -239,3 +239,17 @@ def test_online_retail_ii_takes_the_2009_sheet_with_text_dates(tmp_path, monkeyp
     converted = pd.read_parquet(folder / "online_retail_II_2009_2010.parquet")
     assert converted["InvoiceDate"].tolist() == ["2009-12-01 07:45:00", "2009-12-01 10:33:00"]
     assert converted["Invoice"].tolist() == ["489434", "C489449"]
+
+
+@pytest.mark.realdata
+def test_fetch_command_verifies_the_cache_and_names_the_fix(tmp_path, capsys):
+    from conftest import SHARED_DATA, shared_file
+
+    from crm_kit.cli import main
+
+    shared_file("online_retail", "online_retail.parquet")
+    assert main(["fetch", "online_retail", "lenta_sample", "--cache", str(SHARED_DATA)]) == 0
+    out = capsys.readouterr().out
+    assert "online_retail: " in out and "checksums verified" in out and "MIT (scikit-uplift)" in out
+    assert main(["fetch", "completejourney", "--cache", str(tmp_path)]) == 2
+    assert "fetch it with download=True" in capsys.readouterr().err
