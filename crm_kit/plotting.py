@@ -258,21 +258,34 @@ def plot_overlap(matrix: pd.DataFrame, *, ax=None):
     return ax
 
 
-def plot_lift(lift: pd.DataFrame, *, ax=None):
-    """Relative lift of each metric over control, with its confidence interval."""
+def plot_lift(lift: pd.DataFrame, *, estimate: str = "lift", ax=None):
+    """Relative effect of each metric with its confidence interval.
+
+    ``estimate="lift"``: the difference over the (random) control group,
+    relative to the control mean. ``estimate="did"``: the difference-in-
+    differences against a comparison group, relative to the treated's base
+    mean (metrics without a DiD, the ticket, are left out).
+    """
     ax = _ax(ax)
-    df = lift.copy()
-    rel_lo = df["ci_low"] / df["control_mean"]
-    rel_hi = df["ci_high"] / df["control_mean"]
+    if estimate == "lift":
+        df, scale = lift.copy(), lift["control_mean"]
+        mid, lo, hi = df["relative_lift"], df["ci_low"] / scale, df["ci_high"] / scale
+        xlabel = "lift over the control group (bars: estimate; whiskers: confidence interval)"
+        title = "Campaign effect, measured against the control group"
+    else:
+        df = lift[lift["did"].notna()].copy()
+        scale = df["treated_base_mean"]
+        mid, lo, hi = df["did"] / scale, df["did_ci_low"] / scale, df["did_ci_high"] / scale
+        xlabel = "difference-in-differences, relative to the treated's base (whiskers: confidence interval)"
+        title = "Campaign effect against a comparison group (not random)"
     y = np.arange(len(df))
-    ax.barh(y, df["relative_lift"], color="#4C72B0", alpha=0.8)
-    ax.errorbar(df["relative_lift"], y, xerr=[df["relative_lift"] - rel_lo, rel_hi - df["relative_lift"]],
-                fmt="none", ecolor="black", capsize=4)
+    ax.barh(y, mid, color="#4C72B0", alpha=0.8)
+    ax.errorbar(mid, y, xerr=[mid - lo, hi - mid], fmt="none", ecolor="black", capsize=4)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(y, [f"{m} per customer" for m in df["metric"]])
     ax.xaxis.set_major_formatter(mtick.PercentFormatter(1.0))
-    ax.set_xlabel("lift over the control group (bars: estimate; whiskers: 95% interval)")
-    ax.set_title("Campaign effect, measured against the control group")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
     return ax
 
 

@@ -437,12 +437,15 @@ def lift_table(table: pd.DataFrame, *, arm_col: str = "arm", treatment: str = "t
         dt = yt - t[f"{metric}_base"].to_numpy(float)
         dc = yc - c[f"{metric}_base"].to_numpy(float)
         did, dlo, dhi, dp = _welch(dt, dc, level)
-        rows.append({"metric": metric, "treated_mean": yt.mean(), "control_mean": yc.mean(), "lift": diff,
+        rows.append({"metric": metric, "treated_mean": yt.mean(), "control_mean": yc.mean(),
+                     "treated_base_mean": t[f"{metric}_base"].to_numpy(float).mean(), "lift": diff,
                      "ci_low": lo, "ci_high": hi, "p_value": p, "did": did, "did_ci_low": dlo, "did_ci_high": dhi,
                      "method": "Welch t"})
     est, lo, hi = _bootstrap_ratio(t, c, "sales_campaign", "visits_campaign", n_boot=n_boot, level=level, seed=seed)
     rows.append({"metric": "ticket", "treated_mean": t["sales_campaign"].sum() / t["visits_campaign"].sum(),
-                 "control_mean": c["sales_campaign"].sum() / c["visits_campaign"].sum(), "lift": est,
+                 "control_mean": c["sales_campaign"].sum() / c["visits_campaign"].sum(),
+                 "treated_base_mean": t["sales_base"].sum() / t["visits_base"].sum() if t["visits_base"].sum() else np.nan,
+                 "lift": est,
                  "ci_low": lo, "ci_high": hi, "p_value": np.nan, "did": np.nan, "did_ci_low": np.nan, "did_ci_high": np.nan,
                  "method": f"bootstrap ({n_boot} resamples)"})
     out = pd.DataFrame(rows)
