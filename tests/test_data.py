@@ -309,3 +309,11 @@ def test_glob_paths_read_every_part_and_key_the_cache_on_each(tmp_path, tiny_lin
     assert load_store(spec).con.execute(load_store(spec).transactions.count()) == 9  # a new part is a new cache key
     with pytest.raises(DataError, match=r"no file matches 'missing/\*\.parquet'"):
         load_store({"tables": {"transactions": {"path": "missing/*.parquet"}}})
+
+
+def test_uri_paths_go_to_the_engine_as_written_and_are_not_cached():
+    from crm_kit.data import _cache_key, _source_location, source_files
+
+    uri = "s3a://bucket/crm/lines/*.parquet"
+    assert _source_location(uri) == uri and source_files(uri) == []
+    assert _cache_key({"tables": {"transactions": {"path": uri}}}) is None
