@@ -354,7 +354,8 @@ def _spark_connection(options: Mapping[str, Any]):
 
     ``master: spark://host:7077`` (or ``yarn``, ``k8s://...``, ``local[4]``) points the
     kit at a cluster; ``config`` passes any ``spark.*`` setting. ``$VARS`` are expanded.
-    An active session with the same master is reused (Spark allows one per process).
+    Spark allows one session per process: ``getOrCreate`` returns an active
+    session as it is, whatever ``master`` says here.
     """
     unknown = set(options) - {"master", "app_name", "config"}
     if unknown:
@@ -499,7 +500,8 @@ def _cast_columns(con, name: str, selected: dict, *, ts_format: str | None):
     return exprs, checks
 
 
-def _check_parse(con, name, raw_table, checks, constants=()):
+def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | None = None):
+    constants = constants or {}
     for col, (value, parsed) in checks.items():
         if col in constants:
             if con.execute(parsed.name("v").as_table().limit(1))["v"].isna().iloc[0]:

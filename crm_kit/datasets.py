@@ -722,16 +722,16 @@ def _archive_member(names: list[str], wanted: str, archive: Path) -> str:
     return hits[0]
 
 
-def _convert_uci_online_retail(archive: Path, folder: Path) -> None:
+def _convert_uci_online_retail(archive: Path, folder: Path, files: list[str]) -> None:
     import zipfile
 
     with zipfile.ZipFile(archive) as zf:
         with zf.open(_archive_member(zf.namelist(), "Online Retail.xlsx", archive)) as fh:
             frame = pd.read_excel(fh, dtype={"InvoiceNo": str, "StockCode": str}, engine="openpyxl")
-    frame.to_parquet(folder / "online_retail.parquet", index=False)
+    frame.to_parquet(folder / files[0], index=False)
 
 
-def _convert_uci_online_retail_ii(archive: Path, folder: Path) -> None:
+def _convert_uci_online_retail_ii(archive: Path, folder: Path, files: list[str]) -> None:
     import zipfile
 
     with zipfile.ZipFile(archive) as zf:
@@ -739,7 +739,7 @@ def _convert_uci_online_retail_ii(archive: Path, folder: Path) -> None:
             frame = pd.read_excel(fh, sheet_name="Year 2009-2010", dtype={"Invoice": str, "StockCode": str},
                                   engine="openpyxl")
     frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"]).dt.strftime("%Y-%m-%d %H:%M:%S")
-    frame.to_parquet(folder / "online_retail_II_2009_2010.parquet", index=False)
+    frame.to_parquet(folder / files[0], index=False)
 
 
 def _convert_r_package_data(archive: Path, folder: Path, files: list[str]) -> None:
@@ -760,9 +760,10 @@ def _convert_r_package_data(archive: Path, folder: Path, files: list[str]) -> No
             frame.to_csv(folder / fname, index=False, compression="gzip")
 
 
+#: converter name -> function(archive, dataset folder, file names to write)
 _CONVERTERS = {
-    "uci_online_retail": lambda archive, folder, files: _convert_uci_online_retail(archive, folder),
-    "uci_online_retail_ii": lambda archive, folder, files: _convert_uci_online_retail_ii(archive, folder),
+    "uci_online_retail": _convert_uci_online_retail,
+    "uci_online_retail_ii": _convert_uci_online_retail_ii,
     "r_package_data": _convert_r_package_data,
 }
 

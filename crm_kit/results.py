@@ -30,6 +30,7 @@ __all__ = [
     "interaction_table",
     "arms_from_contacts",
     "comparison_arms",
+    "placebo_lift",
     "growth_summary",
     "goal_attainment",
     "group_summary",
@@ -288,6 +289,27 @@ def comparison_arms(transactions, contacts: pd.DataFrame, campaign_id: Any, *, b
         contacted_elsewhere=len(known.intersection(ever).difference(contacted)), never_contacted=len(never),
     )
     return arms
+
+
+def placebo_lift(transactions, arms: pd.DataFrame, *, base: Any, level: float = 0.95, n_boot: int = 2000,
+                 seed: int = 0) -> tuple[tuple[pd.Timestamp, pd.Timestamp], pd.DataFrame]:
+    """The placebo check of a comparison that was not random: the same lift one period earlier.
+
+    The period just before ``base`` (same length; the month before a month)
+    plays the base, ``base`` plays the campaign. No campaign ran in between,
+    so a difference-in-differences far from zero means the arms were already
+    drifting apart and parallel trends fail.
+
+    Returns
+    -------
+    tuple
+        The earlier period ``(start, end)`` and the :func:`lift_table` of the placebo.
+    """
+    from .engine import previous_period
+
+    before_base = previous_period(base, "base")
+    table = interaction_table(transactions, arms, base=before_base, campaign=base)
+    return before_base, lift_table(table, level=level, n_boot=n_boot, seed=seed)
 
 
 def growth_summary(table: pd.DataFrame, *, by: str | None = "arm") -> pd.DataFrame:

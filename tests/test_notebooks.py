@@ -8,7 +8,7 @@ import papermill as pm
 import pytest
 import yaml
 
-from conftest import ROOT, SHARED_DATA
+from conftest import ROOT, shared_file
 
 NB_DIR = ROOT / "notebooks"
 
@@ -59,8 +59,7 @@ def test_discovery_on_the_demo_store_recommends_group_8(demo_dir, tmp_path):
 @pytest.mark.notebook
 @pytest.mark.realdata
 def test_discovery_on_online_retail(tmp_path):
-    if not (SHARED_DATA / "online_retail" / "online_retail.parquet").exists():
-        pytest.skip("Online Retail not present in ../shared/data")
+    shared_file("online_retail", "online_retail.parquet")
     out, executed = _run("01_knowledge_discovery", tmp_path, **_params("online_retail.yaml", "01_knowledge_discovery"))
     summary = json.loads((out / "discovery_summary.json").read_text())
     assert summary["customers"] > 1000
@@ -87,8 +86,7 @@ def test_segmentation_on_the_demo_store(demo_dir, tmp_path):
 @pytest.mark.notebook
 @pytest.mark.realdata
 def test_segmentation_on_online_retail(tmp_path):
-    if not (SHARED_DATA / "online_retail" / "online_retail.parquet").exists():
-        pytest.skip("Online Retail not present in ../shared/data")
+    shared_file("online_retail", "online_retail.parquet")
     out, executed = _run("02_segmentation", tmp_path, **_params("online_retail.yaml", "02_segmentation"))
     summary = json.loads((out / "segmentation_summary.json").read_text())
     assert summary["k"] >= 2 and summary["clv_total"] > 0
@@ -98,8 +96,7 @@ def test_segmentation_on_online_retail(tmp_path):
 @pytest.mark.notebook
 @pytest.mark.realdata
 def test_design_for_a_web_shop_on_online_retail(tmp_path):
-    if not (SHARED_DATA / "online_retail" / "online_retail.parquet").exists():
-        pytest.skip("Online Retail not present in ../shared/data")
+    shared_file("online_retail", "online_retail.parquet")
     out, _ = _run("01_knowledge_discovery", tmp_path, **_params("online_retail.yaml", "01_knowledge_discovery"))
     _, executed = _run("03_campaign_design", tmp_path, **_params("online_retail.yaml", "03_campaign_design"))
     found = json.loads((out / "discovery_summary.json").read_text())
@@ -155,8 +152,7 @@ def test_round_two_empty_target_is_a_clear_error(demo_dir, tmp_path):
 @pytest.mark.notebook
 @pytest.mark.realdata
 def test_results_on_lenta_outcome_table(tmp_path):
-    if not (SHARED_DATA / "lenta_sample" / "lenta_dataset_50k.csv").exists():
-        pytest.skip("Lenta sample not present in ../shared/data")
+    shared_file("lenta_sample", "lenta_dataset_50k.csv")
     steps = yaml.safe_load((ROOT / "params" / "lenta.yaml").read_text())["steps"]
     out, _ = _run("04_campaign_results", tmp_path, **steps[0]["params"])
     lift = json.loads((out / "results_round1.json").read_text())["lift"]
@@ -168,8 +164,7 @@ def test_results_on_lenta_outcome_table(tmp_path):
 @pytest.mark.notebook
 @pytest.mark.realdata
 def test_discovery_on_complete_journey_uses_real_demographics(tmp_path):
-    if not (SHARED_DATA / "completejourney" / "transactions_sample.csv.gz").exists():
-        pytest.skip("The Complete Journey not present in ../shared/data")
+    shared_file("completejourney", "transactions_sample.csv.gz")
     out, executed = _run("01_knowledge_discovery", tmp_path, **_params("completejourney.yaml", "01_knowledge_discovery"))
     summary = json.loads((out / "discovery_summary.json").read_text())
     assert summary["customers"] > 100
@@ -189,9 +184,7 @@ def test_results_on_complete_journey_campaign_against_never_contacted(tmp_path):
     import pandas as pd
     from scipy import stats
 
-    folder = SHARED_DATA / "completejourney"
-    if not (folder / "campaigns.csv.gz").exists():
-        pytest.skip("The Complete Journey not present in ../shared/data")
+    folder = shared_file("completejourney", "campaigns.csv.gz").parent
     params = _params("completejourney.yaml", "04_campaign_results")
     assert params["control"] == "never_contacted"
     out, executed = _run("04_campaign_results", tmp_path, **params)
