@@ -109,9 +109,12 @@ def test_notebook_runs_in_jupyterlab(browser, jupyterlab):
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         try:
+            # evidence that cells were queued or ran: an input prompt showing [*] or [n]. A busy
+            # indicator alone is not enough: it also flashes while the kernel starts, and a run
+            # that saw only that waited 400 s on a notebook nothing had executed
             page.wait_for_function(
-                "document.querySelector(\".jp-Notebook-ExecutionIndicator[data-status='busy']\") !== null"
-                " || document.querySelectorAll('.jp-OutputArea-output').length > 0", timeout=30_000)
+                "Array.from(document.querySelectorAll('.jp-InputPrompt'))"
+                ".some(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))", timeout=30_000)
             started = True
             break
         except Exception:
