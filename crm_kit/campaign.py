@@ -7,12 +7,17 @@ seeded, stratified hold-out of a control group.
 from __future__ import annotations
 
 import difflib
-
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .artifacts import DiscoverySummary, RoundResult, SegmentTable
+from .config import resolve_path
+from .discovery import behaviour_table, recommend_target, recommended_group
+from .engine import monthly_customer_list
 from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
@@ -24,7 +29,14 @@ __all__ = [
     "balance_table",
     "power_analysis",
     "power_verdict",
-    "ROUND_PLANS",
+    "PLAN_KEYS",
+    "COST_ITEMS",
+    "Target",
+    "resolve_target",
+    "balance_columns",
+    "ticket_target",
+    "weekly_samples",
+    "budget_summary",
     "weekly_calendar",
     "choose_samples",
     "contact_channels",
@@ -175,6 +187,80 @@ def select_target(
         )
     target.attrs["excluded"] = n_before - len(target)
     return target.sort_values("customer_id").reset_index(drop=True)
+
+
+@dataclass
+class Target:
+    """The resolved target group: its customers (with their member fields) and how it was chosen."""
+
+    customers: pd.DataFrame
+    kind: str
+    value: Any
+    excluded: int
+    #: where the value came from, e.g. "discovery's recommendation"
+    origin: str
+
+    def describe(self) -> str:
+        """One line for the notebook: size, what was targeted, why, and who was left out."""
+        return (f"{len(self.customers):,} customers in the target group {self.kind} = {self.value} ({self.origin}; "
+                f"{self.excluded} left out: contacted by another campaign in the same month)")
+
+
+def _read_group_file(path: str) -> pd.DataFrame:
+    found = resolve_path(path, must_exist=True)
+    if found.suffix == ".csv":
+        return pd.read_csv(found, dtype={"customer_id": str})
+    return pd.read_parquet(found)
+
+
+def resolve_target(store, *, kind: str, value: Any, round_no: int, base_month: str, campaign_id: str,
+                   campaign_month: str, folder: str | Path | None, group_list: str = "",
+                   exclude_contacted: bool = True) -> Target:
+    """Resolve notebook 03's target parameters into the target group's customers.
+
+    Parameters
+    ----------
+    store
+        The loaded :class:`~crm_kit.store.Store`.
+    kind, value
+        What to target (see :func:`select_target`). An empty ``value`` with
+        ``kind="decile"`` takes the group discovery recommended (notebook
+        01's :class:`~crm_kit.artifacts.DiscoverySummary` of this run), or,
+        without one, the group the recommendation rule picks on ``base_month``.
+    round_no
+        The round being designed; a ``group_list`` target without a file
+        reads the previous round's group list (round one's A1-A4 for round two).
+    base_month
+        The month whose customer list gives the deciles.
+    campaign_id, campaign_month, exclude_contacted
+        Customers another campaign contacts in ``campaign_month`` are left out.
+    folder
+        The run folder, where the hand-offs of earlier steps are found.
+    group_list
+        A CSV or Parquet file of ``customer_id`` and ``group`` for ``kind="group_list"``.
+    """
+    if kind not in TARGET_KINDS:
+        raise ParameterError(f"target_kind={kind!r}: use one of {list(TARGET_KINDS)}")
+    customer_list = monthly_customer_list(store.transactions, month=base_month)
+    origin = "as given"
+    if kind == "decile" and value in ("", None):
+        found = DiscoverySummary.read(folder)
+        if found is not None and found.target_group:
+            value, origin = str(found.target_group), "discovery's recommendation"
+        else:
+            recommendation = recommend_target(behaviour_table(store, customer_list, month=base_month))
+            value, origin = str(recommended_group(recommendation)), "the recommendation rule on the base month"
+    segments = SegmentTable.read_table(folder) if kind not in ("decile", "group_list") else None
+    groups = None
+    if kind == "group_list":
+        groups = _read_group_file(group_list) if group_list else RoundResult.read_table(folder, round_no - 1)
+        origin = f"from {group_list}" if group_list else f"round {round_no - 1}'s groups"
+    contacted = contacted_elsewhere(store.contacts, campaign_id=campaign_id, month=campaign_month) if exclude_contacted else []
+    target = select_target(kind, value, groups=customer_list, segments=segments, group_list=groups, exclude_ids=contacted)
+    excluded = int(target.attrs.get("excluded", 0))
+    if store.customers is not None:
+        target = target.merge(store.customers, on="customer_id", how="left")
+    return Target(customers=target, kind=kind, value=value, excluded=excluded, origin=origin)
 
 
 # ====================================================================== baseline and goals
@@ -353,40 +439,31 @@ def power_verdict(check: dict[str, Any], *, goal: float, metric: str = "sales") 
 
 # ====================================================================== 4P plan and budget
 
-#: the plan's default channel, offer and cost lines per round (the worked case)
-ROUND_PLANS: dict[int, dict[str, Any]] = {
-    1: {
-        "channels": ["WeChat"],
-        "default_channel": "WeChat",
-        "product": "a free sample of the week's bestseller (one per targeted member each week) and a cinema ticket above the spend threshold",
-        "price": "free: samples and tickets carry no price; cinema tickets come from a partner",
-        "place": "the store: weekend purchases with the QR code",
-        "promotion": "weekly WeChat subscription push of new, hot and promoted products (4 a month); a reply earns a QR code",
-        "reward": "cinema ticket",
-        "rule": {"rule": "weekly sample", "condition": "reply to the push, show the QR code on a weekend purchase",
-                 "why": "a reason to come one more time a week: the frequency goal"},
-    },
-    2: {
-        "channels": ["SMS", "phone"],
-        "default_channel": "SMS",
-        "product": "bestsellers, promotions and events pushed by SMS; phone ordering",
-        "price": "regular prices with free home delivery",
-        "place": "phone orders delivered to the door",
-        "promotion": "relationship promotion: SMS push, a service line, couriers",
-        "reward": "cinema ticket",
-        "rule": {"rule": "free delivery", "condition": "any phone order", "why": "removes the trip for members who do not visit"},
-    },
-}
+#: the keys of a round plan (the worked case's two are in :mod:`crm_kit.demo.plan`)
+PLAN_KEYS = ("channels", "default_channel", "product", "price", "place", "promotion", "reward", "rule",
+             "weekly_samples", "cost_items")
+#: the variable cost lines a plan may list in ``cost_items``
+COST_ITEMS = ("weekly samples", "extra rewards", "courier deliveries")
 
 
-def round_plan(round_no: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The round's plan (:data:`ROUND_PLANS`, the worked case's) with the analyst's overrides.
+def round_plan(base: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A round's plan: ``base`` (e.g. one of the worked case's) with the analyst's overrides, validated.
 
     A retailer that is not the case's supermarket writes its own channels and
     4P texts, e.g. ``{"channels": ["email"], "default_channel": "email",
     "place": "the web shop", "reward": "free shipping voucher"}``.
+
+    Parameters
+    ----------
+    base
+        A complete plan: every key of :data:`PLAN_KEYS`.
+    overrides
+        Any of those keys; unknown keys are errors with a suggestion.
     """
-    plan = dict(ROUND_PLANS.get(round_no, ROUND_PLANS[1]))
+    missing = sorted(set(PLAN_KEYS) - set(base))
+    if missing:
+        raise ParameterError(f"the base plan lacks {missing}; a plan has {list(PLAN_KEYS)}")
+    plan = dict(base)
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(plan))
     if unknown:
@@ -402,6 +479,9 @@ def round_plan(round_no: int, overrides: Mapping[str, Any] | None = None) -> dic
         plan["channels"] = [plan["channels"]]
     if plan["default_channel"] not in plan["channels"]:
         raise ParameterError(f"plan.default_channel '{plan['default_channel']}' is not one of plan.channels {plan['channels']}")
+    bad = sorted(set(plan["cost_items"]) - set(COST_ITEMS))
+    if bad:
+        raise ParameterError(f"plan.cost_items {bad} are not cost lines the kit knows; use {list(COST_ITEMS)}")
     return plan
 
 
@@ -430,14 +510,9 @@ def choose_samples(bestsellers: pd.DataFrame, *, weeks: int) -> pd.DataFrame:
     return picks.reset_index(drop=True)
 
 
-def contact_channels(target: pd.DataFrame, *, round_no: int, preferred_col: str = "preferred_channel",
-                     channels: Sequence[str] | None = None, default: str | None = None,
-                     plan: Mapping[str, Any] | None = None) -> pd.Series:
-    """Each customer's channel: their preferred one when the round uses it, else the round's default.
-
-    ``plan`` overrides the round's plan (see :func:`round_plan`).
-    """
-    plan = round_plan(round_no, plan)
+def contact_channels(target: pd.DataFrame, *, plan: Mapping[str, Any], preferred_col: str = "preferred_channel",
+                     channels: Sequence[str] | None = None, default: str | None = None) -> pd.Series:
+    """Each customer's channel: their preferred one when the round's ``plan`` uses it, else the plan's default."""
     allowed = list(channels) if channels else plan["channels"]
     default = default or plan["default_channel"]
     if preferred_col in target.columns:
@@ -448,12 +523,13 @@ def contact_channels(target: pd.DataFrame, *, round_no: int, preferred_col: str 
     return chosen.astype(str).rename("channel")
 
 
-def plan_4p(*, round_no: int, samples: pd.DataFrame | None, calendar: pd.DataFrame, treated: int,
-            ticket_target: float | None, reward_rounding: float = 10.0,
-            plan: Mapping[str, Any] | None = None) -> dict[str, pd.DataFrame]:
+def plan_4p(*, plan: Mapping[str, Any], samples: pd.DataFrame | None, calendar: pd.DataFrame, treated: int,
+            ticket_target: float | None, reward_rounding: float = 10.0) -> dict[str, pd.DataFrame]:
     """The 4P plan (产品/价格/渠道/促销) as readable tables.
 
-    ``plan`` overrides the round's texts, channels, reward and rule (see :func:`round_plan`).
+    ``plan`` is the round's plan (:func:`round_plan`): its texts, channels,
+    reward and rule; the calendar carries the weekly samples when the plan
+    gives samples (``weekly_samples``) and ``samples`` are chosen.
 
     Returns
     -------
@@ -462,11 +538,11 @@ def plan_4p(*, round_no: int, samples: pd.DataFrame | None, calendar: pd.DataFra
         weekend, sample and quantity = treated members) and ``rules``
         (incentive rules: the reward threshold is the ticket target rounded up).
     """
-    base = round_plan(round_no, plan)
+    base = plan
     table = pd.DataFrame({"P": ["product", "price", "place (channel)", "promotion"],
                           "decision": [base["product"], base["price"], base["place"], base["promotion"]]})
     cal = calendar.copy()
-    if samples is not None and round_no == 1:
+    if samples is not None and base["weekly_samples"]:
         names = samples["name"] if "name" in samples.columns else samples["product_id"]
         cal["sample"] = names.to_numpy()[: len(cal)]
         cal["sample_category"] = samples["category"].to_numpy()[: len(cal)] if "category" in samples.columns else ""
@@ -515,7 +591,7 @@ def campaign_budget(*, contacts: int, cost_per_contact: float, items: Sequence[M
     lines += [dict(i) for i in items]
     costs = pd.DataFrame(lines)
     costs["cost"] = costs["units"] * costs["unit_cost"]
-    for name, amount in (fixed_costs or {}).items():
+    for name, amount in ((n, a) for n, a in (fixed_costs or {}).items() if a):
         costs.loc[len(costs)] = {"item": name, "units": 1, "unit_cost": amount, "cost": amount}
     total = float(costs["cost"].sum())
     return {
@@ -563,17 +639,18 @@ def contacted_elsewhere(contacts: pd.DataFrame | None, *, campaign_id: str, mont
     return list(other["customer_id"].unique())
 
 
-def budget_lines(*, round_no: int, treated: int, weeks: int, sample_unit_cost: float, reward_unit_cost: float,
-                 expected_reward_share: float, courier_cost_per_order: float,
+def budget_lines(*, plan: Mapping[str, Any], treated: int, weeks: int, sample_unit_cost: float,
+                 reward_unit_cost: float, expected_reward_share: float, courier_cost_per_order: float,
                  expected_orders_per_member: float) -> list[dict[str, Any]]:
-    """The variable cost lines of a round: samples and rewards (round one) or courier trips (round two)."""
-    if round_no == 1:
-        return [
-            {"item": "weekly samples", "units": treated * weeks, "unit_cost": sample_unit_cost},
-            {"item": "extra rewards", "units": round(treated * expected_reward_share), "unit_cost": reward_unit_cost},
-        ]
-    return [{"item": "courier deliveries", "units": round(treated * expected_orders_per_member),
-             "unit_cost": courier_cost_per_order}]
+    """The variable cost lines the round's plan lists (``cost_items``): samples, rewards, courier trips."""
+    lines = {
+        "weekly samples": {"item": "weekly samples", "units": treated * weeks, "unit_cost": sample_unit_cost},
+        "extra rewards": {"item": "extra rewards", "units": round(treated * expected_reward_share),
+                          "unit_cost": reward_unit_cost},
+        "courier deliveries": {"item": "courier deliveries", "units": round(treated * expected_orders_per_member),
+                               "unit_cost": courier_cost_per_order},
+    }
+    return [lines[item] for item in plan["cost_items"]]
 
 
 def contact_list(arms: pd.DataFrame, channels: pd.Series, *, salt: str) -> pd.DataFrame:
@@ -600,3 +677,29 @@ def arms_from_contact_list(contacts: pd.DataFrame, customer_ids: Iterable[str], 
         n = int(matched["customer_id"].isna().sum())
         raise DataError(f"{n} contact-list key(s) match no customer of this store; check the data and the pseudonym salt")
     return matched[["customer_id", "arm"]]
+
+
+def balance_columns(design: pd.DataFrame, *, profile: Sequence[str] = (
+        "preferred_channel", "occupation", "gender", "age_band", "uses_wechat")) -> list[str]:
+    """The columns the balance table compares: the base month's visits, ticket and sales, and the member fields present."""
+    return ["visits_base", "ticket_base", "sales_base", *(c for c in profile if c in design.columns)]
+
+
+def ticket_target(group_targets: pd.DataFrame) -> float | None:
+    """The group's average-ticket target from :func:`goal_targets`, or ``None`` when the round set no ticket goal."""
+    if "metric" not in group_targets.columns:
+        return None
+    rows = group_targets.set_index("metric")
+    if "average ticket" not in rows.index or pd.isna(rows.loc["average ticket", "target"]):
+        return None
+    return float(rows.loc["average ticket", "target"])
+
+
+def weekly_samples(bestsellers: pd.DataFrame, *, plan: Mapping[str, Any], weeks: int) -> pd.DataFrame | None:
+    """The week's samples (:func:`choose_samples`) when the round's plan gives samples, else ``None``."""
+    return choose_samples(bestsellers, weeks=weeks) if plan["weekly_samples"] else None
+
+
+def budget_summary(budget: Mapping[str, Any]) -> pd.DataFrame:
+    """The budget's figures (total cost, break-even, expected return...) as a one-column table."""
+    return pd.Series({k: v for k, v in budget.items() if k != "costs"}).to_frame("value")

@@ -16,8 +16,8 @@ __all__ = ["main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .data import load_store
-    from .datasets import DEMO_MONTHS, ensure_demo_store
+    from .demo import DEMO_MONTHS, ensure_demo_store
+    from .store import load_store
     from .engine import decile_table, monthly_customer_list
 
     folder = ensure_demo_store(n_members=args.n_members, seed=args.seed)
@@ -33,7 +33,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .report import RunFailed, load_run_plan, run_cycle
+    from .run import RunFailed, load_run_plan, run_cycle
 
     plan = load_run_plan(args.params, *args.file, overrides=args.set, only=args.steps.split(",") if args.steps else None)
     if args.run_name:
@@ -57,7 +57,7 @@ def _params(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from .datasets import PUBLIC_DATASETS, fetch_public_dataset
+    from .store.public import PUBLIC_DATASETS, fetch_public_dataset
 
     names = args.datasets or sorted(PUBLIC_DATASETS)
     for name in names:
@@ -69,10 +69,10 @@ def _fetch(args: argparse.Namespace) -> int:
 def _student(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .data import project_root
-    from .report import student_copy
+    from .config import notebooks_dir
+    from .run import student_copy
 
-    names = args.notebooks or sorted(p.stem for p in (project_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    names = args.notebooks or sorted(p.stem for p in notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
     for name in names:
         print(student_copy(name, Path(args.output) / f"{name}.ipynb"))
     return 0
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     stu.add_argument("--output", default="student")
     args = parser.parse_args(argv)
     if getattr(args, "seed", 0) is None:
-        from .datasets import DEMO_SEED
+        from .demo import DEMO_SEED
 
         args.seed = DEMO_SEED
     try:

@@ -1,77 +1,78 @@
-"""The two-round picture: who went where, what each round added and cost, and the lessons."""
+"""The two-round picture: who went where, what each round added and cost, and the lessons.
+
+Works on the rounds' typed hand-offs (:func:`crm_kit.artifacts.rounds_in`):
+each round's :class:`~crm_kit.artifacts.RoundResult` and the
+:class:`~crm_kit.artifacts.CampaignDefinition` it analysed.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .outputs import read_json, read_table
+from .artifacts import CampaignDefinition, CycleSummary, RoundResult
 
-__all__ = ["load_rounds", "flow", "round_table", "totals", "lessons"]
+__all__ = ["flow", "round_table", "totals", "lessons", "cycle_summary"]
+
+Rounds = dict[int, tuple[CampaignDefinition | None, RoundResult]]
 
 
-def load_rounds(folder: Path | None) -> dict[int, dict[str, Any]]:
-    """Read each round's campaign definition, results and group list from the run folder.
+def _round_target(definition: CampaignDefinition | None, result: RoundResult) -> dict[str, Any]:
+    return (definition.target if definition is not None else result.target) or {}
 
-    Rounds whose results are missing are left out; an empty dict means
-    notebooks 03 and 04 have not run yet.
+
+def flow(rounds: Rounds) -> tuple[list, list]:
+    """Nodes and links of the cycle diagram.
+
+    Each round: its target, split into treated and control, the treated into
+    the round's groups. A round whose target is a group of the previous round
+    (round two on round one's A4) is linked from that group's node.
     """
-    rounds = {}
-    for n in (1, 2):
-        res = read_json(f"results_round{n}", folder)
-        if res is None or "lift" not in res or "groups" not in res:
-            continue
-        rounds[n] = {"results": res, "definition": read_json(f"campaign_round{n}", folder),
-                     "groups": read_table(f"round{n}_groups", folder)}
-    return rounds
-
-
-def flow(rounds: dict[int, dict[str, Any]]) -> tuple[list, list]:
-    """Nodes and links of the cycle diagram."""
     nodes, links = [], []
     col = 0
+    previous_groups: set[str] = set()
     for n in sorted(rounds):
-        res = rounds[n]["results"]
-        arms = res["arms"]
-        treated, control = arms.get("treatment", 0), arms.get("control", 0)
-        target = f"round {n} target" if n == 1 else "A4 (round 2 target)"
+        definition, res = rounds[n]
+        treated, control = res.arms.get("treatment", 0), res.arms.get("control", 0)
+        target = _round_target(definition, res)
+        source = str(target.get("value")) if target.get("kind") == "group_list" else None
+        label = f"{source} (round {n} target)" if source in previous_groups else f"round {n} target"
         t_name, c_name = f"R{n} treated", f"R{n} control"
-        if n > 1:  # round two's target is round one's A4
-            links.append(("A4", target, treated + control))
-        nodes.append((col, target, treated + control))
+        if source in previous_groups:
+            links.append((source, label, treated + control))
+        nodes.append((col, label, treated + control))
         nodes += [(col + 1, t_name, treated), (col + 1, c_name, control)]
-        links += [(target, t_name, treated), (target, c_name, control)]
-        for g, count in sorted(res["group_counts"].items()):
+        links += [(label, t_name, treated), (label, c_name, control)]
+        for g, count in sorted(res.group_counts.items()):
             nodes.append((col + 2, g, count))
             links.append((t_name, g, count))
+        previous_groups = set(res.group_counts)
         col += 3
     return nodes, links
 
 
-def round_table(rounds: dict[int, dict[str, Any]]) -> pd.DataFrame:
+def round_table(rounds: Rounds) -> pd.DataFrame:
     """One row per round: sizes, naive growth, controlled lift, incremental sales, cost, return."""
     rows = []
     for n in sorted(rounds):
-        res = rounds[n]["results"]
-        lift = {r["metric"]: r for r in res["lift"]}
-        naive = {r["figure"]: r["value"] for r in res["naive_vs_controlled"]}
-        ret = res["return"]
+        _definition, res = rounds[n]
+        ret = res.returns
         # a round evaluated against a comparison group that was not random reports the difference-in-differences
         estimate = ret.get("estimate", "lift")
         low, high = ("ci_low", "ci_high") if estimate == "lift" else ("did_ci_low", "did_ci_high")
+        sales = res.lift_row("sales")
         rows.append({
             "round": n,
-            "campaign": res["campaign_id"],
-            "treated": res["arms"].get("treatment", 0),
-            "control": res["arms"].get("control", 0),
-            "naive_sales_growth": next(v for k, v in naive.items() if k.startswith("naive: treated sales growth (mean")),
-            "control_growth": next(v for k, v in naive.items() if k.startswith("control group")),
+            "campaign": res.campaign_id,
+            "treated": res.arms.get("treatment", 0),
+            "control": res.arms.get("control", 0),
+            "naive_sales_growth": res.naive("naive_mean"),
+            "control_growth": res.naive("control_growth"),
             "estimate": estimate,
-            "sales_lift_per_customer": lift["sales"][estimate],
-            "lift_ci_low": lift["sales"][low],
-            "lift_ci_high": lift["sales"][high],
+            "sales_lift_per_customer": sales[estimate],
+            "lift_ci_low": sales[low],
+            "lift_ci_high": sales[high],
             "incremental_sales": ret["incremental_sales"],
             "cost": ret["cost"],
             "return_on_spend": ret["return_on_spend"],
@@ -86,7 +87,12 @@ def totals(per_round: pd.DataFrame) -> dict[str, float]:
     return {"incremental_sales": inc, "cost": cost, "return_on_spend": inc / cost if cost else None}
 
 
-def lessons(rounds: dict[int, dict[str, Any]], per_round: pd.DataFrame) -> str:
+def cycle_summary(per_round: pd.DataFrame) -> CycleSummary:
+    """The cycle's hand-off: every round side by side and the totals."""
+    return CycleSummary(rounds=per_round.to_dict(orient="records"), totals=totals(per_round))
+
+
+def lessons(rounds: Rounds, per_round: pd.DataFrame) -> str:
     """The closing lessons, written from the figures."""
     lines = []
     for _, r in per_round.iterrows():

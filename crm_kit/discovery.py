@@ -34,8 +34,8 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .data import PERSONAL_FIELDS, Store
 from .engine import month_bounds, parse_period
+from .store import PERSONAL_FIELDS, Store
 from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
@@ -54,6 +54,12 @@ __all__ = [
     "new_customer_repeat_rate",
     "recommend_target",
     "recommended_group",
+    "target_choice",
+    "target_group_tables",
+    "store_member_profile",
+    "profile_fields",
+    "product_view",
+    "pair_level",
     "TARGET_RULE_DEFAULTS",
 ]
 
@@ -654,3 +660,53 @@ def recommended_group(recommendation: pd.DataFrame) -> int:
             "choose one with target_value (or target_group in discovery), or relax the rule's thresholds"
         )
     return int(chosen.iloc[0])
+
+
+def target_choice(recommendation: pd.DataFrame) -> tuple[int | None, str]:
+    """The group :func:`recommend_target` marked ``target`` (or ``None``) and one sentence saying so."""
+    chosen = recommendation.loc[recommendation["decision"] == "target", "group"]
+    if chosen.empty:
+        return None, "No group passes the rule: set target_group, or relax the thresholds above"
+    return int(chosen.iloc[0]), f"Target group: {int(chosen.iloc[0])}"
+
+
+def target_group_tables(store: Store, customer_list: pd.DataFrame, *, group: int | None, period: Any,
+                        profile: dict[str, pd.DataFrame] | None = None, top: int = 10) -> list[pd.DataFrame]:
+    """What the chosen group buys (its bestsellers) and, with a member profile, its profile row; none without a group."""
+    if group is None:
+        return []
+    ids = customer_list.loc[customer_list["group"] == group, "customer_id"]
+    tables = [group_bestsellers(store, ids, period=period, top=top)]
+    if profile is not None:
+        tables.append(profile["summary"].set_index("group").loc[[group]])
+    return tables
+
+
+def store_member_profile(store: Store, customer_list: pd.DataFrame, *, month: Any) -> dict[str, pd.DataFrame] | None:
+    """:func:`member_profile` of the month's groups, membership years at the month's end; ``None`` without members."""
+    if store.customers is None:
+        return None
+    return member_profile(store.customers, customer_list, as_of=month_bounds(month)[1])
+
+
+def profile_fields(profile: dict[str, pd.DataFrame] | None,
+                   fields: Sequence[str] = ("occupation", "preferred_channel", "age_band")) -> list[str]:
+    """The fields of ``fields`` the profile has share tables for (charted in notebook 01)."""
+    return [f for f in fields if profile is not None and f in profile]
+
+
+_PRODUCT_COLUMNS = ("product_id", "name", "category", "brand", "units", "sales", "weekly_units", "stock",
+                    "weeks_of_cover", "class")
+
+
+def product_view(classes: pd.DataFrame, *, product_class: str | None = None, top: int = 10) -> pd.DataFrame:
+    """The product table as shown: the columns the data has, optionally one class only, the first ``top`` rows."""
+    shown = classes if product_class is None else classes[classes["class"] == product_class]
+    return shown[[c for c in _PRODUCT_COLUMNS if c in classes.columns]].head(top)
+
+
+def pair_level(store: Store, requested: str) -> str:
+    """The level of the bought-together analysis: ``requested``, or product level when the data has no categories."""
+    if requested not in ("category", "product"):
+        raise ParameterError(f"pair_level={requested!r}: use 'category' or 'product'")
+    return requested if (requested == "product" or store.has_categories) else "product"

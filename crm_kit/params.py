@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .data import project_root
+from .config import notebooks_dir
 from .errors import ParameterError
 
 __all__ = [
@@ -95,11 +95,11 @@ def notebook_path(notebook: str | Path) -> Path:
     p = Path(notebook)
     if p.suffix != ".ipynb":
         p = p.with_suffix(".ipynb")
-    candidates = [p, Path.cwd() / p.name, project_root() / "notebooks" / p.name]
+    candidates = [p, Path.cwd() / p.name, notebooks_dir() / p.name]
     for c in candidates:
         if c.exists():
             return c.resolve()
-    known = sorted(f.stem for f in (project_root() / "notebooks").glob("*.ipynb"))
+    known = sorted(f.stem for f in notebooks_dir().glob("*.ipynb"))
     raise ParameterError(f"no notebook '{notebook}'; notebooks are {known}")
 
 

@@ -18,12 +18,16 @@ floating point.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .artifacts import CampaignDefinition
+from .campaign import arms_from_contact_list
+from .config import resolve_path
 from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
@@ -45,6 +49,14 @@ __all__ = [
     "classify_round_one",
     "classify_sales_bands",
     "classify_round",
+    "split_rule",
+    "unmoved_group",
+    "RoundSetup",
+    "round_setup",
+    "round_arms",
+    "channel_suggestion",
+    "lift_by_attributes",
+    "read_outcome_table",
     "ROUND_ONE_GROUPS",
 ]
 
@@ -150,13 +162,41 @@ def classify_sales_bands(
     return pd.Series(band, index=growth.index, name="band")
 
 
-def classify_round(growth: pd.DataFrame, *, round_no: int, goals: dict[str, Any],
-                   thresholds: Sequence[float] = (0.3, 0.2, 0.1),
-                   labels: Sequence[str] = ("A41", "A42", "A43", "A44")) -> pd.Series:
-    """Round one: A1-A4 by the frequency and ticket goals; later rounds: bands by sales growth."""
-    if round_no == 1:
-        return classify_round_one(growth, freq_goal=goals["freq_goal"], ticket_goal=goals["ticket_goal"])
-    return classify_sales_bands(growth, thresholds=thresholds, labels=labels)
+def split_rule(goals: Mapping[str, Any], *, thresholds: Sequence[float] = (0.3, 0.2, 0.1),
+               labels: Sequence[str] = ("A41", "A42", "A43", "A44")) -> dict[str, Any]:
+    """How a round's treated customers are split, from the round's own goals.
+
+    A round that set both a frequency and a ticket goal (the case's round
+    one) splits by them into A1-A4; any other round (the case's round two,
+    which has a sales goal only) bands by sales growth at ``thresholds``.
+
+    Returns
+    -------
+    dict
+        ``{"kind": "goals", "freq_goal", "ticket_goal", "labels"}`` or
+        ``{"kind": "sales_bands", "thresholds", "labels"}``.
+    """
+    if goals.get("freq_goal") is not None and goals.get("ticket_goal") is not None:
+        return {"kind": "goals", "freq_goal": goals["freq_goal"], "ticket_goal": goals["ticket_goal"],
+                "labels": list(ROUND_ONE_GROUPS)}
+    thresholds, labels = list(thresholds), list(labels)
+    if len(labels) != len(thresholds) + 1:
+        raise ParameterError("band_labels must have one more entry than band_thresholds")
+    return {"kind": "sales_bands", "thresholds": thresholds, "labels": labels}
+
+
+def classify_round(growth: pd.DataFrame, *, split: Mapping[str, Any]) -> pd.Series:
+    """Split customers as the round's :func:`split_rule` says: A1-A4 by the goals, or bands by sales growth."""
+    if split["kind"] == "goals":
+        return classify_round_one(growth, freq_goal=split["freq_goal"], ticket_goal=split["ticket_goal"])
+    if split["kind"] == "sales_bands":
+        return classify_sales_bands(growth, thresholds=split["thresholds"], labels=split["labels"])
+    raise ParameterError(f"split kind {split['kind']!r}: use 'goals' or 'sales_bands'")
+
+
+def unmoved_group(split: Mapping[str, Any]) -> str | None:
+    """The group a goals split leaves unmoved (A4: neither goal met), the next round's target; bands have none."""
+    return split["labels"][-1] if split["kind"] == "goals" else None
 
 
 # ====================================================================== per-customer interaction table
@@ -491,19 +531,25 @@ def naive_vs_controlled(table: pd.DataFrame, lift: pd.DataFrame, *, arm_col: str
     sales = lift.set_index("metric").loc["sales"]
     if estimate == "lift":
         rows = [
-            {"figure": "controlled: lift in sales per customer over control, relative", "value": sales["relative_lift"]},
-            {"figure": "controlled: lift in sales per customer", "value": sales["lift"]},
+            {"key": "controlled_relative", "figure": "controlled: lift in sales per customer over control, relative",
+             "value": sales["relative_lift"]},
+            {"key": "controlled", "figure": "controlled: lift in sales per customer", "value": sales["lift"]},
         ]
     else:
         rows = [
-            {"figure": "controlled: difference-in-differences in sales per customer, relative to the treated base",
+            {"key": "controlled_relative",
+             "figure": "controlled: difference-in-differences in sales per customer, relative to the treated base",
              "value": sales["did"] / t["sales_base"].mean() if t["sales_base"].mean() else np.nan},
-            {"figure": "controlled: difference-in-differences in sales per customer", "value": sales["did"]},
+            {"key": "controlled", "figure": "controlled: difference-in-differences in sales per customer",
+             "value": sales["did"]},
         ]
     return pd.DataFrame([
-        {"figure": "naive: treated sales growth (mean of individual rates, the case's ratio)", "value": tb["sales_growth"].mean()},
-        {"figure": "naive: treated sales growth (ratio of totals)", "value": tb["sales_campaign"].sum() / tb["sales_base"].sum() - 1},
-        {"figure": "control group's own growth (no campaign: season + regression to the mean)", "value": cb["sales_campaign"].sum() / cb["sales_base"].sum() - 1},
+        {"key": "naive_mean", "figure": "naive: treated sales growth (mean of individual rates, the case's ratio)",
+         "value": tb["sales_growth"].mean()},
+        {"key": "naive_total", "figure": "naive: treated sales growth (ratio of totals)",
+         "value": tb["sales_campaign"].sum() / tb["sales_base"].sum() - 1},
+        {"key": "control_growth", "figure": "control group's own growth (no campaign: season + regression to the mean)",
+         "value": cb["sales_campaign"].sum() / cb["sales_base"].sum() - 1},
         *rows,
     ])
 
@@ -590,3 +636,142 @@ def outcome_lift(outcomes: pd.DataFrame, *, arm_col: str = "arm", control: Any =
                          "treated_value": t[col].mean(), "control_value": c[col].mean(), "lift": diff,
                          "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
+
+
+# ====================================================================== a round's set-up
+
+
+@dataclass(frozen=True)
+class RoundSetup:
+    """What a round's analysis works from: the campaign, its periods, goals, cost, split and effect estimate."""
+
+    round_no: int
+    campaign_id: str
+    periods: dict[str, str]
+    goals: dict[str, float | None]
+    cost: float
+    gross_margin: float
+    split: dict[str, Any]
+    #: ``"lift"`` against a random control, ``"did"`` against a comparison group that was not random
+    estimate: str
+    control: str
+    #: where the set-up came from: ``"definition"`` (notebook 03's export) or ``"parameters"``
+    source: str
+    target: dict[str, Any] | None = None
+    pseudonym_salt: str | None = None
+    channels: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """One line for the notebook: the campaign, its periods and goals, and where they came from."""
+        origin = ("campaign definition found" if self.source == "definition"
+                  else "no campaign definition found: using this notebook's parameters")
+        goals = ", ".join(f"{k.removesuffix('_goal')} {v:+.0%}" for k, v in self.goals.items() if v is not None)
+        return (f"{origin}. {self.campaign_id}: base {self.periods['base']}, campaign {self.periods['campaign']}, "
+                f"goals: {goals or 'none'}")
+
+
+def round_setup(definition: CampaignDefinition | None, *, round_no: int, control: str = "contacts",
+                campaign_id: str, base: str, campaign: str, goals: Mapping[str, float | None], cost: float,
+                gross_margin: float, band_thresholds: Sequence[float] = (0.3, 0.2, 0.1),
+                band_labels: Sequence[str] = ("A41", "A42", "A43", "A44")) -> RoundSetup:
+    """The round's set-up: from notebook 03's campaign definition when there is one, else from parameters.
+
+    Parameters
+    ----------
+    definition
+        The round's :class:`~crm_kit.artifacts.CampaignDefinition`, or ``None``
+        (a campaign designed elsewhere: the parameters describe it).
+    round_no
+        The round being analysed.
+    control
+        ``"contacts"`` (the random control arm recorded in the data) or
+        ``"never_contacted"`` (customers no campaign reached: not random, so the
+        effect is the difference-in-differences).
+    campaign_id, base, campaign, goals, cost, gross_margin
+        Used only without a definition.
+    band_thresholds, band_labels
+        The sales bands of a round split by sales growth (see :func:`split_rule`).
+    """
+    if control not in ("contacts", "never_contacted"):
+        raise ParameterError(f"control={control!r}: use 'contacts' or 'never_contacted'")
+    estimate = "lift" if control == "contacts" else "did"
+    if definition is not None:
+        goals = dict(definition.goals)
+        return RoundSetup(round_no=round_no, campaign_id=definition.campaign_id, periods=dict(definition.periods),
+                          goals=goals, cost=definition.cost, gross_margin=definition.gross_margin,
+                          split=split_rule(goals, thresholds=band_thresholds, labels=band_labels), estimate=estimate,
+                          control=control, source="definition", target=definition.target,
+                          pseudonym_salt=definition.pseudonym_salt, channels=tuple(definition.channels or [definition.channel]))
+    goals = dict(goals)
+    return RoundSetup(round_no=round_no, campaign_id=campaign_id, periods={"base": base, "campaign": campaign},
+                      goals=goals, cost=float(cost), gross_margin=float(gross_margin),
+                      split=split_rule(goals, thresholds=band_thresholds, labels=band_labels), estimate=estimate,
+                      control=control, source="parameters")
+
+
+def round_arms(store, setup: RoundSetup, *, arms_source: str = "contacts",
+               contact_list: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
+    """Who was treated and who was held out, and one sentence saying where that came from.
+
+    ``arms_source="contacts"`` reads the campaign's exposure recorded in the
+    data: its random control arm, or with ``setup.control ==
+    "never_contacted"`` the customers no campaign reached
+    (:func:`comparison_arms`). ``"contact_list"`` matches the design's
+    exported contact list back to customers by its pseudonymous key.
+    """
+    if arms_source == "contact_list":
+        if contact_list is None or setup.pseudonym_salt is None:
+            raise DataError("arms_source: contact_list needs notebook 03's campaign definition and contact list of "
+                            "this round in the run folder; run notebook 03 first or set arms_source: contacts")
+        customer_ids = store.con.execute(store.transactions.select("customer_id").distinct())["customer_id"]
+        arms = arms_from_contact_list(contact_list, customer_ids, salt=setup.pseudonym_salt)
+        return arms, f"arms from the design's contact list: {len(arms):,} customers matched by their pseudonymous key"
+    if arms_source != "contacts":
+        raise ParameterError(f"arms_source={arms_source!r}: use 'contacts' or 'contact_list'")
+    if setup.control == "never_contacted":
+        arms = comparison_arms(store.transactions, store.contacts, setup.campaign_id, before=setup.periods["campaign"])
+        a = arms.attrs
+        return arms, (f"no random control: {a['contacted']:,} contacted, {a['treated_without_history']:,} of them "
+                      f"without a purchase before the campaign (left out); comparison group: {a['never_contacted']:,} "
+                      f"customers no campaign reached ({a['contacted_elsewhere']:,} reached by other campaigns left out)")
+    arms = arms_from_contacts(store.contacts, setup.campaign_id)
+    return arms, f"arms from the data's contacts of campaign {setup.campaign_id}"
+
+
+def channel_suggestion(profile: pd.DataFrame, setup: RoundSetup) -> str | None:
+    """The sentence on the unmoved group: who they are and the channel to reach them by next.
+
+    Only for a goals split (A1-A4) whose unmoved group (A4) is present and
+    whose profile has the case's fields (students, WeChat users); the
+    channels this round already used are left out of the suggestion.
+    """
+    group = unmoved_group(setup.split)
+    if group is None or group not in set(profile["group"]) or not {"student_share", "wechat_users"} <= set(profile.columns):
+        return None
+    row = profile.set_index("group").loc[group]
+    suggestion = suggest_channel(profile, group, exclude=setup.channels or ("WeChat",))
+    return (f"{group}: {row['student_share']:.0%} students, {row['wechat_users']:.0%} WeChat users. "
+            f"Most of them prefer {suggestion}: round two should reach them there.")
+
+
+def lift_by_attributes(table: pd.DataFrame, customers: pd.DataFrame | None, *,
+                       attributes: Sequence[str] = ("occupation", "preferred_channel", "uses_wechat", "age_band"),
+                       level: float = 0.95) -> list[pd.DataFrame]:
+    """:func:`lift_by_attribute` for each pre-campaign attribute the member table has (occupation as student or not)."""
+    if customers is None:
+        return []
+    members = customers.set_index("customer_id")
+    tables = []
+    for attribute in (a for a in attributes if a in members.columns):
+        values = members[attribute]
+        if attribute == "occupation":
+            values = (values == "student").rename("student")
+        tables.append(lift_by_attribute(table, values.reindex(table.index), level=level))
+    return tables
+
+
+def read_outcome_table(path: str) -> tuple[pd.DataFrame, str]:
+    """A ready per-customer outcome table (CSV or Parquet) and the resolved path it was read from."""
+    found = resolve_path(path, must_exist=True)
+    frame = pd.read_parquet(found) if found.suffix == ".parquet" else pd.read_csv(found)
+    return frame, str(found)

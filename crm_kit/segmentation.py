@@ -17,8 +17,9 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
-from .data import Store
+from .store import Store
 from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
@@ -27,7 +28,10 @@ __all__ = [
     "cluster_features",
     "choose_k",
     "CustomerClusters",
-    "value_tiers",
+    "ValueTiers",
+    "member_age_groups",
+    "customer_segments",
+    "segment_schemes",
     "churn_by_tier",
     "age_groups",
     "DEFAULT_AGE_GROUPS",
@@ -84,7 +88,7 @@ class RFMScorer(TransformerMixin, BaseEstimator):
         Inner cut points per column.
     """
 
-    def __init__(self, n_bins: int = 5, recency_col: str = "recency_days", frequency_col: str = "frequency",
+    def __init__(self, *, n_bins: int = 5, recency_col: str = "recency_days", frequency_col: str = "frequency",
                  monetary_col: str = "sales", segments: list[dict[str, Any]] | None = None):
         self.n_bins = n_bins
         self.recency_col = recency_col
@@ -96,6 +100,7 @@ class RFMScorer(TransformerMixin, BaseEstimator):
         return {"r": self.recency_col, "f": self.frequency_col, "m": self.monetary_col}
 
     def fit(self, X: pd.DataFrame, y=None):
+        """Learn the quantile cut points of recency, frequency and monetary value on ``X``."""
         if not isinstance(self.n_bins, (int, np.integer)) or self.n_bins < 2:
             raise ParameterError(f"n_bins={self.n_bins!r}: give a whole number of at least 2")
         if self.segments is None and self.n_bins != 5:
@@ -109,6 +114,8 @@ class RFMScorer(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Score customers with the cut points learned in :meth:`fit`: r, f, m scores, the code and the segment."""
+        check_is_fitted(self, "edges_")
         _need(X, list(self._cols().values()), "RFM scoring")
         out = pd.DataFrame(index=X.index)
         for key, col in self._cols().items():
@@ -133,6 +140,7 @@ class RFMScorer(TransformerMixin, BaseEstimator):
 
     def segment_summary(self, X: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
         """Size and value of each segment."""
+        check_is_fitted(self, "edges_")
         df = X[[self.monetary_col, self.frequency_col, self.recency_col]].join(scores["rfm_segment"])
         g = df.groupby("rfm_segment")
         out = pd.DataFrame(
@@ -237,12 +245,17 @@ class CustomerClusters(BaseEstimator):
         Cluster number -> descriptive name from its two most distinctive features.
     """
 
-    def __init__(self, n_clusters: int = 4, random_state: int = 0, minibatch_above: int = 200_000):
+    def __init__(self, *, n_clusters: int = 4, random_state: int = 0, minibatch_above: int = 200_000):
         self.n_clusters = n_clusters
         self.random_state = random_state
         self.minibatch_above = minibatch_above
 
     def fit(self, features: pd.DataFrame, y=None):
+        """Scale the features, fit k-means, number the clusters by mean sales, profile and name them."""
+        if isinstance(self.n_clusters, bool) or not isinstance(self.n_clusters, (int, np.integer)) or self.n_clusters < 2:
+            raise ParameterError(f"n_clusters={self.n_clusters!r}: give a whole number of at least 2")
+        if isinstance(self.minibatch_above, bool) or not isinstance(self.minibatch_above, (int, np.integer)):
+            raise ParameterError(f"minibatch_above={self.minibatch_above!r}: give a whole number of customers")
         if len(features) < self.n_clusters:
             raise DataError(f"{len(features)} customers cannot form {self.n_clusters} clusters")
         X = _prepare(features)
@@ -267,6 +280,8 @@ class CustomerClusters(BaseEstimator):
         self.profile_ = prof
         self.names_ = self._name(Z, labels)
         self.labels_ = labels
+        # the 2-D view is learned once, with the clusters, and only applied afterwards
+        self.pca_ = PCA(n_components=2, random_state=self.random_state).fit(Z)
         return self
 
     def _name(self, Z: np.ndarray, labels: np.ndarray) -> dict[int, str]:
@@ -286,46 +301,88 @@ class CustomerClusters(BaseEstimator):
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Cluster numbers (0 = highest mean sales) for new customers."""
+        check_is_fitted(self, "model_")
         Z = self.scaler_.transform(_prepare(features[self.feature_names_]))
         return np.vectorize(self.relabel_.get)(self.model_.predict(Z))
 
     def projection(self, features: pd.DataFrame) -> pd.DataFrame:
-        """2-D PCA view of the standardised features, with cluster labels."""
+        """2-D PCA view of the standardised features (the PCA learned in :meth:`fit`), with cluster labels."""
+        check_is_fitted(self, "pca_")
         Z = self.scaler_.transform(_prepare(features[self.feature_names_]))
-        xy = PCA(n_components=2, random_state=self.random_state).fit_transform(Z)
+        xy = self.pca_.transform(Z)
         return pd.DataFrame({"pc1": xy[:, 0], "pc2": xy[:, 1], "cluster": self.predict(features)}, index=features.index)
 
 
 # ------------------------------------------------------------------ value tiers and churn
 
 
-def value_tiers(values: pd.DataFrame, *, value_col: str = "sales", shares: Sequence[float] = (0.5, 0.3, 0.15),
-                labels: Sequence[str] = ("A", "B", "C", "D")) -> pd.DataFrame:
-    """Value tiers by cumulative share of value (ABC analysis of customers).
+class ValueTiers(BaseEstimator):
+    """Value tiers by cumulative share of value (ABC analysis of customers), learned on a reference table.
 
-    Customers sorted by value (high first, ties by id); tier A holds the
-    customers who together bring the first ``shares[0]`` of value, B the next
-    ``shares[1]``, C the next ``shares[2]``, D the rest. A customer straddling
-    a boundary goes to the higher tier.
+    ``fit`` sorts customers by value (high first, ties by id): tier A holds
+    the customers who together bring the first ``shares[0]`` of value, B the
+    next ``shares[1]``, C the next ``shares[2]``, D the rest; a customer
+    straddling a boundary goes to the higher tier. ``fit_transform`` returns
+    exactly that assignment; ``transform`` places other customers by the
+    value thresholds learned (the least value of each tier but the last).
 
-    Returns
-    -------
-    pandas.DataFrame
-        ``customer_id``, the value and ``tier``.
+    Parameters
+    ----------
+    shares
+        Value shares of every tier but the last (positive, adding up to less than 1).
+    labels
+        One more label than shares, best tier first.
+    value_col
+        The value column (e.g. ``sales`` or ``clv``).
+
+    Attributes
+    ----------
+    thresholds_ : numpy.ndarray
+        The least value in each tier but the last, best tier first.
+    tiers_ : pandas.DataFrame
+        The reference customers with their tier.
     """
-    if len(labels) != len(shares) + 1:
-        raise ParameterError("labels must have one more entry than shares")
-    if any(s <= 0 for s in shares) or sum(shares) >= 1:
-        raise ParameterError(f"shares {list(shares)} must be positive and add up to less than 1")
-    _need(values, ["customer_id", value_col], "value tiers")
-    df = values[["customer_id", value_col]].sort_values([value_col, "customer_id"], ascending=[False, True])
-    total = df[value_col].sum()
-    if total <= 0:
-        raise DataError("value tiers: total value is not positive")
-    before = (df[value_col].cumsum() - df[value_col]) / total
-    bounds = np.round(np.cumsum(shares), 12)  # 0.5 + 0.3 + 0.15 must be 0.95, not 0.9500000000000001
-    df["tier"] = np.array(labels)[np.searchsorted(bounds, np.round(before.to_numpy(), 12), side="right")]
-    return df.reset_index(drop=True)
+
+    def __init__(self, *, shares: Sequence[float] = (0.5, 0.3, 0.15), labels: Sequence[str] = ("A", "B", "C", "D"),
+                 value_col: str = "sales"):
+        self.shares = shares
+        self.labels = labels
+        self.value_col = value_col
+
+    def fit(self, X: pd.DataFrame, y=None):
+        """Learn the tiers of the reference customers ``X`` (``customer_id`` and the value column)."""
+        shares, labels = list(self.shares), list(self.labels)
+        if len(labels) != len(shares) + 1:
+            raise ParameterError("labels must have one more entry than shares")
+        if any(s <= 0 for s in shares) or sum(shares) >= 1:
+            raise ParameterError(f"shares {shares} must be positive and add up to less than 1")
+        _need(X, ["customer_id", self.value_col], "value tiers")
+        df = X[["customer_id", self.value_col]].sort_values([self.value_col, "customer_id"], ascending=[False, True])
+        total = df[self.value_col].sum()
+        if total <= 0:
+            raise DataError("value tiers: total value is not positive")
+        before = (df[self.value_col].cumsum() - df[self.value_col]) / total
+        bounds = np.round(np.cumsum(shares), 12)  # 0.5 + 0.3 + 0.15 must be 0.95, not 0.9500000000000001
+        df["tier"] = np.array(labels)[np.searchsorted(bounds, np.round(before.to_numpy(), 12), side="right")]
+        self.tiers_ = df.reset_index(drop=True)
+        least = self.tiers_.groupby("tier")[self.value_col].min()
+        self.thresholds_ = np.array([least.get(label, np.nan) for label in labels[:-1]], dtype=float)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y=None) -> pd.DataFrame:
+        """The reference customers' tiers: ``customer_id``, the value and ``tier``, best first."""
+        return self.fit(X).tiers_.copy()
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Tiers of other customers by the learned value thresholds."""
+        check_is_fitted(self, "thresholds_")
+        _need(X, ["customer_id", self.value_col], "value tiers")
+        values = X[self.value_col].to_numpy(float)
+        labels = np.array(list(self.labels))
+        position = np.zeros(len(X), dtype=int)
+        for threshold in self.thresholds_:
+            position += ~(values >= threshold)
+        return X[["customer_id", self.value_col]].assign(tier=labels[position]).reset_index(drop=True)
 
 
 def churn_by_tier(store: Store, tiers: pd.DataFrame, *, checkpoints: Sequence[Any], churn_days: int = 90) -> pd.DataFrame:
@@ -418,3 +475,39 @@ def overlap_matrix(segments: pd.DataFrame, columns: Sequence[str]) -> pd.DataFra
     onehot = pd.concat(parts, axis=1)
     m = onehot.T.to_numpy() @ onehot.to_numpy()
     return pd.DataFrame(m, index=onehot.columns, columns=onehot.columns)
+
+
+def member_age_groups(customers: pd.DataFrame | None, *, seed: int = 0) -> pd.DataFrame | None:
+    """:func:`age_groups` when the member table has ages, else ``None`` (the step says it is skipped)."""
+    if customers is None or "age" not in customers.columns:
+        return None
+    return age_groups(customers, seed=seed)
+
+
+def customer_segments(summary: pd.DataFrame, *, rfm_scores: pd.DataFrame, clusters: CustomerClusters,
+                      tiers: pd.DataFrame, clv_customers: pd.DataFrame, rules: pd.DataFrame,
+                      ages: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per customer with every segment: RFM, cluster, tier, CLV, rule flags and age group.
+
+    ``summary``, ``rfm_scores`` and the clusters' labels are aligned row by
+    row (they come from the same customer summary); the other tables are
+    joined on ``customer_id``.
+    """
+    check_is_fitted(clusters, "labels_")
+    if len(clusters.labels_) != len(summary) or len(rfm_scores) != len(summary):
+        raise DataError("customer_segments: the RFM scores and clusters must come from the same customer summary")
+    segments = (summary[["customer_id", "sales", "frequency", "recency_days"]]
+                .join(rfm_scores[["rfm_score", "rfm_segment"]])
+                .assign(cluster=clusters.labels_, cluster_name=[clusters.names_[c] for c in clusters.labels_])
+                .merge(tiers[["customer_id", "tier"]], on="customer_id", how="left")
+                .merge(clv_customers, on="customer_id", how="left")
+                .merge(rules, on="customer_id", how="left"))
+    if ages is not None:
+        segments = segments.merge(ages[["customer_id", "age_group"]], on="customer_id", how="left")
+    return segments
+
+
+def segment_schemes(segments: pd.DataFrame, rules: pd.DataFrame) -> list[str]:
+    """The segment columns of a segment table whose overlaps matter: RFM segment, tier, each rule, age group."""
+    schemes = ["rfm_segment", "tier", *(c for c in rules.columns if c != "customer_id")]
+    return schemes + (["age_group"] if "age_group" in segments.columns else [])

@@ -28,7 +28,7 @@ def shared_file(*parts: str) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_dir() -> Path:
-    from crm_kit.datasets import ensure_demo_store
+    from crm_kit.demo import ensure_demo_store
 
     return ensure_demo_store()
 

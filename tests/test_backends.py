@@ -25,7 +25,7 @@ TABLES = ("transactions", "customers", "products", "contacts")
 
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory):
-    from crm_kit.datasets import generate_demo_store
+    from crm_kit.demo import generate_demo_store
 
     return generate_demo_store(tmp_path_factory.mktemp("pgdemo") / "demo", n_members=600, seed=3)
 

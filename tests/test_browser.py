@@ -136,7 +136,7 @@ def test_notebook_runs_in_jupyterlab(browser, jupyterlab):
 
 @pytest.mark.notebook
 def test_html_report_shows_every_chart_offline(browser, demo_dir, tmp_path):
-    from crm_kit.report import load_run_plan, run_cycle
+    from crm_kit.run import load_run_plan, run_cycle
 
     folder = run_cycle(load_run_plan(ROOT / "params" / "demo.yaml", only=["discovery"]), output_root=tmp_path, progress=False)
     requests = []

@@ -8,6 +8,7 @@ import pytest
 
 from crm_kit import EmptyGroupError, ParameterError
 from crm_kit import campaign as cp
+from crm_kit.demo import ROUND_PLANS
 
 
 @pytest.fixture
@@ -122,13 +123,13 @@ def test_plan_threshold_and_channels():
                             "category": ["dairy", "paper", "dairy"], "sales": [30.0, 20.0, 25.0]})
     picks = cp.choose_samples(samples, weeks=3)
     assert picks["name"].tolist() == ["Milk", "Tissue", "Soap"]  # one per category first
-    plan = cp.plan_4p(round_no=1, samples=picks, calendar=cp.weekly_calendar("2025-10-01", weeks=3), treated=900, ticket_target=771.9)
+    plan = cp.plan_4p(plan=cp.round_plan(ROUND_PLANS["wechat_samples"]), samples=picks, calendar=cp.weekly_calendar("2025-10-01", weeks=3), treated=900, ticket_target=771.9)
     assert "at least 780" in plan["rules"].iloc[0]["condition"]
     assert (plan["calendar"]["quantity"] == 900).all()
     target = pd.DataFrame({"preferred_channel": ["SMS", "WeChat", "email", None]})
-    assert cp.contact_channels(target, round_no=2).tolist() == ["SMS", "SMS", "SMS", "SMS"]
-    assert cp.contact_channels(target, round_no=1).tolist() == ["WeChat"] * 4
-    assert cp.contact_channels(target, round_no=2, channels=["SMS", "email"]).tolist() == ["SMS", "SMS", "email", "SMS"]
+    assert cp.contact_channels(target, plan=ROUND_PLANS["sms_phone"]).tolist() == ["SMS", "SMS", "SMS", "SMS"]
+    assert cp.contact_channels(target, plan=ROUND_PLANS["wechat_samples"]).tolist() == ["WeChat"] * 4
+    assert cp.contact_channels(target, plan=ROUND_PLANS["sms_phone"], channels=["SMS", "email"]).tolist() == ["SMS", "SMS", "email", "SMS"]
 
 
 def test_pseudonymous_keys_are_stable_and_salted():
@@ -139,7 +140,7 @@ def test_pseudonymous_keys_are_stable_and_salted():
 
 
 def test_design_reproduces_the_demo_round_one_split(demo_store):
-    from crm_kit.datasets import DEMO_ROUNDS
+    from crm_kit.demo import DEMO_ROUNDS
     from crm_kit.engine import monthly_customer_list
 
     r1 = DEMO_ROUNDS["round1"]
@@ -167,10 +168,10 @@ def test_contacted_elsewhere_and_budget_lines_by_hand():
                              "contacted_at": pd.to_datetime(["2025-10-03 09:00", "2025-10-31 23:00", "2025-11-01 00:00"])})
     assert cp.contacted_elsewhere(contacts, campaign_id="X", month="2025-10") == ["b"]
     assert cp.contacted_elsewhere(None, campaign_id="X", month="2025-10") == []
-    r1 = cp.budget_lines(round_no=1, treated=100, weeks=4, sample_unit_cost=8.0, reward_unit_cost=0.0,
+    r1 = cp.budget_lines(plan=ROUND_PLANS["wechat_samples"], treated=100, weeks=4, sample_unit_cost=8.0, reward_unit_cost=0.0,
                          expected_reward_share=0.3, courier_cost_per_order=8.0, expected_orders_per_member=1.0)
     assert [(i["item"], i["units"]) for i in r1] == [("weekly samples", 400), ("extra rewards", 30)]
-    r2 = cp.budget_lines(round_no=2, treated=100, weeks=4, sample_unit_cost=8.0, reward_unit_cost=0.0,
+    r2 = cp.budget_lines(plan=ROUND_PLANS["sms_phone"], treated=100, weeks=4, sample_unit_cost=8.0, reward_unit_cost=0.0,
                          expected_reward_share=0.3, courier_cost_per_order=8.0, expected_orders_per_member=1.2)
     assert r2 == [{"item": "courier deliveries", "units": 120, "unit_cost": 8.0}]
 
@@ -178,17 +179,17 @@ def test_contacted_elsewhere_and_budget_lines_by_hand():
 def test_round_plan_overrides_for_another_retailer():
     web = {"channels": ["email"], "default_channel": "email", "place": "the web shop", "reward": "free shipping voucher",
            "rule": {"rule": "weekly pick", "condition": "open the email and order", "why": "one more order a week"}}
-    tables = cp.plan_4p(round_no=1, samples=None, calendar=cp.weekly_calendar("2011-11-01", weeks=2), treated=10,
-                        ticket_target=271.0, plan=web)
+    tables = cp.plan_4p(plan=cp.round_plan(ROUND_PLANS["wechat_samples"], web), samples=None, calendar=cp.weekly_calendar("2011-11-01", weeks=2), treated=10,
+                        ticket_target=271.0)
     assert tables["plan"].set_index("P").loc["place (channel)", "decision"] == "the web shop"
     assert tables["rules"]["rule"].tolist() == ["extra reward (free shipping voucher)", "weekly pick"]
     assert tables["rules"].loc[0, "condition"] == "a purchase (one visit or order) of at least 280"
     target = pd.DataFrame({"preferred_channel": ["WeChat", None]})
-    assert cp.contact_channels(target, round_no=1, plan=web).tolist() == ["email", "email"]
-    assert cp.ROUND_PLANS[1]["default_channel"] == "WeChat"  # the case's plan is untouched
+    assert cp.contact_channels(target, plan=cp.round_plan(ROUND_PLANS["wechat_samples"], web)).tolist() == ["email", "email"]
+    assert ROUND_PLANS["wechat_samples"]["default_channel"] == "WeChat"  # the case's plan is untouched
     with pytest.raises(ParameterError, match=r"plan has unknown key\(s\) \['chanels'\] \(did you mean \['channels'\]\?\)"):
-        cp.round_plan(1, {"chanels": ["email"]})
+        cp.round_plan(ROUND_PLANS["wechat_samples"], {"chanels": ["email"]})
     with pytest.raises(ParameterError, match=r"default_channel 'SMS' is not one of plan.channels \['email'\]"):
-        cp.round_plan(1, {"channels": ["email"], "default_channel": "SMS"})
+        cp.round_plan(ROUND_PLANS["wechat_samples"], {"channels": ["email"], "default_channel": "SMS"})
     with pytest.raises(ParameterError, match=r"plan.rule needs rule, condition and why; missing \['why'\]"):
-        cp.round_plan(1, {"rule": {"rule": "x", "condition": "y"}})
+        cp.round_plan(ROUND_PLANS["wechat_samples"], {"rule": {"rule": "x", "condition": "y"}})

@@ -7,7 +7,7 @@ import pytest
 
 from crm_kit import DataError, EmptyGroupError, ParameterError, load_store
 from crm_kit import discovery as d
-from crm_kit.datasets import DEMO_MONTHS
+from crm_kit.demo import DEMO_MONTHS
 from crm_kit.engine import monthly_customer_list
 
 

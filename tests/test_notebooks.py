@@ -154,7 +154,7 @@ def test_round_two_empty_target_is_a_clear_error(demo_dir, tmp_path):
 def test_results_on_lenta_outcome_table(tmp_path):
     shared_file("lenta_sample", "lenta_dataset_50k.csv")
     steps = yaml.safe_load((ROOT / "params" / "lenta.yaml").read_text())["steps"]
-    out, _ = _run("04_campaign_results", tmp_path, **steps[0]["params"])
+    out, _ = _run(steps[0]["notebook"], tmp_path, **steps[0]["params"])
     lift = json.loads((out / "results_round1.json").read_text())["lift"]
     rates = {(row["outcome"]): (row["control_value"], row["treated_value"]) for row in lift}
     assert rates["response_att"][0] == pytest.approx(0.102364, abs=1e-6)

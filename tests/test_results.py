@@ -157,11 +157,11 @@ def test_demo_groups_follow_the_planted_heterogeneity(demo_store, demo_dir):
     assert share["A1"] > 0.75 and share["A4"] < 0.4
 
 
-def test_classify_round_dispatches_by_round():
+def test_classify_round_dispatches_by_the_rounds_goals():
     g = r.growth_table(_metrics([("a", 2, 1100.0, 3, 2310.0), ("b", 1, 100.0, 1, 125.0)]))
     goals = {"freq_goal": 0.5, "ticket_goal": 0.4}
-    assert r.classify_round(g, round_no=1, goals=goals).tolist() == r.classify_round_one(g, **goals).tolist()
-    assert r.classify_round(g, round_no=2, goals=goals).tolist() == ["A41", "A42"]
+    assert r.classify_round(g, split=r.split_rule(goals)).tolist() == r.classify_round_one(g, **goals).tolist()
+    assert r.classify_round(g, split=r.split_rule({"sales_goal": 0.3})).tolist() == ["A41", "A42"]
 
 
 def _lines_and_contacts():

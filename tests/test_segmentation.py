@@ -82,11 +82,11 @@ def test_minibatch_on_a_large_table_is_used_and_works():
 
 def test_value_tiers_by_hand():
     df = pd.DataFrame({"customer_id": list("abcdef"), "sales": [50.0, 20.0, 10.0, 10.0, 5.0, 5.0]})
-    t = sg.value_tiers(df, shares=(0.5, 0.3, 0.15)).set_index("customer_id")["tier"]
+    t = sg.ValueTiers(shares=(0.5, 0.3, 0.15)).fit_transform(df).set_index("customer_id")["tier"]
     # cumulative share before each: a 0, b .5, c .7, d .8, e .9, f .95
     assert t.to_dict() == {"a": "A", "b": "B", "c": "B", "d": "C", "e": "C", "f": "D"}
     with pytest.raises(ParameterError, match="add up to less than 1"):
-        sg.value_tiers(df, shares=(0.5, 0.5, 0.1))
+        sg.ValueTiers(shares=(0.5, 0.5, 0.1)).fit(df)
 
 
 def test_churn_by_tier_by_hand(tmp_path):

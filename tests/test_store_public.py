@@ -1,117 +1,17 @@
-"""The demo store reproduces the worked case, deterministically, and plants known effects."""
+"""Public datasets: verified offline, downloaded and converted from the publishers' layout (crm_kit.store.public)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 
-import numpy as np
 import pandas as pd
 import pytest
-
-from crm_kit import ParameterError
-from crm_kit.datasets import DEMO_GROUP_SALES, DEMO_MONTHS, generate_demo_store
-from crm_kit.engine import decile_table, monthly_customer_list, period_metrics
-
-
-@pytest.fixture(scope="module")
-def base_list(demo_store):
-    return monthly_customer_list(demo_store.transactions, month=DEMO_MONTHS["base"])
-
-
-def test_base_month_decile_table_matches_the_case(base_list):
-    table = decile_table(base_list)
-    assert table["customers"].tolist() == [1155] * 10
-    np.testing.assert_allclose(table["sales_per_customer"], DEMO_GROUP_SALES, rtol=0.05)
-    assert table["sales"].sum() == pytest.approx(36_232_350, rel=0.02)
-
-
-def test_group_8_visits_twice_with_ticket_550(base_list):
-    g8 = decile_table(base_list).set_index("group").loc[8]
-    assert g8["visits_per_customer"] == pytest.approx(2.0, abs=0.1)
-    assert g8["ticket"] == pytest.approx(550, rel=0.05)
-
-
-def test_ranking_recovers_the_planted_groups(base_list, demo_dir):
-    truth = pd.read_parquet(demo_dir / "ground_truth_customers.parquet").set_index("customer_id")
-    planted = truth.loc[base_list["customer_id"], "planted_group"].to_numpy()
-    assert (planted == base_list["group"].to_numpy()).all()
-
-
-def test_group_8_traits(base_list, demo_store):
-    members = demo_store.customers.set_index("customer_id").loc[base_list["customer_id"]]
-    members["group"] = base_list["group"].to_numpy()
-    student = members.groupby("group")["occupation"].apply(lambda s: (s == "student").mean())
-    wechat = members.groupby("group")["preferred_channel"].apply(lambda s: (s == "WeChat").mean())
-    assert student[8] > 0.5 and student.drop(8).max() < 0.2
-    assert wechat[8] > 0.55 and wechat.drop(8).max() < 0.4
-
-
-def test_history_spans_13_months_before_the_campaign(demo_store):
-    t = demo_store.transactions
-    first, last = demo_store.con.execute(t.ts.min()), demo_store.con.execute(t.ts.max())
-    assert pd.Timestamp(first) < pd.Timestamp("2024-09-02")
-    assert pd.Timestamp(last) >= pd.Timestamp("2025-11-29")
-
-
-def test_round_one_control_group_and_true_effect(demo_store, demo_dir):
-    from crm_kit.results import interaction_table, lift_table
-
-    truth = json.loads((demo_dir / "ground_truth.json").read_text())
-    contacts = demo_store.contacts
-    r1 = contacts[contacts["round"] == 1]
-    assert len(r1) == 1155 and (r1["arm"] == "control").mean() == pytest.approx(0.2, abs=0.01)
-    table = interaction_table(demo_store.transactions, r1[["customer_id", "arm"]], base="2025-09", campaign="2025-10")
-    sales = lift_table(table, n_boot=200).set_index("metric").loc["sales"]
-    assert sales["ci_low"] <= truth["round1"]["expected_effect_sales_per_customer"] <= sales["ci_high"]
-    # without any campaign the control group still grows: season and regression to the mean
-    control = table[table["arm"] == "control"]
-    assert control["sales_campaign"].sum() / control["sales_base"].sum() - 1 > 0.1
-
-
-def test_round_two_targets_round_one_a4(demo_store, demo_dir):
-    from crm_kit.results import classify_round_one, growth_table
-
-    c = demo_store.contacts
-    treated = c[(c["round"] == 1) & (c["arm"] == "treatment")]["customer_id"]
-    m = period_metrics(demo_store.transactions, periods={"base": "2025-09", "campaign": "2025-10"}, customer_ids=treated)
-    groups = classify_round_one(growth_table(m), freq_goal=0.5, ticket_goal=0.4)
-    a4 = set(groups.index[groups == "A4"])
-    assert a4 == set(c.loc[c["round"] == 2, "customer_id"])
-
-
-def test_same_seed_gives_byte_identical_files(tmp_path):
-    a = generate_demo_store(tmp_path / "a", n_members=600, seed=3)
-    b = generate_demo_store(tmp_path / "b", n_members=600, seed=3)
-    c = generate_demo_store(tmp_path / "c", n_members=600, seed=4)
-    digest = lambda folder: {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-    assert digest(a) == digest(b)
-    assert digest(a)["transactions.parquet"] != digest(c)["transactions.parquet"]
-
-
-def test_n_members_scales_the_store(tmp_path):
-    folder = generate_demo_store(tmp_path / "s", n_members=1000, seed=5)
-    members = pd.read_parquet(folder / "customers.parquet")
-    assert len(members) == 1000
-
-
-def test_existing_store_is_not_overwritten_silently(tmp_path):
-    generate_demo_store(tmp_path / "x", n_members=200, seed=1)
-    with pytest.raises(Exception, match="already exists"):
-        generate_demo_store(tmp_path / "x", n_members=200, seed=1)
-
-
-def test_too_small_store_rejected(tmp_path):
-    with pytest.raises(ParameterError, match="at least 100 members"):
-        generate_demo_store(tmp_path / "y", n_members=10)
-
 
 @pytest.mark.realdata
 def test_public_datasets_verify_offline_and_refuse_changed_files(tmp_path):
     import shutil
 
     from crm_kit import DataError, load_store
-    from crm_kit.datasets import PUBLIC_DATASETS, fetch_public_dataset, public_data_spec
+    from crm_kit.store.public import PUBLIC_DATASETS, fetch_public_dataset, public_data_spec
     from conftest import SHARED_DATA, shared_file
 
     shared_file("online_retail", "online_retail.parquet")
@@ -132,7 +32,7 @@ def test_public_datasets_verify_offline_and_refuse_changed_files(tmp_path):
 
 def _publisher_copy(monkeypatch, name, checks):
     """Make PUBLIC_DATASETS[name] expect the small fake archive's own figures (the real ones are large)."""
-    from crm_kit import datasets
+    from crm_kit.store import public as datasets
 
     meta = {**datasets.PUBLIC_DATASETS[name], "checks": checks}
     monkeypatch.setitem(datasets.PUBLIC_DATASETS, name, meta)
@@ -143,7 +43,7 @@ def test_uci_archive_is_downloaded_converted_checked_and_read_offline(tmp_path, 
     import zipfile
 
     from crm_kit import DataError
-    from crm_kit.datasets import MANIFEST, fetch_public_dataset
+    from crm_kit.store.public import MANIFEST, fetch_public_dataset
 
     sheet = pd.DataFrame({
         "InvoiceNo": ["536365", "536365", "C536379"], "StockCode": ["85123A", "71053", "D"],
@@ -182,7 +82,7 @@ def test_r_package_tables_become_csv(tmp_path, monkeypatch):
 
     import pyreadr
 
-    from crm_kit.datasets import PUBLIC_DATASETS, fetch_public_dataset
+    from crm_kit.store.public import PUBLIC_DATASETS, fetch_public_dataset
 
     pkg = tmp_path / "completejourney" / "data"
     pkg.mkdir(parents=True)
@@ -212,7 +112,7 @@ def test_r_package_tables_become_csv(tmp_path, monkeypatch):
 
 def test_a_draw_the_team_made_cannot_be_downloaded(tmp_path):
     from crm_kit import DataError
-    from crm_kit.datasets import fetch_public_dataset
+    from crm_kit.store.public import fetch_public_dataset
 
     with pytest.raises(DataError, match=r"'lenta_sample' cannot be rebuilt from its publisher"):
         fetch_public_dataset("lenta_sample", cache=tmp_path, download=True)
@@ -221,7 +121,7 @@ def test_a_draw_the_team_made_cannot_be_downloaded(tmp_path):
 def test_online_retail_ii_takes_the_2009_sheet_with_text_dates(tmp_path, monkeypatch):
     import zipfile
 
-    from crm_kit.datasets import fetch_public_dataset
+    from crm_kit.store.public import fetch_public_dataset
 
     xlsx = tmp_path / "online_retail_II.xlsx"
     first = pd.DataFrame({"Invoice": ["489434", "C489449"], "StockCode": ["85048", "22087"], "Quantity": [12, -12],

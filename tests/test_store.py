@@ -195,7 +195,7 @@ def test_input_files_are_never_modified(tmp_path, tiny_lines):
 
 
 def test_personal_fields_never_loaded(demo_store):
-    from crm_kit.data import PERSONAL_FIELDS
+    from crm_kit.store import PERSONAL_FIELDS
 
     assert not PERSONAL_FIELDS & set(demo_store.customers.columns)
 
@@ -237,7 +237,7 @@ def test_cleaned_store_is_cached_and_a_changed_file_is_not_served_stale(tmp_path
 
 
 def test_demo_spec_with_a_size(tmp_path, monkeypatch):
-    from crm_kit.data import load_data_spec
+    from crm_kit.store import load_data_spec
 
     assert load_data_spec("demo:3000") == {"source": "demo", "n_members": 3000}
     assert load_data_spec("demo") == {"source": "demo"}
@@ -312,7 +312,8 @@ def test_glob_paths_read_every_part_and_key_the_cache_on_each(tmp_path, tiny_lin
 
 
 def test_uri_paths_go_to_the_engine_as_written_and_are_not_cached():
-    from crm_kit.data import _cache_key, _source_location, source_files
+    from crm_kit.store.cache import _cache_key
+    from crm_kit.store.read import _source_location, source_files
 
     uri = "s3a://bucket/crm/lines/*.parquet"
     assert _source_location(uri) == uri and source_files(uri) == []

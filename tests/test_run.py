@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from crm_kit import ParameterError
-from crm_kit.report import load_run_plan, student_copy
+from crm_kit.run import load_run_plan, student_copy
 from conftest import ROOT
 
 
@@ -72,7 +72,7 @@ def test_failing_notebook_keeps_partial_outputs_and_exits_non_zero(demo_dir, tmp
 
 @pytest.mark.notebook
 def test_whole_demo_cycle_produces_report_metrics_and_never_overwrites(demo_dir, tmp_path):
-    from crm_kit.report import load_run_plan, run_cycle
+    from crm_kit.run import load_run_plan, run_cycle
 
     plan = load_run_plan(ROOT / "params" / "demo.yaml")
     folder = run_cycle(plan, output_root=tmp_path, progress=False)
@@ -131,42 +131,54 @@ def test_params_command_survives_a_closed_pipe():
     assert proc.stdout.startswith("name") and "Traceback" not in proc.stderr
 
 
+def _definition(campaign_id="R1", **extra):
+    from crm_kit.artifacts import CampaignDefinition
+
+    fields = dict(campaign_id=campaign_id, round=1, target={"kind": "decile", "value": "8"},
+                  periods={"base": "2025-09", "campaign": "2025-10"}, goals={"sales_goal": 0.3}, group_targets=[],
+                  arms={"treatment": 3}, channel="WeChat", costs={"total": 1.0}, gross_margin=0.2, break_even_sales=5.0,
+                  power={"when": __import__("pandas").Timestamp("2025-10-01")}, pseudonym_salt="s")
+    return CampaignDefinition(**{**fields, **extra})
+
+
 def test_yaml_copy_of_a_definition_and_no_overwrite(tmp_path):
     from crm_kit import DataError
-    from crm_kit.outputs import write_json, write_yaml
 
-    doc = {"campaign_id": "R1", "arms": {"treatment": 3}, "when": __import__("pandas").Timestamp("2025-10-01")}
-    write_json(doc, tmp_path, "c")
-    path = write_yaml(doc, tmp_path, "c")
-    assert yaml.safe_load(path.read_text()) == json.loads((tmp_path / "c.json").read_text())
+    definition = _definition()
+    definition.write(tmp_path)
+    path = tmp_path / f"{definition.stem(1)}.yaml"
+    assert yaml.safe_load(path.read_text()) == json.loads((tmp_path / f"{definition.stem(1)}.json").read_text())
     with pytest.raises(DataError, match="never overwrites"):
-        write_yaml(doc, tmp_path, "c")
+        definition.write(tmp_path)
 
 
 def test_cycle_flow_by_hand():
     from crm_kit.cycle import flow
 
-    rounds = {1: {"results": {"arms": {"treatment": 8, "control": 2}, "group_counts": {"A1": 3, "A4": 5}}},
-              2: {"results": {"arms": {"treatment": 4, "control": 1}, "group_counts": {"A41": 4}}}}
+    from crm_kit.artifacts import RoundResult
+
+    rounds = {1: (None, RoundResult(round=1, arms={"treatment": 8, "control": 2}, group_counts={"A1": 3, "A4": 5})),
+              2: (None, RoundResult(round=2, arms={"treatment": 4, "control": 1}, group_counts={"A41": 4},
+                                    target={"kind": "group_list", "value": "A4"}))}
     nodes, links = flow(rounds)
     assert (0, "round 1 target", 10) in nodes and (3, "A4 (round 2 target)", 5) in nodes
     assert ("A4", "A4 (round 2 target)", 5) in links and ("R2 treated", "A41", 4) in links
 
 
 def test_earlier_outputs_come_only_from_runs_of_the_same_name(tmp_path, monkeypatch):
-    from crm_kit import outputs
+    from crm_kit import artifacts
 
-    monkeypatch.setattr(outputs, "reports_root", lambda: tmp_path)
+    monkeypatch.setattr(artifacts, "reports_root", lambda: tmp_path)
     demo_old, other_new = tmp_path / "demo" / "20250101-000000", tmp_path / "other" / "20250301-000000"
     for folder, campaign in ((demo_old, "demo campaign"), (other_new, "other campaign")):
         folder.mkdir(parents=True)
-        outputs.write_json({"campaign_id": campaign}, folder, "campaign_round1")
+        _definition(campaign).write(folder)
     demo_now = tmp_path / "demo" / "20250201-000000"
     demo_now.mkdir()
-    assert outputs.read_json("campaign_round1", demo_now) == {"campaign_id": "demo campaign"}  # not the newer other run
+    assert artifacts.CampaignDefinition.read(demo_now, 1).campaign_id == "demo campaign"  # not the newer other run
     fresh = tmp_path / "third" / "20250401-000000"
     fresh.mkdir(parents=True)
-    assert outputs.read_json("campaign_round1", fresh) is None
+    assert artifacts.CampaignDefinition.read(fresh, 1) is None
 
 
 def test_cycle_table_and_lessons_with_a_comparison_group_and_no_cost():
@@ -174,11 +186,17 @@ def test_cycle_table_and_lessons_with_a_comparison_group_and_no_cost():
 
     lift = [{"metric": "sales", "lift": 17.0, "ci_low": 15.3, "ci_high": 18.7, "did": 1.05, "did_ci_low": -0.58,
              "did_ci_high": 2.67}]
-    naive = [{"figure": "naive: treated sales growth (mean of individual rates, the case's ratio)", "value": 0.77},
-             {"figure": "control group's own growth (no campaign: season + regression to the mean)", "value": -0.14}]
-    res = {"campaign_id": "18", "arms": {"treatment": 1133, "control": 785}, "lift": lift, "naive_vs_controlled": naive,
-           "return": {"estimate": "did", "incremental_sales": 1189.65, "cost": 0.0, "return_on_spend": None, "roi": None}}
-    rounds = {1: {"results": res}}
+    from crm_kit.artifacts import RoundResult
+
+    naive = [{"key": "naive_mean", "figure": "naive: treated sales growth (mean of individual rates, the case's ratio)",
+              "value": 0.77},
+             {"key": "control_growth", "figure": "control group's own growth (no campaign: season + regression to the mean)",
+              "value": -0.14}]
+    res = RoundResult(round=1, campaign_id="18", arms={"treatment": 1133, "control": 785}, lift=lift,
+                      naive_vs_controlled=naive, group_counts={}, groups=[],
+                      returns={"estimate": "did", "incremental_sales": 1189.65, "cost": 0.0, "return_on_spend": None,
+                               "roi": None})
+    rounds = {1: (None, res)}
     table = round_table(rounds)
     assert table.loc[0, "estimate"] == "did" and table.loc[0, "sales_lift_per_customer"] == 1.05
     assert (table.loc[0, "lift_ci_low"], table.loc[0, "lift_ci_high"]) == (-0.58, 2.67)

@@ -1,0 +1,128 @@
+"""Every path the kit uses, defined once; and the one implementation of a run folder.
+
+Layout of a checkout (cookiecutter-data-science style)::
+
+    notebooks/            the narrated notebooks        -> notebooks_dir()
+    params/               run files and data specs
+    data/demo/            the generated demo store       -> demo_dir()      ($CRM_KIT_DEMO_DIR)
+    data/cache/           public datasets, store caches  -> cache_root()    ($CRM_KIT_CACHE)
+    reports/<run>/<ts>/   run folders                    -> reports_root()
+
+Raw data is never written to: every folder above except ``data/`` and
+``reports/`` is read only, and a run folder is always new.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from .errors import DataError
+
+__all__ = [
+    "project_root",
+    "notebooks_dir",
+    "reports_root",
+    "demo_dir",
+    "cache_root",
+    "store_cache_dir",
+    "resolve_path",
+    "run_folder",
+]
+
+
+def project_root() -> Path:
+    """The checkout that holds ``crm_kit`` (where ``params/``, ``notebooks/`` and ``data/`` live)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def notebooks_dir() -> Path:
+    """``notebooks/``: the cycle's notebooks."""
+    return project_root() / "notebooks"
+
+
+def reports_root() -> Path:
+    """``reports/`` (git-ignored): every run folder lives below it unless ``--output`` says otherwise."""
+    return project_root() / "reports"
+
+
+def demo_dir() -> Path:
+    """``data/demo`` (git-ignored), or ``$CRM_KIT_DEMO_DIR``: the default demo store."""
+    env = os.environ.get("CRM_KIT_DEMO_DIR")
+    return Path(env) if env else project_root() / "data" / "demo"
+
+
+def cache_root() -> Path:
+    """``$CRM_KIT_CACHE``, else ``data/cache``: public datasets and cleaned-store caches."""
+    env = os.environ.get("CRM_KIT_CACHE")
+    return Path(env) if env else project_root() / "data" / "cache"
+
+
+def store_cache_dir() -> Path:
+    """``<cache_root>/stores``: cleaned stores as DuckDB files, keyed by spec and input files."""
+    return cache_root() / "stores"
+
+
+def resolve_path(path: str | os.PathLike, *, must_exist: bool = False) -> Path:
+    """Resolve a user path: absolute, else relative to the cwd, else to the project root.
+
+    Notebooks run with their own folder as working directory, so paths in
+    params files are written relative to the project root and still resolve.
+    ``~`` and environment variables (``$CRM_KIT_DATA``) are expanded.
+    """
+    p = Path(os.path.expandvars(os.path.expanduser(str(path))))
+    candidates = [p] if p.is_absolute() else [Path.cwd() / p, project_root() / p]
+    for c in candidates:
+        if c.exists():
+            return c.resolve()
+    if must_exist:
+        tried = ", ".join(str(c) for c in candidates)
+        raise DataError(f"file not found: '{path}' (looked in {tried}); check the path in params")
+    return candidates[-1]
+
+
+def run_folder(output_dir: str | os.PathLike = "", *, run_name: str = "interactive",
+               root: str | os.PathLike | None = None, link_latest: bool = False) -> Path:
+    """The folder of a run: ``output_dir`` as given, else a new ``<root>/<run_name>/<timestamp>/``.
+
+    A timestamped folder is never reused: when one of that second exists, a
+    numbered sibling (``<timestamp>-1``) is made. With ``link_latest``,
+    ``<root>/<run_name>/latest`` then points at the new folder.
+
+    Parameters
+    ----------
+    output_dir
+        A folder chosen by the caller (papermill passes the run's folder);
+        created when missing and used as it is.
+    run_name
+        The run's name: ``interactive`` for notebooks opened by hand.
+    root
+        Where run folders live (default :func:`reports_root`).
+    link_latest
+        Point ``latest`` at the new folder (scheduled runs).
+    """
+    if output_dir:
+        folder = resolve_path(output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    base_root = Path(root) if root else reports_root()
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = base_root / run_name / stamp
+    folder, i = base, 1
+    while True:
+        try:
+            folder.mkdir(parents=True)
+            break
+        except FileExistsError:
+            folder = base.with_name(f"{stamp}-{i}")
+            i += 1
+    if link_latest:
+        latest = base_root / run_name / "latest"
+        try:
+            if latest.is_symlink() or latest.exists():
+                latest.unlink()
+            latest.symlink_to(folder.name)
+        except OSError:
+            pass
+    return folder

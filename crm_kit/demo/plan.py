@@ -1,0 +1,82 @@
+"""The worked case of BRIEF.md as data: its numbers, its two rounds and their 4P plans.
+
+This is the one place the case's constants live. The demo generator plants
+them; notebook 03's defaults and ``params/demo.yaml`` are the same values
+(a test holds them equal); the package itself has no special case for a
+round: a round is a campaign definition, and a plan is one of the mappings
+below (or the analyst's own, in the same shape).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "DEMO_GROUP_SALES",
+    "DEMO_GROUP_VISITS",
+    "DEMO_SEED",
+    "DEMO_MONTHS",
+    "DEMO_ROUNDS",
+    "ROUND_PLANS",
+]
+
+#: monthly average sales per customer of groups 1..10 in the base month (the case)
+DEMO_GROUP_SALES = (8000.0, 6000.0, 5200.0, 4100.0, 2570.0, 2100.0, 1600.0, 1100.0, 600.0, 100.0)
+#: mean visits in the base month per group (group 8: 2 visits x 550)
+DEMO_GROUP_VISITS = (8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 3.0, 2.0, 1.0, 1.0)
+DEMO_SEED = 7
+#: history start, base month, round one month, round two month
+DEMO_MONTHS = {"history_start": "2024-09", "base": "2025-09", "round1": "2025-10", "round2": "2025-11"}
+#: the design of each round as the case ran it (the generator plants exactly these)
+DEMO_ROUNDS: dict[str, dict[str, Any]] = {
+    "round1": {
+        "campaign_id": "R1-2025-10",
+        "target_group": 8,
+        "control_share": 0.2,
+        "stratify_by": "preferred_channel",
+        "seed": 11,
+        "freq_goal": 0.5,
+        "ticket_goal": 0.4,
+        "sales_goal": 0.3,
+        "plan": "wechat_samples",
+    },
+    "round2": {
+        "campaign_id": "R2-2025-11",
+        "target_group_list": "A4",
+        "control_share": 0.2,
+        "stratify_by": None,
+        "seed": 12,
+        "sales_goal": 0.3,
+        "plan": "sms_phone",
+    },
+}
+
+#: the case's two plans: channels, the 4P texts, the reward, the incentive rule, whether the
+#: calendar carries a weekly sample, and the variable cost lines of the budget
+ROUND_PLANS: dict[str, dict[str, Any]] = {
+    "wechat_samples": {
+        "channels": ["WeChat"],
+        "default_channel": "WeChat",
+        "product": "a free sample of the week's bestseller (one per targeted member each week) and a cinema ticket above the spend threshold",
+        "price": "free: samples and tickets carry no price; cinema tickets come from a partner",
+        "place": "the store: weekend purchases with the QR code",
+        "promotion": "weekly WeChat subscription push of new, hot and promoted products (4 a month); a reply earns a QR code",
+        "reward": "cinema ticket",
+        "rule": {"rule": "weekly sample", "condition": "reply to the push, show the QR code on a weekend purchase",
+                 "why": "a reason to come one more time a week: the frequency goal"},
+        "weekly_samples": True,
+        "cost_items": ["weekly samples", "extra rewards"],
+    },
+    "sms_phone": {
+        "channels": ["SMS", "phone"],
+        "default_channel": "SMS",
+        "product": "bestsellers, promotions and events pushed by SMS; phone ordering",
+        "price": "regular prices with free home delivery",
+        "place": "phone orders delivered to the door",
+        "promotion": "relationship promotion: SMS push, a service line, couriers",
+        "reward": "cinema ticket",
+        "rule": {"rule": "free delivery", "condition": "any phone order", "why": "removes the trip for members who do not visit"},
+        "weekly_samples": False,
+        "cost_items": ["courier deliveries"],
+    },
+}

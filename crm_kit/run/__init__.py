@@ -1,0 +1,18 @@
+"""Running the cycle: the run plan, the papermill runner, the HTML report and teaching copies.
+
+``plan``
+    run files read, layered and validated before anything runs (:func:`load_run_plan`);
+``runner``
+    the notebooks executed into a new run folder, side by side where steps allow (:func:`run_cycle`);
+``html``
+    the self-contained report page (:func:`build_html_report`);
+``teaching``
+    student copies (:func:`student_copy`).
+"""
+
+from .html import build_html_report
+from .plan import RunPlan, Step, load_run_plan
+from .runner import RunFailed, run_cycle
+from .teaching import student_copy
+
+__all__ = ["RunPlan", "Step", "load_run_plan", "RunFailed", "run_cycle", "build_html_report", "student_copy"]

@@ -1,0 +1,132 @@
+"""The run plan: run files read, layered, overridden and validated before anything runs.
+
+A run file (YAML) names the run, parameters common to all steps, and the
+steps in order::
+
+    run_name: demo
+    common: {data: demo}
+    steps:
+      - {name: discovery, notebook: 01_knowledge_discovery, params: {month: "2025-09"}}
+      - ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import yaml
+
+from ..errors import ParameterError
+from ..params import load_params_files, notebook_parameters, notebook_path, validate_params
+
+__all__ = ["Step", "RunPlan", "load_run_plan"]
+
+
+@dataclass
+class Step:
+    """One notebook execution of a run."""
+
+    name: str
+    notebook: str
+    params: dict[str, Any] = field(default_factory=dict)
+    #: steps that must finish first; None means the step before it in the run file
+    after: list[str] | None = None
+
+
+@dataclass
+class RunPlan:
+    """A validated run: its name and steps with their full parameters."""
+
+    run_name: str
+    steps: list[Step]
+
+
+def _parse_override(text: str) -> tuple[str | None, str, Any]:
+    if "=" not in text:
+        raise ParameterError(f"override '{text}' must look like key=value or step.key=value")
+    key, raw = text.split("=", 1)
+    value = yaml.safe_load(raw) if raw else ""
+    step, _, name = key.rpartition(".")
+    return (step or None), name, value
+
+
+def load_run_plan(*paths: str | Path, overrides: Sequence[str] = (), only: Sequence[str] | None = None) -> RunPlan:
+    """Read run file(s), apply ``key=value`` overrides, and validate every step's parameters.
+
+    Later files override earlier ones (``common`` merges; a step's
+    ``params`` merge by step name). Errors name the key and the notebook;
+    all of them are reported at once.
+    """
+    merged: dict[str, Any] = {}
+    for path in paths:
+        loaded = load_params_files(path)
+        unknown = set(loaded) - {"run_name", "common", "steps", "description"}
+        if unknown:
+            raise ParameterError(f"{path}: unknown top-level key(s) {sorted(unknown)}; use run_name, common, steps")
+        if "steps" in loaded and "steps" in merged:
+            by_name = {s["name"]: s for s in merged["steps"]}
+            for s in loaded["steps"]:
+                if s.get("name") in by_name:
+                    by_name[s["name"]]["params"] = {**by_name[s["name"]].get("params", {}), **(s.get("params") or {})}
+                else:
+                    merged["steps"].append(s)
+            loaded = {k: v for k, v in loaded.items() if k != "steps"}
+        for k, v in loaded.items():
+            merged[k] = {**merged.get(k, {}), **v} if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+    steps_raw = merged.get("steps") or []
+    if not steps_raw:
+        raise ParameterError("the run file has no steps")
+    common = dict(merged.get("common") or {})
+    step_overrides: dict[str, dict[str, Any]] = {}
+    for text in overrides:
+        step, key, value = _parse_override(text)
+        if step is None:
+            common[key] = value
+        else:
+            step_overrides.setdefault(step, {})[key] = value
+    names = [s.get("name") for s in steps_raw]
+    for s in step_overrides:
+        if s not in names:
+            raise ParameterError(f"override names step '{s}', which the run does not have; steps: {names}")
+    errors, steps, declared_anywhere = [], [], set()
+    for raw in steps_raw:
+        if not isinstance(raw, Mapping) or "notebook" not in raw or "name" not in raw:
+            raise ParameterError(f"each step needs a name and a notebook; got {raw!r}")
+        try:
+            declared = notebook_parameters(raw["notebook"])
+        except ParameterError as exc:
+            errors.append(f"step '{raw['name']}': {exc}")
+            continue
+        declared_anywhere |= set(declared)
+        params = {k: v for k, v in common.items() if k in declared}
+        params.update(raw.get("params") or {})
+        params.update(step_overrides.get(raw["name"], {}))
+        params.pop("output_dir", None)
+        try:
+            validate_params(raw["notebook"], params)
+        except ParameterError as exc:
+            errors.append(f"step '{raw['name']}': {exc}")
+        after = raw.get("after")
+        if after is not None and not isinstance(after, list):
+            errors.append(f"step '{raw['name']}': after must be a list of step names")
+            after = None
+        steps.append(Step(raw["name"], notebook_path(raw["notebook"]).stem, params, after))
+    stray = set(common) - declared_anywhere
+    if stray:
+        errors.append(f"common key(s) {sorted(stray)} are parameters of no notebook in this run")
+    names_seen = set()
+    for st in steps:
+        unknown_after = set(st.after or []) - names_seen
+        if unknown_after:
+            errors.append(f"step '{st.name}': after names {sorted(unknown_after)}, which are not earlier steps")
+        names_seen.add(st.name)
+    if errors:
+        raise ParameterError("; ".join(errors))
+    if only:
+        missing = set(only) - {s.name for s in steps}
+        if missing:
+            raise ParameterError(f"--steps names unknown step(s) {sorted(missing)}; steps: {[s.name for s in steps]}")
+        steps = [s for s in steps if s.name in set(only)]
+    return RunPlan(run_name=str(merged.get("run_name") or "run"), steps=steps)

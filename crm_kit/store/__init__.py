@@ -1,0 +1,45 @@
+"""The store: a data spec checked, read, mapped to the canonical schema, cleaned and cached.
+
+Modules, in the order the data flows through them:
+
+``spec``
+    the canonical schema, the data spec and its complete check (before anything is read),
+    named sources (``data: demo`` is registered by :mod:`crm_kit.demo`);
+``read``
+    the engine connection, reading a source, mapping and typing its columns;
+``clean``
+    the named cleaning rules, each counted;
+``cache``
+    the cleaned store kept as a DuckDB file keyed by spec and input files;
+``model``
+    :class:`Store`, what every analysis receives;
+``load``
+    :func:`load_store` (the straight path through all of the above) and :func:`load_personal`;
+``public``
+    the public datasets (UCI Online Retail I and II, the Complete Journey, Lenta) and their cache.
+"""
+
+from .load import load_personal, load_store
+from .model import Store
+from .read import source_files
+from .spec import (
+    CANONICAL_COLUMNS,
+    CLEANING_DEFAULTS,
+    PERSONAL_FIELDS,
+    check_spec,
+    load_data_spec,
+    register_source,
+)
+
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "CLEANING_DEFAULTS",
+    "PERSONAL_FIELDS",
+    "Store",
+    "check_spec",
+    "load_data_spec",
+    "load_personal",
+    "load_store",
+    "register_source",
+    "source_files",
+]

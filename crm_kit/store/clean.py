@@ -1,0 +1,126 @@
+"""Cleaning the line items: named rules, each counted, in a fixed number of engine passes."""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+
+from ..errors import DataError
+from .spec import _window_bounds
+
+__all__: list[str] = []  # used through crm_kit.store.load
+
+
+def _materialise(con, name: str, expr):
+    """A session-scoped table of ``expr``; a temporary view where the backend has no temp tables (PySpark)."""
+    try:
+        return con.create_table(name, expr, temp=True, overwrite=True)
+    except NotImplementedError:
+        return con.create_view(name, expr, overwrite=True)
+
+
+def _clean_transactions(con, lines, rules, window):
+    """Apply the cleaning rules in order, recording what each removed.
+
+    ``lines`` is the pair (all lines, lines without exact repeats). The work
+    is a fixed number of engine passes whatever the number of rules: one
+    aggregate over the source, one materialisation of the de-duplicated
+    lines, one aggregate of every rule's mask, one materialisation of what
+    is kept. Rules apply in order: a line counts under the first rule that
+    catches it.
+    """
+    lines, distinct = lines
+    start, end = _window_bounds(window)
+    report = []
+
+    raw = con.to_pandas(lines.aggregate(n=lines.count(), s=lines.amount.sum())).iloc[0]
+    n_raw, s_raw = int(raw["n"]), 0.0 if pd.isna(raw["s"]) else float(raw["s"])
+    if rules["duplicates"] == "keep":
+        base = _materialise(con, "_lines_typed", lines)
+        report.append({"rule": "exact duplicate lines", "action": "keep", "rows_found": 0,
+                       "rows_removed": 0, "sales_removed": 0.0})
+    else:
+        base = _materialise(con, "_lines_typed", distinct)
+        kept = con.to_pandas(base.aggregate(n=base.count(), s=base.amount.sum())).iloc[0]
+        n_dup = n_raw - int(kept["n"])
+        s_dup = s_raw - (0.0 if pd.isna(kept["s"]) else float(kept["s"]))
+        if n_dup and rules["duplicates"] == "error":
+            raise DataError(
+                f"transactions: {n_dup:,} exact duplicate line(s); remove them at the source "
+                "or set cleaning.duplicates: drop"
+            )
+        report.append({"rule": "exact duplicate lines", "action": "drop" if n_dup else "none found",
+                       "rows_found": n_dup, "rows_removed": n_dup, "sales_removed": round(s_dup, 2) + 0.0})
+
+    t = base
+    window_mask = ibis.literal(False)
+    if start is not None:
+        window_mask = window_mask | (t.ts < start)
+    if end is not None:
+        window_mask = window_mask | (t.ts >= end)
+    returns_mask = t.quantity < 0
+    if rules["cancellation_prefix"]:
+        returns_mask = returns_mask | t.order_id.startswith(str(rules["cancellation_prefix"]))
+    price_mask = (t.quantity > 0) & (t.amount <= 0)
+    anon_mask = t.customer_id.isnull() | (t.customer_id.strip() == "")
+
+    steps = []  # (rule, mask, action, fix)
+    if start is not None or end is not None:
+        steps.append(("timestamps outside the analysis window", window_mask, rules["out_of_window"],
+                      "widen window.start/window.end in params or set cleaning.out_of_window: drop"))
+    steps.append(("returns / cancellations (negative quantity or cancelled order)", returns_mask,
+                  "keep" if rules["returns"] == "net" else rules["returns"],
+                  "set cleaning.returns: drop (leave them out) or net (subtract them from sales)"))
+    steps.append(("zero or negative price", price_mask, rules["nonpositive_price"],
+                  "fix prices at the source or set cleaning.nonpositive_price: drop"))
+    steps.append(("zero quantity", t.quantity == 0, rules["zero_quantity"],
+                  "remove them at the source or set cleaning.zero_quantity: drop"))
+
+    # each rule counts the lines no earlier dropping rule caught
+    earlier = ibis.literal(False)
+    aggs = {}
+    firsts = []
+    for i, (_rule, mask, action, _fix) in enumerate(steps):
+        first = mask & ~earlier
+        firsts.append(first)
+        aggs[f"n{i}"] = first.ifelse(1, 0).sum()
+        aggs[f"s{i}"] = first.ifelse(t.amount, 0.0).sum()
+        if action != "keep":
+            earlier = earlier | mask
+    anon_first = anon_mask & ~earlier
+    aggs["n_anon"] = anon_first.ifelse(1, 0).sum()
+    aggs["s_anon"] = anon_first.ifelse(t.amount, 0.0).sum()
+    counts = con.to_pandas(t.aggregate(**aggs)).iloc[0].fillna(0)
+
+    for i, (rule, _mask, action, fix) in enumerate(steps):
+        n, s = int(counts[f"n{i}"]), float(counts[f"s{i}"])
+        if n and action == "error":
+            raise DataError(f"transactions: {n:,} line(s) {rule} (sales {s:,.2f}); {fix}")
+        removed = action == "drop"
+        shown = action if n else "none found"
+        if rule.startswith("returns") and rules["returns"] == "net":
+            shown = "net (kept, negative)" if n else "none found"
+        report.append({"rule": rule, "action": shown, "rows_found": n,
+                       "rows_removed": n if removed else 0, "sales_removed": round(s, 2) if removed else 0.0})
+
+    n_anon, s_anon = int(counts["n_anon"]), float(counts["s_anon"])
+    if n_anon and rules["anonymous"] == "error":
+        raise DataError(
+            f"transactions: {n_anon:,} line(s) have no customer id (sales {s_anon:,.2f}); "
+            "map tables.transactions.columns.customer_id to the member id, or set "
+            "cleaning.anonymous: exclude to keep them in store totals only"
+        )
+    report.append({"rule": "no customer id (kept in store totals only)", "action": "exclude" if n_anon else "none found",
+                   "rows_found": n_anon, "rows_removed": n_anon, "sales_removed": round(s_anon, 2)})
+
+    dropped_any = any(int(counts[f"n{i}"]) for i, st in enumerate(steps) if st[2] == "drop")
+    if dropped_any:
+        kept_lines = t.filter(~earlier).mutate(customer_id=anon_mask.ifelse(ibis.null("string"), t.customer_id))
+        all_lines = _materialise(con, "all_lines_clean", kept_lines)
+    else:
+        all_lines = t.mutate(customer_id=anon_mask.ifelse(ibis.null("string"), t.customer_id)) if n_anon else t
+    customer_lines = all_lines.filter(all_lines.customer_id.notnull())
+    report = pd.DataFrame(report)[["rule", "action", "rows_found", "rows_removed", "sales_removed"]]
+    return customer_lines, all_lines, report
+
+

@@ -1,0 +1,155 @@
+"""Loading a store: check the spec, read, clean, cache — one straight path."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import ibis
+import pandas as pd
+
+from ..config import resolve_path
+from ..errors import DataError, MissingColumnError, ParameterError
+from .cache import _cache_key, _open_cached, _write_cache
+from .clean import _clean_transactions
+from .model import Store
+from .read import _cast_columns, _connect, _prepare_table, _read_table
+from .spec import PERSONAL_FIELDS, check_spec, load_data_spec, resolve_source
+
+__all__ = ["load_store", "load_personal"]
+
+
+def _load_small(con, name, tspec, key):
+    table = _prepare_table(con, name, tspec)
+    df = con.to_pandas(table)
+    dup = df[key].duplicated()
+    if dup.any():
+        raise DataError(
+            f"{name}: {int(dup.sum()):,} repeated {key}(s) (e.g. {df.loc[dup, key].iloc[0]!r}); "
+            f"{name} must hold one row per {key.removesuffix('_id')}"
+        )
+    return df
+
+
+def _load_contacts(con, tspec: Mapping[str, Any]) -> pd.DataFrame:
+    """The contacts table; with ``responses``, ``responded`` is whether a response row matches.
+
+    Many systems keep the sends and the redemptions apart (the Complete
+    Journey: ``campaigns`` and ``coupon_redemptions``). ``responses`` names
+    the second file and maps its ``customer_id`` and ``campaign_id``; a
+    contact responded when that customer has a response for that campaign.
+    """
+    contacts = con.to_pandas(_prepare_table(con, "contacts", {k: v for k, v in tspec.items() if k != "responses"}))
+    rspec = tspec.get("responses")
+    if rspec is None:
+        return contacts
+    where = "tables.contacts.responses"
+    if not isinstance(rspec, Mapping) or set(rspec) - {"path", "table", "format", "columns"}:
+        raise ParameterError(f"{where} takes path (or table), format and columns (customer_id, campaign_id)")
+    if "responded" in contacts.columns:
+        raise ParameterError("tables.contacts has a responded column and a responses file; keep one")
+    raw = _read_table(con, "contacts_responses", rspec)
+    mapping = dict(rspec.get("columns") or {})
+    selected = {}
+    for col in ("customer_id", "campaign_id"):
+        source = mapping.get(col, col)
+        if source not in raw.columns:
+            raise MissingColumnError(
+                f"{where} has no column '{source}' for '{col}'; map it: {where}.columns.{col}: <your column name>. "
+                f"Columns present: {', '.join(raw.columns)}"
+            )
+        selected[col] = raw[source]
+    exprs, _ = _cast_columns(con, "contacts", selected, ts_format=None)
+    pairs = con.to_pandas(raw.select(**exprs).distinct())
+    key = pd.MultiIndex.from_frame(pairs[["customer_id", "campaign_id"]].astype(str))
+    contacts["responded"] = pd.MultiIndex.from_frame(contacts[["customer_id", "campaign_id"]].astype(str)).isin(key)
+    return contacts
+
+
+def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False) -> Store:
+    """Load, validate and clean a store described by a data spec.
+
+    Parameters
+    ----------
+    spec
+        ``"demo"`` (the demo store, generated on first use into ``data/demo``),
+        a path to a data YAML, or a mapping with keys ``tables`` (per table:
+        ``path`` or ``table``, optional ``format``, ``columns`` mapping
+        canonical -> source names, ``constants`` canonical -> one value for
+        every row, ``ts_format``), ``cleaning`` (see
+        :data:`CLEANING_DEFAULTS`), ``window`` (``start``/``end``) and
+        ``engine`` (``backend``, ``memory_limit``, ``threads``...).
+    verbose
+        Print the cleaning summary.
+
+    Returns
+    -------
+    Store
+    """
+    spec = check_spec(resolve_source(load_data_spec(spec)))
+    tables, rules = spec["tables"], spec.rules
+    con = _connect(spec)
+
+    key = _cache_key(spec)
+    if key is not None:
+        cached = _open_cached(con, key, spec)
+        if cached is not None:
+            if verbose:
+                print(cached.cleaning_report.to_string(index=False))
+            return cached
+
+    lines = _prepare_table(con, "transactions", tables["transactions"], with_distinct=True)
+    customer_lines, all_lines, report = _clean_transactions(con, lines, rules, spec.get("window"))
+
+    products = _load_small(con, "products", tables["products"], "product_id") if "products" in tables else None
+    customers = _load_small(con, "customers", tables["customers"], "customer_id") if "customers" in tables else None
+    contacts = _load_contacts(con, tables["contacts"]) if "contacts" in tables else None
+
+    if products is not None:
+        extra = [c for c in ("category", "brand") if c in products.columns and c not in customer_lines.columns]
+        if extra:
+            ptab = ibis.memtable(products[["product_id", *extra]])
+            customer_lines = customer_lines.left_join(ptab, "product_id").drop("product_id_right")
+    if verbose:
+        print(report.to_string(index=False))
+    store = Store(
+        con=con,
+        transactions=customer_lines,
+        all_lines=all_lines,
+        customers=customers,
+        products=products,
+        contacts=contacts,
+        cleaning_report=report,
+        spec=dict(spec),
+    )
+    if key is not None:
+        _write_cache(store, key)
+        cached = _open_cached(con, key, spec)
+        if cached is not None:
+            return cached
+    return store
+
+
+
+def load_personal(spec: str | Mapping[str, Any], customer_ids: Any, *, fields: Any = ("name", "phone", "wechat_id")) -> pd.DataFrame:
+    """Read personal contact fields for the given customers — only when a step explicitly asks.
+
+    The data spec names them in a separate table ``personal`` (customer_id
+    plus any of :data:`PERSONAL_FIELDS`); :func:`load_store` never reads it.
+    """
+    spec = resolve_source(load_data_spec(spec))
+    tspec = (spec.get("tables") or {}).get("personal")
+    if not tspec:
+        raise DataError("the data spec has no tables.personal: there are no contact details to export")
+    bad = set(fields) - PERSONAL_FIELDS
+    if bad:
+        raise ParameterError(f"{sorted(bad)} are not personal fields; choose from {sorted(PERSONAL_FIELDS)}")
+    path = resolve_path(tspec["path"], must_exist=True)
+    df = pd.read_parquet(path) if str(path).endswith(".parquet") else pd.read_csv(path, dtype=str)
+    mapping = {v: k for k, v in (tspec.get("columns") or {}).items()}
+    df = df.rename(columns=mapping)
+    missing = [f for f in ("customer_id", *fields) if f not in df.columns]
+    if missing:
+        raise MissingColumnError(f"personal has no column(s) {missing}; map them in params: tables.personal.columns")
+    df["customer_id"] = df["customer_id"].astype(str)
+    wanted = pd.Index(pd.Series(list(customer_ids), dtype=str), name="customer_id")
+    return df.set_index("customer_id").reindex(wanted)[list(fields)].reset_index()

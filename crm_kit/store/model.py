@@ -1,0 +1,84 @@
+"""The :class:`Store`: validated, cleaned engine tables and what cleaning did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Store"]
+
+
+@dataclass
+class Store:
+    """A validated, cleaned store: engine tables plus what cleaning did.
+
+    Attributes
+    ----------
+    con
+        The Ibis backend connection (DuckDB by default).
+    transactions
+        Ibis table of customer line items after cleaning (canonical columns,
+        plus ``category``/``brand`` joined from products when available).
+    all_lines
+        Ibis table of every valid line, anonymous ones included: store totals.
+    customers, products, contacts
+        pandas frames (or ``None`` when the source has no such table).
+    cleaning_report
+        One row per cleaning rule: rows and sales it removed and the action.
+    spec
+        The data spec the store was loaded from.
+    """
+
+    con: Any
+    transactions: Any
+    all_lines: Any
+    customers: pd.DataFrame | None
+    products: pd.DataFrame | None
+    contacts: pd.DataFrame | None
+    cleaning_report: pd.DataFrame
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_promo(self) -> bool:
+        """Whether line items carry a promotion flag."""
+        return "promo" in self.transactions.columns
+
+    @property
+    def has_categories(self) -> bool:
+        """Whether line items carry a product category."""
+        return "category" in self.transactions.columns
+
+    def health(self) -> pd.DataFrame:
+        """Data-health figures: rows, customers, date range, anonymous share of sales."""
+        t = self.all_lines
+        agg = t.aggregate(
+            rows=t.count(),
+            sales=t.amount.sum(),
+            anon_rows=t.customer_id.isnull().sum(),
+            anon_sales=t.customer_id.isnull().ifelse(t.amount, 0).sum(),
+            customers=t.customer_id.nunique(),
+            orders=t.order_id.nunique(),
+            first=t.ts.min(),
+            last=t.ts.max(),
+        )
+        row = self.con.to_pandas(agg).iloc[0]
+        removed = int(self.cleaning_report["rows_removed"].sum())
+        items = [
+            ("line items kept (all)", int(row["rows"])),
+            ("line items removed by cleaning", removed),
+            ("orders", int(row["orders"])),
+            ("customers", int(row["customers"])),
+            ("first transaction", pd.Timestamp(row["first"])),
+            ("last transaction", pd.Timestamp(row["last"])),
+            ("sales (all lines)", round(float(row["sales"] or 0), 2)),
+            ("anonymous line items", int(row["anon_rows"])),
+            (
+                "anonymous share of sales",
+                round(float(row["anon_sales"] or 0) / float(row["sales"]), 4) if row["sales"] else 0.0,
+            ),
+        ]
+        return pd.DataFrame(items, columns=["figure", "value"])
+
+

@@ -1,0 +1,372 @@
+"""The data spec: what a store is read from, checked completely before anything is read.
+
+A data spec names each canonical table's source and maps the user's column
+names to the canonical ones (see DESIGN.md)::
+
+    tables:
+      transactions: {path: lines.parquet, columns: {customer_id: member_no, ...}}
+      customers: {path: members.csv}
+    cleaning: {cancellation_prefix: C}
+    window: {start: 2010-12-01, end: 2011-12-10}
+    engine: {backend: duckdb, memory_limit: 8GB}
+
+:func:`check_spec` validates every table's keys, every column map, the
+cleaning rules, the window and the engine options, so a typo in
+``tables.products`` is reported before the transactions are read.
+
+A *source* is a named spec maker: ``data: demo`` asks the source registered
+as ``demo`` (by :mod:`crm_kit.demo`, which sits above the store) for its spec.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any, Callable, Mapping
+
+import pandas as pd
+import yaml
+
+from ..config import resolve_path
+from ..errors import ParameterError
+
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "PERSONAL_FIELDS",
+    "CLEANING_DEFAULTS",
+    "CheckedSpec",
+    "load_data_spec",
+    "check_spec",
+    "register_source",
+    "resolve_source",
+]
+
+#: canonical columns per table: name -> (required, kind)
+CANONICAL_COLUMNS: dict[str, dict[str, tuple[bool, str]]] = {
+    "transactions": {
+        "customer_id": (True, "id"),
+        "order_id": (True, "id"),
+        "ts": (True, "timestamp"),
+        "product_id": (True, "id"),
+        "quantity": (True, "number"),
+        "amount": (True, "number"),
+        "unit_price": (False, "number"),
+        "promo": (False, "bool"),
+        "store": (False, "id"),
+        "channel": (False, "id"),
+    },
+    "customers": {
+        "customer_id": (True, "id"),
+        "signup_date": (False, "timestamp"),
+        "gender": (False, "text"),
+        "age": (False, "number"),
+        "age_band": (False, "text"),
+        "occupation": (False, "text"),
+        "job_level": (False, "text"),
+        "marital_status": (False, "text"),
+        "personal_income": (False, "text"),
+        "household_income": (False, "text"),
+        "household_size": (False, "number"),
+        "hobby": (False, "text"),
+        "preferred_channel": (False, "text"),
+        "uses_wechat": (False, "bool"),
+        "housing": (False, "text"),
+        "housing_area": (False, "text"),
+        "owns_car": (False, "bool"),
+        "region": (False, "text"),
+        "birthday_type": (False, "text"),
+    },
+    "products": {
+        "product_id": (True, "id"),
+        "name": (False, "text"),
+        "category": (False, "text"),
+        "brand": (False, "text"),
+        "unit_price": (False, "number"),
+        "stock": (False, "number"),
+    },
+    "contacts": {
+        "customer_id": (True, "id"),
+        "campaign_id": (True, "id"),
+        "round": (True, "number"),
+        "arm": (True, "text"),
+        "channel": (False, "text"),
+        "contacted_at": (False, "timestamp"),
+        "responded": (False, "bool"),
+    },
+}
+
+#: member-form fields that identify a person; never part of an analysis table
+PERSONAL_FIELDS = frozenset(
+    {
+        "name",
+        "phone",
+        "email",
+        "wechat_id",
+        "id_type",
+        "id_number",
+        "address",
+        "postcode",
+        "photo",
+        "birthday",
+    }
+)
+
+#: cleaning rules and their defaults; every rule is a named parameter
+CLEANING_DEFAULTS: dict[str, Any] = {
+    # lines without a customer id: kept in store totals, left out of customer analyses
+    "anonymous": "exclude",  # exclude | error
+    # negative quantities, and orders whose id starts with cancellation_prefix
+    "returns": "drop",  # drop | net | error
+    "cancellation_prefix": None,  # e.g. "C" for UCI Online Retail
+    # lines with zero or negative price (amount <= 0 with a positive quantity)
+    "nonpositive_price": "drop",  # drop | error
+    # lines with a quantity of zero: nothing was sold
+    "zero_quantity": "drop",  # drop | error
+    # exactly repeated lines (every column equal)
+    "duplicates": "drop",  # drop | keep | error
+    # lines whose timestamp falls outside window.start .. window.end
+    "out_of_window": "drop",  # drop | error
+}
+
+_CHOICES = {
+    "anonymous": {"exclude", "error"},
+    "returns": {"drop", "net", "error"},
+    "nonpositive_price": {"drop", "error"},
+    "zero_quantity": {"drop", "error"},
+    "duplicates": {"drop", "keep", "error"},
+    "out_of_window": {"drop", "error"},
+}
+
+_IBIS_TYPE = {"number": "float64", "timestamp": "timestamp", "bool": "boolean"}
+
+
+
+#: named sources: ``data: NAME`` or ``data: NAME:N`` -> a function returning the spec
+_SOURCES: dict[str, Callable[..., dict[str, Any]]] = {}
+
+
+def register_source(name: str, make_spec: Callable[..., dict[str, Any]]) -> None:
+    """Register a named data source (``data: demo``); ``make_spec(**options)`` returns its spec.
+
+    The demo store registers itself this way, so the store package never
+    imports the demo that is built on top of it.
+    """
+    _SOURCES[name] = make_spec
+
+
+def resolve_source(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A spec with ``source: NAME`` replaced by what that source's maker returns."""
+    name = spec.get("source")
+    if name is None:
+        return dict(spec)
+    if name not in _SOURCES:
+        raise ParameterError(f"data source '{name}' is not known; known sources: {sorted(_SOURCES)}")
+    options = {k: v for k, v in spec.items() if k != "source" and v is not None}
+    return _SOURCES[name](**options)
+
+
+def load_data_spec(spec: str | Mapping[str, Any]) -> dict[str, Any]:
+    """Turn the ``data`` parameter into a spec dictionary.
+
+    ``"demo"`` means the bundled demo store (generated on first use);
+    a string ending in ``.yaml``/``.yml`` is read as a spec file; a mapping
+    is used as it is.
+    """
+    if isinstance(spec, Mapping):
+        return dict(spec)
+    if not isinstance(spec, str):
+        raise ParameterError(
+            f"data must be 'demo', a path to a data YAML, or a mapping; got {type(spec).__name__}"
+        )
+    if spec == "demo" or spec.startswith("demo:"):
+        return {"source": "demo", **({"n_members": int(spec.split(":")[1])} if ":" in spec else {})}
+    if spec.endswith((".yaml", ".yml")):
+        path = resolve_path(spec, must_exist=True)
+        with open(path, encoding="utf-8") as fh:
+            loaded = yaml.safe_load(fh) or {}
+        if not isinstance(loaded, Mapping):
+            raise ParameterError(f"data spec {path} must hold a mapping at the top level")
+        return dict(loaded.get("data", loaded))
+    raise ParameterError(
+        f"data='{spec}' is neither 'demo' nor a .yaml data spec; fix the data parameter"
+    )
+
+
+
+_TABLE_KEYS = ("path", "table", "format", "columns", "constants", "ts_format", "responses")
+
+
+def _check_table_spec(name: str, tspec: Mapping[str, Any]) -> dict[str, Any]:
+    """Refuse unknown keys and malformed ``constants`` in one table's spec; return the constants."""
+    if not isinstance(tspec, Mapping):
+        raise ParameterError(f"tables.{name} must be a mapping with path (or table) and columns")
+    unknown = sorted(set(tspec) - set(_TABLE_KEYS))
+    if unknown:
+        hints = [h for k in unknown for h in difflib.get_close_matches(k, _TABLE_KEYS, n=1)]
+        maybe = f" (did you mean {hints}?)" if hints else ""
+        raise ParameterError(f"tables.{name} has unknown key(s) {unknown}{maybe}; known keys are {list(_TABLE_KEYS)}")
+    if "responses" in tspec and name != "contacts":
+        raise ParameterError(f"tables.{name}.responses: only the contacts table takes a responses file")
+    constants = tspec.get("constants") or {}
+    if not isinstance(constants, Mapping):
+        raise ParameterError(f"tables.{name}.constants must map canonical columns to values, e.g. arm: treatment")
+    canon = CANONICAL_COLUMNS[name]
+    bad = sorted(set(constants) - set(canon))
+    if bad:
+        raise ParameterError(f"tables.{name}.constants names unknown canonical column(s) {bad}; known: {sorted(canon)}")
+    both = sorted(set(constants) & {k for k, v in (tspec.get("columns") or {}).items() if v is not None})
+    if both:
+        raise ParameterError(f"tables.{name}: {both} is both mapped to a column and given as a constant; keep one")
+    nulls = sorted(k for k, v in constants.items() if v is None)
+    if nulls:
+        raise ParameterError(f"tables.{name}.constants: {nulls} has no value; give one or drop the key")
+    return dict(constants)
+
+
+
+def _validate_cleaning(cleaning: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(cleaning) - set(CLEANING_DEFAULTS)
+    if unknown:
+        raise ParameterError(
+            f"unknown cleaning rule(s) {sorted(unknown)}; known rules: {sorted(CLEANING_DEFAULTS)}"
+        )
+    rules = {**CLEANING_DEFAULTS, **cleaning}
+    for key, allowed in _CHOICES.items():
+        if rules[key] not in allowed:
+            raise ParameterError(
+                f"cleaning.{key} = {rules[key]!r} is not one of {sorted(allowed)}"
+            )
+    return rules
+
+
+def _window_bounds(window: Mapping[str, Any] | None):
+    window = window or {}
+    start = pd.Timestamp(window["start"]) if window.get("start") else None
+    end = pd.Timestamp(window["end"]) if window.get("end") else None
+    if start is not None and end is not None and end <= start:
+        raise ParameterError(f"window.end ({end.date()}) must come after window.start ({start.date()})")
+    return start, end
+
+
+
+
+_SPEC_KEYS = ("source", "tables", "cleaning", "window", "engine", "description", "name", "cache")
+_ENGINE_KEYS = {
+    "duckdb": {"backend", "database", "memory_limit", "threads", "temp_directory", "progress_bar"},
+    "connection": {"backend", "connection"},
+    "pyspark": {"backend", "options"},
+}
+_SIZE = re.compile(r"^\d+(\.\d+)?\s*[KMGT]i?B$", re.IGNORECASE)
+
+
+class CheckedSpec(dict):
+    """A data spec that passed :func:`check_spec`; ``rules`` holds the cleaning rules with defaults."""
+
+    rules: dict[str, Any]
+    window: tuple[Any, Any]
+
+
+def _check_column_map(name: str, tspec: Mapping[str, Any]) -> None:
+    mapping = tspec.get("columns") or {}
+    if not isinstance(mapping, Mapping):
+        raise ParameterError(f"tables.{name}.columns must map canonical names to your column names")
+    canon = CANONICAL_COLUMNS.get(name, {})
+    if name == "personal":
+        return
+    unknown = set(mapping) - set(canon) - PERSONAL_FIELDS
+    if unknown:
+        raise ParameterError(
+            f"{name}: columns maps unknown canonical name(s) {sorted(unknown)}; "
+            f"known names are {sorted(canon)}"
+        )
+    for col, source in mapping.items():
+        if source is None and canon.get(col, (False,))[0]:
+            raise ParameterError(f"{name}.{col} is required and cannot be mapped to null")
+
+
+def _check_responses(tspec: Mapping[str, Any]) -> None:
+    rspec = tspec.get("responses")
+    if rspec is None:
+        return
+    where = "tables.contacts.responses"
+    if not isinstance(rspec, Mapping) or set(rspec) - {"path", "table", "format", "columns"}:
+        raise ParameterError(f"{where} takes path (or table), format and columns (customer_id, campaign_id)")
+    if "responded" in (tspec.get("columns") or {}) or "responded" in (tspec.get("constants") or {}):
+        raise ParameterError("tables.contacts has a responded column and a responses file; keep one")
+
+
+def _check_engine(engine: Any) -> dict[str, Any]:
+    if engine is None:
+        return {}
+    if not isinstance(engine, Mapping):
+        raise ParameterError("engine must be a mapping, e.g. {backend: duckdb, memory_limit: 8GB}")
+    backend = engine.get("backend", "duckdb")
+    allowed = _ENGINE_KEYS.get(backend, {"backend", "options"})
+    unknown = sorted(set(engine) - allowed)
+    if unknown:
+        hints = [h for k in unknown for h in difflib.get_close_matches(k, sorted(allowed), n=1)]
+        maybe = f" (did you mean {hints}?)" if hints else ""
+        raise ParameterError(f"engine has unknown key(s) {unknown}{maybe} for backend '{backend}'; known: {sorted(allowed)}")
+    if backend == "duckdb":
+        limit = engine.get("memory_limit")
+        if limit is not None and not _SIZE.match(str(limit).strip()):
+            raise ParameterError(f"engine.memory_limit = {limit!r} is not a size; write e.g. 8GB or 512MB")
+        threads = engine.get("threads")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ParameterError(f"engine.threads = {threads!r} must be a whole number of at least 1")
+        temp = engine.get("temp_directory")
+        if temp is not None and (not isinstance(temp, str) or "'" in temp or "\n" in temp):
+            raise ParameterError(f"engine.temp_directory = {temp!r} must be a plain folder path")
+    if backend == "pyspark":
+        options = engine.get("options") or {}
+        unknown = set(options) - {"master", "app_name", "config"}
+        if unknown:
+            raise ParameterError(f"engine.options for pyspark: unknown key(s) {sorted(unknown)}; use master, app_name, config")
+    return dict(engine)
+
+
+def check_spec(spec: Mapping[str, Any]) -> CheckedSpec:
+    """Check a whole data spec before anything is read; return it with its cleaning rules.
+
+    Every table's keys (with suggestions for near misses), every column map
+    (unknown canonical names, required columns mapped to null), ``constants``
+    and ``responses``, the cleaning rules, the window and the engine options.
+
+    Raises
+    ------
+    ParameterError
+        Naming the key and the fix.
+    """
+    unknown = set(spec) - set(_SPEC_KEYS)
+    if unknown:
+        raise ParameterError(
+            f"data spec has unknown key(s) {sorted(unknown)}; use tables, cleaning, window, engine"
+        )
+    tables = spec.get("tables") or {}
+    if not isinstance(tables, Mapping):
+        raise ParameterError("data spec: tables must map table names (transactions, customers...) to their sources")
+    unknown_tables = set(tables) - set(CANONICAL_COLUMNS) - {"personal"}
+    if unknown_tables:
+        hints = [h for k in unknown_tables for h in difflib.get_close_matches(k, list(CANONICAL_COLUMNS), n=1)]
+        maybe = f" (did you mean {hints}?)" if hints else ""
+        raise ParameterError(
+            f"data spec names unknown table(s) {sorted(unknown_tables)}{maybe}; known: {sorted(CANONICAL_COLUMNS)}"
+        )
+    if "transactions" not in tables:
+        raise ParameterError("data spec has no tables.transactions; every analysis needs it")
+    for name, tspec in tables.items():
+        if name == "personal":
+            if not isinstance(tspec, Mapping) or "path" not in tspec:
+                raise ParameterError("tables.personal needs a path (and columns)")
+            continue
+        _check_table_spec(name, tspec)
+        _check_column_map(name, tspec)
+        if "path" not in tspec and "table" not in tspec:
+            raise ParameterError(f"{name}: give a 'path' (CSV/Parquet/DuckDB file) or a 'table' name")
+    if "contacts" in tables:
+        _check_responses(tables["contacts"])
+    checked = CheckedSpec(spec)
+    checked.rules = _validate_cleaning(spec.get("cleaning") or {})
+    checked.window = _window_bounds(spec.get("window"))
+    _check_engine(spec.get("engine"))
+    return checked
