@@ -6,7 +6,7 @@ Layout of a checkout (cookiecutter-data-science style)::
     params/               run files and data specs
     data/demo/            the generated demo store       -> demo_dir()      ($CRM_KIT_DEMO_DIR)
     data/cache/           public datasets, store caches  -> cache_root()    ($CRM_KIT_CACHE)
-    reports/<run>/<ts>/   run folders                    -> reports_root()
+    reports/<run>/<ts>/   run folders                    -> reports_root()   ($CRM_KIT_REPORTS)
 
 Raw data is never written to: every folder above except ``data/`` and
 ``reports/`` is read only, and a run folder is always new.
@@ -43,8 +43,9 @@ def notebooks_dir() -> Path:
 
 
 def reports_root() -> Path:
-    """``reports/`` (git-ignored): every run folder lives below it unless ``--output`` says otherwise."""
-    return project_root() / "reports"
+    """``reports/`` (git-ignored), or ``$CRM_KIT_REPORTS``: run folders live below it unless ``--output`` says otherwise."""
+    env = os.environ.get("CRM_KIT_REPORTS")
+    return Path(env) if env else project_root() / "reports"
 
 
 def demo_dir() -> Path:

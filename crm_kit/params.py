@@ -15,7 +15,6 @@ import difflib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Mapping
 
 import yaml
@@ -29,6 +28,7 @@ __all__ = [
     "notebook_parameters",
     "validate_params",
     "check_notebook_parameters",
+    "injected_names",
     "load_params_files",
     "describe_parameters",
 ]
@@ -157,15 +157,37 @@ def validate_params(notebook: str | Path, given: Mapping[str, Any]) -> dict[str,
     return {**{k: p.default for k, p in declared.items()}, **dict(given)}
 
 
-_IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
+def injected_names(namespace: Mapping[str, Any]) -> list[str]:
+    """The names papermill injected into this kernel: the assignments of its ``# Parameters`` cell.
+
+    Papermill runs its injected cell (source starting with ``# Parameters``)
+    right after the cell tagged ``parameters``; IPython keeps every executed
+    source in ``In``. The newest such cell counts. Outside IPython, or when
+    nothing was injected (JupyterLab), the list is empty.
+    """
+    history = namespace.get("In")
+    if not isinstance(history, (list, tuple)):
+        return []
+    injected = next((src for src in reversed(history) if isinstance(src, str) and src.startswith("# Parameters")), None)
+    if injected is None:
+        return []
+    try:
+        tree = ast.parse(injected)
+    except SyntaxError:
+        return []
+    return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
 
 
 def check_notebook_parameters(namespace: Mapping[str, Any], notebook: str) -> dict[str, Any]:
     """Inside a notebook: validate the parameters cell and whatever papermill injected.
 
-    Every plain-data global (str, number, bool, list, dict, None) that is not
-    a declared parameter is an unknown parameter — papermill puts injected
-    keys there — and raises :class:`~crm_kit.errors.ParameterError`.
+    Only the declared parameters and the names papermill injected
+    (:func:`injected_names`) are looked at: an injected name the notebook
+    does not declare is an unknown parameter and raises
+    :class:`~crm_kit.errors.ParameterError`; every declared one must have its
+    type. Anything else in the kernel — tables, imports, results of an
+    earlier Run All — is not a parameter, so running all cells again in the
+    same kernel gives the same result as a fresh kernel.
 
     Parameters
     ----------
@@ -180,13 +202,8 @@ def check_notebook_parameters(namespace: Mapping[str, Any], notebook: str) -> di
         The validated parameters.
     """
     declared = notebook_parameters(notebook)
-    data_types = (str, int, float, bool, list, tuple, dict, type(None))
-    given = {}
-    for key, value in namespace.items():
-        if key.startswith("_") or key in _IPYTHON_NAMES or isinstance(value, ModuleType) or callable(value):
-            continue
-        if key in declared or isinstance(value, data_types):
-            given[key] = value
+    names = [*declared, *(n for n in injected_names(namespace) if n not in declared)]
+    given = {key: namespace[key] for key in names if key in namespace}
     return validate_params(notebook, given)
 
 

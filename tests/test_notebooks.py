@@ -221,3 +221,36 @@ def test_results_on_complete_journey_campaign_against_never_contacted(tmp_path):
     assert (groups["response_rate"] * groups["customers"]).sum() == pytest.approx(len(responders))
     text = _output_text(executed)
     assert "no random control" in text and "placebo" in text
+
+
+def _close(a, b) -> bool:
+    """Equal documents, numbers to 1e-9 relative (k-means sums float in another order after a refit)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-9, abs=1e-9)
+    return a == b
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("notebook", ["01_knowledge_discovery", "02_segmentation", "03_campaign_design",
+                                      "04_campaign_results", "05_cycle_summary"])
+def test_run_all_twice_in_one_kernel_gives_the_same_results(notebook, demo_dir, tmp_path, monkeypatch):
+    """JupyterLab's Run All, twice, in one kernel: no error, and the same hand-offs as the first time."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("CRM_KIT_REPORTS", str(tmp_path / "reports"))  # the kernel inherits it
+    nb = nbformat.read(str(NB_DIR / f"{notebook}.ipynb"), as_version=4)
+    twice = nbformat.v4.new_notebook(metadata=nb.metadata)
+    twice.cells = [nbformat.from_dict(dict(c)) for c in nb.cells] * 2
+    NotebookClient(twice, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(NB_DIR)}}).execute()
+    runs = sorted((tmp_path / "reports" / "interactive").iterdir())
+    assert len(runs) == 2, runs
+    first = {p.name: json.loads(p.read_text()) for p in runs[0].glob("*.json")}
+    second = {p.name: json.loads(p.read_text()) for p in runs[1].glob("*.json")}
+    assert _close(first, second), (first, second)
+    if notebook != "05_cycle_summary":
+        assert first, f"{notebook} wrote no hand-off"
