@@ -52,13 +52,8 @@ def _parse_override(text: str) -> tuple[str | None, str, Any]:
     return (step or None), name, value
 
 
-def load_run_plan(*paths: str | Path, overrides: Sequence[str] = (), only: Sequence[str] | None = None) -> RunPlan:
-    """Read run file(s), apply ``key=value`` overrides, and validate every step's parameters.
-
-    Later files override earlier ones (``common`` merges; a step's
-    ``params`` merge by step name). Errors name the key and the notebook;
-    all of them are reported at once.
-    """
+def _merge_run_files(paths: Sequence[str | Path]) -> dict[str, Any]:
+    """Layer run files: ``common`` merges one level deep; a step's ``params`` merge by step name."""
     merged: dict[str, Any] = {}
     for path in paths:
         loaded = load_params_files(path)
@@ -75,21 +70,28 @@ def load_run_plan(*paths: str | Path, overrides: Sequence[str] = (), only: Seque
             loaded = {k: v for k, v in loaded.items() if k != "steps"}
         for k, v in loaded.items():
             merged[k] = {**merged.get(k, {}), **v} if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
-    steps_raw = merged.get("steps") or []
-    if not steps_raw:
-        raise ParameterError("the run file has no steps")
-    common = dict(merged.get("common") or {})
-    step_overrides: dict[str, dict[str, Any]] = {}
+    return merged
+
+
+def _split_overrides(overrides: Sequence[str], names: Sequence[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """``key=value`` overrides into common ones and per-step ones (``step.key=value``)."""
+    common: dict[str, Any] = {}
+    per_step: dict[str, dict[str, Any]] = {}
     for text in overrides:
         step, key, value = _parse_override(text)
         if step is None:
             common[key] = value
         else:
-            step_overrides.setdefault(step, {})[key] = value
-    names = [s.get("name") for s in steps_raw]
-    for s in step_overrides:
+            per_step.setdefault(step, {})[key] = value
+    for s in per_step:
         if s not in names:
-            raise ParameterError(f"override names step '{s}', which the run does not have; steps: {names}")
+            raise ParameterError(f"override names step '{s}', which the run does not have; steps: {list(names)}")
+    return common, per_step
+
+
+def _build_steps(steps_raw: Sequence[Any], common: Mapping[str, Any],
+                 step_overrides: Mapping[str, Mapping[str, Any]]) -> tuple[list[Step], list[str]]:
+    """Every step with its full, validated parameters; the errors of all steps at once."""
     errors, steps, declared_anywhere = [], [], set()
     for raw in steps_raw:
         if not isinstance(raw, Mapping) or "notebook" not in raw or "name" not in raw:
@@ -116,12 +118,29 @@ def load_run_plan(*paths: str | Path, overrides: Sequence[str] = (), only: Seque
     stray = set(common) - declared_anywhere
     if stray:
         errors.append(f"common key(s) {sorted(stray)} are parameters of no notebook in this run")
-    names_seen = set()
+    names_seen: set[str] = set()
     for st in steps:
         unknown_after = set(st.after or []) - names_seen
         if unknown_after:
             errors.append(f"step '{st.name}': after names {sorted(unknown_after)}, which are not earlier steps")
         names_seen.add(st.name)
+    return steps, errors
+
+
+def load_run_plan(*paths: str | Path, overrides: Sequence[str] = (), only: Sequence[str] | None = None) -> RunPlan:
+    """Read run file(s), apply ``key=value`` overrides, and validate every step's parameters.
+
+    Later files override earlier ones (``common`` merges; a step's
+    ``params`` merge by step name). Errors name the key and the notebook;
+    all of them are reported at once.
+    """
+    merged = _merge_run_files(paths)
+    steps_raw = merged.get("steps") or []
+    if not steps_raw:
+        raise ParameterError("the run file has no steps")
+    common_overrides, step_overrides = _split_overrides(overrides, [s.get("name") for s in steps_raw])
+    common = {**(merged.get("common") or {}), **common_overrides}
+    steps, errors = _build_steps(steps_raw, common, step_overrides)
     if errors:
         raise ParameterError("; ".join(errors))
     if only:
