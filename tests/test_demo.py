@@ -104,3 +104,28 @@ def test_existing_store_is_not_overwritten_silently(tmp_path):
 def test_too_small_store_rejected(tmp_path):
     with pytest.raises(ParameterError, match="at least 100 members"):
         generate_demo_store(tmp_path / "y", n_members=10)
+
+
+def test_the_case_lives_once_notebook_defaults_and_run_file_agree_with_the_demo_plan():
+    """The worked case's settings are in crm_kit/demo/plan.py; notebook 03's defaults and params/demo.yaml repeat
+    them only where a parameters cell or a run file must, and must agree."""
+    import yaml
+
+    from conftest import ROOT
+    from crm_kit.demo import DEMO_MONTHS, DEMO_ROUNDS
+    from crm_kit.params import notebook_parameters
+
+    defaults = {k: p.default for k, p in notebook_parameters("03_campaign_design").items()}
+    r1 = DEMO_ROUNDS["round1"]
+    for key in ("campaign_id", "control_share", "stratify_by", "seed", "freq_goal", "ticket_goal", "sales_goal"):
+        assert defaults[key] == r1[key], key
+    assert defaults["plan_name"] == r1["plan"]
+    assert (defaults["base_month"], defaults["campaign_month"]) == (DEMO_MONTHS["base"], DEMO_MONTHS["round1"])
+    steps = {s["name"]: s["params"] for s in yaml.safe_load((ROOT / "params" / "demo.yaml").read_text())["steps"]}
+    assert set(steps["design_round1"]) == {"round_no", "target_kind", "target_value"}  # no second copy of round one
+    r2, design2 = DEMO_ROUNDS["round2"], steps["design_round2"]
+    for key in ("campaign_id", "control_share", "seed", "sales_goal"):
+        assert design2[key] == r2[key], key
+    assert design2["plan_name"] == r2["plan"] and design2["target_value"] == r2["target_group_list"]
+    assert (design2["stratify_by"] or None) == r2["stratify_by"]
+    assert (design2["base_month"], design2["campaign_month"]) == (DEMO_MONTHS["round1"], DEMO_MONTHS["round2"])
