@@ -287,6 +287,13 @@ class SegmentTable(Artifact):
     clv_params: dict[str, Any]
     clv_total: float
     clv_by_tier: dict[str, Any]
+    #: the calibration fit (learned before the holdout) beside the full fit's ``clv_params``
+    clv_calibration_params: dict[str, Any] = field(default_factory=dict)
+    #: holdout accuracy of the calibration fit: customers, MAE, RMSE, predicted and actual totals
+    clv_holdout: dict[str, Any] = field(default_factory=dict)
+    #: sentences naming degenerate parts of either fit (empty when both are regular)
+    clv_problems: list[str] = field(default_factory=list)
+    clv_time_unit: str = "D"
     #: customer_id, RFM segment, cluster, tier, CLV, rule flags, age group
     segments: pd.DataFrame | None = field(default=None, repr=False)
 

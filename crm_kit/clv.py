@@ -1,33 +1,48 @@
 """Customer lifetime value with pymc-marketing: BG/NBD (or Pareto/NBD) and Gamma-Gamma.
 
-Definitions (the BG/NBD convention, which users of older libraries trip over):
+Definitions follow the BTYD literature (Fader, Hardie & Lee 2005 and its
+replications), which users of older libraries trip over:
 
+purchase
+    a **distinct purchase day**: several orders on one day count once.
 time unit
-    ``"D"`` (days) or ``"W"`` (weeks). A *purchase period* is a calendar day,
-    or a calendar week starting on Monday; several orders in one period count
-    once.
+    ``"D"`` (days), ``"W"`` (weeks = days / 7) or ``"M"`` (months = days /
+    30.4375). Purchases are always counted on days; the unit only scales
+    recency and T, so a fit in weeks gives the literature's parameters (r and
+    the dropout parameters unchanged, alpha = alpha in days / 7).
+    ``"W_calendar"`` is the other convention, named so nobody picks it by
+    accident: purchases bucketed into calendar weeks starting Monday (what
+    ``rfm_summary(time_unit="W")`` and lifetimes' ``freq="W"`` do); it counts
+    two purchases in one week once and moves every date to its Monday, so its
+    parameters differ from the published ones.
 frequency
-    number of **repeat** purchase periods: distinct purchase periods - 1. A
-    one-time buyer has frequency 0 (not 1).
+    number of **repeat** purchases: distinct purchase days - 1. A one-time
+    buyer has frequency 0 (not 1).
 recency
-    time from the **first** to the **last** purchase period, in time units —
-    not "days since the last purchase" as in RFM scoring.
+    time from the **first** to the **last** purchase day — not "days since the
+    last purchase" as in RFM scoring.
 T
-    time from the first purchase period to the last period of the
-    calibration window (its last day, or the week holding it), in time units:
-    the customer's age, as pymc-marketing's ``rfm_summary`` computes it.
+    time from the first purchase day to the last observed day (the day
+    before ``calibration_end``, or its own day when ``calibration_end``
+    carries a time of day): the customer's age.
 monetary_value
-    mean spend of the **repeat** purchase periods (the first is left out);
-    0 when frequency is 0. Gamma-Gamma is fitted on repeat buyers only.
+    mean spend of the **repeat** purchase days (the first is left out);
+    0 when frequency is 0. Gamma-Gamma is fitted on repeat buyers with a
+    positive mean spend. Zero-value purchase days count as purchases when the
+    store kept them (``cleaning.nonpositive_price: keep_zero``).
 
 Fitting: ``method="map"`` (fast, deterministic) with flat priors
 (``HalfFlat``) reproduces the classical maximum-likelihood estimates;
-``method="mcmc"`` samples the full posterior.
+``method="mcmc"`` samples the full posterior. A fit whose parameters run to a
+bound (below 1e-5, above 1e6) or whose Gamma-Gamma ``q`` is at most 1 (the
+mean spend is then undefined) is flagged as degenerate; a degenerate spend
+model is replaced by each customer's mean repeat spend shrunk toward the
+population mean (empirical Bayes), and the sentence says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,19 +50,31 @@ import pandas as pd
 
 from .errors import DataError, ParameterError
 
-__all__ = ["clv_summary", "fit_clv", "CLVResult", "calibration_table", "flat_priors"]
+__all__ = ["clv_summary", "fit_clv", "CLVResult", "calibration_table", "frequency_table", "holdout_accuracy",
+           "tracking_table", "parameter_table", "degenerate_parameters", "spend_heterogeneity_gain", "flat_priors", "shrunk_spend", "TIME_UNITS", "DEGENERATE_BELOW", "DEGENERATE_ABOVE"]
 
-_UNITS = {"D": ("D", 1.0), "W": ("W", 7.0)}
+#: days per time unit; the purchase is a day in all of them but the calendar week
+TIME_UNITS = {"D": 1.0, "W": 7.0, "M": 30.4375, "W_calendar": 7.0}
+#: pymc-marketing's CLV counts the horizon in months of this many time units
+_CLV_FACTOR = {"D": ("D", 30.0), "W": ("W", 4.345), "M": ("M", 1.0), "W_calendar": ("W", 4.345)}
+#: a parameter below or above these is at a bound: the fit is degenerate
+DEGENERATE_BELOW, DEGENERATE_ABOVE = 1e-5, 1e6
 
 
 def _check_unit(time_unit: str) -> float:
-    if time_unit not in _UNITS:
-        raise ParameterError(f"time_unit={time_unit!r}: use 'D' (days) or 'W' (weeks)")
-    return _UNITS[time_unit][1]
+    if time_unit not in TIME_UNITS:
+        raise ParameterError(f"time_unit={time_unit!r}: use 'D' (days), 'W' (weeks = days / 7), 'M' (months) "
+                             "or 'W_calendar' (calendar weeks)")
+    return TIME_UNITS[time_unit]
+
+
+def _last_observed_day(end: pd.Timestamp) -> pd.Timestamp:
+    """The last day a window ending (exclusively) at ``end`` observes: the day before midnight, else its own day."""
+    return (end - pd.Timedelta(1, "ns")).normalize()
 
 
 def clv_summary(transactions, *, calibration_end: Any, observation_end: Any = None, time_unit: str = "D",
-                since: Any = None) -> pd.DataFrame:
+                since: Any = None, keep_zero_value: bool = True) -> pd.DataFrame:
     """Per-customer frequency, recency, T and monetary value, computed in the engine.
 
     Parameters
@@ -56,51 +83,64 @@ def clv_summary(transactions, *, calibration_end: Any, observation_end: Any = No
         Ibis table of cleaned line items.
     calibration_end
         End of the calibration period (exclusive); the model learns from
-        purchases before it.
+        purchases before it. A date, or a date and time.
     observation_end
         End of the holdout period (exclusive). When given, the summary also
-        holds ``holdout_frequency``: purchase periods in
-        ``[calibration_end, observation_end)`` and ``holdout_duration``.
+        holds ``holdout_frequency`` (purchases in ``[calibration_end,
+        observation_end)``) and ``holdout_duration``.
     time_unit
-        ``"D"`` or ``"W"`` (see the module docstring).
+        ``"D"``, ``"W"``, ``"M"`` or ``"W_calendar"`` (see the module docstring).
     since
         Ignore purchases before this date.
+    keep_zero_value
+        Count purchase days whose spend is zero (free orders) as purchases.
 
     Returns
     -------
     pandas.DataFrame
-        ``customer_id, frequency, recency, T, monetary_value`` (and holdout columns).
+        ``customer_id, frequency, recency, T, monetary_value`` and
+        ``monetary_variance`` (variance of the repeat-day spends, NaN below
+        two repeats), plus the holdout columns.
     """
     days_per_unit = _check_unit(time_unit)
     cal_end = pd.Timestamp(calibration_end)
     t = transactions
     if since is not None:
         t = t.filter(t.ts >= pd.Timestamp(since))
-    unit = "D" if time_unit == "D" else "W"
-    periods = t.mutate(period=t.ts.truncate(unit))
+    bucket = "W" if time_unit == "W_calendar" else "D"
+    periods = t.mutate(period=t.ts.truncate(bucket))
     cal = periods.filter(periods.ts < cal_end)
     per = cal.group_by(["customer_id", "period"]).aggregate(spend=cal.amount.sum())
+    if not keep_zero_value:
+        per = per.filter(per.spend > 0)
     agg = per.group_by("customer_id").aggregate(
         first=per.period.min(),
         last=per.period.max(),
         n=per.count(),
         total=per.spend.sum(),
+        total_sq=(per.spend * per.spend).sum(),
         first_spend=per.spend.argmin(per.period),
     )
     df = agg.to_pandas()
     if df.empty:
-        raise DataError(f"no purchases before calibration_end {cal_end.date()}: nothing to fit")
+        raise DataError(f"no purchases before calibration_end {cal_end}: nothing to fit")
     df["first"] = pd.to_datetime(df["first"])
     df["last"] = pd.to_datetime(df["last"])
     df["frequency"] = (df["n"] - 1).astype(float)
     df["recency"] = (df["last"] - df["first"]).dt.days / days_per_unit
-    # T runs to the last period of the calibration window (its last day, or the week holding it),
-    # as in pymc-marketing's rfm_summary with observation_period_end = calibration_end - 1 day
-    last_period = (cal_end - pd.Timedelta(days=1)).to_period(time_unit).start_time
+    last_day = _last_observed_day(cal_end)
+    last_period = last_day.to_period("W").start_time if bucket == "W" else last_day
     df["T"] = (last_period - df["first"]).dt.days / days_per_unit
     repeat_spend = df["total"] - df["first_spend"]
-    df["monetary_value"] = np.where(df["frequency"] > 0, repeat_spend / df["frequency"].where(df["frequency"] > 0), 0.0)
-    out = df[["customer_id", "frequency", "recency", "T", "monetary_value"]]
+    repeat_sq = df["total_sq"] - df["first_spend"] ** 2
+    has_repeat = df["frequency"] > 0
+    df["monetary_value"] = np.where(has_repeat, repeat_spend / df["frequency"].where(has_repeat), 0.0)
+    many = df["frequency"] > 1
+    mean_sq = repeat_sq / df["frequency"].where(many)
+    df["monetary_variance"] = np.where(
+        many, np.maximum(mean_sq - df["monetary_value"] ** 2, 0.0) * df["frequency"] / (df["frequency"] - 1).where(many),
+        np.nan)
+    out = df[["customer_id", "frequency", "recency", "T", "monetary_value", "monetary_variance"]]
     if observation_end is not None:
         obs_end = pd.Timestamp(observation_end)
         if obs_end <= cal_end:
@@ -109,7 +149,7 @@ def clv_summary(transactions, *, calibration_end: Any, observation_end: Any = No
         h = hold.group_by("customer_id").aggregate(holdout_frequency=hold.period.nunique()).to_pandas()
         out = out.merge(h, on="customer_id", how="left")
         out["holdout_frequency"] = out["holdout_frequency"].fillna(0).astype(float)
-        out["holdout_duration"] = (obs_end - cal_end).days / days_per_unit
+        out["holdout_duration"] = (_last_observed_day(obs_end) - last_day).days / days_per_unit
     return out.sort_values("customer_id").reset_index(drop=True)
 
 
@@ -130,21 +170,106 @@ class CLVResult:
     transaction_model, spend_model
         The fitted pymc-marketing models.
     params
-        Point estimates of the purchase and spend model parameters.
+        Point estimates of the purchase and spend model parameters; a
+        degenerate spend model's parameters are ``None`` (they are not estimates).
     customers
         Per customer: the summary, ``expected_purchases`` over the horizon,
         ``probability_alive``, ``expected_spend`` and ``clv`` (discounted).
+    time_unit
+        The unit of recency and T.
+    problems
+        One sentence per degenerate part of the fit (empty when none).
+    spend_method
+        ``"gamma-gamma"``, or ``"shrunk mean"`` when Gamma-Gamma was degenerate.
     """
 
     transaction_model: Any
     spend_model: Any
-    params: dict[str, float]
+    params: dict[str, float | None]
     customers: pd.DataFrame
+    time_unit: str = "D"
+    problems: list[str] = field(default_factory=list)
+    spend_method: str = "gamma-gamma"
+
+    @property
+    def verdict(self) -> str:
+        """One sentence on the fit: fine, or what was degenerate and what was used instead."""
+        if not self.problems:
+            return "The fit is regular: every parameter is finite and away from its bounds."
+        return " ".join(self.problems)
 
 
 def _point(x) -> np.ndarray:
     dims = [d for d in ("chain", "draw") if d in x.dims]
     return x.mean(dims).to_numpy() if dims else x.to_numpy()
+
+
+def _model_params(model) -> dict[str, float]:
+    post = model.idata.posterior
+    return {name: float(post[name].mean()) for name in post.data_vars if post[name].ndim == 2}
+
+
+def degenerate_parameters(params: dict[str, float], *, spend: bool = False) -> list[str]:
+    """The parameters of a fit that ran to a bound (or, for Gamma-Gamma, ``q <= 1``), as readable phrases."""
+    bad = [f"{k} = {v:.3g}" for k, v in params.items()
+           if not np.isfinite(v) or v < DEGENERATE_BELOW or v > DEGENERATE_ABOVE]
+    if spend and "q" in params and np.isfinite(params["q"]) and params["q"] <= 1:
+        bad.append(f"q = {params['q']:.3g} (at most 1: the mean spend is undefined)")
+    return bad
+
+
+def spend_heterogeneity_gain(summary: pd.DataFrame, params: dict[str, float]) -> float:
+    """Log-likelihood the fitted Gamma-Gamma gains over one common mean spend for everybody.
+
+    Gamma-Gamma lets each customer's mean spend vary (``nu ~ Gamma(q, v)``);
+    as ``q, v -> infinity`` it becomes the model in which every customer has
+    the same mean spend and a purchase's spend is ``Gamma(p, nu)``. That
+    limit's maximum likelihood has a closed form in ``nu`` for each ``p``
+    (found by a one-dimensional search). A gain below 1.92 (a likelihood
+    ratio below the 95 % point of chi-square with 1 degree of freedom) means
+    the data do not support differences in spend between customers: the fit
+    only drifts toward the limit.
+    """
+    from scipy.optimize import minimize_scalar
+    from scipy.special import gammaln
+
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    x, m = repeat["frequency"].to_numpy(float), repeat["monetary_value"].to_numpy(float)
+    p, q, v = params["p"], params["q"], params["v"]
+    ll_gg = float(np.sum(gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(v)
+                         + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(v + m * x)))
+
+    def common(log_p: float) -> float:
+        pp = np.exp(log_p)
+        nu = pp * x.sum() / (x * m).sum()
+        return -float(np.sum(pp * x * np.log(x * nu) + (pp * x - 1) * np.log(m) - x * nu * m - gammaln(pp * x)))
+
+    best = minimize_scalar(common, bounds=(-10.0, 15.0), method="bounded")
+    return ll_gg + float(best.fun)
+
+
+def shrunk_spend(summary: pd.DataFrame) -> pd.Series:
+    """Each customer's mean repeat spend shrunk toward the population mean (empirical Bayes).
+
+    With ``n`` repeat purchases of mean ``m``, the estimate is
+    ``w m + (1 - w) M`` where ``M`` is the purchase-weighted mean over repeat
+    buyers and ``w = tau2 / (tau2 + s2 / n)``: ``s2`` is the pooled
+    within-customer variance of a purchase's spend, ``tau2`` the variance of
+    true mean spends across customers (the variance of the observed means less
+    the part the within-customer noise explains, at least 0). One-time buyers
+    get ``M``. When customers do not differ (``tau2 = 0``) everyone gets ``M``.
+    """
+    n = summary["frequency"].to_numpy(float)
+    m = summary["monetary_value"].to_numpy(float)
+    repeat = n > 0
+    if not repeat.any():
+        raise DataError("no repeat buyers: no spend to estimate")
+    population = float(np.sum(n[repeat] * m[repeat]) / np.sum(n[repeat]))
+    var = summary.get("monetary_variance", pd.Series(np.nan, index=summary.index)).to_numpy(float)
+    within = float(np.nanmean(var)) if np.isfinite(var).any() else 0.0
+    between = max(float(np.var(m[repeat])) - within * float(np.mean(1.0 / n[repeat])), 0.0)
+    weight = np.where(repeat, between / (between + within / np.where(repeat, n, 1.0)) if between + within > 0 else 0.0, 0.0)
+    return pd.Series(weight * m + (1 - weight) * population, index=summary.index, name="expected_spend")
 
 
 def fit_clv(summary: pd.DataFrame, *, model: str = "bgnbd", method: str = "map", priors: str = "flat",
@@ -163,15 +288,23 @@ def fit_clv(summary: pd.DataFrame, *, model: str = "bgnbd", method: str = "map",
     priors
         ``"flat"`` (maximum likelihood under MAP) or ``"default"`` (pymc-marketing's).
     horizon_months
-        CLV horizon in months; ``expected_purchases`` covers the same horizon.
+        CLV horizon in months; ``expected_purchases`` covers the same horizon
+        (a month is pymc-marketing's: 30 days, 4.345 weeks).
     discount_rate
         Monthly discount rate.
     time_unit
         The unit the summary was computed in.
+
+    Returns
+    -------
+    CLVResult
+        With ``problems`` naming any degenerate parameter; a degenerate
+        Gamma-Gamma fit is replaced by :func:`shrunk_spend`.
     """
     from pymc_marketing import clv as pmclv
+    from pymc_marketing.clv.utils import customer_lifetime_value
 
-    days_per_unit = _check_unit(time_unit)
+    _check_unit(time_unit)
     if model not in ("bgnbd", "pareto"):
         raise ParameterError(f"model={model!r}: use 'bgnbd' or 'pareto'")
     if method not in ("map", "mcmc"):
@@ -196,30 +329,63 @@ def fit_clv(summary: pd.DataFrame, *, model: str = "bgnbd", method: str = "map",
                                model_config=flat_priors("gamma") if priors == "flat" else None)
     gg.fit(method=method, **kwargs)
 
-    horizon = horizon_months * 30.0 / days_per_unit  # pymc-marketing's month = 30 days
+    purchase_params, spend_params = _model_params(tx), _model_params(gg)
+    problems = []
+    bad = degenerate_parameters(purchase_params)
+    if bad:
+        problems.append(f"The purchase model ran to a bound ({', '.join(bad)}): its predictions are the limit it "
+                        "approaches, e.g. almost no dropout makes every customer look alive — read probability "
+                        "alive beside the churn table.")
+    if not bad and {"a", "b"} <= set(purchase_params):
+        dropout = purchase_params["a"] / (purchase_params["a"] + purchase_params["b"])
+        if dropout < 0.001:
+            problems.append(f"The purchase model finds almost no dropout ({dropout:.3%} chance per purchase): "
+                            "probability alive is close to 1 for nearly everyone whatever their recency — read it "
+                            "beside the churn table, which counts who stopped buying.")
+    bad_spend = degenerate_parameters(spend_params, spend=True)
+    if not bad_spend and spend_heterogeneity_gain(summary, spend_params) < 1.92:
+        bad_spend = [f"q = {spend_params['q']:.3g}, v = {spend_params['v']:.3g} drifting toward one common mean spend "
+                     "(no significant likelihood gain over it)"]
+    if bad_spend:
+        problems.append(f"The Gamma-Gamma spend model is degenerate ({', '.join(bad_spend)}): customers' mean spends "
+                        "differ too little from their purchase-to-purchase noise to fit it, so expected spend is each "
+                        "customer's mean repeat spend shrunk toward the population mean instead.")
+        spend = shrunk_spend(summary).to_numpy()
+        spend_params = {k: None for k in spend_params}
+    else:
+        spend = _point(gg.expected_customer_spend(data=data))
+
+    unit, factor = _CLV_FACTOR[time_unit]
+    horizon = horizon_months * factor
     exp_purchases = _point(tx.expected_purchases(data=data, future_t=horizon))
     alive = _point(tx.expected_probability_alive(data=data))
-    spend = _point(gg.expected_customer_spend(data=data))
-    clv_unit = {"D": "D", "W": "W"}[time_unit]
-    clv = _point(gg.expected_customer_lifetime_value(
-        transaction_model=tx, data=data.copy(), future_t=horizon_months, discount_rate=discount_rate, time_unit=clv_unit,
+    clv = _point(customer_lifetime_value(
+        transaction_model=tx, data=data.assign(future_spend=spend), future_t=horizon_months,
+        discount_rate=discount_rate, time_unit=unit,
     ))
     out = summary.copy()
     out["expected_purchases"] = exp_purchases
     out["probability_alive"] = alive
     out["expected_spend"] = spend
     out["clv"] = clv
-    params = {}
-    for m in (tx, gg):
-        post = m.idata.posterior
-        for name in post.data_vars:
-            if post[name].ndim == 2:  # chain, draw: a scalar parameter
-                params[name] = float(post[name].mean())
-    return CLVResult(transaction_model=tx, spend_model=gg, params=params, customers=out)
+    return CLVResult(transaction_model=tx, spend_model=gg, params={**purchase_params, **spend_params}, customers=out,
+                     time_unit=time_unit, problems=problems,
+                     spend_method="shrunk mean" if bad_spend else "gamma-gamma")
+
+
+def _holdout_frame(result: CLVResult) -> pd.DataFrame:
+    df = result.customers
+    if "holdout_frequency" not in df.columns:
+        raise DataError("the summary has no holdout columns: pass observation_end to clv_summary")
+    duration = float(df["holdout_duration"].iloc[0])
+    predicted = _point(result.transaction_model.expected_purchases(
+        data=df[["customer_id", "frequency", "recency", "T"]], future_t=duration))
+    return pd.DataFrame({"frequency": df["frequency"].to_numpy(), "actual": df["holdout_frequency"].to_numpy(),
+                         "predicted": predicted})
 
 
 def calibration_table(result: CLVResult, *, bins: int = 10) -> pd.DataFrame:
-    """Predicted against actual holdout purchases, by calibration-period frequency.
+    """Predicted against actual holdout purchases, by calibration-period frequency in equal-size groups.
 
     Customers are grouped by their calibration frequency into at most
     ``bins`` quantile groups (so the chart works for weekly shoppers with
@@ -228,14 +394,68 @@ def calibration_table(result: CLVResult, *, bins: int = 10) -> pd.DataFrame:
     mean the model predicts over the holdout duration. Needs the holdout
     columns of :func:`clv_summary`.
     """
-    df = result.customers
-    if "holdout_frequency" not in df.columns:
-        raise DataError("the summary has no holdout columns: pass observation_end to clv_summary")
-    duration = float(df["holdout_duration"].iloc[0])
-    predicted = _point(result.transaction_model.expected_purchases(
-        data=df[["customer_id", "frequency", "recency", "T"]], future_t=duration))
-    group = pd.qcut(df["frequency"].rank(method="first"), q=min(bins, len(df)), labels=False)
-    t = pd.DataFrame({"group": group, "frequency": df["frequency"], "actual": df["holdout_frequency"], "predicted": predicted})
+    t = _holdout_frame(result)
+    t["group"] = pd.qcut(t["frequency"].rank(method="first"), q=min(bins, len(t)), labels=False)
     out = t.groupby("group").agg(customers=("actual", "size"), frequency=("frequency", "mean"),
                                  actual=("actual", "mean"), predicted=("predicted", "mean"))
     return out.reset_index(drop=True)
+
+
+def frequency_table(result: CLVResult, *, max_frequency: int = 7) -> pd.DataFrame:
+    """The literature's calibration/holdout table: per calibration frequency 0, 1, ... and ``max_frequency``+.
+
+    Each row: the customers with that many repeat purchases in the calibration
+    period, their mean actual and mean predicted purchases in the holdout.
+    """
+    t = _holdout_frame(result)
+    t["bin"] = np.minimum(t["frequency"].round().astype(int), max_frequency)
+    out = t.groupby("bin").agg(customers=("actual", "size"), actual=("actual", "mean"),
+                               predicted=("predicted", "mean")).reset_index()
+    out["calibration_purchases"] = [f"{b}+" if b == max_frequency else str(b) for b in out["bin"]]
+    return out[["calibration_purchases", "customers", "actual", "predicted"]]
+
+
+def holdout_accuracy(result: CLVResult) -> dict[str, float]:
+    """Per-customer accuracy of the holdout prediction: MAE and RMSE of predicted vs actual purchases, and totals."""
+    t = _holdout_frame(result)
+    err = t["predicted"] - t["actual"]
+    return {"customers": int(len(t)), "mae": float(err.abs().mean()), "rmse": float(np.sqrt((err ** 2).mean())),
+            "actual_total": float(t["actual"].sum()), "predicted_total": float(t["predicted"].sum())}
+
+
+def tracking_table(transactions, result: CLVResult, *, calibration_end: Any, observation_end: Any,
+                   step_days: int = 7) -> pd.DataFrame:
+    """Cumulative repeat purchases over calendar time, actual against the model (the tracking chart).
+
+    Actual: repeat purchase days (each customer's first day left out) of the
+    customers in the fit, counted up to each date. Predicted: the sum over
+    those customers of the expected repeat purchases of a new customer aged
+    ``date - first purchase`` (the model's unconditional forecast), so the
+    line runs through the calibration period and on into the holdout.
+    """
+    cal_end, obs_end = pd.Timestamp(calibration_end), pd.Timestamp(observation_end)
+    days_per_unit = _check_unit(result.time_unit)
+    ids = result.customers["customer_id"].astype(str)
+    t = transactions.filter(transactions.ts < obs_end)
+    days = t.select(customer_id=t.customer_id, day=t.ts.truncate("D")).distinct().to_pandas()
+    days = days[days["customer_id"].astype(str).isin(set(ids))]
+    days["day"] = pd.to_datetime(days["day"])
+    first = days.groupby("customer_id")["day"].transform("min")
+    repeats = days.loc[days["day"] > first, "day"].sort_values()
+    births = pd.DatetimeIndex(days.groupby("customer_id")["day"].min().reindex(ids.to_numpy()))
+    grid = pd.date_range(births.min() + pd.Timedelta(days=step_days), obs_end, freq=f"{step_days}D")
+    rows = []
+    for date in grid:
+        age = np.clip(((date - births) / pd.Timedelta(days=1)).to_numpy(float) / days_per_unit, 0.0, None)
+        expected = result.transaction_model.expected_purchases_new_customer(
+            data=result.customers[["customer_id", "frequency", "recency", "T"]], t=age)
+        rows.append({"date": date, "actual": int((repeats < date).sum()), "predicted": float(_point(expected).sum()),
+                     "period": "calibration" if date <= cal_end else "holdout"})
+    return pd.DataFrame(rows)
+
+
+def parameter_table(**fits: CLVResult) -> pd.DataFrame:
+    """The fits' parameters side by side (e.g. ``calibration=check, full=value``); ``None`` where a fit was degenerate."""
+    names = list(dict.fromkeys(k for fit in fits.values() for k in fit.params))
+    return pd.DataFrame({label: [fit.params.get(k) for k in names] for label, fit in fits.items()},
+                        index=pd.Index(names, name="parameter"))

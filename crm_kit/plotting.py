@@ -30,6 +30,7 @@ __all__ = [
     "plot_clusters",
     "plot_churn",
     "plot_calibration",
+    "plot_tracking",
     "plot_overlap",
     "plot_lift",
     "plot_naive_vs_controlled",
@@ -239,13 +240,38 @@ def plot_churn(churn: pd.DataFrame, *, ax=None):
 
 
 def plot_calibration(table: pd.DataFrame, *, unit: str = "days", ax=None):
-    """Predicted against actual holdout purchases by calibration frequency."""
+    """Predicted against actual holdout purchases by calibration frequency (the literature's calibration/holdout plot).
+
+    Takes :func:`crm_kit.clv.frequency_table` (one point per number of
+    calibration purchases, 7+ pooled) or :func:`crm_kit.clv.calibration_table`
+    (groups of equal size).
+    """
     ax = _ax(ax)
-    ax.plot(table["frequency"], table["actual"], marker="o", label="actual")
-    ax.plot(table["frequency"], table["predicted"], marker="s", ls="--", label="predicted by the model")
-    ax.set_xlabel("mean repeat purchases in the calibration period (groups of equal size)")
-    ax.set_ylabel(f"mean purchases in the holdout period ({unit})")
-    ax.set_title("CLV model check: calibration vs holdout")
+    by_count = "calibration_purchases" in table.columns
+    x = table["calibration_purchases"] if by_count else table["frequency"]
+    ax.plot(x, table["actual"], marker="o", label="actual")
+    ax.plot(x, table["predicted"], marker="s", ls="--", label="predicted by the model")
+    ax.set_xlabel("repeat purchases in the calibration period" if by_count
+                  else "mean repeat purchases in the calibration period (groups of equal size)")
+    ax.set_ylabel("mean purchases per customer in the holdout")
+    ax.set_title(f"CLV model check: calibration vs holdout (time unit: {unit})")
+    ax.legend()
+    return ax
+
+
+def plot_tracking(tracking: pd.DataFrame, *, ax=None):
+    """Cumulative repeat purchases over time, actual against the model, the calibration end marked."""
+    ax = _ax(ax)
+    ax.plot(tracking["date"], tracking["actual"], label="actual")
+    ax.plot(tracking["date"], tracking["predicted"], ls="--", label="predicted by the model")
+    holdout = tracking[tracking["period"] == "holdout"]
+    if len(holdout):
+        ax.axvline(holdout["date"].iloc[0], color="grey", lw=1, ls=":")
+        ax.annotate("holdout starts", (holdout["date"].iloc[0], 0), xytext=(4, 4), textcoords="offset points", fontsize=8)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("date")
+    ax.set_ylabel("cumulative repeat purchases (all customers)")
+    ax.set_title("CLV model check: tracking cumulative repeat purchases")
     ax.legend()
     return ax
 
