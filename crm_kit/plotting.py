@@ -206,6 +206,13 @@ def plot_k_choice(scores: pd.DataFrame, *, ax=None):
     ax2.plot(scores["k"], scores["silhouette"], marker="s", color="#C44E52", label="silhouette")
     best = scores.loc[scores["best"]].iloc[0]
     ax2.scatter([best["k"]], [best["silhouette"]], s=150, facecolors="none", edgecolors="black", zorder=5)
+    if "elbow" in scores.columns and scores["elbow"].any():
+        elbow = scores.loc[scores["elbow"]].iloc[0]
+        ax.axvline(elbow["k"], color="#4C72B0", ls=":", lw=1)
+        ax.annotate(f"elbow k={int(elbow['k'])}", (elbow["k"], elbow["inertia"]), xytext=(5, 5),
+                    textcoords="offset points", fontsize=8, color="#4C72B0")
+    ax2.annotate(f"chosen k={int(best['k'])}", (best["k"], best["silhouette"]), xytext=(5, -12),
+                 textcoords="offset points", fontsize=8)
     ax2.set_ylabel("silhouette (higher = better separated)")
     ax2.grid(False)
     ax.legend(loc="upper center")

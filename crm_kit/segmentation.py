@@ -24,6 +24,9 @@ from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
     "DEFAULT_RFM_SEGMENTS",
+    "default_rfm_segments",
+    "k_choice_verdict",
+    "select_k",
     "RFMScorer",
     "cluster_features",
     "choose_k",
@@ -39,20 +42,39 @@ __all__ = [
     "overlap_matrix",
 ]
 
-#: RFM segments on 1-5 recency (5 = most recent) and frequency scores; first match wins
-DEFAULT_RFM_SEGMENTS: list[dict[str, Any]] = [
-    {"name": "champions", "r": [4, 5], "f": [4, 5]},
-    {"name": "loyal", "r": [3, 3], "f": [4, 5]},
-    {"name": "cannot lose them", "r": [1, 2], "f": [5, 5]},
-    {"name": "at risk", "r": [1, 2], "f": [3, 4]},
-    {"name": "potential loyalists", "r": [4, 5], "f": [2, 3]},
-    {"name": "new", "r": [5, 5], "f": [1, 1]},
-    {"name": "promising", "r": [4, 4], "f": [1, 1]},
-    {"name": "need attention", "r": [3, 3], "f": [3, 3]},
-    {"name": "about to sleep", "r": [3, 3], "f": [1, 2]},
-    {"name": "hibernating", "r": [2, 2], "f": [1, 2]},
-    {"name": "lost", "r": [1, 1], "f": [1, 2]},
-]
+#: RFM segments on 1-5 recency (5 = most recent) and frequency scores; first match wins. Scores are
+#: relative (quantiles of this store), so the names that speak of time are also held to absolute recency
+#: in days: see :func:`default_rfm_segments`.
+def default_rfm_segments(churn_days: float = 90) -> list[dict[str, Any]]:
+    """The named RFM segments, defined on the scores **and** on recency in days against the churn threshold.
+
+    A quantile score says only "less recent than most": when everybody bought
+    last week, the lowest recency score still bought last week. So "lost"
+    needs no purchase for ``churn_days``; "hibernating", "at risk" and
+    "cannot lose them" for half of it; the names of active customers
+    (champions, loyal, new...) need a purchase within ``churn_days``.
+    Customers a score rule would misname fall through to "lapsed" (no
+    purchase for ``churn_days``) or "active, lower scores".
+    """
+    half, active = churn_days / 2, [0, churn_days]
+    return [
+        {"name": "champions", "r": [4, 5], "f": [4, 5], "recency_days": active},
+        {"name": "loyal", "r": [3, 3], "f": [4, 5], "recency_days": active},
+        {"name": "cannot lose them", "r": [1, 2], "f": [5, 5], "recency_days": [half, None]},
+        {"name": "at risk", "r": [1, 2], "f": [3, 4], "recency_days": [half, None]},
+        {"name": "potential loyalists", "r": [4, 5], "f": [2, 3], "recency_days": active},
+        {"name": "new", "r": [5, 5], "f": [1, 1], "recency_days": active},
+        {"name": "promising", "r": [4, 4], "f": [1, 1], "recency_days": active},
+        {"name": "need attention", "r": [3, 3], "f": [3, 3], "recency_days": active},
+        {"name": "about to sleep", "r": [3, 3], "f": [1, 2], "recency_days": active},
+        {"name": "hibernating", "r": [2, 2], "f": [1, 2], "recency_days": [half, None]},
+        {"name": "lost", "r": [1, 1], "f": [1, 2], "recency_days": [churn_days, None]},
+        {"name": "lapsed", "recency_days": [churn_days, None]},
+        {"name": "active, lower scores", "recency_days": active},
+    ]
+
+
+DEFAULT_RFM_SEGMENTS: list[dict[str, Any]] = default_rfm_segments()
 
 
 def _need(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
@@ -79,8 +101,11 @@ class RFMScorer(TransformerMixin, BaseEstimator):
         Columns of the customer table.
     segments
         Rule table: a list of ``{"name", "r": [lo, hi], "f": [lo, hi]}``
-        (optionally ``"m"``), first match wins; default
-        :data:`DEFAULT_RFM_SEGMENTS` (for ``n_bins=5``).
+        (optionally ``"m"``, and ``"recency_days": [lo, hi)`` in days, ``None``
+        for no upper bound), first match wins; default
+        :func:`default_rfm_segments` of ``churn_days`` (for ``n_bins=5``).
+    churn_days
+        The churn threshold in days that the default segment names are held to.
 
     Attributes
     ----------
@@ -89,7 +114,8 @@ class RFMScorer(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, *, n_bins: int = 5, recency_col: str = "recency_days", frequency_col: str = "frequency",
-                 monetary_col: str = "sales", segments: list[dict[str, Any]] | None = None):
+                 monetary_col: str = "sales", segments: list[dict[str, Any]] | None = None, churn_days: float = 90):
+        self.churn_days = churn_days
         self.n_bins = n_bins
         self.recency_col = recency_col
         self.frequency_col = frequency_col
@@ -110,7 +136,9 @@ class RFMScorer(TransformerMixin, BaseEstimator):
             raise EmptyGroupError("RFM scoring: the reference customer table is empty")
         qs = np.linspace(0, 1, self.n_bins + 1)[1:-1]
         self.edges_ = {k: np.unique(np.quantile(X[c].astype(float), qs)) for k, c in self._cols().items()}
-        self.segments_ = self.segments if self.segments is not None else DEFAULT_RFM_SEGMENTS
+        if isinstance(self.churn_days, bool) or not isinstance(self.churn_days, (int, float)) or self.churn_days <= 0:
+            raise ParameterError(f"churn_days={self.churn_days!r}: give a positive number of days")
+        self.segments_ = self.segments if self.segments is not None else default_rfm_segments(self.churn_days)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -133,6 +161,12 @@ class RFMScorer(TransformerMixin, BaseEstimator):
                 if key in rule:
                     lo, hi = rule[key]
                     hit &= (out[f"{key}_score"].to_numpy() >= lo) & (out[f"{key}_score"].to_numpy() <= hi)
+            if "recency_days" in rule:
+                lo, hi = rule["recency_days"]
+                days = X[self.recency_col].to_numpy(float)
+                hit &= days >= (lo or 0)
+                if hi is not None:
+                    hit &= days < hi
             seg[hit] = rule["name"]
             unset &= ~hit
         out["rfm_segment"] = seg
@@ -197,16 +231,38 @@ def _prepare(features: pd.DataFrame) -> np.ndarray:
     return X.to_numpy()
 
 
-def choose_k(features: pd.DataFrame, *, k_range: Sequence[int] = range(2, 9), random_state: int = 0,
-             sample_size: int = 20000) -> pd.DataFrame:
-    """Inertia (elbow) and silhouette for each k; the best k maximises the silhouette.
+def _elbow(ks: np.ndarray, inertia: np.ndarray) -> int:
+    """The elbow of the inertia curve: the k farthest below the straight line from its first to its last point."""
+    if len(ks) < 3:
+        return int(ks[0])
+    x = (ks - ks[0]) / (ks[-1] - ks[0])
+    y = (inertia - inertia[-1]) / (inertia[0] - inertia[-1]) if inertia[0] != inertia[-1] else np.zeros_like(inertia)
+    return int(ks[np.argmax((1 - x) - y)])
 
-    Both are computed on a random sample of at most ``sample_size`` customers:
-    silhouette costs O(n^2), and the choice of k is stable on a sample.
+
+def choose_k(features: pd.DataFrame, *, k_range: Sequence[int] = range(3, 9), random_state: int = 0,
+             sample_size: int = 20000, min_share: float = 0.05) -> pd.DataFrame:
+    """Inertia (elbow) and silhouette for each k; the best k by silhouette among usable segmentations.
+
+    Features are prepared as for :class:`CustomerClusters` (log of the skewed
+    counts and money, then standardised). A k is *usable* when its smallest
+    cluster holds at least ``min_share`` of the customers (a segment of 1 %
+    gets no campaign of its own); the best k maximises the silhouette among
+    usable ones (among all when none is usable). The elbow — the k farthest
+    below the line joining the inertia curve's ends — is marked beside it.
+    Everything is computed on a random sample of at most ``sample_size``
+    customers: silhouette costs O(n^2), and the choice of k is stable on a sample.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``k, inertia, silhouette, smallest_share, usable, best, elbow``.
     """
     ks = [int(k) for k in k_range]
     if not ks or min(ks) < 2:
         raise ParameterError("k_range must hold whole numbers of at least 2")
+    if not 0 <= min_share < 0.5:
+        raise ParameterError(f"min_share={min_share!r} must be a share below 0.5")
     X = StandardScaler().fit_transform(_prepare(features))
     rng = np.random.default_rng(random_state)
     if len(X) > sample_size:
@@ -217,10 +273,38 @@ def choose_k(features: pd.DataFrame, *, k_range: Sequence[int] = range(2, 9), ra
     for k in ks:
         km = KMeans(n_clusters=k, n_init=4, random_state=random_state).fit(X)
         sil = silhouette_score(X, km.labels_, sample_size=min(len(X), 10000), random_state=random_state)
-        rows.append({"k": k, "inertia": km.inertia_, "silhouette": sil})
-    out = pd.DataFrame(rows)
-    out["best"] = out["silhouette"] == out["silhouette"].max()
+        smallest = np.bincount(km.labels_, minlength=k).min() / len(X)
+        rows.append({"k": k, "inertia": km.inertia_, "silhouette": sil, "smallest_share": smallest})
+    return select_k(pd.DataFrame(rows), min_share=min_share)
+
+
+def select_k(scores: pd.DataFrame, *, min_share: float = 0.05) -> pd.DataFrame:
+    """Mark the usable k (smallest cluster at least ``min_share``), the best (top silhouette among them) and the elbow.
+
+    ``scores`` holds ``k, inertia, silhouette, smallest_share`` per k (as
+    :func:`choose_k` computes them).
+    """
+    out = scores.copy()
+    out["usable"] = out["smallest_share"] >= min_share
+    pool = out[out["usable"]] if out["usable"].any() else out
+    out["best"] = out["k"] == int(pool.loc[pool["silhouette"].idxmax(), "k"])
+    out["elbow"] = out["k"] == _elbow(out["k"].to_numpy(float), out["inertia"].to_numpy(float))
     return out
+
+
+def k_choice_verdict(scores: pd.DataFrame) -> str:
+    """One sentence on the k chosen: by which rule, the elbow beside it, and a warning at an end of the range."""
+    best = scores.loc[scores["best"]].iloc[0]
+    elbow = int(scores.loc[scores["elbow"], "k"].iloc[0])
+    text = (f"k = {int(best['k'])}: the best silhouette ({best['silhouette']:.2f}) among the k whose smallest cluster "
+            f"holds at least the minimum share (here {best['smallest_share']:.0%}); the elbow of the inertia curve is "
+            f"at k = {elbow}.")
+    if not scores["usable"].any():
+        text += " No k in the range gives every cluster the minimum share: the best silhouette overall was taken."
+    if int(best["k"]) in (int(scores["k"].min()), int(scores["k"].max())):
+        text += (f" The best k lies at an end of the range tried ({int(scores['k'].min())}-{int(scores['k'].max())}):"
+                 " widen k_min/k_max, or read it as a sign that the customers form no clearer groups.")
+    return text
 
 
 class CustomerClusters(BaseEstimator):

@@ -127,3 +127,81 @@ def test_rule_segments_and_overlap_by_hand():
     assert m.loc["frequent", "inactive"] == 1 and m.loc["tier=A", "frequent"] == 2 and m.loc["tier=B", "tier=B"] == 2
     with pytest.raises(ParameterError, match="rule segment 'bad'"):
         sg.rule_segments(s, {"bad": "nosuchcolumn > 1"})
+
+
+#: the default RFM names that say a customer stopped buying, with the share of churn_days they need
+_LAPSED_NAMES = {"lost": 1.0, "lapsed": 1.0, "hibernating": 0.5, "at risk": 0.5, "cannot lose them": 0.5}
+_ACTIVE_NAMES = {"champions", "loyal", "potential loyalists", "new", "promising", "need attention", "about to sleep",
+                 "active, lower scores"}
+
+
+def _names_agree_with_recency(segments: pd.Series, recency_days: pd.Series, churn_days: float) -> None:
+    for name, share in _LAPSED_NAMES.items():
+        assert (recency_days[segments == name] >= share * churn_days).all(), name
+    for name in _ACTIVE_NAMES:
+        assert (recency_days[segments == name] < churn_days).all(), name
+
+
+def test_nobody_who_bought_last_week_is_lost():
+    """Everybody bought in the last 20 days: quantile scores still run from 1 to 5, the names may not say 'lost'."""
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"customer_id": [f"c{i}" for i in range(500)], "recency_days": rng.integers(0, 20, 500),
+                       "frequency": rng.integers(1, 12, 500), "sales": rng.gamma(2, 200, 500)})
+    scores = sg.RFMScorer(churn_days=90).fit(df).transform(df)
+    assert scores["r_score"].min() == 1  # relative scores do go down to 1...
+    assert not set(scores["rfm_segment"]) & set(_LAPSED_NAMES)  # ...but nobody is named as if gone
+    assert set(scores["rfm_segment"]) <= _ACTIVE_NAMES
+    old = df.assign(recency_days=df["recency_days"] + 200)  # the same customers seen 200 days later
+    later = sg.RFMScorer(churn_days=90).fit(old).transform(old)
+    assert set(later["rfm_segment"]) <= set(_LAPSED_NAMES)
+    _names_agree_with_recency(later["rfm_segment"], old["recency_days"], 90)
+
+
+def test_k_is_chosen_in_a_business_range_with_a_minimum_share_and_ends_are_flagged():
+    # k = 2 has the best silhouette but splits off 2 % of the customers: no segment to campaign on
+    scores = pd.DataFrame({"k": [2, 3, 4, 5], "inertia": [100.0, 60.0, 45.0, 40.0],
+                           "silhouette": [0.62, 0.51, 0.55, 0.40], "smallest_share": [0.02, 0.20, 0.12, 0.03]})
+    picked = sg.select_k(scores, min_share=0.05)
+    assert picked["usable"].tolist() == [False, True, True, False]
+    assert picked.loc[picked["best"], "k"].tolist() == [4]
+    assert picked.loc[picked["elbow"], "k"].tolist() == [3]  # farthest below the line from (2, 100) to (5, 40)
+    text = sg.k_choice_verdict(picked)
+    assert "k = 4" in text and "elbow of the inertia curve is at k = 3" in text and "end of the range" not in text
+    none_usable = sg.select_k(scores.assign(smallest_share=0.01), min_share=0.05)
+    assert none_usable.loc[none_usable["best"], "k"].tolist() == [2]
+    assert "No k in the range" in sg.k_choice_verdict(none_usable) and "an end of the range" in sg.k_choice_verdict(none_usable)
+    # on real features: every k reported with its smallest share, one best, one elbow
+    rng = np.random.default_rng(5)
+    feats = pd.DataFrame({"recency_days": rng.gamma(4, 10, 3000), "frequency": rng.gamma(4, 2, 3000),
+                          "sales": rng.gamma(4, 300, 3000)})
+    real = sg.choose_k(feats, k_range=range(3, 7))
+    assert real["best"].sum() == 1 and real["elbow"].sum() == 1 and real["smallest_share"].between(0, 1).all()
+
+
+def test_segments_on_the_demo_store_are_three_or_more_and_named_by_recency(demo_store):
+    from crm_kit.discovery import customer_behaviour
+    from crm_kit.engine import customer_summary
+
+    summary = customer_summary(demo_store.transactions, as_of="2025-10-01")
+    features = sg.cluster_features(summary, customer_behaviour(demo_store, month="2025-09"))
+    scores = sg.choose_k(features)
+    assert int(scores.loc[scores["best"], "k"].iloc[0]) >= 3
+    rfm = sg.RFMScorer(churn_days=90).fit(summary)
+    _names_agree_with_recency(rfm.transform(summary)["rfm_segment"], summary["recency_days"], 90)
+
+
+@pytest.mark.realdata
+def test_segments_on_online_retail_are_three_or_more_and_named_by_recency():
+    from conftest import shared_file
+    from crm_kit import load_store
+    from crm_kit.engine import customer_summary
+
+    shared_file("online_retail", "online_retail.parquet")
+    store = load_store("params/data/online_retail.yaml")
+    summary = customer_summary(store.transactions, as_of="2011-12-10")
+    scores = sg.choose_k(sg.cluster_features(summary))
+    assert int(scores.loc[scores["best"], "k"].iloc[0]) >= 3
+    segments = sg.RFMScorer(churn_days=90).fit(summary).transform(summary)["rfm_segment"]
+    _names_agree_with_recency(segments, summary["recency_days"], 90)
+    # bought within the last 30 days: never lost, lapsed or hibernating
+    assert not set(segments[summary["recency_days"] < 30]) & {"lost", "lapsed", "hibernating"}
