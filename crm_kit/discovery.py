@@ -239,7 +239,19 @@ def behaviour_table(
             lambda row: ", ".join(f"{c} {row[c]:.0%}" for c in row.nlargest(top_categories).index), axis=1
         )
         table["top_categories"] = names
-    return table.reset_index()
+    table = table.reset_index()
+    return _leave_out_empty(table, {
+        "brand_loyalty": "brand loyalty (the data has no brands: map products.brand)",
+        "promo_share": "promotion sensitivity (the lines carry no promotion flag: map transactions.promo)",
+    })
+
+
+def _leave_out_empty(table: pd.DataFrame, why: Mapping[str, str]) -> pd.DataFrame:
+    """Drop the columns of ``why`` that hold no value at all; ``attrs["note"]`` says which and why."""
+    empty = [c for c in why if c in table.columns and table[c].isna().all()]
+    out = table.drop(columns=empty)
+    out.attrs["note"] = ("Left out: " + "; ".join(why[c] for c in empty) + ".") if empty else ""
+    return out
 
 
 # ------------------------------------------------------------------ member profile

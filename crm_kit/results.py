@@ -28,6 +28,7 @@ from scipy import stats
 from .artifacts import CampaignDefinition
 from .campaign import arms_from_contact_list
 from .config import resolve_path
+from .engine import parse_period, period_metrics
 from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "round_setup",
     "round_arms",
     "channel_suggestion",
+    "why_naive_differs",
     "lift_by_attributes",
     "read_outcome_table",
     "ROUND_ONE_GROUPS",
@@ -738,20 +740,88 @@ def round_arms(store, setup: RoundSetup, *, arms_source: str = "contacts",
     return arms, f"arms from the data's contacts of campaign {setup.campaign_id}"
 
 
-def channel_suggestion(profile: pd.DataFrame, setup: RoundSetup) -> str | None:
-    """The sentence on the unmoved group: who they are and the channel to reach them by next.
+def channel_suggestion(profile: pd.DataFrame, setup: RoundSetup) -> str:
+    """The sentence on the unmoved group: who they are, which channels they prefer, and where to reach them next.
 
-    Only for a goals split (A1-A4) whose unmoved group (A4) is present and
-    whose profile has the case's fields (students, WeChat users); the
-    channels this round already used are left out of the suggestion.
+    Every figure in it is read from ``profile`` (:func:`profile_comparison`):
+    the most common preferred channel with its share, and when that is a
+    channel this round already used, the most common *other* one with its
+    share. Only a goals split (A1-A4) has an unmoved group; the sentence says
+    so otherwise.
     """
     group = unmoved_group(setup.split)
-    if group is None or group not in set(profile["group"]) or not {"student_share", "wechat_users"} <= set(profile.columns):
-        return None
+    if group is None:
+        return "This round is split by sales growth: no group is left unmoved by definition, so no channel is suggested."
+    if group not in set(profile["group"]):
+        return f"No treated customer is in {group}: every one of them met at least one goal."
     row = profile.set_index("group").loc[group]
-    suggestion = suggest_channel(profile, group, exclude=setup.channels or ("WeChat",))
-    return (f"{group}: {row['student_share']:.0%} students, {row['wechat_users']:.0%} WeChat users. "
-            f"Most of them prefer {suggestion}: round two should reach them there.")
+    prefs = {c.removeprefix("prefers "): float(row[c]) for c in profile.columns if c.startswith("prefers ")}
+    who = []
+    if "student_share" in profile.columns:
+        who.append(f"{row['student_share']:.0%} students")
+    if "wechat_users" in profile.columns:
+        who.append(f"{row['wechat_users']:.0%} WeChat users")
+    head = f"{group}: {int(row['members']):,} members" + (f", {', '.join(who)}" if who else "") + "."
+    if not prefs:
+        return head + " The member table records no preferred channel, so none is suggested."
+    top = max(prefs, key=prefs.get)
+    used = set(setup.channels)
+    others = {c: v for c, v in prefs.items() if c not in used}
+    if top not in used:
+        return head + f" Their most common preferred channel is {top} ({prefs[top]:.1%}): the next round should reach them there."
+    if not others:
+        return head + f" Their most common preferred channel is {top} ({prefs[top]:.1%}), the one this round used; no other is recorded."
+    other = max(others, key=others.get)
+    return (head + f" Their most common preferred channel is {top} ({prefs[top]:.1%}) — the channel this round "
+            f"already used; the most common other one is {other} ({others[other]:.1%}): the next round should reach "
+            "them there.")
+
+
+def why_naive_differs(transactions, arms: pd.DataFrame, table: pd.DataFrame, setup: RoundSetup, *,
+                      months_before: int = 3, tolerance: float = 0.05) -> str:
+    """Why the naive before/after figure differs from the controlled one — written from this round's data.
+
+    Compares the treated's base-period sales with their own mean over the
+    ``months_before`` periods before it: a base more than ``tolerance``
+    below that is a *low* month (regression to the mean lifts the naive
+    figure), more than ``tolerance`` above a *high* one (it pulls the naive
+    figure down), else an ordinary one. Then the control group's own growth,
+    and what the controlled estimate subtracts (a random control group, or a
+    comparison group whose difference-in-differences assumes parallel trends).
+    """
+    start, end = parse_period(setup.periods["base"], "base")
+    treated_ids = arms.loc[arms["arm"] == "treatment", "customer_id"].astype(str)
+    span = end - start
+    periods = {f"p{i}": (start - span * i, start - span * (i - 1)) for i in range(1, months_before + 1)}
+    before = period_metrics(transactions, periods=periods, customer_ids=treated_ids)
+    pre_mean = float(np.mean([before[f"sales_{k}"].mean() for k in periods]))
+    treated = table[table["arm"] == "treatment"]
+    base_mean = float(treated["sales_base"].mean())
+    ratio = base_mean / pre_mean - 1 if pre_mean else np.nan
+    if not np.isfinite(ratio):
+        selection = "The treated had no purchases before the base period, so whether it was a low month cannot be told."
+    elif ratio < -tolerance:
+        selection = (f"The treated were picked in a **low** base period: {base_mean:,.0f} per customer against "
+                     f"{pre_mean:,.0f} a period in the {months_before} before it ({ratio:+.0%}). Part of that was bad "
+                     "luck, and they drift back up whatever we do (regression to the mean): the naive growth "
+                     "credits that to the campaign.")
+    elif ratio > tolerance:
+        selection = (f"The treated were picked in a **high** base period: {base_mean:,.0f} per customer against "
+                     f"{pre_mean:,.0f} a period in the {months_before} before it ({ratio:+.0%}). They drift back "
+                     "down whatever we do (regression to the mean): the naive growth understates the campaign.")
+    else:
+        selection = (f"The base period was an ordinary one for the treated ({base_mean:,.0f} per customer against "
+                     f"{pre_mean:,.0f} before it, {ratio:+.0%}): little regression to the mean is to be expected.")
+    control = table[table["arm"] == "control"]
+    control_growth = control["sales_campaign"].sum() / control["sales_base"].sum() - 1 if control["sales_base"].sum() else np.nan
+    season = (f" The control group grew {control_growth:+.0%} with no campaign (season and regression to the mean);"
+              if np.isfinite(control_growth) else "")
+    if setup.estimate == "lift":
+        method = " the lift against the **random** control group subtracts all of that."
+    else:
+        method = (" the difference-in-differences against the comparison group (not random) subtracts what the two "
+                  "groups share, assuming they would have moved in parallel — the placebo check tests that.")
+    return selection + season + method
 
 
 def lift_by_attributes(table: pd.DataFrame, customers: pd.DataFrame | None, *,

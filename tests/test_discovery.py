@@ -182,3 +182,15 @@ def test_unknown_loyalty_does_not_drop_a_rare_group_and_no_target_is_a_clear_err
     none_left = rec.reset_index().assign(decision=lambda x: x["decision"].replace({"target": "dropped"}))
     with pytest.raises(EmptyGroupError, match=r"no group passes the target rule \(2: .*\); choose one with target_value"):
         d.recommended_group(none_left)
+
+
+def test_behaviour_columns_the_data_cannot_fill_are_left_out_with_a_sentence(tmp_path, tiny_lines):
+    from crm_kit import load_store
+    from crm_kit.engine import monthly_customer_list
+
+    tiny_lines.to_parquet(tmp_path / "t.parquet")  # no products (no brands), no promo flag
+    store = load_store({"tables": {"transactions": {"path": str(tmp_path / "t.parquet")}}, "cache": False})
+    groups = monthly_customer_list(store.transactions, month="2025-02", groups=2)
+    table = d.behaviour_table(store, groups, month="2025-02")
+    assert "brand_loyalty" not in table.columns and "promo_share" not in table.columns
+    assert "brand loyalty" in table.attrs["note"] and "promotion sensitivity" in table.attrs["note"]

@@ -225,3 +225,51 @@ def test_profile_comparison_by_hand():
     assert profile.loc["A1", "age_band"] == "18-25 (67%)" and pd.isna(profile.loc["A4", "age_band"])
     with pytest.raises(r.DataError, match="no member table"):
         r.profile_comparison(groups, None)
+
+
+def _setup(**extra):
+    goals = {"freq_goal": 0.5, "ticket_goal": 0.4, "sales_goal": 0.3}
+    base = dict(round_no=1, campaign_id="R1", periods={"base": "2025-09", "campaign": "2025-10"}, goals=goals, cost=0.0,
+                gross_margin=0.2, split=r.split_rule(goals), estimate="lift", control="contacts", source="parameters",
+                channels=("WeChat",))
+    return r.RoundSetup(**{**base, **extra})
+
+
+def test_channel_suggestion_is_read_from_the_table_it_stands_beside():
+    profile = pd.DataFrame({"group": ["A1", "A4"], "members": [300, 186], "student_share": [0.8, 0.25],
+                            "wechat_users": [0.9, 0.45], "prefers WeChat": [0.7, 0.451], "prefers SMS": [0.1, 0.215],
+                            "prefers email": [0.15, 0.2], "prefers Weibo": [0.05, 0.134]})
+    text = r.channel_suggestion(profile, _setup())
+    # the most common channel is named with its share, and the suggestion is the most common *other* one
+    assert "most common preferred channel is WeChat (45.1%)" in text and "already used" in text
+    assert "most common other one is SMS (21.5%)" in text and "186 members, 25% students, 45% WeChat users" in text
+    # a round that used SMS would be pointed at WeChat, the members' own first choice
+    assert "WeChat (45.1%): the next round should reach them there" in r.channel_suggestion(profile, _setup(channels=("SMS",)))
+    bands = _setup(split=r.split_rule({"sales_goal": 0.3}))
+    assert "no channel is suggested" in r.channel_suggestion(profile, bands)
+
+
+def _store_with_history(tmp_path, base_sales: float):
+    """Two customers at 100 a month for three months, then ``base_sales`` in the base month, 100 in the campaign."""
+    rows = []
+    for cid, arm in (("t1", "treatment"), ("c1", "control")):
+        for month, amount in (("2025-06", 100.0), ("2025-07", 100.0), ("2025-08", 100.0), ("2025-09", base_sales),
+                              ("2025-10", 100.0)):
+            rows.append({"customer_id": cid, "order_id": f"{cid}-{month}", "ts": pd.Timestamp(f"{month}-10"),
+                         "product_id": "p", "quantity": 1.0, "amount": amount})
+    pd.DataFrame(rows).to_parquet(tmp_path / "lines.parquet")
+    from crm_kit import load_store
+
+    store = load_store({"tables": {"transactions": {"path": str(tmp_path / "lines.parquet")}}, "cache": False})
+    arms = pd.DataFrame({"customer_id": ["t1", "c1"], "arm": ["treatment", "control"]})
+    return store, arms, r.interaction_table(store.transactions, arms, base="2025-09", campaign="2025-10")
+
+
+@pytest.mark.parametrize("base_sales, word", [(50.0, "**low**"), (150.0, "**high**"), (102.0, "ordinary")])
+def test_why_naive_differs_is_written_from_the_base_month(tmp_path, base_sales, word):
+    store, arms, table = _store_with_history(tmp_path, base_sales)
+    text = r.why_naive_differs(store.transactions, arms, table, _setup())
+    assert word in text and f"{base_sales:,.0f} per customer against 100" in text
+    assert "random** control group" in text
+    did = r.why_naive_differs(store.transactions, arms, table, _setup(estimate="did", control="never_contacted"))
+    assert "parallel" in did and "random** control" not in did
