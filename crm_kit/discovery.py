@@ -336,16 +336,20 @@ def product_classes(
         raise ParameterError("bestseller_sales_share must be between 0 and 1")
     start, end = parse_period(period, "period")
     weeks = (end - start).days / 7.0
-    t = store.transactions.filter((store.transactions.ts >= start) & (store.transactions.ts < end))
+    lines = store.product_lines
+    t = lines.filter((lines.ts >= start) & (lines.ts < end))
     sold = (
         t.group_by("product_id")
         .aggregate(units=t.quantity.sum(), sales=t.amount.sum(), orders=t.order_id.nunique(), buyers=t.customer_id.nunique())
         .to_pandas()
         .set_index("product_id")
     )
-    if store.products is not None:
-        catalogue = store.products.set_index("product_id")
-        df = catalogue.join(sold, how="left")
+    products = _catalogue(store)
+    if products is not None and set(products.columns) - {"product_id", "name"}:
+        # a real catalogue: products that sold nothing in the period are slow movers too
+        df = products.set_index("product_id").join(sold, how="left")
+    elif products is not None:  # names only (from the lines' descriptions): the products sold in the period
+        df = sold.join(products.set_index("product_id")[["name"]], how="left")
     else:
         df = sold.copy()
     df[["units", "sales", "orders", "buyers"]] = df[["units", "sales", "orders", "buyers"]].fillna(0)
@@ -369,9 +373,8 @@ def group_bestsellers(store: Store, customer_ids: Iterable[str], *, period: Any,
     ids = [str(c) for c in customer_ids]
     if not ids:
         raise DataError("group_bestsellers: the customer group is empty")
-    t = store.transactions.filter(
-        (store.transactions.ts >= start) & (store.transactions.ts < end) & store.transactions.customer_id.isin(ids)
-    )
+    lines = store.product_lines
+    t = lines.filter((lines.ts >= start) & (lines.ts < end) & lines.customer_id.isin(ids))
     keys = ["product_id"] + [c for c in ("category", "brand") if c in t.columns]
     df = (
         t.group_by(keys)
@@ -424,7 +427,8 @@ def bought_together(
     if col not in store.transactions.columns:
         raise DataError("category-level pairs need product categories; use level='product' or add products")
     start, end = parse_period(period, "period")
-    t = store.transactions.filter((store.transactions.ts >= start) & (store.transactions.ts < end))
+    lines = store.product_lines
+    t = lines.filter((lines.ts >= start) & (lines.ts < end) & lines[col].notnull())
     if customer_ids is not None:
         t = t.filter(t.customer_id.isin([str(c) for c in customer_ids]))
     baskets = t.select(order_id=t.order_id, item=t[col].cast("string")).distinct()
@@ -448,9 +452,23 @@ def bought_together(
         lift=(counts.both / counts.orders_a) / (counts.orders_b / n_orders),
     )
     df = rules.order_by([ibis.desc("lift"), ibis.desc("support"), "item_a", "item_b"]).limit(top).to_pandas()
-    return df.rename(columns={"item_a": "antecedent", "item_b": "consequent", "both": "orders_with_both"})[
-        ["antecedent", "consequent", "orders_with_both", "support", "confidence", "lift"]
-    ]
+    df = df.rename(columns={"item_a": "antecedent", "item_b": "consequent", "both": "orders_with_both"})
+    columns = ["antecedent", "consequent", "orders_with_both", "support", "confidence", "lift"]
+    products = _catalogue(store)
+    if level == "product" and products is not None and "name" in products.columns:
+        names = products.set_index("product_id")["name"]
+        df["antecedent_name"], df["consequent_name"] = df["antecedent"].map(names), df["consequent"].map(names)
+        columns = ["antecedent", "antecedent_name", "consequent", "consequent_name", *columns[2:]]
+    return df[columns]
+
+
+def _catalogue(store: Store) -> pd.DataFrame | None:
+    """The product table without the non-products (postage, fees...), or ``None``."""
+    if store.products is None:
+        return None
+    if store.non_products is None or store.non_products.empty:
+        return store.products
+    return store.products[~store.products["product_id"].isin(store.non_products["product_id"])]
 
 
 # ------------------------------------------------------------------ repurchase

@@ -194,3 +194,27 @@ def test_behaviour_columns_the_data_cannot_fill_are_left_out_with_a_sentence(tmp
     table = d.behaviour_table(store, groups, month="2025-02")
     assert "brand_loyalty" not in table.columns and "promo_share" not in table.columns
     assert "brand loyalty" in table.attrs["note"] and "promotion sensitivity" in table.attrs["note"]
+
+
+@pytest.mark.realdata
+def test_online_retail_product_tables_show_descriptions_and_no_postage():
+    from conftest import shared_file
+    from crm_kit import load_store
+
+    shared_file("online_retail", "online_retail.parquet")
+    store = load_store("params/data/online_retail.yaml")
+    assert {"POST", "DOT", "M", "C2", "AMAZONFEE", "BANK CHARGES"} <= set(store.non_products["product_id"])
+    classes = d.product_classes(store, period="2011-11")
+    best = classes[classes["class"] == "bestseller"]
+    assert best["name"].notna().all() and not set(best["product_id"]) & set(store.non_products["product_id"])
+    assert "RABBIT NIGHT LIGHT" in set(best["name"])
+    groups = __import__("crm_kit").engine.monthly_customer_list(store.transactions, month="2011-11")
+    ids = groups.loc[groups["group"] == 8, "customer_id"]
+    top = d.group_bestsellers(store, ids, period="2011-11", top=20)
+    assert top["name"].notna().all() and "POSTAGE" not in set(top["name"]) and "DOTCOM POSTAGE" not in set(top["name"])
+    pairs = d.bought_together(store, period="2011-11", level="product", min_support=0.005, top=50)
+    assert pairs["antecedent_name"].notna().all()
+    assert not set(pairs["antecedent"]) & set(store.non_products["product_id"])
+    # sales totals stay whole: postage is still in the store's sales
+    health = store.health().set_index("figure")["value"]
+    assert health["sales (all lines)"] > 8_000_000

@@ -318,3 +318,63 @@ def test_uri_paths_go_to_the_engine_as_written_and_are_not_cached():
     uri = "s3a://bucket/crm/lines/*.parquet"
     assert _source_location(uri) == uri and source_files(uri) == []
     assert _cache_key({"tables": {"transactions": {"path": uri}}}) is None
+
+
+def _lines_with_postage(tmp_path):
+    lines = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "b", "b", "b"],
+        "order_id": ["o1", "o1", "o1", "o2", "o2", "o3"],
+        "ts": pd.to_datetime(["2025-01-05"] * 3 + ["2025-01-06"] * 2 + ["2025-01-07"]),
+        "product_id": ["p1", "POST", "g1", "p1", "p2", "p2"],
+        "description": ["Mug ", "POSTAGE", "Gift Voucher £20", "Mug", "Bowl", "Bowl"],
+        "quantity": [1.0, 1.0, 1.0, 2.0, 1.0, 1.0],
+        "amount": [10.0, 5.0, 20.0, 20.0, 8.0, 0.0],
+    })
+    path = tmp_path / "lines.parquet"
+    lines.to_parquet(path)
+    return path
+
+
+def test_descriptions_name_products_and_non_products_stay_in_sales_but_out_of_product_analyses(tmp_path):
+    from crm_kit import discovery
+
+    path = _lines_with_postage(tmp_path)
+    store = load_store({"tables": {"transactions": {"path": str(path)}}, "cache": False})
+    names = store.products.set_index("product_id")["name"]
+    assert names["p1"] == "Mug" and names["POST"] == "POSTAGE"  # the most common description, trimmed
+    assert sorted(store.non_products["product_id"]) == ["POST", "g1"]  # by id, and by "gift voucher" in the name
+    health = store.health().set_index("figure")["value"]
+    assert health["sales (all lines)"] == 63.0 - 0.0  # the free line is dropped by default, postage stays in sales
+    report = store.cleaning_report.set_index("rule")
+    row = report.loc[[r for r in report.index if r.startswith("non-products")][0]]
+    assert row["rows_found"] == 2 and row["rows_removed"] == 0
+    products = set(store.con.to_pandas(store.product_lines.select("product_id"))["product_id"])
+    assert products == {"p1", "p2"}
+    classes = discovery.product_classes(store, period="2025-01")
+    assert set(classes["product_id"]) == {"p1", "p2"} and classes.set_index("product_id").loc["p1", "name"] == "Mug"
+    assert "description" not in store.transactions.columns  # names live in the product table
+
+
+def test_non_products_rule_can_be_extended_replaced_or_turned_off(tmp_path):
+    path = _lines_with_postage(tmp_path)
+    spec = {"tables": {"transactions": {"path": str(path)}}, "cache": False}
+    off = load_store({**spec, "cleaning": {"non_products": False}})
+    assert off.non_products.empty
+    own = load_store({**spec, "cleaning": {"non_products": {"ids": ["p2"]}}})
+    assert own.non_products["product_id"].tolist() == ["p2"]
+    more = load_store({**spec, "cleaning": {"non_products": {"patterns": ["^bowl$"], "extend": True}}})
+    assert sorted(more.non_products["product_id"]) == ["POST", "g1", "p2"]
+    with pytest.raises(ParameterError, match="not a valid pattern"):
+        load_store({**spec, "cleaning": {"non_products": {"patterns": ["("]}}})
+    with pytest.raises(ParameterError, match="non_products takes default, false"):
+        load_store({**spec, "cleaning": {"non_products": "postage"}})
+
+
+def test_free_lines_can_be_kept_as_purchases(tmp_path):
+    path = _lines_with_postage(tmp_path)
+    spec = {"tables": {"transactions": {"path": str(path)}}, "cache": False}
+    kept = load_store({**spec, "cleaning": {"nonpositive_price": "keep_zero"}})
+    orders = kept.con.to_pandas(kept.transactions.select("order_id").distinct())["order_id"]
+    assert "o3" in set(orders)  # the free order is a purchase
+    dropped = load_store(spec)
+    assert "o3" not in set(dropped.con.to_pandas(dropped.transactions.select("order_id").distinct())["order_id"])

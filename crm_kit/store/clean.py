@@ -61,7 +61,8 @@ def _clean_transactions(con, lines, rules, window):
     returns_mask = t.quantity < 0
     if rules["cancellation_prefix"]:
         returns_mask = returns_mask | t.order_id.startswith(str(rules["cancellation_prefix"]))
-    price_mask = (t.quantity > 0) & (t.amount <= 0)
+    keep_zero = rules["nonpositive_price"] == "keep_zero"
+    price_mask = (t.quantity > 0) & ((t.amount < 0) if keep_zero else (t.amount <= 0))
     anon_mask = t.customer_id.isnull() | (t.customer_id.strip() == "")
 
     steps = []  # (rule, mask, action, fix)
@@ -71,7 +72,8 @@ def _clean_transactions(con, lines, rules, window):
     steps.append(("returns / cancellations (negative quantity or cancelled order)", returns_mask,
                   "keep" if rules["returns"] == "net" else rules["returns"],
                   "set cleaning.returns: drop (leave them out) or net (subtract them from sales)"))
-    steps.append(("zero or negative price", price_mask, rules["nonpositive_price"],
+    steps.append(("negative price (free lines kept)" if keep_zero else "zero or negative price", price_mask,
+                  "drop" if keep_zero else rules["nonpositive_price"],
                   "fix prices at the source or set cleaning.nonpositive_price: drop"))
     steps.append(("zero quantity", t.quantity == 0, rules["zero_quantity"],
                   "remove them at the source or set cleaning.zero_quantity: drop"))

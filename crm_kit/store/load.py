@@ -10,6 +10,7 @@ import pandas as pd
 from ..config import resolve_path
 from ..errors import DataError, MissingColumnError, ParameterError
 from .cache import _cache_key, _open_cached, _write_cache
+from .catalogue import _product_lines, find_non_products, name_products
 from .clean import _clean_transactions
 from .model import Store
 from .read import _cast_columns, _connect, _prepare_table, _read_table
@@ -104,6 +105,17 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
     customers = _load_small(con, "customers", tables["customers"], "customer_id") if "customers" in tables else None
     contacts = _load_contacts(con, tables["contacts"]) if "contacts" in tables else None
 
+    per_product = _product_lines(con, all_lines)
+    products = name_products(products, per_product)
+    non_products = find_non_products(per_product, products, rules["non_products"])
+    report = pd.concat([report, pd.DataFrame([{
+        "rule": "non-products (postage, fees, gift cards, bags, discounts): kept in sales, out of product analyses",
+        "action": f"marked {len(non_products)} product id(s)" if len(non_products) else "none found",
+        "rows_found": int(non_products["lines"].sum()), "rows_removed": 0, "sales_removed": 0.0}])], ignore_index=True)
+    if "description" in customer_lines.columns:
+        # names now live in the product table; the lines stay lean
+        customer_lines, all_lines = customer_lines.drop("description"), all_lines.drop("description")
+
     if products is not None:
         extra = [c for c in ("category", "brand") if c in products.columns and c not in customer_lines.columns]
         if extra:
@@ -120,6 +132,7 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
         contacts=contacts,
         cleaning_report=report,
         spec=dict(spec),
+        non_products=non_products,
     )
     if key is not None:
         _write_cache(store, key)

@@ -29,6 +29,10 @@ class Store:
         One row per cleaning rule: rows and sales it removed and the action.
     spec
         The data spec the store was loaded from.
+    non_products
+        Product ids the ``non_products`` rule marked (postage, fees, gift
+        cards...): ``product_id, name, lines, sales``. Their lines stay in
+        :attr:`transactions`; :attr:`product_lines` leaves them out.
     """
 
     con: Any
@@ -39,6 +43,14 @@ class Store:
     contacts: pd.DataFrame | None
     cleaning_report: pd.DataFrame
     spec: dict[str, Any] = field(default_factory=dict)
+    non_products: pd.DataFrame | None = None
+
+    @property
+    def product_lines(self):
+        """The customer line items that sell a product: :attr:`transactions` without the non-product lines."""
+        if self.non_products is None or self.non_products.empty:
+            return self.transactions
+        return self.transactions.filter(~self.transactions.product_id.isin(self.non_products["product_id"].tolist()))
 
     @property
     def has_promo(self) -> bool:

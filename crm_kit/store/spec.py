@@ -34,6 +34,8 @@ __all__ = [
     "CANONICAL_COLUMNS",
     "PERSONAL_FIELDS",
     "CLEANING_DEFAULTS",
+    "NON_PRODUCT_DEFAULTS",
+    "non_product_rule",
     "CheckedSpec",
     "load_data_spec",
     "check_spec",
@@ -54,6 +56,8 @@ CANONICAL_COLUMNS: dict[str, dict[str, tuple[bool, str]]] = {
         "promo": (False, "bool"),
         "store": (False, "id"),
         "channel": (False, "id"),
+        # the product's text on the receipt (UCI Online Retail's Description): names products without a catalogue
+        "description": (False, "text"),
     },
     "customers": {
         "customer_id": (True, "id"),
@@ -118,20 +122,35 @@ CLEANING_DEFAULTS: dict[str, Any] = {
     # negative quantities, and orders whose id starts with cancellation_prefix
     "returns": "drop",  # drop | net | error
     "cancellation_prefix": None,  # e.g. "C" for UCI Online Retail
-    # lines with zero or negative price (amount <= 0 with a positive quantity)
-    "nonpositive_price": "drop",  # drop | error
+    # lines with zero or negative price (amount <= 0 with a positive quantity); keep_zero keeps
+    # free lines (amount exactly 0: a purchase in the BTYD sense) and drops negative prices
+    "nonpositive_price": "drop",  # drop | keep_zero | error
     # lines with a quantity of zero: nothing was sold
     "zero_quantity": "drop",  # drop | error
     # exactly repeated lines (every column equal)
     "duplicates": "drop",  # drop | keep | error
     # lines whose timestamp falls outside window.start .. window.end
     "out_of_window": "drop",  # drop | error
+    # lines that sell no product (postage, fees, gift cards, bags, discounts): kept in sales totals,
+    # left out of product analyses; "default" (the list below), false, or {ids: [...], patterns: [...]}
+    "non_products": "default",
+}
+
+#: product ids (whole id, any case) and description patterns (regular expressions, searched in the
+#: product's name or description, any case) that mark a line as no product
+NON_PRODUCT_DEFAULTS: dict[str, list[str]] = {
+    "ids": ["POST", "DOT", "C2", "M", "D", "S", "B", "CRUK", "BANK CHARGES", "AMAZONFEE", "ADJUST", "ADJUST2",
+            "TEST001", "TEST002", r"gift_\d+_\d+"],
+    "patterns": [r"^postage$", r"^dotcom postage$", r"^carriage$", r"^manual$", r"^discount$", r"^bank charges$",
+                 r"amazon fee", r"^adjust bad debt", r"^samples$", r"cruk commission", r"gift (voucher|card)",
+                 r"^(plastic|paper|carrier) bag( charge)?$", r"bag charge", r"delivery (charge|fee)", r"shipping fee",
+                 r"service (charge|fee)", "运费", "快递费", "购物袋", "塑料袋", "礼品卡", "折扣", "手续费"],
 }
 
 _CHOICES = {
     "anonymous": {"exclude", "error"},
     "returns": {"drop", "net", "error"},
-    "nonpositive_price": {"drop", "error"},
+    "nonpositive_price": {"drop", "keep_zero", "error"},
     "zero_quantity": {"drop", "error"},
     "duplicates": {"drop", "keep", "error"},
     "out_of_window": {"drop", "error"},
@@ -224,6 +243,26 @@ def _check_table_spec(name: str, tspec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 
+def non_product_rule(value: Any) -> dict[str, list[str]]:
+    """The ``non_products`` cleaning rule as id and pattern lists: the defaults, none, or the user's own."""
+    if value in ("default", True, None):
+        return {k: list(v) for k, v in NON_PRODUCT_DEFAULTS.items()}
+    if value is False or value == "none":
+        return {"ids": [], "patterns": []}
+    if not isinstance(value, Mapping) or set(value) - {"ids", "patterns", "extend"}:
+        raise ParameterError("cleaning.non_products takes default, false, or a mapping with ids and/or patterns "
+                             "(and extend: true to add them to the defaults)")
+    rule = {k: [str(x) for x in (value.get(k) or [])] for k in ("ids", "patterns")}
+    for pattern in rule["ids"] + rule["patterns"]:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ParameterError(f"cleaning.non_products: {pattern!r} is not a valid pattern ({exc})") from exc
+    if value.get("extend"):
+        rule = {k: NON_PRODUCT_DEFAULTS[k] + rule[k] for k in rule}
+    return rule
+
+
 def _validate_cleaning(cleaning: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(cleaning) - set(CLEANING_DEFAULTS)
     if unknown:
@@ -231,6 +270,7 @@ def _validate_cleaning(cleaning: Mapping[str, Any]) -> dict[str, Any]:
             f"unknown cleaning rule(s) {sorted(unknown)}; known rules: {sorted(CLEANING_DEFAULTS)}"
         )
     rules = {**CLEANING_DEFAULTS, **cleaning}
+    rules["non_products"] = non_product_rule(rules["non_products"])
     for key, allowed in _CHOICES.items():
         if rules[key] not in allowed:
             raise ParameterError(
