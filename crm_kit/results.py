@@ -28,7 +28,7 @@ from scipy import stats
 from .artifacts import CampaignDefinition
 from .campaign import arms_from_contact_list
 from .config import resolve_path
-from .engine import parse_period, period_metrics
+from .engine import parse_period, period_metrics, previous_period
 from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
@@ -204,7 +204,7 @@ def unmoved_group(split: Mapping[str, Any]) -> str | None:
 # ====================================================================== per-customer interaction table
 
 
-def interaction_table(transactions, arms: pd.DataFrame, *, base: Any, campaign: Any) -> pd.DataFrame:
+def interaction_table(transactions, arms: pd.DataFrame, *, base: Any, campaign: Any, base_window: int = 0) -> pd.DataFrame:
     """The interaction table (表11): per targeted customer, base and campaign figures, arm and response.
 
     Parameters
@@ -217,22 +217,52 @@ def interaction_table(transactions, arms: pd.DataFrame, *, base: Any, campaign: 
         Months ``'YYYY-MM'`` or ``[start, end)`` pairs. Weekly figures are
         summed to the period: visits and sales add up, the ticket is
         sales / visits of the whole period.
+    base_window
+        A customer with no visit in the base period gets a base from the
+        periods before it (up to this many, of the base period's length): the
+        mean visits and sales per period over those in which they bought. A
+        round whose target was picked on an earlier month (round two on round
+        one's A4) thus keeps the members the campaign month lost. 0 keeps the
+        base period only. Customers with no purchase in the whole window keep
+        no base (the group ``"no base"``).
 
     Returns
     -------
     pandas.DataFrame
         Indexed by customer_id: arm, (responded), visits/sales/ticket for
-        both periods, and the growth columns of :func:`growth_table`.
+        both periods, ``base_source`` (``"base period"``, ``"N earlier
+        period(s)"`` or ``"none"``), the base period's own figures
+        (``visits_base_period``, ``sales_base_period``: what the
+        difference-in-differences uses) and the growth columns of :func:`growth_table`.
     """
-    from .engine import period_metrics
-
     if arms.empty:
         raise EmptyGroupError("no targeted customers: the contact list is empty")
     if arms["customer_id"].duplicated().any():
         raise DataError("the contact list repeats customers; one row per customer and round")
+    if isinstance(base_window, bool) or not isinstance(base_window, (int, np.integer)) or base_window < 0:
+        raise ParameterError(f"base_window={base_window!r}: give a whole number of periods, 0 for the base period only")
     m = period_metrics(transactions, periods={"base": base, "campaign": campaign}, customer_ids=arms["customer_id"])
     keep = [c for c in ("arm", "responded") if c in arms.columns]
     table = arms.astype({"customer_id": str}).set_index("customer_id")[keep].join(m)
+    table = table.astype({"visits_base": float, "sales_base": float, "ticket_base": float})
+    table["visits_base_period"], table["sales_base_period"] = table["visits_base"], table["sales_base"]
+    table["base_source"] = np.where(table["visits_base"] > 0, "base period", "none")
+    missing = table.index[table["visits_base"] <= 0]
+    if base_window and len(missing):
+        periods, current = {}, base
+        for i in range(1, base_window + 1):
+            current = previous_period(current, "base")
+            periods[f"e{i}"] = current
+        earlier = period_metrics(transactions, periods=periods, customer_ids=missing)
+        visits = earlier[[f"visits_{k}" for k in periods]]
+        sales = earlier[[f"sales_{k}" for k in periods]]
+        observed = (visits > 0).sum(axis=1)
+        found = observed[observed > 0].index
+        per = observed.loc[found]
+        table.loc[found, "visits_base"] = visits.loc[found].sum(axis=1).to_numpy() / per.to_numpy()
+        table.loc[found, "sales_base"] = sales.loc[found].sum(axis=1).to_numpy() / per.to_numpy()
+        table.loc[found, "ticket_base"] = table.loc[found, "sales_base"] / table.loc[found, "visits_base"]
+        table.loc[found, "base_source"] = [f"{n} earlier period(s)" for n in per]
     return growth_table(table)
 
 
@@ -498,11 +528,13 @@ def lift_table(table: pd.DataFrame, *, arm_col: str = "arm", treatment: str = "t
     for metric in ("visits", "sales"):
         yt, yc = t[f"{metric}_campaign"].to_numpy(float), c[f"{metric}_campaign"].to_numpy(float)
         diff, lo, hi, p = _welch(yt, yc, level)
-        dt = yt - t[f"{metric}_base"].to_numpy(float)
-        dc = yc - c[f"{metric}_base"].to_numpy(float)
+        # the difference-in-differences compares the same two periods for everyone: the base period's own figures
+        raw = f"{metric}_base_period" if f"{metric}_base_period" in table.columns else f"{metric}_base"
+        dt = yt - t[raw].to_numpy(float)
+        dc = yc - c[raw].to_numpy(float)
         did, dlo, dhi, dp = _welch(dt, dc, level)
         rows.append({"metric": metric, "treated_mean": yt.mean(), "control_mean": yc.mean(),
-                     "treated_base_mean": t[f"{metric}_base"].to_numpy(float).mean(), "lift": diff,
+                     "treated_base_mean": t[raw].to_numpy(float).mean(), "lift": diff,
                      "ci_low": lo, "ci_high": hi, "p_value": p, "did": did, "did_ci_low": dlo, "did_ci_high": dhi,
                      "method": "Welch t"})
     est, lo, hi = _bootstrap_ratio(t, c, "sales_campaign", "visits_campaign", n_boot=n_boot, level=level, seed=seed)
@@ -541,7 +573,7 @@ def naive_vs_controlled(table: pd.DataFrame, lift: pd.DataFrame, *, arm_col: str
         rows = [
             {"key": "controlled_relative",
              "figure": "controlled: difference-in-differences in sales per customer, relative to the treated base",
-             "value": sales["did"] / t["sales_base"].mean() if t["sales_base"].mean() else np.nan},
+             "value": sales["did"] / sales["treated_base_mean"] if sales["treated_base_mean"] else np.nan},
             {"key": "controlled", "figure": "controlled: difference-in-differences in sales per customer",
              "value": sales["did"]},
         ]

@@ -273,3 +273,44 @@ def test_why_naive_differs_is_written_from_the_base_month(tmp_path, base_sales, 
     assert "random** control group" in text
     did = r.why_naive_differs(store.transactions, arms, table, _setup(estimate="did", control="never_contacted"))
     assert "parallel" in did and "random** control" not in did
+
+
+def test_a_member_without_a_base_month_visit_gets_a_base_from_earlier_months(tmp_path):
+    """x skipped the base month but bought twice in 07 (200) and once in 08 (100): base = 1.5 visits, 150 a month.
+    y bought nothing in the window: no base. The difference-in-differences keeps the base month's own figures."""
+    rows = [("x", "2025-07-03", 120.0), ("x", "2025-07-20", 80.0), ("x", "2025-08-05", 100.0), ("x", "2025-10-02", 300.0),
+            ("y", "2025-04-01", 50.0), ("y", "2025-10-09", 60.0),
+            ("z", "2025-09-10", 100.0), ("z", "2025-10-10", 110.0), ("w", "2025-09-11", 100.0), ("w", "2025-10-11", 90.0)]
+    lines = pd.DataFrame([{"customer_id": c, "order_id": f"{c}{i}", "ts": pd.Timestamp(d), "product_id": "p",
+                           "quantity": 1.0, "amount": a} for i, (c, d, a) in enumerate(rows)])
+    lines.to_parquet(tmp_path / "l.parquet")
+    from crm_kit import load_store
+
+    store = load_store({"tables": {"transactions": {"path": str(tmp_path / "l.parquet")}}, "cache": False})
+    arms = pd.DataFrame({"customer_id": ["x", "y", "z", "w"], "arm": ["treatment", "treatment", "control", "control"]})
+    table = r.interaction_table(store.transactions, arms, base="2025-09", campaign="2025-10", base_window=3)
+    assert table.loc["x", "base_source"] == "2 earlier period(s)"
+    assert table.loc["x", "visits_base"] == 1.5 and table.loc["x", "sales_base"] == 150.0
+    assert table.loc["x", "sales_growth"] == pytest.approx(300 / 150 - 1)
+    assert table.loc["y", "base_source"] == "none" and not table.loc["y", "has_base"]
+    assert table.loc["x", "sales_base_period"] == 0.0  # the base month itself
+    groups = r.classify_round(table[table["arm"] == "treatment"], split=r.split_rule({"sales_goal": 0.3}))
+    assert groups.to_dict() == {"x": "A41", "y": "no base"}  # everybody treated is classified
+    lift = r.lift_table(table, n_boot=50).set_index("metric")
+    # DiD on the base month's own figures: treated (300 - 0, 60 - 0), control (110 - 100, 90 - 100)
+    assert lift.loc["sales", "did"] == pytest.approx((300 + 60) / 2 - (10 - 10) / 2)
+    assert lift.loc["sales", "lift"] == pytest.approx((300 + 60) / 2 - (110 + 90) / 2)  # intention to treat
+    plain = r.interaction_table(store.transactions, arms, base="2025-09", campaign="2025-10")
+    assert plain.loc["x", "base_source"] == "none" and not plain.loc["x", "has_base"]
+
+
+def test_round_two_on_the_demo_classifies_every_treated_member(demo_store):
+    arms = demo_store.contacts.query("round == 2")[["customer_id", "arm"]]
+    table = r.interaction_table(demo_store.transactions, arms, base="2025-10", campaign="2025-11", base_window=3)
+    treated = table[table["arm"] == "treatment"]
+    groups = r.classify_round(treated, split=r.split_rule({"sales_goal": 0.3}))
+    assert len(groups) == len(treated) == 186
+    assert (groups != "no base").all()  # round one's members bought in its base month: all have an earlier base
+    without = r.interaction_table(demo_store.transactions, arms, base="2025-10", campaign="2025-11")
+    assert (r.classify_round(without[without["arm"] == "treatment"], split=r.split_rule({"sales_goal": 0.3}))
+            == "no base").sum() > 50  # what round two lost before: members who skipped round one's campaign month
