@@ -210,11 +210,20 @@ def _model_params(model) -> dict[str, float]:
 
 
 def degenerate_parameters(params: dict[str, float], *, spend: bool = False) -> list[str]:
-    """The parameters of a fit that ran to a bound (or, for Gamma-Gamma, ``q <= 1``), as readable phrases."""
-    bad = [f"{k} = {v:.3g}" for k, v in params.items()
-           if not np.isfinite(v) or v < DEGENERATE_BELOW or v > DEGENERATE_ABOVE]
+    """The parameters of a fit that ran to a bound (or, for Gamma-Gamma, ``q <= 1``), as readable phrases.
+
+    The phrases name the direction, not the value: where an optimiser stops on
+    its way to a bound is arbitrary, and a sentence must not change between
+    two runs of the same data.
+    """
+    bad = []
+    for k, v in params.items():
+        if not np.isfinite(v) or v > DEGENERATE_ABOVE:
+            bad.append(f"{k} → ∞ (above {DEGENERATE_ABOVE:.0e})")
+        elif v < DEGENERATE_BELOW:
+            bad.append(f"{k} → 0 (below {DEGENERATE_BELOW:.0e})")
     if spend and "q" in params and np.isfinite(params["q"]) and params["q"] <= 1:
-        bad.append(f"q = {params['q']:.3g} (at most 1: the mean spend is undefined)")
+        bad.append(f"q = {params['q']:.2f} (at most 1: the mean spend is undefined)")
     return bad
 
 
@@ -344,8 +353,7 @@ def fit_clv(summary: pd.DataFrame, *, model: str = "bgnbd", method: str = "map",
                             "beside the churn table, which counts who stopped buying.")
     bad_spend = degenerate_parameters(spend_params, spend=True)
     if not bad_spend and spend_heterogeneity_gain(summary, spend_params) < 1.92:
-        bad_spend = [f"q = {spend_params['q']:.3g}, v = {spend_params['v']:.3g} drifting toward one common mean spend "
-                     "(no significant likelihood gain over it)"]
+        bad_spend = ["q and v drifting toward one common mean spend (no significant likelihood gain over it)"]
     if bad_spend:
         problems.append(f"The Gamma-Gamma spend model is degenerate ({', '.join(bad_spend)}): customers' mean spends "
                         "differ too little from their purchase-to-purchase noise to fit it, so expected spend is each "
