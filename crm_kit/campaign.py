@@ -33,6 +33,7 @@ __all__ = [
     "COST_ITEMS",
     "Target",
     "resolve_target",
+    "check_goal",
     "balance_columns",
     "ticket_target",
     "weekly_samples",
@@ -295,6 +296,15 @@ def baseline(metrics: pd.DataFrame, *, period: str = "base") -> pd.DataFrame:
     return pd.DataFrame({"figure": list(rows), "value": list(rows.values())})
 
 
+def check_goal(name: str, goal: Any) -> None:
+    """A growth goal must be growth: above 0 and at most 10 (+1,000 %); ``None`` means no goal."""
+    if goal is None:
+        return
+    if isinstance(goal, bool) or not isinstance(goal, (int, float)) or not 0 < goal <= 10:
+        raise ParameterError(f"{name}={goal!r}: a goal is the growth to reach, above 0 and at most 10 "
+                             "(0.3 = +30 %); set null for no goal")
+
+
 def goal_targets(metrics: pd.DataFrame, *, freq_goal: float | None, ticket_goal: float | None, sales_goal: float | None,
                  period: str = "base") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Turn growth goals into target values for the group and for each customer.
@@ -308,8 +318,7 @@ def goal_targets(metrics: pd.DataFrame, *, freq_goal: float | None, ticket_goal:
     (group_targets, customer_targets)
     """
     for name, g in (("freq_goal", freq_goal), ("ticket_goal", ticket_goal), ("sales_goal", sales_goal)):
-        if g is not None and (not isinstance(g, (int, float)) or g <= -1):
-            raise ParameterError(f"{name}={g!r} must be a growth fraction above -1 (0.3 = +30%)")
+        check_goal(name, g)
     v, s = metrics[f"visits_{period}"], metrics[f"sales_{period}"]
     t = metrics[f"ticket_{period}"]
     base = {

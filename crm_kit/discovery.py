@@ -285,28 +285,38 @@ def member_profile(
     Returns
     -------
     dict of pandas.DataFrame
-        ``summary`` (per group: members, student share, WeChat users,
+        ``summary`` (per group: customers, members with a member record and
+        their share, then over those members: student share, WeChat users,
         mean membership years, mean household size) and one share table per
-        field (rows: groups, columns: levels).
+        field (rows: groups, columns: levels; shares of the members with a
+        record). Buyers without a member record are counted, never profiled
+        as if they had answered "not a student".
     """
     if customers is None:
         raise DataError("no member table (customers) in this data: the member profile cannot be built")
     personal = PERSONAL_FIELDS & set(fields)
     if personal:
         raise ParameterError(f"member_profile will not profile personal field(s) {sorted(personal)}")
-    df = groups[["customer_id", "group"]].merge(customers, on="customer_id", how="left")
-    g = df.groupby("group")
-    summary = pd.DataFrame({"members": g.size()})
-    if "occupation" in df:
+    df = groups[["customer_id", "group"]].merge(customers, on="customer_id", how="left", indicator="_record")
+    df["_member"] = df["_record"] == "both"
+    everyone = df.groupby("group")
+    # shares are over the members with a record: a buyer without a member form is no non-student
+    members = df[df["_member"]]
+    g = members.groupby("group")
+    summary = pd.DataFrame({"customers": everyone.size(), "members": g.size()}).fillna({"members": 0})
+    summary["members"] = summary["members"].astype(int)
+    summary["with_member_record"] = summary["members"] / summary["customers"]
+    if "occupation" in members:
         summary["student_share"] = g["occupation"].apply(lambda s: (s == "student").mean())
-    if "uses_wechat" in df:
+    if "uses_wechat" in members:
         summary["wechat_users"] = g["uses_wechat"].mean()
-    if "signup_date" in df:
+    if "signup_date" in members:
         ref = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.today().normalize()
-        years = (ref - pd.to_datetime(df["signup_date"])).dt.days / 365.25
-        summary["membership_years"] = years.groupby(df["group"]).mean()
-    if "household_size" in df:
+        years = (ref - pd.to_datetime(members["signup_date"])).dt.days / 365.25
+        summary["membership_years"] = years.groupby(members["group"]).mean()
+    if "household_size" in members:
         summary["household_size"] = g["household_size"].mean()
+    df = members
     out = {"summary": summary.reset_index()}
     for f in fields:
         if f in df.columns:
@@ -347,7 +357,7 @@ def product_classes(
     products = _catalogue(store)
     if products is not None and set(products.columns) - {"product_id", "name"}:
         # a real catalogue: products that sold nothing in the period are slow movers too
-        df = products.set_index("product_id").join(sold, how="left")
+        df = products.set_index("product_id").join(sold, how="outer")  # sold but uncatalogued products stay
     elif products is not None:  # names only (from the lines' descriptions): the products sold in the period
         df = sold.join(products.set_index("product_id")[["name"]], how="left")
     else:

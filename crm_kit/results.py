@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from .artifacts import CampaignDefinition
-from .campaign import arms_from_contact_list
+from .campaign import arms_from_contact_list, check_goal
 from .config import resolve_path
 from .engine import parse_period, period_metrics, previous_period
 from .errors import DataError, EmptyGroupError, ParameterError
@@ -118,8 +118,9 @@ def classify_round_one(growth: pd.DataFrame, *, freq_goal: float, ticket_goal: f
         The group per customer, named ``group``.
     """
     for name, goal in (("freq_goal", freq_goal), ("ticket_goal", ticket_goal)):
-        if not isinstance(goal, (int, float)) or goal <= -1:
-            raise ParameterError(f"{name}={goal!r} must be a growth fraction above -1 (0.5 = +50%)")
+        if goal is None:
+            raise ParameterError(f"{name} is needed to split by the goals (A1-A4); give it, or split by sales bands")
+        check_goal(name, goal)
     freq_met = growth["freq_growth"].fillna(-np.inf) >= freq_goal - _TOL
     ticket_met = growth["ticket_growth"].fillna(-np.inf) >= ticket_goal - _TOL
     group = np.select(
@@ -178,6 +179,8 @@ def split_rule(goals: Mapping[str, Any], *, thresholds: Sequence[float] = (0.3, 
         ``{"kind": "goals", "freq_goal", "ticket_goal", "labels"}`` or
         ``{"kind": "sales_bands", "thresholds", "labels"}``.
     """
+    for name in ("freq_goal", "ticket_goal", "sales_goal"):
+        check_goal(name, goals.get(name))
     if goals.get("freq_goal") is not None and goals.get("ticket_goal") is not None:
         return {"kind": "goals", "freq_goal": goals["freq_goal"], "ticket_goal": goals["ticket_goal"],
                 "labels": list(ROUND_ONE_GROUPS)}
@@ -459,14 +462,16 @@ def profile_comparison(groups: pd.Series, customers: pd.DataFrame | None, *,
     members = customers.set_index("customer_id")
     df = groups.rename("group").to_frame().join(members, how="left")
     df["_profiled"] = df.index.isin(members.index)
-    g = df.groupby("group")
-    out = pd.DataFrame({"members": g.size(), "with_profile": g["_profiled"].mean()})
+    out = pd.DataFrame({"members": df.groupby("group").size(), "with_profile": df.groupby("group")["_profiled"].mean()})
+    # the shares are over the customers with a member record: no record is no answer, not "no"
+    profiled = df[df["_profiled"]]
+    g = profiled.groupby("group")
     if "occupation" in df:
         out["student_share"] = g["occupation"].apply(lambda s: (s == "student").mean())
     if "uses_wechat" in df:
         out["wechat_users"] = g["uses_wechat"].mean()
     if "preferred_channel" in df:
-        mix = pd.crosstab(df["group"], df["preferred_channel"], normalize="index")
+        mix = pd.crosstab(profiled["group"], profiled["preferred_channel"], normalize="index")
         out = out.join(mix.add_prefix("prefers "))
     for field in fields:
         if field in df and field not in ("occupation", "preferred_channel", "uses_wechat"):
@@ -743,8 +748,8 @@ def round_setup(definition: CampaignDefinition | None, *, round_no: int, control
                       control=control, source="parameters")
 
 
-def round_arms(store, setup: RoundSetup, *, arms_source: str = "contacts",
-               contact_list: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
+def round_arms(store, setup: RoundSetup, *, arms_source: str = "contacts", contact_list: pd.DataFrame | None = None,
+               keep_unknown: bool = False) -> tuple[pd.DataFrame, str]:
     """Who was treated and who was held out, and one sentence saying where that came from.
 
     ``arms_source="contacts"`` reads the campaign's exposure recorded in the
@@ -769,7 +774,18 @@ def round_arms(store, setup: RoundSetup, *, arms_source: str = "contacts",
                       f"without a purchase before the campaign (left out); comparison group: {a['never_contacted']:,} "
                       f"customers no campaign reached ({a['contacted_elsewhere']:,} reached by other campaigns left out)")
     arms = arms_from_contacts(store.contacts, setup.campaign_id)
-    return arms, f"arms from the data's contacts of campaign {setup.campaign_id}"
+    note = f"arms from the data's contacts of campaign {setup.campaign_id}"
+    known = set(store.con.execute(store.transactions.select("customer_id").distinct())["customer_id"].astype(str))
+    if store.customers is not None:
+        known |= set(store.customers["customer_id"].astype(str))
+    unknown = ~arms["customer_id"].astype(str).isin(known)
+    if unknown.any() and not keep_unknown:
+        arms = arms[~unknown].reset_index(drop=True)
+        note += (f"; {int(unknown.sum()):,} contacted id(s) match no customer of this store (neither a buyer nor a "
+                 "member) and are left out — keep_unknown_contacts: true counts them as customers who bought nothing")
+    elif unknown.any():
+        note += f"; {int(unknown.sum()):,} contacted id(s) match no customer of this store: counted as buying nothing"
+    return arms, note
 
 
 def channel_suggestion(profile: pd.DataFrame, setup: RoundSetup) -> str:

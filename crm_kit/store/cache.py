@@ -13,7 +13,7 @@ from .read import _is_uri, source_files
 __all__: list[str] = []  # used through crm_kit.store.load
 
 
-_CACHE_VERSION = "2"
+_CACHE_VERSION = "3"
 
 
 def _cache_key(spec: Mapping[str, Any]) -> str | None:
@@ -85,6 +85,7 @@ def _open_cached(con, key: str, spec: Mapping[str, Any]) -> Store | None:
         contacts=frame("contacts"),
         cleaning_report=frame("cleaning_report"),
         non_products=frame("non_products"),
+        coverage=frame("coverage"),
         spec=dict(spec),
     )
 
@@ -114,7 +115,7 @@ def _write_cache(store: Store, key: str) -> None:
             raw = con.con
             for name, df in (("customers", store.customers), ("products", store.products),
                              ("contacts", store.contacts), ("cleaning_report", store.cleaning_report),
-                             ("non_products", store.non_products)):
+                             ("non_products", store.non_products), ("coverage", store.coverage)):
                 if df is not None:
                     raw.register("_crm_kit_frame", df)
                     raw.execute(f"CREATE TABLE cache_out.main.{name} AS SELECT * FROM _crm_kit_frame")

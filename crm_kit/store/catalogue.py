@@ -58,7 +58,7 @@ def find_non_products(per_product: pd.DataFrame, products: pd.DataFrame | None,
     hit = pd.Series(False, index=df.index)
     if ids:
         whole = re.compile("^(?:" + "|".join(f"(?:{p})" for p in ids) + ")$", re.IGNORECASE)
-        hit |= df["product_id"].astype(str).str.strip().map(lambda v: bool(whole.match(v)))
+        hit |= df["product_id"].fillna("").astype(str).str.strip().map(lambda v: bool(whole.match(v)))
     if patterns:
         anywhere = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
         hit |= df["name"].fillna("").astype(str).str.strip().map(lambda v: bool(anywhere.search(v)))

@@ -6,7 +6,7 @@ import ibis
 import pandas as pd
 
 from ..errors import DataError
-from .spec import _window_bounds
+from .spec import IMPLAUSIBLE_FACTOR, SUMMARY_LABELS, _window_bounds
 
 __all__: list[str] = []  # used through crm_kit.store.load
 
@@ -53,6 +53,25 @@ def _clean_transactions(con, lines, rules, window):
                        "rows_found": n_dup, "rows_removed": n_dup, "sales_removed": round(s_dup, 2) + 0.0})
 
     t = base
+    missing_mask = t.ts.isnull() | t.amount.isnull() | t.quantity.isnull() | t.order_id.isnull() | t.product_id.isnull()
+    label_mask = ibis.literal(False)
+    for col in ("customer_id", "order_id", "product_id"):
+        label_mask = label_mask | t[col].strip().lower().isin(SUMMARY_LABELS)
+    typical = con.to_pandas(t.aggregate(
+        amount=t.amount.abs().approx_median(), quantity=t.quantity.abs().approx_median(), n=t.count(),
+        ids=t.customer_id.count(), numeric_ids=t.customer_id.re_search(r"^\d+$").sum(),
+    )).iloc[0]
+    if int(typical["n"]) == 0:
+        raise DataError("transactions has no line (after removing exact duplicates); point the path at a file with data")
+    implausible_mask = ibis.literal(False)
+    if pd.notna(typical["amount"]) and typical["amount"] > 0:
+        implausible_mask = implausible_mask | (t.amount.abs() > IMPLAUSIBLE_FACTOR * float(typical["amount"]))
+    if pd.notna(typical["quantity"]) and typical["quantity"] > 0:
+        implausible_mask = implausible_mask | (t.quantity.abs() > IMPLAUSIBLE_FACTOR * float(typical["quantity"]))
+    ids, numeric_ids = int(typical["ids"] or 0), int(typical["numeric_ids"] or 0)
+    if ids and numeric_ids >= 0.99 * ids:
+        # ids are numbers (member numbers): one without any digit is a label, not a member
+        implausible_mask = implausible_mask | (t.customer_id.notnull() & ~t.customer_id.re_search(r"\d"))
     window_mask = ibis.literal(False)
     if start is not None:
         window_mask = window_mask | (t.ts < start)
@@ -66,6 +85,15 @@ def _clean_transactions(con, lines, rules, window):
     anon_mask = t.customer_id.isnull() | (t.customer_id.strip() == "")
 
     steps = []  # (rule, mask, action, fix)
+    steps.append(("missing or unreadable values (timestamp, amount, quantity, order or product): never counted as zero",
+                  missing_mask, rules["missing_values"],
+                  "fill them at the source, map other columns, or set cleaning.missing_values: drop"))
+    steps.append(("summary rows (合计, 总计, Total, Subtotal...): not sales", label_mask, rules["summary_rows"],
+                  "remove the totals from the export or set cleaning.summary_rows: drop"))
+    steps.append((f"implausible lines (amount or quantity over {IMPLAUSIBLE_FACTOR:,.0f}x the median line, or a "
+                  "wordless id among member numbers)", implausible_mask, rules["implausible_lines"],
+                  "check the column mapping (a barcode read as an amount?), fix the lines at the source, or set "
+                  "cleaning.implausible_lines: keep"))
     if start is not None or end is not None:
         steps.append(("timestamps outside the analysis window", window_mask, rules["out_of_window"],
                       "widen window.start/window.end in params or set cleaning.out_of_window: drop"))
@@ -83,6 +111,7 @@ def _clean_transactions(con, lines, rules, window):
     aggs = {}
     firsts = []
     for i, (_rule, mask, action, _fix) in enumerate(steps):
+        mask = mask.fill_null(False)
         first = mask & ~earlier
         firsts.append(first)
         aggs[f"n{i}"] = first.ifelse(1, 0).sum()
@@ -115,6 +144,11 @@ def _clean_transactions(con, lines, rules, window):
     report.append({"rule": "no customer id (kept in store totals only)", "action": "exclude" if n_anon else "none found",
                    "rows_found": n_anon, "rows_removed": n_anon, "sales_removed": round(s_anon, 2)})
 
+    n_left = n_raw - sum(r["rows_removed"] for r in report if not r["rule"].startswith("no customer id"))
+    if n_left <= 0:
+        why = "; ".join(f"{r['rows_removed']:,} {r['rule']}" for r in report if r["rows_removed"])
+        raise DataError(f"transactions: cleaning removed every line ({why}); check window, the column mapping and "
+                        "the cleaning rules in the data spec")
     dropped_any = any(int(counts[f"n{i}"]) for i, st in enumerate(steps) if st[2] == "drop")
     if dropped_any:
         kept_lines = t.filter(~earlier).mutate(customer_id=anon_mask.ifelse(ibis.null("string"), t.customer_id))

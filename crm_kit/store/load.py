@@ -12,6 +12,7 @@ from ..errors import DataError, MissingColumnError, ParameterError
 from .cache import _cache_key, _open_cached, _write_cache
 from .catalogue import _product_lines, find_non_products, name_products
 from .clean import _clean_transactions
+from .coverage import coverage_table, normalise_arms
 from .model import Store
 from .read import _cast_columns, _connect, _prepare_table, _read_table
 from .spec import PERSONAL_FIELDS, check_spec, load_data_spec, resolve_source
@@ -59,7 +60,7 @@ def _load_contacts(con, tspec: Mapping[str, Any]) -> pd.DataFrame:
                 f"Columns present: {', '.join(raw.columns)}"
             )
         selected[col] = raw[source]
-    exprs, _ = _cast_columns(con, "contacts", selected, ts_format=None)
+    exprs, _ = _cast_columns(con, "contacts", selected)
     pairs = con.to_pandas(raw.select(**exprs).distinct())
     key = pd.MultiIndex.from_frame(pairs[["customer_id", "campaign_id"]].astype(str))
     contacts["responded"] = pd.MultiIndex.from_frame(contacts[["customer_id", "campaign_id"]].astype(str)).isin(key)
@@ -105,6 +106,10 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
     customers = _load_small(con, "customers", tables["customers"], "customer_id") if "customers" in tables else None
     contacts = _load_contacts(con, tables["contacts"]) if "contacts" in tables else None
 
+    if contacts is not None:
+        contacts = normalise_arms(contacts)
+    coverage = coverage_table(con, all_lines, customers, products, contacts, products_given=products is not None,
+                              min_coverage=rules["min_coverage"])
     per_product = _product_lines(con, all_lines)
     products = name_products(products, per_product)
     non_products = find_non_products(per_product, products, rules["non_products"])
@@ -133,6 +138,7 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
         cleaning_report=report,
         spec=dict(spec),
         non_products=non_products,
+        coverage=coverage,
     )
     if key is not None:
         _write_cache(store, key)

@@ -44,6 +44,8 @@ class Store:
     cleaning_report: pd.DataFrame
     spec: dict[str, Any] = field(default_factory=dict)
     non_products: pd.DataFrame | None = None
+    #: how the tables match each other: one row per join (matched, of, coverage)
+    coverage: pd.DataFrame | None = None
 
     @property
     def product_lines(self):

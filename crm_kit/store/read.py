@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import ibis
+import ibis.expr.datatypes as dt
 
 from ..config import project_root, resolve_path
 from ..errors import DataError, MissingColumnError, ParameterError
-from .spec import _IBIS_TYPE, CANONICAL_COLUMNS, PERSONAL_FIELDS, _check_table_spec
+from .spec import CANONICAL_COLUMNS, PERSONAL_FIELDS, _check_table_spec
 
-__all__ = ["source_files"]
+__all__ = ["source_files", "detect_encoding", "NULL_TOKENS"]
 
 
 def _is_uri(path: Any) -> bool:
@@ -119,6 +120,162 @@ def _spark_connection(options: Mapping[str, Any]):
     return ibis.pyspark.connect(builder.getOrCreate())
 
 
+_UTF8 = {"utf-8", "utf8", "utf-8-sig", "ascii", "us-ascii"}
+_UTF16 = {"utf-16", "utf16", "utf-16le", "utf-16be"}
+_LATIN1 = {"latin-1", "latin1", "iso-8859-1", "iso8859-1"}
+
+
+def _sniff(path: Path) -> str:
+    """What a file holds, from its first bytes: parquet, excel, xls, duckdb, gzip, zstd, text or empty."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if not head:
+        return "empty"
+    if head[:4] == b"PAR1":
+        return "parquet"
+    if head[:4] == b"PK\x03\x04":
+        return "excel"
+    if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "xls"
+    if head[8:12] == b"DUCK":
+        return "duckdb"
+    if head[:2] == b"\x1f\x8b":
+        return "gzip"
+    if head[:4] == b"\x28\xb5\x2f\xfd":
+        return "zstd"
+    return "text"
+
+
+def _open_text_sample(path: Path, kind: str, size: int = 1 << 20) -> bytes:
+    if kind == "gzip":
+        import gzip
+
+        with gzip.open(path, "rb") as fh:
+            return fh.read(size)
+    with open(path, "rb") as fh:
+        return fh.read(size)
+
+
+def detect_encoding(sample: bytes) -> str | None:
+    """The encoding of a text sample: a BOM, valid UTF-8, or Chinese GB18030 (GBK's superset); ``None`` when unsure."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3:  # a character cut by the sample's end
+            return "utf-8"
+    try:
+        text = sample.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    wide = [ch for ch in text if ord(ch) > 127]
+    cjk = sum(1 for ch in wide if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef")
+    return "gb18030" if wide and cjk / len(wide) >= 0.6 else None
+
+
+def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None) -> Path:
+    """A UTF-8 comma-separated copy of a text file in the cache (the input is never touched)."""
+    import csv
+    import hashlib
+
+    from ..config import cache_root
+
+    st = path.stat()
+    key = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}|{encoding}|{delimiter}".encode()).hexdigest()[:24]
+    folder = cache_root() / "converted"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{key}.csv"
+    if target.exists():
+        return target
+    tmp = folder / f".{key}.{os.getpid()}.tmp"
+    if kind == "gzip":
+        import gzip
+
+        source = gzip.open(path, "rt", encoding=encoding, newline="")
+    else:
+        source = open(path, encoding=encoding, newline="")
+    try:
+        with source as src, open(tmp, "w", encoding="utf-8", newline="") as out:
+            if delimiter == "whitespace":
+                writer = csv.writer(out)
+                for line in src:
+                    if line.strip():
+                        writer.writerow(line.split())
+            else:
+                for chunk in iter(lambda: src.read(1 << 20), ""):
+                    out.write(chunk)
+    except UnicodeDecodeError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"{path.name} is not valid {encoding} text (byte {exc.start:,} of a block cannot be read); "
+                        "set the table's encoding: (e.g. gbk, gb18030, utf-16, latin-1)") from exc
+    tmp.rename(target)
+    return target
+
+
+def _excel_as_parquet(path: Path, tspec: Mapping[str, Any]) -> Path:
+    """A sheet of an .xlsx workbook, every cell as text, kept as Parquet in the cache."""
+    import hashlib
+
+    import pandas as pd
+
+    from ..config import cache_root
+
+    sheet = tspec.get("sheet", 0)
+    st = path.stat()
+    key = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}|{sheet}|{tspec.get('header', True)}|"
+                         f"{tspec.get('skip_rows', 0)}".encode()).hexdigest()[:24]
+    folder = cache_root() / "converted"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{key}.parquet"
+    if target.exists():
+        return target
+    try:
+        import openpyxl
+
+        book = openpyxl.load_workbook(path, read_only=True)
+        names = book.sheetnames
+        book.close()
+    except Exception as exc:  # noqa: BLE001 - a damaged workbook, whatever openpyxl says
+        raise DataError(f"{path.name} cannot be opened as an Excel workbook ({exc}); save it again as .xlsx or CSV") from exc
+    if isinstance(sheet, str) and sheet not in names:
+        hint = difflib.get_close_matches(sheet, names, n=1)
+        raise DataError(f"{path.name} has no sheet {sheet!r}{f' (did you mean {hint[0]!r}?)' if hint else ''}; "
+                        f"its sheets: {names}; set the table's sheet:")
+    if isinstance(sheet, int) and not 0 <= sheet < len(names):
+        raise DataError(f"{path.name} has {len(names)} sheet(s) {names}; sheet: {sheet} is not one of them")
+    frame = pd.read_excel(path, sheet_name=sheet, dtype=str, header=0 if tspec.get("header", True) else None,
+                          skiprows=tspec.get("skip_rows", 0), engine="openpyxl")
+    frame.columns = [str(c) for c in frame.columns]
+    tmp = folder / f".{key}.{os.getpid()}.tmp"
+    frame.to_parquet(tmp, index=False)
+    tmp.rename(target)
+    return target
+
+
+def _guess_format(path: str) -> str:
+    low = path.lower()
+    if low.endswith((".parquet", ".pq")):
+        return "parquet"
+    if low.endswith((".csv", ".csv.gz", ".tsv", ".txt", ".csv.zst", ".dat", ".tab")):
+        return "csv"
+    if low.endswith((".xlsx", ".xlsm", ".xls")):
+        return "excel"
+    if low.endswith((".duckdb", ".db")):
+        return "duckdb"
+    raise ParameterError(f"cannot tell the format of '{path}'; set format: csv, parquet, excel or duckdb")
+
+
+def _claimed_format(tspec: Mapping[str, Any], location: str) -> tuple[str, bool]:
+    """The format the spec says (explicit) or the file name suggests: (format, explicit)."""
+    if tspec.get("format"):
+        return str(tspec["format"]), True
+    return _guess_format(location), False
+
+
 def _read_table(con, name: str, tspec: Mapping[str, Any]):
     if "table" in tspec and "path" not in tspec:
         try:
@@ -127,32 +284,86 @@ def _read_table(con, name: str, tspec: Mapping[str, Any]):
             raise DataError(f"{name}: table '{tspec['table']}' not found in the connection") from exc
     paths = tspec.get("path")
     if paths is None:
-        raise ParameterError(f"{name}: give a 'path' (CSV/Parquet/DuckDB file) or a 'table' name")
+        raise ParameterError(f"{name}: give a 'path' (CSV/Parquet/Excel/DuckDB file) or a 'table' name")
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     resolved = [_source_location(p) for p in paths]
-    fmt = tspec.get("format") or _guess_format(resolved[0])
-    if fmt == "parquet":
-        return con.read_parquet(resolved if len(resolved) > 1 else resolved[0])
-    if fmt == "csv":
-        # read every column as text: parsing (and its failures) is ours to report
-        return con.read_csv(resolved if len(resolved) > 1 else resolved[0], all_varchar=True)
-    if fmt == "duckdb":
-        src = ibis.duckdb.connect(resolved[0], read_only=True)
-        return con.create_table(
-            f"_src_{name}", src.to_pyarrow(src.table(tspec.get("table", name))), temp=True
-        )
-    raise ParameterError(f"{name}: unknown format '{fmt}' (use parquet, csv or duckdb)")
+    fmt, explicit = _claimed_format(tspec, resolved[0])
+    files = [Path(f) for p in paths for f in source_files(p)]
+    kinds = {f: _sniff(f) for f in files}
+    for f, kind in kinds.items():
+        _check_content(name, f, kind, fmt, explicit)
+    where = resolved if len(resolved) > 1 else resolved[0]
+    try:
+        if fmt == "parquet":
+            return con.read_parquet(where)
+        if fmt == "excel":
+            if len(files) != 1:
+                raise ParameterError(f"{name}: read one Excel workbook at a time (path matches {len(files)} files)")
+            return con.read_parquet(str(_excel_as_parquet(files[0], tspec)))
+        if fmt == "csv":
+            return _read_text(con, name, tspec, files, kinds, where)
+        if fmt == "duckdb":
+            src = ibis.duckdb.connect(resolved[0], read_only=True)
+            return con.create_table(
+                f"_src_{name}", src.to_pyarrow(src.table(tspec.get("table", name))), temp=True
+            )
+    except (ParameterError, DataError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the engine's reading errors become one line naming the file and the fix
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{name}: cannot read {Path(str(where)).name if not isinstance(where, list) else where} as "
+                        f"{fmt} ({first}); check tables.{name}.path and, for text files, delimiter, header, skip_rows "
+                        "and encoding") from exc
+    raise ParameterError(f"{name}: unknown format '{fmt}' (use csv, parquet, excel or duckdb)")
 
 
-def _guess_format(path: str) -> str:
-    low = path.lower()
-    if low.endswith((".parquet", ".pq")):
-        return "parquet"
-    if low.endswith((".csv", ".csv.gz", ".tsv", ".txt", ".csv.zst")):
-        return "csv"
-    if low.endswith((".duckdb", ".db")):
-        return "duckdb"
-    raise ParameterError(f"cannot tell the format of '{path}'; set format: parquet|csv|duckdb")
+_DESCRIBE = {"parquet": "a Parquet file", "excel": "an Excel workbook (.xlsx)", "xls": "an old Excel workbook (.xls)",
+             "duckdb": "a DuckDB database", "gzip": "gzip-compressed text", "zstd": "zstd-compressed text",
+             "text": "text (CSV or similar)"}
+
+
+def _check_content(name: str, path: Path, kind: str, fmt: str, explicit: bool) -> None:
+    """Refuse a file whose content is not the format it claims, naming what it holds and the fix."""
+    if kind == "empty":
+        raise DataError(f"{name}: {path} is empty (0 bytes); point tables.{name}.path at a file with data")
+    if kind == "xls":
+        raise DataError(f"{name}: {path.name} is an old Excel workbook (.xls), which the kit does not read; "
+                        "save it as .xlsx (then format: excel) or as CSV")
+    fits = {"csv": ("text", "gzip", "zstd"), "parquet": ("parquet",), "excel": ("excel",), "duckdb": ("duckdb",)}
+    if kind not in fits.get(fmt, (kind,)):
+        claim = f"tables.{name}.format says {fmt}" if explicit else f"its name says {fmt}"
+        right = {"parquet": "parquet", "excel": "excel", "duckdb": "duckdb"}.get(kind, "csv")
+        raise DataError(f"{name}: {path.name} holds {_DESCRIBE.get(kind, kind)}, but {claim}; "
+                        f"set tables.{name}.format: {right} (or rename the file)")
+
+
+def _read_text(con, name: str, tspec: Mapping[str, Any], files: list[Path], kinds: dict, where):
+    """A delimited text table: encoding found or given, every column read as text."""
+    encoding = tspec.get("encoding")
+    delimiter = tspec.get("delimiter")
+    if encoding is None and files:
+        sample = _open_text_sample(files[0], kinds[files[0]])
+        encoding = detect_encoding(sample)
+        if encoding is None:
+            raise DataError(f"{name}: cannot tell the encoding of {files[0].name}: it is not UTF-8 and does not read "
+                            f"as Chinese GB18030; set tables.{name}.encoding (e.g. gbk, big5, latin-1, cp1252, utf-16)")
+    encoding = (encoding or "utf-8").lower()
+    options: dict[str, Any] = {"all_varchar": True, "header": bool(tspec.get("header", True))}
+    if tspec.get("skip_rows"):
+        options["skip"] = int(tspec["skip_rows"])
+    if delimiter and delimiter != "whitespace":
+        options["delim"] = delimiter
+    native = encoding in _UTF8 or encoding in _UTF16 or encoding in _LATIN1
+    if native and delimiter != "whitespace":
+        if encoding in _UTF16:
+            options["encoding"] = "utf-16"
+        elif encoding in _LATIN1:
+            options["encoding"] = "latin-1"
+        return con.read_csv(where, **options)
+    converted = [str(_transcoded(f, kinds[f], encoding, delimiter)) for f in files]
+    if delimiter == "whitespace":
+        options["delim"] = ","
+    return con.read_csv(converted if len(converted) > 1 else converted[0], **options)
 
 
 def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: bool,
@@ -204,72 +415,157 @@ def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: b
     return selected
 
 
-def _cast_columns(con, name: str, selected: dict, *, ts_format: str | None):
-    """Cast mapped columns to canonical types; error on values that do not parse."""
+#: cell texts that mean "no value" in exports (spreadsheets, POS systems, databases); ``na_values`` adds more
+NULL_TOKENS = ("", "null", "none", "nil", "n/a", "na", "nan", "#n/a", "-", "--", "?", "(null)", "<null>", "空", "无")
+#: texts that read as a number but are none: missing, not zero
+_NON_FINITE = ("nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
+#: a UTC offset or Z at the end of a timestamp text
+_OFFSET = r"(Z|z|[+-]\d{2}:?\d{2})$"
+
+
+@ibis.udf.scalar.builtin(name="try_strptime")
+def _try_strptime(value: str, fmt: str) -> dt.timestamp:  # noqa: D103 - DuckDB's own function
+    ...
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def _local_time(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.timestamp:  # noqa: D103 - DuckDB's own function
+    ...
+
+
+def _null_tokens(tspec: Mapping[str, Any]) -> list[str]:
+    extra = tspec.get("na_values") or []
+    return sorted({t.lower() for t in NULL_TOKENS} | {str(t).strip().lower() for t in extra})
+
+
+def _text(value, tokens: list[str]):
+    """The value as trimmed text, with null-like tokens (``NULL``, ``N/A``, ``-``...) made null."""
+    s = value.cast("string").strip()
+    return s.lower().isin(tokens).ifelse(ibis.null("string"), s)
+
+
+def _number(value, tspec: Mapping[str, Any], tokens: list[str]):
+    """A number from text: currency sign, thousands separator and decimal comma handled; NaN and inf are missing."""
+    if value.type().is_numeric():
+        f = value.cast("float64")
+        return (f.isnan() | f.isinf()).ifelse(ibis.null("float64"), f), None
+    s = _text(value, tokens + list(_NON_FINITE))
+    s = s.re_replace(r"^[¥￥$€£]\s*|\s*(元|RMB|CNY)$", "")
+    thousands, decimal = tspec.get("thousands"), tspec.get("decimal", ".")
+    if thousands:
+        s = s.replace(str(thousands), "")
+    if decimal == ",":
+        s = s.replace(",", ".")
+    parsed = s.try_cast("float64")
+    missing = value.isnull() | value.cast("string").strip().lower().isin(tokens + list(_NON_FINITE))
+    return parsed, missing
+
+
+def _timestamp(value, tspec: Mapping[str, Any], tokens: list[str]):
+    """A timestamp from text or numbers: ISO, YYYYMMDD, a stated format; offsets converted to the stated zone."""
+    zone, fmt = tspec.get("timezone"), tspec.get("ts_format")
+    if value.type().is_timestamp():
+        if value.type().timezone is not None:
+            return (_local_time(zone, value) if zone else value.cast("timestamp")), None
+        return value, None
+    if value.type().is_date():
+        return value.cast("timestamp"), None
+    s = _text(value, tokens)
+    if fmt:
+        parsed = _try_strptime(s, str(fmt))
+    else:
+        # ISO text, or a YYYYMMDD date written as a number or as text (POS and ERP exports)
+        parsed = s.re_search(r"^\d{8}$").ifelse(_try_strptime(s, "%Y%m%d"), s.try_cast("timestamp"))
+    if zone:
+        with_offset = _local_time(zone, s.try_cast(dt.Timestamp(timezone="UTC")))
+        parsed = s.re_search(_OFFSET).ifelse(with_offset, parsed)
+    missing = value.isnull() | value.cast("string").strip().lower().isin(tokens)
+    return parsed, missing
+
+
+def _cast_columns(con, name: str, selected: dict, *, tspec: Mapping[str, Any] | None = None):
+    """Cast mapped columns to canonical types; what does not parse is checked by :func:`_check_parse`.
+
+    Ids and texts are trimmed and null-like tokens (``NULL``, ``N/A``, ``-``,
+    blank...) become missing — an anonymous line, never a customer called
+    "NULL". Numbers accept a currency sign, ``thousands`` and a ``decimal``
+    comma; NaN and infinity are missing, not numbers. Timestamps accept ISO
+    text, YYYYMMDD (text or number) or ``ts_format``; a text with a UTC offset
+    is converted to ``timezone``.
+    """
+    tspec = tspec or {}
     canon = CANONICAL_COLUMNS[name]
+    tokens = _null_tokens(tspec)
     exprs = {}
     checks = {}
     for col, value in selected.items():
         kind = canon[col][1]
         if kind in ("id", "text"):
             if value.type().is_floating():
-                # ids read as floats (17850.0) become '17850', not '17850.0'
-                exprs[col] = value.cast("int64").cast("string")
+                # ids read as floats (17850.0) become '17850', not '17850.0'; NaN is no id
+                exprs[col] = (value.isnan() | value.isinf()).ifelse(ibis.null("string"),
+                                                                    value.cast("int64").cast("string"))
             else:
                 # '17850.0' written out by a spreadsheet is the id '17850'
-                exprs[col] = value.cast("string").strip().re_replace(r"^(-?\d+)\.0+$", r"\1")
+                exprs[col] = _text(value, tokens).re_replace(r"^(-?\d+)\.0+$", r"\1")
             continue
-        target = _IBIS_TYPE[kind]
-        if kind == "timestamp" and value.type().is_timestamp():
-            exprs[col] = value
-            continue
-        if kind == "timestamp" and value.type().is_date():
-            exprs[col] = value.cast("timestamp")
-            continue
-        if kind == "number" and value.type().is_numeric():
-            exprs[col] = value.cast("float64")
-            continue
-        if kind == "bool" and value.type().is_boolean():
-            exprs[col] = value
-            continue
-        if kind == "bool":
+        if kind == "timestamp" and value.type().is_timestamp() and value.type().timezone is not None \
+                and not tspec.get("timezone"):
+            raise DataError(f"{name}.{col} holds time-zone-aware timestamps ({value.type().timezone}); say which zone "
+                            f"to analyse in: tables.{name}.timezone: Asia/Shanghai (or UTC, Europe/London...)")
+        if kind == "number":
+            parsed, missing = _number(value, tspec, tokens)
+        elif kind == "timestamp":
+            parsed, missing = _timestamp(value, tspec, tokens)
+        elif value.type().is_boolean():
+            parsed, missing = value, None
+        else:
             s = value.cast("string").lower().strip()
             parsed = (
-                s.isin(["1", "true", "t", "yes", "y", "1.0"])
-                .ifelse(True, s.isin(["0", "false", "f", "no", "n", "0.0", ""]).ifelse(False, None))
+                s.isin(["1", "true", "t", "yes", "y", "1.0", "是"])
+                .ifelse(True, s.isin(["0", "false", "f", "no", "n", "0.0", "", "否"]).ifelse(False, None))
             )
-        elif kind == "timestamp" and ts_format and value.type().is_string():
-            parsed = value.as_timestamp(ts_format)
-        else:
-            parsed = value.cast("string").strip().try_cast(target)
+            missing = value.isnull() | s.isin(tokens)
         exprs[col] = parsed
-        checks[col] = (value, parsed)
+        if missing is not None:
+            checks[col] = (value, parsed, missing)
     return exprs, checks
 
 
-def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | None = None):
+def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | None = None, tspec=None):
     constants = constants or {}
-    for col, (value, parsed) in checks.items():
+    tspec = tspec or {}
+    for col, (value, parsed, missing) in checks.items():
+        kind = CANONICAL_COLUMNS[name][col][1]
         if col in constants:
             if con.execute(parsed.name("v").as_table().limit(1))["v"].isna().iloc[0]:
-                kind = CANONICAL_COLUMNS[name][col][1]
                 raise DataError(f"tables.{name}.constants.{col} = {constants[col]!r} cannot be read as {kind}; fix the value")
             continue
-        bad = raw_table.filter(value.notnull() & (value.cast("string").strip() != "") & parsed.isnull())
+        bad = raw_table.filter(~missing & parsed.isnull())
         n_bad = int(con.execute(bad.count()))
         if n_bad:
             examples = con.to_pandas(bad.select(v=value.cast("string")).limit(3))["v"].tolist()
-            kind = CANONICAL_COLUMNS[name][col][1]
-            fix = (
-                "give its format in params (tables.transactions.ts_format, e.g. '%d/%m/%Y %H:%M') "
-                "or fix the source"
-                if kind == "timestamp"
-                else "clean the source column or map another column"
-            )
+            if kind == "timestamp":
+                fix = (f"give its format in params (tables.{name}.ts_format, e.g. '%d/%m/%Y %H:%M' or '%Y%m%d') "
+                       "or fix the source")
+            elif kind == "number":
+                fix = (f"if they use a decimal comma or a thousands separator, set tables.{name}.decimal: ',' or "
+                       f"tables.{name}.thousands; otherwise clean the source column or map another column")
+            else:
+                fix = "clean the source column or map another column"
             raise DataError(
                 f"{name}.{col}: {n_bad:,} value(s) cannot be read as {kind} "
                 f"(e.g. {examples}); {fix}"
             )
+        if kind == "timestamp" and not tspec.get("timezone") and not value.type().is_timestamp():
+            offset = raw_table.filter(value.cast("string").strip().re_search(_OFFSET))
+            examples = con.to_pandas(offset.select(v=value.cast("string")).limit(2))["v"].tolist()
+            if examples:
+                raise DataError(
+                    f"{name}.{col}: timestamps carry UTC offsets (e.g. {examples}): read as wall-clock time they would "
+                    f"match no zone; say which zone to analyse in: tables.{name}.timezone: Asia/Shanghai (or UTC, "
+                    "Europe/London...), and every time is converted to it"
+                )
 
 
 def _scalar(con, expr) -> Any:
@@ -283,7 +579,7 @@ def _typed(con, name: str, base, tspec: Mapping[str, Any]):
     for col, value in constants.items():
         # a text literal, parsed and checked like a source value of that column
         selected[col] = ibis.literal(str(value).lower() if isinstance(value, bool) else str(value))
-    exprs, checks = _cast_columns(con, name, selected, ts_format=tspec.get("ts_format"))
+    exprs, checks = _cast_columns(con, name, selected, tspec=tspec)
     typed = base.select(**exprs)
     if name == "transactions" and "amount" not in typed.columns:
         if "unit_price" not in typed.columns:
@@ -304,7 +600,7 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, with_distinct: b
     """
     raw = _read_table(con, name, tspec)
     typed, checks = _typed(con, name, raw, tspec)
-    _check_parse(con, name, raw, checks, tspec.get("constants") or {})
+    _check_parse(con, name, raw, checks, tspec.get("constants") or {}, tspec)
     n = int(_scalar(con, typed.count()))
     if n == 0:
         raise DataError(f"{name} is empty (0 rows); point tables.{name}.path at a file with data")

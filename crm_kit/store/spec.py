@@ -131,10 +131,26 @@ CLEANING_DEFAULTS: dict[str, Any] = {
     "duplicates": "drop",  # drop | keep | error
     # lines whose timestamp falls outside window.start .. window.end
     "out_of_window": "drop",  # drop | error
+    # lines missing a timestamp, amount, quantity, order or product (blank, NULL, NaN, inf): never zero
+    "missing_values": "drop",  # drop | error
+    # totals and subtotals exported as if they were lines (an id reading 合计, Total...)
+    "summary_rows": "drop",  # drop | error
+    # an amount or quantity a million times the median line (a barcode read as money), or a wordless
+    # customer id among member numbers
+    "implausible_lines": "drop",  # drop | keep | error
+    # a join between tables (members and buyers, products, contacts) matching less than this share of its
+    # smaller side stops the load with the likely cause (leading zeros, spaces, case, decimals)
+    "min_coverage": 0.5,
     # lines that sell no product (postage, fees, gift cards, bags, discounts): kept in sales totals,
     # left out of product analyses; "default" (the list below), false, or {ids: [...], patterns: [...]}
     "non_products": "default",
 }
+
+#: ids that are labels of a summary row, not a customer, order or product (compared trimmed, any case)
+SUMMARY_LABELS = ["合计", "总计", "小计", "总和", "汇总", "合計", "總計", "小計", "total", "totals", "grand total",
+                  "subtotal", "sub-total", "sum", "summe", "gesamt", "total general"]
+#: a line whose amount or quantity exceeds this many times the median line's is implausible
+IMPLAUSIBLE_FACTOR = 1e6
 
 #: product ids (whole id, any case) and description patterns (regular expressions, searched in the
 #: product's name or description, any case) that mark a line as no product
@@ -154,6 +170,9 @@ _CHOICES = {
     "zero_quantity": {"drop", "error"},
     "duplicates": {"drop", "keep", "error"},
     "out_of_window": {"drop", "error"},
+    "missing_values": {"drop", "error"},
+    "summary_rows": {"drop", "error"},
+    "implausible_lines": {"drop", "keep", "error"},
 }
 
 _IBIS_TYPE = {"number": "float64", "timestamp": "timestamp", "bool": "boolean"}
@@ -212,7 +231,8 @@ def load_data_spec(spec: str | Mapping[str, Any]) -> dict[str, Any]:
 
 
 
-_TABLE_KEYS = ("path", "table", "format", "columns", "constants", "ts_format", "responses")
+_TABLE_KEYS = ("path", "table", "format", "columns", "constants", "ts_format", "timezone", "responses", "encoding",
+               "delimiter", "header", "skip_rows", "decimal", "thousands", "na_values", "sheet")
 
 
 def _check_table_spec(name: str, tspec: Mapping[str, Any]) -> dict[str, Any]:
@@ -239,7 +259,52 @@ def _check_table_spec(name: str, tspec: Mapping[str, Any]) -> dict[str, Any]:
     nulls = sorted(k for k, v in constants.items() if v is None)
     if nulls:
         raise ParameterError(f"tables.{name}.constants: {nulls} has no value; give one or drop the key")
+    _check_read_options(name, tspec)
     return dict(constants)
+
+
+def _check_read_options(name: str, tspec: Mapping[str, Any]) -> None:
+    """The options of how a file is read: each of the right kind, with the fix named."""
+    import codecs
+    import zoneinfo
+
+    where = f"tables.{name}"
+    if "encoding" in tspec:
+        try:
+            codecs.lookup(str(tspec["encoding"]))
+        except LookupError as exc:
+            raise ParameterError(f"{where}.encoding = {tspec['encoding']!r} is no known encoding; use e.g. utf-8, "
+                                 "gbk, gb18030, utf-16, latin-1") from exc
+    delimiter = tspec.get("delimiter")
+    if delimiter is not None and delimiter != "whitespace" and (not isinstance(delimiter, str) or len(delimiter) != 1):
+        raise ParameterError(f"{where}.delimiter = {delimiter!r}: give one character (',', ';', '|', a tab) or "
+                             "whitespace (columns separated by runs of spaces)")
+    if "header" in tspec and not isinstance(tspec["header"], bool):
+        raise ParameterError(f"{where}.header must be true or false")
+    skip = tspec.get("skip_rows")
+    if skip is not None and (isinstance(skip, bool) or not isinstance(skip, int) or skip < 0):
+        raise ParameterError(f"{where}.skip_rows = {skip!r}: give the number of lines above the header, e.g. 1")
+    decimal = tspec.get("decimal", ".")
+    if decimal not in (".", ","):
+        raise ParameterError(f"{where}.decimal = {decimal!r}: use '.' or ','")
+    thousands = tspec.get("thousands")
+    if thousands is not None and (thousands not in (",", ".", " ", "'", "_") or thousands == decimal):
+        raise ParameterError(f"{where}.thousands = {thousands!r}: use ',', '.', ' ', or \"'\" (and not the decimal mark)")
+    na = tspec.get("na_values")
+    if na is not None and (not isinstance(na, (list, tuple)) or not all(isinstance(v, (str, int, float)) for v in na)):
+        raise ParameterError(f"{where}.na_values must be a list of texts that mean 'no value', e.g. [NULL, '-']")
+    if "sheet" in tspec and not isinstance(tspec["sheet"], (str, int)):
+        raise ParameterError(f"{where}.sheet: give the sheet's name or its number (0 = the first)")
+    zone = tspec.get("timezone")
+    if zone is not None:
+        try:
+            zoneinfo.ZoneInfo(str(zone))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ParameterError(f"{where}.timezone = {zone!r} is no time zone; use e.g. Asia/Shanghai, UTC, "
+                                 "Europe/London") from exc
+    fmt = tspec.get("format")
+    if fmt is not None and fmt not in ("csv", "parquet", "duckdb", "excel"):
+        raise ParameterError(f"{where}.format = {fmt!r}: use csv, parquet, excel or duckdb")
 
 
 
@@ -271,6 +336,9 @@ def _validate_cleaning(cleaning: Mapping[str, Any]) -> dict[str, Any]:
         )
     rules = {**CLEANING_DEFAULTS, **cleaning}
     rules["non_products"] = non_product_rule(rules["non_products"])
+    cov = rules["min_coverage"]
+    if isinstance(cov, bool) or not isinstance(cov, (int, float)) or not 0 <= cov <= 1:
+        raise ParameterError(f"cleaning.min_coverage = {cov!r}: give a share between 0 and 1 (0.5 by default)")
     for key, allowed in _CHOICES.items():
         if rules[key] not in allowed:
             raise ParameterError(
