@@ -54,6 +54,7 @@ __all__ = [
     "write_contact_details",
     "plain",
     "rounds_in",
+    "for_spreadsheets",
 ]
 
 
@@ -97,13 +98,29 @@ def _new_file(path: Path) -> Path:
     return path
 
 
+def for_spreadsheets(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with text cells that a spreadsheet would run as a formula (``= + - @``, tab, CR) made inert.
+
+    OWASP's CSV-injection rule: such a cell gets a leading apostrophe. Numbers
+    are left alone (a negative number is a number); only text cells change.
+    """
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            text = out[col]
+            risky = text.map(lambda v: isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"))
+            if risky.any():
+                out[col] = text.where(~risky, "'" + text.astype(str))
+    return out
+
+
 def _write_table(df: pd.DataFrame, folder: Path, stem: str, *, allow_personal: bool = False) -> Path:
-    """A table as Parquet, and CSV beside it for spreadsheet users; never over an existing file."""
+    """A table as Parquet, and CSV beside it for spreadsheet users (formula-safe); never over an existing file."""
     _refuse_personal(df, allow_personal)
     path = _new_file(Path(folder) / f"{stem}.parquet")
     _new_file(path.with_suffix(".csv"))
     df.to_parquet(path, index=False)
-    df.to_csv(path.with_suffix(".csv"), index=False)
+    for_spreadsheets(df).to_csv(path.with_suffix(".csv"), index=False)
     return path
 
 

@@ -37,7 +37,9 @@ def _run(args: argparse.Namespace) -> int:
 
     plan = load_run_plan(args.params, *args.file, overrides=args.set, only=args.steps.split(",") if args.steps else None)
     if args.run_name:
-        plan.run_name = args.run_name
+        from .config import check_run_name
+
+        plan.run_name = check_run_name(args.run_name)
     try:
         folder = run_cycle(plan, output_root=args.output, timeout=args.timeout, progress=not args.quiet,
                            workers=args.workers)
@@ -78,6 +80,11 @@ def _student(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``crm-kit`` console script."""
     parser = argparse.ArgumentParser(prog="crm-kit", description=__doc__)
@@ -116,12 +123,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"demo": _demo, "run": _run, "params": _params, "fetch": _fetch, "student": _student}[args.command](args)
     except CRMKitError as exc:
-        print(f"crm-kit: error: {exc}", file=sys.stderr)
+        print(f"crm-kit: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("crm-kit: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # the reader went away (`crm-kit params NB | head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"crm-kit: error: cannot use{where}: {exc.strerror or exc}; check the path and its permissions",
+              file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches a user of the command line
+        print(f"crm-kit: error: {type(exc).__name__}: {_one_line(exc)} (unexpected: please report it with the command "
+              "you ran; CRM_KIT_DEBUG=1 shows the traceback)", file=sys.stderr)
+        if os.environ.get("CRM_KIT_DEBUG"):
+            raise
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,7 @@ Raw data is never written to: every folder above except ``data/`` and
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -28,7 +29,10 @@ __all__ = [
     "cache_root",
     "store_cache_dir",
     "resolve_path",
+    "search_roots",
     "run_folder",
+    "check_run_name",
+    "point_latest",
 ]
 
 
@@ -65,15 +69,27 @@ def store_cache_dir() -> Path:
     return cache_root() / "stores"
 
 
-def resolve_path(path: str | os.PathLike, *, must_exist: bool = False) -> Path:
-    """Resolve a user path: absolute, else relative to the cwd, else to the project root.
+def search_roots() -> list[Path]:
+    """Where a relative path is looked for, in order: the directory the user started ``crm-kit`` in
+    (``$CRM_KIT_CWD``, set by the runner for its kernels), the working directory, the project root."""
+    roots = [Path(os.environ["CRM_KIT_CWD"])] if os.environ.get("CRM_KIT_CWD") else []
+    for root in (Path.cwd(), project_root()):
+        if root not in roots:
+            roots.append(root)
+    return roots
 
-    Notebooks run with their own folder as working directory, so paths in
-    params files are written relative to the project root and still resolve.
-    ``~`` and environment variables (``$CRM_KIT_DATA``) are expanded.
+
+def resolve_path(path: str | os.PathLike, *, must_exist: bool = False) -> Path:
+    """Resolve a user path: absolute, else relative to :func:`search_roots` (first match wins).
+
+    ``crm-kit run`` passes the directory it was started in to the notebooks'
+    kernels, so a path in a run file means what it means in the user's shell;
+    a notebook opened by hand (working directory ``notebooks/``) still finds
+    paths written relative to the project root. ``~`` and environment
+    variables (``$CRM_KIT_DATA``) are expanded.
     """
     p = Path(os.path.expandvars(os.path.expanduser(str(path))))
-    candidates = [p] if p.is_absolute() else [Path.cwd() / p, project_root() / p]
+    candidates = [p] if p.is_absolute() else [root / p for root in search_roots()]
     for c in candidates:
         if c.exists():
             return c.resolve()
@@ -105,25 +121,62 @@ def run_folder(output_dir: str | os.PathLike = "", *, run_name: str = "interacti
     """
     if output_dir:
         folder = resolve_path(output_dir)
-        folder.mkdir(parents=True, exist_ok=True)
+        _make_dir(folder, exist_ok=True)
         return folder
+    check_run_name(run_name)
     base_root = Path(root) if root else reports_root()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = base_root / run_name / stamp
     folder, i = base, 1
     while True:
         try:
-            folder.mkdir(parents=True)
+            _make_dir(folder, exist_ok=False)
             break
-        except FileExistsError:
+        except FileExistsError:  # a run of the same name started this second: take the next number
             folder = base.with_name(f"{stamp}-{i}")
             i += 1
     if link_latest:
-        latest = base_root / run_name / "latest"
-        try:
-            if latest.is_symlink() or latest.exists():
-                latest.unlink()
-            latest.symlink_to(folder.name)
-        except OSError:
-            pass
+        point_latest(folder)
     return folder
+
+
+def _make_dir(folder: Path, *, exist_ok: bool) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=exist_ok)
+    except FileExistsError:
+        if folder.exists() and not folder.is_dir():
+            raise DataError(f"cannot make the run folder {folder}: a file of that name is in the way; "
+                            "choose another --output") from None
+        raise
+    except PermissionError as exc:
+        raise DataError(f"cannot make the run folder {folder}: permission denied; choose an --output you may "
+                        "write to") from exc
+    except NotADirectoryError as exc:
+        raise DataError(f"cannot make the run folder {folder}: part of its path is a file, not a folder; "
+                        "choose another --output") from exc
+    except OSError as exc:
+        raise DataError(f"cannot make the run folder {folder}: {exc.strerror}; choose another --output") from exc
+
+
+_RUN_NAME = re.compile(r"^[\w][\w.-]*$")
+
+
+def check_run_name(run_name: str) -> str:
+    """A run name is one folder name: letters, digits, ``_ . -``; no path, no ``..``."""
+    if not isinstance(run_name, str) or not _RUN_NAME.match(run_name) or run_name.strip(".") == "":
+        raise DataError(f"run name {run_name!r} must be one folder name (letters, digits, '_', '.', '-'), "
+                        "not a path; fix --run-name or run_name in the run file")
+    return run_name
+
+
+def point_latest(folder: Path) -> None:
+    """Point ``<run-name>/latest`` at ``folder``, atomically (a concurrent run never sees it missing)."""
+    latest = folder.parent / "latest"
+    tmp = folder.parent / f".latest.{os.getpid()}.{folder.name}"
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        tmp.symlink_to(folder.name)
+        os.replace(tmp, latest)
+    except OSError:
+        tmp.unlink(missing_ok=True)

@@ -31,6 +31,7 @@ __all__ = [
     "injected_names",
     "load_params_files",
     "describe_parameters",
+    "read_yaml",
 ]
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -207,6 +208,24 @@ def check_notebook_parameters(namespace: Mapping[str, Any], notebook: str) -> di
     return validate_params(notebook, given)
 
 
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's content; a syntax error names the line and column and what is wrong there."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"{path} is not UTF-8 text; save it as UTF-8") from exc
+    except OSError as exc:
+        raise ParameterError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ParameterError(f"{path} is not valid YAML{where}: {problem}; fix the file there") from exc
+
+
 def load_params_files(*paths: str | Path) -> dict[str, Any]:
     """Read and layer YAML params files (later files win, sections merge one level deep)."""
     merged: dict[str, Any] = {}
@@ -214,10 +233,7 @@ def load_params_files(*paths: str | Path) -> dict[str, Any]:
         path = Path(p)
         if not path.exists():
             raise ParameterError(f"params file not found: {path}")
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ParameterError(f"{path} is not valid YAML: {exc}".splitlines()[0]) from exc
+        loaded = read_yaml(path)
         if not isinstance(loaded, dict):
             raise ParameterError(f"{path} must hold a mapping of parameter names to values")
         for key, value in loaded.items():

@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
+from ..config import check_run_name
 from ..errors import ParameterError
 from ..params import load_params_files, notebook_parameters, notebook_path, validate_params
 
@@ -41,6 +42,8 @@ class RunPlan:
 
     run_name: str
     steps: list[Step]
+    #: only some of the run file's steps (``--steps``): the run completes as "partial"
+    partial: bool = False
 
 
 def _parse_override(text: str) -> tuple[str | None, str, Any]:
@@ -79,6 +82,9 @@ def _split_overrides(overrides: Sequence[str], names: Sequence[str]) -> tuple[di
     per_step: dict[str, dict[str, Any]] = {}
     for text in overrides:
         step, key, value = _parse_override(text)
+        if key == "output_dir":
+            raise ParameterError("output_dir is the run folder crm-kit makes for every run; choose where run folders "
+                                 "go with --output instead of -p output_dir=...")
         if step is None:
             common[key] = value
         else:
@@ -147,5 +153,8 @@ def load_run_plan(*paths: str | Path, overrides: Sequence[str] = (), only: Seque
         missing = set(only) - {s.name for s in steps}
         if missing:
             raise ParameterError(f"--steps names unknown step(s) {sorted(missing)}; steps: {[s.name for s in steps]}")
+        partial = len(set(only)) < len(steps)
         steps = [s for s in steps if s.name in set(only)]
-    return RunPlan(run_name=str(merged.get("run_name") or "run"), steps=steps)
+    else:
+        partial = False
+    return RunPlan(run_name=check_run_name(str(merged.get("run_name") or "run")), steps=steps, partial=partial)

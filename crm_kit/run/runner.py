@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Sequence
 
 from ..artifacts import collect_metrics, plain
-from ..config import notebooks_dir, reports_root, run_folder
+from ..config import notebooks_dir, point_latest, reports_root, run_folder
 from ..errors import CRMKitError, ParameterError
 from .html import build_html_report
 from .plan import RunPlan, Step
@@ -47,6 +50,31 @@ def _dependencies(steps: Sequence[Step]) -> dict[str, set[str]]:
     return deps
 
 
+class _Interrupted(Exception):
+    """SIGTERM or SIGINT arrived while the run was going."""
+
+
+def _children() -> list[int]:
+    """The process ids of this process's children (the notebooks' kernels), read from /proc."""
+    me, found = os.getpid(), []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if len(fields) > 1 and int(fields[1]) == me:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _stop_kernels() -> None:
+    for pid in _children():
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+
+
 def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: int | None = None,
               progress: bool = True, report: bool = True, workers: int = 2) -> Path:
     """Execute the plan's notebooks into a new run folder, independent steps side by side.
@@ -56,14 +84,22 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
     With ``workers`` > 1, steps whose dependencies are done run at the same
     time (the demo runs segmentation beside discovery and the campaign steps).
     The progress display shows one bar of steps and one bar of cells per
-    running notebook.
+    running notebook. Relative paths in the parameters resolve against the
+    directory the run was started in (the kernels are told it).
+
+    ``<run-name>/latest`` moves to the new folder only when the run
+    completes; a run of some steps only (``--steps``) completes as
+    ``partial`` in ``metrics.json``. SIGTERM or Ctrl-C stops the notebooks,
+    writes ``FAILED`` naming the steps that were running, and leaves
+    ``latest`` where it was.
 
     Returns
     -------
     pathlib.Path
         The run folder. Raises :class:`RunFailed` (after writing the partial
-        report and ``FAILED``) when a notebook fails; steps already running
-        finish, no new step starts.
+        report and ``FAILED``) when a notebook fails or the run is
+        interrupted; steps already running finish (or, interrupted, stop), no
+        new step starts.
     """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
@@ -72,7 +108,8 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
 
     if workers < 1:
         raise ParameterError("workers must be at least 1")
-    folder = run_folder(run_name=plan.run_name, root=output_root or reports_root(), link_latest=True)
+    folder = run_folder(run_name=plan.run_name, root=output_root or reports_root())
+    os.environ.setdefault("CRM_KIT_CWD", os.getcwd())
     log = logging.getLogger(f"crm_kit.run.{folder.name}")
     log.setLevel(logging.INFO)
     handler = logging.FileHandler(folder / "run.log", encoding="utf-8")
@@ -96,8 +133,16 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
         )
         return time.perf_counter() - t0
 
-    pending, running, done, failure = list(plan.steps), {}, set(), None
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    def on_signal(signum, _frame):
+        raise _Interrupted(signal.Signals(signum).name)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, on_signal)
+    pending, running, done, failure, interrupted = list(plan.steps), {}, set(), None, None
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         while pending or running:
             if failure is None:
                 for st in list(pending):
@@ -128,21 +173,39 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
                 bar.update(1)
                 bar.set_postfix_str(st.name)
                 log.info("step %s (%s) done in %.1f s", st.name, st.notebook, secs)
+    except (_Interrupted, KeyboardInterrupt) as exc:
+        name = str(exc) if isinstance(exc, _Interrupted) else "SIGINT"
+        steps = ", ".join(f"{st.notebook} ({st.name})" for st, _slot in running.values()) or "no step"
+        interrupted = failure = (f"interrupted by {name} while running {steps}; "
+                                 f"{len(done)} of {len(plan.steps)} step(s) had finished")
+        log.error("INTERRUPTED %s", failure)
+        _stop_kernels()
+        pool.shutdown(wait=False, cancel_futures=True)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        if interrupted is None:
+            pool.shutdown(wait=True)
     bar.close()
     elapsed = time.perf_counter() - started
     executed = [targets[st.name] for st in plan.steps if targets[st.name].exists()]
     if report and executed:
-        build_html_report(executed, folder / "report.html", title=f"crm-kit report · {plan.run_name} · {folder.name}",
-                          failure=failure)
+        try:
+            build_html_report(executed, folder / "report.html",
+                              title=f"crm-kit report · {plan.run_name} · {folder.name}", failure=failure)
+        except Exception as exc:  # noqa: BLE001 - an interrupted notebook may be half written; the run's end is what matters
+            log.error("report not built: %s", exc)
+    status = "interrupted" if interrupted else "failed" if failure else "partial" if plan.partial else "ok"
     metrics = collect_metrics(folder)
     metrics["run"] = {"name": plan.run_name, "folder": str(folder), "steps": [s.name for s in plan.steps],
-                      "seconds": round(elapsed, 1), "status": "failed" if failure else "ok"}
+                      "seconds": round(elapsed, 1), "status": status}
     (folder / "metrics.json").write_text(json.dumps(plain(metrics), indent=2, allow_nan=False) + "\n",
                                           encoding="utf-8")
-    log.info("run finished in %.1f s: %s", elapsed, "FAILED" if failure else "ok")
+    log.info("run finished in %.1f s: %s", elapsed, status)
     log.removeHandler(handler)
     handler.close()
     if failure:
         (folder / "FAILED").write_text(failure + "\n", encoding="utf-8")
         raise RunFailed(failure)
+    point_latest(folder)
     return folder

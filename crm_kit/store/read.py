@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import ibis
 import ibis.expr.datatypes as dt
 
-from ..config import project_root, resolve_path
+from ..config import resolve_path, search_roots
 from ..errors import DataError, MissingColumnError, ParameterError
 from .spec import CANONICAL_COLUMNS, PERSONAL_FIELDS, _check_table_spec
 
@@ -35,7 +35,7 @@ def _glob(path: str | os.PathLike) -> tuple[str, list[Path]]:
     if Path(text).is_absolute():
         bases, pattern = [Path(Path(text).anchor)], str(Path(text).relative_to(Path(text).anchor))
     else:
-        bases, pattern = [Path.cwd(), project_root()], text
+        bases, pattern = search_roots(), text
     for base in bases:
         matches = sorted(m.resolve() for m in base.glob(pattern))
         if matches:
@@ -169,12 +169,21 @@ def detect_encoding(sample: bytes) -> str | None:
         if exc.start >= len(sample) - 3:  # a character cut by the sample's end
             return "utf-8"
     try:
-        text = sample.decode("gb18030")
+        sample.decode("gb18030")
     except UnicodeDecodeError:
         return None
-    wide = [ch for ch in text if ord(ch) > 127]
-    cjk = sum(1 for ch in wide if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef")
-    return "gb18030" if wide and cjk / len(wide) >= 0.6 else None
+    # Chinese text in GBK is mostly pairs of bytes both at 0xA1 or above (the GB2312 area); a Western
+    # single-byte text (cp1252, latin-1) decodes as GBK too, but its pairs end in an ASCII letter
+    pairs = gb2312 = 0
+    i = 0
+    while i < len(sample) - 1:
+        if sample[i] >= 0x81:
+            pairs += 1
+            gb2312 += sample[i] >= 0xA1 and sample[i + 1] >= 0xA1
+            i += 2
+        else:
+            i += 1
+    return "gb18030" if pairs and gb2312 / pairs >= 0.8 else None
 
 
 def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None) -> Path:

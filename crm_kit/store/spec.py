@@ -25,9 +25,9 @@ import re
 from typing import Any, Callable, Mapping
 
 import pandas as pd
-import yaml
 
 from ..config import resolve_path
+from ..params import read_yaml
 from ..errors import ParameterError
 
 __all__ = [
@@ -220,8 +220,7 @@ def load_data_spec(spec: str | Mapping[str, Any]) -> dict[str, Any]:
         return {"source": "demo", **({"n_members": int(spec.split(":")[1])} if ":" in spec else {})}
     if spec.endswith((".yaml", ".yml")):
         path = resolve_path(spec, must_exist=True)
-        with open(path, encoding="utf-8") as fh:
-            loaded = yaml.safe_load(fh) or {}
+        loaded = read_yaml(path)
         if not isinstance(loaded, Mapping):
             raise ParameterError(f"data spec {path} must hold a mapping at the top level")
         return dict(loaded.get("data", loaded))
