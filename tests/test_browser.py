@@ -121,8 +121,22 @@ def test_notebook_runs_in_jupyterlab(browser, jupyterlab):
             page.keyboard.press("Escape")
     assert started, "Run All Cells did not start the notebook"
     try:
-        # the target-recommendation cell prints the chosen group near the end
-        page.wait_for_function("document.body.innerText.includes('Target group: 8')", timeout=400_000)
+        # the target-recommendation cell prints the chosen group near the end. Under heavy load a queued
+        # Run All has been seen to vanish (every prompt back to [ ], kernel idle, nothing executed):
+        # then it is asked again, at most twice, instead of waiting out the whole timeout
+        deadline, reruns = time.time() + 400, 0
+        while not page.evaluate("document.body.innerText.includes('Target group: 8')"):
+            assert time.time() < deadline, "the notebook did not reach the target-group cell in 400 s"
+            page.wait_for_timeout(5000)
+            nothing_ran = page.evaluate(
+                "Array.from(document.querySelectorAll('.jp-InputPrompt'))"
+                ".every(e => !/\\[(\\*|\\d+)\\]/.test(e.textContent))")
+            idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
+            if nothing_ran and idle and reruns < 2:
+                reruns += 1
+                page.locator(".jp-Notebook .jp-Cell").first.click()
+                page.get_by_role("menuitem", name="Run", exact=True).click()
+                page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     except Exception:
         page.screenshot(path=str(Path(os.environ.get("TMPDIR", "/tmp")) / "crm-kit-jupyterlab-failure.png"), full_page=True)

@@ -16,6 +16,11 @@ __all__: list[str] = []  # used through crm_kit.store.load
 _CACHE_VERSION = "3"
 
 
+def _quoted(path) -> str:
+    """A file path as an SQL string literal (a quote in a folder name cannot end the statement)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def _cache_key(spec: Mapping[str, Any]) -> str | None:
     """A key for the cleaned store: the spec, each source file's path, size and modification time.
 
@@ -66,7 +71,7 @@ def _open_cached(con, key: str, spec: Mapping[str, Any]) -> Store | None:
         return None
     alias = f"store_{key}"
     try:
-        con.raw_sql(f"ATTACH '{path}' AS {alias} (READ_ONLY)")
+        con.raw_sql(f"ATTACH {_quoted(path)} AS {alias} (READ_ONLY)")
     except Exception:  # noqa: BLE001 - already attached, or a broken file: rebuild instead
         attached = {r[0] for r in con.raw_sql("SELECT database_name FROM duckdb_databases()").fetchall()}
         if alias not in attached:
@@ -105,7 +110,7 @@ def _write_cache(store: Store, key: str) -> None:
         if tmp.exists():
             tmp.unlink()
         con = store.con
-        con.raw_sql(f"ATTACH '{tmp}' AS cache_out")
+        con.raw_sql(f"ATTACH {_quoted(tmp)} AS cache_out")
         try:
             for name, expr in (("transactions_clean", store.transactions), ("all_lines_clean", store.all_lines)):
                 # materialise in the session first: that registers any in-memory frame the expression joins
