@@ -51,7 +51,10 @@ __all__ = [
     "CycleSummary",
     "HANDOFFS",
     "collect_metrics",
+    "metrics_schema",
+    "check_metrics",
     "write_contact_details",
+    "write_interaction_table",
     "plain",
     "rounds_in",
     "for_spreadsheets",
@@ -381,6 +384,8 @@ class RoundResult(Artifact):
     #: the targeted group the round's campaign was run on (e.g. round one's A4), for the flow diagram
     target: dict[str, Any] | None = None
     outcome_table: str | None = None
+    #: the currency sign of the store's money figures
+    currency: str = ""
     #: customer_id, group (A1-A4, or the sales bands)
     group_list: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -418,6 +423,14 @@ HANDOFFS: dict[str, type[Artifact]] = {
 }
 
 
+def write_interaction_table(table: pd.DataFrame, folder: str | Path, round_no: int) -> Path:
+    """The round's full interaction table (表11), one row per targeted customer, under pseudonymous keys."""
+    if "customer_id" in table.columns or table.index.name == "customer_id":
+        raise DataError("the interaction table export carries pseudonymous keys, not customer ids "
+                        "(use results.interaction_export)")
+    return _write_table(table, Path(folder), f"round{round_no}_interaction")
+
+
 def write_contact_details(details: pd.DataFrame, folder: str | Path, round_no: int) -> Path:
     """The treated members' contact details — personal data, written only when a step asks for it."""
     return _write_table(details, Path(folder), f"contact_details_round{round_no}", allow_personal=True)
@@ -431,6 +444,22 @@ def _rounds_in(folder: Path, cls: type[Artifact]) -> list[int]:
         if number.isdigit():
             found.append(int(number))
     return sorted(found)
+
+
+def metrics_schema() -> dict[str, Any]:
+    """The JSON Schema of ``metrics.json`` (``crm_kit/metrics.schema.json``)."""
+    return json.loads((Path(__file__).parent / "metrics.schema.json").read_text(encoding="utf-8"))
+
+
+def check_metrics(metrics: dict[str, Any]) -> None:
+    """Raise :class:`~crm_kit.errors.DataError` when ``metrics`` does not follow its schema (a kit bug, named)."""
+    import jsonschema
+
+    try:
+        jsonschema.validate(plain(metrics), metrics_schema())
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top)"
+        raise DataError(f"metrics.json breaks its schema at {where}: {exc.message}") from exc
 
 
 def collect_metrics(folder: str | Path) -> dict[str, Any]:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -32,6 +33,25 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _quiet_stderr(quiet: bool):
+    """With ``--quiet``, what the notebooks' kernels write to the terminal (start-up warnings) goes nowhere."""
+    if not quiet:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _run(args: argparse.Namespace) -> int:
     from .run import RunFailed, load_run_plan, run_cycle
 
@@ -41,8 +61,9 @@ def _run(args: argparse.Namespace) -> int:
 
         plan.run_name = check_run_name(args.run_name)
     try:
-        folder = run_cycle(plan, output_root=args.output, timeout=args.timeout, progress=not args.quiet,
-                           workers=args.workers)
+        with _quiet_stderr(args.quiet):
+            folder = run_cycle(plan, output_root=args.output, timeout=args.timeout, progress=not args.quiet,
+                               workers=args.workers)
     except RunFailed as exc:
         print(f"crm-kit: run failed: {exc}", file=sys.stderr)
         return 1

@@ -30,6 +30,7 @@ __all__ = [
     "store_cache_dir",
     "resolve_path",
     "search_roots",
+    "shown",
     "run_folder",
     "check_run_name",
     "point_latest",
@@ -67,6 +68,17 @@ def cache_root() -> Path:
 def store_cache_dir() -> Path:
     """``<cache_root>/stores``: cleaned stores as DuckDB files, keyed by spec and input files."""
     return cache_root() / "stores"
+
+
+def shown(path: str | os.PathLike) -> str:
+    """A path as a report may show it: relative to the project (``reports/demo/2025…``), never the machine's own."""
+    p = Path(path).resolve()
+    for base in (project_root(), reports_root().parent):
+        try:
+            return str(p.relative_to(base.resolve()))
+        except ValueError:
+            continue
+    return p.name
 
 
 def search_roots() -> list[Path]:

@@ -13,13 +13,18 @@ import pandas as pd
 
 from .artifacts import CampaignDefinition, CycleSummary, RoundResult
 
-__all__ = ["flow", "round_table", "totals", "lessons", "cycle_summary"]
+__all__ = ["flow", "round_table", "totals", "lessons", "cycle_summary", "currency"]
 
 Rounds = dict[int, tuple[CampaignDefinition | None, RoundResult]]
 
 
 def _round_target(definition: CampaignDefinition | None, result: RoundResult) -> dict[str, Any]:
     return (definition.target if definition is not None else result.target) or {}
+
+
+def currency(rounds: Rounds) -> str:
+    """The currency sign the rounds' results were computed in (empty when none was named)."""
+    return next((res.currency for _d, res in (rounds[n] for n in sorted(rounds)) if res.currency), "")
 
 
 def flow(rounds: Rounds) -> tuple[list, list]:
@@ -95,16 +100,21 @@ def cycle_summary(per_round: pd.DataFrame) -> CycleSummary:
 def lessons(rounds: Rounds, per_round: pd.DataFrame) -> str:
     """The closing lessons, written from the figures."""
     lines = []
+    sign = currency(rounds)
+
+    def money(v: float) -> str:
+        return f"{'−' if v < 0 else ''}{sign}{abs(v):,.0f}"
+
     for _, r in per_round.iterrows():
         significant = r["lift_ci_low"] > 0
         lines.append(
             f"- **Round {int(r['round'])}** ({r['campaign']}): the naive before/after sales growth was "
             f"{r['naive_sales_growth']:+.0%}, but the control group grew {r['control_growth']:+.0%} on its own. "
-            f"Against control the campaign added {r['sales_lift_per_customer']:,.0f} per customer "
-            f"(95% interval {r['lift_ci_low']:,.0f} to {r['lift_ci_high']:,.0f})"
+            f"Against control the campaign added {money(r['sales_lift_per_customer'])} per customer "
+            f"(95% interval {money(r['lift_ci_low'])} to {money(r['lift_ci_high'])})"
             + ("" if significant else " — not distinguishable from zero at this size")
-            + f": {r['incremental_sales']:,.0f} in all"
-            + (f" for a cost of {r['cost']:,.0f}, {r['return_on_spend']:,.1f}× return on spend."
+            + f": {money(r['incremental_sales'])} in all"
+            + (f" for a cost of {money(r['cost'])}, {r['return_on_spend']:,.1f}× return on spend."
                if r["cost"] and pd.notna(r["return_on_spend"]) else "; no cost was recorded, so its return is not defined.")
         )
     lines.append("- Judge a campaign on **return**, not volume: 100 spent for 1,000 of sales beats 1,000 for 2,000.")

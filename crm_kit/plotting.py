@@ -39,6 +39,16 @@ __all__ = [
 ]
 
 
+#: the currency sign money axes carry; set by :func:`crm_kit.presentation.setup_notebook` from the data spec
+CURRENCY = ""
+
+
+def money(label: str, currency: str | None = None) -> str:
+    """An axis label of money with its currency: ``"monthly sales (¥)"``."""
+    sign = CURRENCY if currency is None else currency
+    return f"{label} ({sign})" if sign else label
+
+
 def use_style() -> None:
     """The kit's chart style (seaborn whitegrid, readable sizes)."""
     sns.set_theme(style="whitegrid", context="notebook")
@@ -59,7 +69,7 @@ def plot_deciles(table: pd.DataFrame, *, currency: str = "", ax=None):
     for p, v in zip(ax.patches, table["sales_per_customer"]):
         ax.annotate(f"{v:,.0f}", (p.get_x() + p.get_width() / 2, p.get_height()), ha="center", va="bottom", fontsize=8)
     ax.set_xlabel("group (1 = top spenders, equal numbers of customers)")
-    ax.set_ylabel(f"monthly sales per customer {currency}".strip())
+    ax.set_ylabel(money("monthly sales per customer", currency or None))
     ax2 = ax.twinx()
     ax2.plot(range(len(table)), table["cum_sales_share"], color="#C44E52", marker="o", label="cumulative share of sales")
     ax2.yaxis.set_major_formatter(mtick.PercentFormatter(1.0))
@@ -99,6 +109,10 @@ def plot_behaviour(table: pd.DataFrame, *, columns: Sequence[str] = ("visits_per
     cols = [c for c in columns if c in table.columns and table[c].notna().any()]
     data = table.set_index("group")[cols]
     scaled = (data - data.min()) / (data.max() - data.min()).replace(0, 1)
+    # green means good in every row: long recency and a high promotion share are costly, so they are flipped
+    for bad in ("recency_days", "promo_share"):
+        if bad in scaled.columns:
+            scaled[bad] = 1 - scaled[bad]
     labels = {
         "visits_per_customer": "visits / month",
         "ticket": "avg ticket",
@@ -111,7 +125,7 @@ def plot_behaviour(table: pd.DataFrame, *, columns: Sequence[str] = ("visits_per
     ax.set_yticklabels([labels.get(c, c) for c in cols], rotation=0)
     ax.set_xlabel("group")
     ax.set_ylabel("")
-    ax.set_title("Consumer behaviour by group (colour: low → high within each row)")
+    ax.set_title("Consumer behaviour by group (green = better within each row)")
     return ax
 
 
@@ -163,8 +177,9 @@ def plot_kpis(kpis: pd.DataFrame, *, ax=None):
     ax.tick_params(axis="x", rotation=60)
     ax2 = ax.twinx()
     ax2.plot(x, kpis["sales"], color="#222222", marker="o", label="sales")
-    ax2.set_ylabel("monthly sales")
+    ax2.set_ylabel(money("monthly sales, millions"))
     ax2.yaxis.set_major_formatter(mtick.FuncFormatter(lambda v, _p: f"{v / 1e6:,.1f}M"))
+    ax2.set_ylim(bottom=0)  # from zero: a truncated axis would exaggerate the swings
     ax2.grid(False)
     ax.legend(loc="upper left")
     ax2.legend(loc="upper right")

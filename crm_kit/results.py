@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from .artifacts import CampaignDefinition
-from .campaign import arms_from_contact_list, check_goal
+from .campaign import arms_from_contact_list, check_goal, pseudonymise
 from .config import resolve_path
 from .engine import parse_period, period_metrics, previous_period
 from .errors import DataError, EmptyGroupError, ParameterError
@@ -59,6 +59,7 @@ __all__ = [
     "why_naive_differs",
     "lift_by_attributes",
     "read_outcome_table",
+    "interaction_export",
     "ROUND_ONE_GROUPS",
 ]
 
@@ -893,3 +894,15 @@ def read_outcome_table(path: str) -> tuple[pd.DataFrame, str]:
     found = resolve_path(path, must_exist=True)
     frame = pd.read_parquet(found) if found.suffix == ".parquet" else pd.read_csv(found)
     return frame, str(found)
+
+
+def interaction_export(table: pd.DataFrame, groups: pd.Series, *, salt: str | None) -> pd.DataFrame:
+    """The interaction table for export: every targeted customer under a pseudonymous key, with their group.
+
+    The key is the contact list's (:func:`crm_kit.campaign.pseudonymise` with the
+    campaign's salt), so the two files join; no customer id leaves the run.
+    """
+    out = table.join(groups.rename("group"), how="left").reset_index()
+    keys = pseudonymise(out["customer_id"], salt=salt or "crm-kit")
+    out.insert(0, "customer_key", keys.to_numpy())
+    return out.drop(columns="customer_id")

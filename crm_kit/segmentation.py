@@ -172,6 +172,13 @@ class RFMScorer(TransformerMixin, BaseEstimator):
         out["rfm_segment"] = seg
         return out
 
+    def cut_point_table(self) -> pd.DataFrame:
+        """The learned cut points as a table: per measure, the values that separate the scores."""
+        check_is_fitted(self, "edges_")
+        names = {"r": "recency (days)", "f": "frequency", "m": "monetary"}
+        return pd.DataFrame({"measure": [names[k] for k in self.edges_],
+                             "cut points": [", ".join(f"{v:,.1f}" for v in e) for e in self.edges_.values()]})
+
     def segment_summary(self, X: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
         """Size and value of each segment."""
         check_is_fitted(self, "edges_")

@@ -164,3 +164,44 @@ def test_html_report_shows_every_chart_offline(browser, demo_dir, tmp_path):
     assert page.locator("table").count() >= 5
     assert all(url.startswith(("file:", "data:")) for url in requests), [u for u in requests if not u.startswith(("file:", "data:"))]
     page.close()
+
+
+@pytest.mark.notebook
+def test_the_report_reads_on_a_screen_and_on_paper(browser, demo_dir, tmp_path):
+    """The main job's report: the summary first, no sideways scrolling at 1,280 px, nothing a manager should not
+    see, every chart loaded, and a PDF beside it whose tables fit an A4 page."""
+    import re
+
+    from crm_kit.run import load_run_plan, run_cycle
+
+    folder = run_cycle(load_run_plan(ROOT / "params" / "demo.yaml"), output_root=tmp_path, progress=False)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((folder / "report.html").as_uri())
+    page.wait_for_load_state("load")
+    first_heading = page.evaluate("document.querySelector('h2').innerText")
+    assert first_heading == "Summary"
+    assert page.evaluate("document.querySelector('section.summary').compareDocumentPosition("
+                         "document.querySelector('section.notebook')) & Node.DOCUMENT_POSITION_FOLLOWING")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    text = page.evaluate("document.body.innerText")
+    for banned in ("NaN", "Traceback", "Warning", str(ROOT), str(tmp_path), "{'"):
+        assert banned not in text, banned
+    assert re.search(r"Chosen for uplift: group 8", text) and "return on spend" in text
+    n_images = page.evaluate("document.images.length")
+    assert n_images >= 20 and page.evaluate(
+        "Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length") == n_images
+    # every link of the summary and the contents lands on a section of the page
+    dead = page.evaluate("Array.from(document.querySelectorAll('a[href^=\"#\"]'))"
+                         ".filter(a => !document.getElementById(a.getAttribute('href').slice(1))).length")
+    assert dead == 0
+    # printed on A4 (186 mm of text width at 96 dpi): no table wider than the page
+    page.set_viewport_size({"width": 703, "height": 1000})
+    page.emulate_media(media="print")
+    cut = page.evaluate("Array.from(document.querySelectorAll('table'))"
+                        ".filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1).length")
+    assert cut == 0
+    page.close()
+    pdf = folder / "report.pdf"
+    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    assert 25 <= pages <= 70, pages  # measured 42 on the demo

@@ -68,6 +68,9 @@ def test_failing_notebook_keeps_partial_outputs_and_exits_non_zero(demo_dir, tmp
     folder = next((tmp_path / "reports" / "fails").glob("2*"))
     assert (folder / "FAILED").exists() and (folder / "01_discovery.ipynb").exists() and (folder / "report.html").exists()
     assert json.loads((folder / "metrics.json").read_text())["run"]["status"] == "failed"
+    from crm_kit.artifacts import check_metrics
+
+    check_metrics(json.loads((folder / "metrics.json").read_text()))
 
 
 @pytest.mark.notebook
@@ -79,6 +82,17 @@ def test_whole_demo_cycle_produces_report_metrics_and_never_overwrites(demo_dir,
     metrics = json.loads((folder / "metrics.json").read_text())
     for key in ("discovery", "segmentation", "campaign_round1", "campaign_round2", "results_round1", "results_round2", "cycle", "run"):
         assert key in metrics, key
+    from crm_kit.artifacts import check_metrics
+
+    check_metrics(metrics)  # strict JSON that follows crm_kit/metrics.schema.json
+    assert "NaN" not in (folder / "metrics.json").read_text()
+    import pandas as pd
+
+    for n in (1, 2):  # the full interaction table of each round, under pseudonymous keys
+        table = pd.read_parquet(folder / f"round{n}_interaction.parquet")
+        arms = metrics[f"results_round{n}"]["arms"]
+        assert len(table) == arms["treatment"] + arms["control"] and "customer_id" not in table.columns
+        assert {"customer_key", "arm", "group", "sales_base", "sales_campaign"} <= set(table.columns)
     assert metrics["discovery"]["target_group"] == 8
     assert metrics["campaign_round1"]["arms"]["treatment"] + metrics["campaign_round1"]["arms"]["control"] == 1155
     assert set(metrics["results_round1"]["group_counts"]) == {"A1", "A2", "A3", "A4"}
@@ -203,3 +217,12 @@ def test_cycle_table_and_lessons_with_a_comparison_group_and_no_cost():
     assert totals(table)["return_on_spend"] is None
     text = lessons(rounds, table)
     assert "not distinguishable from zero" in text and "no cost was recorded, so its return is not defined" in text
+
+
+def test_quiet_prints_only_the_two_final_lines(tmp_path):
+    run = _write(tmp_path, {"run_name": "quiet", "steps": [{"name": "summary", "notebook": "05_cycle_summary"}]})
+    proc = subprocess.run([sys.executable, "-m", "crm_kit", "run", str(run), "--output", str(tmp_path / "r"), "--quiet"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr == ""
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("report: ") and lines[1].startswith("metrics: ")

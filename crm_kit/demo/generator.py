@@ -593,6 +593,7 @@ def demo_data_spec(*, n_members: int | None = None, seed: int | None = None, fol
     folder = ensure_demo_store(folder, n_members=n_members or 11550, seed=seed or DEMO_SEED)
     return {
         "name": "demo",
+        "currency": "¥",
         "tables": {
             name: {"path": str(folder / f"{name}.parquet")}
             for name in ("transactions", "customers", "products", "contacts")

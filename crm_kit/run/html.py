@@ -7,15 +7,27 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["build_html_report"]
+__all__ = ["build_html_report", "print_pdf"]
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-nav{background:#f5f7fa;padding:.5em 1em;border-radius:6px} nav a{margin-right:1em}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;
+  max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+nav.toc{background:#f5f7fa;padding:.5em 1em;border-radius:6px;columns:2;font-size:.9em} nav.toc a{display:block}
+nav.toc .h1{font-weight:600;margin-top:.3em} .step{font-size:.5em;color:#777;font-weight:normal}
+section.summary{background:#fbfcfe;border:1px solid #dde3ec;border-radius:8px;padding:.5em 1.2em;margin:1em 0}
 section.notebook{border-top:3px solid #4C72B0;margin-top:2.5em;padding-top:.5em}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0} th,td{border:1px solid #ddd;padding:3px 6px;text-align:right}
-th{background:#f0f0f0} img{max-width:100%} pre{background:#f8f8f8;padding:.5em;overflow-x:auto;font-size:.85em}
+table{border-collapse:collapse;font-size:.82em;margin:.5em 0;max-width:100%}
+th,td{border:1px solid #ddd;padding:3px 6px;text-align:right;overflow-wrap:anywhere}
+th{background:#f0f0f0;text-align:center;overflow-wrap:normal;word-break:normal;hyphens:auto} img{max-width:100%;height:auto}
+pre{background:#f8f8f8;padding:.5em;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em}
+.jp-RenderedHTMLCommon,.jp-OutputArea-output{max-width:100%;overflow-x:hidden}
 .failed{background:#fde2e2;border:1px solid #c44;padding:.5em 1em;border-radius:6px}
+@media print{body{max-width:none;margin:0;font-size:10pt}
+  table{font-size:7pt;page-break-inside:auto;table-layout:fixed;width:100%}
+  th,td{overflow-wrap:anywhere;word-break:break-word;padding:2px 3px}
+  tr{page-break-inside:avoid} img{max-width:100%;page-break-inside:avoid} nav.toc{columns:1}
+  section.notebook{page-break-before:always}}
+@page{size:A4;margin:12mm}
 """
 
 
@@ -31,22 +43,78 @@ def _notebook_body(path: Path) -> str:
     return body
 
 
-def build_html_report(notebooks: Sequence[Path], target: Path, *, title: str, failure: str | None = None) -> Path:
-    """One self-contained HTML page from executed notebooks: code hidden, charts and tables shown.
+def _prefixed(match: re.Match, anchor: str) -> str:
+    attr, value = match.group(1), match.group(2)
+    if attr == "href" and not match.group(0).startswith('href="#'):
+        return match.group(0)  # a real link, not an in-page anchor
+    return f'{attr}="{"#" if attr == "href" else ""}{anchor}-{value}"'
+
+
+_HEADING = re.compile(r'<h([12]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+
+
+def _toc(bodies: Sequence[str]) -> str:
+    """Every section of every notebook (its H1 and H2 headings), linked."""
+    items = []
+    for body in bodies:
+        for level, anchor, inner in _HEADING.findall(body):
+            text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", inner).replace("¶", "")).strip()
+            items.append(f'<a class="h{level}" href="#{html.escape(anchor, quote=True)}">{html.escape(text)}</a>')
+    return '<nav class="toc"><b>Contents</b>' + "".join(items) + "</nav>" if items else ""
+
+
+def build_html_report(notebooks: Sequence[Path], target: Path, *, title: str, failure: str | None = None,
+                      steps: dict[str, str] | None = None) -> Path:
+    """One self-contained HTML page: a summary first, a table of contents, then the notebooks, code hidden.
 
     Figures are embedded as data URIs and no script or style is loaded from
-    the network, so the report opens offline.
+    the network, so the report opens offline. ``steps`` maps a step's kind
+    (``discovery``, ``results_round1``, ``cycle``...) to its notebook file, so
+    the summary's blocks link to their sections.
     """
-    parts, nav = [], []
+    from .summary import summary_page
+
+    bodies, parts, anchors = [], [], {}
     for i, path in enumerate(notebooks):
         anchor = f"nb{i}"
-        nav.append(f'<a href="#{anchor}">{html.escape(path.stem)}</a>')
-        parts.append(f'<section class="notebook" id="{anchor}">{_notebook_body(path)}</section>')
+        anchors[path.stem] = anchor
+        # headings repeat across notebooks (both rounds run notebook 04): make every anchor the section's own
+        body = re.sub(r'(?<![\w-])(id|href)="#?([^"]+)"', lambda m: _prefixed(m, anchor), _notebook_body(path))
+        body = body.replace("</h1>", f' <span class="step">({html.escape(path.stem.split("_", 1)[-1])})</span></h1>', 1)
+        bodies.append(body)
+        parts.append(f'<section class="notebook" id="{anchor}">{body}</section>')
+    links = {kind: anchors.get(Path(stem).stem, "") for kind, stem in (steps or {}).items()}
     fail = f'<p class="failed"><b>This run failed:</b> {html.escape(failure)}</p>' if failure else ""
+    try:
+        summary = summary_page(target.parent, links=links)
+    except Exception as exc:  # noqa: BLE001 - a half-finished run still gets its sections
+        summary = f'<p class="failed">The summary could not be written: {html.escape(str(exc))}</p>'
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>{fail}<nav>{' '.join(nav)}</nav>"
+            f"<meta name='viewport' content='width=device-width'><style>{_CSS}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1>{fail}{summary}{_toc(bodies)}"
             + "".join(parts) + "</body></html>")
     # belt and braces: nothing may point at the network
     page = re.sub(r'<(script|link)[^>]+(src|href)="https?://[^"]*"[^>]*>(</script>)?', "", page)
     target.write_text(page, encoding="utf-8")
     return target
+
+
+def print_pdf(report: Path, *, timeout: int = 180) -> Path | None:
+    """``report.pdf`` beside the HTML, printed to A4 by headless Chromium when the machine has it; else ``None``."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        return None
+    pdf = report.with_suffix(".pdf")
+    with tempfile.TemporaryDirectory() as profile:
+        try:
+            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                            f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+                            report.resolve().as_uri()], capture_output=True, timeout=timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+    return pdf if pdf.exists() and pdf.stat().st_size > 0 else None

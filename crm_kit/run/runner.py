@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from ..artifacts import collect_metrics, plain
+from ..artifacts import check_metrics, collect_metrics, plain
 from ..config import notebooks_dir, point_latest, reports_root, run_folder
-from ..errors import CRMKitError, ParameterError
-from .html import build_html_report
+from ..errors import CRMKitError, DataError, ParameterError
+from .html import build_html_report, print_pdf
 from .plan import RunPlan, Step
 
 __all__ = ["RunFailed", "run_cycle"]
@@ -75,8 +75,22 @@ def _stop_kernels() -> None:
             pass
 
 
+def _step_kinds(plan: RunPlan, targets: dict[str, Path]) -> dict[str, str]:
+    """Which executed notebook holds discovery, each round's results and the cycle (for the summary's links)."""
+    kinds: dict[str, str] = {}
+    for st in plan.steps:
+        nb = targets[st.name].stem
+        if st.notebook.startswith("01_"):
+            kinds.setdefault("discovery", nb)
+        elif st.notebook.startswith(("04_", "06_")):
+            kinds[f"results_round{st.params.get('round_no', 1)}"] = nb
+        elif st.notebook.startswith("05_"):
+            kinds["cycle"] = nb
+    return kinds
+
+
 def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: int | None = None,
-              progress: bool = True, report: bool = True, workers: int = 2) -> Path:
+              progress: bool = True, report: bool = True, workers: int = 2, pdf_report: bool = True) -> Path:
     """Execute the plan's notebooks into a new run folder, independent steps side by side.
 
     A step waits for the steps named in its ``after`` (by default: the step
@@ -192,13 +206,20 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
     if report and executed:
         try:
             build_html_report(executed, folder / "report.html",
-                              title=f"crm-kit report · {plan.run_name} · {folder.name}", failure=failure)
+                              title=f"crm-kit report · {plan.run_name} · {folder.name}", failure=failure,
+                              steps=_step_kinds(plan, targets))
+            pdf = print_pdf(folder / "report.html") if pdf_report else None
+            log.info("report.pdf %s", "written" if pdf else "skipped (no Chromium on this machine, or it failed)")
         except Exception as exc:  # noqa: BLE001 - an interrupted notebook may be half written; the run's end is what matters
             log.error("report not built: %s", exc)
     status = "interrupted" if interrupted else "failed" if failure else "partial" if plan.partial else "ok"
     metrics = collect_metrics(folder)
     metrics["run"] = {"name": plan.run_name, "folder": str(folder), "steps": [s.name for s in plan.steps],
                       "seconds": round(elapsed, 1), "status": status}
+    try:
+        check_metrics(metrics)
+    except DataError as exc:
+        log.error("%s", exc)
     (folder / "metrics.json").write_text(json.dumps(plain(metrics), indent=2, allow_nan=False) + "\n",
                                           encoding="utf-8")
     log.info("run finished in %.1f s: %s", elapsed, status)

@@ -48,6 +48,11 @@ class Store:
     coverage: pd.DataFrame | None = None
 
     @property
+    def currency(self) -> str:
+        """The currency sign the data spec names (``currency: ¥``), or empty."""
+        return str(self.spec.get("currency", "") or "")
+
+    @property
     def product_lines(self):
         """The customer line items that sell a product: :attr:`transactions` without the non-product lines."""
         if self.non_products is None or self.non_products.empty:

@@ -357,7 +357,7 @@ def _window_bounds(window: Mapping[str, Any] | None):
 
 
 
-_SPEC_KEYS = ("source", "tables", "cleaning", "window", "engine", "description", "name", "cache")
+_SPEC_KEYS = ("source", "tables", "cleaning", "window", "engine", "description", "name", "cache", "currency")
 _ENGINE_KEYS = {
     "duckdb": {"backend", "database", "memory_limit", "threads", "temp_directory", "progress_bar"},
     "connection": {"backend", "connection"},
@@ -472,6 +472,9 @@ def check_spec(spec: Mapping[str, Any]) -> CheckedSpec:
             raise ParameterError(f"{name}: give a 'path' (CSV/Parquet/DuckDB file) or a 'table' name")
     if "contacts" in tables:
         _check_responses(tables["contacts"])
+    currency = spec.get("currency", "")
+    if not isinstance(currency, str) or len(currency) > 4:
+        raise ParameterError(f"currency = {currency!r}: give the sign or code shown on money, e.g. ¥, £, $, EUR")
     checked = CheckedSpec(spec)
     checked.rules = _validate_cleaning(spec.get("cleaning") or {})
     checked.window = _window_bounds(spec.get("window"))

@@ -1,0 +1,147 @@
+"""The report's first page: the whole cycle in five minutes, laid out like the worked case.
+
+Built only from the run's typed hand-offs (:mod:`crm_kit.artifacts`): the
+decile table with customer ranges and a total row, the 80/20 figure, the
+chosen group and why, its profile, each round's goals and what was
+achieved, its groups, the lift with its interval beside the naive
+before/after, incremental sales, cost and return, the two-round flow
+diagram and the lessons. Every block links to the section that computes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from ..artifacts import CampaignDefinition, DiscoverySummary, RoundResult, rounds_in
+from ..presentation import human_table
+
+__all__ = ["summary_page"]
+
+
+def _pct(v: Any) -> str:
+    return "–" if v is None else f"{v:+.0%}" if abs(v) < 10 else f"{v:+,.0f}×"
+
+
+def _money(v: Any, currency: str) -> str:
+    return "–" if v is None else f"{'−' if v < 0 else ''}{currency}{abs(v):,.0f}"
+
+
+def _decile_block(found: DiscoverySummary, currency: str, link: str) -> str:
+    import pandas as pd
+
+    table = pd.DataFrame(found.decile_table)
+    if table.empty:
+        return ""
+    last = table["customers"].cumsum()
+    table.insert(1, "customers_ranked", [f"{a:,}–{b:,}" for a, b in zip(last - table["customers"] + 1, last)])
+    keep = [c for c in ("group", "customers_ranked", "customers", "sales_per_customer", "sales", "sales_share",
+                        "cum_sales_share", "visits_per_customer", "ticket") if c in table.columns]
+    table = table[keep]
+    total = {c: None for c in keep}
+    total.update({"group": "total", "customers": int(table["customers"].sum()), "sales": float(table["sales"].sum()),
+                  "sales_share": 1.0})
+    table = pd.concat([table.astype({"group": str}), pd.DataFrame([total])], ignore_index=True)
+    table = table.rename(columns={"customers_ranked": "ranks"})
+    pareto = found.pareto_share_of_customers
+    chosen = found.target_group
+    why = next((r.get("reason", "") for r in found.recommendation if r.get("group") == chosen), "")
+    profile = next((r for r in found.behaviour if r.get("group") == chosen), {})
+    facts = []
+    if profile:
+        facts.append(f"{profile.get('visits_per_customer', 0):.1f} visits a month")
+        facts.append(f"a ticket of {currency}{profile.get('ticket', 0):,.0f}")
+        if profile.get("promo_share") is not None:
+            facts.append(f"{profile['promo_share']:.0%} of spend on promotion")
+        if profile.get("brand_loyalty") is not None:
+            facts.append(f"brand loyalty {profile['brand_loyalty']:.2f}")
+        if profile.get("top_categories"):
+            facts.append(f"buys {profile['top_categories']}")
+    return (f'<h3><a href="#{link}">Customers of {html.escape(found.month)}: ten equal groups</a></h3>'
+            f"{human_table(table, currency=currency, max_rows=20)}"
+            + (f"<p><b>80/20:</b> {pareto:.0%} of the month's customers bring 80% of its sales.</p>" if pareto else "")
+            + (f"<p><b>Chosen for uplift: group {chosen}</b>" + (f" — {html.escape(why)}" if why else "") + ".</p>"
+               if chosen else "<p>No group passed the target rule.</p>")
+            + (f"<p><b>Its profile:</b> {html.escape(', '.join(facts))}.</p>" if facts else ""))
+
+
+def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult, currency: str, link: str) -> str:
+    target = (definition.target if definition else res.target) or {}
+    goals = ", ".join(f"{k.removesuffix('_goal')} {v:+.0%}" for k, v in (res.goals or {}).items() if v is not None)
+    achieved = "; ".join(
+        f"{html.escape(str(r['metric']))} {r['achieved_mean_of_rates']:+.0%} against {r['goal']:+.0%} "
+        + ("(met)" if r.get("met_mean_of_rates") else "(missed)")
+        for r in res.goal_attainment or [] if r.get("achieved_mean_of_rates") is not None)
+    counts = ", ".join(f"{g} {c:,}" for g, c in sorted((res.group_counts or {}).items()))
+    sales = res.lift_row("sales") if res.lift else {}
+    ret = res.returns or {}
+    estimate = ret.get("estimate", "lift")
+    low, high = ("ci_low", "ci_high") if estimate == "lift" else ("did_ci_low", "did_ci_high")
+    effect = (f"{_money(sales.get(estimate), currency)} per treated customer (95% interval "
+              f"{_money(sales.get(low), currency)} to {_money(sales.get(high), currency)})") if sales else "–"
+    kind = "against the random control group" if estimate == "lift" else "difference-in-differences against a comparison group (not random)"
+    ros = ret.get("return_on_spend")
+    return (f'<h3><a href="#{link}">Round {n}: {html.escape(str(res.campaign_id))}</a></h3><ul>'
+            f"<li><b>Target:</b> {html.escape(str(target.get('kind', '')))} {html.escape(str(target.get('value', '')))}"
+            f" — {res.arms.get('treatment', 0):,} treated, {res.arms.get('control', 0):,} held out</li>"
+            f"<li><b>Goals:</b> {html.escape(goals or 'none')}" + (f"; <b>achieved</b> (mean of individual growth): {achieved}" if achieved else "") + "</li>"
+            f"<li><b>Groups:</b> {html.escape(counts)}</li>"
+            f"<li><b>Naive before/after sales growth:</b> {_pct(res.naive('naive_mean'))}; "
+            f"<b>the control group's own:</b> {_pct(res.naive('control_growth'))}</li>"
+            f"<li><b>Effect {kind}:</b> {effect}</li>"
+            f"<li><b>Incremental sales</b> {_money(ret.get('incremental_sales'), currency)} for a cost of "
+            f"{_money(ret.get('cost'), currency)}: "
+            + (f"<b>{ros:,.1f}× return on spend</b>" if ros is not None else "no cost recorded, so no return") + "</li></ul>")
+
+
+def _flow_image(rounds) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..cycle import flow
+    from ..plotting import plot_flow
+
+    nodes, links = flow(rounds)
+    ax = plot_flow(nodes, links, title="Who went where over the rounds")
+    buf = io.BytesIO()
+    ax.figure.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(ax.figure)
+    return f'<img alt="flow diagram of the rounds" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+
+
+def _lessons_html(text: str) -> str:
+    items = [line[2:] for line in text.splitlines() if line.startswith("- ")]
+    def inline(text: str) -> str:
+        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text))
+        return re.sub(r"\*(.+?)\*", r"<i>\1</i>", text)
+
+    return "<ul>" + "".join(f"<li>{inline(i)}</li>" for i in items) + "</ul>"
+
+
+def summary_page(folder: Path, *, links: dict[str, str]) -> str:
+    """The first page of the report, from the hand-offs in ``folder``; ``links`` maps step kinds to section anchors."""
+    from ..cycle import currency as rounds_currency
+    from ..cycle import lessons, round_table
+
+    parts = []
+    found = DiscoverySummary.read_file(folder / f"{DiscoverySummary.stem()}.json") \
+        if (folder / f"{DiscoverySummary.stem()}.json").exists() else None
+    rounds = {n: v for n, v in rounds_in(folder).items() if (folder / f"{RoundResult.stem(n)}.json").exists()}
+    currency = rounds_currency(rounds) if rounds else ""
+    if found is not None:
+        parts.append(_decile_block(found, currency or "", links.get("discovery", "")))
+    for n in sorted(rounds):
+        definition, res = rounds[n]
+        parts.append(_round_block(n, definition, res, currency, links.get(f"results_round{n}", links.get("results", ""))))
+    if rounds:
+        parts.append(f'<h3><a href="#{links.get("cycle", "")}">Both rounds</a></h3>{_flow_image(rounds)}')
+        parts.append("<h3>What we learned, and what comes next</h3>" + _lessons_html(lessons(rounds, round_table(rounds))))
+    if not parts:
+        return ""
+    return '<section class="summary" id="summary"><h2>Summary</h2>' + "".join(parts) + "</section>"

@@ -1,0 +1,38 @@
+"""Tables for people: headers, units, dashes, truncation — the numbers themselves unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crm_kit.presentation import column_kind, header, human_table
+
+
+def test_a_decile_table_reads_like_the_case():
+    table = pd.DataFrame({"group": [1, 2], "customers": [1155, 1155], "sales_per_customer": [8029.27, 5999.93],
+                          "sales_share": [0.256, 0.191], "visits_per_customer": [8.01, 7.03], "ticket": [1002.8, np.nan]})
+    out = human_table(table, currency="¥")
+    assert "<th>Sales per customer (¥)</th>" in out and "<th>Share of sales</th>" in out
+    assert ">1,155<" in out and ">25.6%<" in out and ">8,029<" in out and ">8.01<" in out
+    assert "snake" not in out and "sales_per_customer" not in out and "NaN" not in out
+    assert ">–<" in out and "not defined here" in out  # a dash with its footnote
+    assert "<th></th>" not in out and ">0<" not in out.split("<tbody>")[1][:40]  # no 0-9 row index
+
+
+def test_long_tables_are_cut_with_a_note_and_named_indexes_kept():
+    long = pd.DataFrame({"customer_id": [f"c{i}" for i in range(40)], "sales": np.arange(40.0)})
+    out = human_table(long, max_rows=10)
+    assert out.count("<tr>") == 11 and "Showing 10 of 40 rows" in out
+    indexed = pd.DataFrame({"clv": [100.0]}, index=pd.Index(["A"], name="tier"))
+    assert "<th>Tier</th>" in human_table(indexed) and ">A<" in human_table(indexed)
+
+
+def test_kinds_and_units_by_column_name():
+    assert column_kind("customers") == "count" and column_kind("sales_share") == "percent"
+    assert column_kind("sales_growth_mean") == "percent" and column_kind("clv") == "money"
+    assert header("clv", currency="£") == "Lifetime value (£)" and header("recency_days") == "Recency (days)"
+    assert header("some_new_column") == "Some new column"
+    lift = pd.DataFrame({"metric": ["visits", "sales"], "lift": [0.4, 120.0]})
+    assert "(¥)" not in human_table(lift, currency="¥")  # one row per metric: no single unit for the column
+    dicts = pd.DataFrame({"figure": ["goals"], "value": [{"freq_goal": 0.5}]})
+    assert "{" not in human_table(dicts) and "freq_goal: 0.50" in human_table(dicts)
