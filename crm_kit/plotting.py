@@ -390,10 +390,20 @@ def plot_flow(nodes: Sequence[tuple[int, str, float]], links: Sequence[tuple[str
         for name, count in items:
             pos[name] = {"x": col, "y0": y, "y1": y + count, "out": y, "in": y}
             y += count + gap
+    small = total * 0.06  # a node thinner than this gets its label beside it, spaced from its neighbours
+    last_label: dict[int, float] = {}
     for i, (name, p) in enumerate(pos.items()):
         ax.add_patch(plt.Rectangle((p["x"] - width / 2, p["y0"]), width, p["y1"] - p["y0"], color=palette[i % len(palette)], alpha=0.9))
-        ax.text(p["x"], (p["y0"] + p["y1"]) / 2, f"{name}\n{p['y1'] - p['y0']:,.0f}", ha="center", va="center", fontsize=8,
-                color="black", bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
+        count = p["y1"] - p["y0"]
+        middle = (p["y0"] + p["y1"]) / 2
+        if count >= small:
+            ax.text(p["x"], middle, f"{name}\n{count:,.0f}", ha="center", va="center", fontsize=8,
+                    color="black", bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
+            continue
+        y = max(middle, last_label.get(p["x"], -np.inf) + total * 0.045)
+        last_label[p["x"]] = y
+        ax.text(p["x"] + width / 2 + 0.03, y, f"{name}: {count:,.0f}", ha="left", va="center", fontsize=8,
+                color="black", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1})
     xs = np.linspace(0, 1, 50)
     smooth = xs * xs * (3 - 2 * xs)
     for src, dst, count in links:

@@ -153,7 +153,7 @@ def human_table(df: pd.DataFrame, *, currency: str = "", max_rows: int = 25) -> 
         rows.append("<tr>" + "".join(cells) + "</tr>")
     notes = []
     if truncated:
-        notes.append(f"Showing {max_rows:,} of {len(shown):,} rows; the full table is in the run folder's exports.")
+        notes.append(f"Showing the first {max_rows:,} of {len(shown):,} rows.")
     if undefined:
         notes.append("– : not defined here (e.g. no visit in the base period, or too few customers).")
     note = "".join(f'<p class="crm-note" style="font-size:.85em;color:#555;margin:.2em 0">{html.escape(n)}</p>'

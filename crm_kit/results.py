@@ -59,6 +59,7 @@ __all__ = [
     "why_naive_differs",
     "lift_by_attributes",
     "read_outcome_table",
+    "COMPARISON_GROUP_NOTE",
     "interaction_export",
     "ROUND_ONE_GROUPS",
 ]
@@ -676,6 +677,15 @@ def outcome_lift(outcomes: pd.DataFrame, *, arm_col: str = "arm", control: Any =
                          "treated_value": t[col].mean(), "control_value": c[col].mean(), "lift": diff,
                          "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
+
+
+#: the comparison-group section of notebook 04, shown only when the control group was not random
+COMPARISON_GROUP_NOTE = (
+    "### The comparison group (no random control)\n\n"
+    "The balance table shows how far apart the groups were in the base period (|standardised difference| above "
+    "0.1 is a real gap); the placebo repeats the difference-in-differences one period earlier, where the true "
+    "effect is zero."
+)
 
 
 # ====================================================================== a round's set-up

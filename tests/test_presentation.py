@@ -22,7 +22,7 @@ def test_a_decile_table_reads_like_the_case():
 def test_long_tables_are_cut_with_a_note_and_named_indexes_kept():
     long = pd.DataFrame({"customer_id": [f"c{i}" for i in range(40)], "sales": np.arange(40.0)})
     out = human_table(long, max_rows=10)
-    assert out.count("<tr>") == 11 and "Showing 10 of 40 rows" in out
+    assert out.count("<tr>") == 11 and "Showing the first 10 of 40 rows" in out
     indexed = pd.DataFrame({"clv": [100.0]}, index=pd.Index(["A"], name="tier"))
     assert "<th>Tier</th>" in human_table(indexed) and ">A<" in human_table(indexed)
 

@@ -69,7 +69,7 @@ def build_html_report(notebooks: Sequence[Path], target: Path, *, title: str, fa
 
     Figures are embedded as data URIs and no script or style is loaded from
     the network, so the report opens offline. ``steps`` maps a step's kind
-    (``discovery``, ``results_round1``, ``cycle``...) to its notebook file, so
+    (``discovery``, ``round1``, ``cycle``...) to its notebook file, so
     the summary's blocks link to their sections.
     """
     from .summary import summary_page

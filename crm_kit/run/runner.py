@@ -83,7 +83,7 @@ def _step_kinds(plan: RunPlan, targets: dict[str, Path]) -> dict[str, str]:
         if st.notebook.startswith("01_"):
             kinds.setdefault("discovery", nb)
         elif st.notebook.startswith(("04_", "06_")):
-            kinds[f"results_round{st.params.get('round_no', 1)}"] = nb
+            kinds[f"round{st.params.get('round_no', 1)}"] = nb
         elif st.notebook.startswith("05_"):
             kinds["cycle"] = nb
     return kinds

@@ -138,7 +138,7 @@ def summary_page(folder: Path, *, links: dict[str, str]) -> str:
         parts.append(_decile_block(found, currency or "", links.get("discovery", "")))
     for n in sorted(rounds):
         definition, res = rounds[n]
-        parts.append(_round_block(n, definition, res, currency, links.get(f"results_round{n}", links.get("results", ""))))
+        parts.append(_round_block(n, definition, res, currency, links.get(f"round{n}", "")))
     if rounds:
         parts.append(f'<h3><a href="#{links.get("cycle", "")}">Both rounds</a></h3>{_flow_image(rounds)}')
         parts.append("<h3>What we learned, and what comes next</h3>" + _lessons_html(lessons(rounds, round_table(rounds))))
