@@ -28,7 +28,10 @@ def _pct(v: Any) -> str:
 
 
 def _money(v: Any, currency: str) -> str:
-    return "–" if v is None else f"{'−' if v < 0 else ''}{currency}{abs(v):,.0f}"
+    if v is None:
+        return "–"
+    digits = 2 if abs(v) < 100 else 0
+    return f"{'−' if v < 0 else ''}{currency}{abs(v):,.{digits}f}"
 
 
 def _decile_block(found: DiscoverySummary, currency: str, link: str) -> str:
@@ -42,7 +45,7 @@ def _decile_block(found: DiscoverySummary, currency: str, link: str) -> str:
     keep = [c for c in ("group", "customers_ranked", "customers", "sales_per_customer", "sales", "sales_share",
                         "cum_sales_share", "visits_per_customer", "ticket") if c in table.columns]
     table = table[keep]
-    total = {c: None for c in keep}
+    total = {c: float("nan") for c in keep}
     total.update({"group": "total", "customers": int(table["customers"].sum()), "sales": float(table["sales"].sum()),
                   "sales_share": 1.0})
     table = pd.concat([table.astype({"group": str}), pd.DataFrame([total])], ignore_index=True)
@@ -54,7 +57,7 @@ def _decile_block(found: DiscoverySummary, currency: str, link: str) -> str:
     facts = []
     if profile:
         facts.append(f"{profile.get('visits_per_customer', 0):.1f} visits a month")
-        facts.append(f"a ticket of {currency}{profile.get('ticket', 0):,.0f}")
+        facts.append(f"a ticket of {_money(profile.get('ticket', 0), currency)}")
         if profile.get("promo_share") is not None:
             facts.append(f"{profile['promo_share']:.0%} of spend on promotion")
         if profile.get("brand_loyalty") is not None:
@@ -86,8 +89,11 @@ def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult
     kind = "against the random control group" if estimate == "lift" else "difference-in-differences against a comparison group (not random)"
     ros = ret.get("return_on_spend")
     return (f'<h3><a href="#{link}">Round {n}: {html.escape(str(res.campaign_id))}</a></h3><ul>'
-            f"<li><b>Target:</b> {html.escape(str(target.get('kind', '')))} {html.escape(str(target.get('value', '')))}"
-            f" — {res.arms.get('treatment', 0):,} treated, {res.arms.get('control', 0):,} held out</li>"
+            f"<li><b>Target:</b> "
+            + (f"{html.escape(str(target.get('kind', '')))} {html.escape(str(target.get('value', '')))} — " if target else
+               "the campaign's contacts — ")
+            + f"{res.arms.get('treatment', 0):,} treated, {res.arms.get('control', 0):,} "
+            + ("held out" if estimate == "lift" else "in the comparison group") + "</li>"
             f"<li><b>Goals:</b> {html.escape(goals or 'none')}" + (f"; <b>achieved</b> (mean of individual growth): {achieved}" if achieved else "") + "</li>"
             f"<li><b>Groups:</b> {html.escape(counts)}</li>"
             f"<li><b>Naive before/after sales growth:</b> {_pct(res.naive('naive_mean'))}; "
