@@ -502,3 +502,19 @@ def test_cleaning_keeps_plus_removes_equal_the_input_and_counts_are_independent(
     anonymous = left[later & ~zero]["customer_id"].str.strip().str.lower().isin(["null", ""])
     assert got["no customer id (kept in store totals only)"] == int(anonymous.sum())
     np.testing.assert_allclose(kept["amount"].sum(), left[later & ~zero]["amount"].sum(), atol=1e-6)
+
+
+def test_headers_with_stray_spaces_and_unambiguous_local_date_layouts(tmp_path):
+    frame = _lines().rename(columns={"金额": " 金额 "})
+    frame["日期"] = ["2025/01/05 10:00", "2025/1/6", "2025年1月7日", "2025.02.05", "2025年2月6日 11:00", "2025/02/07"]
+    path = tmp_path / "local.csv"
+    frame.to_csv(path, index=False)
+    store = _load(path)
+    ts = store.con.to_pandas(store.all_lines)["ts"].sort_values()
+    assert ts.dt.strftime("%m-%d").tolist() == ["01-05", "01-06", "01-07", "02-05", "02-06", "02-07"]
+    assert _figures(store) == EXPECTED
+    frame["日期"] = ["05/01/2025"] * 6  # day first or month first? not guessed
+    ambiguous = tmp_path / "ambiguous.csv"
+    frame.to_csv(ambiguous, index=False)
+    with pytest.raises(DataError, match=r"cannot be read as timestamp.*ts_format"):
+        _load(ambiguous)

@@ -405,6 +405,11 @@ def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: b
         if col not in mapping and source in explicitly_used:
             # 'age_band: age' claims the source column 'age'; it is not also the canonical 'age'
             continue
+        if source not in present and source is not None:
+            # a header written with stray spaces or another case (' Amount') is the same column
+            alike = [p for p in present if str(p).strip().lower() == str(source).strip().lower()]
+            if len(alike) == 1:
+                source = alike[0]
         if source in present:
             selected[col] = raw[source]
         elif required and not (col == "amount" and derive_amount):
@@ -485,6 +490,11 @@ def _timestamp(value, tspec: Mapping[str, Any], tokens: list[str]):
     else:
         # ISO text, or a YYYYMMDD date written as a number or as text (POS and ERP exports)
         parsed = s.re_search(r"^\d{8}$").ifelse(_try_strptime(s, "%Y%m%d"), s.try_cast("timestamp"))
+        # the unambiguous layouts of Chinese and Japanese exports: 2025/01/05 (13:45), 2025年1月5日; a day-first or
+        # month-first date (05/01/2025) is ambiguous and needs ts_format
+        for layout in ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日 %H:%M:%S",
+                       "%Y年%m月%d日 %H:%M", "%Y年%m月%d日"):
+            parsed = parsed.coalesce(_try_strptime(s, layout))
     if zone:
         with_offset = _local_time(zone, s.try_cast(dt.Timestamp(timezone="UTC")))
         parsed = s.re_search(_OFFSET).ifelse(with_offset, parsed)
