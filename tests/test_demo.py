@@ -107,25 +107,33 @@ def test_too_small_store_rejected(tmp_path):
 
 
 def test_the_case_lives_once_notebook_defaults_and_run_file_agree_with_the_demo_plan():
-    """The worked case's settings are in crm_kit/demo/plan.py; notebook 03's defaults and params/demo.yaml repeat
-    them only where a parameters cell or a run file must, and must agree."""
+    """The worked case's settings are in crm_kit/demo/plan.py. Notebook 03's defaults are round one's (a parameters
+    cell holds literals, so they repeat it — and must agree); round two comes from the plan through the notebooks'
+    preset, so params/demo.yaml says only round_no: 2."""
     import yaml
 
     from conftest import ROOT
-    from crm_kit.demo import DEMO_MONTHS, DEMO_ROUNDS
+    from crm_kit.demo import DEMO_MONTHS, DEMO_ROUNDS, case_parameters, case_preset
     from crm_kit.params import notebook_parameters
 
+    for notebook in ("03_campaign_design", "04_campaign_results"):
+        defaults = {k: p.default for k, p in notebook_parameters(notebook).items()}
+        one = case_parameters(notebook, 1)
+        assert one and all(defaults[k] == v for k, v in one.items()), notebook  # the defaults are round one
+        assert case_preset(defaults, notebook, 1) == {}
+    r1, r2 = DEMO_ROUNDS["round1"], DEMO_ROUNDS["round2"]
     defaults = {k: p.default for k, p in notebook_parameters("03_campaign_design").items()}
-    r1 = DEMO_ROUNDS["round1"]
-    for key in ("campaign_id", "control_share", "stratify_by", "seed", "freq_goal", "ticket_goal", "sales_goal"):
-        assert defaults[key] == r1[key], key
+    assert defaults["campaign_id"] == r1["campaign_id"] and defaults["seed"] == r1["seed"]
     assert defaults["plan_name"] == r1["plan"]
     assert (defaults["base_month"], defaults["campaign_month"]) == (DEMO_MONTHS["base"], DEMO_MONTHS["round1"])
     steps = {s["name"]: s["params"] for s in yaml.safe_load((ROOT / "params" / "demo.yaml").read_text())["steps"]}
     assert set(steps["design_round1"]) == {"round_no", "target_kind", "target_value"}  # no second copy of round one
-    r2, design2 = DEMO_ROUNDS["round2"], steps["design_round2"]
-    for key in ("campaign_id", "control_share", "seed", "sales_goal"):
-        assert design2[key] == r2[key], key
-    assert design2["plan_name"] == r2["plan"] and design2["target_value"] == r2["target_group_list"]
-    assert (design2["stratify_by"] or None) == r2["stratify_by"]
-    assert (design2["base_month"], design2["campaign_month"]) == (DEMO_MONTHS["round1"], DEMO_MONTHS["round2"])
+    assert steps["design_round2"] == {"round_no": 2} and steps["results_round2"] == {"round_no": 2}
+    two = case_preset({**defaults, "round_no": 2}, "03_campaign_design", 2)
+    assert two["campaign_id"] == r2["campaign_id"] and two["seed"] == r2["seed"] and two["plan_name"] == r2["plan"]
+    assert two["target_kind"] == "group_list" and two["target_value"] == r2["target_group_list"]
+    assert (two["base_month"], two["campaign_month"]) == (DEMO_MONTHS["round1"], DEMO_MONTHS["round2"])
+    assert two["freq_goal"] is None and two["ticket_goal"] is None and two["service_staff_cost"] == 8000.0
+    # a parameter the user set is kept: the preset only fills what was left at its default
+    mine = case_preset({**defaults, "round_no": 2, "seed": 99}, "03_campaign_design", 2)
+    assert "seed" not in mine and case_preset({**defaults, "round_no": 2}, "03_campaign_design", 2, preset="none") == {}

@@ -254,3 +254,48 @@ def test_run_all_twice_in_one_kernel_gives_the_same_results(notebook, demo_dir, 
     assert _close(first, second), (first, second)
     if notebook != "05_cycle_summary":
         assert first, f"{notebook} wrote no hand-off"
+
+
+@pytest.mark.notebook
+def test_both_rounds_by_hand_as_in_jupyterlab(demo_dir, tmp_path, monkeypatch):
+    """The README's walk-through, as a student does it in JupyterLab: run 01, 03 and 04 as they open, then set
+    round_no = 2 in 03 and in 04 and run them again, then 05 — each in its own kernel, outputs in new interactive
+    folders; round two finds round one's A4 in the earlier folder, and 05 shows both rounds."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from crm_kit.artifacts import CampaignDefinition, RoundResult
+
+    monkeypatch.setenv("CRM_KIT_REPORTS", str(tmp_path / "reports"))
+
+    def run(name, round_no=None):
+        nb = nbformat.read(str(NB_DIR / f"{name}.ipynb"), as_version=4)
+        if round_no is not None:  # the student edits the parameters cell
+            cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+            cell.source = cell.source.replace("round_no: int = 1", f"round_no: int = {round_no}")
+        NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(NB_DIR)}}).execute()
+        return nb
+
+    for name in ("01_knowledge_discovery", "03_campaign_design", "04_campaign_results"):
+        run(name)
+    design2 = run("03_campaign_design", round_no=2)
+    assert "Round 2 of the worked case" in _output_text_of(design2)
+    run("04_campaign_results", round_no=2)
+    summary = run("05_cycle_summary")
+    assert "rounds found: [1, 2]" in _output_text_of(summary)
+    folders = sorted((tmp_path / "reports" / "interactive").iterdir())
+    newest = folders[-1]
+    one = RoundResult.read(newest, 1)
+    definition = CampaignDefinition.read(newest, 2)
+    assert definition.campaign_id == "R2-2025-11" and definition.target["value"] == "A4"
+    assert definition.target["size"] == one.group_counts["A4"]
+    assert RoundResult.read(newest, 2).split["kind"] == "sales_bands"
+
+
+def _output_text_of(nb) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            parts.append(out.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)

@@ -8,7 +8,17 @@ so the store package never imports the demo.
 
 from ..store.spec import register_source
 from .generator import DEMO_VERSION, default_demo_dir, demo_data_spec, ensure_demo_store, generate_demo_store
-from .plan import DEMO_GROUP_SALES, DEMO_GROUP_VISITS, DEMO_MONTHS, DEMO_ROUNDS, DEMO_SEED, ROUND_PLANS
+from .plan import (
+    DEMO_GROUP_SALES,
+    DEMO_GROUP_VISITS,
+    DEMO_MONTHS,
+    DEMO_ROUNDS,
+    DEMO_SEED,
+    ROUND_PLANS,
+    case_parameters,
+    case_preset,
+    describe_preset,
+)
 
 __all__ = [
     "DEMO_GROUP_SALES",
@@ -18,6 +28,9 @@ __all__ = [
     "DEMO_SEED",
     "DEMO_VERSION",
     "ROUND_PLANS",
+    "case_parameters",
+    "case_preset",
+    "describe_preset",
     "default_demo_dir",
     "demo_data_spec",
     "ensure_demo_store",

@@ -18,6 +18,10 @@ __all__ = [
     "DEMO_MONTHS",
     "DEMO_ROUNDS",
     "ROUND_PLANS",
+    "VARIANCE_MONTH",
+    "case_parameters",
+    "case_preset",
+    "describe_preset",
 ]
 
 #: monthly average sales per customer of groups 1..10 in the base month (the case)
@@ -48,8 +52,12 @@ DEMO_ROUNDS: dict[str, dict[str, Any]] = {
         "seed": 12,
         "sales_goal": 0.3,
         "plan": "sms_phone",
+        # SMS push and phone orders: the service line's wages and a courier per delivered order
+        "costs": {"service_staff_cost": 8000.0, "courier_cost_per_order": 8.0, "expected_orders_per_member": 1.0},
     },
 }
+#: the month whose sales give an honest variance in the power check (it selected neither round's group)
+VARIANCE_MONTH = "2025-08"
 
 #: the case's two plans: channels, the 4P texts, the reward, the incentive rule, whether the
 #: calendar carries a weekly sample, and the variable cost lines of the budget
@@ -80,3 +88,57 @@ ROUND_PLANS: dict[str, dict[str, Any]] = {
         "cost_items": ["courier deliveries"],
     },
 }
+
+
+def case_parameters(notebook: str, round_no: int) -> dict[str, Any]:
+    """The worked case's settings of round ``round_no`` as parameters of ``notebook`` (03 or 04); empty otherwise."""
+    design = DEMO_ROUNDS.get(f"round{round_no}")
+    if design is None:
+        return {}
+    base = DEMO_MONTHS["base"] if round_no == 1 else DEMO_MONTHS[f"round{round_no - 1}"]
+    common = {"campaign_id": design["campaign_id"], "base_month": base, "campaign_month": DEMO_MONTHS[f"round{round_no}"],
+              "freq_goal": design.get("freq_goal"), "ticket_goal": design.get("ticket_goal"),
+              "sales_goal": design.get("sales_goal")}
+    if notebook == "04_campaign_results":
+        return common
+    if notebook != "03_campaign_design":
+        return {}
+    targeted = {"target_kind": "group_list", "target_value": design["target_group_list"]} \
+        if "target_group_list" in design else {"target_kind": "decile", "target_value": ""}
+    return {**common, **targeted, "variance_month": VARIANCE_MONTH, "control_share": design["control_share"],
+            "stratify_by": design["stratify_by"] or "", "seed": design["seed"], "plan_name": design["plan"],
+            **design.get("costs", {})}
+
+
+def case_preset(params: dict[str, Any], notebook: str, round_no: int, *, preset: str = "case") -> dict[str, Any]:
+    """The case's settings for the parameters a user left at the notebook's defaults (``preset: case``).
+
+    Setting ``round_no: 2`` in notebook 03 or 04 is then enough to design or
+    analyse the worked case's round two: every parameter still at its
+    round-one default takes round two's value; any parameter the user set
+    keeps the user's value. ``preset: none`` takes the parameters as given.
+
+    Returns
+    -------
+    dict
+        The parameters to change (name -> value); empty when nothing changes.
+    """
+    from ..params import notebook_parameters
+
+    if preset == "none":
+        return {}
+    if preset != "case":
+        from ..errors import ParameterError
+
+        raise ParameterError(f"preset={preset!r}: use case or none")
+    defaults = {k: p.default for k, p in notebook_parameters(notebook).items()}
+    return {k: v for k, v in case_parameters(notebook, round_no).items()
+            if k in defaults and params.get(k) == defaults[k] and v != defaults[k]}
+
+
+def describe_preset(changes: dict[str, Any], round_no: int) -> str:
+    """One sentence naming what the preset set, or that it set nothing."""
+    if not changes:
+        return f"Round {round_no}: the parameters as set (nothing taken from the worked case)."
+    shown = ", ".join(f"{k} = {v!r}" for k, v in changes.items())
+    return f"Round {round_no} of the worked case: {shown} (set preset: none to take the parameters as given)."
