@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from .language import register_cjk_font, translate
+
 __all__ = [
     "use_style",
     "plot_deciles",
@@ -41,6 +43,8 @@ __all__ = [
 
 #: the currency sign money axes carry; set by :func:`crm_kit.presentation.setup_notebook` from the data spec
 CURRENCY = ""
+#: the language of chart texts (``en`` or ``zh``); set by :func:`crm_kit.presentation.setup_notebook`
+LANGUAGE = "en"
 
 
 def money(label: str, currency: str | None = None) -> str:
@@ -50,8 +54,9 @@ def money(label: str, currency: str | None = None) -> str:
 
 
 def use_style() -> None:
-    """The kit's chart style (seaborn whitegrid, readable sizes)."""
+    """The kit's chart style (seaborn whitegrid, readable sizes), with a CJK font behind the Latin one."""
     sns.set_theme(style="whitegrid", context="notebook")
+    register_cjk_font()
     matplotlib.rcParams["figure.figsize"] = (9, 4.5)
     matplotlib.rcParams["figure.dpi"] = 100
 
@@ -420,3 +425,32 @@ def plot_flow(nodes: Sequence[tuple[int, str, float]], links: Sequence[tuple[str
     ax.axis("off")
     ax.set_title(title)
     return ax
+
+
+def localise(ax):
+    """Every title, axis label and legend text of ``ax``'s figure in :data:`LANGUAGE` (known texts only)."""
+    if LANGUAGE == "en" or ax is None:
+        return ax
+    for axis in ax.figure.axes:
+        axis.set_title(translate(axis.get_title(), LANGUAGE))
+        axis.set_xlabel(translate(axis.get_xlabel(), LANGUAGE))
+        axis.set_ylabel(translate(axis.get_ylabel(), LANGUAGE))
+        legend = axis.get_legend()
+        if legend is not None:
+            for text in legend.get_texts():
+                text.set_text(translate(text.get_text(), LANGUAGE))
+    return ax
+
+
+def _localised(fn):
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return localise(fn(*args, **kwargs))
+
+    return wrapper
+
+
+for _name in [n for n in __all__ if n.startswith("plot_")]:
+    globals()[_name] = _localised(globals()[_name])

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .language import LANGUAGES, translate
+
 __all__ = ["setup_notebook", "human_table", "header", "column_kind", "HEADERS"]
 
 #: readable headers of the columns the kit's tables use (others: underscores become spaces)
@@ -77,10 +79,15 @@ _COUNT = re.compile(r"(^customers$|^members$|^visits$|^items$|^units$|^buyers$|r
                     r"|^stock$|^treated$|^control$|^k$|^rank$|^group$|^week$|^quantity$|^new_|^returning_|^tier_size$)")
 
 
-def header(column: Any, *, currency: str = "") -> str:
-    """The readable header of a column, with its unit (%, the currency) where it has one."""
+#: the language of table headers (``en`` or ``zh``); set by :func:`setup_notebook`
+LANGUAGE = "en"
+
+
+def header(column: Any, *, currency: str = "", language: str | None = None) -> str:
+    """The readable header of a column, with its unit (%, the currency) where it has one; Chinese under ``zh``."""
     text = HEADERS.get(str(column), str(column).replace("_", " ").strip())
     text = text[:1].upper() + text[1:] if text else text
+    text = translate(text, LANGUAGE if language is None else language)
     kind = column_kind(str(column))
     if kind == "money" and currency:
         return f"{text} ({currency})"
@@ -161,7 +168,7 @@ def human_table(df: pd.DataFrame, *, currency: str = "", max_rows: int = 25) -> 
     return (f'<table class="crm-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{note}')
 
 
-def setup_notebook(*, currency: str = "¥", max_rows: int = 25) -> None:
+def setup_notebook(*, currency: str = "¥", max_rows: int = 25, language: str = "en") -> None:
     """Make the notebook's output readable: human tables, chart style, no library warnings.
 
     Parameters
@@ -170,11 +177,20 @@ def setup_notebook(*, currency: str = "¥", max_rows: int = 25) -> None:
         The currency sign on money columns (the demo store's is ¥).
     max_rows
         Longer tables are cut to this many rows, with a note.
+    language
+        ``en`` or ``zh``: the language of table headers and chart texts.
     """
+    global LANGUAGE
+    if language not in LANGUAGES:
+        from .errors import ParameterError
+
+        raise ParameterError(f"language={language!r}: use en or zh")
+    LANGUAGE = language
     from . import plotting
 
     plotting.use_style()
     plotting.CURRENCY = currency
+    plotting.LANGUAGE = language
     # library noise: progress widgets that need ipywidgets, deprecations inside dependencies
     warnings.filterwarnings("ignore", message=".*IProgress not found.*")
     warnings.filterwarnings("ignore", message=".*ipywidgets.*")

@@ -21,7 +21,7 @@ PACKAGE = ROOT / "crm_kit"
 
 #: layers from the bottom up; a module may import its own layer and the ones below it
 LAYERS = [
-    ("base", {"crm_kit.errors", "crm_kit.config", "crm_kit.params"}),
+    ("base", {"crm_kit.errors", "crm_kit.config", "crm_kit.params", "crm_kit.language"}),
     ("store and engine", {"crm_kit.store", "crm_kit.engine"}),
     ("hand-offs", {"crm_kit.artifacts"}),
     ("analysis", {"crm_kit.discovery", "crm_kit.segmentation", "crm_kit.clv", "crm_kit.campaign",
