@@ -226,7 +226,8 @@ def test_mixed_utc_offsets_are_converted_to_the_stated_zone(tmp_path):
     frame.to_csv(path, index=False)
     with pytest.raises(DataError, match=r"carry UTC offsets.*tables.transactions.timezone: Asia/Shanghai"):
         _load(path)
-    ts = _load(path, timezone="Asia/Shanghai").con.to_pandas(_load(path, timezone="Asia/Shanghai").all_lines)["ts"]
+    store = _load(path, timezone="Asia/Shanghai")
+    ts = store.con.to_pandas(store.all_lines)["ts"]
     assert sorted(ts.dt.strftime("%m-%d %H:%M")) == ["01-05 10:00", "01-06 11:00", "01-07 12:00", "02-05 10:00",
                                                       "02-06 11:00", "02-07 09:00"]
     with pytest.raises(ParameterError, match="is no time zone"):

@@ -99,6 +99,10 @@ def test_whole_demo_cycle_produces_report_metrics_and_never_overwrites(demo_dir,
     assert metrics["campaign_round2"]["target"]["size"] == metrics["results_round1"]["group_counts"]["A4"]
     html = (folder / "report.html").read_text()
     assert html.count("<img") >= 20 and "data:image/png;base64" in html
+    summary = html[html.index('<section class="summary"'):html.index('<section class="notebook"')]
+    assert "Chosen for uplift: group 8" in summary and "Round 2: R2-2025-11" in summary
+    cycle_rounds = metrics["cycle"]["rounds"]  # the summary reads the same figures as notebook 05's table
+    assert f"{cycle_rounds[0]['return_on_spend']:,.1f}× return on spend" in summary
     assert not re.search(r'(src|href)="https?://', html)
     assert "def " not in re.sub(r"<[^>]+>", "", html).split("crm-kit report")[0]
     for banned in ("Member 1", "@example.com", "wx_m0"):  # personal fields never reach the report
@@ -226,3 +230,20 @@ def test_quiet_prints_only_the_two_final_lines(tmp_path):
     assert proc.returncode == 0 and proc.stderr == ""
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("report: ") and lines[1].startswith("metrics: ")
+
+
+def test_no_browser_no_pdf_and_the_run_says_so(tmp_path, monkeypatch):
+    import shutil
+
+    from crm_kit.run.html import print_pdf
+
+    page = tmp_path / "report.html"
+    page.write_text("<html><body>x</body></html>")
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    assert print_pdf(page) is None and not (tmp_path / "report.pdf").exists()
+
+
+def test_cache_paths_are_quoted_as_sql_strings():
+    from crm_kit.store.cache import _quoted
+
+    assert _quoted("/tmp/o'brien/x.duckdb") == "'/tmp/o''brien/x.duckdb'"

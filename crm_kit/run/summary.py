@@ -24,7 +24,7 @@ __all__ = ["summary_page"]
 
 
 def _pct(v: Any) -> str:
-    return "–" if v is None else f"{v:+.0%}" if abs(v) < 10 else f"{v:+,.0f}×"
+    return "–" if v is None else f"{v:+.0%}"
 
 
 def _money(v: Any, currency: str) -> str:
@@ -72,7 +72,13 @@ def _decile_block(found: DiscoverySummary, currency: str, link: str) -> str:
             + (f"<p><b>Its profile:</b> {html.escape(', '.join(facts))}.</p>" if facts else ""))
 
 
-def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult, currency: str, link: str) -> str:
+def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult, row: dict[str, Any],
+                 currency: str, link: str) -> str:
+    """One round: target and arms, goals and what was achieved, groups, naive against controlled, return.
+
+    ``row`` is the round's row of :func:`crm_kit.cycle.round_table` (effect, interval, incremental sales,
+    cost, return), so the summary and notebook 05 read the same figures.
+    """
     target = (definition.target if definition else res.target) or {}
     goals = ", ".join(f"{k.removesuffix('_goal')} {v:+.0%}" for k, v in (res.goals or {}).items() if v is not None)
     achieved = "; ".join(
@@ -80,44 +86,41 @@ def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult
         + ("(met)" if r.get("met_mean_of_rates") else "(missed)")
         for r in res.goal_attainment or [] if r.get("achieved_mean_of_rates") is not None)
     counts = ", ".join(f"{g} {c:,}" for g, c in sorted((res.group_counts or {}).items()))
-    sales = res.lift_row("sales") if res.lift else {}
-    ret = res.returns or {}
-    estimate = ret.get("estimate", "lift")
-    low, high = ("ci_low", "ci_high") if estimate == "lift" else ("did_ci_low", "did_ci_high")
-    effect = (f"{_money(sales.get(estimate), currency)} per treated customer (95% interval "
-              f"{_money(sales.get(low), currency)} to {_money(sales.get(high), currency)})") if sales else "–"
-    kind = "against the random control group" if estimate == "lift" else "difference-in-differences against a comparison group (not random)"
-    ros = ret.get("return_on_spend")
+    random = row["estimate"] == "lift"
+    kind = ("against the random control group" if random
+            else "difference-in-differences against a comparison group (not random)")
+    effect = (f"{_money(row['sales_lift_per_customer'], currency)} per treated customer (95% interval "
+              f"{_money(row['lift_ci_low'], currency)} to {_money(row['lift_ci_high'], currency)})")
+    ros = row["return_on_spend"]
+    ros = None if ros is None or ros != ros else ros
+    who = (f"{html.escape(str(target.get('kind', '')))} {html.escape(str(target.get('value', '')))}" if target
+           else "the campaign's contacts")
     return (f'<h3><a href="#{link}">Round {n}: {html.escape(str(res.campaign_id))}</a></h3><ul>'
-            f"<li><b>Target:</b> "
-            + (f"{html.escape(str(target.get('kind', '')))} {html.escape(str(target.get('value', '')))} — " if target else
-               "the campaign's contacts — ")
-            + f"{res.arms.get('treatment', 0):,} treated, {res.arms.get('control', 0):,} "
-            + ("held out" if estimate == "lift" else "in the comparison group") + "</li>"
-            f"<li><b>Goals:</b> {html.escape(goals or 'none')}" + (f"; <b>achieved</b> (mean of individual growth): {achieved}" if achieved else "") + "</li>"
+            f"<li><b>Target:</b> {who} — {row['treated']:,} treated, {row['control']:,} "
+            + ("held out" if random else "in the comparison group") + "</li>"
+            f"<li><b>Goals:</b> {html.escape(goals or 'none')}"
+            + (f"; <b>achieved</b> (mean of individual growth): {achieved}" if achieved else "") + "</li>"
             f"<li><b>Groups:</b> {html.escape(counts)}</li>"
-            f"<li><b>Naive before/after sales growth:</b> {_pct(res.naive('naive_mean'))}; "
-            f"<b>the control group's own:</b> {_pct(res.naive('control_growth'))}</li>"
+            f"<li><b>Naive before/after sales growth:</b> {_pct(row['naive_sales_growth'])}; "
+            f"<b>the control group's own:</b> {_pct(row['control_growth'])}</li>"
             f"<li><b>Effect {kind}:</b> {effect}</li>"
-            f"<li><b>Incremental sales</b> {_money(ret.get('incremental_sales'), currency)} for a cost of "
-            f"{_money(ret.get('cost'), currency)}: "
-            + (f"<b>{ros:,.1f}× return on spend</b>" if ros is not None else "no cost recorded, so no return") + "</li></ul>")
+            f"<li><b>Incremental sales</b> {_money(row['incremental_sales'], currency)} for a cost of "
+            f"{_money(row['cost'], currency)}: "
+            + (f"<b>{ros:,.1f}× return on spend</b>" if ros is not None else "no cost recorded, so no return")
+            + "</li></ul>")
 
 
 def _flow_image(rounds) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # a figure of its own, not pyplot's: the caller's matplotlib backend (a scheduler, a notebook) is left alone
+    from matplotlib.figure import Figure
 
     from ..cycle import flow
     from ..plotting import plot_flow
 
     nodes, links = flow(rounds)
-    ax = plot_flow(nodes, links, title="Who went where over the rounds")
+    ax = plot_flow(nodes, links, title="Who went where over the rounds", ax=Figure(figsize=(12, 6)).subplots())
     buf = io.BytesIO()
     ax.figure.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(ax.figure)
     return f'<img alt="flow diagram of the rounds" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
 
 
@@ -142,12 +145,14 @@ def summary_page(folder: Path, *, links: dict[str, str]) -> str:
     currency = rounds_currency(rounds) if rounds else ""
     if found is not None:
         parts.append(_decile_block(found, currency or "", links.get("discovery", "")))
+    per_round = round_table(rounds) if rounds else None
     for n in sorted(rounds):
         definition, res = rounds[n]
-        parts.append(_round_block(n, definition, res, currency, links.get(f"round{n}", "")))
+        row = per_round.set_index("round").loc[n].to_dict()
+        parts.append(_round_block(n, definition, res, row, currency, links.get(f"round{n}", "")))
     if rounds:
         parts.append(f'<h3><a href="#{links.get("cycle", "")}">Both rounds</a></h3>{_flow_image(rounds)}')
-        parts.append("<h3>What we learned, and what comes next</h3>" + _lessons_html(lessons(rounds, round_table(rounds))))
+        parts.append("<h3>What we learned, and what comes next</h3>" + _lessons_html(lessons(rounds, per_round)))
     if not parts:
         return ""
     return '<section class="summary" id="summary"><h2>Summary</h2>' + "".join(parts) + "</section>"

@@ -175,7 +175,6 @@ _CHOICES = {
     "implausible_lines": {"drop", "keep", "error"},
 }
 
-_IBIS_TYPE = {"number": "float64", "timestamp": "timestamp", "bool": "boolean"}
 
 
 
