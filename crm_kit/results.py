@@ -32,6 +32,7 @@ from .engine import parse_period, period_metrics, previous_period
 from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
+    "design_check",
     "interaction_table",
     "arms_from_contacts",
     "comparison_arms",
@@ -797,6 +798,39 @@ def round_arms(store, setup: RoundSetup, *, arms_source: str = "contacts", conta
     elif unknown.any():
         note += f"; {int(unknown.sum()):,} contacted id(s) match no customer of this store: counted as buying nothing"
     return arms, note
+
+
+def design_check(definition: CampaignDefinition | None, arms: pd.DataFrame) -> str:
+    """Whether the arms analysed are the ones notebook 03 designed: one sentence, a mismatch said first.
+
+    Compares the design's campaign, arm sizes and (through the contact list's
+    pseudonymous keys) its customers with the arms taken from the data. A
+    campaign designed elsewhere (no definition) has nothing to compare.
+    """
+    if definition is None:
+        return "No campaign definition in this run: the arms are the data's, with no design to compare them with."
+    n_t = int((arms["arm"] == "treatment").sum())
+    n_c = int((arms["arm"] == "control").sum())
+    d_t, d_c = int(definition.arms.get("treatment", 0)), int(definition.arms.get("control", 0))
+    problems = []
+    if (n_t, n_c) != (d_t, d_c):
+        problems.append(f"the design has {d_t:,} treated / {d_c:,} control, the data {n_t:,} / {n_c:,}")
+    if definition.contact_list is not None and definition.pseudonym_salt is not None:
+        keys = pseudonymise(arms["customer_id"], salt=definition.pseudonym_salt)
+        recorded = dict(zip(keys.to_numpy(), arms["arm"].to_numpy()))
+        designed = dict(zip(definition.contact_list["customer_key"], definition.contact_list["arm"]))
+        missing = len(set(designed) - set(recorded))
+        extra = len(set(recorded) - set(designed))
+        moved = sum(1 for k, a in designed.items() if k in recorded and recorded[k] != a)
+        if missing or extra or moved:
+            problems.append(f"{missing:,} designed customer(s) are not in the data's contacts, {extra:,} contacted "
+                            f"customer(s) were not in the design and {moved:,} sit in the other arm")
+    if problems:
+        return (f"MISMATCH: the contacts recorded for {definition.campaign_id} are not the campaign designed in notebook "
+                f"03 — {'; '.join(problems)}. The figures below analyse the recorded contacts; check that the data "
+                "and the design belong to the same campaign.")
+    return (f"The recorded contacts match the design of {definition.campaign_id}: {n_t:,} treated / {n_c:,} control, "
+            "the same customers in the same arms.")
 
 
 def channel_suggestion(profile: pd.DataFrame, setup: RoundSetup) -> str:

@@ -29,6 +29,8 @@ __all__ = [
     "select_k",
     "RFMScorer",
     "cluster_features",
+    "clustering_note",
+    "NOT_CLUSTERED",
     "choose_k",
     "CustomerClusters",
     "ValueTiers",
@@ -214,20 +216,44 @@ _WORDS = {
 
 
 def cluster_features(summary: pd.DataFrame, behaviour: pd.DataFrame | None = None, *,
-                     columns: Sequence[str] = ("recency_days", "frequency", "sales", "mean_ticket", "promo_share", "brand_loyalty")) -> pd.DataFrame:
+                     columns: Sequence[str] = ("recency_days", "frequency", "sales", "mean_ticket", "promo_share", "brand_loyalty"),
+                     active_only: bool = True) -> pd.DataFrame:
     """Customer features for clustering: RFM plus behaviour, one row per customer.
 
-    Columns missing from the data (no promotion flag, no brands) are left
-    out; missing loyalty (too few purchases) is filled with the median.
+    With a behaviour table (:func:`crm_kit.discovery.customer_behaviour`) and
+    ``active_only`` (the default), only customers who bought in its window
+    are clustered: a lapsed customer has no observed promotion share or brand
+    loyalty, and clustering them on imputed medians would make a segment of
+    the imputation. They stay in the RFM segments, tiers and churn figures
+    (``attrs["not_clustered"]`` counts them). Columns missing from the data (no
+    promotion flag, no brands) are left out; missing loyalty of an active
+    customer (too few purchases in a category) is filled with the median.
     """
     df = summary.set_index("customer_id") if "customer_id" in summary.columns else summary.copy()
+    n_all = len(df)
     if behaviour is not None:
+        if active_only:
+            df = df.loc[df.index.isin(behaviour.index)]
         df = df.join(behaviour[[c for c in behaviour.columns if c not in df.columns]], how="left")
     cols = [c for c in columns if c in df.columns and df[c].notna().any()]
     if not cols:
         raise DataError("no clustering feature is available; give at least recency, frequency and sales")
+    if df.empty:
+        raise DataError("no customer bought in the behaviour window: nobody to cluster; widen lookback_months")
     feats = df[cols].astype(float)
-    return feats.fillna(feats.median())
+    feats = feats.fillna(feats.median())
+    feats.attrs["not_clustered"] = n_all - len(feats)
+    return feats
+
+
+def clustering_note(features: pd.DataFrame) -> str:
+    """One sentence: how many customers the clustering covers and who was left out (see :func:`cluster_features`)."""
+    left = int(features.attrs.get("not_clustered", 0))
+    if not left:
+        return f"k-means runs on all {len(features):,} customers."
+    return (f"k-means runs on the {len(features):,} customers who bought in the behaviour window; {left:,} customers "
+            "whose last purchase is older have no observed behaviour and are left to the RFM segments, tiers and churn "
+            "(cluster -1 in the segment table).")
 
 
 def _prepare(features: pd.DataFrame) -> np.ndarray:
@@ -371,6 +397,7 @@ class CustomerClusters(BaseEstimator):
         self.profile_ = prof
         self.names_ = self._name(Z, labels)
         self.labels_ = labels
+        self.customer_ids_ = features.index.to_numpy()
         # the 2-D view is learned once, with the clusters, and only applied afterwards
         self.pca_ = PCA(n_components=2, random_state=self.random_state).fit(Z)
         return self
@@ -575,21 +602,35 @@ def member_age_groups(customers: pd.DataFrame | None, *, seed: int = 0) -> pd.Da
     return age_groups(customers, seed=seed)
 
 
+#: the cluster name of customers the clustering left out (no purchase in the behaviour window)
+NOT_CLUSTERED = "not clustered: no purchase in the behaviour window"
+
+
 def customer_segments(summary: pd.DataFrame, *, rfm_scores: pd.DataFrame, clusters: CustomerClusters,
                       tiers: pd.DataFrame, clv_customers: pd.DataFrame, rules: pd.DataFrame,
                       ages: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per customer with every segment: RFM, cluster, tier, CLV, rule flags and age group.
 
-    ``summary``, ``rfm_scores`` and the clusters' labels are aligned row by
-    row (they come from the same customer summary); the other tables are
-    joined on ``customer_id``.
+    ``summary`` and ``rfm_scores`` are aligned row by row (they come from the
+    same customer summary); clusters are matched by customer id — a customer
+    the clustering left out (no purchase in the behaviour window) gets
+    cluster -1 and the name :data:`NOT_CLUSTERED`; the other tables are joined on
+    ``customer_id``.
     """
     check_is_fitted(clusters, "labels_")
-    if len(clusters.labels_) != len(summary) or len(rfm_scores) != len(summary):
-        raise DataError("customer_segments: the RFM scores and clusters must come from the same customer summary")
+    if len(rfm_scores) != len(summary):
+        raise DataError("customer_segments: the RFM scores must come from the same customer summary")
+    ids = getattr(clusters, "customer_ids_", None)
+    if ids is None or len(ids) != len(clusters.labels_):
+        raise DataError("customer_segments: the clusters carry no customer ids; fit them on cluster_features()")
+    label = pd.Series(clusters.labels_, index=pd.Index(ids).astype(str))
+    cluster = summary["customer_id"].astype(str).map(label).fillna(-1).astype(int).to_numpy()
+    if (cluster >= 0).sum() != len(label):
+        raise DataError("customer_segments: the clusters were fitted on customers that are not in this summary")
+    names = {**clusters.names_, -1: NOT_CLUSTERED}
     segments = (summary[["customer_id", "sales", "frequency", "recency_days"]]
                 .join(rfm_scores[["rfm_score", "rfm_segment"]])
-                .assign(cluster=clusters.labels_, cluster_name=[clusters.names_[c] for c in clusters.labels_])
+                .assign(cluster=cluster, cluster_name=[names[c] for c in cluster])
                 .merge(tiers[["customer_id", "tier"]], on="customer_id", how="left")
                 .merge(clv_customers, on="customer_id", how="left")
                 .merge(rules, on="customer_id", how="left"))

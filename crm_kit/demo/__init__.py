@@ -1,13 +1,16 @@
 """The demo store: a seeded membership store that plants the worked case, built on the package.
 
-``plan`` holds the case's numbers, rounds and 4P plans (once); ``generator``
-writes the store and its ground truth. Importing this package registers the
+``plan`` holds the case's numbers, rounds and 4P plans (once); ``model`` the
+generating model (personas, habits, who responds to which channel);
+``generator`` writes the store and its ground truth; ``simulator`` plays out
+any campaign design on it. Importing this package registers the
 named data source ``demo`` (``data: demo`` or ``data: demo:3000`` in params),
 so the store package never imports the demo.
 """
 
 from ..store.spec import register_source
 from .generator import DEMO_VERSION, default_demo_dir, demo_data_spec, ensure_demo_store, generate_demo_store
+from .model import PERSONAS, RESPONSE_MODEL, model_table, response_table
 from .plan import (
     DEMO_GROUP_SALES,
     DEMO_GROUP_VISITS,
@@ -19,8 +22,17 @@ from .plan import (
     case_preset,
     describe_preset,
 )
+from .simulator import CampaignData, Design, campaign_data, simulate_campaign
 
 __all__ = [
+    "CampaignData",
+    "Design",
+    "PERSONAS",
+    "RESPONSE_MODEL",
+    "campaign_data",
+    "model_table",
+    "response_table",
+    "simulate_campaign",
     "DEMO_GROUP_SALES",
     "DEMO_GROUP_VISITS",
     "DEMO_MONTHS",

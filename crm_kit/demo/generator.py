@@ -1,19 +1,25 @@
 """The seeded demo membership store: a client of the package that plants the worked case.
 
-The demo store reproduces the worked case of BRIEF.md: a membership
-warehouse store whose base month (``2025-09``) has 11,550 paying members in
-ten equal groups with monthly average sales of 8000, 6000, 5200, 4100, 2570,
-2100, 1600, 1100, 600 and 100; group 8 visits about twice a month with a
-ticket of about 550, is young, often a student, prefers WeChat, is promotion
-sensitive and not brand loyal, and buys toiletries and snacks.
+Every member has latent traits drawn once (:mod:`crm_kit.demo.model`): a value
+rank, a gamma-mixed visit rate and mean ticket, a persona, a dropout
+probability per visit and per-channel responsiveness. Fifteen months
+(``2024-09`` .. ``2025-11``) are drawn from those traits with weekly and
+seasonal patterns: Poisson visits, gamma spend per visit, a small monthly
+mood; a member who drops out buys nothing more. The value rank's levels are
+calibrated so that the base month (``2025-09``) reproduces the worked case:
+11,550 paying members in ten equal groups with monthly average sales of
+8000, 6000, 5200, 4100, 2570, 2100, 1600, 1100, 600 and 100, group 8 visiting
+about twice with a ticket of about 550 — and the same members keep differing
+in the months before and after, as real shoppers do.
 
-Thirteen months of history (2024-09 .. 2025-09) come with weekly and seasonal
-patterns. Two campaign months follow: round one (2025-10) on group 8 with a
-random control group, where only WeChat-using students really respond; round
-two (2025-11) on round one's A4 members (SMS + phone ordering with free
-delivery) with its own control group, where non-students respond. The true
-effects are written to ``ground_truth.json`` and
-``ground_truth_customers.parquet``.
+The store is written twice: ``natural/`` holds the months as they would be
+without any campaign (plus the state the campaign simulator needs); the
+folder itself is the worked case, both of its rounds simulated by
+:func:`crm_kit.demo.simulator.simulate_campaign` (round one on group 8 by
+WeChat, round two on round one's A4 by SMS and phone). Any other design is
+simulated on demand into ``variants/``. The latent truth goes to
+``ground_truth_customers.parquet``, the model and the planted effects to
+``ground_truth.json``.
 """
 
 from __future__ import annotations
@@ -29,24 +35,27 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from scipy import stats
+from scipy import special, stats
 
-from ..campaign import assign_arms
 from ..config import demo_dir
 from ..engine import group_sizes
 from ..errors import DataError, ParameterError
-from ..results import classify_round_one, growth_table
-from .plan import DEMO_GROUP_SALES, DEMO_GROUP_VISITS, DEMO_MONTHS, DEMO_ROUNDS, DEMO_SEED
+from .model import DROPOUT_BY_GROUP, PERSONA_SHARES_BY_GROUP, PERSONAS, RESPONSE_MODEL, SHAPES
+from .plan import DEMO_GROUP_SALES, DEMO_GROUP_VISITS, DEMO_MONTHS, DEMO_SEED
 
 __all__ = [
     "generate_demo_store",
     "demo_data_spec",
     "ensure_demo_store",
     "default_demo_dir",
+    "N_MONTHS",
 ]
 
 #: bumped whenever the generator's output changes, so an older store in data/demo is regenerated
-DEMO_VERSION = 3
+DEMO_VERSION = 4
+#: months in the store: 13 of history up to the base month, then the two campaign months
+N_MONTHS = 15
+BASE_MONTH_INDEX = 12
 
 CATEGORIES = (
     # name, share of spend for an ordinary member, price range of an item
@@ -65,15 +74,18 @@ CATEGORIES = (
     ("small appliances", 0.05, (99, 899)),
     ("home and apparel", 0.04, (29, 299)),
 )
-_GROUP8_MIX = {"personal care": 0.30, "snacks": 0.30}
 _WEEKLY_SAMPLES = {
     "household paper": "Tissue paper 10-pack",
     "dairy": "Fresh milk 1L x 6",
     "personal care": "Shampoo 400ml",
     "grains and oils": "Mixed grains 2kg",
 }
-_SEASON = {1: 1.12, 2: 1.18, 3: 0.95, 4: 0.96, 5: 1.00, 6: 0.98, 7: 0.97, 8: 0.99, 9: 1.00, 10: 1.07, 11: 1.12, 12: 1.15}
+SEASON = {1: 1.12, 2: 1.18, 3: 0.95, 4: 0.96, 5: 1.00, 6: 0.98, 7: 0.97, 8: 0.99, 9: 1.00, 10: 1.07, 11: 1.12, 12: 1.15}
+#: the season moves visits by season ** VISIT_SEASON and tickets by season ** TICKET_SEASON
+VISIT_SEASON, TICKET_SEASON = 0.6, 0.4
 _WEEKDAY_WEIGHT = np.array([0.85, 0.80, 0.85, 0.90, 1.05, 1.45, 1.40])  # Mon..Sun
+#: the calibration's target visits of groups 9 and 10: a paying member visits at least once, so 1.0 is out of reach
+_CALIBRATION_VISITS = tuple(max(v, 1.25) for v in DEMO_GROUP_VISITS)
 
 AGE_BANDS = ("18-25", "26-35", "36-45", "46-55", "56-65", "65+")
 OCCUPATIONS = (
@@ -88,6 +100,7 @@ CHANNELS = ("WeChat", "SMS", "email", "Weibo")
 HOUSING = ("owned without loan", "owned with loan", "rented", "with parents", "company dorm", "other")
 HOUSING_AREA = ("<60", "60-90", "90-120", "120-150", ">150")
 REGIONS = ("north district", "south district", "east district", "west district", "city centre", "suburbs")
+PERSONA_NAMES = tuple(PERSONAS)
 
 
 def default_demo_dir() -> Path:
@@ -95,7 +108,8 @@ def default_demo_dir() -> Path:
     return demo_dir()
 
 
-def _month_starts(first: str, n: int) -> list[pd.Timestamp]:
+def month_starts(first: str = DEMO_MONTHS["history_start"], n: int = N_MONTHS) -> list[pd.Timestamp]:
+    """The first day of each of the store's months."""
     start = pd.Timestamp(first + "-01")
     return [start + pd.DateOffset(months=i) for i in range(n)]
 
@@ -136,61 +150,214 @@ def _products(rng: np.random.Generator) -> pd.DataFrame:
     return df
 
 
-def _members(rng: np.random.Generator, n: int, groups: np.ndarray, base_start: pd.Timestamp):
-    g8 = groups == 8
-    young = (groups >= 7) & (groups <= 9)
-    # occupation: group 8 is mostly students; others mostly working
-    p_student = np.where(g8, 0.6, np.where(groups == 9, 0.12, np.where(groups == 10, 0.10, 0.04)))
-    student = rng.random(n) < p_student
+# ------------------------------------------------------------------ latent traits and their calibration
+
+
+def _latent(rng: np.random.Generator, n_pop: int, months: list[pd.Timestamp]) -> dict[str, np.ndarray]:
+    """Every latent draw of ``n_pop`` candidate members (before the levels are calibrated)."""
+    value_rank = rng.random(n_pop)
+    latent_group = 10 - np.minimum((value_rank * 10).astype(int), 9)  # 1 = highest value
+    k_rate, k_ticket, k_drop = SHAPES["visit_rate"], SHAPES["mean_ticket"], SHAPES["dropout"]
+    rate_mix = rng.gamma(k_rate, 1 / k_rate, n_pop)
+    ticket_mix = rng.gamma(k_ticket, 1 / k_ticket, n_pop)
+    dropout = np.clip(np.array(DROPOUT_BY_GROUP)[latent_group - 1] * rng.gamma(k_drop, 1 / k_drop, n_pop), 1e-4, 0.5)
+    visits_left = rng.geometric(dropout)  # visits until (and including) the one after which the member leaves
+    # members who join during the history: more of them at the bottom (group 10 is new or dormant)
+    p_new = np.where(latent_group == 10, 0.35, np.where(latent_group == 9, 0.15, 0.06))
+    new = rng.random(n_pop) < p_new
+    join_month = np.where(rng.random(n_pop) < np.where(latent_group == 10, 0.5, 0.2),
+                          rng.integers(10, BASE_MONTH_INDEX + 1, n_pop), rng.integers(0, BASE_MONTH_INDEX + 1, n_pop))
+    join_fraction = rng.random(n_pop)  # how far into the joining month
+    n_m = len(months)
+    exposure = np.ones((n_pop, n_m))
+    cols = np.arange(n_m)[None, :]
+    exposure = np.where(new[:, None] & (cols < join_month[:, None]), 0.0, exposure)
+    exposure = np.where(new[:, None] & (cols == join_month[:, None]), 1.0 - join_fraction[:, None], exposure)
+    sd = SHAPES["monthly_mood_sd"]
+    return {
+        "value_rank": value_rank,
+        "latent_group": latent_group,
+        "rate_mix": rate_mix,
+        "ticket_mix": ticket_mix,
+        "dropout": dropout,
+        "visits_left": visits_left,
+        "new": new,
+        "join_month": join_month,
+        "join_fraction": join_fraction,
+        "exposure": exposure,
+        "u_visits": rng.random((n_pop, n_m)),
+        "u_spend": rng.random((n_pop, n_m)),
+        "mood": np.exp(rng.normal(0.0, sd, (n_pop, n_m)) - sd**2 / 2),
+        "keep_key": rng.random(n_pop),
+        "responsive": rng.random((n_pop, len(RESPONSE_MODEL))),
+    }
+
+
+def expected_capped_visits(mu: np.ndarray, cap: np.ndarray, *, top: int = 80) -> np.ndarray:
+    """E[min(V, cap)] for V ~ Poisson(mu): the expected visits of a member with ``cap`` visits left before dropping out."""
+    mu = np.asarray(mu, dtype=float)
+    cap = np.asarray(cap)
+    j = np.arange(top)[None, :]
+    tail = stats.poisson.sf(j, mu[:, None])  # P(V > j)
+    return np.where(j < np.minimum(cap, top)[:, None], tail, 0.0).sum(axis=1)
+
+
+def poisson_quantile(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """The Poisson(``mu``) quantile at ``u`` (as ``scipy.stats.poisson.ppf``), by walking the CDF: fast for small means.
+
+    The smallest k with CDF(k) >= u; the walk is vectorised over all cells and
+    stops when every cell has reached its quantile.
+    """
+    u = np.asarray(u, dtype=float)
+    mu = np.broadcast_to(np.asarray(mu, dtype=float), u.shape)
+    k = np.zeros(u.shape, dtype=np.int64)
+    pmf = np.exp(-mu)
+    cdf = pmf.copy()
+    todo = u > cdf
+    step = 0
+    while todo.any():
+        step += 1
+        pmf = pmf * mu / step
+        cdf = cdf + pmf
+        k += todo
+        todo &= u > cdf
+        if step > 1000:  # means this large do not occur in the demo; scipy handles them
+            k[todo] = stats.poisson.ppf(u[todo], mu[todo]).astype(np.int64)
+            break
+    return k
+
+
+def month_visits(mu: np.ndarray, u: np.ndarray, left: np.ndarray) -> np.ndarray:
+    """Visits of a month from its uniform draw (common random numbers), at most the visits left before dropout."""
+    return np.minimum(poisson_quantile(u, mu), left).astype(np.int64)
+
+
+def month_spend(mean_ticket: np.ndarray, visits: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A month's total spend: the sum of ``visits`` gamma spends around ``mean_ticket`` (Gamma-Gamma's within-member shape)."""
+    p = SHAPES["spend_per_visit"]
+    shape = np.maximum(visits, 1) * p
+    total = special.gammaincinv(shape, u) / p * mean_ticket
+    return np.where(visits > 0, total, 0.0)
+
+
+def _simulate_months(lat: dict[str, np.ndarray], season: np.ndarray) -> dict[str, np.ndarray]:
+    """Visits and spend of every candidate in every month from the latent traits (and their calibration scales)."""
+    knots = (np.arange(10) + 0.5) / 10
+    level = np.exp(np.interp(lat["value_rank"], knots, np.log(np.array(DEMO_GROUP_SALES)[::-1]))) * lat["level_scale"]
+    rate = np.exp(np.interp(lat["value_rank"], knots, np.log(np.array(_CALIBRATION_VISITS)[::-1])))
+    # the value rank fixes a member's expected monthly sales; the mixes only split it into visits and ticket
+    visit_rate = rate * lat["rate_mix"] * lat["rate_scale"]
+    mean_ticket = level / visit_rate * lat["ticket_mix"]
+    mu = visit_rate[:, None] * season[None, :] ** VISIT_SEASON * lat["exposure"]
+    raw = poisson_quantile(lat["u_visits"], mu)
+    before = np.cumsum(raw, axis=1) - raw
+    left = np.maximum(lat["visits_left"][:, None] - before, 0)
+    visits = np.minimum(raw, left)
+    ticket = mean_ticket[:, None] * season[None, :] ** TICKET_SEASON * lat["mood"]
+    spend = month_spend(ticket, visits, lat["u_spend"])
+    return {"visit_rate": visit_rate, "mean_ticket": mean_ticket, "visits": visits, "spend": spend, "left": left}
+
+
+def _keep(lat: dict[str, np.ndarray], payer: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the members kept: the shortest random prefix holding ``n`` base-month payers (a random sample)."""
+    order = np.argsort(lat["keep_key"], kind="stable")
+    cum = np.cumsum(payer[order])
+    if cum[-1] < n:
+        raise DataError(f"the demo generator drew too few paying members ({cum[-1]} < {n}); report this as a bug")
+    last = int(np.searchsorted(cum, n))
+    return np.sort(order[: last + 1])
+
+
+def _groups_by_sales(sales: np.ndarray) -> np.ndarray:
+    """Groups 1..10 of payers by sales, high first (ties by position, as the kit breaks them by id)."""
+    order = np.lexsort((np.arange(len(sales)), -np.round(sales, 2)))
+    groups = np.empty(len(sales), dtype=np.int64)
+    groups[order] = np.repeat(np.arange(1, 11), group_sizes(len(sales), 10))
+    return groups
+
+
+def _calibrate(lat: dict[str, np.ndarray], n: int, season: np.ndarray, *, rounds: int = 10) -> dict[str, Any]:
+    """Scale members' levels and visit rates until the base month reproduces the case's group sales and visits.
+
+    The value rank's levels start at the case's group means; the base month's
+    noise (Poisson visits, gamma spend) then spreads the groups apart, so each
+    round scales the expected sales and the visit rate of every paying member
+    by their base-month group's gap to the target (damped), and the last
+    round closes the sales gap exactly. The scales are part of the member's
+    latent traits: every month of that member moves with them.
+    """
+    lat["level_scale"] = np.ones(len(lat["value_rank"]))
+    lat["rate_scale"] = np.ones(len(lat["value_rank"]))
+    target_sales, target_visits = np.array(DEMO_GROUP_SALES), np.array(_CALIBRATION_VISITS)
+    report = []
+    for i in range(rounds + 1):
+        sim = _simulate_months(lat, season)
+        payer = sim["visits"][:, BASE_MONTH_INDEX] > 0
+        kept = _keep(lat, payer, n)
+        kept = kept[payer[kept]]
+        sales = sim["spend"][kept, BASE_MONTH_INDEX]
+        visits = sim["visits"][kept, BASE_MONTH_INDEX]
+        groups = _groups_by_sales(sales)
+        got_sales = np.bincount(groups, weights=sales)[1:] / np.bincount(groups)[1:]
+        got_visits = np.bincount(groups, weights=visits)[1:] / np.bincount(groups)[1:]
+        report.append({"round": i, "max_sales_gap": float(np.max(np.abs(got_sales / target_sales - 1))),
+                       "group8_visits": float(got_visits[7])})
+        if i == rounds:
+            # the last round: spend scales linearly with the ticket, so the sales gap closes exactly
+            lat["level_scale"][kept] *= (target_sales / got_sales)[groups - 1]
+            break
+        lat["level_scale"][kept] *= ((target_sales / got_sales) ** 0.8)[groups - 1]
+        if i < rounds // 2:  # visits first; later rounds only settle the sales
+            lat["rate_scale"][kept] *= ((target_visits / got_visits) ** 0.6)[groups - 1]
+    return {"rounds": report}
+
+
+# ------------------------------------------------------------------ member forms
+
+
+def _members(rng: np.random.Generator, persona: np.ndarray, latent_group: np.ndarray, signup: pd.DatetimeIndex,
+             base_start: pd.Timestamp):
+    n = len(persona)
+    name = np.array(PERSONA_NAMES)[persona]
+    student = name == "student snacker"
+    low = latent_group >= 7
     other_occ = np.array([o for o in OCCUPATIONS if o != "student"])
     occupation = np.where(student, "student", other_occ[rng.integers(0, len(other_occ), n)])
-    # age: students 18-24, the rest mostly 25-34 (the source's 25-29 = 37.88% shape)
-    age = np.where(
-        student,
-        rng.integers(18, 25, n),
-        _choose_rows(np.array([[0.10, 0.44, 0.28, 0.10, 0.05, 0.03]]), np.zeros(n, dtype=int), rng),
-    )
+    # age: students 18-24, the rest mostly 25-34 (the source's 25-29 = 37.88% shape); premium and families older
+    age_w = np.where((name == "premium")[:, None] | (name == "family")[:, None],
+                     np.array([[0.04, 0.30, 0.30, 0.18, 0.12, 0.06]]), np.array([[0.10, 0.44, 0.28, 0.10, 0.05, 0.03]]))
+    band = _choose_rows(age_w, np.arange(n), rng)
     edges = np.array([[18, 25], [25, 30], [30, 35], [35, 46], [46, 56], [56, 70]])
-    non_student = ~student
-    lo, hi = edges[age[non_student]].T
-    age = age.astype(np.int64)
-    age[non_student] = rng.integers(lo, hi)
+    lo, hi = edges[band].T
+    age = np.where(student, rng.integers(18, 25, n), rng.integers(lo, hi)).astype(np.int64)
     age_band = pd.cut(age, [17, 25, 35, 45, 55, 65, 200], labels=AGE_BANDS).astype(str)
-    # channel: WeChat for most of group 8, above all its students
-    p_wechat = np.where(g8, np.where(student, 0.92, 0.25), 0.30)
+    # channel: students live on WeChat; older members prefer SMS
+    p_wechat = np.where(student, 0.92, np.where(name == "deal hunter", 0.32, 0.22))
     wechat_pref = rng.random(n) < p_wechat
     others = np.array(["SMS", "email", "Weibo"])
-    other_w = np.where(
-        (age >= 36)[:, None], np.array([[0.7, 0.2, 0.1]]), np.array([[0.35, 0.25, 0.4]])
-    )
+    other_w = np.where((age >= 36)[:, None], np.array([[0.7, 0.2, 0.1]]), np.array([[0.45, 0.25, 0.3]]))
     preferred = np.where(wechat_pref, "WeChat", others[_choose_rows(other_w, np.arange(n), rng)])
     uses_wechat = wechat_pref | (rng.random(n) < np.where(student, 0.9, np.where(age >= 46, 0.25, 0.55)))
     income_level = np.clip(
-        np.where(student, 0, np.round(3.2 - 0.25 * groups + rng.normal(0, 0.8, n))), 0, 3
+        np.where(student, 0, np.round(3.2 - 0.25 * latent_group + rng.normal(0, 0.8, n))), 0, 3
     ).astype(int)
     personal_income = np.array(PERSONAL_INCOME)[income_level]
-    hh_level = np.clip(income_level + rng.integers(-1, 2, n), 0, 3)
+    hh_level = np.clip(income_level + rng.integers(-1, 2, n) + (name == "family"), 0, 3)
     household_income = np.array(HOUSEHOLD_INCOME)[hh_level]
-    single = np.where(student | young, rng.random(n) < 0.8, rng.random(n) < 0.3)
+    single = np.where(student | low, rng.random(n) < 0.8, rng.random(n) < np.where(name == "family", 0.05, 0.35))
     marital = np.where(single, "single", "married")
-    household_size = np.where(single, rng.integers(1, 3, n), rng.integers(2, 6, n))
+    household_size = np.where(single, rng.integers(1, 3, n), np.where(name == "family", rng.integers(3, 6, n),
+                                                                      rng.integers(2, 5, n)))
     job_level = np.where(student, "none", np.array(JOB_LEVELS)[_choose_rows(np.array([[0.05, 0.12, 0.23, 0.6]]), np.zeros(n, dtype=int), rng)])
     housing = np.where(
         student, np.where(rng.random(n) < 0.6, "with parents", "company dorm"),
         np.array(HOUSING)[_choose_rows(np.array([[0.25, 0.35, 0.25, 0.08, 0.02, 0.05]]), np.zeros(n, dtype=int), rng)],
     )
-    # tenure: group 10 holds the new members; others joined over the past years
-    days_before = np.where(
-        groups == 10,
-        np.where(rng.random(n) < 0.5, rng.integers(0, 60, n), rng.integers(60, 2000, n)),
-        rng.integers(400, 3000, n),
-    )
-    signup = (base_start + pd.Timedelta(days=29)) - pd.to_timedelta(days_before, unit="D")
     customers = pd.DataFrame(
         {
             "customer_id": [f"M{i + 1:06d}" for i in range(n)],
             "signup_date": signup.normalize(),
-            "gender": np.where(rng.random(n) < np.where(g8, 0.6, 0.52), "female", "male"),
+            "gender": np.where(rng.random(n) < np.where(student, 0.6, 0.52), "female", "male"),
             "age": age,
             "age_band": age_band,
             "occupation": occupation,
@@ -224,13 +391,33 @@ def _members(rng: np.random.Generator, n: int, groups: np.ndarray, base_start: p
             "birthday": pd.to_datetime([f"{y}-{1 + i % 12:02d}-{1 + i % 28:02d}" for i, y in enumerate(birth_year)]),
         }
     )
-    return customers, personal, student
+    return customers, personal
 
 
-def _visit_lines(
-    rng, products, cust_idx, ticket, month_idx, months, cat_mix, fav_brand, loyalty, promo_sens
-):
-    """Expand visits into line items (all vectorised)."""
+# ------------------------------------------------------------------ line items
+
+
+def _category_mix(persona: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    shares = np.array([c[1] for c in CATEGORIES])
+    names = [c[0] for c in CATEGORIES]
+    tilt = np.ones((len(PERSONA_NAMES), len(CATEGORIES)))
+    for i, p in enumerate(PERSONA_NAMES):
+        for cat, x in PERSONAS[p]["mix"].items():
+            tilt[i, names.index(cat)] = x
+    mix = shares[None, :] * tilt
+    mix /= mix.sum(axis=1, keepdims=True)
+    return rng.gamma(mix[persona] * 40)
+
+
+def visit_lines(rng: np.random.Generator, products: pd.DataFrame, habits: dict[str, np.ndarray], cust_idx: np.ndarray,
+                ticket: np.ndarray, month_idx: np.ndarray, months: list[pd.Timestamp]) -> dict[str, np.ndarray]:
+    """Expand visits (customer, month, ticket) into line items, all vectorised.
+
+    ``habits`` holds per customer ``cat_mix`` (n x categories), ``fav_brand``
+    (n x categories), ``loyalty`` and ``promo_sens``.
+    """
+    cat_mix, fav_brand = habits["cat_mix"], habits["fav_brand"]
+    loyalty, promo_sens = habits["loyalty"], habits["promo_sens"]
     n_visits = len(cust_idx)
     # visit timestamps: weekday-weighted day within the month, opening hours
     days_in = np.array([m.days_in_month for m in months])
@@ -238,7 +425,7 @@ def _visit_lines(
     for i, m in enumerate(months):
         weekday = (m.dayofweek + np.arange(days_in[i])) % 7
         wd[i, : days_in[i]] = _WEEKDAY_WEIGHT[weekday]
-    day = _choose_rows(wd, month_idx, rng)
+    day = _choose_rows(wd, month_idx, rng) if n_visits else np.zeros(0, dtype=np.int64)
     seconds = rng.integers(9 * 3600, 21 * 3600, n_visits)
     starts = np.array([m.value for m in months], dtype=np.int64)
     ts = starts[month_idx] + (day * 86400 + seconds).astype(np.int64) * 1_000_000_000
@@ -251,7 +438,7 @@ def _visit_lines(
     amount = np.maximum(amount, 0.5)
     cust_line = cust_idx[visit_of_line]
     n_cat = cat_mix.shape[1]
-    category = _choose_rows(cat_mix, cust_line, rng)
+    category = _choose_rows(cat_mix, cust_line, rng) if len(cust_line) else np.zeros(0, dtype=np.int64)
     # planted baskets: snacks pull beverages, meat pulls wine into the same receipt
     cat_names = [c[0] for c in CATEGORIES]
     same_visit_next = np.r_[visit_of_line[1:] == visit_of_line[:-1], False]
@@ -264,14 +451,14 @@ def _visit_lines(
     loyal = rng.random(len(cust_line)) < loyalty[cust_line]
     brand = np.where(loyal, fav_brand[cust_line, category], random_brand)
     pop = products["_pop"].to_numpy().reshape(n_cat * n_brands, -1)
-    item = _choose_rows(pop, category * n_brands + brand, rng)
+    item = _choose_rows(pop, category * n_brands + brand, rng) if len(cust_line) else np.zeros(0, dtype=np.int64)
     prod_row = (category * n_brands + brand) * pop.shape[1] + item
     promo = rng.random(len(cust_line)) < promo_sens[cust_line]
     price = products["unit_price"].to_numpy()[prod_row] * np.where(promo, 0.8, 1.0)
     quantity = np.maximum(1, np.round(amount / price)).astype(np.int64)
     # one line per product per receipt: merge repeats of a product within a visit
     key = visit_of_line.astype(np.int64) * len(products) + prod_row
-    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    _uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     return {
         "visit": visit_of_line[first],
         "ts": ts,
@@ -282,6 +469,55 @@ def _visit_lines(
     }
 
 
+def split_spend(rng: np.random.Generator, visits: np.ndarray, spend: np.ndarray):
+    """Visits of a (customers x months) matrix as rows, each with its ticket: the month's spend split by gamma weights.
+
+    A month's spend is the sum of its visits' gamma spends; splitting the sum by
+    normalised gamma weights of the same shape gives exactly that distribution.
+    """
+    n, n_m = visits.shape
+    cust_idx = np.repeat(np.arange(n), visits.sum(axis=1))
+    month_idx = np.repeat(np.tile(np.arange(n_m), n), visits.ravel())
+    cell = cust_idx * n_m + month_idx
+    w = rng.gamma(SHAPES["spend_per_visit"], 1.0, len(cell))
+    w_sum = np.bincount(cell, weights=w, minlength=n * n_m)
+    ticket = spend.ravel()[cell] * w / w_sum[cell]
+    return cust_idx, month_idx, ticket
+
+
+def lines_frame(lines: dict[str, np.ndarray], visit_cust: np.ndarray, ids: np.ndarray, products: pd.DataFrame, *,
+                order_ids: np.ndarray, channel: str) -> pd.DataFrame:
+    """The canonical line-item table of :func:`visit_lines`' output."""
+    return pd.DataFrame(
+        {
+            "customer_id": ids[visit_cust[lines["visit"]]],
+            "order_id": order_ids[lines["visit"]],
+            "ts": pd.to_datetime(lines["ts"][lines["visit"]]),
+            "product_id": products["product_id"].to_numpy()[lines["product_row"]],
+            "quantity": lines["quantity"],
+            "amount": lines["amount"],
+            "promo": lines["promo"],
+            "channel": channel,
+        }
+    )
+
+
+def _order_ids(ts: np.ndarray, prefix: str) -> np.ndarray:
+    rank = np.argsort(ts, kind="stable")
+    number = np.empty(len(rank), dtype=np.int64)
+    number[rank] = np.arange(len(rank))
+    return np.char.add(prefix, np.char.zfill(number.astype(str), 8))
+
+
+def sort_lines(tx: pd.DataFrame) -> pd.DataFrame:
+    """Line items in time order (a receipt's lines stay together: they share its time)."""
+    order = np.argsort(tx["ts"].to_numpy().astype("datetime64[ns]").view(np.int64), kind="stable")
+    return tx.take(order).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ the store
+
+
 def generate_demo_store(
     out_dir: str | os.PathLike | None = None,
     *,
@@ -289,7 +525,7 @@ def generate_demo_store(
     seed: int = DEMO_SEED,
     overwrite: bool = False,
 ) -> Path:
-    """Generate the demo membership store as Parquet files.
+    """Generate the demo membership store as Parquet files: the months without campaigns and the worked case's rounds.
 
     Parameters
     ----------
@@ -297,7 +533,9 @@ def generate_demo_store(
         Target folder (default :func:`default_demo_dir`). Files written:
         ``transactions``, ``customers``, ``customers_personal``, ``products``,
         ``contacts`` (``.parquet``), ``ground_truth.json`` and
-        ``ground_truth_customers.parquet``.
+        ``ground_truth_customers.parquet`` — the worked case with both rounds
+        simulated — and ``natural/``: the same months without any campaign and
+        the state :func:`~crm_kit.demo.simulator.simulate_campaign` needs.
     n_members
         Members paying in the base month (the case: 11,550); scales everything.
     seed
@@ -310,260 +548,173 @@ def generate_demo_store(
     pathlib.Path
         The folder written.
     """
-    if not isinstance(n_members, (int, np.integer)) or n_members < 100:
+    if not isinstance(n_members, (int, np.integer)) or isinstance(n_members, bool) or n_members < 100:
         raise ParameterError(f"n_members={n_members!r}: the demo store needs at least 100 members")
     out = Path(out_dir) if out_dir is not None else default_demo_dir()
     if (out / "transactions.parquet").exists() and not overwrite:
         raise DataError(f"a demo store already exists in {out}; pass overwrite=True to replace it")
-    rng = np.random.default_rng(seed)
-    n = int(n_members)
-    months = _month_starts(DEMO_MONTHS["history_start"], 15)
-    base_m, r1_m, r2_m = 12, 13, 14
-    base_start = months[base_m]
-
-    # --- members and their planted base-month group -------------------------
-    sizes = group_sizes(n, 10)
-    groups = rng.permutation(np.repeat(np.arange(1, 11), sizes))
-    customers, personal, student = _members(rng, n, groups, base_start)
-    means = np.array(DEMO_GROUP_SALES)
-    gaps = np.abs(np.diff(means))
-    half = np.array([min(gaps[g - 1] if g > 0 else np.inf, gaps[g] if g < 9 else 0.9 * means[9] / 0.45) for g in range(10)])
-    half = 0.45 * half
-    gi = groups - 1
-    base_sales = means[gi] + rng.uniform(-1, 1, n) * half[gi]
-    mean_visits = np.array(DEMO_GROUP_VISITS)[gi]
-    base_visits = np.where(
-        groups == 8,
-        _choose_rows(np.array([[0.0, 0.15, 0.7, 0.15]]), np.zeros(n, dtype=int), rng),
-        np.where(mean_visits <= 1, 1, np.maximum(1, np.round(mean_visits + rng.normal(0, 0.8, n)))),
-    ).astype(np.int64)
-
-    # --- latent habits: level shrinks toward the store mean (regression to the mean)
-    log_level = np.log(base_sales) + 0.18 * (np.log(2000.0) - np.log(base_sales)) + rng.normal(0, 0.15, n)
-    level = np.exp(log_level)
-    visit_rate = np.maximum(0.3, mean_visits * (level / base_sales) ** 0.5)
-    dormant = (groups == 10) & (rng.random(n) < 0.5)
-    visit_rate = np.where(dormant, 0.35, visit_rate)
-    ticket_level = level / visit_rate
-    g8 = groups == 8
-    loyalty = np.clip(np.where(g8, 0.25, np.where(groups == 9, 0.1, 0.75)) + rng.normal(0, 0.08, n), 0.02, 0.98)
-    promo_sens = np.clip(np.where(g8, 0.55, 0.18) + rng.normal(0, 0.07, n), 0.0, 0.95)
-    shares = np.array([c[1] for c in CATEGORIES])
-    cat_names = [c[0] for c in CATEGORIES]
-    g8_mix = shares.copy()
-    for cat, s in _GROUP8_MIX.items():
-        g8_mix[cat_names.index(cat)] = s
-    g8_mix[[i for i, c in enumerate(cat_names) if c not in _GROUP8_MIX]] *= (1 - sum(_GROUP8_MIX.values())) / shares[
-        [i for i, c in enumerate(cat_names) if c not in _GROUP8_MIX]
-    ].sum()
-    alpha = np.where(g8[:, None], g8_mix[None, :], shares[None, :]) * 40
-    cat_mix = rng.gamma(alpha)
-    fav_brand = _choose_rows(np.array([[0.4, 0.25, 0.18, 0.12, 0.05]]), np.zeros(n * len(CATEGORIES), dtype=int), rng).reshape(
-        n, len(CATEGORIES)
-    )
-    signup = customers["signup_date"].to_numpy()
-
-    # --- visits per customer-month -------------------------------------------
-    season = np.array([_SEASON[m.month] for m in months])
-    visits = np.zeros((n, 15), dtype=np.int64)
-    tickets_scale = np.ones((n, 15))
-    for m in range(15):
-        if m == base_m:
-            visits[:, m] = base_visits
-            continue
-        active = signup <= np.datetime64(months[m] + pd.offsets.MonthEnd(0))
-        lam = visit_rate * season[m] ** 0.6
-        visits[:, m] = np.where(active, rng.poisson(lam), 0)
-        tickets_scale[:, m] = season[m] ** 0.4 * rng.lognormal(0, 0.12, n)
-    # a monthly churn hazard after the base month
-    churned_r1 = rng.random(n) < 0.03
-    churned_r2 = churned_r1 | (rng.random(n) < 0.03)
-    visits[churned_r1, r1_m] = 0
-    visits[churned_r2, r2_m] = 0
-
-    # --- round one: group 8, random control, heterogeneous true effect -------
-    ids = customers["customer_id"].to_numpy()
-    r1 = DEMO_ROUNDS["round1"]
-    target1 = customers.loc[g8, ["customer_id", "preferred_channel"]]
-    arms1 = assign_arms(target1, control_share=r1["control_share"], stratify_by=r1["stratify_by"], seed=r1["seed"])
-    idx1 = np.searchsorted(ids, arms1["customer_id"].to_numpy())
-    treated1 = arms1["arm"].to_numpy() == "treatment"
-    responder1 = student[idx1] & customers["uses_wechat"].to_numpy()[idx1]
-    visit_mult = np.where(responder1, 1.6, 1.05)
-    ticket_mult = np.where(responder1, 1.45, 1.03)
-    u = rng.random(len(idx1))
-    lam0 = visit_rate[idx1] * season[r1_m] ** 0.6
-    v0 = np.where(churned_r1[idx1], 0, stats.poisson.ppf(u, lam0)).astype(np.int64)
-    v1 = np.where(churned_r1[idx1], 0, stats.poisson.ppf(u, lam0 * visit_mult)).astype(np.int64)
-    t0 = ticket_level[idx1] * tickets_scale[idx1, r1_m]
-    t1 = t0 * ticket_mult
-    visits[idx1, r1_m] = np.where(treated1, v1, v0)
-    tickets_scale[idx1, r1_m] = np.where(treated1, tickets_scale[idx1, r1_m] * ticket_mult, tickets_scale[idx1, r1_m])
-    responded1 = np.where(treated1, rng.random(len(idx1)) < np.where(responder1, 0.8, 0.08), False)
-
-    # --- per-visit tickets -----------------------------------------------------
-    cust_idx = np.repeat(np.arange(n), visits.sum(axis=1))
-    month_idx = np.repeat(np.tile(np.arange(15), n), visits.ravel())  # customer-major, like cust_idx
-    ticket = ticket_level[cust_idx] * tickets_scale[cust_idx, month_idx] * rng.lognormal(0, 0.25, len(cust_idx))
-    # base month: split each member's planted base sales over their visits exactly
-    is_base = month_idx == base_m
-    bw = rng.gamma(4.0, 1.0, is_base.sum())
-    base_cust = cust_idx[is_base]
-    bw_sum = np.bincount(base_cust, weights=bw, minlength=n)
-    ticket[is_base] = base_sales[base_cust] * bw / bw_sum[base_cust]
-
-    # --- round two: round one's A4 (as the kit computes it), SMS + phone ordering
-    treated_ids = arms1.loc[treated1, "customer_id"].to_numpy()
-    tpos = np.searchsorted(ids, treated_ids)
-    vb, vc = visits[tpos, base_m], visits[tpos, r1_m]
-    r2 = DEMO_ROUNDS["round2"]
-
-    prods = _products(rng)
-    lines = _visit_lines(
-        rng, prods, cust_idx, ticket, month_idx, months, cat_mix, fav_brand, loyalty, promo_sens
-    )
-    line_cust = cust_idx[lines["visit"]]
-    line_month = month_idx[lines["visit"]]
-    sales_cm = np.zeros((n, 15))
-    np.add.at(sales_cm, (line_cust, line_month), lines["amount"])
-    metrics = pd.DataFrame(
-        {
-            "visits_base": vb,
-            "sales_base": sales_cm[tpos, base_m],
-            "visits_campaign": vc,
-            "sales_campaign": sales_cm[tpos, r1_m],
-        },
-        index=pd.Index(treated_ids, name="customer_id"),
-    )
-    metrics["ticket_base"] = metrics["sales_base"] / metrics["visits_base"].where(metrics["visits_base"] > 0)
-    metrics["ticket_campaign"] = metrics["sales_campaign"] / metrics["visits_campaign"].where(metrics["visits_campaign"] > 0)
-    groups_r1 = classify_round_one(growth_table(metrics), freq_goal=r1["freq_goal"], ticket_goal=r1["ticket_goal"])
-    a4_ids = groups_r1.index[groups_r1 == "A4"].to_numpy()
-    arms2 = assign_arms(pd.DataFrame({"customer_id": a4_ids}), control_share=r2["control_share"], seed=r2["seed"])
-    idx2 = np.searchsorted(ids, arms2["customer_id"].to_numpy())
-    treated2 = arms2["arm"].to_numpy() == "treatment"
-    phone_rate = np.where(student[idx2], 0.1, 1.2)
-    extra_orders = np.where(treated2 & ~churned_r2[idx2], rng.poisson(phone_rate), 0)
-    phone_cust = np.repeat(idx2, extra_orders)
-    phone_ticket = ticket_level[phone_cust] * 0.55 * rng.lognormal(0, 0.2, len(phone_cust))
-    phone_month = np.full(len(phone_cust), r2_m)
-    responded2 = np.where(treated2, extra_orders > 0, False)
-    plines = _visit_lines(
-        rng, prods, phone_cust, phone_ticket, phone_month, months, cat_mix, fav_brand, loyalty, promo_sens
-    )
-    expected_phone_sales = np.where(~churned_r2[idx2], phone_rate * ticket_level[idx2] * 0.55 * np.exp(0.2**2 / 2), 0.0)
-
-    # --- assemble transactions ------------------------------------------------
-    n_store_visits = len(cust_idx)
-    all_visit_cust = np.concatenate([cust_idx, phone_cust])
-    all_visit_ts = np.concatenate([lines["ts"], plines["ts"]])
-    order_rank = np.argsort(all_visit_ts, kind="stable")
-    order_no = np.empty(len(order_rank), dtype=np.int64)
-    order_no[order_rank] = np.arange(len(order_rank))
-    visit_all = np.concatenate([lines["visit"], plines["visit"] + n_store_visits])
-    tx = pd.DataFrame(
-        {
-            "customer_id": ids[all_visit_cust[visit_all]],
-            "order_id": np.char.add("O", np.char.zfill(order_no[visit_all].astype(str), 8)),
-            "ts": pd.to_datetime(all_visit_ts[visit_all]),
-            "product_id": prods["product_id"].to_numpy()[np.concatenate([lines["product_row"], plines["product_row"]])],
-            "quantity": np.concatenate([lines["quantity"], plines["quantity"]]),
-            "amount": np.concatenate([lines["amount"], plines["amount"]]),
-            "promo": np.concatenate([lines["promo"], plines["promo"]]),
-            "channel": np.concatenate([np.full(len(lines["visit"]), "store"), np.full(len(plines["visit"]), "phone")]),
-        }
-    )
-    tx = tx.sort_values(["ts", "order_id", "product_id"], kind="stable").reset_index(drop=True)
-
-    # --- products: stock on hand from recent sales -----------------------------
-    recent = tx[tx["ts"] >= months[base_m] - pd.Timedelta(days=28)]
-    weekly_units = recent.groupby("product_id")["quantity"].sum().reindex(prods["product_id"]).fillna(0) / 8.0
-    cover = rng.uniform(2, 8, len(prods))
-    stock = np.round(weekly_units.to_numpy() * cover + rng.integers(5, 40, len(prods))).astype(np.int64)
-    products = prods[["product_id", "name", "category", "brand", "unit_price"]].assign(stock=stock)
-
-    # --- contacts -------------------------------------------------------------
-    def contacts_for(arms, round_no, cid, when, channel_name, responded):
-        treated = arms["arm"].to_numpy() == "treatment"
-        return pd.DataFrame(
-            {
-                "customer_id": arms["customer_id"].to_numpy(),
-                "campaign_id": cid,
-                "round": round_no,
-                "arm": arms["arm"].to_numpy(),
-                "channel": np.where(treated, channel_name, "none"),
-                "contacted_at": pd.to_datetime(np.where(treated, np.datetime64(when, "ns"), np.datetime64("NaT", "ns"))),
-                "responded": responded,
-            }
-        )
-
-    contacts = pd.concat(
-        [
-            contacts_for(arms1, 1, r1["campaign_id"], months[r1_m], "WeChat", responded1),
-            contacts_for(arms2, 2, r2["campaign_id"], months[r2_m], "SMS+phone", responded2),
-        ],
-        ignore_index=True,
-    )
-
-    # --- ground truth -----------------------------------------------------------
-    true_visits1 = v1.astype(float) - v0
-    # expected sales in both worlds: churned members buy nothing; a visit's ticket carries
-    # lognormal(0, 0.25) noise whose mean is exp(0.25^2 / 2)
-    alive1 = ~churned_r1[idx1]
-    noise_mean = np.exp(0.25**2 / 2)
-    exp_sales0 = np.where(alive1, lam0 * t0 * noise_mean, 0.0)
-    exp_sales1 = np.where(alive1, lam0 * visit_mult * t1 * noise_mean, 0.0)
-    truth_customers = pd.DataFrame({"customer_id": ids, "planted_group": groups, "student": student})
-    truth_customers["r1_arm"] = pd.Series(dict(zip(arms1["customer_id"], arms1["arm"]))).reindex(ids).to_numpy()
-    truth_customers["r1_responder_type"] = pd.Series(dict(zip(arms1["customer_id"], responder1))).reindex(ids).to_numpy()
-    truth_customers["r1_expected_sales_effect"] = pd.Series(dict(zip(arms1["customer_id"], exp_sales1 - exp_sales0))).reindex(ids).to_numpy()
-    truth_customers["r2_arm"] = pd.Series(dict(zip(arms2["customer_id"], arms2["arm"]))).reindex(ids).to_numpy()
-    truth_customers["r2_expected_sales_effect"] = pd.Series(dict(zip(arms2["customer_id"], expected_phone_sales))).reindex(ids).to_numpy()
-    truth = {
-        "generator_version": DEMO_VERSION,
-        "seed": int(seed),
-        "n_members": n,
-        "months": DEMO_MONTHS,
-        "group_sales_targets": list(DEMO_GROUP_SALES),
-        "rounds": DEMO_ROUNDS,
-        "round1": {
-            "target_size": int(len(arms1)),
-            "treated": int(treated1.sum()),
-            "control": int((~treated1).sum()),
-            "responder_share": float(responder1.mean()),
-            "expected_effect_sales_per_customer": float(np.mean(exp_sales1 - exp_sales0)),
-            "expected_effect_visits_per_customer": float(np.mean(np.where(alive1, lam0 * (visit_mult - 1), 0.0))),
-            "sample_effect_visits_treated": float(np.mean(true_visits1[treated1])),
-            "responder_rule": "student and uses WeChat: visits x1.6, ticket x1.45; others visits x1.05, ticket x1.03",
-        },
-        "round2": {
-            "target_size": int(len(arms2)),
-            "treated": int(treated2.sum()),
-            "control": int((~treated2).sum()),
-            "expected_effect_sales_per_customer": float(np.mean(expected_phone_sales)),
-            "responder_rule": "non-students place ~1.2 extra phone orders a month, students ~0.1",
-        },
-    }
-
-    # --- write ------------------------------------------------------------------
     tmp = out.with_name(out.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    _write_parquet(tx, tmp / "transactions.parquet")
-    _write_parquet(customers, tmp / "customers.parquet")
-    _write_parquet(personal, tmp / "customers_personal.parquet")
-    _write_parquet(products, tmp / "products.parquet")
-    _write_parquet(contacts, tmp / "contacts.parquet")
-    _write_parquet(truth_customers, tmp / "ground_truth_customers.parquet")
-    (tmp / "ground_truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True, default=str) + "\n")
+    (tmp / "natural").mkdir(parents=True)
+    truth = _write_natural(tmp, n_members=int(n_members), seed=int(seed))
+    from .simulator import simulate_case_rounds
+
+    simulate_case_rounds(tmp, truth)
     if out.exists():
         shutil.rmtree(out)
     tmp.rename(out)
     return out
 
 
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+def _write_natural(folder: Path, *, n_members: int, seed: int) -> dict[str, Any]:
+    """Draw the members and their months without any campaign; write them and the shared tables to ``folder``."""
+    rng = np.random.default_rng(seed)
+    months = month_starts()
+    season = np.array([SEASON[m.month] for m in months])
+    n = n_members
+    lat = _latent(rng, int(n * 2.4) + 500, months)
+    calibration = _calibrate(lat, n, season)
+    sim = _simulate_months(lat, season)
+    keep = _keep(lat, sim["visits"][:, BASE_MONTH_INDEX] > 0, n)
+    keep = keep[rng.permutation(len(keep))]  # customer ids in random order
+    lat = {k: v[keep] for k, v in lat.items()}
+    sim = {k: v[keep] for k, v in sim.items()}
+    n_all = len(keep)
+    ids = np.array([f"M{i + 1:06d}" for i in range(n_all)])
+
+    # personas by the base-month group (the case profiles its groups): payers by the group their September put them
+    # in, the others by their value rank's group
+    payer = sim["visits"][:, BASE_MONTH_INDEX] > 0
+    profile_group = lat["latent_group"].copy()
+    profile_group[payer] = _groups_by_sales(sim["spend"][payer, BASE_MONTH_INDEX])
+    # ... and by how they split their spending: frequent small baskets lean family, rare large ones premium
+    shares = np.array([[PERSONA_SHARES_BY_GROUP[g].get(p, 0.0) for p in PERSONA_NAMES] for g in range(1, 11)])
+    style = np.array([PERSONAS[p]["visit_style"] for p in PERSONA_NAMES])
+    log_mix = np.log(lat["rate_mix"])
+    z = (log_mix - log_mix.mean()) / log_mix.std()
+    weights = shares[profile_group - 1] * np.exp(z[:, None] * style[None, :])
+    persona = _choose_rows(weights, np.arange(len(weights)), rng)
+
+    base_start = months[BASE_MONTH_INDEX]
+    window_start = months[0]
+    old_signup = window_start - pd.to_timedelta(rng.integers(30, 3000, n_all), unit="D")
+    join_start = np.array([months[m].value for m in lat["join_month"]], dtype=np.int64)
+    join_days = np.array([months[m].days_in_month for m in lat["join_month"]])
+    new_signup = pd.to_datetime(join_start + (lat["join_fraction"] * join_days * 86400).astype(np.int64) * 1_000_000_000)
+    signup = pd.DatetimeIndex(np.where(lat["new"], new_signup.values, old_signup.values))
+    customers, personal = _members(rng, persona, profile_group, signup, base_start)
+    habits = {
+        "cat_mix": _category_mix(persona, rng),
+        "fav_brand": _choose_rows(np.array([[0.4, 0.25, 0.18, 0.12, 0.05]]), np.zeros(n_all * len(CATEGORIES), dtype=int),
+                                  rng).reshape(n_all, len(CATEGORIES)),
+        "loyalty": np.clip(np.array([PERSONAS[p]["loyalty"] for p in PERSONA_NAMES])[persona]
+                           + rng.normal(0, 0.04, n_all), 0.02, 0.98),
+        "promo_sens": np.clip(np.array([PERSONAS[p]["promo"] for p in PERSONA_NAMES])[persona]
+                              + rng.normal(0, 0.04, n_all), 0.0, 0.95),
+    }
+    prods = _products(rng)
+    cust_idx, month_idx, ticket = split_spend(rng, sim["visits"], sim["spend"])
+    lines = visit_lines(rng, prods, habits, cust_idx, ticket, month_idx, months)
+    tx = sort_lines(lines_frame(lines, cust_idx, ids, prods, order_ids=_order_ids(lines["ts"], "O"), channel="store"))
+
+    # a new member signs up at the latest on the day of their first purchase
+    first = tx.groupby("customer_id")["ts"].min().reindex(ids)
+    customers["signup_date"] = customers["signup_date"].where(
+        first.isna().to_numpy() | (customers["signup_date"] <= first.dt.normalize().to_numpy()), first.dt.normalize().to_numpy())
+
+    # --- products: stock on hand from recent sales
+    recent = tx[tx["ts"] >= base_start - pd.Timedelta(days=28)]
+    weekly_units = recent.groupby("product_id")["quantity"].sum().reindex(prods["product_id"]).fillna(0) / 8.0
+    cover = rng.uniform(2, 8, len(prods))
+    stock = np.round(weekly_units.to_numpy() * cover + rng.integers(5, 40, len(prods))).astype(np.int64)
+    products = prods[["product_id", "name", "category", "brand", "unit_price"]].assign(stock=stock)
+
+    # --- latent truth and the simulator's state
+    name = np.array(PERSONA_NAMES)[persona]
+    uses_wechat = customers["uses_wechat"].to_numpy()
+    responds = {}
+    for j, (channel, model) in enumerate(RESPONSE_MODEL.items()):
+        share = np.array([model["responders"].get(p, 0.0) for p in PERSONA_NAMES])[persona]
+        responds[channel] = (lat["responsive"][:, j] < share) & (uses_wechat if model["needs_wechat"] else True)
+    base_sales = tx[(tx["ts"] >= base_start) & (tx["ts"] < months[BASE_MONTH_INDEX + 1])].groupby("customer_id")["amount"].sum()
+    base_group = pd.Series(np.nan, index=ids)
+    payers = base_sales.sort_index()
+    base_group[payers.index] = _groups_by_sales(payers.to_numpy())  # ids sort like the kit's tie-break
+    last_visit = tx.groupby("customer_id")["ts"].max().reindex(ids)
+    dropped = sim["visits"].sum(axis=1) >= lat["visits_left"]
+    truth_customers = pd.DataFrame({
+        "customer_id": ids,
+        "persona": name,
+        "student": name == "student snacker",
+        "value_rank": lat["value_rank"],
+        "latent_group": lat["latent_group"],
+        "base_month_group": base_group.to_numpy(),
+        "visit_rate_per_month": sim["visit_rate"],
+        "mean_ticket": sim["mean_ticket"],
+        "dropout_per_visit": lat["dropout"],
+        "churn_date": last_visit.where(dropped).dt.normalize().to_numpy(),
+        "joined_during_history": lat["new"],
+        **{f"responds_{c}": v for c, v in responds.items()},
+    })
+    state = {"customer_id": ids, "persona": name, "uses_wechat": uses_wechat,
+             "visit_rate": sim["visit_rate"], "mean_ticket": sim["mean_ticket"],
+             "loyalty": habits["loyalty"], "promo_sens": habits["promo_sens"],
+             **{f"responds_{c}": v for c, v in responds.items()}}
+    for m in range(N_MONTHS):
+        state |= {f"left_{m}": sim["left"][:, m], f"u_visits_{m}": lat["u_visits"][:, m],
+                  f"u_spend_{m}": lat["u_spend"][:, m], f"mood_{m}": lat["mood"][:, m],
+                  f"exposure_{m}": lat["exposure"][:, m]}
+    for c in range(len(CATEGORIES)):
+        state |= {f"mix_{c}": habits["cat_mix"][:, c], f"brand_{c}": habits["fav_brand"][:, c]}
+    state = pd.DataFrame(state)
+
+    alive = ~dropped
+    months_text = [m.strftime("%Y-%m") for m in months]
+    truth = {
+        "generator_version": DEMO_VERSION,
+        "seed": seed,
+        "n_members": n,
+        "members_in_table": int(n_all),
+        "months": DEMO_MONTHS,
+        "calendar": months_text,
+        "season": {t: SEASON[m.month] for t, m in zip(months_text, months)},
+        "group_sales_targets": list(DEMO_GROUP_SALES),
+        "calibration": calibration,
+        "model": {"personas": PERSONAS, "persona_shares_by_group": {str(k): v for k, v in PERSONA_SHARES_BY_GROUP.items()},
+                  "shapes": SHAPES, "response_model": RESPONSE_MODEL, "visit_season_power": VISIT_SEASON,
+                  "ticket_season_power": TICKET_SEASON},
+        "generating_values": {
+            "mean_visit_rate_per_day": float(np.mean(sim["visit_rate"]) * 12 / 365.25),
+            "mean_ticket": float(np.mean(sim["mean_ticket"])),
+            "mean_dropout_per_visit": float(np.mean(lat["dropout"])),
+            "members_dropped_out_by_the_end": float(np.mean(~alive)),
+        },
+        "rounds": {},
+        "chain": [],
+    }
+    nat = folder / "natural"
+    write_parquet(tx, nat / "transactions.parquet")
+    write_parquet(empty_contacts(), nat / "contacts.parquet")
+    write_parquet(state, nat / "simulation_state.parquet")
+    write_parquet(truth_customers, nat / "ground_truth_customers.parquet")
+    write_parquet(prods, nat / "products_state.parquet")
+    (nat / "ground_truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True, default=str) + "\n")
+    write_parquet(customers, folder / "customers.parquet")
+    write_parquet(personal, folder / "customers_personal.parquet")
+    write_parquet(products, folder / "products.parquet")
+    return truth
+
+
+def empty_contacts() -> pd.DataFrame:
+    """A contacts table with no rows (the store without campaigns)."""
+    return pd.DataFrame({"customer_id": pd.Series(dtype=str), "campaign_id": pd.Series(dtype=str),
+                         "round": pd.Series(dtype="int64"), "arm": pd.Series(dtype=str), "channel": pd.Series(dtype=str),
+                         "contacted_at": pd.Series(dtype="datetime64[ns]"), "responded": pd.Series(dtype=bool)})
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write a table as the demo does: zstd, no pandas metadata, microsecond timestamps."""
     table = pa.Table.from_pandas(df, preserve_index=False)
     # microsecond timestamps: Spark (and older readers) refuse Parquet's nanosecond type
     pq.write_table(table.replace_schema_metadata(None), path, compression="zstd", row_group_size=1_000_000,
@@ -588,16 +739,21 @@ def ensure_demo_store(out_dir: str | os.PathLike | None = None, *, n_members: in
         return generate_demo_store(out, n_members=n_members, seed=seed, overwrite=True)
 
 
-def demo_data_spec(*, n_members: int | None = None, seed: int | None = None, folder: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The data spec of the demo store (generated on first use)."""
-    folder = ensure_demo_store(folder, n_members=n_members or 11550, seed=seed or DEMO_SEED)
-    return {
-        "name": "demo",
-        "currency": "¥",
-        "tables": {
-            name: {"path": str(folder / f"{name}.parquet")}
-            for name in ("transactions", "customers", "products", "contacts")
-        }
-        | {"personal": {"path": str(folder / "customers_personal.parquet")}},
-        "cleaning": {},
+def store_spec(top: Path, variant: Path | None = None) -> dict[str, Any]:
+    """The data spec of a demo store folder; ``variant`` supplies its own transactions and contacts."""
+    events = variant if variant is not None else top
+    tables = {
+        "transactions": {"path": str(events / "transactions.parquet")},
+        "contacts": {"path": str(events / "contacts.parquet")},
+        "customers": {"path": str(top / "customers.parquet")},
+        "products": {"path": str(top / "products.parquet")},
+        "personal": {"path": str(top / "customers_personal.parquet")},
     }
+    if pq.ParquetFile(events / "contacts.parquet").metadata.num_rows == 0:
+        del tables["contacts"]  # the months without campaigns: no campaign exposure to read
+    return {"name": "demo", "currency": "¥", "tables": tables, "cleaning": {}}
+
+
+def demo_data_spec(*, n_members: int | None = None, seed: int | None = None, folder: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The data spec of the demo store (generated on first use): the worked case with both rounds."""
+    return store_spec(ensure_demo_store(folder, n_members=n_members or 11550, seed=seed or DEMO_SEED))

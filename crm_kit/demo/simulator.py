@@ -1,0 +1,459 @@
+"""The campaign simulator: any design's contact list, run on the demo store's planted response model.
+
+A campaign designed in notebook 03 — any target, any control share, any
+channel — is played out on the demo store: each treated member responds or
+not as their latent traits say (:data:`~crm_kit.demo.model.RESPONSE_MODEL`),
+a responder's campaign month is drawn again from the same random numbers
+with more visits, a larger ticket or extra phone orders, and everyone else's
+month stays exactly as it was. The result is a new variant of the store
+(``variants/<key>/`` beside ``natural/``: its own transactions, contacts and
+ground truth), seeded and cached by the design's key, with the true effect
+of *that* design written beside it.
+
+Round two works the same way on the variant of round one, so a chain of
+designs (round one, then round two on round one's A4) gives one variant.
+Campaign visits do not count towards a member's dropout (their remaining
+visits are those of the months without campaigns).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, ParameterError
+from .generator import (
+    DEMO_VERSION,
+    SEASON,
+    TICKET_SEASON,
+    VISIT_SEASON,
+    ensure_demo_store,
+    expected_capped_visits,
+    lines_frame,
+    month_spend,
+    month_starts,
+    month_visits,
+    sort_lines,
+    split_spend,
+    store_spec,
+    visit_lines,
+    write_parquet,
+)
+from .model import RESPONSE_MODEL, SHAPES
+
+__all__ = ["CampaignData", "Design", "campaign_data", "simulate_campaign", "simulate_case_rounds", "store_chain"]
+
+
+@dataclass
+class Design:
+    """What the simulator needs of a campaign design: who is in which arm, on which channel, in which month.
+
+    Parameters
+    ----------
+    campaign_id, round
+        The campaign's name and round number (they go to the contacts table).
+    month
+        The campaign month, ``YYYY-MM``: one of the demo calendar's months after its first.
+    arms
+        ``customer_id``, ``arm`` (treatment / control) and ``channel`` (the treated's channel; control ``none``).
+    channels
+        The plan's channels; ``phone`` among them adds phone ordering for every treated member.
+    default_channel
+        The channel a member gets when their preferred one is not among ``channels`` (for the planted effect
+        of control members had they been treated).
+    """
+
+    campaign_id: str
+    round: int
+    month: str
+    arms: pd.DataFrame
+    channels: list[str] = field(default_factory=list)
+    default_channel: str = ""
+
+    @classmethod
+    def from_definition(cls, definition, customer_ids: Sequence[str]) -> "Design":
+        """The design of notebook 03's :class:`~crm_kit.artifacts.CampaignDefinition` (its contact list matched back to ids)."""
+        from ..campaign import arms_from_contact_list
+
+        if definition.contact_list is None:
+            raise DataError(f"campaign {definition.campaign_id} (round {definition.round}) has no contact list beside its "
+                            "definition; run notebook 03 again to write it")
+        contacts = definition.contact_list
+        arms = arms_from_contact_list(contacts, customer_ids, salt=definition.pseudonym_salt)
+        arms = arms.assign(channel=contacts["channel"].to_numpy())
+        channels = list(definition.channels or [definition.channel])
+        return cls(campaign_id=str(definition.campaign_id), round=int(definition.round),
+                   month=str(definition.periods["campaign"]), arms=arms, channels=channels,
+                   default_channel=str(definition.channel))
+
+    def key(self) -> str:
+        """A short hash of everything that changes the simulation."""
+        arms = self.arms.sort_values("customer_id")
+        doc = {"version": DEMO_VERSION, "campaign_id": self.campaign_id, "round": self.round, "month": self.month,
+               "channels": sorted(self.channels), "default": self.default_channel,
+               "arms": arms[["customer_id", "arm", "channel"]].astype(str).to_numpy().tolist()}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _read_truth(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "ground_truth.json").read_text())
+
+
+def _top_of(folder: Path) -> Path:
+    """The demo store folder a natural or variant folder belongs to."""
+    folder = Path(folder)
+    if folder.name == "natural":
+        return folder.parent
+    if folder.parent.name == "variants":
+        return folder.parent.parent
+    return folder
+
+
+def _chain_key(chain: Sequence[str]) -> str:
+    return hashlib.sha256(json.dumps(list(chain)).encode()).hexdigest()[:16]
+
+
+def simulate_campaign(store: str | os.PathLike, design: Design) -> Path:
+    """Run ``design`` on a demo store folder (its ``natural/`` months or a variant) and return the variant folder.
+
+    Parameters
+    ----------
+    store
+        A demo store folder: the store itself (its campaigns are replaced: the design runs on the months without
+        campaigns), its ``natural/`` folder, or a variant returned by an earlier call (round two on round one).
+    design
+        The campaign: :class:`Design` (e.g. ``Design.from_definition(definition, ids)``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<store>/variants/<key>/`` with ``transactions.parquet``, ``contacts.parquet``, ``ground_truth.json``
+        (the design's planted effect under ``rounds``) and ``ground_truth_customers.parquet``. The same design
+        on the same store gives the same folder, simulated once.
+    """
+    parent = Path(store)
+    top = _top_of(parent)
+    if parent == top:
+        parent = top / "natural"
+    if not (parent / "ground_truth.json").exists():
+        raise DataError(f"{parent} is not a demo store folder (no ground_truth.json); generate one with crm-kit demo")
+    parent_truth = _read_truth(parent)
+    chain = [*parent_truth.get("chain", []), design.key()]
+    out = top / "variants" / _chain_key(chain)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (out / "ground_truth.json").exists():
+            return out
+        tx, contacts, truth, truth_customers = _simulate(top, parent, parent_truth, design)
+        truth["chain"] = chain
+        tmp = out.with_name(out.name + ".tmp")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        _write_events(tmp, tx, contacts, truth, truth_customers)
+        tmp.rename(out)
+    return out
+
+
+def _write_events(folder: Path, tx, contacts, truth, truth_customers) -> None:
+    write_parquet(tx, folder / "transactions.parquet")
+    write_parquet(contacts, folder / "contacts.parquet")
+    write_parquet(truth_customers, folder / "ground_truth_customers.parquet")
+    (folder / "ground_truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _month_index(calendar: list[str], month: str) -> int:
+    if not re.fullmatch(r"\d{4}-\d{2}", str(month)) or month not in calendar[1:]:
+        raise ParameterError(f"campaign month {month!r}: the demo store simulates a campaign over one whole month of its "
+                             f"calendar after the first, {calendar[1]} to {calendar[-1]} (YYYY-MM)")
+    return calendar.index(month)
+
+
+def _effects(state: pd.DataFrame, channel: np.ndarray, plan_channels: Sequence[str]):
+    """Per member: visit and ticket multipliers, extra phone orders and their ticket share, responder flag."""
+    n = len(state)
+    visit_mult, ticket_mult = np.ones(n), np.ones(n)
+    extra, order_ticket = np.zeros(n), np.zeros(n)
+    responder = np.zeros(n, dtype=bool)
+    phone_offer = "phone" in plan_channels
+    for name, model in RESPONSE_MODEL.items():
+        gets = channel == name
+        if name == "phone" and phone_offer:
+            gets = np.ones(n, dtype=bool)
+        hit = gets & state[f"responds_{name}"].to_numpy()
+        responder |= hit
+        visit_mult = np.where(hit, visit_mult * model["visit_mult"], visit_mult)
+        ticket_mult = np.where(hit, ticket_mult * model["ticket_mult"], ticket_mult)
+        extra = np.where(hit, extra + model["extra_orders"], extra)
+        order_ticket = np.where(hit & (model["extra_orders"] > 0), model["order_ticket"], order_ticket)
+    return visit_mult, ticket_mult, extra, order_ticket, responder
+
+
+def _simulate(top: Path, parent: Path, parent_truth: dict[str, Any], design: Design):
+    nat = top / "natural"
+    calendar = parent_truth["calendar"]
+    m = _month_index(calendar, design.month)
+    arms = design.arms
+    if arms.empty:
+        raise ParameterError(f"campaign {design.campaign_id}: the design has nobody in it; nothing to simulate")
+    if arms["customer_id"].duplicated().any():
+        raise ParameterError(f"campaign {design.campaign_id}: the design lists a customer twice")
+    bad_arm = sorted(set(arms["arm"]) - {"treatment", "control"})
+    if bad_arm:
+        raise ParameterError(f"campaign {design.campaign_id}: arms must be treatment or control, not {bad_arm}")
+    state_all = pd.read_parquet(nat / "simulation_state.parquet")
+    ids = state_all["customer_id"].to_numpy()
+    pos = np.searchsorted(ids, arms["customer_id"].to_numpy())
+    pos = np.minimum(pos, len(ids) - 1)
+    unknown = ids[pos] != arms["customer_id"].to_numpy()
+    if unknown.any():
+        raise DataError(f"campaign {design.campaign_id}: {int(unknown.sum())} customer(s) of the design are not members of "
+                        f"this demo store (e.g. {arms['customer_id'][unknown].iloc[0]!r})")
+    state = state_all.iloc[pos].reset_index(drop=True)
+    customers = pd.read_parquet(top / "customers.parquet", columns=["customer_id", "preferred_channel"]).set_index("customer_id")
+    treated = arms["arm"].to_numpy() == "treatment"
+    preferred = customers["preferred_channel"].reindex(arms["customer_id"]).to_numpy()
+    allowed = list(design.channels) or [design.default_channel]
+    would_be = np.where(np.isin(preferred, allowed), preferred, design.default_channel or allowed[0])
+    channel = np.where(treated, arms["channel"].astype(str).to_numpy(), would_be)
+    vm, tm, extra, order_ticket, responder = _effects(state, channel, allowed)
+
+    months = month_starts()
+    season = SEASON[months[m].month]
+    mu0 = state["visit_rate"].to_numpy() * season**VISIT_SEASON * state[f"exposure_{m}"].to_numpy()
+    left = state[f"left_{m}"].to_numpy()
+    u_visits, u_spend = state[f"u_visits_{m}"].to_numpy(), state[f"u_spend_{m}"].to_numpy()
+    ticket = state["mean_ticket"].to_numpy() * season**TICKET_SEASON * state[f"mood_{m}"].to_numpy()
+    alive = left > 0
+    ev0 = expected_capped_visits(mu0, left)
+    ev1 = expected_capped_visits(mu0 * vm, left) + extra * alive
+    es0 = ticket * ev0
+    es1 = ticket * tm * expected_capped_visits(mu0 * vm, left) + extra * alive * order_ticket * ticket
+
+    key = design.key()
+    rng = np.random.default_rng([int(parent_truth["seed"]), int(key[:12], 16)])
+    changed = treated & ((vm != 1.0) | (tm != 1.0))
+    v1 = month_visits(mu0 * vm, u_visits, left)
+    s1 = month_spend(ticket * tm, v1, u_spend)
+    prods = pd.read_parquet(nat / "products_state.parquet")
+    habits = {
+        "cat_mix": state[[c for c in state.columns if c.startswith("mix_")]].to_numpy(),
+        "fav_brand": state[[c for c in state.columns if c.startswith("brand_")]].to_numpy(),
+        "loyalty": state["loyalty"].to_numpy(),
+        "promo_sens": state["promo_sens"].to_numpy(),
+    }
+    target_ids = arms["customer_id"].to_numpy()
+    prefix = f"R{design.round}{key[:6].upper()}-"
+    new_frames = []
+    ch = np.flatnonzero(changed)
+    if len(ch):
+        cust_idx, _mi, tick = split_spend(rng, v1[ch, None], s1[ch, None])
+        month_idx = np.full(len(cust_idx), m)
+        lines = visit_lines(rng, prods, {k: v[ch] for k, v in habits.items()}, cust_idx, tick, month_idx, months)
+        new_frames.append(lines_frame(lines, cust_idx, target_ids[ch], prods,
+                                      order_ids=np.char.add(prefix + "S", np.char.zfill(np.arange(len(cust_idx)).astype(str), 7)),
+                                      channel="store"))
+    orders = np.where(treated & alive & (extra > 0), rng.poisson(extra), 0)
+    ph = np.repeat(np.arange(len(arms)), orders)
+    if len(ph):
+        p = SHAPES["spend_per_visit"]
+        tick = ticket[ph] * order_ticket[ph] * rng.gamma(p, 1 / p, len(ph))
+        lines = visit_lines(rng, prods, habits, ph, tick, np.full(len(ph), m), months)
+        new_frames.append(lines_frame(lines, ph, target_ids, prods,
+                                      order_ids=np.char.add(prefix + "P", np.char.zfill(np.arange(len(ph)).astype(str), 7)),
+                                      channel="phone"))
+    tx = pd.read_parquet(parent / "transactions.parquet")
+    start, end = months[m], months[m] + pd.offsets.MonthBegin(1)
+    replaced = tx["customer_id"].isin(target_ids[changed]) & (tx["ts"] >= start) & (tx["ts"] < end) & (tx["channel"] == "store")
+    tx = sort_lines(pd.concat([tx[~replaced], *new_frames], ignore_index=True))
+
+    contacted_at = np.where(treated, np.datetime64(months[m], "ns"), np.datetime64("NaT", "ns"))
+    new_contacts = pd.DataFrame({
+        "customer_id": target_ids, "campaign_id": design.campaign_id, "round": int(design.round),
+        "arm": arms["arm"].to_numpy(), "channel": np.where(treated, channel, "none"),
+        "contacted_at": pd.to_datetime(contacted_at), "responded": treated & responder,
+    })
+    old = pd.read_parquet(parent / "contacts.parquet")
+    contacts = pd.concat([old, new_contacts], ignore_index=True) if len(old) else new_contacts
+
+    effect_sales, effect_visits = es1 - es0, ev1 - ev0
+    r = design.round
+    truth_customers = pd.read_parquet(parent / "ground_truth_customers.parquet")
+    for col in [c for c in truth_customers.columns if c.startswith(f"r{r}_")]:
+        truth_customers = truth_customers.drop(columns=col)  # a round designed again replaces its truth
+    add = pd.DataFrame({"customer_id": target_ids, f"r{r}_arm": arms["arm"].to_numpy(), f"r{r}_channel": channel,
+                        f"r{r}_responder_type": responder, f"r{r}_expected_sales_effect": effect_sales,
+                        f"r{r}_expected_visits_effect": effect_visits})
+    truth_customers = truth_customers.merge(add, on="customer_id", how="left")
+    used = sorted({*channel[treated].tolist(), *(["phone"] if "phone" in allowed else [])})
+    truth = {k: v for k, v in parent_truth.items() if k not in ("rounds", "chain")}
+    rounds = {k: v for k, v in parent_truth.get("rounds", {}).items() if k != str(r)}
+    rounds[str(r)] = {
+        "campaign_id": design.campaign_id,
+        "month": design.month,
+        "design_key": key,
+        "channels": allowed,
+        "target_size": int(len(arms)),
+        "treated": int(treated.sum()),
+        "control": int((~treated).sum()),
+        "responder_share": float(responder.mean()),
+        "planted_effect_sales_per_member": float(effect_sales.mean()),
+        "planted_effect_visits_per_member": float(effect_visits.mean()),
+        "planted_effect_sales_per_treated": float(effect_sales[treated].mean()) if treated.any() else None,
+        "expected_sales_without_campaign_per_member": float(es0.mean()),
+        "response_rules": {c: RESPONSE_MODEL[c]["about"] for c in used if c in RESPONSE_MODEL},
+        "channels_without_planted_response": [c for c in used if c not in RESPONSE_MODEL],
+    }
+    truth["rounds"] = rounds
+    # the keys of earlier versions of the demo, kept for readers of round1 / round2
+    truth[f"round{r}"] = {**rounds[str(r)], "expected_effect_sales_per_customer": rounds[str(r)]["planted_effect_sales_per_member"]}
+    return tx, contacts, truth, truth_customers
+
+
+# ------------------------------------------------------------------ the worked case's two rounds
+
+
+def simulate_case_rounds(folder: Path, truth: dict[str, Any]) -> None:
+    """Design the worked case's two rounds as the kit does and write their simulated store into ``folder``."""
+    import ibis
+
+    from ..campaign import assign_arms, contact_channels
+    from ..results import classify_round, interaction_table, split_rule
+    from .plan import DEMO_MONTHS, DEMO_ROUNDS, ROUND_PLANS
+
+    gt = pd.read_parquet(folder / "natural" / "ground_truth_customers.parquet")
+    customers = pd.read_parquet(folder / "customers.parquet")
+    r1, r2 = DEMO_ROUNDS["round1"], DEMO_ROUNDS["round2"]
+    target = customers[customers["customer_id"].isin(gt.loc[gt["base_month_group"] == r1["target_group"], "customer_id"])]
+    arms1 = assign_arms(target, control_share=r1["control_share"], stratify_by=r1["stratify_by"], seed=r1["seed"])
+    plan1 = ROUND_PLANS[r1["plan"]]
+    first = _design(r1, 1, DEMO_MONTHS["round1"], arms1, customers, plan1, contact_channels)
+    v1 = simulate_campaign(folder, first)
+    treated = arms1[arms1["arm"] == "treatment"]
+    tx = pd.read_parquet(v1 / "transactions.parquet", filters=[("customer_id", "in", treated["customer_id"].tolist())])
+    table = interaction_table(ibis.memtable(tx), treated, base=DEMO_MONTHS["base"], campaign=DEMO_MONTHS["round1"],
+                              base_window=3)
+    groups = classify_round(table, split=split_rule({k: r1[k] for k in ("freq_goal", "ticket_goal", "sales_goal")}))
+    a4 = customers[customers["customer_id"].isin(groups.index[groups == "A4"])]
+    arms2 = assign_arms(a4, control_share=r2["control_share"], stratify_by=r2["stratify_by"], seed=r2["seed"])
+    second = _design(r2, 2, DEMO_MONTHS["round2"], arms2, customers, ROUND_PLANS[r2["plan"]], contact_channels)
+    v2 = simulate_campaign(v1, second)
+    for name in ("transactions.parquet", "contacts.parquet", "ground_truth_customers.parquet", "ground_truth.json"):
+        shutil.copyfile(v2 / name, folder / name)
+
+
+def _design(rnd: Mapping[str, Any], round_no: int, month: str, arms: pd.DataFrame, customers: pd.DataFrame,
+            plan: Mapping[str, Any], contact_channels) -> Design:
+    treated = customers.set_index("customer_id").loc[arms.loc[arms["arm"] == "treatment", "customer_id"]].reset_index()
+    channel = contact_channels(treated, plan=plan).set_axis(treated["customer_id"])
+    arms = arms.assign(channel=arms["customer_id"].map(channel).fillna("none"))
+    return Design(campaign_id=rnd["campaign_id"], round=round_no, month=month, arms=arms,
+                  channels=list(plan["channels"]), default_channel=plan["default_channel"])
+
+
+def store_chain(folder: str | os.PathLike) -> list[str]:
+    """The design keys simulated into a demo store folder, in order (empty for ``natural/``)."""
+    return list(_read_truth(Path(folder)).get("chain", []))
+
+
+# ------------------------------------------------------------------ what a notebook loads
+
+
+@dataclass
+class CampaignData:
+    """What a campaign notebook loads, and where the planted truth is when the data is the demo.
+
+    Attributes
+    ----------
+    data
+        The data to load (``crm_kit.load_store(campaign.data)``): the user's own data unchanged, or the spec of
+        the demo variant that plays out this run's designs.
+    folder
+        The demo folder simulated (``None`` off the demo).
+    note
+        One sentence saying which store this is.
+    """
+
+    data: Any
+    folder: Path | None = None
+    note: str = ""
+
+    def planted(self, round_no: int) -> dict[str, Any] | None:
+        """The planted truth of round ``round_no`` in this demo variant (``None`` off the demo or without that round)."""
+        if self.folder is None:
+            return None
+        return _read_truth(self.folder).get("rounds", {}).get(str(round_no))
+
+    def beside(self, lift: pd.DataFrame, round_no: int) -> pd.DataFrame | str:
+        """The lift's visits and sales estimates beside the planted effect, and whether the interval covers it."""
+        planted = self.planted(round_no)
+        if planted is None:
+            return ("No planted effect to compare with: " +
+                    ("this is not the demo store." if self.folder is None else f"round {round_no} was not simulated."))
+        rows = []
+        for metric in ("visits", "sales"):
+            est = lift.set_index("metric").loc[metric]
+            truth = planted[f"planted_effect_{metric}_per_member"]
+            rows.append({"metric": metric, "estimate": est["lift"], "ci_low": est["ci_low"], "ci_high": est["ci_high"],
+                         "planted effect": truth, "interval covers it": bool(est["ci_low"] <= truth <= est["ci_high"])})
+        return pd.DataFrame(rows)
+
+
+def campaign_data(data: Any, *, folder: str | os.PathLike | None, through_round: int) -> CampaignData:
+    """The store a campaign step works on: on the demo, the variant that plays out this run's designs.
+
+    Parameters
+    ----------
+    data
+        The notebook's ``data`` parameter.
+    folder
+        The run folder, where notebook 03 wrote each round's campaign definition.
+    through_round
+        Play out the designs of rounds 1 .. ``through_round`` (notebook 03 of round *r* passes *r - 1*: it designs
+        on the months earlier rounds shaped; notebook 04 passes *r*).
+
+    Off the demo the data is returned unchanged. On the demo, the definitions
+    found (this run, then earlier runs of the same name) are simulated in
+    order; with none at all, round 0 gets the months without campaigns and a
+    later round the worked case's store (its recorded campaigns).
+    """
+    from ..artifacts import CampaignDefinition
+    from ..store.spec import load_data_spec
+
+    spec = load_data_spec(data)
+    if spec.get("source") != "demo":
+        return CampaignData(data=data, note="The data as given (the campaign simulator plays designs out on the demo store only).")
+    top = ensure_demo_store(spec.get("folder"), n_members=spec.get("n_members") or 11550,
+                            seed=spec.get("seed") or _default_seed())
+    designs = [d for r in range(1, through_round + 1) if (d := CampaignDefinition.read(folder, r)) is not None]
+    if not designs:
+        if through_round < 1:
+            return CampaignData(store_spec(top, top / "natural"), top / "natural",
+                                "The demo store without any campaign: this round is designed on months no campaign touched.")
+        return CampaignData(store_spec(top), top, "No campaign definition in this run: the demo store's worked case "
+                                                  "(its two recorded rounds) is analysed.")
+    ids = pd.read_parquet(top / "customers.parquet", columns=["customer_id"])["customer_id"].tolist()
+    variant = top / "natural"
+    for definition in designs:
+        variant = simulate_campaign(variant, Design.from_definition(definition, ids))
+    shown = ", ".join(f"round {d.round} ({d.campaign_id}: {int(d.arms.get('treatment', 0)):,} treated / "
+                      f"{int(d.arms.get('control', 0)):,} control)" for d in designs)
+    return CampaignData(store_spec(top, variant), variant,
+                        f"The demo store with this run's design(s) played out by the campaign simulator: {shown}.")
+
+
+def _default_seed() -> int:
+    from .plan import DEMO_SEED
+
+    return DEMO_SEED
