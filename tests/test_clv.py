@@ -111,8 +111,8 @@ def test_fit_equals_direct_pymc_marketing_on_online_retail():
 def test_fit_equals_direct_pymc_marketing_on_the_demo_store(demo_store):
     summary = clv.clv_summary(demo_store.transactions, calibration_end="2025-06-01", observation_end="2025-09-01")
     summary = summary.sample(3000, random_state=0).sort_values("customer_id").reset_index(drop=True)
-    # the demo's members differ too little in spend per visit: Gamma-Gamma runs to q, v -> infinity
-    _check_against_direct(summary, spend_degenerate=True)
+    # the demo's members keep their own mean ticket (gamma-mixed): the spend model is regular
+    _check_against_direct(summary, spend_degenerate=False)
 
 
 def test_bad_clv_options():

@@ -309,7 +309,7 @@ def test_round_two_on_the_demo_classifies_every_treated_member(demo_store):
     table = r.interaction_table(demo_store.transactions, arms, base="2025-10", campaign="2025-11", base_window=3)
     treated = table[table["arm"] == "treatment"]
     groups = r.classify_round(treated, split=r.split_rule({"sales_goal": 0.3}))
-    assert len(groups) == len(treated) == 186
+    assert len(groups) == len(treated) == int((arms["arm"] == "treatment").sum()) > 100
     assert (groups != "no base").all()  # round one's members bought in its base month: all have an earlier base
     without = r.interaction_table(demo_store.transactions, arms, base="2025-10", campaign="2025-11")
     assert (r.classify_round(without[without["arm"] == "treatment"], split=r.split_rule({"sales_goal": 0.3}))

@@ -200,6 +200,13 @@ def _effects(state: pd.DataFrame, channel: np.ndarray, plan_channels: Sequence[s
     return visit_mult, ticket_mult, extra, order_ticket, responder
 
 
+def _numbered(prefix: str, n: int) -> np.ndarray:
+    """``prefix0000000``, ``prefix0000001``, ... (n ids; none for n = 0)."""
+    if n == 0:
+        return np.array([], dtype=str)
+    return np.char.add(prefix, np.char.zfill(np.arange(n).astype(str), 7))
+
+
 def _simulate(top: Path, parent: Path, parent_truth: dict[str, Any], design: Design):
     nat = top / "natural"
     calendar = parent_truth["calendar"]
@@ -262,7 +269,7 @@ def _simulate(top: Path, parent: Path, parent_truth: dict[str, Any], design: Des
         month_idx = np.full(len(cust_idx), m)
         lines = visit_lines(rng, prods, {k: v[ch] for k, v in habits.items()}, cust_idx, tick, month_idx, months)
         new_frames.append(lines_frame(lines, cust_idx, target_ids[ch], prods,
-                                      order_ids=np.char.add(prefix + "S", np.char.zfill(np.arange(len(cust_idx)).astype(str), 7)),
+                                      order_ids=_numbered(prefix + "S", len(cust_idx)),
                                       channel="store"))
     orders = np.where(treated & alive & (extra > 0), rng.poisson(extra), 0)
     ph = np.repeat(np.arange(len(arms)), orders)
@@ -271,7 +278,7 @@ def _simulate(top: Path, parent: Path, parent_truth: dict[str, Any], design: Des
         tick = ticket[ph] * order_ticket[ph] * rng.gamma(p, 1 / p, len(ph))
         lines = visit_lines(rng, prods, habits, ph, tick, np.full(len(ph), m), months)
         new_frames.append(lines_frame(lines, ph, target_ids, prods,
-                                      order_ids=np.char.add(prefix + "P", np.char.zfill(np.arange(len(ph)).astype(str), 7)),
+                                      order_ids=_numbered(prefix + "P", len(ph)),
                                       channel="phone"))
     tx = pd.read_parquet(parent / "transactions.parquet")
     start, end = months[m], months[m] + pd.offsets.MonthBegin(1)
