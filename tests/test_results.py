@@ -154,7 +154,7 @@ def test_demo_groups_follow_the_planted_heterogeneity(demo_store, demo_dir):
     responder = truth.loc[groups.index, "r1_responder_type"].astype(bool)
     share = responder.groupby(groups).mean()
     # A1 is mostly WeChat-using students, A4 mostly the others
-    assert share["A1"] > 0.75 and share["A4"] < 0.4
+    assert share["A1"] > 0.75 and share["A4"] < 0.5 and share["A4"] < responder.mean() - 0.15
 
 
 def test_classify_round_dispatches_by_the_rounds_goals():

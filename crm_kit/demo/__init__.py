@@ -2,14 +2,15 @@
 
 ``plan`` holds the case's numbers, rounds and 4P plans (once); ``model`` the
 generating model (personas, habits, who responds to which channel);
-``generator`` writes the store and its ground truth; ``simulator`` plays out
-any campaign design on it. Importing this package registers the
+``generator`` draws the months without campaigns; ``simulator`` plays out
+any campaign design on them; ``store`` assembles the store and tells a
+notebook which variant to load. Importing this package registers the
 named data source ``demo`` (``data: demo`` or ``data: demo:3000`` in params),
 so the store package never imports the demo.
 """
 
 from ..store.spec import register_source
-from .generator import DEMO_VERSION, default_demo_dir, demo_data_spec, ensure_demo_store, generate_demo_store
+from .generator import DEMO_VERSION, default_demo_dir
 from .model import PERSONAS, RESPONSE_MODEL, model_table, response_table
 from .plan import (
     DEMO_GROUP_SALES,
@@ -22,7 +23,8 @@ from .plan import (
     case_preset,
     describe_preset,
 )
-from .simulator import CampaignData, Design, campaign_data, simulate_campaign
+from .simulator import Design, simulate_campaign
+from .store import CampaignData, campaign_data, demo_data_spec, ensure_demo_store, generate_demo_store
 
 __all__ = [
     "CampaignData",

@@ -12,22 +12,16 @@ calibrated so that the base month (``2025-09``) reproduces the worked case:
 about twice with a ticket of about 550 — and the same members keep differing
 in the months before and after, as real shoppers do.
 
-The store is written twice: ``natural/`` holds the months as they would be
-without any campaign (plus the state the campaign simulator needs); the
-folder itself is the worked case, both of its rounds simulated by
-:func:`crm_kit.demo.simulator.simulate_campaign` (round one on group 8 by
-WeChat, round two on round one's A4 by SMS and phone). Any other design is
-simulated on demand into ``variants/``. The latent truth goes to
-``ground_truth_customers.parquet``, the model and the planted effects to
-``ground_truth.json``.
+:func:`write_natural_store` writes ``natural/``: the months as they would be
+without any campaign, the state the campaign simulator needs, and the latent
+truth (``ground_truth_customers.parquet``, the model in
+``ground_truth.json``); :func:`crm_kit.demo.store.generate_demo_store` adds
+the worked case's two rounds on top.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +33,14 @@ from scipy import special, stats
 
 from ..config import demo_dir
 from ..engine import group_sizes
-from ..errors import DataError, ParameterError
+from ..errors import DataError
 from .model import DROPOUT_BY_GROUP, PERSONA_SHARES_BY_GROUP, PERSONAS, RESPONSE_MODEL, SHAPES
-from .plan import DEMO_GROUP_SALES, DEMO_GROUP_VISITS, DEMO_MONTHS, DEMO_SEED
+from .plan import DEMO_GROUP_SALES, DEMO_GROUP_VISITS, DEMO_MONTHS
 
 __all__ = [
-    "generate_demo_store",
-    "demo_data_spec",
-    "ensure_demo_store",
     "default_demo_dir",
+    "write_natural_store",
+    "store_spec",
     "N_MONTHS",
 ]
 
@@ -519,56 +512,7 @@ def sort_lines(tx: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------ the store
 
 
-def generate_demo_store(
-    out_dir: str | os.PathLike | None = None,
-    *,
-    n_members: int = 11550,
-    seed: int = DEMO_SEED,
-    overwrite: bool = False,
-) -> Path:
-    """Generate the demo membership store as Parquet files: the months without campaigns and the worked case's rounds.
-
-    Parameters
-    ----------
-    out_dir
-        Target folder (default :func:`default_demo_dir`). Files written:
-        ``transactions``, ``customers``, ``customers_personal``, ``products``,
-        ``contacts`` (``.parquet``), ``ground_truth.json`` and
-        ``ground_truth_customers.parquet`` — the worked case with both rounds
-        simulated — and ``natural/``: the same months without any campaign and
-        the state :func:`~crm_kit.demo.simulator.simulate_campaign` needs.
-    n_members
-        Members paying in the base month (the case: 11,550); scales everything.
-    seed
-        Random seed: the same seed and size give byte-identical files.
-    overwrite
-        Replace an existing store in ``out_dir``.
-
-    Returns
-    -------
-    pathlib.Path
-        The folder written.
-    """
-    if not isinstance(n_members, (int, np.integer)) or isinstance(n_members, bool) or n_members < 100:
-        raise ParameterError(f"n_members={n_members!r}: the demo store needs at least 100 members")
-    out = Path(out_dir) if out_dir is not None else default_demo_dir()
-    if (out / "transactions.parquet").exists() and not overwrite:
-        raise DataError(f"a demo store already exists in {out}; pass overwrite=True to replace it")
-    tmp = out.with_name(out.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    (tmp / "natural").mkdir(parents=True)
-    truth = _write_natural(tmp, n_members=int(n_members), seed=int(seed))
-    from .simulator import simulate_case_rounds
-
-    simulate_case_rounds(tmp, truth)
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
-    return out
-
-
-def _write_natural(folder: Path, *, n_members: int, seed: int) -> dict[str, Any]:
+def write_natural_store(folder: Path, *, n_members: int, seed: int) -> dict[str, Any]:
     """Draw the members and their months without any campaign; write them and the shared tables to ``folder``."""
     rng = np.random.default_rng(seed)
     months = month_starts()
@@ -722,24 +666,6 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
                    coerce_timestamps="us", allow_truncated_timestamps=False)
 
 
-def ensure_demo_store(out_dir: str | os.PathLike | None = None, *, n_members: int = 11550, seed: int = DEMO_SEED) -> Path:
-    """Return the demo store folder, generating it first if it is missing or of another size/seed."""
-    out = Path(out_dir) if out_dir is not None else default_demo_dir()
-    if n_members != 11550 or seed != DEMO_SEED:
-        if out_dir is None:
-            out = out.with_name(f"demo_n{n_members}_s{seed}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # parallel test workers and notebooks may ask at once: one generates, the others wait
-    with open(out.parent / f".{out.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        truth = out / "ground_truth.json"
-        if truth.exists():
-            meta = json.loads(truth.read_text())
-            if meta.get("n_members") == n_members and meta.get("seed") == seed and meta.get("generator_version") == DEMO_VERSION:
-                return out
-        return generate_demo_store(out, n_members=n_members, seed=seed, overwrite=True)
-
-
 def store_spec(top: Path, variant: Path | None = None) -> dict[str, Any]:
     """The data spec of a demo store folder; ``variant`` supplies its own transactions and contacts."""
     events = variant if variant is not None else top
@@ -753,8 +679,3 @@ def store_spec(top: Path, variant: Path | None = None) -> dict[str, Any]:
     if pq.ParquetFile(events / "contacts.parquet").metadata.num_rows == 0:
         del tables["contacts"]  # the months without campaigns: no campaign exposure to read
     return {"name": "demo", "currency": "¥", "tables": tables, "cleaning": {}}
-
-
-def demo_data_spec(*, n_members: int | None = None, seed: int | None = None, folder: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The data spec of the demo store (generated on first use): the worked case with both rounds."""
-    return store_spec(ensure_demo_store(folder, n_members=n_members or 11550, seed=seed or DEMO_SEED))

@@ -37,7 +37,6 @@ from .generator import (
     SEASON,
     TICKET_SEASON,
     VISIT_SEASON,
-    ensure_demo_store,
     expected_capped_visits,
     lines_frame,
     month_spend,
@@ -45,13 +44,12 @@ from .generator import (
     month_visits,
     sort_lines,
     split_spend,
-    store_spec,
     visit_lines,
     write_parquet,
 )
 from .model import RESPONSE_MODEL, SHAPES
 
-__all__ = ["CampaignData", "Design", "campaign_data", "simulate_campaign", "simulate_case_rounds", "store_chain"]
+__all__ = ["Design", "simulate_campaign", "simulate_case_rounds", "store_chain"]
 
 
 @dataclass
@@ -105,7 +103,7 @@ class Design:
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _read_truth(folder: Path) -> dict[str, Any]:
+def read_truth(folder: Path) -> dict[str, Any]:
     return json.loads((folder / "ground_truth.json").read_text())
 
 
@@ -147,7 +145,7 @@ def simulate_campaign(store: str | os.PathLike, design: Design) -> Path:
         parent = top / "natural"
     if not (parent / "ground_truth.json").exists():
         raise DataError(f"{parent} is not a demo store folder (no ground_truth.json); generate one with crm-kit demo")
-    parent_truth = _read_truth(parent)
+    parent_truth = read_truth(parent)
     chain = [*parent_truth.get("chain", []), design.key()]
     out = top / "variants" / _chain_key(chain)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -371,96 +369,4 @@ def _design(rnd: Mapping[str, Any], round_no: int, month: str, arms: pd.DataFram
 
 def store_chain(folder: str | os.PathLike) -> list[str]:
     """The design keys simulated into a demo store folder, in order (empty for ``natural/``)."""
-    return list(_read_truth(Path(folder)).get("chain", []))
-
-
-# ------------------------------------------------------------------ what a notebook loads
-
-
-@dataclass
-class CampaignData:
-    """What a campaign notebook loads, and where the planted truth is when the data is the demo.
-
-    Attributes
-    ----------
-    data
-        The data to load (``crm_kit.load_store(campaign.data)``): the user's own data unchanged, or the spec of
-        the demo variant that plays out this run's designs.
-    folder
-        The demo folder simulated (``None`` off the demo).
-    note
-        One sentence saying which store this is.
-    """
-
-    data: Any
-    folder: Path | None = None
-    note: str = ""
-
-    def planted(self, round_no: int) -> dict[str, Any] | None:
-        """The planted truth of round ``round_no`` in this demo variant (``None`` off the demo or without that round)."""
-        if self.folder is None:
-            return None
-        return _read_truth(self.folder).get("rounds", {}).get(str(round_no))
-
-    def beside(self, lift: pd.DataFrame, round_no: int) -> pd.DataFrame | str:
-        """The lift's visits and sales estimates beside the planted effect, and whether the interval covers it."""
-        planted = self.planted(round_no)
-        if planted is None:
-            return ("No planted effect to compare with: " +
-                    ("this is not the demo store." if self.folder is None else f"round {round_no} was not simulated."))
-        rows = []
-        for metric in ("visits", "sales"):
-            est = lift.set_index("metric").loc[metric]
-            truth = planted[f"planted_effect_{metric}_per_member"]
-            rows.append({"metric": metric, "estimate": est["lift"], "ci_low": est["ci_low"], "ci_high": est["ci_high"],
-                         "planted effect": truth, "interval covers it": bool(est["ci_low"] <= truth <= est["ci_high"])})
-        return pd.DataFrame(rows)
-
-
-def campaign_data(data: Any, *, folder: str | os.PathLike | None, through_round: int) -> CampaignData:
-    """The store a campaign step works on: on the demo, the variant that plays out this run's designs.
-
-    Parameters
-    ----------
-    data
-        The notebook's ``data`` parameter.
-    folder
-        The run folder, where notebook 03 wrote each round's campaign definition.
-    through_round
-        Play out the designs of rounds 1 .. ``through_round`` (notebook 03 of round *r* passes *r - 1*: it designs
-        on the months earlier rounds shaped; notebook 04 passes *r*).
-
-    Off the demo the data is returned unchanged. On the demo, the definitions
-    found (this run, then earlier runs of the same name) are simulated in
-    order; with none at all, round 0 gets the months without campaigns and a
-    later round the worked case's store (its recorded campaigns).
-    """
-    from ..artifacts import CampaignDefinition
-    from ..store.spec import load_data_spec
-
-    spec = load_data_spec(data)
-    if spec.get("source") != "demo":
-        return CampaignData(data=data, note="The data as given (the campaign simulator plays designs out on the demo store only).")
-    top = ensure_demo_store(spec.get("folder"), n_members=spec.get("n_members") or 11550,
-                            seed=spec.get("seed") or _default_seed())
-    designs = [d for r in range(1, through_round + 1) if (d := CampaignDefinition.read(folder, r)) is not None]
-    if not designs:
-        if through_round < 1:
-            return CampaignData(store_spec(top, top / "natural"), top / "natural",
-                                "The demo store without any campaign: this round is designed on months no campaign touched.")
-        return CampaignData(store_spec(top), top, "No campaign definition in this run: the demo store's worked case "
-                                                  "(its two recorded rounds) is analysed.")
-    ids = pd.read_parquet(top / "customers.parquet", columns=["customer_id"])["customer_id"].tolist()
-    variant = top / "natural"
-    for definition in designs:
-        variant = simulate_campaign(variant, Design.from_definition(definition, ids))
-    shown = ", ".join(f"round {d.round} ({d.campaign_id}: {int(d.arms.get('treatment', 0)):,} treated / "
-                      f"{int(d.arms.get('control', 0)):,} control)" for d in designs)
-    return CampaignData(store_spec(top, variant), variant,
-                        f"The demo store with this run's design(s) played out by the campaign simulator: {shown}.")
-
-
-def _default_seed() -> int:
-    from .plan import DEMO_SEED
-
-    return DEMO_SEED
+    return list(read_truth(Path(folder)).get("chain", []))
