@@ -125,6 +125,33 @@ def test_design_round_one_then_results_exports_are_private(demo_dir, tmp_path):
 
 
 @pytest.mark.notebook
+def test_a_changed_design_is_what_the_results_analyse(demo_dir, tmp_path):
+    """Round one designed for decile 9 with half held out: notebook 04 analyses those arms on the demo's
+    simulated variant, says they match the design, and prints that design's planted effect beside the estimate."""
+    import math
+
+    from crm_kit.demo import campaign_data
+
+    out, _ = _run("03_campaign_design", tmp_path, target_value="9", control_share=0.5)
+    definition = json.loads((out / "campaign_round1.json").read_text())
+    assert str(definition["target"]["value"]) == "9" and definition["arms"] == {
+        **definition["arms"], "treatment": 578, "control": 577}
+    out, executed = _run("04_campaign_results", tmp_path)
+    results = json.loads((out / "results_round1.json").read_text())
+    assert results["arms"] == {"treatment": 578, "control": 577}
+    planted = campaign_data("demo", folder=out, through_round=1).planted(1)
+    assert (planted["treated"], planted["control"]) == (578, 577)
+    text = _output_text(executed)
+    assert "match the design of R1-2025-10: 578 treated / 577 control" in text
+    assert "planted effect" in text and "interval covers it" in text
+    shown = f"{math.floor(planted['planted_effect_sales_per_member'] * 10) / 10:.1f}"
+    assert shown in text
+    # the worked case's planted effect (group 8) is not what is shown
+    case = json.loads((demo_dir / "ground_truth.json").read_text())["rounds"]["1"]["planted_effect_sales_per_member"]
+    assert abs(case - planted["planted_effect_sales_per_member"]) > 100
+
+
+@pytest.mark.notebook
 def test_personal_details_only_when_asked(demo_dir, tmp_path):
     import pandas as pd
 

@@ -314,3 +314,32 @@ def test_round_two_on_the_demo_classifies_every_treated_member(demo_store):
     without = r.interaction_table(demo_store.transactions, arms, base="2025-10", campaign="2025-11")
     assert (r.classify_round(without[without["arm"] == "treatment"], split=r.split_rule({"sales_goal": 0.3}))
             == "no base").sum() > 50  # what round two lost before: members who skipped round one's campaign month
+
+
+def _designed(arms: pd.DataFrame, *, salt: str = "s"):
+    from crm_kit.artifacts import CampaignDefinition
+    from crm_kit.campaign import contact_list
+
+    counts = arms["arm"].value_counts()
+    channels = pd.Series("SMS", index=arms.loc[arms["arm"] == "treatment", "customer_id"])
+    return CampaignDefinition(campaign_id="R1", round=1, target={"kind": "decile", "value": "9"},
+                              periods={"base": "2025-09", "campaign": "2025-10"}, goals={"sales_goal": 0.3},
+                              group_targets=[], arms={"treatment": int(counts.get("treatment", 0)),
+                                                      "control": int(counts.get("control", 0))},
+                              channel="SMS", costs={"total": 1.0}, gross_margin=0.2, break_even_sales=5.0, power={},
+                              pseudonym_salt=salt, contact_list=contact_list(arms, channels, salt=salt))
+
+
+def test_design_check_says_whether_the_contacts_are_the_design():
+    arms = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "arm": ["treatment", "treatment", "control", "control"]})
+    design = _designed(arms)
+    assert r.design_check(design, arms).startswith("The recorded contacts match the design of R1: 2 treated / 2 control")
+    swapped = arms.assign(arm=["treatment", "control", "treatment", "control"])
+    text = r.design_check(design, swapped)
+    assert text.startswith("MISMATCH") and "0 designed customer(s) are not in the data's contacts" in text
+    assert "2 sit in the other arm" in text
+    other = pd.DataFrame({"customer_id": ["a", "b", "c", "x", "y"], "arm": ["treatment"] * 3 + ["control"] * 2})
+    text = r.design_check(design, other)
+    assert "the design has 2 treated / 2 control, the data 3 / 2" in text
+    assert "1 designed customer(s) are not in the data's contacts, 2 contacted customer(s) were not in the design" in text
+    assert "No campaign definition" in r.design_check(None, arms)
