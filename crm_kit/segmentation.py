@@ -28,6 +28,7 @@ __all__ = [
     "k_choice_verdict",
     "select_k",
     "RFMScorer",
+    "CLUSTER_COLUMNS",
     "cluster_features",
     "clustering_note",
     "NOT_CLUSTERED",
@@ -215,20 +216,29 @@ _WORDS = {
 }
 
 
+#: the clustering features of the active customers; recency joins them when everybody is clustered
+CLUSTER_COLUMNS = ("frequency", "sales", "mean_ticket", "promo_share", "brand_loyalty")
+
+
 def cluster_features(summary: pd.DataFrame, behaviour: pd.DataFrame | None = None, *,
-                     columns: Sequence[str] = ("recency_days", "frequency", "sales", "mean_ticket", "promo_share", "brand_loyalty"),
-                     active_only: bool = True) -> pd.DataFrame:
-    """Customer features for clustering: RFM plus behaviour, one row per customer.
+                     columns: Sequence[str] | None = None, active_only: bool = True) -> pd.DataFrame:
+    """Customer features for clustering: frequency, value and behaviour, one row per customer.
 
     With a behaviour table (:func:`crm_kit.discovery.customer_behaviour`) and
     ``active_only`` (the default), only customers who bought in its window
     are clustered: a lapsed customer has no observed promotion share or brand
     loyalty, and clustering them on imputed medians would make a segment of
     the imputation. They stay in the RFM segments, tiers and churn figures
-    (``attrs["not_clustered"]`` counts them). Columns missing from the data (no
-    promotion flag, no brands) are left out; missing loyalty of an active
-    customer (too few purchases in a category) is filled with the median.
+    (``attrs["not_clustered"]`` counts them). Among customers who all bought
+    in the window, recency only says on which day their last trip fell, so
+    the default ``columns`` (:data:`CLUSTER_COLUMNS`) leave it to RFM; with
+    ``active_only=False`` (everybody clustered) recency comes first. Columns
+    missing from the data (no promotion flag, no brands) are left out;
+    missing loyalty of an active customer (too few purchases in a category)
+    is filled with the median.
     """
+    if columns is None:
+        columns = CLUSTER_COLUMNS if (active_only and behaviour is not None) else ("recency_days", *CLUSTER_COLUMNS)
     df = summary.set_index("customer_id") if "customer_id" in summary.columns else summary.copy()
     n_all = len(df)
     if behaviour is not None:

@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: bumped whenever the generator's output changes, so an older store in data/demo is regenerated
-DEMO_VERSION = 4
+DEMO_VERSION = 5
 #: months in the store: 13 of history up to the base month, then the two campaign months
 N_MONTHS = 15
 BASE_MONTH_INDEX = 12
@@ -496,11 +496,29 @@ def lines_frame(lines: dict[str, np.ndarray], visit_cust: np.ndarray, ids: np.nd
     )
 
 
-def _order_ids(ts: np.ndarray, prefix: str) -> np.ndarray:
+def _order_ids(ts: np.ndarray, prefix: str, *, start: int = 0) -> np.ndarray:
+    """Receipt numbers in time order, from ``start`` on (nine digits)."""
+    if len(ts) == 0:
+        return np.array([], dtype=str)
     rank = np.argsort(ts, kind="stable")
     number = np.empty(len(rank), dtype=np.int64)
-    number[rank] = np.arange(len(rank))
-    return np.char.add(prefix, np.char.zfill(number.astype(str), 8))
+    number[rank] = np.arange(start, start + len(rank))
+    return np.char.add(prefix, np.char.zfill(number.astype(str), 9))
+
+
+#: the line-item table as the demo writes it (microsecond timestamps: Spark refuses Parquet's nanoseconds)
+TRANSACTIONS_SCHEMA = pa.schema([
+    ("customer_id", pa.string()), ("order_id", pa.string()), ("ts", pa.timestamp("us")),
+    ("product_id", pa.string()), ("quantity", pa.int64()), ("amount", pa.float64()), ("promo", pa.bool_()),
+    ("channel", pa.string()),
+])
+#: members per chunk of line items
+CHUNK_MEMBERS = 20_000
+
+
+def arrow_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """A frame as an Arrow table of ``schema`` (no pandas metadata)."""
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False, safe=False).replace_schema_metadata(None)
 
 
 def sort_lines(tx: pd.DataFrame) -> pd.DataFrame:
@@ -559,20 +577,43 @@ def write_natural_store(folder: Path, *, n_members: int, seed: int) -> dict[str,
                               + rng.normal(0, 0.04, n_all), 0.0, 0.95),
     }
     prods = _products(rng)
-    cust_idx, month_idx, ticket = split_spend(rng, sim["visits"], sim["spend"])
-    lines = visit_lines(rng, prods, habits, cust_idx, ticket, month_idx, months)
-    tx = sort_lines(lines_frame(lines, cust_idx, ids, prods, order_ids=_order_ids(lines["ts"], "O"), channel="store"))
+    nat = folder / "natural"
+    recent_start = (base_start - pd.Timedelta(days=28)).value
+    base_bounds = (base_start.value, months[BASE_MONTH_INDEX + 1].value)
+    first_ts = np.full(n_all, np.iinfo(np.int64).max)
+    last_ts = np.full(n_all, np.iinfo(np.int64).min)
+    base_sales = np.zeros(n_all)
+    recent_units = np.zeros(len(prods))
+    orders = 0
+    # members in chunks: the line items of a large store never sit in memory at once
+    with pq.ParquetWriter(nat / "transactions.parquet", TRANSACTIONS_SCHEMA, compression="zstd") as writer:
+        for lo in range(0, n_all, CHUNK_MEMBERS):
+            hi = min(lo + CHUNK_MEMBERS, n_all)
+            cust_idx, month_idx, ticket = split_spend(rng, sim["visits"][lo:hi], sim["spend"][lo:hi])
+            lines = visit_lines(rng, prods, {k: v[lo:hi] for k, v in habits.items()}, cust_idx, ticket, month_idx, months)
+            order_ids = _order_ids(lines["ts"], "O", start=orders)
+            orders += len(cust_idx)
+            member = cust_idx[lines["visit"]] + lo
+            line_ts = lines["ts"][lines["visit"]]
+            np.minimum.at(first_ts, member, line_ts)
+            np.maximum.at(last_ts, member, line_ts)
+            in_base = (line_ts >= base_bounds[0]) & (line_ts < base_bounds[1])
+            np.add.at(base_sales, member[in_base], lines["amount"][in_base])
+            recent = line_ts >= recent_start
+            np.add.at(recent_units, lines["product_row"][recent], lines["quantity"][recent])
+            frame = sort_lines(lines_frame(lines, cust_idx, ids[lo:hi], prods, order_ids=order_ids, channel="store"))
+            writer.write_table(arrow_table(frame, TRANSACTIONS_SCHEMA), row_group_size=1_000_000)
 
     # a new member signs up at the latest on the day of their first purchase
-    first = tx.groupby("customer_id")["ts"].min().reindex(ids)
+    bought = first_ts < np.iinfo(np.int64).max
+    first = pd.Series(pd.to_datetime(np.where(bought, first_ts, 0)), index=ids).where(bought).dt.normalize()
     customers["signup_date"] = customers["signup_date"].where(
-        first.isna().to_numpy() | (customers["signup_date"] <= first.dt.normalize().to_numpy()), first.dt.normalize().to_numpy())
+        ~bought | (customers["signup_date"] <= first.to_numpy()), first.to_numpy())
 
     # --- products: stock on hand from recent sales
-    recent = tx[tx["ts"] >= base_start - pd.Timedelta(days=28)]
-    weekly_units = recent.groupby("product_id")["quantity"].sum().reindex(prods["product_id"]).fillna(0) / 8.0
+    weekly_units = recent_units / 8.0
     cover = rng.uniform(2, 8, len(prods))
-    stock = np.round(weekly_units.to_numpy() * cover + rng.integers(5, 40, len(prods))).astype(np.int64)
+    stock = np.round(weekly_units * cover + rng.integers(5, 40, len(prods))).astype(np.int64)
     products = prods[["product_id", "name", "category", "brand", "unit_price"]].assign(stock=stock)
 
     # --- latent truth and the simulator's state
@@ -582,11 +623,10 @@ def write_natural_store(folder: Path, *, n_members: int, seed: int) -> dict[str,
     for j, (channel, model) in enumerate(RESPONSE_MODEL.items()):
         share = np.array([model["responders"].get(p, 0.0) for p in PERSONA_NAMES])[persona]
         responds[channel] = (lat["responsive"][:, j] < share) & (uses_wechat if model["needs_wechat"] else True)
-    base_sales = tx[(tx["ts"] >= base_start) & (tx["ts"] < months[BASE_MONTH_INDEX + 1])].groupby("customer_id")["amount"].sum()
-    base_group = pd.Series(np.nan, index=ids)
-    payers = base_sales.sort_index()
-    base_group[payers.index] = _groups_by_sales(payers.to_numpy())  # ids sort like the kit's tie-break
-    last_visit = tx.groupby("customer_id")["ts"].max().reindex(ids)
+    payers = np.flatnonzero(base_sales > 0)  # ids are in id order, as the kit breaks ties
+    base_group = np.full(n_all, np.nan)
+    base_group[payers] = _groups_by_sales(base_sales[payers])
+    last_visit = pd.Series(pd.to_datetime(np.where(bought, last_ts, 0)), index=ids).where(bought)
     dropped = sim["visits"].sum(axis=1) >= lat["visits_left"]
     truth_customers = pd.DataFrame({
         "customer_id": ids,
@@ -594,7 +634,7 @@ def write_natural_store(folder: Path, *, n_members: int, seed: int) -> dict[str,
         "student": name == "student snacker",
         "value_rank": lat["value_rank"],
         "latent_group": lat["latent_group"],
-        "base_month_group": base_group.to_numpy(),
+        "base_month_group": base_group,
         "visit_rate_per_month": sim["visit_rate"],
         "mean_ticket": sim["mean_ticket"],
         "dropout_per_visit": lat["dropout"],
@@ -638,8 +678,6 @@ def write_natural_store(folder: Path, *, n_members: int, seed: int) -> dict[str,
         "rounds": {},
         "chain": [],
     }
-    nat = folder / "natural"
-    write_parquet(tx, nat / "transactions.parquet")
     write_parquet(empty_contacts(), nat / "contacts.parquet")
     write_parquet(state, nat / "simulation_state.parquet")
     write_parquet(truth_customers, nat / "ground_truth_customers.parquet")

@@ -30,10 +30,15 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from ..errors import DataError, ParameterError
 from .generator import (
     DEMO_VERSION,
+    TRANSACTIONS_SCHEMA,
+    arrow_table,
     SEASON,
     TICKET_SEASON,
     VISIT_SEASON,
@@ -153,22 +158,45 @@ def simulate_campaign(store: str | os.PathLike, design: Design) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (out / "ground_truth.json").exists():
             return out
-        tx, contacts, truth, truth_customers = _simulate(top, parent, parent_truth, design)
+        lines, contacts, truth, truth_customers = _simulate(top, parent, parent_truth, design)
         truth["chain"] = chain
         tmp = out.with_name(out.name + ".tmp")
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
-        _write_events(tmp, tx, contacts, truth, truth_customers)
+        _write_events(tmp, parent, lines, contacts, truth, truth_customers)
         tmp.rename(out)
     return out
 
 
-def _write_events(folder: Path, tx, contacts, truth, truth_customers) -> None:
-    write_parquet(tx, folder / "transactions.parquet")
+def _write_events(folder: Path, parent: Path, lines: "_NewLines", contacts, truth, truth_customers) -> None:
+    """Write the variant: the parent's line items streamed without the replaced ones, then the new ones."""
+    replaced_ids = pa.array(lines.replaced_ids, type=pa.string())
+    start = pa.scalar(lines.start.to_pydatetime(), type=pa.timestamp("us"))
+    end = pa.scalar(lines.end.to_pydatetime(), type=pa.timestamp("us"))
+    source = pq.ParquetFile(parent / "transactions.parquet")
+    with pq.ParquetWriter(folder / "transactions.parquet", TRANSACTIONS_SCHEMA, compression="zstd") as writer:
+        for batch in source.iter_batches(batch_size=1_000_000):
+            table = pa.Table.from_batches([batch]).cast(TRANSACTIONS_SCHEMA)
+            drop = pc.and_(pc.and_(pc.is_in(table["customer_id"], value_set=replaced_ids),
+                                   pc.equal(table["channel"], "store")),
+                           pc.and_(pc.greater_equal(table["ts"], start), pc.less(table["ts"], end)))
+            writer.write_table(table.filter(pc.invert(drop)), row_group_size=1_000_000)
+        if len(lines.frame):
+            writer.write_table(arrow_table(sort_lines(lines.frame), TRANSACTIONS_SCHEMA), row_group_size=1_000_000)
     write_parquet(contacts, folder / "contacts.parquet")
     write_parquet(truth_customers, folder / "ground_truth_customers.parquet")
     (folder / "ground_truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True, default=str) + "\n")
+
+
+@dataclass
+class _NewLines:
+    """A design's line items: the store lines of ``replaced_ids`` in [start, end) give way to ``frame``."""
+
+    frame: pd.DataFrame
+    replaced_ids: list[str]
+    start: pd.Timestamp
+    end: pd.Timestamp
 
 
 def _month_index(calendar: list[str], month: str) -> int:
@@ -278,10 +306,9 @@ def _simulate(top: Path, parent: Path, parent_truth: dict[str, Any], design: Des
         new_frames.append(lines_frame(lines, ph, target_ids, prods,
                                       order_ids=_numbered(prefix + "P", len(ph)),
                                       channel="phone"))
-    tx = pd.read_parquet(parent / "transactions.parquet")
     start, end = months[m], months[m] + pd.offsets.MonthBegin(1)
-    replaced = tx["customer_id"].isin(target_ids[changed]) & (tx["ts"] >= start) & (tx["ts"] < end) & (tx["channel"] == "store")
-    tx = sort_lines(pd.concat([tx[~replaced], *new_frames], ignore_index=True))
+    lines = _NewLines(frame=pd.concat(new_frames, ignore_index=True) if new_frames else pd.DataFrame(),
+                      replaced_ids=[str(i) for i in target_ids[changed]], start=start, end=end)
 
     contacted_at = np.where(treated, np.datetime64(months[m], "ns"), np.datetime64("NaT", "ns"))
     new_contacts = pd.DataFrame({
@@ -323,7 +350,7 @@ def _simulate(top: Path, parent: Path, parent_truth: dict[str, Any], design: Des
     truth["rounds"] = rounds
     # the keys of earlier versions of the demo, kept for readers of round1 / round2
     truth[f"round{r}"] = {**rounds[str(r)], "expected_effect_sales_per_customer": rounds[str(r)]["planted_effect_sales_per_member"]}
-    return tx, contacts, truth, truth_customers
+    return lines, contacts, truth, truth_customers
 
 
 # ------------------------------------------------------------------ the worked case's two rounds
