@@ -61,6 +61,8 @@ ZH_HEADERS: dict[str, str] = {
     "Control": "对照组", "Lift": "提升", "Relative lift": "相对提升", "Incremental sales": "增量销售额", "Cost": "成本",
     "Return on spend": "投资回报率", "ROI": "投资回报率", "RFM segment": "RFM 细分", "Round": "轮次", "Campaign": "营销活动",
     "Support": "支持度", "Confidence": "置信度", "If bought": "若购买", "Then also": "则也购买",
+    "Estimate": "估计值", "95% CI low": "95% 置信区间下限", "95% CI high": "95% 置信区间上限",
+    "Planted effect": "植入的真实效应", "Interval covers it": "区间覆盖真实效应",
 }
 
 
