@@ -343,3 +343,76 @@ def test_design_check_says_whether_the_contacts_are_the_design():
     assert "the design has 2 treated / 2 control, the data 3 / 2" in text
     assert "1 designed customer(s) are not in the data's contacts, 2 contacted customer(s) were not in the design" in text
     assert "No campaign definition" in r.design_check(None, arms)
+
+
+def _hc3_ols(y, X):
+    """OLS and its HC3 covariance, written out: (X'X)^-1 X' diag(e^2 / (1 - h)^2) X (X'X)^-1."""
+    xtx_inv = np.linalg.inv(X.T @ X)
+    beta = xtx_inv @ X.T @ y
+    e = y - X @ beta
+    h = np.einsum("ij,jk,ik->i", X, xtx_inv, X)
+    meat = X.T @ (X * (e**2 / (1 - h) ** 2)[:, None])
+    return beta, xtx_inv @ meat @ xtx_inv
+
+
+def test_adjusted_lift_equals_a_hand_written_ols_with_hc3():
+    rng = np.random.default_rng(3)
+    n = 40
+    ids = [f"c{i}" for i in range(n)]
+    arm = np.where(np.arange(n) % 3 == 0, "control", "treatment")
+    visits_pre = rng.poisson(3, n).astype(float)
+    sales_pre = visits_pre * rng.gamma(5, 100, n)
+    treated = (arm == "treatment").astype(float)
+    visits = rng.poisson(visits_pre + treated).astype(float)
+    sales = 0.8 * sales_pre + 150 * treated + rng.normal(0, 200, n)
+    table = pd.DataFrame({"arm": arm, "visits_campaign": visits, "sales_campaign": sales,
+                          "visits_base": visits_pre, "sales_base": sales_pre, "ticket_base": 1.0},
+                         index=pd.Index(ids, name="customer_id"))
+    covariates = pd.DataFrame({"visits_pre": visits_pre, "sales_pre": sales_pre}, index=table.index)
+    lift = r.lift_table(table, n_boot=20)
+    out = r.adjusted_lift(table, lift, covariates=covariates).set_index("metric")
+    z = stats.norm.ppf(0.975)
+    x = np.column_stack([visits_pre, sales_pre])
+    x = x - x.mean(axis=0)
+    X = np.column_stack([np.ones(n), treated, x, x * treated[:, None]])
+    for metric, y in (("visits", visits), ("sales", sales)):
+        beta, cov = _hc3_ols(y, X)
+        se = np.sqrt(cov[1, 1])
+        assert out.loc[metric, "adjusted"] == pytest.approx(beta[1], rel=1e-10)
+        assert out.loc[metric, "adjusted_ci_low"] == pytest.approx(beta[1] - z * se, rel=1e-10)
+        assert out.loc[metric, "adjusted_ci_high"] == pytest.approx(beta[1] + z * se, rel=1e-10)
+        ssr_full = np.sum((y - X @ beta) ** 2)
+        b0, *_ = np.linalg.lstsq(X[:, :2], y, rcond=None)
+        assert out.loc[metric, "variance_explained"] == pytest.approx(1 - ssr_full / np.sum((y - X[:, :2] @ b0) ** 2))
+    # the plain difference sits beside it, unchanged
+    assert out.loc["sales", "lift"] == pytest.approx(sales[treated == 1].mean() - sales[treated == 0].mean())
+
+
+def test_pre_period_covariates_average_the_months_before_the_base():
+    import ibis
+
+    lines = pd.DataFrame({"customer_id": ["a", "a", "a", "b"], "order_id": ["1", "2", "3", "4"],
+                          "ts": pd.to_datetime(["2025-06-03", "2025-08-10", "2025-09-02", "2025-07-01"]),
+                          "product_id": ["p"] * 4, "quantity": [1] * 4, "amount": [30.0, 60.0, 999.0, 90.0]})
+    cov = r.pre_period_covariates(ibis.memtable(lines), ["a", "b", "c"], base="2025-09", periods=3)
+    assert cov.loc["a", "sales_pre"] == pytest.approx(30.0) and cov.loc["a", "visits_pre"] == pytest.approx(2 / 3)
+    assert cov.loc["b", "sales_pre"] == pytest.approx(30.0) and cov.loc["c", "sales_pre"] == 0.0  # the base month is not used
+    with pytest.raises(ParameterError, match="whole number of periods"):
+        r.pre_period_covariates(ibis.memtable(lines), ["a"], base="2025-09", periods=0)
+
+
+def test_adjusted_lift_on_the_demo_is_narrower_and_covers_the_planted_effect(demo_store, demo_dir):
+    """Issue 19's target on the default demo's round one: the adjusted sales interval at least 15 % narrower than
+    the plain one (17 % measured), and it covers the planted effect."""
+    truth = json.loads((demo_dir / "ground_truth.json").read_text())["rounds"]["1"]
+    arms = demo_store.contacts.query("round == 1")[["customer_id", "arm"]]
+    table = r.interaction_table(demo_store.transactions, arms, base="2025-09", campaign="2025-10")
+    lift = r.lift_table(table, n_boot=100)
+    setup = r.round_setup(None, round_no=1, campaign_id="R1-2025-10", base="2025-09", campaign="2025-10",
+                          goals={"sales_goal": 0.3}, cost=0.0, gross_margin=0.2)
+    adjusted = r.adjusted_round_lift(demo_store.transactions, table, lift, setup).set_index("metric").loc["sales"]
+    assert adjusted["width_gain"] >= 0.15 and adjusted["variance_explained"] > 0.2
+    assert adjusted["adjusted_ci_low"] <= truth["planted_effect_sales_per_member"] <= adjusted["adjusted_ci_high"]
+    comparison = r.round_setup(None, round_no=1, control="never_contacted", campaign_id="R1-2025-10", base="2025-09",
+                               campaign="2025-10", goals={"sales_goal": 0.3}, cost=0.0, gross_margin=0.2)
+    assert "not random" in r.adjusted_round_lift(demo_store.transactions, table, lift, comparison)

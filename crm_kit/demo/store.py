@@ -125,18 +125,22 @@ class CampaignData:
             return None
         return read_truth(self.folder).get("rounds", {}).get(str(round_no))
 
-    def beside(self, lift: pd.DataFrame, round_no: int) -> pd.DataFrame | str:
-        """The lift's visits and sales estimates beside the planted effect, and whether the interval covers it."""
+    def beside(self, lift: pd.DataFrame, round_no: int, *, adjusted: pd.DataFrame | str | None = None) -> pd.DataFrame | str:
+        """The lift's visits and sales estimates (and the adjusted ones, if given) beside the planted effect."""
         planted = self.planted(round_no)
         if planted is None:
             return ("No planted effect to compare with: " +
                     ("this is not the demo store." if self.folder is None else f"round {round_no} was not simulated."))
         rows = []
+        estimates = [("", lift.set_index("metric"), "lift", "ci_low", "ci_high")]
+        if isinstance(adjusted, pd.DataFrame):
+            estimates.append((" (adjusted)", adjusted.set_index("metric"), "adjusted", "adjusted_ci_low", "adjusted_ci_high"))
         for metric in ("visits", "sales"):
-            est = lift.set_index("metric").loc[metric]
             truth = planted[f"planted_effect_{metric}_per_member"]
-            rows.append({"metric": metric, "estimate": est["lift"], "ci_low": est["ci_low"], "ci_high": est["ci_high"],
-                         "planted effect": truth, "interval covers it": bool(est["ci_low"] <= truth <= est["ci_high"])})
+            for suffix, table, est, lo, hi in estimates:
+                row = table.loc[metric]
+                rows.append({"metric": metric + suffix, "estimate": row[est], "ci_low": row[lo], "ci_high": row[hi],
+                             "planted effect": truth, "interval covers it": bool(row[lo] <= truth <= row[hi])})
         return pd.DataFrame(rows)
 
 
