@@ -21,6 +21,8 @@ from .engine import monthly_customer_list
 from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
+    "adjusted_power",
+    "adjusted_power_verdict",
     "assign_arms",
     "select_target",
     "contacted_elsewhere",
@@ -444,6 +446,49 @@ def power_verdict(check: dict[str, Any], *, goal: float, metric: str = "sales") 
         return text + f"A control share of {check['control_share_needed']:.0%} would be enough."
     return text + (f"No control share up to 50% reaches it with this group: about {check['group_size_needed']:,} "
                    "members would be needed at the planned split.")
+
+
+def adjusted_power(outcome: pd.Series, covariates: pd.DataFrame, *, effect: float, group_size: int,
+                   control_share: float, alpha: float = 0.05, power: float = 0.8) -> dict[str, Any]:
+    """:func:`power_analysis` with the variance the adjusted lift will have (CUPED / ANCOVA).
+
+    The adjusted lift (:func:`crm_kit.results.adjusted_lift`) removes the part
+    of each member's outcome their own past predicts. Its variance is the
+    outcome's times (1 - R²), R² from regressing ``outcome`` (the honest
+    variance month) on ``covariates`` (each member's mean visits and sales
+    over the periods *before* that month, :func:`crm_kit.engine.pre_period_covariates`).
+    The power check then runs on the residuals.
+
+    Returns
+    -------
+    dict
+        :func:`power_analysis`'s figures for the adjusted estimate, plus
+        ``r_squared`` (the share of the outcome's variance the past explains).
+    """
+    y = pd.Series(outcome).astype(float)
+    x = covariates.reindex(y.index)[["visits_pre", "sales_pre"]].to_numpy(float)
+    if np.isnan(x).any():
+        raise DataError("pre-period covariates are missing for some target members; compute them for the same ids")
+    X = np.column_stack([np.ones(len(y)), x - x.mean(axis=0)])
+    beta, *_ = np.linalg.lstsq(X, y.to_numpy(), rcond=None)
+    residual = y - X @ beta
+    total = float(((y - y.mean()) ** 2).sum())
+    r_squared = 1 - float((residual**2).sum()) / total if total > 0 else 0.0
+    check = power_analysis(residual + y.mean(), effect=effect, group_size=group_size, control_share=control_share,
+                           alpha=alpha, power=power)
+    return {**check, "r_squared": r_squared}
+
+
+def adjusted_power_verdict(plain: dict[str, Any], adjusted: dict[str, Any]) -> str:
+    """One sentence: what the adjusted lift buys at the design stage — a smaller detectable effect or control group."""
+    text = (f"Adjusted for each member's own past (it explains {adjusted['r_squared']:.0%} of the variance), the "
+            f"smallest detectable effect drops from {plain['mde']:,.0f} to {adjusted['mde']:,.0f} a member")
+    before, after = plain["control_share_needed"], adjusted["control_share_needed"]
+    if before is not None and after is not None and after < before:
+        return text + f", and a control share of {after:.0%} would be enough instead of {before:.0%}."
+    if before is None and after is not None:
+        return text + f", and a control share of {after:.0%} would now be enough."
+    return text + "."
 
 
 # ====================================================================== 4P plan and budget

@@ -26,6 +26,7 @@ import pandas as pd
 from .errors import DataError, ParameterError
 
 __all__ = [
+    "pre_period_covariates",
     "month_bounds",
     "parse_period",
     "previous_period",
@@ -312,3 +313,43 @@ def decile_table(customer_list: pd.DataFrame, *, value_col: str = "sales", group
     out["max_sales"] = g[(value_col, "max")]
     out.index.name = group_col
     return out.reset_index()
+
+
+def pre_period_covariates(transactions, customer_ids, *, base: Any, periods: int = 12) -> pd.DataFrame:
+    """Each customer's mean visits and sales per period over the ``periods`` periods before ``base``.
+
+    These covariates adjust the lift (:func:`crm_kit.results.adjusted_lift`) and the power check
+    (:func:`crm_kit.campaign.adjusted_power`). They end before
+    the base period on purpose: a group picked *because* of its base month
+    (a decile, round one's A4) is selected on it, and only months that
+    selected nobody are honest predictors of what each customer would have
+    done anyway. A customer without purchases in a period counts 0 there
+    (so are periods before the data begins: give fewer ``periods`` for a
+    short history). The default, a year, averages out the season.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer_id: ``visits_pre``, ``sales_pre`` and
+        ``periods_pre`` (how many periods were averaged).
+    """
+    if isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 1:
+        raise ParameterError(f"periods={periods!r}: give a whole number of periods (at least 1) before the base")
+    named: dict[str, Any] = {}
+    if isinstance(base, str) and len(base) == 7:
+        month = pd.Period(base, "M")
+        for k in range(1, periods + 1):
+            named[f"pre{k}"] = (month - k).strftime("%Y-%m")
+    else:
+        current = base
+        for k in range(1, periods + 1):
+            current = previous_period(current, "base")
+            named[f"pre{k}"] = current
+    ids = [str(i) for i in customer_ids]
+    metrics = period_metrics(transactions, periods=named, customer_ids=ids).reindex(ids).fillna(0.0)
+    out = pd.DataFrame({
+        "visits_pre": metrics[[f"visits_pre{k}" for k in range(1, periods + 1)]].mean(axis=1),
+        "sales_pre": metrics[[f"sales_pre{k}" for k in range(1, periods + 1)]].mean(axis=1),
+    }, index=pd.Index(ids, name="customer_id"))
+    out["periods_pre"] = periods
+    return out

@@ -28,7 +28,7 @@ from scipy import stats
 from .artifacts import CampaignDefinition
 from .campaign import arms_from_contact_list, check_goal, pseudonymise
 from .config import resolve_path
-from .engine import parse_period, period_metrics, previous_period
+from .engine import parse_period, period_metrics, pre_period_covariates, previous_period
 from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
@@ -646,7 +646,8 @@ def lift_by_attribute(table: pd.DataFrame, attribute: pd.Series, *, metric: str 
 
 
 def outcome_lift(outcomes: pd.DataFrame, *, arm_col: str = "arm", control: Any = "control",
-                 binary: Sequence[str] = (), continuous: Sequence[str] = (), level: float = 0.95) -> pd.DataFrame:
+                 binary: Sequence[str] = (), continuous: Sequence[str] = (), pre_period: Sequence[str] = (),
+                 level: float = 0.95) -> pd.DataFrame:
     """Lift of each treatment arm over control from a ready per-customer outcome table.
 
     For a campaign run elsewhere: one row per customer with its arm and
@@ -654,14 +655,20 @@ def outcome_lift(outcomes: pd.DataFrame, *, arm_col: str = "arm", control: Any =
     and the difference of proportions with a Newcombe interval (statsmodels);
     continuous ones (spend, visits) the difference in means with a Welch
     interval. With several treatment arms, each is compared with control.
+    With ``pre_period`` columns (e.g. ``history``: spend before the campaign),
+    every outcome also gets the adjusted lift of :func:`adjusted_lift`
+    (Lin's regression on the centred pre-period columns, HC3 interval):
+    ``adjusted``, ``adjusted_ci_low``, ``adjusted_ci_high``, ``variance_explained``.
     """
     from statsmodels.stats.proportion import confint_proportions_2indep
 
     if arm_col not in outcomes.columns:
         raise DataError(f"the outcome table has no arm column '{arm_col}'")
-    missing = [c for c in (*binary, *continuous) if c not in outcomes.columns]
+    missing = [c for c in (*binary, *continuous, *pre_period) if c not in outcomes.columns]
     if missing:
         raise DataError(f"the outcome table lacks column(s) {missing}")
+    if pre_period and outcomes[list(pre_period)].isna().any().any():
+        raise DataError(f"pre-period column(s) {list(pre_period)} have missing values; fill or drop those rows first")
     arms = outcomes[arm_col]
     if not (arms == control).any():
         raise EmptyGroupError(f"no control customers (arm == {control!r}) in the outcome table")
@@ -680,6 +687,14 @@ def outcome_lift(outcomes: pd.DataFrame, *, arm_col: str = "arm", control: Any =
             rows.append({"arm": arm, "outcome": col, "kind": "mean", "treated": len(t), "control": len(c),
                          "treated_value": t[col].mean(), "control_value": c[col].mean(), "lift": diff,
                          "ci_low": lo, "ci_high": hi})
+        if pre_period:
+            both = outcomes[arms.isin([arm, control])]
+            treated = (both[arm_col] == arm).to_numpy(float)
+            x = both[list(pre_period)].to_numpy(float)
+            for row in rows:
+                if row["arm"] == arm:
+                    est, lo, hi, explained = _lin_adjusted(both[row["outcome"]].to_numpy(float), treated, x, level)
+                    row.update(adjusted=est, adjusted_ci_low=lo, adjusted_ci_high=hi, variance_explained=explained)
     return pd.DataFrame(rows)
 
 
@@ -803,43 +818,17 @@ def round_arms(store, setup: RoundSetup, *, arms_source: str = "contacts", conta
     return arms, note
 
 
-def pre_period_covariates(transactions, customer_ids, *, base: Any, periods: int = 12) -> pd.DataFrame:
-    """Each customer's mean visits and sales per period over the ``periods`` periods before ``base``.
+def _lin_adjusted(y: np.ndarray, treated: np.ndarray, covariates: np.ndarray, level: float):
+    """Lin's regression adjustment: OLS of y on 1, t, x_c, t x_c with HC3; returns (effect, low, high, explained)."""
+    import statsmodels.api as sm
 
-    These covariates adjust the lift (:func:`adjusted_lift`). They end before
-    the base period on purpose: a group picked *because* of its base month
-    (a decile, round one's A4) is selected on it, and only months that
-    selected nobody are honest predictors of what each customer would have
-    done anyway. A customer without purchases in a period counts 0 there
-    (so are periods before the data begins: give fewer ``periods`` for a
-    short history). The default, a year, averages out the season.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by customer_id: ``visits_pre``, ``sales_pre`` and
-        ``periods_pre`` (how many periods were averaged).
-    """
-    if isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 1:
-        raise ParameterError(f"periods={periods!r}: give a whole number of periods (at least 1) before the base")
-    named: dict[str, Any] = {}
-    if isinstance(base, str) and len(base) == 7:
-        month = pd.Period(base, "M")
-        for k in range(1, periods + 1):
-            named[f"pre{k}"] = (month - k).strftime("%Y-%m")
-    else:
-        current = base
-        for k in range(1, periods + 1):
-            current = previous_period(current, "base")
-            named[f"pre{k}"] = current
-    ids = [str(i) for i in customer_ids]
-    metrics = period_metrics(transactions, periods=named, customer_ids=ids).reindex(ids).fillna(0.0)
-    out = pd.DataFrame({
-        "visits_pre": metrics[[f"visits_pre{k}" for k in range(1, periods + 1)]].mean(axis=1),
-        "sales_pre": metrics[[f"sales_pre{k}" for k in range(1, periods + 1)]].mean(axis=1),
-    }, index=pd.Index(ids, name="customer_id"))
-    out["periods_pre"] = periods
-    return out
+    x = covariates - covariates.mean(axis=0)
+    X = np.column_stack([np.ones_like(y), treated, x, x * treated[:, None]])
+    fit = sm.OLS(y, X).fit(cov_type="HC3")
+    lo, hi = fit.conf_int(alpha=1 - level)[1]
+    base_fit = sm.OLS(y, X[:, :2]).fit()
+    explained = 1 - fit.ssr / base_fit.ssr if base_fit.ssr > 0 else 0.0
+    return float(fit.params[1]), float(lo), float(hi), float(explained)
 
 
 def adjusted_lift(table: pd.DataFrame, lift: pd.DataFrame, *, covariates: pd.DataFrame, level: float = 0.95,
@@ -875,8 +864,6 @@ def adjusted_lift(table: pd.DataFrame, lift: pd.DataFrame, *, covariates: pd.Dat
         (the share of the outcome's variance beyond the arms that the covariates
         explain) and ``width_gain`` (1 - adjusted width / plain width).
     """
-    import statsmodels.api as sm
-
     if not 0 < float(level) < 1:
         raise ParameterError(f"level={level!r} must be strictly between 0 and 1")
     arms = table[arm_col]
@@ -892,17 +879,11 @@ def adjusted_lift(table: pd.DataFrame, lift: pd.DataFrame, *, covariates: pd.Dat
     rows = []
     for metric in ("visits", "sales"):
         y = table.loc[keep, f"{metric}_campaign"].to_numpy(float)
-        x = cov[["visits_pre", "sales_pre"]].to_numpy(float)
-        x = x - x.mean(axis=0)
-        X = np.column_stack([np.ones_like(y), treated, x, x * treated[:, None]])
-        fit = sm.OLS(y, X).fit(cov_type="HC3")
-        lo, hi = fit.conf_int(alpha=1 - level)[1]
-        base_fit = sm.OLS(y, X[:, :2]).fit()
-        explained = 1 - fit.ssr / base_fit.ssr if base_fit.ssr > 0 else 0.0
+        est, lo, hi, explained = _lin_adjusted(y, treated, cov[["visits_pre", "sales_pre"]].to_numpy(float), level)
         p_lo, p_hi = float(plain.loc[metric, "ci_low"]), float(plain.loc[metric, "ci_high"])
         rows.append({"metric": metric, "lift": float(plain.loc[metric, "lift"]), "ci_low": p_lo, "ci_high": p_hi,
-                     "adjusted": float(fit.params[1]), "adjusted_ci_low": float(lo), "adjusted_ci_high": float(hi),
-                     "variance_explained": float(explained),
+                     "adjusted": est, "adjusted_ci_low": lo, "adjusted_ci_high": hi,
+                     "variance_explained": explained,
                      "width_gain": float(1 - (hi - lo) / (p_hi - p_lo)) if p_hi > p_lo else np.nan,
                      "method": "OLS on pre-period visits and sales, with interactions (Lin), HC3"})
     return pd.DataFrame(rows)

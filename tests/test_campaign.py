@@ -193,3 +193,24 @@ def test_round_plan_overrides_for_another_retailer():
         cp.round_plan(ROUND_PLANS["wechat_samples"], {"channels": ["email"], "default_channel": "SMS"})
     with pytest.raises(ParameterError, match=r"plan.rule needs rule, condition and why; missing \['why'\]"):
         cp.round_plan(ROUND_PLANS["wechat_samples"], {"rule": {"rule": "x", "condition": "y"}})
+
+
+def test_adjusted_power_uses_the_variance_left_after_the_past():
+    from crm_kit import campaign as cp
+
+    rng = np.random.default_rng(11)
+    n = 400
+    ids = pd.Index([f"m{i}" for i in range(n)], name="customer_id")
+    sales_pre = rng.gamma(2, 300, n)
+    outcome = pd.Series(0.9 * sales_pre + rng.normal(0, 150, n), index=ids)
+    past = pd.DataFrame({"visits_pre": rng.poisson(2, n).astype(float), "sales_pre": sales_pre}, index=ids)
+    plain = cp.power_analysis(outcome, effect=60.0, group_size=n, control_share=0.2)
+    adjusted = cp.adjusted_power(outcome, past, effect=60.0, group_size=n, control_share=0.2)
+    X = np.column_stack([np.ones(n), past.to_numpy() - past.to_numpy().mean(axis=0)])
+    beta, *_ = np.linalg.lstsq(X, outcome.to_numpy(), rcond=None)
+    residual = outcome.to_numpy() - X @ beta
+    assert adjusted["r_squared"] == pytest.approx(1 - residual.var() / outcome.to_numpy().var())
+    assert adjusted["sd"] == pytest.approx(residual.std(ddof=1))
+    assert adjusted["mde"] < plain["mde"] and adjusted["power_at_plan"] > plain["power_at_plan"]
+    text = cp.adjusted_power_verdict(plain, adjusted)
+    assert text.startswith("Adjusted for each member's own past (it explains") and f"{adjusted['mde']:,.0f}" in text

@@ -416,3 +416,29 @@ def test_adjusted_lift_on_the_demo_is_narrower_and_covers_the_planted_effect(dem
     comparison = r.round_setup(None, round_no=1, control="never_contacted", campaign_id="R1-2025-10", base="2025-09",
                                campaign="2025-10", goals={"sales_goal": 0.3}, cost=0.0, gross_margin=0.2)
     assert "not random" in r.adjusted_round_lift(demo_store.transactions, table, lift, comparison)
+
+
+def test_outcome_table_lift_adjusted_for_a_pre_period_column():
+    rng = np.random.default_rng(5)
+    n = 300
+    arm = np.array(["control", "sms", "email"])[np.arange(n) % 3]
+    history = rng.gamma(2, 100, n)
+    spend = 0.5 * history + np.where(arm == "sms", 40.0, np.where(arm == "email", 10.0, 0.0)) + rng.normal(0, 30, n)
+    table = pd.DataFrame({"arm": arm, "history": history, "spend": spend, "converted": (rng.random(n) < 0.2).astype(int)})
+    plain = r.outcome_lift(table, binary=["converted"], continuous=["spend"])
+    assert "adjusted" not in plain.columns
+    out = r.outcome_lift(table, binary=["converted"], continuous=["spend"], pre_period=["history"]).set_index(["arm", "outcome"])
+    both = table[table["arm"].isin(["sms", "control"])]
+    t = (both["arm"] == "sms").to_numpy(float)
+    x = both["history"].to_numpy(float) - both["history"].mean()
+    X = np.column_stack([np.ones(len(both)), t, x, x * t])
+    beta, cov = _hc3_ols(both["spend"].to_numpy(float), X)
+    z = stats.norm.ppf(0.975)
+    row = out.loc[("sms", "spend")]
+    assert row["adjusted"] == pytest.approx(beta[1], rel=1e-10)
+    assert row["adjusted_ci_high"] - row["adjusted_ci_low"] == pytest.approx(2 * z * np.sqrt(cov[1, 1]), rel=1e-10)
+    # the pre-period explains most of the spend here: the adjusted interval is far narrower than Welch's
+    assert row["variance_explained"] > 0.5
+    assert row["adjusted_ci_high"] - row["adjusted_ci_low"] < 0.7 * (row["ci_high"] - row["ci_low"])
+    with pytest.raises(Exception, match="lacks column"):
+        r.outcome_lift(table, continuous=["spend"], pre_period=["hist"])
