@@ -63,6 +63,8 @@ ZH_HEADERS: dict[str, str] = {
     "Support": "支持度", "Confidence": "置信度", "If bought": "若购买", "Then also": "则也购买",
     "Estimate": "估计值", "95% CI low": "95% 置信区间下限", "95% CI high": "95% 置信区间上限",
     "Planted effect": "植入的真实效应", "Interval covers it": "区间覆盖真实效应",
+    "Adjusted lift": "调整后提升", "Adjusted CI low": "调整后区间下限", "Adjusted CI high": "调整后区间上限",
+    "Variance the past explains": "历史解释的方差占比", "Interval narrower by": "区间缩窄",
 }
 
 

@@ -68,12 +68,14 @@ HEADERS: dict[str, str] = {
     "at_random": "Assigned at random", "mean_ticket": "Mean ticket", "frequency": "Frequency",
     "first_purchase": "First purchase", "last_purchase": "Last purchase", "new_customers": "New customers",
     "returning_customers": "Returning customers", "repeat_rate": "Repeat rate", "month": "Month",
+    "adjusted": "Adjusted lift", "adjusted_ci_low": "Adjusted CI low", "adjusted_ci_high": "Adjusted CI high",
+    "variance_explained": "Variance the past explains", "width_gain": "Interval narrower by",
 }
 
 #: column-name patterns and how their numbers are shown
 _PERCENT = re.compile(r"(share|rate|coverage|growth|relative|^roi$|with_member_record|with_profile|student|wechat_users"
-                      r"|^support$|^confidence$|^churn|mom|yoy|probability|^goal$)")
-_MONEY = re.compile(r"(sales|ticket|^amount$|^clv$|cost|spend|^lift$|^did$|ci_low|ci_high|mean$|_value$|^base$"
+                      r"|^support$|^confidence$|^churn|mom|yoy|probability|^goal$|variance_explained|width_gain)")
+_MONEY = re.compile(r"(sales|ticket|^amount$|^clv$|cost|spend|^lift$|^did$|^adjusted$|ci_low|ci_high|mean$|_value$|^base$"
                     r"|^target$|incremental|break_even|profit|price|^value$)")
 _COUNT = re.compile(r"(^customers$|^members$|^visits$|^items$|^units$|^buyers$|rows_|^matched$|^of$|^orders|^lines$"
                     r"|^stock$|^treated$|^control$|^k$|^rank$|^group$|^week$|^quantity$|^new_|^returning_|^tier_size$)")
