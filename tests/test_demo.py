@@ -375,3 +375,24 @@ def test_campaign_data_picks_the_store_a_step_works_on(demo_dir, tmp_path):
     case = campaign_data("demo", folder=tmp_path, through_round=1)
     assert case.folder == demo_dir and "worked case" in case.note
     assert case.planted(1)["treated"] == 924 and isinstance(case.beside(pd.DataFrame(), 3), str)
+
+
+def test_the_readme_tables_are_the_model(base_list):
+    """The README's demo tables print crm_kit/demo/model.py: a persona's habits, a channel's response, the decile
+    table within ±0.1 % as the README says."""
+    from conftest import ROOT
+    from crm_kit.demo import PERSONAS, RESPONSE_MODEL, model_table, response_table
+    from crm_kit.demo.model import DROPOUT_BY_GROUP, value_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name, habits in PERSONAS.items():
+        assert f"| {name} | {habits['about']} | {habits['loyalty']:g} | {habits['promo']:g} |" in readme, name
+    for channel, model in RESPONSE_MODEL.items():
+        shares = " | ".join(f"{model['responders'][p]:g}" for p in
+                            ("student snacker", "deal hunter", "family", "premium", "occasional"))
+        assert f"| {shares} | {model['visit_mult']:g} | {model['ticket_mult']:g} |" in readme, channel
+    assert "| dropout per visit (mean) | " + " | ".join(f"{p:g}" for p in DROPOUT_BY_GROUP) + " |" in readme
+    assert list(model_table()["persona"]) == list(PERSONAS)
+    assert list(response_table()["channel"]) == list(RESPONSE_MODEL)
+    assert list(value_table()["dropout per visit (mean)"]) == list(DROPOUT_BY_GROUP)
+    np.testing.assert_allclose(decile_table(base_list)["sales_per_customer"], DEMO_GROUP_SALES, rtol=0.001)

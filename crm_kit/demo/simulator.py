@@ -37,11 +37,11 @@ import pyarrow.parquet as pq
 from ..errors import DataError, ParameterError
 from .generator import (
     DEMO_VERSION,
-    TRANSACTIONS_SCHEMA,
-    arrow_table,
     SEASON,
     TICKET_SEASON,
+    TRANSACTIONS_SCHEMA,
     VISIT_SEASON,
+    arrow_table,
     expected_capped_visits,
     lines_frame,
     month_spend,
@@ -54,7 +54,7 @@ from .generator import (
 )
 from .model import RESPONSE_MODEL, SHAPES
 
-__all__ = ["Design", "simulate_campaign", "simulate_case_rounds", "store_chain"]
+__all__ = ["Design", "read_truth", "simulate_campaign", "simulate_case_rounds"]
 
 
 @dataclass
@@ -109,6 +109,7 @@ class Design:
 
 
 def read_truth(folder: Path) -> dict[str, Any]:
+    """The ``ground_truth.json`` of a demo folder (the store, ``natural/`` or a variant)."""
     return json.loads((folder / "ground_truth.json").read_text())
 
 
@@ -360,7 +361,7 @@ def simulate_case_rounds(folder: Path, truth: dict[str, Any]) -> None:
     """Design the worked case's two rounds as the kit does and write their simulated store into ``folder``."""
     import ibis
 
-    from ..campaign import assign_arms, contact_channels
+    from ..campaign import assign_arms
     from ..results import classify_round, interaction_table, split_rule
     from .plan import DEMO_MONTHS, DEMO_ROUNDS, ROUND_PLANS
 
@@ -370,7 +371,7 @@ def simulate_case_rounds(folder: Path, truth: dict[str, Any]) -> None:
     target = customers[customers["customer_id"].isin(gt.loc[gt["base_month_group"] == r1["target_group"], "customer_id"])]
     arms1 = assign_arms(target, control_share=r1["control_share"], stratify_by=r1["stratify_by"], seed=r1["seed"])
     plan1 = ROUND_PLANS[r1["plan"]]
-    first = _design(r1, 1, DEMO_MONTHS["round1"], arms1, customers, plan1, contact_channels)
+    first = _design(r1, 1, DEMO_MONTHS["round1"], arms1, customers, plan1)
     v1 = simulate_campaign(folder, first)
     treated = arms1[arms1["arm"] == "treatment"]
     tx = pd.read_parquet(v1 / "transactions.parquet", filters=[("customer_id", "in", treated["customer_id"].tolist())])
@@ -379,21 +380,19 @@ def simulate_case_rounds(folder: Path, truth: dict[str, Any]) -> None:
     groups = classify_round(table, split=split_rule({k: r1[k] for k in ("freq_goal", "ticket_goal", "sales_goal")}))
     a4 = customers[customers["customer_id"].isin(groups.index[groups == "A4"])]
     arms2 = assign_arms(a4, control_share=r2["control_share"], stratify_by=r2["stratify_by"], seed=r2["seed"])
-    second = _design(r2, 2, DEMO_MONTHS["round2"], arms2, customers, ROUND_PLANS[r2["plan"]], contact_channels)
+    second = _design(r2, 2, DEMO_MONTHS["round2"], arms2, customers, ROUND_PLANS[r2["plan"]])
     v2 = simulate_campaign(v1, second)
     for name in ("transactions.parquet", "contacts.parquet", "ground_truth_customers.parquet", "ground_truth.json"):
         shutil.copyfile(v2 / name, folder / name)
 
 
 def _design(rnd: Mapping[str, Any], round_no: int, month: str, arms: pd.DataFrame, customers: pd.DataFrame,
-            plan: Mapping[str, Any], contact_channels) -> Design:
+            plan: Mapping[str, Any]) -> Design:
+    """A round of the worked case as notebook 03 designs it: each treated member's channel by the plan."""
+    from ..campaign import contact_channels
+
     treated = customers.set_index("customer_id").loc[arms.loc[arms["arm"] == "treatment", "customer_id"]].reset_index()
     channel = contact_channels(treated, plan=plan).set_axis(treated["customer_id"])
     arms = arms.assign(channel=arms["customer_id"].map(channel).fillna("none"))
     return Design(campaign_id=rnd["campaign_id"], round=round_no, month=month, arms=arms,
                   channels=list(plan["channels"]), default_channel=plan["default_channel"])
-
-
-def store_chain(folder: str | os.PathLike) -> list[str]:
-    """The design keys simulated into a demo store folder, in order (empty for ``natural/``)."""
-    return list(read_truth(Path(folder)).get("chain", []))
