@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -122,8 +123,9 @@ def test_notebook_runs_in_jupyterlab(browser, jupyterlab):
     assert started, "Run All Cells did not start the notebook"
     try:
         # the target-recommendation cell prints the chosen group near the end. Under heavy load a queued
-        # Run All has been seen to vanish (every prompt back to [ ], kernel idle, nothing executed):
-        # then it is asked again, at most twice, instead of waiting out the whole timeout
+        # Run All has been seen to vanish (every prompt back to [ ], kernel idle, nothing executed), twice
+        # in a row in one CI rehearsal: it is asked again twice, then twice more through Kernel > Restart
+        # Kernel and Run All Cells (a fresh kernel connection), instead of waiting out the whole timeout
         deadline, reruns = time.time() + 400, 0
         while not page.evaluate("document.body.innerText.includes('Target group: 8')"):
             assert time.time() < deadline, "the notebook did not reach the target-group cell in 400 s"
@@ -132,11 +134,16 @@ def test_notebook_runs_in_jupyterlab(browser, jupyterlab):
                 "Array.from(document.querySelectorAll('.jp-InputPrompt'))"
                 ".every(e => !/\\[(\\*|\\d+)\\]/.test(e.textContent))")
             idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
-            if nothing_ran and idle and reruns < 2:
+            if nothing_ran and idle and reruns < 4:
                 reruns += 1
                 page.locator(".jp-Notebook .jp-Cell").first.click()
-                page.get_by_role("menuitem", name="Run", exact=True).click()
-                page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+                if reruns <= 2:
+                    page.get_by_role("menuitem", name="Run", exact=True).click()
+                    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+                else:
+                    page.get_by_role("menuitem", name="Kernel", exact=True).click()
+                    page.get_by_role("menuitem", name=re.compile("^Restart Kernel and Run All Cells")).click()
+                    page.locator(".jp-Dialog .jp-mod-accept").first.click(timeout=30_000)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     except Exception:
         page.screenshot(path=str(Path(os.environ.get("TMPDIR", "/tmp")) / "crm-kit-jupyterlab-failure.png"), full_page=True)
