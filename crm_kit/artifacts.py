@@ -381,6 +381,11 @@ class RoundResult(Artifact):
     naive_vs_controlled: list[dict[str, Any]] | None = None
     returns: dict[str, Any] | None = None
     placebo: list[dict[str, Any]] | None = None
+    #: several treatment arms: each against control and against the others (Holm), and each arm's return
+    arm_comparisons: list[dict[str, Any]] | None = None
+    arm_returns: list[dict[str, Any]] | None = None
+    #: uplift model of a randomised round: out-of-fold quality and the targeting it suggests for the next round
+    uplift: dict[str, Any] | None = None
     #: the targeted group the round's campaign was run on (e.g. round one's A4), for the flow diagram
     target: dict[str, Any] | None = None
     outcome_table: str | None = None
@@ -429,6 +434,18 @@ def write_interaction_table(table: pd.DataFrame, folder: str | Path, round_no: i
         raise DataError("the interaction table export carries pseudonymous keys, not customer ids "
                         "(use results.interaction_export)")
     return _write_table(table, Path(folder), f"round{round_no}_interaction")
+
+
+def write_uplift_scores(scores: pd.DataFrame, folder: str | Path, round_no: int) -> Path:
+    """A randomised round's out-of-fold predicted uplift per targeted customer (``customer_id``,
+    ``predicted_uplift``, ``selected``): what notebook 03 of the next round targets with ``target_kind: uplift``."""
+    return _write_table(scores, Path(folder), f"round{round_no}_uplift")
+
+
+def read_uplift_scores(folder: str | Path | None, round_no: int) -> pd.DataFrame | None:
+    """The uplift scores :func:`write_uplift_scores` wrote for ``round_no`` (this run or an earlier one), or ``None``."""
+    path = _find(f"round{round_no}_uplift.parquet", Path(folder) if folder is not None else None)
+    return pd.read_parquet(path) if path else None
 
 
 def write_contact_details(details: pd.DataFrame, folder: str | Path, round_no: int) -> Path:

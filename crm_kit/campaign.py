@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .artifacts import DiscoverySummary, RoundResult, SegmentTable
+from .artifacts import DiscoverySummary, RoundResult, SegmentTable, read_uplift_scores
 from .config import resolve_path
 from .discovery import behaviour_table, recommend_target, recommended_group
 from .engine import monthly_customer_list
@@ -61,8 +61,9 @@ def assign_arms(
     stratify_by: str | Sequence[str] | None = None,
     seed: int = 0,
     id_col: str = "customer_id",
+    treatment_arms: Sequence[Mapping[str, Any]] = (),
 ) -> pd.DataFrame:
-    """Hold out a random control group, stratified, reproducibly.
+    """Hold out a random control group, stratified, reproducibly; optionally split the rest into several arms.
 
     Within each stratum, customers are sorted by id, shuffled with a
     generator seeded by ``seed``, and the first ``round(control_share * n)``
@@ -83,11 +84,16 @@ def assign_arms(
         Random seed.
     id_col
         Customer id column.
+    treatment_arms
+        Several treatment arms (:func:`check_treatment_arms`): within each
+        stratum the customers after the control group, in the same shuffled
+        order, go to the arms in turn by their shares (largest remainders).
+        Empty: one arm, ``"treatment"``.
 
     Returns
     -------
     pandas.DataFrame
-        ``customer_id`` and ``arm`` (``"treatment"`` / ``"control"``), sorted by id.
+        ``customer_id`` and ``arm`` (``"treatment"`` or the arms' names, and ``"control"``), sorted by id.
     """
     if not 0 < float(control_share) < 1:
         raise ParameterError(f"control_share={control_share!r} must be strictly between 0 and 1")
@@ -112,16 +118,211 @@ def assign_arms(
         positions = [np.flatnonzero(keys.to_numpy() == k) for k in groups]
     else:
         positions = [np.arange(len(df))]
+    arm_list = check_treatment_arms(treatment_arms, control_share=control_share) if treatment_arms else []
     for pos in positions:
         n_control = int(round(control_share * len(pos)))
         shuffled = rng.permutation(pos)
         arm[shuffled[:n_control]] = "control"
+        if arm_list:
+            rest = shuffled[n_control:]
+            counts = _largest_remainder([a["share"] for a in arm_list], len(rest))
+            bounds = np.concatenate([[0], np.cumsum(counts)])
+            for spec, lo, hi in zip(arm_list, bounds[:-1], bounds[1:]):
+                arm[rest[lo:hi]] = spec["name"]
     return pd.DataFrame({id_col: df[id_col].to_numpy(), "arm": arm})
+
+
+def _largest_remainder(shares: Sequence[float], n: int) -> np.ndarray:
+    """``n`` split in proportion to ``shares``: floors, then one more each to the largest remainders (ties: first)."""
+    quota = np.asarray(shares, float) / float(np.sum(shares)) * n
+    counts = np.floor(quota).astype(int)
+    order = np.argsort(-(quota - counts), kind="stable")
+    counts[order[: n - counts.sum()]] += 1
+    return counts
+
+
+def check_treatment_arms(treatment_arms: Sequence[Mapping[str, Any]], *, control_share: float,
+                         cost_per_contact: float | None = None) -> list[dict[str, Any]]:
+    """Validate a multi-arm design and fill its defaults.
+
+    Parameters
+    ----------
+    treatment_arms
+        One mapping per treatment arm: ``name`` (not ``control``, unique),
+        ``channel`` (every member of the arm is reached there), optional
+        ``share`` (of the whole target group; either every arm gives one and
+        they add up with ``control_share`` to 1, or none does and the treated
+        are split equally) and optional ``cost_per_contact`` (default: the
+        round's ``cost_per_contact``).
+    control_share
+        The control group's share of the target.
+    cost_per_contact
+        The default cost of one message.
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``channel``, ``share`` (of the whole target) and ``cost_per_contact`` per arm.
+    """
+    if isinstance(treatment_arms, Mapping) or not all(isinstance(a, Mapping) for a in treatment_arms):
+        raise ParameterError("treatment_arms: give a list of mappings such as "
+                             "[{name: WeChat, channel: WeChat, share: 0.4}, {name: SMS, channel: SMS, share: 0.4}]")
+    arms = []
+    for i, spec in enumerate(treatment_arms):
+        unknown = sorted(set(spec) - {"name", "channel", "share", "cost_per_contact"})
+        if unknown:
+            raise ParameterError(f"treatment_arms[{i}]: unknown key(s) {unknown}; use name, channel, share, cost_per_contact")
+        name, channel = str(spec.get("name") or "").strip(), str(spec.get("channel") or "").strip()
+        if not name or not channel:
+            raise ParameterError(f"treatment_arms[{i}]: every arm needs a name and a channel, e.g. {{name: SMS, channel: SMS}}")
+        if name in ("control", "none"):
+            raise ParameterError(f"treatment_arms[{i}]: '{name}' cannot name a treatment arm; control is the held-out group")
+        arms.append({"name": name, "channel": channel, "share": spec.get("share"),
+                     "cost_per_contact": spec.get("cost_per_contact", cost_per_contact)})
+    names = [a["name"] for a in arms]
+    if len(set(names)) != len(names):
+        raise ParameterError(f"treatment_arms: arm names must differ, got {names}")
+    given = [a["share"] for a in arms if a["share"] is not None]
+    if given and len(given) != len(arms):
+        raise ParameterError("treatment_arms: give a share to every arm or to none (then the treated are split equally)")
+    if given:
+        if any(not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v < 1 for v in given):
+            raise ParameterError(f"treatment_arms: shares must be numbers between 0 and 1, got {given}")
+        if abs(sum(given) + control_share - 1) > 1e-6:
+            raise ParameterError(f"treatment_arms: the arms' shares {given} and control_share {control_share} add up to "
+                                 f"{sum(given) + control_share:g}; they must add up to 1")
+    else:
+        for a in arms:
+            a["share"] = (1 - control_share) / len(arms)
+    for a in arms:
+        cost = a["cost_per_contact"]
+        if cost is not None and (not isinstance(cost, (int, float)) or isinstance(cost, bool) or cost < 0):
+            raise ParameterError(f"treatment_arms: {a['name']}'s cost_per_contact={cost!r} must be a number >= 0")
+    return arms
+
+
+def arm_channels(treated: pd.DataFrame, *, plan: Mapping[str, Any],
+                 treatment_arms: Sequence[Mapping[str, Any]] = ()) -> pd.Series:
+    """Each treated customer's channel: their arm's channel in a multi-arm design, else :func:`contact_channels`."""
+    if not treatment_arms:
+        return contact_channels(treated, plan=plan)
+    by_arm = {a["name"]: a["channel"] for a in treatment_arms}
+    return treated["arm"].map(by_arm).astype(str).rename("channel")
+
+
+def design_channels(plan: Mapping[str, Any], treatment_arms: Sequence[Mapping[str, Any]] = ()) -> list[str]:
+    """The round's channels: the plan's, or in a multi-arm design the arms' own (in the arms' order)."""
+    if not treatment_arms:
+        return list(plan["channels"])
+    return list(dict.fromkeys(a["channel"] for a in treatment_arms))
+
+
+def price_per_contact(arm_cost_table: pd.DataFrame) -> float:
+    """The mean price of one message over every arm's messages (:func:`arm_costs`); 0 with no message."""
+    contacts = float(arm_cost_table["contacts"].sum())
+    return float(arm_cost_table["message_cost"].sum()) / contacts if contacts else 0.0
+
+
+def arms_record(arm_cost_table: pd.DataFrame, treatment_arms: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The campaign definition's ``by_arm`` entry: per treatment arm its channel, share, size and cost ({} for one arm)."""
+    if not treatment_arms:
+        return {}
+    shares = {a["name"]: a["share"] for a in treatment_arms}
+    return {r["arm"]: {"channel": r["channel"], "share": shares[r["arm"]], "customers": int(r["treated"]),
+                       "cost_per_contact": float(r["cost_per_contact"]), "cost": float(r["cost"])}
+            for r in arm_cost_table.to_dict("records")}
+
+
+def arm_costs(design: pd.DataFrame, *, treatment_arms: Sequence[Mapping[str, Any]], pushes_per_member: int,
+              cost_per_contact: float, budget: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Each treatment arm's cost: its messages at its channel's price, plus its share of the other costs.
+
+    Parameters
+    ----------
+    design
+        The target with its ``arm`` column.
+    treatment_arms
+        :func:`check_treatment_arms`'s list; empty gives one row, ``treatment``.
+    pushes_per_member, cost_per_contact
+        Messages per treated member and the default price of one.
+    budget
+        :func:`campaign_budget`'s result: every cost in it that is not a message (samples, rewards, staff) is
+        shared by treated member. Without it, the arms carry their messages only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``arm``, ``channel``, ``treated``, ``contacts``, ``cost_per_contact``, ``message_cost``, ``other_cost``, ``cost``.
+    """
+    arms = list(treatment_arms) or [{"name": "treatment", "channel": "by preference", "cost_per_contact": cost_per_contact}]
+    treated = design.loc[design["arm"] != "control", "arm"].value_counts()
+    total_treated = int(treated.sum())
+    prices = {a["name"]: float(a["cost_per_contact"] if a.get("cost_per_contact") is not None else cost_per_contact)
+              for a in arms}
+    messages = sum(int(treated.get(name, 0)) * pushes_per_member * price for name, price in prices.items())
+    other_costs = max(float(budget["total_cost"]) - messages, 0.0) if budget is not None else 0.0
+    rows = []
+    for a in arms:
+        n = int(treated.get(a["name"], 0))
+        price = prices[a["name"]]
+        message = n * pushes_per_member * price
+        other = other_costs * n / total_treated if total_treated else 0.0
+        rows.append({"arm": a["name"], "channel": a["channel"], "treated": n, "contacts": n * pushes_per_member,
+                     "cost_per_contact": price, "message_cost": message, "other_cost": other, "cost": message + other})
+    return pd.DataFrame(rows)
+
+
+def arm_power(outcome: pd.Series, *, effect: float, arms: pd.DataFrame, alpha: float = 0.05,
+              power: float = 0.8) -> pd.DataFrame | str:
+    """Power of each arm-against-control comparison of a multi-arm design, at the Holm family's strictest level.
+
+    With ``m`` arms compared with control, Holm's first test runs at
+    ``alpha / m``; planning each comparison at that level (Bonferroni's) is
+    what guarantees it. statsmodels' two-sample t power, with the outcome's
+    standard deviation in a month that did not select the group.
+
+    Parameters
+    ----------
+    outcome
+        Per-customer values of the goal metric in a month that did not select the group.
+    effect
+        The goal as an absolute difference per customer.
+    arms
+        ``customer_id`` and ``arm`` of the design.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per treatment arm: its size, the control's, the level used, the power at the goal and the minimum
+        detectable effect at ``power``; a sentence for a design with one treatment arm.
+    """
+    from statsmodels.stats.power import TTestIndPower
+
+    sd = float(pd.Series(outcome).std(ddof=1))
+    if not sd > 0:
+        raise DataError("the goal metric does not vary: power cannot be computed")
+    counts = arms["arm"].value_counts()
+    if len(counts.drop("control", errors="ignore")) < 2:
+        return "One treatment arm: the power check above is its comparison with control."
+    n_c = int(counts.get("control", 0))
+    if n_c < 2:
+        raise EmptyGroupError("the design has fewer than two control customers: no comparison can be powered")
+    names = [a for a in counts.index if a != "control"]
+    level = alpha / len(names)
+    analysis = TTestIndPower()
+    rows = []
+    for name in sorted(names):
+        n_t = int(counts[name])
+        achieved = float(analysis.power(effect_size=effect / sd, nobs1=n_t, ratio=n_c / n_t, alpha=level))
+        mde = float(analysis.solve_power(effect_size=None, nobs1=n_t, ratio=n_c / n_t, alpha=level, power=power)) * sd
+        rows.append({"comparison": f"{name} vs control", "treated": n_t, "control": n_c, "alpha_per_comparison": level,
+                     "effect": effect, "power_at_plan": achieved, "mde": mde, "big_enough": achieved >= power})
+    return pd.DataFrame(rows)
 
 
 # ====================================================================== target selection
 
-TARGET_KINDS = ("decile", "cluster", "rfm_segment", "tier", "rule", "group_list", "age_group")
+TARGET_KINDS = ("decile", "cluster", "rfm_segment", "tier", "rule", "group_list", "age_group", "uplift")
 
 
 def select_target(
@@ -142,7 +343,8 @@ def select_target(
         ``"rfm_segment"``, ``"tier"``, ``"age_group"`` or ``"rule"`` (from the
         segment table: a rule is a boolean column, ``value`` its name), or
         ``"group_list"`` (a table with ``customer_id`` and ``group``, such as a
-        previous round's A1-A4 list; ``value`` e.g. ``"A4"``).
+        previous round's A1-A4 list; ``value`` e.g. ``"A4"``), or ``"uplift"``
+        (the same table built by :func:`uplift_groups`: ``value`` ``"top"``).
     value
         The group, cluster, segment, tier, rule name or list group to target.
     exclude_ids
@@ -160,7 +362,7 @@ def select_target(
         if groups is None:
             raise ParameterError("target_kind 'decile' needs the monthly customer list (run discovery first)")
         src, mask = groups, groups["group"] == int(value)
-    elif kind == "group_list":
+    elif kind in ("group_list", "uplift"):
         if group_list is None:
             raise ParameterError("target_kind 'group_list' needs a group list (e.g. round one's A-groups)")
         src, mask = group_list, group_list["group"].astype(str) == str(value)
@@ -190,6 +392,46 @@ def select_target(
         )
     target.attrs["excluded"] = n_before - len(target)
     return target.sort_values("customer_id").reset_index(drop=True)
+
+
+def uplift_groups(scores: pd.DataFrame | None, value: Any, *, round_no: int) -> tuple[pd.DataFrame, str, str]:
+    """The previous round's uplift scores as a group list: ``top`` (the customers to target) and ``rest``.
+
+    Parameters
+    ----------
+    scores
+        :func:`crm_kit.artifacts.read_uplift_scores` of round ``round_no - 1`` (``customer_id``,
+        ``predicted_uplift``, ``selected``).
+    value
+        Empty (or ``"margin"``): those notebook 04 selected, whose predicted incremental margin exceeds a
+        contact's cost; a whole number N: the top N by predicted uplift.
+
+    Returns
+    -------
+    tuple
+        The group list (``customer_id``, ``group``, ``predicted_uplift``), the value to select (``"top"``) and
+        where it came from, in words.
+    """
+    if scores is None:
+        raise ParameterError(f"target_kind 'uplift' reads round {round_no - 1}'s uplift scores, written by notebook 04 "
+                             f"of that round from a random control group; run notebook 04 for round {round_no - 1} "
+                             "first (with a random control group)")
+    ranked = scores.sort_values("predicted_uplift", ascending=False, kind="stable").reset_index(drop=True)
+    if value in ("", None, "margin"):
+        top = ranked["selected"].astype(bool).to_numpy()
+        origin = f"round {round_no - 1}'s uplift model: predicted incremental margin above a contact's cost"
+    else:
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"target_value={value!r} for target_kind 'uplift': give a number of customers "
+                                 "(the top N by predicted uplift) or leave it empty (margin above cost)") from None
+        if n < 1:
+            raise ParameterError(f"target_value={value!r}: the top N needs N >= 1")
+        top = np.arange(len(ranked)) < n
+        origin = f"round {round_no - 1}'s uplift model: the top {min(n, len(ranked)):,} by predicted uplift"
+    groups = ranked.assign(group=np.where(top, "top", "rest"))[["customer_id", "group", "predicted_uplift"]]
+    return groups.assign(customer_id=groups["customer_id"].astype(str)), "top", origin
 
 
 @dataclass
@@ -241,6 +483,10 @@ def resolve_target(store, *, kind: str, value: Any, round_no: int, base_month: s
         The run folder, where the hand-offs of earlier steps are found.
     group_list
         A CSV or Parquet file of ``customer_id`` and ``group`` for ``kind="group_list"``.
+
+    With ``kind="uplift"`` the previous round's uplift scores (notebook 04) are
+    targeted: ``value`` empty takes the customers whose predicted incremental
+    margin exceeds a contact's cost, a number N the top N by predicted uplift.
     """
     if kind not in TARGET_KINDS:
         raise ParameterError(f"target_kind={kind!r}: use one of {list(TARGET_KINDS)}")
@@ -253,8 +499,10 @@ def resolve_target(store, *, kind: str, value: Any, round_no: int, base_month: s
         else:
             recommendation = recommend_target(behaviour_table(store, customer_list, month=base_month))
             value, origin = str(recommended_group(recommendation)), "the recommendation rule on the base month"
-    segments = SegmentTable.read_table(folder) if kind not in ("decile", "group_list") else None
+    segments = SegmentTable.read_table(folder) if kind not in ("decile", "group_list", "uplift") else None
     groups = None
+    if kind == "uplift":
+        groups, value, origin = uplift_groups(read_uplift_scores(folder, round_no - 1), value, round_no=round_no)
     if kind == "group_list":
         groups = _read_group_file(group_list) if group_list else RoundResult.read_table(folder, round_no - 1)
         origin = f"from {group_list}" if group_list else f"round {round_no - 1}'s groups"

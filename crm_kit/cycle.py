@@ -13,7 +13,7 @@ import pandas as pd
 
 from .artifacts import CampaignDefinition, CycleSummary, RoundResult
 
-__all__ = ["flow", "round_table", "totals", "lessons", "cycle_summary", "currency"]
+__all__ = ["flow", "round_table", "totals", "lessons", "cycle_summary", "currency", "targeting_comparison"]
 
 Rounds = dict[int, tuple[CampaignDefinition | None, RoundResult]]
 
@@ -83,6 +83,57 @@ def round_table(rounds: Rounds) -> pd.DataFrame:
             "return_on_spend": ret["return_on_spend"],
             "roi": ret["roi"],
         })
+    return pd.DataFrame(rows)
+
+
+def targeting_comparison(rounds: Rounds) -> pd.DataFrame | str:
+    """Who to target next: the uplift model's choice against the rule-based round that followed, per contact.
+
+    For each round with an uplift model (notebook 04: ``RoundResult.uplift``), its targeting's incremental
+    sales per customer observed out of fold (treated mean - control mean among the customers it selects) and,
+    for the next round, the lift it measured on the target the rule chose (round one's A4), each turned into
+    incremental margin per contact: incremental sales x gross margin - the round's cost per treated customer.
+
+    Returns
+    -------
+    pandas.DataFrame or str
+        One row per targeting: ``targeting``, ``customers``, ``incremental_sales_per_contact``,
+        ``cost_per_contact``, ``incremental_margin_per_contact`` and ``evidence``; a sentence when no round
+        had an uplift model.
+    """
+    rows = []
+    for n in sorted(rounds):
+        _definition, res = rounds[n]
+        up = res.uplift
+        if not up or up.get("selected") is None:
+            continue
+        rows.append({"targeting": f"uplift model of round {n}: {up['rule']}", "customers": up["selected"],
+                     "incremental_sales_per_contact": up["observed_uplift_selected"],
+                     "cost_per_contact": up["cost_per_contact"],
+                     "incremental_margin_per_contact": up["margin_per_contact"],
+                     "evidence": f"round {n}'s random control group, out of fold"})
+        rows.append({"targeting": f"everyone of round {n}'s target", "customers": up["customers"],
+                     "incremental_sales_per_contact": up["observed_uplift_all"],
+                     "cost_per_contact": up["cost_per_contact"],
+                     "incremental_margin_per_contact": up["margin_per_contact_all"],
+                     "evidence": f"round {n}'s random control group"})
+        if n + 1 in rounds:
+            definition, nxt = rounds[n + 1]
+            if nxt.analysed and nxt.returns:
+                treated = int((nxt.arms or {}).get("treatment", 0))
+                estimate = nxt.returns.get("estimate", "lift")
+                per = float(nxt.lift_row("sales")[estimate])
+                cost = float(nxt.returns.get("cost") or 0.0) / treated if treated else 0.0
+                margin = float(definition.gross_margin if definition else up["gross_margin"])
+                target = _round_target(definition, nxt)
+                what = f"{target.get('kind', 'target')} {target.get('value', '')}".strip()
+                rows.append({"targeting": f"round {n + 1}'s rule ({what})", "customers": treated,
+                             "incremental_sales_per_contact": per, "cost_per_contact": cost,
+                             "incremental_margin_per_contact": per * margin - cost,
+                             "evidence": f"round {n + 1}'s {'random control group' if estimate == 'lift' else 'comparison group'}"})
+    if not rows:
+        return ("No round had an uplift model (it needs a random control group with enough customers in each arm): "
+                "nothing to compare the rule-based targeting with.")
     return pd.DataFrame(rows)
 
 

@@ -38,6 +38,8 @@ __all__ = [
     "plot_naive_vs_controlled",
     "plot_group_sizes",
     "plot_flow",
+    "plot_arms",
+    "plot_uplift",
 ]
 
 
@@ -339,6 +341,49 @@ def plot_lift(lift: pd.DataFrame, *, estimate: str = "lift", ax=None):
     ax.xaxis.set_major_formatter(mtick.PercentFormatter(1.0))
     ax.set_xlabel(xlabel)
     ax.set_title(title)
+    return ax
+
+
+def plot_arms(comparisons: pd.DataFrame | str, *, metric: str = "sales", ax=None):
+    """Each comparison of a multi-arm round (arm against control, arm against arm) with its Holm interval.
+
+    A sentence instead of the table (one treatment arm) draws nothing and returns ``None``.
+    """
+    if isinstance(comparisons, str):
+        return None
+    ax = _ax(ax)
+    df = comparisons[comparisons["metric"] == metric].reset_index(drop=True)
+    y = np.arange(len(df))[::-1]
+    mid = df["difference"].to_numpy(float)
+    colours = ["#4C72B0" if a == "control" else "#DD8452" for a in df["against"]]
+    ax.barh(y, mid, color=colours, alpha=0.8)
+    ax.errorbar(mid, y, xerr=[mid - df["holm_ci_low"], df["holm_ci_high"] - mid], fmt="none", ecolor="black", capsize=4)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y, [f"{a} vs {b}" for a, b in zip(df["arm"], df["against"])])
+    unit = "visits per customer" if metric == "visits" else money(f"{metric} per customer")
+    ax.set_xlabel(f"difference in {unit} (whiskers: Holm-adjusted interval)")
+    ax.set_title("Each arm against control (blue) and against each other (orange)")
+    return ax
+
+
+def plot_uplift(deciles: pd.DataFrame | None, *, ax=None):
+    """Observed uplift (treated mean - control mean) by decile of predicted uplift, out of fold, beside the prediction.
+
+    Without a table (no model could be fitted) nothing is drawn and ``None`` returned.
+    """
+    if deciles is None:
+        return None
+    ax = _ax(ax)
+    long = deciles.melt(id_vars="decile", value_vars=["observed_uplift", "predicted_uplift"],
+                        var_name="figure", value_name="uplift")
+    long["figure"] = long["figure"].map({"observed_uplift": "observed (treated - control)",
+                                         "predicted_uplift": "predicted (mean)"})
+    sns.barplot(long, x="decile", y="uplift", hue="figure", ax=ax)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel("decile of predicted uplift (1 = highest), out of fold")
+    ax.set_ylabel(money("incremental sales per customer"))
+    ax.set_title("Does the uplift model rank customers? Observed uplift by predicted decile")
+    ax.legend(title=None)
     return ax
 
 

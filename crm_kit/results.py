@@ -251,7 +251,7 @@ def interaction_table(transactions, arms: pd.DataFrame, *, base: Any, campaign: 
     if isinstance(base_window, bool) or not isinstance(base_window, (int, np.integer)) or base_window < 0:
         raise ParameterError(f"base_window={base_window!r}: give a whole number of periods, 0 for the base period only")
     m = period_metrics(transactions, periods={"base": base, "campaign": campaign}, customer_ids=arms["customer_id"])
-    keep = [c for c in ("arm", "responded") if c in arms.columns]
+    keep = [c for c in ("arm", "treatment_arm", "responded") if c in arms.columns]
     table = arms.astype({"customer_id": str}).set_index("customer_id")[keep].join(m)
     table = table.astype({"visits_base": float, "sales_base": float, "ticket_base": float})
     table["visits_base_period"], table["sales_base_period"] = table["visits_base"], table["sales_base"]
@@ -298,7 +298,7 @@ def arms_from_contacts(contacts: pd.DataFrame | None, campaign_id: Any) -> pd.Da
             f"campaign '{campaign_id}' kept no control group in the contacts table; set control: never_contacted "
             "to compare with the customers no campaign reached (not random: read the difference-in-differences)"
         )
-    keep = [c for c in ("customer_id", "arm", "responded") if c in rows.columns]
+    keep = [c for c in ("customer_id", "arm", "treatment_arm", "responded") if c in rows.columns]
     return rows[keep].reset_index(drop=True)
 
 
@@ -729,6 +729,8 @@ class RoundSetup:
     target: dict[str, Any] | None = None
     pseudonym_salt: str | None = None
     channels: tuple[str, ...] = ()
+    #: a multi-arm design's cost per treatment arm (its messages and its share of the other costs)
+    arm_costs: tuple[tuple[str, float], ...] = ()
 
     def describe(self) -> str:
         """One line for the notebook: the campaign, its periods and goals, and where they came from."""
@@ -770,7 +772,8 @@ def round_setup(definition: CampaignDefinition | None, *, round_no: int, control
                           goals=goals, cost=definition.cost, gross_margin=definition.gross_margin,
                           split=split_rule(goals, thresholds=band_thresholds, labels=band_labels), estimate=estimate,
                           control=control, source="definition", target=definition.target,
-                          pseudonym_salt=definition.pseudonym_salt, channels=tuple(definition.channels or [definition.channel]))
+                          pseudonym_salt=definition.pseudonym_salt, channels=tuple(definition.channels or [definition.channel]),
+                          arm_costs=tuple((str(k), float(v["cost"])) for k, v in (definition.arms.get("by_arm") or {}).items()))
     goals = dict(goals)
     return RoundSetup(round_no=round_no, campaign_id=campaign_id, periods={"base": base, "campaign": campaign},
                       goals=goals, cost=float(cost), gross_margin=float(gross_margin),
@@ -793,18 +796,21 @@ def round_arms(store, setup: RoundSetup, *, arms_source: str = "contacts", conta
             raise DataError("arms_source: contact_list needs notebook 03's campaign definition and contact list of "
                             "this round in the run folder; run notebook 03 first or set arms_source: contacts")
         customer_ids = store.con.execute(store.transactions.select("customer_id").distinct())["customer_id"]
-        arms = arms_from_contact_list(contact_list, customer_ids, salt=setup.pseudonym_salt)
+        arms = pool_arms(arms_from_contact_list(contact_list, customer_ids, salt=setup.pseudonym_salt))
         return arms, f"arms from the design's contact list: {len(arms):,} customers matched by their pseudonymous key"
     if arms_source != "contacts":
         raise ParameterError(f"arms_source={arms_source!r}: use 'contacts' or 'contact_list'")
     if setup.control == "never_contacted":
-        arms = comparison_arms(store.transactions, store.contacts, setup.campaign_id, before=setup.periods["campaign"])
+        arms = pool_arms(comparison_arms(store.transactions, store.contacts, setup.campaign_id,
+                                         before=setup.periods["campaign"]))
         a = arms.attrs
         return arms, (f"no random control: {a['contacted']:,} contacted, {a['treated_without_history']:,} of them "
                       f"without a purchase before the campaign (left out); comparison group: {a['never_contacted']:,} "
                       f"customers no campaign reached ({a['contacted_elsewhere']:,} reached by other campaigns left out)")
-    arms = arms_from_contacts(store.contacts, setup.campaign_id)
+    arms = pool_arms(arms_from_contacts(store.contacts, setup.campaign_id))
     note = f"arms from the data's contacts of campaign {setup.campaign_id}"
+    if arms["treatment_arm"].nunique() > 2:
+        note += f" (treatment arms: {', '.join(sorted(set(arms['treatment_arm']) - {'control'}))}, pooled as 'treatment')"
     known = set(store.con.execute(store.transactions.select("customer_id").distinct())["customer_id"].astype(str))
     if store.customers is not None:
         known |= set(store.customers["customer_id"].astype(str))
@@ -816,6 +822,152 @@ def round_arms(store, setup: RoundSetup, *, arms_source: str = "contacts", conta
     elif unknown.any():
         note += f"; {int(unknown.sum()):,} contacted id(s) match no customer of this store: counted as buying nothing"
     return arms, note
+
+
+def pool_arms(arms: pd.DataFrame) -> pd.DataFrame:
+    """The arms with every treatment arm pooled as ``treatment``; the arm's own name kept in ``treatment_arm``.
+
+    A campaign with several treatment arms (a WeChat arm and an SMS arm)
+    is analysed as one campaign by the round's ratios, groups and lift, and
+    arm by arm by :func:`compare_arms`, which reads ``treatment_arm``. The arms
+    come named in ``arm`` (notebook 03's contact list) or, from the data's
+    contacts table, in its ``treatment_arm`` column (labels ``treatment:<name>``).
+    """
+    named = (arms["treatment_arm"] if "treatment_arm" in arms.columns else arms["arm"]).astype(str)
+    return arms.assign(arm=np.where(named == "control", "control", "treatment"), treatment_arm=named.to_numpy())
+
+
+def _holm_levels(pvalues: np.ndarray, alpha: float) -> np.ndarray:
+    """Per comparison, the confidence level of its Holm interval (consistent with Holm's adjusted p-values).
+
+    Sorted by p-value, the comparison of rank r (0 first) among m gets level
+    1 - alpha / (m - r) while Holm keeps rejecting; from the first comparison
+    Holm does not reject on, Bonferroni's 1 - alpha / m. An interval thus
+    excludes zero exactly when the Holm-adjusted p-value is below alpha.
+    """
+    m = len(pvalues)
+    levels = np.empty(m)
+    stopped = False
+    for rank, i in enumerate(np.argsort(pvalues, kind="stable")):
+        step = alpha / (m - rank)
+        stopped = stopped or not pvalues[i] <= step
+        levels[i] = 1 - (alpha / m if stopped else step)
+    return levels
+
+
+def compare_arms(frame: pd.DataFrame, *, arm_col: str = "treatment_arm", control: Any = "control",
+                 metrics: Mapping[str, str] | None = None, level: float = 0.95,
+                 min_size: int = 2) -> pd.DataFrame | str:
+    """Every treatment arm against control and against every other arm, with Holm-adjusted intervals.
+
+    For each metric, each comparison is a Welch difference in means (scipy)
+    with its unadjusted interval and p-value; the comparisons of a metric
+    (k arms: k against control, k(k-1)/2 between arms) form one family, whose
+    p-values are Holm-adjusted (statsmodels ``multipletests``) and whose
+    intervals use the Holm step's level (:func:`_holm_levels`), so that the
+    family's error rate stays at ``1 - level``.
+
+    Parameters
+    ----------
+    frame
+        One row per customer: the arm column and the metric columns (the
+        interaction table, or notebook 06's outcome table).
+    arm_col
+        The column naming each customer's arm (``treatment_arm`` of :func:`pool_arms`).
+    control
+        The control arm's value.
+    metrics
+        ``{metric name: column}``; default visits and sales of the campaign period.
+    level
+        Confidence level of the family.
+    min_size
+        Fewest customers an arm needs.
+
+    Returns
+    -------
+    pandas.DataFrame or str
+        Per metric and comparison: ``arm``, ``against``, sizes and means, ``difference``, ``ci_low`` /
+        ``ci_high`` / ``p_value`` (unadjusted), ``holm_p``, ``holm_ci_low`` / ``holm_ci_high``, ``significant``.
+        A sentence instead when there is a single treatment arm (the round's lift is that arm's).
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    if not 0 < float(level) < 1:
+        raise ParameterError(f"level={level!r} must be strictly between 0 and 1")
+    metrics = dict(metrics or {"visits": "visits_campaign", "sales": "sales_campaign"})
+    if arm_col not in frame.columns:
+        raise DataError(f"no arm column '{arm_col}' to compare arms by")
+    missing = [c for c in metrics.values() if c not in frame.columns]
+    if missing:
+        raise DataError(f"compare_arms: the table lacks column(s) {missing}")
+    names = frame[arm_col].astype(str)
+    if not (names == str(control)).any():
+        raise EmptyGroupError(f"no control customers ({arm_col} == {control!r}) to compare the arms with")
+    arms = sorted(set(names) - {str(control)})
+    if len(arms) < 2:
+        return ("One treatment arm: the lift above is that arm's against control; a design with several arms "
+                "(treatment_arms in notebook 03) gets each arm against control and against the others here.")
+    small = {a: int((names == a).sum()) for a in [*arms, str(control)] if (names == a).sum() < min_size}
+    if small:
+        raise EmptyGroupError(f"arm(s) with fewer than {min_size} customers cannot be compared: {small}")
+    pairs = [(a, str(control)) for a in arms] + [(a, b) for i, a in enumerate(arms) for b in arms[i + 1:]]
+    alpha = 1 - float(level)
+    rows = []
+    for metric, column in metrics.items():
+        values = frame[column].to_numpy(float)
+        family = []
+        for a, b in pairs:
+            ya, yb = values[(names == a).to_numpy()], values[(names == b).to_numpy()]
+            diff, lo, hi, p = _welch(ya, yb, level)
+            family.append({"metric": metric, "arm": a, "against": b, "n_arm": len(ya), "n_against": len(yb),
+                           "arm_mean": float(ya.mean()), "against_mean": float(yb.mean()), "difference": diff,
+                           "ci_low": lo, "ci_high": hi, "p_value": p})
+        pvalues = np.array([r["p_value"] for r in family])
+        holm_p = multipletests(pvalues, alpha=alpha, method="holm")[1]
+        levels = _holm_levels(pvalues, alpha)
+        for row, hp, lvl in zip(family, holm_p, levels):
+            ya = values[(names == row["arm"]).to_numpy()]
+            yb = values[(names == row["against"]).to_numpy()]
+            _d, lo, hi, _p = _welch(ya, yb, float(lvl))
+            row.update(holm_p=float(hp), holm_level=float(lvl), holm_ci_low=lo, holm_ci_high=hi,
+                       significant=bool(hp < alpha))
+        rows.extend(family)
+    return pd.DataFrame(rows)
+
+
+def arm_returns(comparisons: pd.DataFrame | str, *, costs: Mapping[str, float] | Sequence[tuple[str, float]] = (),
+                gross_margin: float, metric: str = "sales") -> pd.DataFrame | str:
+    """Each treatment arm's incremental sales (its lift over control x its treated), cost and return on spend.
+
+    Parameters
+    ----------
+    comparisons
+        :func:`compare_arms`'s table (a sentence passes through).
+    costs
+        ``{arm: cost}`` (notebook 03's cost per arm); an arm without one has no return.
+    gross_margin
+        Gross margin on incremental sales.
+
+    Returns
+    -------
+    pandas.DataFrame or str
+        Per arm: ``treated``, ``incremental_sales`` and its Holm interval, ``cost``, ``return_on_spend``
+        (incremental sales / cost), ``incremental_margin_per_contact`` and ``roi``.
+    """
+    if isinstance(comparisons, str):
+        return comparisons
+    costs = dict(costs)
+    rows = []
+    vs_control = comparisons[(comparisons["metric"] == metric) & (comparisons["against"] == "control")]
+    for row in vs_control.to_dict("records"):
+        n, cost = int(row["n_arm"]), costs.get(row["arm"])
+        inc = row["difference"] * n
+        rows.append({"arm": row["arm"], "treated": n, "incremental_sales": inc,
+                     "incremental_sales_ci_low": row["holm_ci_low"] * n, "incremental_sales_ci_high": row["holm_ci_high"] * n,
+                     "cost": cost, "return_on_spend": inc / cost if cost else None,
+                     "incremental_margin_per_contact": (inc * gross_margin - (cost or 0.0)) / n if n else None,
+                     "roi": (inc * gross_margin - cost) / cost if cost else None})
+    return pd.DataFrame(rows)
 
 
 def _lin_adjusted(y: np.ndarray, treated: np.ndarray, covariates: np.ndarray, level: float):
@@ -922,7 +1074,8 @@ def design_check(definition: CampaignDefinition | None, arms: pd.DataFrame) -> s
         problems.append(f"the design has {d_t:,} treated / {d_c:,} control, the data {n_t:,} / {n_c:,}")
     if definition.contact_list is not None and definition.pseudonym_salt is not None:
         keys = pseudonymise(arms["customer_id"], salt=definition.pseudonym_salt)
-        recorded = dict(zip(keys.to_numpy(), arms["arm"].to_numpy()))
+        named = arms["treatment_arm"] if "treatment_arm" in arms.columns else arms["arm"]
+        recorded = dict(zip(keys.to_numpy(), named.to_numpy()))
         designed = dict(zip(definition.contact_list["customer_key"], definition.contact_list["arm"]))
         missing = len(set(designed) - set(recorded))
         extra = len(set(recorded) - set(designed))

@@ -25,7 +25,7 @@ LAYERS = [
     ("store and engine", {"crm_kit.store", "crm_kit.engine"}),
     ("hand-offs", {"crm_kit.artifacts"}),
     ("analysis", {"crm_kit.discovery", "crm_kit.segmentation", "crm_kit.clv", "crm_kit.campaign",
-                  "crm_kit.results", "crm_kit.plotting", "crm_kit.presentation"}),
+                  "crm_kit.results", "crm_kit.plotting", "crm_kit.presentation", "crm_kit.uplift"}),
     ("cycle", {"crm_kit.cycle"}),
     ("demo", {"crm_kit.demo"}),
     ("run", {"crm_kit.run", "crm_kit.cli", "crm_kit.__main__"}),

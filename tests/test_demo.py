@@ -336,6 +336,46 @@ def test_round_two_is_simulated_on_round_one(small_store):
     assert set(truth["rounds"]) == {"1", "2"} and truth["rounds"]["2"]["planted_effect_sales_per_member"] > 0
 
 
+def test_a_three_arm_design_plants_an_effect_per_arm_that_each_holm_interval_covers(small_store):
+    """Issue 19: WeChat arm, SMS arm and control on group 8; each arm responds through its own channel only, the
+    truth has each arm's planted effect (everyone of the target had they been in that arm), and the contacts
+    carry the arms as ``treatment:<name>``; the Holm-adjusted interval of each arm covers its planted effect."""
+    import ibis
+
+    from crm_kit.campaign import assign_arms
+    from crm_kit.demo import Design, simulate_campaign
+    from crm_kit.demo.model import RESPONSE_MODEL
+    from crm_kit.results import compare_arms, interaction_table, pool_arms
+    from crm_kit.store.coverage import normalise_arms
+
+    truth = pd.read_parquet(small_store / "natural" / "ground_truth_customers.parquet")
+    targets = truth.loc[truth["base_month_group"] == 8, ["customer_id"]]
+    arms = assign_arms(targets, control_share=0.2, seed=3, treatment_arms=[
+        {"name": "WeChat", "channel": "WeChat", "share": 0.4}, {"name": "SMS", "channel": "SMS", "share": 0.4}])
+    arms["channel"] = arms["arm"].map({"WeChat": "WeChat", "SMS": "SMS", "control": "none"})
+    design = Design(campaign_id="M1", round=1, month="2025-10", arms=arms, channels=["WeChat", "SMS"],
+                    default_channel="WeChat")
+    variant = simulate_campaign(small_store, design)
+    planted = json.loads((variant / "ground_truth.json").read_text())["rounds"]["1"]["arms"]
+    assert set(planted) == {"WeChat", "SMS"} and planted["WeChat"]["channel"] == "WeChat"
+    assert planted["WeChat"]["planted_effect_sales_per_member"] > planted["SMS"]["planted_effect_sales_per_member"] > 0
+    who = pd.read_parquet(variant / "ground_truth_customers.parquet").set_index("customer_id")
+    sms = who[who["r1_arm"] == "SMS"]
+    # an SMS member responds only by the SMS rule: never to WeChat's effect
+    assert not (sms["r1_channel"] != "SMS").any()
+    assert RESPONSE_MODEL["SMS"]["visit_mult"] != RESPONSE_MODEL["WeChat"]["visit_mult"]
+    contacts = normalise_arms(pd.read_parquet(variant / "contacts.parquet"))
+    assert set(contacts["treatment_arm"]) == {"WeChat", "SMS", "control"}
+    ids = arms["customer_id"].tolist()
+    lines = pd.read_parquet(variant / "transactions.parquet", filters=[("customer_id", "in", ids)])
+    recorded = pool_arms(contacts[["customer_id", "arm", "treatment_arm"]])
+    table = interaction_table(ibis.memtable(lines), recorded, base="2025-09", campaign="2025-10")
+    comparisons = compare_arms(table).query("metric == 'sales' and against == 'control'").set_index("arm")
+    for arm, effect in planted.items():
+        row = comparisons.loc[arm]
+        assert row["holm_ci_low"] <= effect["planted_effect_sales_per_member"] <= row["holm_ci_high"], arm
+
+
 def test_the_simulator_refuses_what_it_cannot_play(small_store):
     from crm_kit import DataError
     from crm_kit.demo import simulate_campaign

@@ -152,6 +152,49 @@ def test_a_changed_design_is_what_the_results_analyse(demo_dir, tmp_path):
 
 
 @pytest.mark.notebook
+def test_a_three_arm_round_and_uplift_targeting_run_end_to_end(demo_dir, tmp_path):
+    """Issue 19: round one designed with a WeChat arm, an SMS arm and a control group; notebook 04 compares each
+    arm with control and with the other (Holm), each interval covering the arm's planted effect, prices each arm,
+    fits the uplift model and writes its scores; round two then targets the top 150 by predicted uplift."""
+    import pandas as pd
+
+    from crm_kit.demo import campaign_data
+
+    arms = [{"name": "WeChat", "channel": "WeChat", "share": 0.4, "cost_per_contact": 0.05},
+            {"name": "SMS", "channel": "SMS", "share": 0.4, "cost_per_contact": 0.1}]
+    out, _ = _run("03_campaign_design", tmp_path, treatment_arms=arms)
+    definition = json.loads((out / "campaign_round1.json").read_text())
+    by_arm = definition["arms"]["by_arm"]
+    assert {k: v["customers"] for k, v in by_arm.items()} == {"WeChat": 463, "SMS": 461}
+    assert definition["arms"]["treatment"] == 924 and definition["channels"] == ["WeChat", "SMS"]
+    assert sum(v["cost"] for v in by_arm.values()) == pytest.approx(definition["costs"]["total"])
+    out, executed = _run("04_campaign_results", tmp_path)
+    text = _output_text(executed)
+    assert "match the design of R1-2025-10: 924 treated / 231 control" in text
+    results = json.loads((out / "results_round1.json").read_text())
+    comparisons = pd.DataFrame(results["arm_comparisons"])
+    assert len(comparisons) == 6  # visits and sales: WeChat and SMS against control, SMS against WeChat
+    planted = campaign_data("demo", folder=out, through_round=1).planted(1)["arms"]
+    for row in comparisons.query("metric == 'sales' and against == 'control'").to_dict("records"):
+        assert row["holm_ci_low"] <= planted[row["arm"]]["planted_effect_sales_per_member"] <= row["holm_ci_high"]
+    returns = {r["arm"]: r for r in results["arm_returns"]}
+    assert returns["WeChat"]["cost"] == pytest.approx(by_arm["WeChat"]["cost"])
+    assert returns["WeChat"]["return_on_spend"] > 10 > returns["SMS"]["return_on_spend"]
+    assert results["uplift"]["method"] == "X-learner" and results["uplift"]["customers"] == 1155
+    scores = pd.read_parquet(out / "round1_uplift.parquet")
+    assert len(scores) == 1155 and "uplift AUC" in text
+    out, executed = _run("03_campaign_design", tmp_path, round_no=2, target_kind="uplift", target_value=150,
+                         treatment_arms=[])
+    second = json.loads((out / "campaign_round2.json").read_text())
+    assert second["target"]["size"] == 150 and "top 150 by predicted uplift" in _output_text(executed)
+    from crm_kit.campaign import pseudonymise
+
+    top = scores.nlargest(150, "predicted_uplift")["customer_id"]
+    designed = pd.read_parquet(out / "contact_list_round2.parquet")["customer_key"]
+    assert set(designed) == set(pseudonymise(top, salt=second["pseudonym_salt"]))
+
+
+@pytest.mark.notebook
 def test_personal_details_only_when_asked(demo_dir, tmp_path):
     import pandas as pd
 

@@ -132,8 +132,11 @@ def case_preset(params: dict[str, Any], notebook: str, round_no: int, *, preset:
 
         raise ParameterError(f"preset={preset!r}: use case or none")
     defaults = {k: p.default for k, p in notebook_parameters(notebook).items()}
-    return {k: v for k, v in case_parameters(notebook, round_no).items()
-            if k in defaults and params.get(k) == defaults[k] and v != defaults[k]}
+    changes = {k: v for k, v in case_parameters(notebook, round_no).items()
+               if k in defaults and params.get(k) == defaults[k] and v != defaults[k]}
+    if "target_kind" in defaults and params.get("target_kind") != defaults["target_kind"]:
+        changes.pop("target_value", None)  # a target kind of the user's own: the case's value belongs to another kind
+    return changes
 
 
 def describe_preset(changes: dict[str, Any], round_no: int) -> str:

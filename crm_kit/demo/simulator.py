@@ -56,6 +56,9 @@ from .model import RESPONSE_MODEL, SHAPES
 
 __all__ = ["Design", "read_truth", "simulate_campaign", "simulate_case_rounds"]
 
+#: bumped when the simulator's output changes for the same design (a new key: cached variants are not reused)
+SIMULATOR_VERSION = 2
+
 
 @dataclass
 class Design:
@@ -68,7 +71,8 @@ class Design:
     month
         The campaign month, ``YYYY-MM``: one of the demo calendar's months after its first.
     arms
-        ``customer_id``, ``arm`` (treatment / control) and ``channel`` (the treated's channel; control ``none``).
+        ``customer_id``, ``arm`` (``control``, and ``treatment`` or the names of several treatment arms) and
+        ``channel`` (the treated's channel; control ``none``).
     channels
         The plan's channels; ``phone`` among them adds phone ordering for every treated member.
     default_channel
@@ -102,7 +106,7 @@ class Design:
     def key(self) -> str:
         """A short hash of everything that changes the simulation."""
         arms = self.arms.sort_values("customer_id")
-        doc = {"version": DEMO_VERSION, "campaign_id": self.campaign_id, "round": self.round, "month": self.month,
+        doc = {"version": DEMO_VERSION, "simulator": SIMULATOR_VERSION, "campaign_id": self.campaign_id, "round": self.round, "month": self.month,
                "channels": sorted(self.channels), "default": self.default_channel,
                "arms": arms[["customer_id", "arm", "channel"]].astype(str).to_numpy().tolist()}
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
@@ -207,17 +211,34 @@ def _month_index(calendar: list[str], month: str) -> int:
     return calendar.index(month)
 
 
-def _effects(state: pd.DataFrame, channel: np.ndarray, plan_channels: Sequence[str]):
-    """Per member: visit and ticket multipliers, extra phone orders and their ticket share, responder flag."""
+def _contact_arms(arm_names: np.ndarray) -> np.ndarray:
+    """The contacts table's arm labels: ``treatment`` / ``control``, or ``treatment:<name>`` for a named arm."""
+    plain = np.isin(arm_names, ["treatment", "control"])
+    return np.where(plain, arm_names, np.char.add("treatment:", arm_names.astype(str)))
+
+
+def _arm_channels(arm_names: np.ndarray, channel: np.ndarray, treated: np.ndarray) -> dict[str, str]:
+    """Each treatment arm's channel: the one all its members share, or ``"by preference"`` when they differ."""
+    out = {}
+    for name in sorted(set(arm_names[treated].tolist())):
+        used = set(channel[arm_names == name].tolist())
+        out[name] = used.pop() if len(used) == 1 else "by preference"
+    return out
+
+
+def _effects(state: pd.DataFrame, channel: np.ndarray, phone_offer: np.ndarray):
+    """Per member: visit and ticket multipliers, extra phone orders and their ticket share, responder flag.
+
+    ``phone_offer`` marks the members who are offered phone ordering whatever their channel.
+    """
     n = len(state)
     visit_mult, ticket_mult = np.ones(n), np.ones(n)
     extra, order_ticket = np.zeros(n), np.zeros(n)
     responder = np.zeros(n, dtype=bool)
-    phone_offer = "phone" in plan_channels
     for name, model in RESPONSE_MODEL.items():
         gets = channel == name
-        if name == "phone" and phone_offer:
-            gets = np.ones(n, dtype=bool)
+        if name == "phone":
+            gets = gets | phone_offer
         hit = gets & state[f"responds_{name}"].to_numpy()
         responder |= hit
         visit_mult = np.where(hit, visit_mult * model["visit_mult"], visit_mult)
@@ -243,9 +264,9 @@ def _simulate(top: Path, parent: Path, parent_truth: dict[str, Any], design: Des
         raise ParameterError(f"campaign {design.campaign_id}: the design has nobody in it; nothing to simulate")
     if arms["customer_id"].duplicated().any():
         raise ParameterError(f"campaign {design.campaign_id}: the design lists a customer twice")
-    bad_arm = sorted(set(arms["arm"]) - {"treatment", "control"})
-    if bad_arm:
-        raise ParameterError(f"campaign {design.campaign_id}: arms must be treatment or control, not {bad_arm}")
+    if arms["arm"].isna().any() or (arms["arm"].astype(str).str.strip() == "").any():
+        raise ParameterError(f"campaign {design.campaign_id}: every customer of the design needs an arm "
+                             "(control, or a treatment arm's name)")
     state_all = pd.read_parquet(nat / "simulation_state.parquet")
     ids = state_all["customer_id"].to_numpy()
     pos = np.searchsorted(ids, arms["customer_id"].to_numpy())
@@ -256,12 +277,17 @@ def _simulate(top: Path, parent: Path, parent_truth: dict[str, Any], design: Des
                         f"this demo store (e.g. {arms['customer_id'][unknown].iloc[0]!r})")
     state = state_all.iloc[pos].reset_index(drop=True)
     customers = pd.read_parquet(top / "customers.parquet", columns=["customer_id", "preferred_channel"]).set_index("customer_id")
-    treated = arms["arm"].to_numpy() == "treatment"
+    arm_names = arms["arm"].astype(str).to_numpy()
+    treated = arm_names != "control"
     preferred = customers["preferred_channel"].reindex(arms["customer_id"]).to_numpy()
     allowed = list(design.channels) or [design.default_channel]
     would_be = np.where(np.isin(preferred, allowed), preferred, design.default_channel or allowed[0])
     channel = np.where(treated, arms["channel"].astype(str).to_numpy(), would_be)
-    vm, tm, extra, order_ticket, responder = _effects(state, channel, allowed)
+    # one arm: the plan's phone ordering goes to every treated member; several arms: to the phone arm's only
+    arm_channel = _arm_channels(arm_names, channel, treated)
+    several = len(arm_channel) > 1
+    phone_offer = (channel == "phone") if several else np.full(len(arms), "phone" in allowed)
+    vm, tm, extra, order_ticket, responder = _effects(state, channel, phone_offer)
 
     months = month_starts()
     season = SEASON[months[m].month]
@@ -271,9 +297,27 @@ def _simulate(top: Path, parent: Path, parent_truth: dict[str, Any], design: Des
     ticket = state["mean_ticket"].to_numpy() * season**TICKET_SEASON * state[f"mood_{m}"].to_numpy()
     alive = left > 0
     ev0 = expected_capped_visits(mu0, left)
-    ev1 = expected_capped_visits(mu0 * vm, left) + extra * alive
     es0 = ticket * ev0
-    es1 = ticket * tm * expected_capped_visits(mu0 * vm, left) + extra * alive * order_ticket * ticket
+
+    def expected_effect(vm, tm, extra, order_ticket):
+        ev1 = expected_capped_visits(mu0 * vm, left) + extra * alive
+        es1 = ticket * tm * expected_capped_visits(mu0 * vm, left) + extra * alive * order_ticket * ticket
+        return es1 - es0, ev1 - ev0
+
+    effect_sales, effect_visits = expected_effect(vm, tm, extra, order_ticket)
+    by_arm = {}
+    for name, ch_a in arm_channel.items():
+        if several:  # everyone of the target had they been in this arm
+            every = np.full(len(arms), ch_a)
+            a_vm, a_tm, a_extra, a_ticket, a_resp = _effects(state, every, every == "phone")
+            a_sales, a_visits = expected_effect(a_vm, a_tm, a_extra, a_ticket)
+        else:
+            a_sales, a_visits, a_resp = effect_sales, effect_visits, responder
+        mine = arm_names == name
+        by_arm[name] = {"channel": ch_a, "treated": int(mine.sum()), "responder_share": float(a_resp.mean()),
+                        "planted_effect_sales_per_member": float(a_sales.mean()),
+                        "planted_effect_visits_per_member": float(a_visits.mean()),
+                        "responders_in_arm": int((responder & mine).sum())}
 
     key = design.key()
     rng = np.random.default_rng([int(parent_truth["seed"]), int(key[:12], 16)])
@@ -314,13 +358,12 @@ def _simulate(top: Path, parent: Path, parent_truth: dict[str, Any], design: Des
     contacted_at = np.where(treated, np.datetime64(months[m], "ns"), np.datetime64("NaT", "ns"))
     new_contacts = pd.DataFrame({
         "customer_id": target_ids, "campaign_id": design.campaign_id, "round": int(design.round),
-        "arm": arms["arm"].to_numpy(), "channel": np.where(treated, channel, "none"),
+        "arm": _contact_arms(arm_names), "channel": np.where(treated, channel, "none"),
         "contacted_at": pd.to_datetime(contacted_at), "responded": treated & responder,
     })
     old = pd.read_parquet(parent / "contacts.parquet")
     contacts = pd.concat([old, new_contacts], ignore_index=True) if len(old) else new_contacts
 
-    effect_sales, effect_visits = es1 - es0, ev1 - ev0
     r = design.round
     truth_customers = pd.read_parquet(parent / "ground_truth_customers.parquet")
     for col in [c for c in truth_customers.columns if c.startswith(f"r{r}_")]:
@@ -344,6 +387,7 @@ def _simulate(top: Path, parent: Path, parent_truth: dict[str, Any], design: Des
         "planted_effect_sales_per_member": float(effect_sales.mean()),
         "planted_effect_visits_per_member": float(effect_visits.mean()),
         "planted_effect_sales_per_treated": float(effect_sales[treated].mean()) if treated.any() else None,
+        "arms": by_arm,
         "expected_sales_without_campaign_per_member": float(es0.mean()),
         "response_rules": {c: RESPONSE_MODEL[c]["about"] for c in used if c in RESPONSE_MODEL},
         "channels_without_planted_response": [c for c in used if c not in RESPONSE_MODEL],

@@ -143,6 +143,58 @@ class CampaignData:
                              "planted effect": truth, "interval covers it": bool(row[lo] <= truth <= row[hi])})
         return pd.DataFrame(rows)
 
+    def beside_arms(self, comparisons: pd.DataFrame | str, round_no: int) -> pd.DataFrame | str:
+        """Each arm-against-control row of :func:`~crm_kit.results.compare_arms` beside that arm's planted effect."""
+        planted = self.planted(round_no)
+        if planted is None or not planted.get("arms"):
+            return ("No planted effect per arm to compare with: " +
+                    ("this is not the demo store." if self.folder is None else f"round {round_no} was not simulated."))
+        if isinstance(comparisons, str):
+            return comparisons
+        arms = planted["arms"]
+        rows = []
+        for row in comparisons[comparisons["against"] == "control"].to_dict("records"):
+            truth = arms.get(row["arm"], {}).get(f"planted_effect_{row['metric']}_per_member")
+            if truth is None:
+                continue
+            rows.append({"metric": row["metric"], "arm": row["arm"], "channel": arms[row["arm"]]["channel"],
+                         "estimate": row["difference"], "holm_ci_low": row["holm_ci_low"],
+                         "holm_ci_high": row["holm_ci_high"], "planted effect": truth,
+                         "interval covers it": bool(row["holm_ci_low"] <= truth <= row["holm_ci_high"])})
+        return pd.DataFrame(rows)
+
+
+    def uplift_truth(self, scores: pd.DataFrame | None, round_no: int) -> pd.DataFrame | str:
+        """How well the uplift scores recover the planted responders of round ``round_no`` (demo only).
+
+        ``scores`` is :attr:`crm_kit.uplift.UpliftReport.scores`. Returns the ROC AUC of the predicted uplift
+        for telling the planted responders from the others (0.5 = random), its correlation with each
+        member's planted effect, and the mean planted effect of the selected customers against everyone's.
+        """
+        from sklearn.metrics import roc_auc_score
+
+        if scores is None:
+            return "No uplift scores to compare with the planted responders."
+        if self.folder is None or self.planted(round_no) is None:
+            return ("No planted responders to compare with: " +
+                    ("this is not the demo store." if self.folder is None else f"round {round_no} was not simulated."))
+        truth = pd.read_parquet(self.folder / "ground_truth_customers.parquet").set_index("customer_id")
+        truth = truth.reindex(scores["customer_id"])
+        responder = truth[f"r{round_no}_responder_type"].astype(bool).to_numpy()
+        effect = truth[f"r{round_no}_expected_sales_effect"].to_numpy(float)
+        predicted = scores["predicted_uplift"].to_numpy(float)
+        selected = scores["selected"].to_numpy(bool)
+        rows = [
+            {"figure": "uplift AUC: predicted uplift telling planted responders from the others (0.5 = random)",
+             "value": float(roc_auc_score(responder, predicted)) if 0 < responder.sum() < len(responder) else np.nan},
+            {"figure": "correlation of predicted uplift with each member's planted effect",
+             "value": float(np.corrcoef(predicted, effect)[0, 1])},
+            {"figure": "planted effect per member, selected customers", "value": float(effect[selected].mean())
+             if selected.any() else np.nan},
+            {"figure": "planted effect per member, whole target", "value": float(effect.mean())},
+        ]
+        return pd.DataFrame(rows)
+
 
 def campaign_data(data: Any, *, folder: str | os.PathLike | None, through_round: int) -> CampaignData:
     """The store a campaign step works on: on the demo, the variant that plays out this run's designs.
@@ -181,7 +233,8 @@ def campaign_data(data: Any, *, folder: str | os.PathLike | None, through_round:
     variant = top / "natural"
     for definition in designs:
         variant = simulate_campaign(variant, Design.from_definition(definition, ids))
-    shown = ", ".join(f"round {d.round} ({d.campaign_id}: {int(d.arms.get('treatment', 0)):,} treated / "
-                      f"{int(d.arms.get('control', 0)):,} control)" for d in designs)
+    shown = ", ".join(f"round {d.round} ({d.campaign_id}: {int(d.arms.get('treatment', 0)):,} treated"
+                      + (f" in {len(d.arms['by_arm'])} arms" if d.arms.get("by_arm") else "")
+                      + f" / {int(d.arms.get('control', 0)):,} control)" for d in designs)
     return CampaignData(store_spec(top, variant), variant,
                         f"The demo store with this run's design(s) played out by the campaign simulator: {shown}.")

@@ -107,7 +107,41 @@ def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult
             f"<li><b>Incremental sales</b> {_money(row['incremental_sales'], currency)} for a cost of "
             f"{_money(row['cost'], currency)}: "
             + (f"<b>{ros:,.1f}× return on spend</b>" if ros is not None else "no cost recorded, so no return")
-            + "</li></ul>")
+            + "</li>" + _arm_items(res, currency) + _uplift_item(res, currency) + "</ul>")
+
+
+def _arm_items(res: RoundResult, currency: str) -> str:
+    """One line per treatment arm of a multi-arm round: its effect with the Holm interval, and its return."""
+    if not isinstance(res.arm_comparisons, list):
+        return ""
+    returns = {r["arm"]: r for r in res.arm_returns if isinstance(res.arm_returns, list)} if res.arm_returns else {}
+    items = []
+    for r in res.arm_comparisons or []:
+        if r.get("metric") != "sales" or r.get("against") != "control":
+            continue
+        ret = returns.get(r["arm"], {})
+        ros = ret.get("return_on_spend")
+        items.append(f"<li><b>Arm {html.escape(str(r['arm']))}</b> ({int(r['n_arm']):,} treated): "
+                     f"{_money(r['difference'], currency)} per customer over control (Holm-adjusted interval "
+                     f"{_money(r['holm_ci_low'], currency)} to {_money(r['holm_ci_high'], currency)})"
+                     + (f", {ros:,.1f}× return on spend" if ros is not None else "") + "</li>")
+    between = [r for r in res.arm_comparisons or [] if r.get("metric") == "sales" and r.get("against") != "control"]
+    for r in between:
+        items.append(f"<li>{html.escape(str(r['arm']))} against {html.escape(str(r['against']))}: "
+                     f"{_money(r['difference'], currency)} per customer (Holm interval {_money(r['holm_ci_low'], currency)}"
+                     f" to {_money(r['holm_ci_high'], currency)})</li>")
+    return "".join(items)
+
+
+def _uplift_item(res: RoundResult, currency: str) -> str:
+    """The uplift model's line: its out-of-fold quality and what targeting by it would return next round."""
+    up = res.uplift or {}
+    if not up.get("selected"):
+        return ""
+    return (f"<li><b>Who next (uplift model):</b> the top {int(up['selected']):,} customers by predicted uplift "
+            f"returned {_money(up['observed_uplift_selected'], currency)} per customer over control out of fold "
+            f"(Qini coefficient {up['qini']:.3f}); expected incremental margin per contact "
+            f"{_money(up['margin_per_contact'], currency)}</li>")
 
 
 def _flow_image(rounds) -> str:

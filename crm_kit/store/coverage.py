@@ -27,20 +27,34 @@ ARM_SYNONYMS = {
 }
 
 
+#: a treatment arm of a campaign with several: ``treatment:<name>`` (``treatment: SMS``, ``treatment-WeChat``)
+NAMED_ARM = re.compile(r"^\s*(?:treatment|treated|test)\s*[:\-/]\s*(\S.*?)\s*$", re.IGNORECASE)
+
+
 def normalise_arms(contacts: pd.DataFrame) -> pd.DataFrame:
-    """``arm`` as ``treatment`` / ``control``, whatever the export called them; any other label is an error."""
-    labels = contacts["arm"].astype("string").str.strip().str.lower()
+    """``arm`` as ``treatment`` / ``control``, whatever the export called them; any other label is an error.
+
+    A campaign with several treatment arms labels them ``treatment:<name>``
+    (``treatment:WeChat``, ``treatment:SMS``): ``arm`` becomes ``treatment``
+    and ``treatment_arm`` keeps the name (``treatment`` and ``control`` for the others).
+    """
+    raw = contacts["arm"].astype("string")
+    named = raw.str.extract(NAMED_ARM, expand=False)
+    labels = raw.str.strip().str.lower()
     mapped = pd.Series(pd.NA, index=contacts.index, dtype="string")
     for arm, names in ARM_SYNONYMS.items():
         mapped = mapped.mask(labels.isin(names), arm)
+    mapped = mapped.mask(named.notna(), "treatment")
     unknown = sorted(set(contacts.loc[mapped.isna(), "arm"].astype(str)))
     if unknown:
         found = sorted(set(contacts["arm"].astype(str)))
         raise DataError(f"contacts.arm holds label(s) {unknown[:5]} the kit cannot tell as treatment or control "
                         f"(labels found: {found[:10]}); map them at the source, or use treatment/control "
-                        "(holdout, control group, test... are understood)")
+                        "(holdout, control group, test... are understood; treatment:<name> for one of several arms)")
     out = contacts.copy()
     out["arm"] = mapped.astype(str)
+    if named.notna().any():
+        out["treatment_arm"] = named.fillna(out["arm"]).astype(str)
     return out
 
 
