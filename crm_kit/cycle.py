@@ -98,7 +98,7 @@ def targeting_comparison(rounds: Rounds) -> pd.DataFrame | str:
     -------
     pandas.DataFrame or str
         One row per targeting: ``targeting``, ``customers``, ``incremental_sales_per_contact``,
-        ``cost_per_contact``, ``incremental_margin_per_contact`` and ``evidence``; a sentence when no round
+        ``cost_per_customer``, ``incremental_margin_per_contact`` and ``evidence``; a sentence when no round
         had an uplift model.
     """
     rows = []
@@ -109,12 +109,12 @@ def targeting_comparison(rounds: Rounds) -> pd.DataFrame | str:
             continue
         rows.append({"targeting": f"uplift model of round {n}: {up['rule']}", "customers": up["selected"],
                      "incremental_sales_per_contact": up["observed_uplift_selected"],
-                     "cost_per_contact": up["cost_per_contact"],
+                     "cost_per_customer": up["cost_per_contact"],
                      "incremental_margin_per_contact": up["margin_per_contact"],
                      "evidence": f"round {n}'s random control group, out of fold"})
         rows.append({"targeting": f"everyone of round {n}'s target", "customers": up["customers"],
                      "incremental_sales_per_contact": up["observed_uplift_all"],
-                     "cost_per_contact": up["cost_per_contact"],
+                     "cost_per_customer": up["cost_per_contact"],
                      "incremental_margin_per_contact": up["margin_per_contact_all"],
                      "evidence": f"round {n}'s random control group"})
         if n + 1 in rounds:
@@ -128,7 +128,7 @@ def targeting_comparison(rounds: Rounds) -> pd.DataFrame | str:
                 target = _round_target(definition, nxt)
                 what = f"{target.get('kind', 'target')} {target.get('value', '')}".strip()
                 rows.append({"targeting": f"round {n + 1}'s rule ({what})", "customers": treated,
-                             "incremental_sales_per_contact": per, "cost_per_contact": cost,
+                             "incremental_sales_per_contact": per, "cost_per_customer": cost,
                              "incremental_margin_per_contact": per * margin - cost,
                              "evidence": f"round {n + 1}'s {'random control group' if estimate == 'lift' else 'comparison group'}"})
     if not rows:

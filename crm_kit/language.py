@@ -43,6 +43,13 @@ ZH: dict[str, str] = {
     "Who reached the goals": "谁达到了目标", "Who went where": "客户流向", "Two rounds of the CRM cycle: who went where": "CRM运行两轮示意图",
     "Campaign effect, measured against the control group": "活动效果（与对照组比较）",
     "lift over the control group (bars: estimate; whiskers: confidence interval)": "相对对照组的提升（柱：估计；须：置信区间）",
+    "Each arm against control (blue) and against each other (orange)": "各实验组与对照组（蓝）及彼此（橙）的比较",
+    "difference in visits per customer, whiskers: Holm-adjusted interval": "人均消费次数差异（须：Holm 校正区间）",
+    "difference in sales per customer, whiskers: Holm-adjusted interval": "人均销售额差异（须：Holm 校正区间）",
+    "Does the uplift model rank customers? Observed uplift by predicted decile": "增量模型能否排序客户？按预测十分位的实际增量",
+    "decile of predicted uplift (1 = highest), out of fold": "预测增量十分位（1 = 最高，交叉拟合）",
+    "incremental sales per customer": "人均增量销售额", "observed (treated - control)": "实际（实验组 − 对照组）",
+    "predicted (mean)": "预测（均值）",
 }
 
 #: table headers in Chinese (the English headers of :data:`crm_kit.presentation.HEADERS`)
@@ -65,6 +72,15 @@ ZH_HEADERS: dict[str, str] = {
     "Planted effect": "植入的真实效应", "Interval covers it": "区间覆盖真实效应",
     "Adjusted lift": "调整后提升", "Adjusted CI low": "调整后区间下限", "Adjusted CI high": "调整后区间上限",
     "Variance the past explains": "历史解释的方差占比", "Interval narrower by": "区间缩窄",
+    "Against": "比较对象", "Customers in the arm": "本组客户数", "Customers compared with": "比较组客户数",
+    "Arm mean": "本组均值", "Mean compared with": "比较组均值", "Difference": "差异", "Holm-adjusted p-value": "Holm 校正 p 值",
+    "Holm interval level": "Holm 区间置信水平", "Holm CI low": "Holm 区间下限", "Holm CI high": "Holm 区间上限",
+    "Significant (Holm)": "显著（Holm）", "Comparison": "比较", "Significance level per comparison": "每次比较的显著性水平",
+    "Power at the plan": "计划下的检验功效", "Smallest detectable effect": "最小可检测效应", "Big enough": "样本足够",
+    "Channel": "渠道", "Messages": "消息数", "Cost per message": "每条消息成本", "Message cost": "消息成本",
+    "Share of other costs": "分摊的其他成本", "Incremental margin per contact": "每次接触的增量毛利", "Decile": "十分位",
+    "Observed uplift": "实际增量", "Predicted uplift": "预测增量", "Incremental sales per contact": "每次接触的增量销售额",
+    "Targeting": "目标选择", "Evidence": "依据", "Cost per customer reached": "每位触达客户成本",
 }
 
 

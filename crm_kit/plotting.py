@@ -360,8 +360,8 @@ def plot_arms(comparisons: pd.DataFrame | str, *, metric: str = "sales", ax=None
     ax.errorbar(mid, y, xerr=[mid - df["holm_ci_low"], df["holm_ci_high"] - mid], fmt="none", ecolor="black", capsize=4)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(y, [f"{a} vs {b}" for a, b in zip(df["arm"], df["against"])])
-    unit = "visits per customer" if metric == "visits" else money(f"{metric} per customer")
-    ax.set_xlabel(f"difference in {unit} (whiskers: Holm-adjusted interval)")
+    ax.set_xlabel("difference in visits per customer, whiskers: Holm-adjusted interval" if metric == "visits"
+                  else money("difference in sales per customer, whiskers: Holm-adjusted interval"))
     ax.set_title("Each arm against control (blue) and against each other (orange)")
     return ax
 

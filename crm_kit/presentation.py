@@ -70,15 +70,28 @@ HEADERS: dict[str, str] = {
     "returning_customers": "Returning customers", "repeat_rate": "Repeat rate", "month": "Month",
     "adjusted": "Adjusted lift", "adjusted_ci_low": "Adjusted CI low", "adjusted_ci_high": "Adjusted CI high",
     "variance_explained": "Variance the past explains", "width_gain": "Interval narrower by",
+    "against": "Against", "n_arm": "Customers in the arm", "n_against": "Customers compared with",
+    "arm_mean": "Arm mean", "against_mean": "Mean compared with", "difference": "Difference",
+    "holm_p": "Holm-adjusted p-value", "holm_level": "Holm interval level", "holm_ci_low": "Holm CI low",
+    "holm_ci_high": "Holm CI high", "significant": "Significant (Holm)", "comparison": "Comparison",
+    "alpha_per_comparison": "Significance level per comparison", "power_at_plan": "Power at the plan",
+    "mde": "Smallest detectable effect", "big_enough": "Big enough", "channel": "Channel", "contacts": "Messages",
+    "cost_per_contact": "Cost per message", "message_cost": "Message cost", "other_cost": "Share of other costs",
+    "incremental_margin_per_contact": "Incremental margin per contact", "decile": "Decile",
+    "observed_uplift": "Observed uplift", "predicted_uplift": "Predicted uplift",
+    "incremental_sales_per_contact": "Incremental sales per contact", "targeting": "Targeting", "evidence": "Evidence",
+    "cost_per_customer": "Cost per customer reached",
 }
 
 #: column-name patterns and how their numbers are shown
 _PERCENT = re.compile(r"(share|rate|coverage|growth|relative|^roi$|with_member_record|with_profile|student|wechat_users"
-                      r"|^support$|^confidence$|^churn|mom|yoy|probability|^goal$|variance_explained|width_gain)")
+                      r"|^support$|^confidence$|^churn|mom|yoy|probability|^goal$|variance_explained|width_gain|holm_level"
+                      r"|alpha_per_comparison|power_at_plan)")
 _MONEY = re.compile(r"(sales|ticket|^amount$|^clv$|cost|spend|^lift$|^did$|^adjusted$|ci_low|ci_high|mean$|_value$|^base$"
-                    r"|^target$|incremental|break_even|profit|price|^value$)")
+                    r"|^target$|incremental|break_even|profit|price|^value$|^difference$|uplift$|^mde$)")
 _COUNT = re.compile(r"(^customers$|^members$|^visits$|^items$|^units$|^buyers$|rows_|^matched$|^of$|^orders|^lines$"
-                    r"|^stock$|^treated$|^control$|^k$|^rank$|^group$|^week$|^quantity$|^new_|^returning_|^tier_size$)")
+                    r"|^stock$|^treated$|^control$|^k$|^rank$|^group$|^week$|^quantity$|^new_|^returning_|^tier_size$"
+                    r"|^n_arm$|^n_against$|^contacts$|^selected$|^decile$)")
 
 
 #: the language of table headers (``en`` or ``zh``); set by :func:`setup_notebook`
@@ -99,6 +112,8 @@ def header(column: Any, *, currency: str = "", language: str | None = None) -> s
 def column_kind(column: str) -> str:
     """How a numeric column is shown: ``percent``, ``money``, ``count`` or ``number``."""
     name = column.lower()
+    if name == "return_on_spend":  # a multiple of the cost, not money
+        return "number"
     if _COUNT.search(name):
         return "count"
     if _PERCENT.search(name):

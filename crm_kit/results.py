@@ -856,7 +856,7 @@ def _holm_levels(pvalues: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def compare_arms(frame: pd.DataFrame, *, arm_col: str = "treatment_arm", control: Any = "control",
-                 metrics: Mapping[str, str] | None = None, level: float = 0.95,
+                 metrics: Mapping[str, str] | Sequence[str] | None = None, level: float = 0.95,
                  min_size: int = 2) -> pd.DataFrame | str:
     """Every treatment arm against control and against every other arm, with Holm-adjusted intervals.
 
@@ -877,7 +877,8 @@ def compare_arms(frame: pd.DataFrame, *, arm_col: str = "treatment_arm", control
     control
         The control arm's value.
     metrics
-        ``{metric name: column}``; default visits and sales of the campaign period.
+        ``{metric name: column}`` or a list of columns (each its own name); default visits and sales of the
+        campaign period.
     level
         Confidence level of the family.
     min_size
@@ -894,6 +895,8 @@ def compare_arms(frame: pd.DataFrame, *, arm_col: str = "treatment_arm", control
 
     if not 0 < float(level) < 1:
         raise ParameterError(f"level={level!r} must be strictly between 0 and 1")
+    if metrics is not None and not isinstance(metrics, Mapping):
+        metrics = {str(c): str(c) for c in metrics}
     metrics = dict(metrics or {"visits": "visits_campaign", "sales": "sales_campaign"})
     if arm_col not in frame.columns:
         raise DataError(f"no arm column '{arm_col}' to compare arms by")

@@ -232,6 +232,29 @@ def test_results_on_lenta_outcome_table(tmp_path):
 
 
 @pytest.mark.notebook
+def test_outcome_table_with_three_arms_gets_holm_comparisons(tmp_path):
+    """A campaign run elsewhere with an SMS arm, an e-mail arm and a holdout: notebook 06 compares each arm with
+    control and the two with each other, Holm-adjusted, and keeps them in the round's result."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    n = 900
+    group = np.array(["holdout", "sms", "email"])[np.arange(n) % 3]
+    table = pd.DataFrame({"group": group, "converted": (rng.random(n) < np.where(group == "sms", 0.2, 0.1)).astype(int),
+                          "spend": rng.gamma(2, 20, n) + np.where(group == "sms", 8.0, 0.0)})
+    path = tmp_path / "outcomes.csv"
+    table.to_csv(path, index=False)
+    out, executed = _run("06_outcome_table", tmp_path, outcome_table=str(path), outcome_arm_col="group",
+                         outcome_control="holdout", outcome_binary=["converted"], outcome_continuous=["spend"])
+    comparisons = pd.DataFrame(json.loads((out / "results_round1.json").read_text())["arm_comparisons"])
+    assert len(comparisons) == 6 and set(comparisons["against"]) == {"holdout", "sms"}  # arms sorted: email, sms
+    sms = comparisons.query("metric == 'spend' and arm == 'sms' and against == 'holdout'").iloc[0]
+    assert sms["holm_ci_low"] < 8.0 < sms["holm_ci_high"] and sms["significant"]
+    assert "Holm CI low" in _output_text(executed)
+
+
+@pytest.mark.notebook
 @pytest.mark.realdata
 def test_discovery_on_complete_journey_uses_real_demographics(tmp_path):
     shared_file("completejourney", "transactions_sample.csv.gz")

@@ -120,6 +120,10 @@ def test_multi_arm_outcome_table():
     lo, hi = confint_proportions_2indep(20, 100, 10, 100, method="newcomb", compare="diff")
     assert out.loc[("sms", "converted"), "ci_low"] == pytest.approx(lo) and out.loc[("sms", "converted"), "ci_high"] == pytest.approx(hi)
     assert out.loc[("email", "spend"), "lift"] == pytest.approx(0.5)
+    # several arms: each against control and the two against each other, Holm-adjusted per outcome
+    arms = r.compare_arms(df, arm_col="arm", metrics=["converted", "spend"]).set_index(["metric", "arm", "against"])
+    assert len(arms) == 6 and arms.loc[("converted", "email", "sms"), "difference"] == pytest.approx(-0.08)
+    assert (arms["holm_p"] >= arms["p_value"]).all()
 
 
 @pytest.mark.realdata

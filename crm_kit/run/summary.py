@@ -138,8 +138,9 @@ def _uplift_item(res: RoundResult, currency: str) -> str:
     up = res.uplift or {}
     if not up.get("selected"):
         return ""
-    return (f"<li><b>Who next (uplift model):</b> the top {int(up['selected']):,} customers by predicted uplift "
-            f"returned {_money(up['observed_uplift_selected'], currency)} per customer over control out of fold "
+    return (f"<li><b>Who next (uplift model):</b> targeting {html.escape(str(up['rule']))} — "
+            f"{int(up['selected']):,} customers, who showed {_money(up['observed_uplift_selected'], currency)} per "
+            "customer over control out of fold "
             f"(Qini coefficient {up['qini']:.3f}); expected incremental margin per contact "
             f"{_money(up['margin_per_contact'], currency)}</li>")
 
