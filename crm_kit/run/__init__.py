@@ -7,7 +7,7 @@
 ``html``
     the self-contained report page (:func:`build_html_report`);
 ``teaching``
-    student copies (:func:`student_copy`).
+    student copies with checked blanks, and each notebook's exercises (:func:`student_copy`).
 """
 
 from .html import build_html_report

@@ -36,6 +36,8 @@ def _notebook_body(path: Path) -> str:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(path), as_version=4)
+    # the teaching cells (a blank's check, the "Try this" exercises) are for the notebook, not the report
+    nb.cells = [c for c in nb.cells if not {"check", "lesson"} & set(c.metadata.get("tags", []))]
     # the parameters cells are inputs: hidden with all code
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)

@@ -1,0 +1,180 @@
+"""Teaching: student copies whose blanks are checked, and the "Try this" exercises of every notebook (issue 16)."""
+
+from __future__ import annotations
+
+import nbformat
+import papermill as pm
+import pytest
+
+from conftest import ROOT, shared_file
+from crm_kit.run import teaching
+from crm_kit.run.teaching import BLANKS, EXERCISES, NotYet, check, student_copy
+
+NB_DIR = ROOT / "notebooks"
+NOTEBOOKS = sorted(p.stem for p in NB_DIR.glob("0*.ipynb"))
+
+
+def _cells(notebook):
+    return nbformat.read(str(NB_DIR / f"{notebook}.ipynb"), as_version=4).cells
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_every_notebook_has_two_blanks_each_followed_by_its_check(notebook):
+    cells = _cells(notebook)
+    keys = []
+    for i, cell in enumerate(cells):
+        if "solution" in cell.metadata.get("tags", []):
+            key = cell.metadata["crm_kit"]["blank"]
+            assert BLANKS[key].notebook == notebook
+            following = cells[i + 1]
+            assert "check" in following.metadata.get("tags", [])
+            assert following.source == f'print(teaching.check("{key}", globals()))'
+            # the key assigns exactly the blank's variables, by the named function
+            assigned = {name.strip() for line in cell.source.splitlines() if " = " in line and not line.startswith(" ")
+                        for name in line.split(" = ")[0].split(",")}
+            assert assigned == set(BLANKS[key].variables)
+            assert BLANKS[key].function.split("(")[0].split(" ")[0] in cell.source
+            keys.append(key)
+    assert len(keys) >= 2
+    assert sorted(keys) == sorted(k for k, b in BLANKS.items() if b.notebook == notebook)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_every_notebook_ends_with_its_exercises_and_narrates_each(notebook):
+    cells = _cells(notebook)
+    assert 2 <= len(EXERCISES[notebook]) <= 4
+    narration, last = cells[-2].source, cells[-1].source
+    assert narration.startswith("## Try this") and last == f'print(teaching.exercises("{notebook}", globals()))'
+    for exercise in EXERCISES[notebook]:
+        for name, value in exercise.change.items():
+            assert f"`{name}" in narration, (notebook, name)  # the narration names every parameter to change
+
+
+def test_student_copy_prompts_name_the_function_and_the_variables(tmp_path):
+    copy = nbformat.read(str(student_copy("03_campaign_design", tmp_path / "s.ipynb")), as_version=4)
+    blanks = [c for c in copy.cells if "solution" in c.metadata.get("tags", [])]
+    assert len(blanks) == 2
+    goals, arms = blanks
+    assert "campaign.goal_targets" in goals.source and goals.source.rstrip().endswith(
+        "group_targets, customer_targets = ..., ...")
+    assert "campaign.assign_arms" in arms.source and arms.source.rstrip().endswith("arms = ...")
+    assert "assign_arms(target" not in arms.source  # the call itself is the student's to write
+    assert all(not c.get("outputs") for c in copy.cells if c.cell_type == "code")
+
+
+def test_check_says_correct_or_what_is_still_wrong(tiny_lines):
+    from crm_kit import engine
+
+    import ibis
+
+    customer_list = engine.monthly_customer_list(ibis.memtable(tiny_lines), month="2025-01", groups=2)
+    right = engine.decile_table(customer_list)
+    assert check("deciles", {"customer_list": customer_list, "deciles": right}).startswith("Check: correct")
+    with pytest.raises(NotYet, match="call engine.decile_table on the month's customer list"):
+        check("deciles", {"customer_list": customer_list, "deciles": ...})
+    with pytest.raises(NotYet, match="call engine.decile_table"):
+        check("deciles", {"customer_list": customer_list})
+    with pytest.raises(NotYet, match="should be a table"):
+        check("deciles", {"customer_list": customer_list, "deciles": 3})
+    with pytest.raises(NotYet, match="other values"):
+        check("deciles", {"customer_list": customer_list, "deciles": right.assign(sales=right["sales"] * 2)})
+    assert NotYet("x")._render_traceback_() == ["Not yet: x"]  # Jupyter shows the sentence, no traceback
+
+
+def _execute(path, tmp_path, **parameters):
+    out = tmp_path / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    executed = tmp_path / f"executed_{path.stem}.ipynb"
+    pm.execute_notebook(str(path), str(executed), parameters={"output_dir": str(out), **parameters}, cwd=str(NB_DIR),
+                        kernel_name="python3", progress_bar=False)
+    return out, executed
+
+
+def _text(executed) -> str:
+    nb = nbformat.read(str(executed), as_version=4)
+    return "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                     for c in nb.cells for o in c.get("outputs", []))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_a_student_copy_filled_with_the_key_is_the_notebook(notebook, tmp_path):
+    """Filling each blank with its key gives the teacher's notebook back, code cell for code cell (the notebook
+    tests run those); the copy carries no output of the teacher's run."""
+    copy = nbformat.read(str(student_copy(notebook, tmp_path / "s.ipynb")), as_version=4)
+    key = _cells(notebook)
+    for mine, theirs in zip(copy.cells, key):
+        if "solution" in theirs.metadata.get("tags", []):
+            assert mine.source != theirs.source
+            mine.source = theirs.source
+        assert mine.source == theirs.source
+    assert len(copy.cells) == len(key)
+
+
+@pytest.mark.notebook
+def test_a_student_copy_runs_with_the_key_and_stops_with_a_sentence_without_it(demo_dir, tmp_path):
+    copy = student_copy("01_knowledge_discovery", tmp_path / "student.ipynb")
+    nb = nbformat.read(str(copy), as_version=4)
+    key = {c.metadata["crm_kit"]["blank"]: c.source for c in _cells("01_knowledge_discovery")
+           if "solution" in c.metadata.get("tags", [])}
+    filled = tmp_path / "filled.ipynb"
+    for cell in nb.cells:
+        if "solution" in cell.metadata.get("tags", []):
+            cell.source = key[cell.metadata["crm_kit"]["blank"]]
+    nbformat.write(nb, str(filled))
+    _out, executed = _execute(filled, tmp_path)
+    text = _text(executed)
+    assert text.count("Check: correct") == 2
+    # one blank left as the copy has it: the run stops at its check with the sentence, not a NameError later
+    nb = nbformat.read(str(filled), as_version=4)
+    blank = next(c for c in nb.cells if c.metadata.get("crm_kit", {}).get("blank") == "pareto")
+    blank.source = BLANKS["pareto"].prompt()
+    half = tmp_path / "half.ipynb"
+    nbformat.write(nb, str(half))
+    with pytest.raises(pm.PapermillExecutionError) as stopped:
+        _execute(half, tmp_path / "half")
+    assert stopped.value.ename == "NotYet"
+    assert "call discovery.pareto_share on customer_list, with target=pareto_target and name the result " \
+           "pareto_customers" in stopped.value.evalue
+    assert "NameError" not in str(stopped.value)
+
+
+#: every exercise, by notebook and number
+CASES = [(nb, n) for nb, items in EXERCISES.items() for n in range(1, len(items) + 1)]
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("notebook, number", CASES, ids=[f"{nb[:2]}-{n}" for nb, n in CASES])
+def test_each_exercise_holds_on_the_demo(notebook, number, demo_dir, tmp_path):
+    """Run the exercise's change (and the notebooks it says to run first) and read its verdict in the last cell."""
+    exercise = EXERCISES[notebook][number - 1]
+    if notebook == "06_outcome_table":
+        shared_file("lenta_sample", "lenta_dataset_50k.csv")
+    if exercise.before:
+        # the rounds this notebook reads: round one as designed by default, round two as the exercise says
+        for name, parameters in [("03_campaign_design", {}), ("04_campaign_results", {}),
+                                 ("03_campaign_design", {"round_no": 2, "target_kind": "uplift", "target_value": 200,
+                                                         "plan_name": "wechat_samples"}),
+                                 ("04_campaign_results", {"round_no": 2})]:
+            _execute(NB_DIR / f"{name}.ipynb", tmp_path, **parameters)
+    _out, executed = _execute(NB_DIR / f"{notebook}.ipynb", tmp_path, **exercise.change)
+    line = next(l for l in _text(executed).splitlines() if l.startswith(f"Try this {number} "))
+    assert ": as predicted — " in line, line
+
+
+def test_the_report_leaves_the_teaching_cells_out(tmp_path):
+    from crm_kit.run.html import _notebook_body
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## Shown"),
+                nbformat.v4.new_markdown_cell("## Try this", metadata={"tags": ["lesson"]}),
+                nbformat.v4.new_code_cell("x", metadata={"tags": ["check"]},
+                                          outputs=[nbformat.v4.new_output("stream", text="Check: correct")])]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, str(path))
+    body = _notebook_body(path)
+    assert "Shown" in body and "Try this" not in body and "Check: correct" not in body
+
+
+def test_exercises_say_what_to_set_when_not_tried():
+    text = teaching.exercises("03_campaign_design", {"control_share": 0.2, "target_value": "", "treatment_arms": []})
+    assert text.count("not tried in this run — set") == 3
