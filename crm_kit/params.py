@@ -179,6 +179,12 @@ def injected_names(namespace: Mapping[str, Any]) -> list[str]:
     return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
 
 
+class Parameters(dict):
+    """A notebook's validated parameters; ``explicit`` holds the names a run file or papermill set."""
+
+    explicit: frozenset = frozenset()
+
+
 def check_notebook_parameters(namespace: Mapping[str, Any], notebook: str) -> dict[str, Any]:
     """Inside a notebook: validate the parameters cell and whatever papermill injected.
 
@@ -199,13 +205,17 @@ def check_notebook_parameters(namespace: Mapping[str, Any], notebook: str) -> di
 
     Returns
     -------
-    dict
-        The validated parameters.
+    Parameters
+        The validated parameters (a dict); its ``explicit`` attribute names those papermill injected, which a
+        preset never replaces (:func:`crm_kit.demo.case_preset`), even when equal to the default.
     """
     declared = notebook_parameters(notebook)
-    names = [*declared, *(n for n in injected_names(namespace) if n not in declared)]
+    injected = injected_names(namespace)
+    names = [*declared, *(n for n in injected if n not in declared)]
     given = {key: namespace[key] for key in names if key in namespace}
-    return validate_params(notebook, given)
+    params = Parameters(validate_params(notebook, given))
+    params.explicit = frozenset(injected)
+    return params
 
 
 def read_yaml(path: str | Path) -> Any:

@@ -809,7 +809,7 @@ def round_arms(store, setup: RoundSetup, *, arms_source: str = "contacts", conta
                       f"customers no campaign reached ({a['contacted_elsewhere']:,} reached by other campaigns left out)")
     arms = pool_arms(arms_from_contacts(store.contacts, setup.campaign_id))
     note = f"arms from the data's contacts of campaign {setup.campaign_id}"
-    if arms["treatment_arm"].nunique() > 2:
+    if "treatment_arm" in arms.columns:
         note += f" (treatment arms: {', '.join(sorted(set(arms['treatment_arm']) - {'control'}))}, pooled as 'treatment')"
     known = set(store.con.execute(store.transactions.select("customer_id").distinct())["customer_id"].astype(str))
     if store.customers is not None:
@@ -829,12 +829,16 @@ def pool_arms(arms: pd.DataFrame) -> pd.DataFrame:
 
     A campaign with several treatment arms (a WeChat arm and an SMS arm)
     is analysed as one campaign by the round's ratios, groups and lift, and
-    arm by arm by :func:`compare_arms`, which reads ``treatment_arm``. The arms
+    arm by arm by :func:`compare_arms`, which reads ``treatment_arm``; with a
+    single treatment arm there is no ``treatment_arm`` column. The arms
     come named in ``arm`` (notebook 03's contact list) or, from the data's
     contacts table, in its ``treatment_arm`` column (labels ``treatment:<name>``).
     """
     named = (arms["treatment_arm"] if "treatment_arm" in arms.columns else arms["arm"]).astype(str)
-    return arms.assign(arm=np.where(named == "control", "control", "treatment"), treatment_arm=named.to_numpy())
+    pooled = arms.assign(arm=np.where(named == "control", "control", "treatment"))
+    if named[named != "control"].nunique() < 2:  # one treatment arm: nothing to keep apart
+        return pooled.drop(columns="treatment_arm", errors="ignore")
+    return pooled.assign(treatment_arm=named.to_numpy())
 
 
 def _holm_levels(pvalues: np.ndarray, alpha: float) -> np.ndarray:
@@ -898,6 +902,8 @@ def compare_arms(frame: pd.DataFrame, *, arm_col: str = "treatment_arm", control
     if metrics is not None and not isinstance(metrics, Mapping):
         metrics = {str(c): str(c) for c in metrics}
     metrics = dict(metrics or {"visits": "visits_campaign", "sales": "sales_campaign"})
+    if arm_col not in frame.columns and arm_col == "treatment_arm" and "arm" in frame.columns:
+        arm_col = "arm"  # the round's arms as pool_arms left them: one treatment arm
     if arm_col not in frame.columns:
         raise DataError(f"no arm column '{arm_col}' to compare arms by")
     missing = [c for c in metrics.values() if c not in frame.columns]

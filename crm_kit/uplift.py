@@ -183,11 +183,15 @@ def fit_uplift(features: pd.DataFrame, outcome: pd.Series, treated: pd.Series, *
     if min(n_t, n_c) < 10 * folds:
         raise EmptyGroupError(f"an uplift model needs at least {10 * folds} customers per arm for {folds}-fold "
                               f"cross-fitting; this round has {n_t:,} treated and {n_c:,} control")
-    x, y = features.to_numpy(float), outcome.to_numpy(float)
-    scores = np.empty(len(y))
+    # the folds are drawn over the customers sorted by id: the same customers give the same folds in any row order
+    order = np.argsort(features.index.astype(str).to_numpy(), kind="stable")
+    x, y, t_sorted = features.to_numpy(float)[order], outcome.to_numpy(float)[order], t[order]
+    sorted_scores = np.empty(len(y))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train, test in splitter.split(x, t):
-        scores[test] = _fit_predict(method, x[train], y[train], t[train], x[test], seed)
+    for train, test in splitter.split(x, t_sorted):
+        sorted_scores[test] = _fit_predict(method, x[train], y[train], t_sorted[train], x[test], seed)
+    scores = np.empty(len(y))
+    scores[order] = sorted_scores
     return UpliftModel(method=method, scores=pd.Series(scores, index=features.index, name="predicted_uplift"),
                        outcome=outcome.astype(float), treated=treated.astype(bool), features=list(features.columns),
                        folds=folds)

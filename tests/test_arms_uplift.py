@@ -148,6 +148,8 @@ def test_compare_arms_equals_welch_by_formula_and_holm_by_hand():
     assert "One treatment arm" in r.compare_arms(one)
     with pytest.raises(EmptyGroupError, match="fewer than 2"):
         r.compare_arms(pd.concat([one, table[table["treatment_arm"] == "SMS"].head(1)]))
+    pooled_one = one.assign(arm=np.where(one["treatment_arm"] == "control", "control", "treatment"))
+    assert "One treatment arm" in r.compare_arms(pooled_one.drop(columns="treatment_arm"))
     with pytest.raises(DataError, match="no arm column"):
         r.compare_arms(table.drop(columns="treatment_arm"))
 
@@ -191,7 +193,11 @@ def test_named_arms_in_a_contacts_table_are_pooled_for_the_round_and_kept_for_th
         normalise_arms(pd.DataFrame({"customer_id": ["a"], "arm": ["SMS"]}))
     pooled = r.pool_arms(out[["customer_id", "arm", "treatment_arm"]])
     assert pooled["arm"].tolist() == ["treatment", "treatment", "control", "control"]
-    assert r.pool_arms(pd.DataFrame({"customer_id": ["x", "y"], "arm": ["SMS", "control"]}))["treatment_arm"].tolist() == ["SMS", "control"]
+    assert pooled["treatment_arm"].tolist() == ["WeChat", "SMS", "control", "control"]
+    designed = r.pool_arms(pd.DataFrame({"customer_id": list("xyz"), "arm": ["SMS", "email", "control"]}))
+    assert designed["arm"].tolist() == ["treatment", "treatment", "control"]
+    one = r.pool_arms(pd.DataFrame({"customer_id": ["x", "y"], "arm": ["SMS", "control"]}))
+    assert one["arm"].tolist() == ["treatment", "control"] and "treatment_arm" not in one.columns
 
 
 # ----------------------------------------------------------------------------- uplift
@@ -215,8 +221,9 @@ def test_uplift_model_finds_who_responds_out_of_fold_and_is_deterministic(method
     x, y, treated, effect = _uplift_data()
     model = u.fit_uplift(x, y, treated, method=method, seed=4)
     assert roc_auc_score(effect > 0, model.scores) > 0.85
-    again = u.fit_uplift(x, y, treated, method=method, seed=4)
-    assert np.array_equal(model.scores.to_numpy(), again.scores.to_numpy())
+    shuffled = np.random.default_rng(1).permutation(len(x))  # the engine returns rows in no fixed order
+    again = u.fit_uplift(x.iloc[shuffled], y.iloc[shuffled], treated.iloc[shuffled], method=method, seed=4)
+    assert np.array_equal(model.scores.to_numpy(), again.scores.reindex(model.scores.index).to_numpy())
     deciles = u.uplift_by_decile(model)
     assert deciles["observed_uplift"].iloc[:3].mean() > 70 and abs(deciles["observed_uplift"].iloc[-3:].mean()) < 30
     summary = u.uplift_summary(model)

@@ -118,7 +118,7 @@ def test_student_copy_strips_outputs_and_solutions(tmp_path):
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
     assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
     placeholders = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
-    assert placeholders and all(c.source.startswith("# YOUR CODE HERE") for c in placeholders)
+    assert len(placeholders) == 2 and all(c.source.startswith("# YOUR TURN") for c in placeholders)
     assert "decile_table(customer_list)" not in "".join(c.source for c in nb.cells if c.cell_type == "code")
 
 

@@ -116,7 +116,10 @@ def case_preset(params: dict[str, Any], notebook: str, round_no: int, *, preset:
     Setting ``round_no: 2`` in notebook 03 or 04 is then enough to design or
     analyse the worked case's round two: every parameter still at its
     round-one default takes round two's value; any parameter the user set
-    keeps the user's value. ``preset: none`` takes the parameters as given.
+    keeps the user's value — a value a run file or papermill passed counts as
+    set even when it equals the default (``params.explicit``), and a target
+    kind of the user's own keeps the target value too. ``preset: none`` takes
+    the parameters as given.
 
     Returns
     -------
@@ -132,9 +135,10 @@ def case_preset(params: dict[str, Any], notebook: str, round_no: int, *, preset:
 
         raise ParameterError(f"preset={preset!r}: use case or none")
     defaults = {k: p.default for k, p in notebook_parameters(notebook).items()}
+    explicit = getattr(params, "explicit", frozenset())  # set by a run file or papermill: kept even at the default
     changes = {k: v for k, v in case_parameters(notebook, round_no).items()
-               if k in defaults and params.get(k) == defaults[k] and v != defaults[k]}
-    if "target_kind" in defaults and params.get("target_kind") != defaults["target_kind"]:
+               if k in defaults and k not in explicit and params.get(k) == defaults[k] and v != defaults[k]}
+    if "target_kind" in defaults and (params.get("target_kind") != defaults["target_kind"] or "target_kind" in explicit):
         changes.pop("target_value", None)  # a target kind of the user's own: the case's value belongs to another kind
     return changes
 

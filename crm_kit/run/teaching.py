@@ -518,11 +518,11 @@ def exercises(notebook: str, namespace: Mapping[str, Any]) -> str:
         raise ParameterError(f"no exercises for {notebook!r}; notebooks: {sorted(EXERCISES)}")
     lines = []
     for n, exercise in enumerate(EXERCISES[notebook], start=1):
-        change = ", ".join(f"{k}: {v}" for k, v in exercise.change.items()) or "no parameter of this notebook"
-        head = f"Try this {n} ({change}"
+        names = ", ".join(exercise.change) or "no parameter of this notebook"
+        head = f"Try this {n} ({names}"
         head += f"; first {exercise.before})" if exercise.before else ")"
         if exercise.change and not _tried(exercise, namespace):
-            lines.append(f"{head}: not tried in this run — set {change} in the parameters cell and run all.")
+            lines.append(f"{head}: not tried in this run — set {names} as the narration above says and run all.")
             continue
         try:
             held, figures = exercise.check(namespace)
