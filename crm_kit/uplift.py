@@ -185,7 +185,10 @@ def fit_uplift(features: pd.DataFrame, outcome: pd.Series, treated: pd.Series, *
                               f"cross-fitting; this round has {n_t:,} treated and {n_c:,} control")
     # the folds are drawn over the customers sorted by id: the same customers give the same folds in any row order
     order = np.argsort(features.index.astype(str).to_numpy(), kind="stable")
-    x, y, t_sorted = features.to_numpy(float)[order], outcome.to_numpy(float)[order], t[order]
+    # rounded to 1e-6: the engine sums in no fixed order, and a last-digit difference between two runs could
+    # otherwise tip a near-tied split of the boosting
+    x = np.round(features.to_numpy(float)[order], 6)
+    y, t_sorted = np.round(outcome.to_numpy(float)[order], 6), t[order]
     sorted_scores = np.empty(len(y))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train, test in splitter.split(x, t_sorted):

@@ -224,6 +224,8 @@ def test_uplift_model_finds_who_responds_out_of_fold_and_is_deterministic(method
     shuffled = np.random.default_rng(1).permutation(len(x))  # the engine returns rows in no fixed order
     again = u.fit_uplift(x.iloc[shuffled], y.iloc[shuffled], treated.iloc[shuffled], method=method, seed=4)
     assert np.array_equal(model.scores.to_numpy(), again.scores.reindex(model.scores.index).to_numpy())
+    noisy = u.fit_uplift(x * (1 + 1e-14), y * (1 + 1e-14), treated, method=method, seed=4)  # another summation order
+    assert np.array_equal(model.scores.to_numpy(), noisy.scores.to_numpy())
     deciles = u.uplift_by_decile(model)
     assert deciles["observed_uplift"].iloc[:3].mean() > 70 and abs(deciles["observed_uplift"].iloc[-3:].mean()) < 30
     summary = u.uplift_summary(model)
