@@ -114,7 +114,8 @@ def _arm_items(res: RoundResult, currency: str) -> str:
     """One line per treatment arm of a multi-arm round: its effect with the Holm interval, and its return."""
     if not isinstance(res.arm_comparisons, list):
         return ""
-    returns = {r["arm"]: r for r in res.arm_returns if isinstance(res.arm_returns, list)} if res.arm_returns else {}
+    # a round with one treatment arm keeps a sentence instead of the tables
+    returns = {r["arm"]: r for r in res.arm_returns} if isinstance(res.arm_returns, list) else {}
     items = []
     for r in res.arm_comparisons or []:
         if r.get("metric") != "sales" or r.get("against") != "control":

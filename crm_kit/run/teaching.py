@@ -12,7 +12,7 @@ Each notebook ends with :data:`EXERCISES`: change one parameter, predict what mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -309,7 +309,6 @@ class Exercise:
     predict: str
     check: Callable[[Mapping[str, Any]], tuple[bool, str]]
     before: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _ex01_groups(ns):
