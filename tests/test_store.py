@@ -223,7 +223,7 @@ def test_cleaned_store_is_cached_and_a_changed_file_is_not_served_stale(tmp_path
     spec = write_spec(tmp_path, tiny_lines)
     first = load_store(spec)
     cached = load_store(spec)
-    assert "store_" in cached.transactions.get_name() or cached.con.execute(cached.transactions.count()) == 8
+    assert "store_" in cached.all_lines.get_name() or cached.con.execute(cached.transactions.count()) == 8
     pd.testing.assert_frame_equal(first.cleaning_report, cached.cleaning_report, check_dtype=False)
     assert cached.con.execute(cached.transactions.amount.sum()) == pytest.approx(151.0)
     # rewrite the file with one line less: a new key, a fresh load
@@ -378,3 +378,112 @@ def test_free_lines_can_be_kept_as_purchases(tmp_path):
     assert "o3" in set(orders)  # the free order is a purchase
     dropped = load_store(spec)
     assert "o3" not in set(dropped.con.to_pandas(dropped.transactions.select("order_id").distinct())["order_id"])
+
+
+def test_exact_repeats_are_exact_even_when_line_hashes_collide():
+    """Equal hashes only nominate candidates; the count compares the candidates column by column."""
+    import ibis
+
+    from crm_kit.store.clean import ROW_HASH, _without_repeats
+
+    con = ibis.duckdb.connect()
+    lines = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b", "c"], "order_id": ["o1", "o1", "o1", "o2", "o2", "o3"],
+                          "amount": [10.0, 10.0, 10.0, 5.0, 6.0, 7.0]})
+    # every line given the same hash: the worst collision there can be
+    staged = con.create_table("_lines_typed", lines.assign(**{ROW_HASH: 42}), temp=True)
+    kept, (n_repeats, sales) = _without_repeats(con, staged)
+    assert (n_repeats, sales) == (2, pytest.approx(20.0))
+    out = con.to_pandas(kept.drop(ROW_HASH)).sort_values(["customer_id", "amount"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(out, lines.drop_duplicates().sort_values(["customer_id", "amount"])
+                                  .reset_index(drop=True), check_dtype=False)
+    # real hashes: the same answer
+    real = con.create_table("_lines_real", lines, temp=True)
+    real = real.mutate(**{ROW_HASH: ibis.struct({c: real[c] for c in lines.columns}).hash()})
+    assert _without_repeats(con, real)[1] == (2, pytest.approx(20.0))
+
+
+def test_repeats_are_judged_on_the_mapped_columns(tmp_path, tiny_lines):
+    """A column the spec does not map (a till number) does not make two equal lines different."""
+    frame = pd.concat([tiny_lines, tiny_lines.iloc[[2]]], ignore_index=True).assign(till=range(9))
+    store = _load(tmp_path, frame)
+    assert store.cleaning_report.set_index("rule").loc["exact duplicate lines", "rows_removed"] == 1
+    assert store.con.execute(store.transactions.count()) == 8
+
+
+def test_ids_that_need_cleaning_are_cleaned_in_a_parquet_file(tmp_path, tiny_lines):
+    """Plain id columns pass through as read; a column with one padded id or null token is cleaned whole."""
+    frame = tiny_lines.copy()
+    frame["customer_id"] = ["a", " a ", "a", "b", "NULL", "c", "c\t", "c"]
+    frame["product_id"] = frame["product_id"].astype(str)
+    store = _load(tmp_path, frame, cleaning={"anonymous": "exclude"})
+    ids = store.con.to_pandas(store.all_lines.select("customer_id"))["customer_id"]
+    assert sorted(ids.dropna()) == ["a", "a", "a", "b", "c", "c", "c"] and ids.isna().sum() == 1
+
+
+def test_duckdb_gets_a_memory_cap_and_a_spill_folder_by_default(tmp_path):
+    from crm_kit.store.read import MEMORY_SHARE, _connect, _machine_memory
+
+    con = _connect({"engine": {}})
+    limit = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    expected_gib = _machine_memory() * MEMORY_SHARE / 2**30
+    number, unit = limit.split()
+    assert unit == "GiB" and float(number) == pytest.approx(expected_gib, rel=0.02)
+    assert con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0].endswith("spill")
+    mine = _connect({"engine": {"memory_limit": "1GB", "temp_directory": str(tmp_path / "scratch")}})
+    assert mine.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] in ("953.6 MiB", "1.0 GiB", "1000.0 MB")
+    assert mine.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0] == str(tmp_path / "scratch")
+
+
+def test_a_cache_miss_is_explained(tmp_path, tiny_lines, monkeypatch, caplog):
+    import logging
+
+    monkeypatch.setenv("CRM_KIT_CACHE", str(tmp_path / "cache"))
+    spec = write_spec(tmp_path, tiny_lines)
+    with caplog.at_level(logging.INFO, logger="crm_kit.store"):
+        load_store(spec)
+    assert "no cleaned store of these files in the cache yet" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="crm_kit.store"):
+        load_store({**spec, "cleaning": {"duplicates": "keep"}})
+    assert "cache miss: the data spec's cleaning changed" in caplog.text
+    caplog.clear()
+    tiny_lines.iloc[:6].to_parquet(spec["tables"]["transactions"]["path"], index=False)
+    with caplog.at_level(logging.INFO, logger="crm_kit.store"):
+        load_store(spec)
+    assert "transactions.parquet changed" in caplog.text
+
+
+def _lines_only(table):
+    """The same line items under another expression: no order table is registered for it."""
+    return table.filter(table.amount.notnull() | table.amount.isnull())
+
+
+def test_the_order_table_gives_the_figures_of_the_lines(demo_store):
+    from crm_kit import engine
+
+    lines = demo_store.transactions
+    assert demo_store.orders is not None and engine.order_grain(lines) is demo_store.orders
+    assert engine.order_grain(_lines_only(lines)) is not demo_store.orders
+    n_orders = demo_store.con.execute(lines.select("customer_id", "order_id").distinct().count())
+    assert demo_store.con.execute(demo_store.orders.count()) == n_orders
+    periods = {"base": "2025-09", "campaign": "2025-10"}
+    pd.testing.assert_frame_equal(engine.period_metrics(lines, periods=periods),
+                                  engine.period_metrics(_lines_only(lines), periods=periods), rtol=1e-12)
+    pd.testing.assert_frame_equal(engine.monthly_customer_list(lines, month="2025-09"),
+                                  engine.monthly_customer_list(_lines_only(lines), month="2025-09"), rtol=1e-12)
+    plain = lines.drop("category", "brand")  # the summary reads the order table when no category is asked for
+    engine.register_orders(plain, demo_store.orders)
+    pd.testing.assert_frame_equal(engine.customer_summary(plain, as_of="2025-10-01", since="2025-03-01"),
+                                  engine.customer_summary(_lines_only(plain), as_of="2025-10-01", since="2025-03-01"),
+                                  rtol=1e-12)
+
+
+def test_no_order_table_when_an_order_spans_two_days(tmp_path, tiny_lines):
+    from crm_kit import engine
+
+    frame = tiny_lines.copy()
+    store = _load(tmp_path, frame)
+    assert store.orders is not None
+    frame.loc[1, "ts"] = frame.loc[0, "ts"] + pd.Timedelta(days=1)  # order o1 now spans two days
+    store = _load(tmp_path, frame, cache=False)
+    assert store.orders is None and engine.order_grain(store.transactions) is store.transactions

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Mapping
 
 from ..config import store_cache_dir
@@ -13,7 +15,7 @@ from .read import _is_uri, source_files
 __all__: list[str] = []  # used through crm_kit.store.load
 
 
-_CACHE_VERSION = "3"
+_CACHE_VERSION = "4"
 
 
 def _quoted(path) -> str:
@@ -57,12 +59,69 @@ def _cache_key(spec: Mapping[str, Any]) -> str | None:
         kit = version("crm-kit")
     except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
         kit = "dev"
-    payload = json.dumps(
-        {"v": _CACHE_VERSION, "kit": kit, "files": files,
-         "spec": {k: spec.get(k) for k in ("tables", "cleaning", "window")}},
-        sort_keys=True, default=str,
-    )
+    inputs = {"v": _CACHE_VERSION, "kit": kit, "files": files,
+              "spec": {k: spec.get(k) for k in ("tables", "cleaning", "window")}}
+    payload = json.dumps(inputs, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def _cache_inputs(spec: Mapping[str, Any]) -> dict:
+    """What :func:`_cache_key` hashes, as plain JSON: the manifest kept beside a cached store."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        kit = version("crm-kit")
+    except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
+        kit = "dev"
+    files = []
+    for name, tspec in sorted((spec.get("tables") or {}).items()):
+        paths = tspec.get("path")
+        if name == "personal" or paths is None:
+            continue
+        for p in [paths] if isinstance(paths, (str, os.PathLike)) else list(paths):
+            if not _is_uri(p):
+                files += [[name, str(rp), rp.stat().st_size, rp.stat().st_mtime_ns] for rp in source_files(p)]
+    return json.loads(json.dumps({"v": _CACHE_VERSION, "kit": kit, "files": files,
+                                  "spec": {k: spec.get(k) for k in ("tables", "cleaning", "window")}}, default=str))
+
+
+def explain_cache_miss(spec: Mapping[str, Any]) -> str:
+    """Why no cleaned store was in the cache for this spec, compared with the nearest one that is.
+
+    The nearest is the most recent cached store read from the same
+    transactions file(s). The answer names what differs: a file's size or
+    time (the file changed since), the cleaning rules, the window, the
+    table mappings, or the kit's version — or says no store of these files
+    was cached before.
+    """
+    inputs = _cache_inputs(spec)
+    mine = {f[1] for f in inputs["files"] if f[0] == "transactions"}
+    candidates = []
+    for manifest in store_cache_dir().glob("*.json"):
+        try:
+            other = json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            continue
+        if {f[1] for f in other.get("files", []) if f[0] == "transactions"} == mine:
+            candidates.append((manifest.stat().st_mtime, other))
+    if not candidates:
+        return "no cleaned store of these files in the cache yet: reading and cleaning them (written once)"
+    other = max(candidates, key=lambda c: c[0])[1]
+    reasons = []
+    before = {f[1]: f for f in other["files"]}
+    for f in inputs["files"]:
+        old = before.get(f[1])
+        if old is None:
+            reasons.append(f"{Path(f[1]).name} is new")
+        elif old[2:] != f[2:]:
+            reasons.append(f"{Path(f[1]).name} changed (size {old[2]:,} -> {f[2]:,} bytes or a new modification time)")
+    for part in ("cleaning", "window", "tables"):
+        if other["spec"].get(part) != inputs["spec"].get(part):
+            reasons.append(f"the data spec's {part} changed")
+    if other.get("kit") != inputs["kit"] or other.get("v") != inputs["v"]:
+        reasons.append(f"the kit changed ({other.get('kit')} -> {inputs['kit']}, cache layout {other.get('v')} -> "
+                       f"{inputs['v']})")
+    return "cache miss: " + ("; ".join(reasons) or "the cached store was removed") + "; reading and cleaning again"
 
 
 def _open_cached(con, key: str, spec: Mapping[str, Any]) -> Store | None:
@@ -81,10 +140,11 @@ def _open_cached(con, key: str, spec: Mapping[str, Any]) -> Store | None:
     def frame(name):
         return con.to_pandas(con.table(name, database=alias)) if name in present else None
 
+    all_lines = con.table("all_lines_clean", database=alias)
     return Store(
         con=con,
-        transactions=con.table("transactions_clean", database=alias),
-        all_lines=con.table("all_lines_clean", database=alias),
+        transactions=all_lines.filter(all_lines.customer_id.notnull()),
+        all_lines=all_lines,
         customers=frame("customers"),
         products=frame("products"),
         contacts=frame("contacts"),
@@ -92,11 +152,19 @@ def _open_cached(con, key: str, spec: Mapping[str, Any]) -> Store | None:
         non_products=frame("non_products"),
         coverage=frame("coverage"),
         spec=dict(spec),
+        orders=con.table("orders_clean", database=alias) if "orders_clean" in present else None,
     )
 
 
-def _write_cache(store: Store, key: str) -> None:
-    """Write the cleaned tables to ``data/cache/stores/<key>.duckdb`` (atomically, under a lock)."""
+@contextmanager
+def _cache_writer(con, key: str, spec: Mapping[str, Any] | None = None):
+    """The database to write a cleaned store into: ``cache_out``, renamed to ``<key>.duckdb`` on success.
+
+    Held under a lock, so two processes loading the same store write it
+    once; yields ``None`` when the cache already holds it. A manifest of
+    the inputs (``<key>.json``) is kept beside it to explain later misses. On an error the
+    half-written file is removed, and nothing stale can be read.
+    """
     import fcntl
 
     folder = store_cache_dir()
@@ -105,31 +173,70 @@ def _write_cache(store: Store, key: str) -> None:
     with open(folder / f".{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if final.exists():
+            yield None
             return
         tmp = folder / f".{key}.{os.getpid()}.tmp"
-        if tmp.exists():
-            tmp.unlink()
-        con = store.con
+        tmp.unlink(missing_ok=True)
         con.raw_sql(f"ATTACH {_quoted(tmp)} AS cache_out")
         try:
-            for name, expr in (("transactions_clean", store.transactions), ("all_lines_clean", store.all_lines)):
-                # materialise in the session first: that registers any in-memory frame the expression joins
-                staged = con.create_table(f"_stage_{name}", expr, temp=True, overwrite=True)
-                con.raw_sql(f"CREATE TABLE cache_out.main.{name} AS SELECT * FROM {staged.get_name()}")
-                con.drop_table(f"_stage_{name}", force=True)
-            raw = con.con
-            for name, df in (("customers", store.customers), ("products", store.products),
-                             ("contacts", store.contacts), ("cleaning_report", store.cleaning_report),
-                             ("non_products", store.non_products), ("coverage", store.coverage)):
-                if df is not None:
-                    raw.register("_crm_kit_frame", df)
-                    raw.execute(f"CREATE TABLE cache_out.main.{name} AS SELECT * FROM _crm_kit_frame")
-                    raw.unregister("_crm_kit_frame")
-        except Exception:
+            yield "cache_out"
+        except BaseException:
             con.raw_sql("DETACH cache_out")
             tmp.unlink(missing_ok=True)
             raise
         con.raw_sql("DETACH cache_out")
+        if spec is not None:
+            (folder / f"{key}.json").write_text(json.dumps(_cache_inputs(spec), indent=1))
         tmp.rename(final)
 
 
+def _write_lines(con, expr, database: str | None):
+    """The cleaned lines written once: into the cache database when there is one, else a session table."""
+    if database is None:
+        from .clean import _materialise
+
+        return _materialise(con, "all_lines_clean", expr)
+    con.raw_sql(f"CREATE TABLE {database}.main.all_lines_clean AS {con.compile(expr)}")
+    return con.table("all_lines_clean", database=database)
+
+
+def _write_orders(con, lines, database: str | None):
+    """The order table (:attr:`Store.orders`) of the cleaned customer lines, written beside them.
+
+    One row per customer and order: ``ts`` and ``ts_last`` (its first and
+    last line's time), ``day``, ``amount`` (sales), ``quantity`` (items)
+    and ``lines``; a customer's visits are then its rows, counted without
+    a DISTINCT. Built only when every order lies within one day, so that any
+    range of whole days selects the same purchases from it as from the
+    lines; otherwise (and off DuckDB) ``None``, and queries read the lines.
+    """
+    if getattr(con, "name", "") != "duckdb":
+        return None
+    t = lines.filter(lines.customer_id.notnull())
+    orders = t.group_by(["customer_id", "order_id"]).aggregate(
+        ts=t.ts.min(), ts_last=t.ts.max(), amount=t.amount.sum(), quantity=t.quantity.sum(), lines=t.count())
+    staged = con.create_table("_orders_staged", orders, temp=True, overwrite=True)
+    try:
+        spanning = con.execute(staged.filter(staged.ts.date() != staged.ts_last.date()).count())
+        if spanning:
+            return None
+        select = staged.select("customer_id", "order_id", day=staged.ts.date(), ts=staged.ts, ts_last=staged.ts_last,
+                               amount=staged.amount, quantity=staged.quantity, lines=staged.lines)
+        if database is None:
+            return con.create_table("orders_clean", select, temp=True, overwrite=True)
+        con.raw_sql(f"CREATE TABLE {database}.main.orders_clean AS {con.compile(select)}")
+        return con.table("orders_clean", database=database)
+    finally:
+        con.drop_table("_orders_staged", force=True)
+
+
+def _write_frames(store: Store, database: str) -> None:
+    """The store's small tables (customers, products, contacts, what cleaning did) into the cache database."""
+    raw = store.con.con
+    for name, df in (("customers", store.customers), ("products", store.products),
+                     ("contacts", store.contacts), ("cleaning_report", store.cleaning_report),
+                     ("non_products", store.non_products), ("coverage", store.coverage)):
+        if df is not None:
+            raw.register("_crm_kit_frame", df)
+            raw.execute(f"CREATE TABLE {database}.main.{name} AS SELECT * FROM _crm_kit_frame")
+            raw.unregister("_crm_kit_frame")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from contextlib import nullcontext
 from typing import Any, Mapping
 
 import ibis
@@ -9,15 +11,27 @@ import pandas as pd
 
 from ..config import resolve_path
 from ..errors import DataError, MissingColumnError, ParameterError
-from .cache import _cache_key, _open_cached, _write_cache
+from .cache import (_cache_key, _cache_writer, _open_cached, _write_frames, _write_lines, _write_orders,
+                    explain_cache_miss)
 from .catalogue import _product_lines, find_non_products, name_products
-from .clean import _clean_transactions
+from .clean import _clean_transactions, _materialise, _stage_lines
 from .coverage import coverage_table, normalise_arms
 from .model import Store
 from .read import _cast_columns, _connect, _prepare_table, _read_table
 from .spec import PERSONAL_FIELDS, check_spec, load_data_spec, resolve_source
 
 __all__ = ["load_store", "load_personal"]
+
+_log = logging.getLogger("crm_kit.store")
+
+
+def _drop(con, name: str) -> None:
+    """Drop a session table or view the loading staged, whichever it is."""
+    for drop in (con.drop_table, con.drop_view):
+        try:
+            drop(name, force=True)
+        except Exception:  # noqa: BLE001 - a view is not a table and the other way round, per backend
+            pass
 
 
 def _load_small(con, name, tspec, key):
@@ -98,55 +112,75 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
             if verbose:
                 print(cached.cleaning_report.to_string(index=False))
             return cached
+        why = explain_cache_miss(spec)
+        _log.info(why)
+        if verbose:
+            print(why)
 
-    lines = _prepare_table(con, "transactions", tables["transactions"], with_distinct=True)
-    customer_lines, all_lines, report = _clean_transactions(con, lines, rules, spec.get("window"))
+    staged = _stage_lines(con, tables["transactions"])
+    cleaned, report = _clean_transactions(con, staged, rules, spec.get("window"))
 
     products = _load_small(con, "products", tables["products"], "product_id") if "products" in tables else None
     customers = _load_small(con, "customers", tables["customers"], "customer_id") if "customers" in tables else None
     contacts = _load_contacts(con, tables["contacts"]) if "contacts" in tables else None
 
-    if contacts is not None:
-        contacts = normalise_arms(contacts)
-    coverage = coverage_table(con, all_lines, customers, products, contacts, products_given=products is not None,
-                              min_coverage=rules["min_coverage"])
-    per_product = _product_lines(con, all_lines)
-    products = name_products(products, per_product)
-    non_products = find_non_products(per_product, products, rules["non_products"])
-    report = pd.concat([report, pd.DataFrame([{
-        "rule": "non-products (postage, fees, gift cards, bags, discounts): kept in sales, out of product analyses",
-        "action": f"marked {len(non_products)} product id(s)" if len(non_products) else "none found",
-        "rows_found": int(non_products["lines"].sum()), "rows_removed": 0, "sales_removed": 0.0}])], ignore_index=True)
-    if "description" in customer_lines.columns:
-        # names now live in the product table; the lines stay lean
-        customer_lines, all_lines = customer_lines.drop("description"), all_lines.drop("description")
-
+    if "description" in cleaned.columns:
+        # names move to the product table; the lines stay lean
+        per_product = _product_lines(con, cleaned)
+        cleaned = cleaned.drop("description")
     if products is not None:
-        extra = [c for c in ("category", "brand") if c in products.columns and c not in customer_lines.columns]
+        extra = [c for c in ("category", "brand") if c in products.columns and c not in cleaned.columns]
         if extra:
-            ptab = ibis.memtable(products[["product_id", *extra]])
-            customer_lines = customer_lines.left_join(ptab, "product_id").drop("product_id_right")
+            # a session table, not a memtable: the lines are written by SQL compiled from this expression
+            fields = _materialise(con, "_product_fields", ibis.memtable(products[["product_id", *extra]]))
+            cleaned = cleaned.left_join(fields, "product_id").drop("product_id_right")
+
+    with (_cache_writer(con, key, spec) if key is not None else nullcontext("")) as database:
+        if database is None:  # another process wrote this store meanwhile
+            return _open_cached(con, key, spec)
+        # the cleaned lines are written once, into the cache when there is one; every later pass reads them
+        all_lines = _write_lines(con, cleaned, database or None)
+        orders = _write_orders(con, all_lines, database or None)
+        if getattr(con, "name", "") == "duckdb":  # elsewhere the cleaned lines may be a view over these
+            for name in ("_lines_typed", "_lines_distinct", "_repeat_candidates", "_repeat_kept", "_repeated_hashes",
+                         "_product_fields"):
+                _drop(con, name)
+        if "description" not in staged.columns:
+            per_product = _product_lines(con, all_lines)
+
+        if contacts is not None:
+            contacts = normalise_arms(contacts)
+        coverage = coverage_table(con, all_lines, customers, products, contacts, products_given=products is not None,
+                                  min_coverage=rules["min_coverage"])
+        products = name_products(products, per_product)
+        non_products = find_non_products(per_product, products, rules["non_products"])
+        report = pd.concat([report, pd.DataFrame([{
+            "rule": "non-products (postage, fees, gift cards, bags, discounts): kept in sales, out of product analyses",
+            "action": f"marked {len(non_products)} product id(s)" if len(non_products) else "none found",
+            "rows_found": int(non_products["lines"].sum()), "rows_removed": 0, "sales_removed": 0.0}])],
+            ignore_index=True)
+        store = Store(
+            con=con,
+            transactions=all_lines.filter(all_lines.customer_id.notnull()),
+            all_lines=all_lines,
+            customers=customers,
+            products=products,
+            contacts=contacts,
+            cleaning_report=report,
+            spec=dict(spec),
+            non_products=non_products,
+            coverage=coverage,
+            orders=orders,
+        )
+        if database:
+            _write_frames(store, database)
     if verbose:
         print(report.to_string(index=False))
-    store = Store(
-        con=con,
-        transactions=customer_lines,
-        all_lines=all_lines,
-        customers=customers,
-        products=products,
-        contacts=contacts,
-        cleaning_report=report,
-        spec=dict(spec),
-        non_products=non_products,
-        coverage=coverage,
-    )
     if key is not None:
-        _write_cache(store, key)
         cached = _open_cached(con, key, spec)
         if cached is not None:
             return cached
     return store
-
 
 
 def load_personal(spec: str | Mapping[str, Any], customer_ids: Any, *, fields: Any = ("name", "phone", "wechat_id")) -> pd.DataFrame:

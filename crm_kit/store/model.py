@@ -46,6 +46,15 @@ class Store:
     non_products: pd.DataFrame | None = None
     #: how the tables match each other: one row per join (matched, of, coverage)
     coverage: pd.DataFrame | None = None
+    #: one row per customer, order and day (``ts``, ``ts_last``, ``amount``, ``quantity``, ``lines``): what the
+    #: per-customer and per-period queries read in place of :attr:`transactions` (DuckDB; ``None`` elsewhere)
+    orders: Any = None
+
+    def __post_init__(self) -> None:
+        if self.orders is not None:
+            from ..engine import register_orders
+
+            register_orders(self.transactions, self.orders)
 
     @property
     def currency(self) -> str:

@@ -66,6 +66,37 @@ def _source_location(path: str | os.PathLike) -> str:
 
 
 
+#: the share of the machine's memory DuckDB may hold before it spills to disk (``engine.memory_limit`` overrides)
+MEMORY_SHARE = 0.4
+
+
+def _machine_memory() -> int:
+    """Bytes of memory this process may use: the machine's, or its container's limit when lower."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        cap = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if cap.isdigit():
+            total = min(total, int(cap))
+    except OSError:
+        pass
+    return total
+
+
+def engine_memory(engine: Mapping[str, Any]) -> tuple[str, str]:
+    """DuckDB's memory cap and spill folder: ``engine.memory_limit`` / ``engine.temp_directory``, else the defaults.
+
+    By default DuckDB may hold :data:`MEMORY_SHARE` of the machine's memory
+    (its own default is 80 %, which leaves a notebook kernel, pandas and the
+    browser too little) and spills beyond it to ``<cache>/spill``: a large
+    store then runs slower instead of failing or swapping.
+    """
+    from ..config import cache_root
+
+    limit = engine.get("memory_limit") or f"{max(1, int(_machine_memory() * MEMORY_SHARE / 2**20))}MiB"
+    spill = Path(os.path.expandvars(str(engine.get("temp_directory") or cache_root() / "spill")))
+    return str(limit).replace("'", ""), str(spill).replace("'", "''")
+
+
 def _connect(spec: Mapping[str, Any]):
     engine = spec.get("engine", {}) or {}
     backend = engine.get("backend", "duckdb")
@@ -78,12 +109,11 @@ def _connect(spec: Mapping[str, Any]):
                     con.raw_sql(f"SET {setting}=false")
                 except Exception:  # noqa: BLE001 - in Jupyter, DuckDB refuses without ipywidgets
                     pass
-        if engine.get("memory_limit"):
-            con.raw_sql(f"SET memory_limit='{engine['memory_limit']}'")
+        limit, spill = engine_memory(engine)
+        con.raw_sql(f"SET memory_limit='{limit}'")
+        con.raw_sql(f"SET temp_directory='{spill}'")
         if engine.get("threads"):
             con.raw_sql(f"SET threads={int(engine['threads'])}")
-        if engine.get("temp_directory"):
-            con.raw_sql(f"SET temp_directory='{engine['temp_directory']}'")
         return con
     if backend == "connection":
         return engine["connection"]
@@ -502,7 +532,8 @@ def _timestamp(value, tspec: Mapping[str, Any], tokens: list[str]):
     return parsed, missing
 
 
-def _cast_columns(con, name: str, selected: dict, *, tspec: Mapping[str, Any] | None = None):
+def _cast_columns(con, name: str, selected: dict, *, tspec: Mapping[str, Any] | None = None,
+                  plain: frozenset = frozenset()):
     """Cast mapped columns to canonical types; what does not parse is checked by :func:`_check_parse`.
 
     Ids and texts are trimmed and null-like tokens (``NULL``, ``N/A``, ``-``,
@@ -510,7 +541,10 @@ def _cast_columns(con, name: str, selected: dict, *, tspec: Mapping[str, Any] | 
     "NULL". Numbers accept a currency sign, ``thousands`` and a ``decimal``
     comma; NaN and infinity are missing, not numbers. Timestamps accept ISO
     text, YYYYMMDD (text or number) or ``ts_format``; a text with a UTC offset
-    is converted to ``timezone``.
+    is converted to ``timezone``. Id and text columns named in ``plain`` were
+    found to hold only clean values (letters, digits, ``_`` and ``-``, no
+    null token: :func:`_plain_probes`) and pass through untouched, which
+    saves most of the typing work on a large file.
     """
     tspec = tspec or {}
     canon = CANONICAL_COLUMNS[name]
@@ -520,6 +554,9 @@ def _cast_columns(con, name: str, selected: dict, *, tspec: Mapping[str, Any] | 
     for col, value in selected.items():
         kind = canon[col][1]
         if kind in ("id", "text"):
+            if col in plain:
+                exprs[col] = value
+                continue
             if value.type().is_floating():
                 # ids read as floats (17850.0) become '17850', not '17850.0'; NaN is no id
                 exprs[col] = (value.isnan() | value.isinf()).ifelse(ibis.null("string"),
@@ -551,19 +588,76 @@ def _cast_columns(con, name: str, selected: dict, *, tspec: Mapping[str, Any] | 
     return exprs, checks
 
 
-def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | None = None, tspec=None):
+#: a text value made of these characters only is an id as it stands: nothing to trim, no decimal to drop
+_PLAIN_ID = r"^[0-9A-Za-z_\-]+$"
+
+
+def _plain_probes(con, name: str, selected: Mapping[str, Any], tspec: Mapping[str, Any]) -> dict:
+    """Per id/text column read as text, an aggregate counting the values that need the full text treatment.
+
+    A value needs it when it has a character beyond letters, digits, ``_``
+    and ``-`` (spaces to trim, a ``.0`` to drop, a null token such as
+    ``(null)``) or is itself a null token made of those characters (``NA``,
+    ``none``, ``-``). A column where none does is passed through as read.
+    Only on DuckDB, where the probe rides along the parsing checks' one pass.
+    """
+    if getattr(con, "name", "") != "duckdb":
+        return {}
+    import re
+
+    plain_tokens = [t for t in _null_tokens(tspec) if re.fullmatch(_PLAIN_ID[1:-1], t)]
+    probes = {}
+    canon = CANONICAL_COLUMNS[name]
+    for col, value in selected.items():
+        if canon[col][1] not in ("id", "text") or not value.type().is_string():
+            continue
+        dirty = ~value.re_search(_PLAIN_ID)
+        if plain_tokens:
+            dirty = dirty | value.lower().isin(plain_tokens)
+        probes[col] = dirty.fill_null(False).ifelse(1, 0).sum()
+    return probes
+
+
+def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | None = None, tspec=None,
+                 probes: Mapping[str, Any] | None = None) -> tuple[int, frozenset]:
+    """One pass over the source: its rows, every value that does not parse, and the plain text columns.
+
+    Returns
+    -------
+    (rows, plain)
+        The number of source rows and the id/text columns :func:`_cast_columns`
+        may pass through untouched.
+
+    Raises
+    ------
+    DataError
+        Naming the column, how many values fail, examples and the fix.
+    """
     constants = constants or {}
     tspec = tspec or {}
-    for col, (value, parsed, missing) in checks.items():
+    probes = probes or {}
+    aggs = {"_rows": raw_table.count()}
+    watched = {}
+    for i, (col, (value, parsed, missing)) in enumerate(checks.items()):
         kind = CANONICAL_COLUMNS[name][col][1]
         if col in constants:
             if con.execute(parsed.name("v").as_table().limit(1))["v"].isna().iloc[0]:
                 raise DataError(f"tables.{name}.constants.{col} = {constants[col]!r} cannot be read as {kind}; fix the value")
             continue
-        bad = raw_table.filter(~missing & parsed.isnull())
-        n_bad = int(con.execute(bad.count()))
+        bad = ~missing.fill_null(True) & parsed.isnull()
+        aggs[f"_bad{i}"] = bad.ifelse(1, 0).sum()
+        offset = None
+        if kind == "timestamp" and not tspec.get("timezone") and not value.type().is_timestamp():
+            offset = value.cast("string").strip().re_search(_OFFSET).fill_null(False)
+            aggs[f"_offset{i}"] = offset.ifelse(1, 0).sum()
+        watched[col] = (i, kind, value, bad, offset)
+    for col, probe in probes.items():
+        aggs[f"_dirty_{col}"] = probe
+    counts = con.to_pandas(raw_table.aggregate(**aggs)).iloc[0].fillna(0)
+    for col, (i, kind, value, bad, offset) in watched.items():
+        n_bad = int(counts[f"_bad{i}"])
         if n_bad:
-            examples = con.to_pandas(bad.select(v=value.cast("string")).limit(3))["v"].tolist()
+            examples = con.to_pandas(raw_table.filter(bad).select(v=value.cast("string")).limit(3))["v"].tolist()
             if kind == "timestamp":
                 fix = (f"give its format in params (tables.{name}.ts_format, e.g. '%d/%m/%Y %H:%M' or '%Y%m%d') "
                        "or fix the source")
@@ -576,29 +670,32 @@ def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | No
                 f"{name}.{col}: {n_bad:,} value(s) cannot be read as {kind} "
                 f"(e.g. {examples}); {fix}"
             )
-        if kind == "timestamp" and not tspec.get("timezone") and not value.type().is_timestamp():
-            offset = raw_table.filter(value.cast("string").strip().re_search(_OFFSET))
-            examples = con.to_pandas(offset.select(v=value.cast("string")).limit(2))["v"].tolist()
-            if examples:
-                raise DataError(
-                    f"{name}.{col}: timestamps carry UTC offsets (e.g. {examples}): read as wall-clock time they would "
-                    f"match no zone; say which zone to analyse in: tables.{name}.timezone: Asia/Shanghai (or UTC, "
-                    "Europe/London...), and every time is converted to it"
-                )
+        if offset is not None and int(counts[f"_offset{i}"]):
+            examples = con.to_pandas(raw_table.filter(offset).select(v=value.cast("string")).limit(2))["v"].tolist()
+            raise DataError(
+                f"{name}.{col}: timestamps carry UTC offsets (e.g. {examples}): read as wall-clock time they would "
+                f"match no zone; say which zone to analyse in: tables.{name}.timezone: Asia/Shanghai (or UTC, "
+                "Europe/London...), and every time is converted to it"
+            )
+    plain = frozenset(col for col in probes if int(counts[f"_dirty_{col}"]) == 0)
+    return int(counts["_rows"]), plain
 
 
 def _scalar(con, expr) -> Any:
     return con.execute(expr)
 
 
-def _typed(con, name: str, base, tspec: Mapping[str, Any]):
+def _typed(con, name: str, base, tspec: Mapping[str, Any], *, plain: frozenset = frozenset(),
+           with_probes: bool = False):
+    """The source mapped to canonical names and typed, with the parsing checks (and the plain-column probes)."""
     constants = _check_table_spec(name, tspec)
     mapping = dict(tspec.get("columns") or {})
     selected = _map_columns(name, base, mapping, derive_amount=name == "transactions", constants=constants)
+    probes = _plain_probes(con, name, selected, tspec) if with_probes else {}
     for col, value in constants.items():
         # a text literal, parsed and checked like a source value of that column
         selected[col] = ibis.literal(str(value).lower() if isinstance(value, bool) else str(value))
-    exprs, checks = _cast_columns(con, name, selected, tspec=tspec)
+    exprs, checks = _cast_columns(con, name, selected, tspec=tspec, plain=plain)
     typed = base.select(**exprs)
     if name == "transactions" and "amount" not in typed.columns:
         if "unit_price" not in typed.columns:
@@ -608,23 +705,36 @@ def _typed(con, name: str, base, tspec: Mapping[str, Any]):
                 "or tables.transactions.columns.unit_price"
             )
         typed = typed.mutate(amount=typed.quantity * typed.unit_price)
+    if with_probes:
+        return typed, checks, probes
     return typed, checks
 
 
-def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, with_distinct: bool = False):
-    """Read, map and type a table; with ``with_distinct`` also the same with exact repeats removed.
+def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | None = None):
+    """Read, map and type a table, checking every value parses: one pass over the source, then a lazy table.
 
-    Exact repeats are judged on every source column, so two lines that differ
-    only in a column the kit does not use (a description) are not repeats.
+    Id and text columns whose values are all plain pass through as read
+    (:func:`_plain_probes`); the others are trimmed and cleaned of null
+    tokens. ``notes``, when given, receives ``costly`` (why reading the
+    typed table again would cost nearly a parse of the source: text columns
+    to clean, a text file's numbers and times; then it is worth writing
+    once) and ``plain`` (the columns passed through).
     """
     raw = _read_table(con, name, tspec)
-    typed, checks = _typed(con, name, raw, tspec)
-    _check_parse(con, name, raw, checks, tspec.get("constants") or {}, tspec)
-    n = int(_scalar(con, typed.count()))
+    typed, checks, probes = _typed(con, name, raw, tspec, with_probes=True)
+    n, plain = _check_parse(con, name, raw, checks, tspec.get("constants") or {}, tspec, probes)
     if n == 0:
         raise DataError(f"{name} is empty (0 rows); point tables.{name}.path at a file with data")
-    if with_distinct:
-        return typed, _typed(con, name, raw.distinct(), tspec)[0]
+    if plain:
+        typed = _typed(con, name, raw, tspec, plain=plain)[0]
+    if notes is not None:
+        canon = CANONICAL_COLUMNS[name]
+        costly = []
+        texts = [c for c in typed.columns if c in canon and canon[c][1] in ("id", "text") and c not in plain]
+        if texts:
+            costly.append(f"text columns to clean: {texts}")
+        parsed = [c for c in checks if c not in (tspec.get("constants") or {})]
+        if parsed:
+            costly.append(f"values parsed from text: {parsed}")
+        notes.update(costly=costly, plain=plain)
     return typed
-
-
