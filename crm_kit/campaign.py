@@ -314,7 +314,7 @@ def arm_power(outcome: pd.Series, *, effect: float, arms: pd.DataFrame, alpha: f
     for name in sorted(names):
         n_t = int(counts[name])
         achieved = float(analysis.power(effect_size=effect / sd, nobs1=n_t, ratio=n_c / n_t, alpha=level))
-        mde = float(analysis.solve_power(effect_size=None, nobs1=n_t, ratio=n_c / n_t, alpha=level, power=power)) * sd
+        mde = _solved(analysis.solve_power(effect_size=None, nobs1=n_t, ratio=n_c / n_t, alpha=level, power=power)) * sd
         rows.append({"comparison": f"{name} vs control", "treated": n_t, "control": n_c, "alpha_per_comparison": level,
                      "effect": effect, "power_at_plan": achieved, "mde": mde, "big_enough": achieved >= power})
     return pd.DataFrame(rows)
@@ -625,6 +625,12 @@ def balance_table(frame: pd.DataFrame, *, arm_col: str = "arm", columns: Sequenc
     return out
 
 
+def _solved(value) -> float:
+    """statsmodels' ``solve_power`` answer as a number: a scalar from its root finder, a 1-element array when it
+    fell back to ``fsolve`` (which ``float()`` refuses under NumPy 2)."""
+    return float(np.ravel(value)[0])
+
+
 def power_analysis(outcome: pd.Series, *, effect: float, group_size: int, control_share: float,
                    alpha: float = 0.05, power: float = 0.8) -> dict[str, Any]:
     """Can the campaign detect its goal? Minimum detectable effect and the control share needed.
@@ -664,7 +670,7 @@ def power_analysis(outcome: pd.Series, *, effect: float, group_size: int, contro
     n_t = group_size - n_c
     d = effect / sd
     achieved = float(analysis.power(effect_size=d, nobs1=n_t, ratio=n_c / n_t, alpha=alpha))
-    mde_d = float(analysis.solve_power(effect_size=None, nobs1=n_t, ratio=n_c / n_t, alpha=alpha, power=power))
+    mde_d = _solved(analysis.solve_power(effect_size=None, nobs1=n_t, ratio=n_c / n_t, alpha=alpha, power=power))
     needed_share = None
     for share in np.arange(0.01, 0.51, 0.01):
         c = int(round(group_size * share))
@@ -674,7 +680,7 @@ def power_analysis(outcome: pd.Series, *, effect: float, group_size: int, contro
             needed_share = round(float(share), 2)
             break
     ratio = control_share / (1 - control_share)
-    n1 = float(analysis.solve_power(effect_size=d, nobs1=None, ratio=ratio, alpha=alpha, power=power))
+    n1 = _solved(analysis.solve_power(effect_size=d, nobs1=None, ratio=ratio, alpha=alpha, power=power))
     return {
         "sd": sd, "effect": effect, "effect_size_d": d, "treatment": n_t, "control": n_c,
         "alpha": alpha, "target_power": power, "power_at_plan": achieved,

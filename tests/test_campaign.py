@@ -214,3 +214,20 @@ def test_adjusted_power_uses_the_variance_left_after_the_past():
     assert adjusted["mde"] < plain["mde"] and adjusted["power_at_plan"] > plain["power_at_plan"]
     text = cp.adjusted_power_verdict(plain, adjusted)
     assert text.startswith("Adjusted for each member's own past (it explains") and f"{adjusted['mde']:,.0f}" in text
+
+
+def test_power_analysis_when_statsmodels_falls_back_to_fsolve():
+    """At 5,000 treated and 30 % control statsmodels' root finder answers with a 1-element array (fsolve)."""
+    import numpy as np
+    from statsmodels.stats.power import TTestIndPower
+
+    from crm_kit.campaign import power_analysis
+
+    group, share = 7143, 0.3
+    n_c = int(round(group * share))
+    assert np.ndim(TTestIndPower().solve_power(effect_size=None, nobs1=group - n_c, ratio=n_c / (group - n_c),
+                                                alpha=0.05, power=0.8)) == 1
+    outcome = pd.Series(np.random.default_rng(3).gamma(2.0, 300.0, 2000))
+    check = power_analysis(outcome, effect=30.0, group_size=group, control_share=share)
+    assert TTestIndPower().power(effect_size=check["mde_d"], nobs1=check["treatment"],
+                                 ratio=check["control"] / check["treatment"], alpha=0.05) == pytest.approx(0.8, abs=1e-3)
