@@ -12,7 +12,7 @@ a DuckDB ``COPY`` of a ``range()``: no Python loop, no pandas frame of lines
 
 This is a store for timing, not for teaching: no campaign effect is
 planted, purchases are drawn from hashes (customers skewed, products
-Zipf-like, 2024-01 to 2025-12), five lines per order. The demo generator
+Zipf-like, 2024-01 to 2025-12), five lines per order, five different products. The demo generator
 (``crm_kit.demo``) is the one with personas, responders and ground truth.
 """
 
@@ -77,7 +77,8 @@ def make_store(customers: int, lines: int, out: Path) -> Path:
                    hash(i, 13) % 5 = 0 AS promo,
                    CASE WHEN hash(o, 14) % 4 = 0 THEN 'online' ELSE 'store' END AS channel
             FROM (SELECT i, i // 5 AS o,
-                         CAST(floor({products} * pow({_u('i', 15)}, 3)) AS BIGINT) AS p,
+                         -- Zipf-like, and never the same product twice in one order (that would be an exact repeat)
+                         (CAST(floor({products} * pow({_u('o', 15)}, 3)) AS BIGINT) + (i % 5) * 4001) % {products} AS p,
                          CAST(1 + hash(i, 16) % 3 AS INTEGER) AS q
                   FROM range({lines}) t(i))""",
         # round one: 2 % of the members, 80 % by WeChat, 20 % held out; round two: a quarter of the treated, by SMS

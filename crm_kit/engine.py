@@ -104,15 +104,15 @@ def register_orders(lines, orders) -> None:
     """
     if len(_ORDER_TABLES) > 32:  # a long session loading many stores keeps the newest
         _ORDER_TABLES.pop(next(iter(_ORDER_TABLES)))
-    _ORDER_TABLES[lines.op()] = orders
+    # by identity, not by equality: two stores' tables can look alike (the same session table name in two
+    # connections); the entry holds the lines, so their id cannot be reused while it lives
+    _ORDER_TABLES[id(lines)] = (lines, orders)
 
 
 def order_grain(transactions):
-    """The order table registered for these line items (:func:`register_orders`), else the line items."""
-    try:
-        return _ORDER_TABLES.get(transactions.op(), transactions)
-    except (AttributeError, TypeError):
-        return transactions
+    """The order table registered for this very line-item table (:func:`register_orders`), else the line items."""
+    entry = _ORDER_TABLES.get(id(transactions))
+    return entry[1] if entry is not None and entry[0] is transactions else transactions
 
 
 def _visits(t):

@@ -396,6 +396,10 @@ def test_exact_repeats_are_exact_even_when_line_hashes_collide():
     out = con.to_pandas(kept.drop(ROW_HASH)).sort_values(["customer_id", "amount"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(out, lines.drop_duplicates().sort_values(["customer_id", "amount"])
                                   .reset_index(drop=True), check_dtype=False)
+    # lines without an order id are compared too (a join on the order never matches them)
+    missing = pd.concat([lines, lines.iloc[[3, 3]].assign(order_id=None)], ignore_index=True)
+    staged = con.create_table("_lines_missing", missing.assign(**{ROW_HASH: 42}), temp=True)
+    assert _without_repeats(con, staged)[1] == (3, pytest.approx(25.0))
     # real hashes: the same answer
     real = con.create_table("_lines_real", lines, temp=True)
     real = real.mutate(**{ROW_HASH: ibis.struct({c: real[c] for c in lines.columns}).hash()})

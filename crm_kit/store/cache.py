@@ -15,7 +15,7 @@ from .read import _is_uri, source_files
 __all__: list[str] = []  # used through crm_kit.store.load
 
 
-_CACHE_VERSION = "4"
+_CACHE_VERSION = "5"
 
 
 def _quoted(path) -> str:

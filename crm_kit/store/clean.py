@@ -70,18 +70,21 @@ def _without_repeats(con, staged):
         return staged, (0, 0.0)
     # repeats share their order: only the orders holding a candidate are de-duplicated, the others pass as they
     # are (a filter on a short list of orders, not the hash again on every line of every later pass)
-    orders = con.to_pandas(staged.semi_join(shared, ROW_HASH).select("order_id").distinct())["order_id"]
-    touched = staged.order_id.isin(orders.dropna().tolist()).fill_null(False)
-    if orders.isna().any():
-        touched = touched | staged.order_id.isnull()
-    candidates = _materialise(con, "_repeat_candidates", staged.filter(touched))
+    # a table of orders, joined: a store with many repeats touches hundreds of thousands of orders
+    orders = _materialise(con, "_repeat_orders", staged.semi_join(shared, ROW_HASH).select("order_id").distinct())
+    candidates = staged.semi_join(orders, "order_id")
+    rest = staged.anti_join(orders, "order_id")
+    if int(con.execute(orders.order_id.isnull().sum())):  # a join never matches a missing order id
+        candidates = candidates.union(staged.filter(staged.order_id.isnull()), distinct=False)
+        rest = rest.filter(rest.order_id.notnull())
+    candidates = _materialise(con, "_repeat_candidates", candidates)
     kept = _materialise(con, "_repeat_kept", candidates.distinct())
     both = con.to_pandas(candidates.aggregate(n=candidates.count(), s=candidates.amount.sum())
                          .cross_join(kept.aggregate(n_kept=kept.count(), s_kept=kept.amount.sum()))).iloc[0].fillna(0)
     n_dup, s_dup = int(both["n"]) - int(both["n_kept"]), float(both["s"]) - float(both["s_kept"])
     if n_dup == 0:
         return staged, (0, 0.0)
-    return staged.filter(~touched).union(kept), (n_dup, s_dup)
+    return rest.union(kept), (n_dup, s_dup)
 
 
 def _clean_transactions(con, staged, rules, window):

@@ -81,6 +81,66 @@ def _load_contacts(con, tspec: Mapping[str, Any]) -> pd.DataFrame:
     return contacts
 
 
+def _build_store(con, spec, database: str | None) -> Store:
+    """Read, clean and write a store: the cleaned lines and order table into ``database`` (the cache) or the session."""
+    tables, rules = spec["tables"], spec.rules
+    staged = _stage_lines(con, tables["transactions"])
+    cleaned, report = _clean_transactions(con, staged, rules, spec.get("window"))
+
+    products = _load_small(con, "products", tables["products"], "product_id") if "products" in tables else None
+    customers = _load_small(con, "customers", tables["customers"], "customer_id") if "customers" in tables else None
+    contacts = _load_contacts(con, tables["contacts"]) if "contacts" in tables else None
+
+    if "description" in cleaned.columns:
+        # names move to the product table; the lines stay lean
+        per_product = _product_lines(con, cleaned)
+        cleaned = cleaned.drop("description")
+    if products is not None:
+        extra = [c for c in ("category", "brand") if c in products.columns and c not in cleaned.columns]
+        if extra:
+            # a session table, not a memtable: the lines are written by SQL compiled from this expression
+            fields = _materialise(con, "_product_fields", ibis.memtable(products[["product_id", *extra]]))
+            cleaned = cleaned.left_join(fields, "product_id").drop("product_id_right")
+
+    # the cleaned lines are written once, into the cache when there is one; every later pass reads them
+    all_lines = _write_lines(con, cleaned, database)
+    orders = _write_orders(con, all_lines, database)
+    if getattr(con, "name", "") == "duckdb":  # elsewhere the cleaned lines may be a view over these
+        for name in ("_lines_typed", "_lines_distinct", "_repeat_candidates", "_repeat_kept", "_repeated_hashes",
+                     "_repeat_orders", "_product_fields"):
+            _drop(con, name)
+    if "description" not in staged.columns:
+        per_product = _product_lines(con, all_lines)
+
+    if contacts is not None:
+        contacts = normalise_arms(contacts)
+    coverage = coverage_table(con, all_lines, customers, products, contacts, products_given=products is not None,
+                              min_coverage=rules["min_coverage"])
+    products = name_products(products, per_product)
+    non_products = find_non_products(per_product, products, rules["non_products"])
+    report = pd.concat([report, pd.DataFrame([{
+        "rule": "non-products (postage, fees, gift cards, bags, discounts): kept in sales, out of product analyses",
+        "action": f"marked {len(non_products)} product id(s)" if len(non_products) else "none found",
+        "rows_found": int(non_products["lines"].sum()), "rows_removed": 0, "sales_removed": 0.0}])],
+        ignore_index=True)
+    store = Store(
+        con=con,
+        transactions=all_lines.filter(all_lines.customer_id.notnull()),
+        all_lines=all_lines,
+        customers=customers,
+        products=products,
+        contacts=contacts,
+        cleaning_report=report,
+        spec=dict(spec),
+        non_products=non_products,
+        coverage=coverage,
+        orders=orders,
+    )
+    if database:
+        _write_frames(store, database)
+    return store
+
+
 def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False) -> Store:
     """Load, validate and clean a store described by a data spec.
 
@@ -102,7 +162,6 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
     Store
     """
     spec = check_spec(resolve_source(load_data_spec(spec)))
-    tables, rules = spec["tables"], spec.rules
     con = _connect(spec)
 
     key = _cache_key(spec)
@@ -117,63 +176,12 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
         if verbose:
             print(why)
 
-    staged = _stage_lines(con, tables["transactions"])
-    cleaned, report = _clean_transactions(con, staged, rules, spec.get("window"))
-
-    products = _load_small(con, "products", tables["products"], "product_id") if "products" in tables else None
-    customers = _load_small(con, "customers", tables["customers"], "customer_id") if "customers" in tables else None
-    contacts = _load_contacts(con, tables["contacts"]) if "contacts" in tables else None
-
-    if "description" in cleaned.columns:
-        # names move to the product table; the lines stay lean
-        per_product = _product_lines(con, cleaned)
-        cleaned = cleaned.drop("description")
-    if products is not None:
-        extra = [c for c in ("category", "brand") if c in products.columns and c not in cleaned.columns]
-        if extra:
-            # a session table, not a memtable: the lines are written by SQL compiled from this expression
-            fields = _materialise(con, "_product_fields", ibis.memtable(products[["product_id", *extra]]))
-            cleaned = cleaned.left_join(fields, "product_id").drop("product_id_right")
-
+    # the lock is taken before the work: a second process loading the same store waits, then reads the cache
     with (_cache_writer(con, key, spec) if key is not None else nullcontext("")) as database:
-        if database is None:  # another process wrote this store meanwhile
+        if database is None:  # another process wrote this store while this one waited
             return _open_cached(con, key, spec)
-        # the cleaned lines are written once, into the cache when there is one; every later pass reads them
-        all_lines = _write_lines(con, cleaned, database or None)
-        orders = _write_orders(con, all_lines, database or None)
-        if getattr(con, "name", "") == "duckdb":  # elsewhere the cleaned lines may be a view over these
-            for name in ("_lines_typed", "_lines_distinct", "_repeat_candidates", "_repeat_kept", "_repeated_hashes",
-                         "_product_fields"):
-                _drop(con, name)
-        if "description" not in staged.columns:
-            per_product = _product_lines(con, all_lines)
-
-        if contacts is not None:
-            contacts = normalise_arms(contacts)
-        coverage = coverage_table(con, all_lines, customers, products, contacts, products_given=products is not None,
-                                  min_coverage=rules["min_coverage"])
-        products = name_products(products, per_product)
-        non_products = find_non_products(per_product, products, rules["non_products"])
-        report = pd.concat([report, pd.DataFrame([{
-            "rule": "non-products (postage, fees, gift cards, bags, discounts): kept in sales, out of product analyses",
-            "action": f"marked {len(non_products)} product id(s)" if len(non_products) else "none found",
-            "rows_found": int(non_products["lines"].sum()), "rows_removed": 0, "sales_removed": 0.0}])],
-            ignore_index=True)
-        store = Store(
-            con=con,
-            transactions=all_lines.filter(all_lines.customer_id.notnull()),
-            all_lines=all_lines,
-            customers=customers,
-            products=products,
-            contacts=contacts,
-            cleaning_report=report,
-            spec=dict(spec),
-            non_products=non_products,
-            coverage=coverage,
-            orders=orders,
-        )
-        if database:
-            _write_frames(store, database)
+        store = _build_store(con, spec, database or None)
+    report = store.cleaning_report
     if verbose:
         print(report.to_string(index=False))
     if key is not None:
