@@ -102,17 +102,20 @@ def register_orders(lines, orders) -> None:
     same, from about a fifth of the rows, and visits need no DISTINCT.
     :class:`crm_kit.store.Store` registers its own.
     """
-    if len(_ORDER_TABLES) > 32:  # a long session loading many stores keeps the newest
-        _ORDER_TABLES.pop(next(iter(_ORDER_TABLES)))
+    import weakref
+
     # by identity, not by equality: two stores' tables can look alike (the same session table name in two
-    # connections); the entry holds the lines, so their id cannot be reused while it lives
-    _ORDER_TABLES[id(lines)] = (lines, orders)
+    # connections). The entry lives exactly as long as the line table: it goes when the table is collected,
+    # before its id can be reused, and however many stores a session loads, none is forgotten while alive
+    key = id(lines)
+    _ORDER_TABLES[key] = (weakref.ref(lines), orders)
+    weakref.finalize(lines, _ORDER_TABLES.pop, key, None)
 
 
 def order_grain(transactions):
     """The order table registered for this very line-item table (:func:`register_orders`), else the line items."""
     entry = _ORDER_TABLES.get(id(transactions))
-    return entry[1] if entry is not None and entry[0] is transactions else transactions
+    return entry[1] if entry is not None and entry[0]() is transactions else transactions
 
 
 def _visits(t):

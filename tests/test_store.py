@@ -482,6 +482,22 @@ def test_the_order_table_gives_the_figures_of_the_lines(demo_store):
                                   rtol=1e-12)
 
 
+def test_an_order_table_stays_registered_while_its_store_lives(tmp_path, tiny_lines):
+    """However many stores a session loads, each keeps its order table; a collected one leaves no entry."""
+    import gc
+
+    from crm_kit import engine
+
+    first = _load(tmp_path, tiny_lines)
+    for i in range(40):
+        _load(tmp_path, tiny_lines.assign(amount=tiny_lines["amount"] + i), cache=False)
+    assert engine.order_grain(first.transactions) is first.orders
+    key = id(first.transactions)
+    del first
+    gc.collect()
+    assert key not in engine._ORDER_TABLES
+
+
 def test_no_order_table_when_an_order_spans_two_days(tmp_path, tiny_lines):
     from crm_kit import engine
 
