@@ -69,8 +69,8 @@ def _without_repeats(con, staged):
     if int(con.execute(shared.count())) == 0:
         return staged, (0, 0.0)
     # repeats share their order: only the orders holding a candidate are de-duplicated, the others pass as they
-    # are (a filter on a short list of orders, not the hash again on every line of every later pass)
-    # a table of orders, joined: a store with many repeats touches hundreds of thousands of orders
+    # are (no hash again on every line of every later pass); the orders are a joined table, not an IN list, as a
+    # store with many repeats touches hundreds of thousands of them
     orders = _materialise(con, "_repeat_orders", staged.semi_join(shared, ROW_HASH).select("order_id").distinct())
     candidates = staged.semi_join(orders, "order_id")
     rest = staged.anti_join(orders, "order_id")
@@ -92,7 +92,7 @@ def _clean_transactions(con, staged, rules, window):
 
     ``staged`` is the typed line items written once (:func:`_stage_lines`).
     The work is a fixed number of engine passes over it whatever the number
-    of rules: one for the totals, one grouping of line hashes for exact
+    of rules: one for the totals, one sort of line hashes for exact
     repeats, one for the typical line, one aggregate of every rule's mask.
     Rules apply in order: a line counts under the first rule that catches
     it. Nothing is written: the caller materialises the cleaned lines once
