@@ -681,10 +681,6 @@ def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | No
     return int(counts["_rows"]), plain
 
 
-def _scalar(con, expr) -> Any:
-    return con.execute(expr)
-
-
 def _typed(con, name: str, base, tspec: Mapping[str, Any], *, plain: frozenset = frozenset(),
            with_probes: bool = False):
     """The source mapped to canonical names and typed, with the parsing checks (and the plain-column probes)."""
