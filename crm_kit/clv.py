@@ -45,9 +45,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 
+from .engine import order_grain
 from .errors import DataError, ParameterError
 
 __all__ = ["clv_summary", "fit_clv", "CLVResult", "calibration_table", "frequency_table", "holdout_accuracy",
@@ -104,7 +106,8 @@ def clv_summary(transactions, *, calibration_end: Any, observation_end: Any = No
     """
     days_per_unit = _check_unit(time_unit)
     cal_end = pd.Timestamp(calibration_end)
-    t = transactions
+    # a purchase day's spend is the sum of its orders': the order table (one row per order) gives it from fewer rows
+    t = order_grain(transactions, cut_at=(cal_end, observation_end, since))
     if since is not None:
         t = t.filter(t.ts >= pd.Timestamp(since))
     bucket = "W" if time_unit == "W_calendar" else "D"
@@ -443,23 +446,36 @@ def tracking_table(transactions, result: CLVResult, *, calibration_end: Any, obs
     """
     cal_end, obs_end = pd.Timestamp(calibration_end), pd.Timestamp(observation_end)
     days_per_unit = _check_unit(result.time_unit)
-    ids = result.customers["customer_id"].astype(str)
-    t = transactions.filter(transactions.ts < obs_end)
-    days = t.select(customer_id=t.customer_id, day=t.ts.truncate("D")).distinct().to_pandas()
-    days = days[days["customer_id"].astype(str).isin(set(ids))]
-    days["day"] = pd.to_datetime(days["day"])
-    first = days.groupby("customer_id")["day"].transform("min")
-    repeats = days.loc[days["day"] > first, "day"].sort_values()
-    births = pd.DatetimeIndex(days.groupby("customer_id")["day"].min().reindex(ids.to_numpy()))
-    grid = pd.date_range(births.min() + pd.Timedelta(days=step_days), obs_end, freq=f"{step_days}D")
-    rows = []
-    for date in grid:
-        age = np.clip(((date - births) / pd.Timedelta(days=1)).to_numpy(float) / days_per_unit, 0.0, None)
-        expected = result.transaction_model.expected_purchases_new_customer(
-            data=result.customers[["customer_id", "frequency", "recency", "T"]], t=age)
-        rows.append({"date": date, "actual": int((repeats < date).sum()), "predicted": float(_point(expected).sum()),
-                     "period": "calibration" if date <= cal_end else "holdout"})
-    return pd.DataFrame(rows)
+    fitted = ibis.memtable(pd.DataFrame({"customer_id": result.customers["customer_id"].astype(str).unique()}))
+    t = order_grain(transactions, cut_at=(obs_end,))
+    t = t.filter(t.ts < obs_end)
+    days = t.select(customer_id=t.customer_id.cast("string"), day=t.ts.truncate("D")).distinct()
+    days = days.join(fitted, "customer_id")
+    firsts = days.group_by("customer_id").aggregate(birth=days.day.min())
+    later = days.join(firsts, "customer_id").filter(lambda x: x.day > x.birth)
+    # per day: the repeat purchases made on it, and the customers first seen on it (the engine counts; days come back)
+    repeats = later.group_by("day").aggregate(repeats=later.count()).to_pandas()
+    births = firsts.group_by("birth").aggregate(customers=firsts.count()).to_pandas()
+    if births.empty:
+        raise DataError(f"none of the fitted customers bought before {obs_end.date()}: nothing to track")
+    repeats["day"] = pd.to_datetime(repeats["day"])
+    births["birth"] = pd.to_datetime(births["birth"])
+    repeats = repeats.sort_values("day")
+    grid = pd.DatetimeIndex(pd.date_range(births["birth"].min() + pd.Timedelta(days=step_days), obs_end,
+                                          freq=f"{step_days}D"))
+    # a new customer's expected repeats depend on their age alone: one model call over every age the grid needs
+    age_days = (grid.to_numpy()[:, None] - births["birth"].to_numpy()[None, :]) / np.timedelta64(1, "D")
+    ages = np.unique(np.clip(age_days, 0.0, None))
+    curve = _point(result.transaction_model.expected_purchases_new_customer(
+        data=pd.DataFrame({"customer_id": np.arange(len(ages)), "frequency": 0.0, "recency": 0.0, "T": 0.0}),
+        t=ages / days_per_unit))
+    expected = curve[np.searchsorted(ages, np.clip(age_days, 0.0, None))]
+    predicted = expected @ births["customers"].to_numpy(float)
+    repeat_days = repeats["day"].to_numpy()
+    cumulative = np.concatenate([[0], np.cumsum(repeats["repeats"].to_numpy())])
+    actual = cumulative[np.searchsorted(repeat_days, grid.to_numpy(), side="left")]
+    return pd.DataFrame({"date": grid, "actual": actual.astype(int), "predicted": predicted.astype(float),
+                         "period": np.where(grid <= cal_end, "calibration", "holdout")})
 
 
 def parameter_table(**fits: CLVResult) -> pd.DataFrame:

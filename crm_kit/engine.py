@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import ibis
+import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
@@ -112,10 +113,47 @@ def register_orders(lines, orders) -> None:
     weakref.finalize(lines, _ORDER_TABLES.pop, key, None)
 
 
-def order_grain(transactions):
-    """The order table registered for this very line-item table (:func:`register_orders`), else the line items."""
+def order_grain(transactions, *, cut_at: Sequence[Any] = ()):
+    """The order table registered for this very line-item table (:func:`register_orders`), else the line items.
+
+    Parameters
+    ----------
+    transactions
+        Ibis table of cleaned line items.
+    cut_at
+        The times the query cuts the lines at (period bounds, an
+        observation date). When one of them falls within a day, an order
+        can lie on both sides of it, and only the lines are exact: they are
+        returned.
+    """
     entry = _ORDER_TABLES.get(id(transactions))
-    return entry[1] if entry is not None and entry[0]() is transactions else transactions
+    if entry is None or entry[0]() is not transactions:
+        return transactions
+    for when in cut_at:
+        if when is not None and pd.Timestamp(when) != pd.Timestamp(when).normalize():
+            return transactions
+    return entry[1]
+
+
+@ibis.udf.scalar.builtin(name="bit_count")
+def _bit_count(mask: dt.uint64) -> dt.int8:
+    """Set bits of a mask (DuckDB ``BIT_COUNT``)."""
+
+
+def _category_masks(t) -> list[str]:
+    """The order table's category bit masks (``categories_0``, ...: bit ``i`` of mask ``k`` = category ``64k + i``)."""
+    return [c for c in t.columns if c.startswith("categories_")]
+
+
+def _distinct_categories(t):
+    """Distinct categories bought, from the lines' category or the order table's category masks."""
+    masks = _category_masks(t)
+    if not masks:
+        return t.category.nunique()
+    total = _bit_count(t[masks[0]].bit_or()).cast("int64")
+    for name in masks[1:]:
+        total = total + _bit_count(t[name].bit_or()).cast("int64")
+    return total
 
 
 def _visits(t):
@@ -153,12 +191,15 @@ def customer_summary(transactions, *, as_of: Any, since: Any = None) -> pd.DataF
         categories, ``distinct_categories``. Sorted by customer_id.
     """
     as_of = _ts(as_of, "as_of")
-    if "category" not in transactions.columns:
-        # distinct categories need the lines; everything else the order table has
-        transactions = order_grain(transactions)
+    since = None if since is None else _ts(since, "since")
+    with_categories = "category" in transactions.columns
+    grain = order_grain(transactions, cut_at=(as_of, since))
+    if not with_categories or _category_masks(grain):
+        # distinct categories come from the order table's masks when it has them, else from the lines
+        transactions = grain
     t = transactions.filter(transactions.ts < as_of)
     if since is not None:
-        t = t.filter(t.ts >= _ts(since, "since"))
+        t = t.filter(t.ts >= since)
     aggs = dict(
         first_purchase=t.ts.min(),
         last_purchase=(t.ts_last if "ts_last" in t.columns else t.ts).max(),
@@ -167,8 +208,8 @@ def customer_summary(transactions, *, as_of: Any, since: Any = None) -> pd.DataF
         sales=t.amount.sum(),
         items=t.quantity.sum(),
     )
-    if "category" in t.columns:
-        aggs["distinct_categories"] = t.category.nunique()
+    if with_categories:
+        aggs["distinct_categories"] = _distinct_categories(t)
     df = t.group_by("customer_id").aggregate(**aggs).to_pandas()
     df = df.sort_values("customer_id", kind="stable").reset_index(drop=True)
     day = as_of.normalize()
@@ -223,7 +264,7 @@ def period_metrics(
     for (n1, (_, e1)), (n2, (s2, _)) in zip(ordered, ordered[1:]):
         if s2 < e1:
             raise ParameterError(f"periods '{n1}' and '{n2}' overlap; a line can count in one only")
-    t = order_grain(transactions)
+    t = order_grain(transactions, cut_at=[when for bound in bounds.values() for when in bound])
     label = ibis.cases(*[((t.ts >= s) & (t.ts < e), name) for name, (s, e) in bounds.items()], else_=None)
     t = t.mutate(period=label).filter(lambda x: x.period.notnull())
     if customer_ids is not None:
@@ -278,7 +319,7 @@ def monthly_customer_list(transactions, *, month: Any, groups: int = 10) -> pd.D
     if not isinstance(groups, (int, np.integer)) or groups < 2:
         raise ParameterError(f"groups={groups!r}: give a whole number of at least 2")
     start, end = parse_period(month, "month")
-    transactions = order_grain(transactions)
+    transactions = order_grain(transactions, cut_at=(start, end))
     t = transactions.filter((transactions.ts >= start) & (transactions.ts < end))
     per = t.group_by("customer_id").aggregate(
         sales=t.amount.sum(), visits=_visits(t), items=t.quantity.sum()

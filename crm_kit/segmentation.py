@@ -19,6 +19,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from .engine import order_grain
 from .store import Store
 from .errors import DataError, EmptyGroupError, ParameterError
 
@@ -524,19 +525,33 @@ def churn_by_tier(store: Store, tiers: pd.DataFrame, *, checkpoints: Sequence[An
     """
     if not isinstance(churn_days, (int, np.integer)) or churn_days < 1:
         raise ParameterError(f"churn_days={churn_days!r}: give a whole number of days")
-    cps = pd.DataFrame({"cp": pd.to_datetime(list(checkpoints))})
+    try:
+        cps = pd.DataFrame({"cp": pd.DatetimeIndex([pd.Timestamp(c) for c in checkpoints])})
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"checkpoints={list(checkpoints)!r}: give dates such as 2025-09-01") from exc
     if cps.empty:
         raise ParameterError("give at least one checkpoint date")
-    t = store.transactions
-    days = t.select(customer_id=t.customer_id, day=t.ts.cast("date").cast("timestamp")).distinct()
-    cp = ibis.memtable(cps)
-    j = days.join(cp, days.day < cp.cp)
-    last = j.group_by(["customer_id", "cp"]).aggregate(first=j.day.min(), last=j.day.max()).to_pandas()
-    last = last.merge(tiers[["customer_id", "tier"]], on="customer_id")
+    # one pass over the order table: each customer's first purchase day and, per checkpoint, whether they bought
+    # in the churn_days before it; the tiers join in the engine and only the per-tier counts come back
+    t = order_grain(store.transactions)
+    day = t.ts.truncate("D")
     horizon = pd.to_timedelta(churn_days, unit="D")
-    counted = last[last["first"] <= last["cp"] - horizon].copy()
-    counted["churned"] = counted["last"] < counted["cp"] - horizon
-    out = counted.groupby(["cp", "tier"]).agg(customers=("customer_id", "size"), churned=("churned", "sum")).reset_index()
+    aggs = {"first": day.min()}
+    for k, cp in enumerate(cps["cp"]):
+        aggs[f"active_{k}"] = ((day >= cp - horizon) & (day < cp)).any()
+    per = t.group_by("customer_id").aggregate(**aggs)
+    tier_of = ibis.memtable(tiers[["customer_id", "tier"]].astype({"customer_id": str, "tier": str}))
+    per = per.join(tier_of, per.customer_id == tier_of.customer_id)
+    counts = {}
+    for k, cp in enumerate(cps["cp"]):
+        counted = per.first <= cp - horizon
+        counts[f"customers_{k}"] = counted.ifelse(1, 0).sum()
+        counts[f"churned_{k}"] = (counted & ~per[f"active_{k}"]).ifelse(1, 0).sum()
+    wide = per.group_by("tier").aggregate(**counts).to_pandas().set_index("tier")
+    out = pd.concat([pd.DataFrame({"cp": cp, "tier": wide.index, "customers": wide[f"customers_{k}"].to_numpy(),
+                                   "churned": wide[f"churned_{k}"].to_numpy()}) for k, cp in enumerate(cps["cp"])])
+    out = out[out["customers"] > 0].astype({"customers": "int64", "churned": "int64"})
+    out = out.sort_values(["cp", "tier"]).reset_index(drop=True)
     out["churn_rate"] = out["churned"] / out["customers"]
     return out.rename(columns={"cp": "checkpoint"})
 

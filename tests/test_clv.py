@@ -243,6 +243,38 @@ def test_holdout_accuracy_and_tables_on_online_retail():
     assert set(track["period"]) == {"calibration", "holdout"}
 
 
+class _TenthPerDay:
+    """A stand-in purchase model whose new customer expects 0.1 repeat purchases a day: tracking's arithmetic by hand."""
+
+    def expected_purchases_new_customer(self, data, *, t):
+        import xarray
+
+        return xarray.DataArray(0.1 * np.asarray(t, float), dims=["customer_id"])
+
+
+def test_tracking_table_by_hand(tmp_path):
+    lines = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "a", "b", "b", "c"], "order_id": ["1", "2", "3", "4", "5", "6", "7"],
+        "ts": pd.to_datetime(["2025-01-01", "2025-01-05 09:00", "2025-01-05 17:00", "2025-01-20", "2025-01-03",
+                              "2025-01-04", "2025-01-10"], format="ISO8601"),
+        "product_id": "p", "quantity": 1.0, "amount": 10.0,
+    })
+    lines.to_parquet(tmp_path / "t.parquet")
+    store = load_store({"tables": {"transactions": {"path": str(tmp_path / "t.parquet")}}})
+    fitted = pd.DataFrame({"customer_id": ["a", "b"], "frequency": 0.0, "recency": 0.0, "T": 0.0})  # c is not
+    result = clv.CLVResult(transaction_model=_TenthPerDay(), spend_model=None, params={}, customers=fitted)
+    track = clv.tracking_table(store.transactions, result, calibration_end="2025-01-15", observation_end="2025-02-01")
+    # births a 01-01, b 01-03; repeat days a 01-05 (two orders, one day), 01-20; b 01-04; c's day is not counted
+    assert track["date"].dt.strftime("%m-%d").tolist() == ["01-08", "01-15", "01-22", "01-29"]
+    assert track["actual"].tolist() == [2, 2, 3, 3]
+    # ages a 7, 14, 21, 28 and b 5, 12, 19, 26 days at 0.1 a day
+    assert track["predicted"].tolist() == pytest.approx([1.2, 2.6, 4.0, 5.4])
+    assert track["period"].tolist() == ["calibration", "calibration", "holdout", "holdout"]
+    weeks = clv.CLVResult(transaction_model=_TenthPerDay(), spend_model=None, params={}, customers=fitted, time_unit="W")
+    track = clv.tracking_table(store.transactions, weeks, calibration_end="2025-01-15", observation_end="2025-02-01")
+    assert track["predicted"].tolist() == pytest.approx([1.2 / 7, 2.6 / 7, 4.0 / 7, 5.4 / 7])
+
+
 def test_spend_heterogeneity_gain_separates_common_from_differing_spend():
     """Gamma-Gamma's gain over one common mean spend: about 0 when customers share it, large when they differ."""
     from scipy.special import gammaln  # noqa: F401  (the density is written out in clv.spend_heterogeneity_gain)

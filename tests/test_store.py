@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import pandas as pd
@@ -475,11 +476,34 @@ def test_the_order_table_gives_the_figures_of_the_lines(demo_store):
                                   engine.period_metrics(_lines_only(lines), periods=periods), rtol=1e-12)
     pd.testing.assert_frame_equal(engine.monthly_customer_list(lines, month="2025-09"),
                                   engine.monthly_customer_list(_lines_only(lines), month="2025-09"), rtol=1e-12)
-    plain = lines.drop("category", "brand")  # the summary reads the order table when no category is asked for
+    # distinct categories from the order table's category masks
+    assert "categories_0" in demo_store.orders.columns
+    for cut in (dict(as_of="2025-10-01", since="2025-03-01"), dict(as_of="2025-10-01")):
+        pd.testing.assert_frame_equal(engine.customer_summary(lines, **cut),
+                                      engine.customer_summary(_lines_only(lines), **cut), rtol=1e-12)
+    # a cut within a day may split an order: the lines are read
+    assert engine.order_grain(lines, cut_at=[pd.Timestamp("2025-10-01 12:00")]) is lines
+    pd.testing.assert_frame_equal(engine.period_metrics(lines, periods={"p": ("2025-09-03 12:00", "2025-09-20")}),
+                                  engine.period_metrics(_lines_only(lines), periods={"p": ("2025-09-03 12:00", "2025-09-20")}))
+    plain = lines.drop("category", "brand")
     engine.register_orders(plain, demo_store.orders)
     pd.testing.assert_frame_equal(engine.customer_summary(plain, as_of="2025-10-01", since="2025-03-01"),
                                   engine.customer_summary(_lines_only(plain), as_of="2025-10-01", since="2025-03-01"),
                                   rtol=1e-12)
+    # the CLV summary (purchase days and their spend) and churn per tier read it too
+    from crm_kit import clv, segmentation
+
+    for unit in ("D", "W_calendar"):
+        pd.testing.assert_frame_equal(
+            clv.clv_summary(lines, calibration_end="2025-06-01", observation_end="2025-10-01", time_unit=unit),
+            clv.clv_summary(_lines_only(lines), calibration_end="2025-06-01", observation_end="2025-10-01",
+                            time_unit=unit), rtol=1e-9)
+    summary = engine.customer_summary(lines, as_of="2025-10-01")
+    tiers = segmentation.ValueTiers().fit_transform(summary)
+    checkpoints = pd.date_range(end="2025-10-01", periods=4, freq="MS")
+    twin = dataclasses.replace(demo_store, transactions=_lines_only(lines), orders=None)
+    pd.testing.assert_frame_equal(segmentation.churn_by_tier(demo_store, tiers, checkpoints=checkpoints),
+                                  segmentation.churn_by_tier(twin, tiers, checkpoints=checkpoints))
 
 
 def test_an_order_table_stays_registered_while_its_store_lives(tmp_path, tiny_lines):

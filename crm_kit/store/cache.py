@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
 
+import ibis
+
 from ..config import store_cache_dir
 from .model import Store
 from .read import _is_uri, source_files
@@ -15,7 +17,7 @@ from .read import _is_uri, source_files
 __all__: list[str] = []  # used through crm_kit.store.load
 
 
-_CACHE_VERSION = "5"
+_CACHE_VERSION = "6"
 
 
 def _quoted(path) -> str:
@@ -200,28 +202,54 @@ def _write_lines(con, expr, database: str | None):
     return con.table("all_lines_clean", database=database)
 
 
+#: at most this many 64-bit category masks in the order table (256 categories); beyond, counts read the lines
+MAX_CATEGORY_MASKS = 4
+
+
+def _category_index(con, lines):
+    """The lines with ``category_index`` (rank of the category in sorted order) and the names of the masks it needs."""
+    categories = lines.select("category").distinct().filter(lambda x: x.category.notnull())
+    n = int(con.execute(categories.count()))
+    if n == 0 or n > 64 * MAX_CATEGORY_MASKS:
+        return lines, []
+    index = categories.mutate(category_index=ibis.row_number().over(order_by="category"))
+    lines = lines.left_join(index, "category").drop("category_right")
+    return lines, [f"categories_{k}" for k in range((n + 63) // 64)]
+
+
 def _write_orders(con, lines, database: str | None):
     """The order table (:attr:`Store.orders`) of the cleaned customer lines, written beside them.
 
     One row per customer and order: ``ts`` and ``ts_last`` (its first and
     last line's time), ``day``, ``amount`` (sales), ``quantity`` (items)
     and ``lines``; a customer's visits are then its rows, counted without
-    a DISTINCT. Built only when every order lies within one day, so that any
-    range of whole days selects the same purchases from it as from the
-    lines; otherwise (and off DuckDB) ``None``, and queries read the lines.
+    a DISTINCT. When the lines carry a category (at most
+    :data:`MAX_CATEGORY_MASKS` x 64 of them), ``categories_0``, ... are bit
+    masks of the order's categories (bit ``i`` of mask ``k`` = the
+    ``64k + i``-th category in sorted order), so that the distinct
+    categories of any set of orders are the set bits of their OR. Built
+    only when every order lies within one day, so that any range of whole
+    days selects the same purchases from it as from the lines; otherwise
+    (and off DuckDB) ``None``, and queries read the lines.
     """
     if getattr(con, "name", "") != "duckdb":
         return None
     t = lines.filter(lines.customer_id.notnull())
-    orders = t.group_by(["customer_id", "order_id"]).aggregate(
-        ts=t.ts.min(), ts_last=t.ts.max(), amount=t.amount.sum(), quantity=t.quantity.sum(), lines=t.count())
+    t, masks = _category_index(con, t) if "category" in t.columns else (t, [])
+    aggs = dict(ts=t.ts.min(), ts_last=t.ts.max(), amount=t.amount.sum(), quantity=t.quantity.sum(), lines=t.count())
+    if masks:
+        for k, name in enumerate(masks):
+            bit = ibis.literal(1, "uint64") << (t.category_index % 64).cast("uint64")
+            aggs[name] = ((t.category_index // 64) == k).ifelse(bit, ibis.literal(0, "uint64")).bit_or()
+    orders = t.group_by(["customer_id", "order_id"]).aggregate(**aggs)
     staged = con.create_table("_orders_staged", orders, temp=True, overwrite=True)
     try:
         spanning = con.execute(staged.filter(staged.ts.date() != staged.ts_last.date()).count())
         if spanning:
             return None
         select = staged.select("customer_id", "order_id", day=staged.ts.date(), ts=staged.ts, ts_last=staged.ts_last,
-                               amount=staged.amount, quantity=staged.quantity, lines=staged.lines)
+                               amount=staged.amount, quantity=staged.quantity, lines=staged.lines,
+                               **{name: staged[name].fill_null(0) for name in masks})
         if database is None:
             return con.create_table("orders_clean", select, temp=True, overwrite=True)
         con.raw_sql(f"CREATE TABLE {database}.main.orders_clean AS {con.compile(select)}")
