@@ -34,7 +34,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .engine import month_bounds, parse_period
+from .engine import month_bounds, order_grain, parse_period
 from .store import PERSONAL_FIELDS, Store
 from .errors import DataError, EmptyGroupError, ParameterError
 
@@ -495,9 +495,11 @@ def repurchase_intervals(store: Store, *, as_of: Any, since: Any = None) -> pd.D
         ``last_purchase`` and ``expected_next`` (last purchase + median interval).
     """
     as_of = pd.Timestamp(as_of)
-    t = store.transactions.filter(store.transactions.ts < as_of)
+    since = None if since is None else pd.Timestamp(since)
+    t = order_grain(store.transactions, cut_at=(as_of, since))
+    t = t.filter(t.ts < as_of)
     if since is not None:
-        t = t.filter(t.ts >= pd.Timestamp(since))
+        t = t.filter(t.ts >= since)
     days = t.select(customer_id=t.customer_id, day=t.ts.date()).distinct()
     w = ibis.window(group_by="customer_id", order_by="day")
     gaps = days.mutate(prev=days.day.lag().over(w))
@@ -540,7 +542,7 @@ def growth_kpis(store: Store) -> pd.DataFrame:
     (with a member table, the sign-up date is not used: members may join
     long before buying). Store sales include anonymous lines.
     """
-    t = store.transactions
+    t = order_grain(store.transactions)  # months are whole days: the order table gives the same figures
     first = t.group_by("customer_id").aggregate(first_month=t.ts.min().truncate("M"))
     tm = t.mutate(month=t.ts.truncate("M")).join(first, "customer_id")
     cust = (
@@ -575,7 +577,7 @@ def new_customer_repeat_rate(store: Store, *, within_days: int = 90, as_of: Any 
     first purchase. Cohorts whose window is not over by ``as_of`` (default:
     the last transaction) are marked incomplete.
     """
-    t = store.transactions
+    t = order_grain(store.transactions)
     days = t.select(customer_id=t.customer_id, day=t.ts.date()).distinct()
     first = days.group_by("customer_id").aggregate(first_day=days.day.min())
     d = days.join(first, "customer_id")
@@ -585,7 +587,8 @@ def new_customer_repeat_rate(store: Store, *, within_days: int = 90, as_of: Any 
     )
     df = rep.to_pandas()
     df["cohort"] = pd.to_datetime(df["first_day"]).dt.to_period("M")
-    last = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(store.con.execute(t.ts.max()))
+    latest = t.ts_last if "ts_last" in t.columns else t.ts  # an order's last line
+    last = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(store.con.execute(latest.max()))
     out = df.groupby("cohort").agg(new_customers=("customer_id", "size"), repeat_rate=("repeat", "mean"))
     out["complete"] = [(p.end_time + pd.Timedelta(days=within_days)) <= last for p in out.index]
     return out.reset_index()

@@ -504,6 +504,13 @@ def test_the_order_table_gives_the_figures_of_the_lines(demo_store):
     twin = dataclasses.replace(demo_store, transactions=_lines_only(lines), orders=None)
     pd.testing.assert_frame_equal(segmentation.churn_by_tier(demo_store, tiers, checkpoints=checkpoints),
                                   segmentation.churn_by_tier(twin, tiers, checkpoints=checkpoints))
+    from crm_kit import discovery
+
+    pd.testing.assert_frame_equal(discovery.growth_kpis(demo_store), discovery.growth_kpis(twin), rtol=1e-12)
+    pd.testing.assert_frame_equal(discovery.new_customer_repeat_rate(demo_store),
+                                  discovery.new_customer_repeat_rate(twin))
+    pd.testing.assert_frame_equal(discovery.repurchase_intervals(demo_store, as_of="2025-10-01", since="2025-01-01"),
+                                  discovery.repurchase_intervals(twin, as_of="2025-10-01", since="2025-01-01"))
 
 
 def test_an_order_table_stays_registered_while_its_store_lives(tmp_path, tiny_lines):
