@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from crm_kit import ParameterError
+from crm_kit import DataError, ParameterError
 from crm_kit import segmentation as sg
 
 
@@ -205,3 +205,21 @@ def test_segments_on_online_retail_are_three_or_more_and_named_by_recency():
     _names_agree_with_recency(segments, summary["recency_days"], 90)
     # bought within the last 30 days: never lost, lapsed or hibernating
     assert not set(segments[summary["recency_days"] < 30]) & {"lost", "lapsed", "hibernating"}
+
+
+def test_mean_silhouettes_equal_scikit_learns():
+    """One pass of distances for several clusterings gives scikit-learn's silhouette for each (sample, singletons)."""
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1500, 4))
+    labelings = [rng.integers(0, k, len(X)) for k in (2, 3, 7)]
+    labelings.append(np.r_[np.zeros(len(X) - 1, int), [5]])  # a cluster of one point: its silhouette is 0
+    labelings.append((X[:, 0] > 0).astype(int) * 10)  # labels need not run from 0
+    ours = sg.mean_silhouettes(X, labelings)
+    assert ours == pytest.approx([silhouette_score(X, labels) for labels in labelings], abs=1e-12)
+    ours = sg.mean_silhouettes(X, labelings[:3], sample_size=600, random_state=4)
+    assert ours == pytest.approx([silhouette_score(X, labels, sample_size=600, random_state=4)
+                                  for labels in labelings[:3]], abs=1e-12)
+    with pytest.raises(DataError, match="silhouette needs 2"):
+        sg.mean_silhouettes(X, [np.zeros(len(X), int)])
