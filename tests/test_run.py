@@ -247,3 +247,23 @@ def test_cache_paths_are_quoted_as_sql_strings():
     from crm_kit.store.cache import _quoted
 
     assert _quoted("/tmp/o'brien/x.duckdb") == "'/tmp/o''brien/x.duckdb'"
+
+
+def test_side_by_side_kernels_get_a_share_of_the_cores(monkeypatch):
+    """Two kernels on two cores would each start OpenMP/BLAS pools of every core; the runner sizes them to a share."""
+    import os
+
+    from crm_kit.run import runner
+
+    for name in runner.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")  # the user's choice stays
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert runner._share_threads(1) == []
+    added = runner._share_threads(2)
+    assert "OPENBLAS_NUM_THREADS" not in added and os.environ["OPENBLAS_NUM_THREADS"] == "3"
+    assert set(added) == set(runner.THREAD_VARIABLES) - {"OPENBLAS_NUM_THREADS"}
+    assert all(os.environ[name] == "2" for name in added)
+    for name in added:
+        os.environ.pop(name)
+    assert runner._share_threads(8) and os.environ["OMP_NUM_THREADS"] == "1"  # never below one
