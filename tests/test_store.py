@@ -439,6 +439,26 @@ def test_duckdb_gets_a_memory_cap_and_a_spill_folder_by_default(tmp_path):
     assert mine.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0] == str(tmp_path / "scratch")
 
 
+def test_the_memory_share_follows_the_control_groups_limit(tmp_path):
+    """A limit on the process's control group or on one above it, cgroup v1 or v2, caps what the engine is given."""
+    from crm_kit.store.read import _machine_memory
+
+    machine = _machine_memory(tmp_path / "none", tmp_path / "none")
+    v1 = tmp_path / "v1"
+    (v1 / "memory" / "jobs" / "bench").mkdir(parents=True)
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # unlimited at the top
+    (v1 / "memory" / "jobs" / "memory.limit_in_bytes").write_text(f"{12 * 2**30}\n")
+    (v1 / "memory" / "jobs" / "bench" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    (tmp_path / "cgroup_v1").write_text("4:memory:/jobs/bench\n3:cpu,cpuacct:/jobs/bench\n")
+    assert _machine_memory(tmp_path / "cgroup_v1", v1) == min(machine, 12 * 2**30)
+    v2 = tmp_path / "v2"
+    (v2 / "user.slice" / "run-1.scope").mkdir(parents=True)
+    (v2 / "user.slice" / "run-1.scope" / "memory.max").write_text(f"{6 * 2**30}\n")
+    (v2 / "user.slice" / "memory.max").write_text("max\n")
+    (tmp_path / "cgroup_v2").write_text("0::/user.slice/run-1.scope\n")
+    assert _machine_memory(tmp_path / "cgroup_v2", v2) == min(machine, 6 * 2**30)
+
+
 def test_a_cache_miss_is_explained(tmp_path, tiny_lines, monkeypatch, caplog):
     import logging
 

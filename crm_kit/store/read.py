@@ -70,15 +70,36 @@ def _source_location(path: str | os.PathLike) -> str:
 MEMORY_SHARE = 0.4
 
 
-def _machine_memory() -> int:
-    """Bytes of memory this process may use: the machine's, or its container's limit when lower."""
+def _machine_memory(proc_cgroup: Path = Path("/proc/self/cgroup"), cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
+    """Bytes of memory this process may use: the machine's, or its control group's limit when lower.
+
+    Reads the memory limit of the process's own control group and of each
+    group above it (a limit anywhere up the tree applies), under cgroup v2
+    (``memory.max``) or v1 (``memory/…/memory.limit_in_bytes``), so that a
+    container or a ``systemd-run -p MemoryMax=12G`` run sizes the engine to
+    what it is given, not to the machine.
+    """
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     try:
-        cap = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if cap.isdigit():
-            total = min(total, int(cap))
+        lines = proc_cgroup.read_text().splitlines()
     except OSError:
-        pass
+        lines = []
+    for line in lines:
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":
+            base, name = cgroup_root, "memory.max"
+        elif "memory" in controllers.split(","):
+            base, name = cgroup_root / "memory", "memory.limit_in_bytes"
+        else:
+            continue
+        parts = [part for part in path.strip().split("/") if part]
+        for depth in range(len(parts), -1, -1):
+            try:
+                cap = (base.joinpath(*parts[:depth]) / name).read_text().strip()
+            except OSError:
+                continue
+            if cap.isdigit():
+                total = min(total, int(cap))
     return total
 
 
