@@ -176,3 +176,53 @@ def test_periods_as_months_intervals_and_pairs():
         parse_period("2017-09-04/2017-13-30")
     with pytest.raises(ParameterError, match=r"give a month 'YYYY-MM', an interval"):
         parse_period("September")
+
+
+def test_only_customer_level_results_reach_pandas(demo_store, monkeypatch):
+    """Every query of the analyses returns per-customer (or coarser) rows: none brings lines or orders into Python.
+
+    Each result the engine hands back is counted; the largest must stay below the customers times the periods a
+    call asks about, far below the store's orders (a query that fetched orders or lines would exceed it).
+    """
+    import ibis.backends.duckdb as duck
+
+    from crm_kit import clv, discovery, engine, segmentation
+    from crm_kit.clv import CLVResult
+
+    sizes: list[int] = []
+    execute = duck.Backend.execute
+
+    def counted(self, expr, *args, **kwargs):
+        result = execute(self, expr, *args, **kwargs)
+        sizes.append(len(result) if hasattr(result, "__len__") else 1)
+        return result
+
+    monkeypatch.setattr(duck.Backend, "execute", counted)
+    store, lines = demo_store, demo_store.transactions
+    orders = int(execute(store.con, lines.select("customer_id", "order_id").distinct().count()))
+    summary = engine.customer_summary(lines, as_of="2025-10-01")
+    customers = len(summary)
+    engine.period_metrics(lines, periods={"base": "2025-09", "campaign": "2025-10"})
+    customer_list = engine.monthly_customer_list(lines, month="2025-09")
+    engine.pre_period_covariates(lines, customer_list["customer_id"], base="2025-09", periods=12)
+    discovery.behaviour_table(store, customer_list, month="2025-09")
+    discovery.repurchase_intervals(store, as_of="2025-10-01")
+    discovery.growth_kpis(store)
+    discovery.new_customer_repeat_rate(store)
+    discovery.product_classes(store, period="2025-09")
+    discovery.bought_together(store, period="2025-09")
+    tiers = segmentation.ValueTiers().fit_transform(summary)
+    segmentation.churn_by_tier(store, tiers, checkpoints=pd.date_range(end="2025-10-01", periods=6, freq="MS"))
+    calibration = clv.clv_summary(lines, calibration_end="2025-06-01", observation_end="2025-10-01")
+
+    class _Flat:
+        def expected_purchases_new_customer(self, data, *, t):
+            import xarray
+
+            return xarray.DataArray(0.01 * np.asarray(t, float), dims=["customer_id"])
+
+    fitted = CLVResult(transaction_model=_Flat(), spend_model=None, params={}, customers=calibration)
+    clv.tracking_table(lines, fitted, calibration_end="2025-06-01", observation_end="2025-10-01")
+    assert len(sizes) > 15 and orders > 20 * customers
+    # the covariates ask for 12 months per member: their long table is the largest a call may bring back
+    assert max(sizes) <= 12 * customers < orders / 2
