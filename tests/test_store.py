@@ -425,15 +425,24 @@ def test_ids_that_need_cleaning_are_cleaned_in_a_parquet_file(tmp_path, tiny_lin
     assert sorted(ids.dropna()) == ["a", "a", "a", "b", "c", "c", "c"] and ids.isna().sum() == 1
 
 
-def test_duckdb_gets_a_memory_cap_and_a_spill_folder_by_default(tmp_path):
-    from crm_kit.store.read import MEMORY_SHARE, _connect, _machine_memory
+def test_duckdb_gets_a_memory_cap_and_a_spill_folder_by_default(tmp_path, monkeypatch):
+    from crm_kit.store.read import MEMORY_SHARE, SIDE_BY_SIDE_VARIABLE, _connect, _machine_memory
 
+    monkeypatch.delenv(SIDE_BY_SIDE_VARIABLE, raising=False)
     con = _connect({"engine": {}})
     limit = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
     expected_gib = _machine_memory() * MEMORY_SHARE / 2**30
     number, unit = limit.split()
     assert unit == "GiB" and float(number) == pytest.approx(expected_gib, rel=0.02)
     assert con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0].endswith("spill")
+    # side by side in a run, each kernel's engine holds its part of half the memory
+    from crm_kit.store.read import SIDE_BY_SIDE_SHARE, engine_memory
+
+    monkeypatch.setenv(SIDE_BY_SIDE_VARIABLE, "2")
+    side = float(engine_memory({})[0].removesuffix("MiB")) / 1024
+    assert side == pytest.approx(_machine_memory() * SIDE_BY_SIDE_SHARE / 2 / 2**30, rel=0.01)
+    monkeypatch.setenv(SIDE_BY_SIDE_VARIABLE, "many")  # unreadable: as if alone
+    assert float(engine_memory({})[0].removesuffix("MiB")) / 1024 == pytest.approx(expected_gib, rel=0.01)
     mine = _connect({"engine": {"memory_limit": "1GB", "temp_directory": str(tmp_path / "scratch")}})
     assert mine.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] in ("953.6 MiB", "1.0 GiB", "1000.0 MB")
     assert mine.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0] == str(tmp_path / "scratch")

@@ -22,6 +22,7 @@ from typing import Sequence
 from ..artifacts import check_metrics, collect_metrics, plain
 from ..config import notebooks_dir, point_latest, reports_root, run_folder
 from ..errors import CRMKitError, DataError, ParameterError
+from ..store.read import SIDE_BY_SIDE_VARIABLE
 from .html import build_html_report, print_pdf
 from .plan import RunPlan, Step
 
@@ -33,21 +34,25 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def _share_threads(workers: int) -> list[str]:
-    """Give each of ``workers`` side-by-side kernels its share of the cores; return the variables set.
+    """Give each of ``workers`` side-by-side kernels its share of the cores and memory; return the variables set.
 
     Every kernel's OpenMP and BLAS pools would otherwise take every core, and
     OpenMP threads spin while they wait: two kernels on two cores each
     running two such threads slowed the demo cycle from 49 s to 86 s (the
-    round's uplift model alone from 3 s to 23 s). Variables the user has set
-    are left as they are; the caller removes the ones set here.
+    round's uplift model alone from 3 s to 23 s). Each kernel's DuckDB would
+    likewise take 40 % of the memory; two of them and their pandas frames
+    overran a 12 GB limit on a 200M-line store, so the runner tells each how
+    many kernels run beside it. Variables the user has set are left as they
+    are; the caller removes the ones set here.
     """
     if workers < 2:
         return []
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    share = str(max(1, cores // workers))
-    added = [name for name in THREAD_VARIABLES if name not in os.environ]
+    share = {name: str(max(1, cores // workers)) for name in THREAD_VARIABLES}
+    share[SIDE_BY_SIDE_VARIABLE] = str(workers)  # and each engine its part of the memory (store.read.memory_share)
+    added = [name for name in share if name not in os.environ]
     for name in added:
-        os.environ[name] = share
+        os.environ[name] = share[name]
     return added
 
 

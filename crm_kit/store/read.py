@@ -68,6 +68,20 @@ def _source_location(path: str | os.PathLike) -> str:
 
 #: the share of the machine's memory DuckDB may hold before it spills to disk (``engine.memory_limit`` overrides)
 MEMORY_SHARE = 0.4
+#: the share all kernels' engines hold together when a run executes notebooks side by side (``crm-kit run``)
+SIDE_BY_SIDE_SHARE = 0.5
+#: set by the runner to the number of kernels it runs side by side
+SIDE_BY_SIDE_VARIABLE = "CRM_KIT_SIDE_BY_SIDE"
+
+
+def memory_share() -> float:
+    """The share of memory this process's engine may hold: :data:`MEMORY_SHARE`, or its part of
+    :data:`SIDE_BY_SIDE_SHARE` when the runner has started it beside other kernels."""
+    try:
+        kernels = int(os.environ.get(SIDE_BY_SIDE_VARIABLE, "1"))
+    except ValueError:
+        kernels = 1
+    return MEMORY_SHARE if kernels <= 1 else SIDE_BY_SIDE_SHARE / kernels
 
 
 def _machine_memory(proc_cgroup: Path = Path("/proc/self/cgroup"), cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
@@ -106,14 +120,14 @@ def _machine_memory(proc_cgroup: Path = Path("/proc/self/cgroup"), cgroup_root: 
 def engine_memory(engine: Mapping[str, Any]) -> tuple[str, str]:
     """DuckDB's memory cap and spill folder: ``engine.memory_limit`` / ``engine.temp_directory``, else the defaults.
 
-    By default DuckDB may hold :data:`MEMORY_SHARE` of the machine's memory
+    By default DuckDB may hold :func:`memory_share` of the machine's memory
     (its own default is 80 %, which leaves a notebook kernel, pandas and the
     browser too little) and spills beyond it to ``<cache>/spill``: a large
     store then runs slower instead of failing or swapping.
     """
     from ..config import cache_root
 
-    limit = engine.get("memory_limit") or f"{max(1, int(_machine_memory() * MEMORY_SHARE / 2**20))}MiB"
+    limit = engine.get("memory_limit") or f"{max(1, int(_machine_memory() * memory_share() / 2**20))}MiB"
     spill = Path(os.path.expandvars(str(engine.get("temp_directory") or cache_root() / "spill")))
     return str(limit).replace("'", ""), str(spill).replace("'", "''")
 
