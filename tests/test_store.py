@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -434,7 +436,11 @@ def test_duckdb_gets_a_memory_cap_and_a_spill_folder_by_default(tmp_path, monkey
     expected_gib = _machine_memory() * MEMORY_SHARE / 2**30
     number, unit = limit.split()
     assert unit == "GiB" and float(number) == pytest.approx(expected_gib, rel=0.02)
-    assert con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0].endswith("spill")
+    folder = Path(con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0])
+    assert folder.parent.name == "spill" and folder.name.startswith(f"{os.getpid()}-")
+    # every connection spills into a folder of its own: DuckDB names spill files alike in every database
+    other = Path(_connect({"engine": {}}).raw_sql("SELECT current_setting('temp_directory')").fetchone()[0])
+    assert other.parent == folder.parent and other != folder
     # side by side in a run, each kernel's engine holds its part of half the memory
     from crm_kit.store.read import SIDE_BY_SIDE_SHARE, engine_memory
 
@@ -445,7 +451,14 @@ def test_duckdb_gets_a_memory_cap_and_a_spill_folder_by_default(tmp_path, monkey
     assert float(engine_memory({})[0].removesuffix("MiB")) / 1024 == pytest.approx(expected_gib, rel=0.01)
     mine = _connect({"engine": {"memory_limit": "1GB", "temp_directory": str(tmp_path / "scratch")}})
     assert mine.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] in ("953.6 MiB", "1.0 GiB", "1000.0 MB")
-    assert mine.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0] == str(tmp_path / "scratch")
+    spilled = Path(mine.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0])
+    assert spilled.parent == tmp_path / "scratch"
+    mine.raw_sql("SET memory_limit='30MB'; SET preserve_insertion_order=false")
+    mine.raw_sql("CREATE TEMP TABLE big AS SELECT range AS i, hash(range) AS h FROM range(3000000)")
+    assert mine.raw_sql("SELECT count(*) FROM (SELECT i FROM big ORDER BY h)").fetchone()[0] == 3_000_000
+    assert spilled.is_dir()  # the sort spilled there
+    mine.disconnect()
+    assert not spilled.exists()  # DuckDB removes the folder it made
 
 
 def test_the_memory_share_follows_the_control_groups_limit(tmp_path):

@@ -7,6 +7,7 @@ source file itself is only read.
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -123,13 +124,21 @@ def engine_memory(engine: Mapping[str, Any]) -> tuple[str, str]:
     By default DuckDB may hold :func:`memory_share` of the machine's memory
     (its own default is 80 %, which leaves a notebook kernel, pandas and the
     browser too little) and spills beyond it to ``<cache>/spill``: a large
-    store then runs slower instead of failing or swapping.
+    store then runs slower instead of failing or swapping. Each connection
+    spills into its own subfolder (``<pid>-<n>``, which DuckDB creates and
+    removes when it closes): DuckDB names its spill files the same in every
+    database, and two kernels of a run spilling into one folder read each
+    other's files.
     """
     from ..config import cache_root
 
     limit = engine.get("memory_limit") or f"{max(1, int(_machine_memory() * memory_share() / 2**20))}MiB"
     spill = Path(os.path.expandvars(str(engine.get("temp_directory") or cache_root() / "spill")))
-    return str(limit).replace("'", ""), str(spill).replace("'", "''")
+    return str(limit).replace("'", ""), str(spill / f"{os.getpid()}-{next(_CONNECTIONS)}")
+
+
+#: numbers the connections of this process (each gets its own spill folder)
+_CONNECTIONS = itertools.count(1)
 
 
 def _connect(spec: Mapping[str, Any]):
@@ -145,8 +154,9 @@ def _connect(spec: Mapping[str, Any]):
                 except Exception:  # noqa: BLE001 - in Jupyter, DuckDB refuses without ipywidgets
                     pass
         limit, spill = engine_memory(engine)
+        Path(spill).parent.mkdir(parents=True, exist_ok=True)  # DuckDB makes the last folder only
         con.raw_sql(f"SET memory_limit='{limit}'")
-        con.raw_sql(f"SET temp_directory='{spill}'")
+        con.raw_sql("SET temp_directory='{}'".format(spill.replace("'", "''")))
         if engine.get("threads"):
             con.raw_sql(f"SET threads={int(engine['threads'])}")
         return con
