@@ -259,12 +259,12 @@ def test_side_by_side_kernels_get_a_share_of_the_cores(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")  # the user's choice stays
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
-    assert runner._share_threads(1) == []
-    added = runner._share_threads(2)
+    assert runner._share_machine(1) == []
+    added = runner._share_machine(2)
     assert "OPENBLAS_NUM_THREADS" not in added and os.environ["OPENBLAS_NUM_THREADS"] == "3"
     assert set(added) == {*runner.THREAD_VARIABLES, runner.SIDE_BY_SIDE_VARIABLE} - {"OPENBLAS_NUM_THREADS"}
     assert all(os.environ[name] == "2" for name in added)  # two cores each, and two kernels side by side
     for name in added:
         os.environ.pop(name)
-    assert runner._share_threads(8) and os.environ["OMP_NUM_THREADS"] == "1"  # never below one
+    assert runner._share_machine(8) and os.environ["OMP_NUM_THREADS"] == "1"  # never below one
     assert os.environ[runner.SIDE_BY_SIDE_VARIABLE] == "8"

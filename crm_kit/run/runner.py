@@ -33,7 +33,7 @@ __all__ = ["RunFailed", "run_cycle"]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
-def _share_threads(workers: int) -> list[str]:
+def _share_machine(workers: int) -> list[str]:
     """Give each of ``workers`` side-by-side kernels its share of the cores and memory; return the variables set.
 
     Every kernel's OpenMP and BLAS pools would otherwise take every core, and
@@ -126,7 +126,8 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
     With ``workers`` > 1, steps whose dependencies are done run at the same
     time (the demo runs segmentation beside discovery and the campaign steps),
     each kernel's OpenMP and BLAS thread pools sized to its share of the
-    cores (unless ``OMP_NUM_THREADS`` and the like are set).
+    cores (unless ``OMP_NUM_THREADS`` and the like are set) and its engine
+    to its part of the memory.
     The progress display shows one bar of steps and one bar of cells per
     running notebook. Relative paths in the parameters resolve against the
     directory the run was started in (the kernels are told it).
@@ -186,7 +187,7 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
             previous[sig] = signal.signal(sig, on_signal)
     pending, running, done, failure, interrupted = list(plan.steps), {}, set(), None, None
     pool = ThreadPoolExecutor(max_workers=workers)
-    shared = _share_threads(workers)  # read by each kernel as it starts
+    shared = _share_machine(workers)  # read by each kernel as it starts
     try:
         while pending or running:
             if failure is None:

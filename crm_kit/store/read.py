@@ -76,8 +76,12 @@ SIDE_BY_SIDE_VARIABLE = "CRM_KIT_SIDE_BY_SIDE"
 
 
 def memory_share() -> float:
-    """The share of memory this process's engine may hold: :data:`MEMORY_SHARE`, or its part of
-    :data:`SIDE_BY_SIDE_SHARE` when the runner has started it beside other kernels."""
+    """The share of memory this process's engine may hold.
+
+    :data:`MEMORY_SHARE` alone; its part of :data:`SIDE_BY_SIDE_SHARE` when
+    the runner has started it beside other kernels (it sets
+    :data:`SIDE_BY_SIDE_VARIABLE` to their number).
+    """
     try:
         kernels = int(os.environ.get(SIDE_BY_SIDE_VARIABLE, "1"))
     except ValueError:
