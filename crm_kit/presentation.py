@@ -144,7 +144,7 @@ def _cell(value: Any, kind: str) -> str:
             return f"{v:.1%}"
         if kind == "count":
             return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
-        if kind == "money":
+        if kind in ("money", "measure"):  # a measure: money's format without its unit (the unit varies by row)
             return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
         return f"{v:,.3g}" if abs(v) < 0.01 and v != 0 else f"{v:,.2f}"
     return html.escape(str(value))
@@ -158,12 +158,17 @@ def human_table(df: pd.DataFrame, *, currency: str = "", max_rows: int = 25) -> 
         index_cols: list[str] = []
     else:
         index_cols = [str(n or "") for n in (df.index.names or [df.index.name])]
-        shown = df.reset_index()
+        # an unnamed index (row labels such as rule names) gets no header rather than "Index"
+        unnamed = df.index.nlevels == 1 and df.index.name is None and "" not in df.columns
+        shown = (df.rename_axis("") if unnamed else df).reset_index()
     truncated = len(shown) > max_rows
     body_rows = shown.head(max_rows) if truncated else shown
     kinds = {c: (column_kind(str(c)) if pd.api.types.is_numeric_dtype(shown[c]) else "text") for c in shown.columns}
     if "metric" in shown.columns:  # one row per metric (visits, sales, ticket): units differ by row, not by column
         kinds = {c: ("number" if k == "money" else k) for c, k in kinds.items()}
+    if {"count", "mean", "std", "min", "max"} <= {str(c) for c in shown.columns}:
+        # a describe() table, one row per variable: its mean, spread and quantiles are in each row's own unit
+        kinds = {c: ("count" if str(c) == "count" else "measure" if k != "text" else k) for c, k in kinds.items()}
     head = "".join(f"<th>{html.escape(header(c, currency=currency if kinds[c] == 'money' else ''))}</th>"
                    for c in shown.columns)
     rows, undefined = [], False

@@ -36,3 +36,22 @@ def test_kinds_and_units_by_column_name():
     assert "(¥)" not in human_table(lift, currency="¥")  # one row per metric: no single unit for the column
     dicts = pd.DataFrame({"figure": ["goals"], "value": [{"freq_goal": 0.5}]})
     assert "{" not in human_table(dicts) and "freq_goal: 0.50" in human_table(dicts)
+
+
+def test_a_describe_table_puts_no_currency_on_rows_of_other_units():
+    """describe().T has one row per variable: a mean of purchases or of a probability is not money."""
+    from crm_kit.presentation import human_table
+
+    frame = pd.DataFrame({"expected_purchases": [1.0, 3.0], "probability_alive": [0.2, 0.9], "clv": [1500.0, 2500.0]})
+    table = human_table(frame.describe().T, currency="¥")
+    assert "¥" not in table and "Mean" in table
+    assert ">2,000<" in table and ">0.55<" in table  # each row in its own magnitude
+    assert ">2<" in table  # the count column stays a count
+
+
+def test_row_labels_without_a_name_get_no_index_header():
+    from crm_kit.presentation import human_table
+
+    table = human_table(pd.DataFrame({"customers": [3, 4]}, index=["more than 10 purchases", "lapsed"]))
+    assert "<th></th><th>Customers</th>" in table and "Index" not in table
+    assert "<th>Tier</th>" in human_table(pd.DataFrame({"customers": [1]}, index=pd.Index(["A"], name="tier")))
