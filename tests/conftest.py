@@ -69,3 +69,16 @@ def write_spec(tmp_path: Path, frame: pd.DataFrame, *, name: str = "transactions
         frame.to_csv(path, index=False)
     tables = {name: {"path": str(path), **extra.pop("table_extra", {})}}
     return {"tables": tables, **extra}
+
+
+class StraightLineModel:
+    """A stand-in purchase model: a new customer expects ``rate`` repeat purchases per unit of age (arithmetic by hand)."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+
+    def expected_purchases_new_customer(self, data, *, t):
+        import numpy as np
+        import xarray
+
+        return xarray.DataArray(self.rate * np.asarray(t, float), dims=["customer_id"])

@@ -8,7 +8,7 @@ import pytest
 
 from crm_kit import DataError, ParameterError, load_store
 from crm_kit import clv
-from conftest import shared_file
+from conftest import StraightLineModel, shared_file
 
 
 def _reference_summary(lines: pd.DataFrame, calibration_end: str, time_unit: str) -> pd.DataFrame:
@@ -243,15 +243,6 @@ def test_holdout_accuracy_and_tables_on_online_retail():
     assert set(track["period"]) == {"calibration", "holdout"}
 
 
-class _TenthPerDay:
-    """A stand-in purchase model whose new customer expects 0.1 repeat purchases a day: tracking's arithmetic by hand."""
-
-    def expected_purchases_new_customer(self, data, *, t):
-        import xarray
-
-        return xarray.DataArray(0.1 * np.asarray(t, float), dims=["customer_id"])
-
-
 def test_tracking_table_by_hand(tmp_path):
     lines = pd.DataFrame({
         "customer_id": ["a", "a", "a", "a", "b", "b", "c"], "order_id": ["1", "2", "3", "4", "5", "6", "7"],
@@ -262,7 +253,7 @@ def test_tracking_table_by_hand(tmp_path):
     lines.to_parquet(tmp_path / "t.parquet")
     store = load_store({"tables": {"transactions": {"path": str(tmp_path / "t.parquet")}}})
     fitted = pd.DataFrame({"customer_id": ["a", "b"], "frequency": 0.0, "recency": 0.0, "T": 0.0})  # c is not
-    result = clv.CLVResult(transaction_model=_TenthPerDay(), spend_model=None, params={}, customers=fitted)
+    result = clv.CLVResult(transaction_model=StraightLineModel(0.1), spend_model=None, params={}, customers=fitted)
     track = clv.tracking_table(store.transactions, result, calibration_end="2025-01-15", observation_end="2025-02-01")
     # births a 01-01, b 01-03; repeat days a 01-05 (two orders, one day), 01-20; b 01-04; c's day is not counted
     assert track["date"].dt.strftime("%m-%d").tolist() == ["01-08", "01-15", "01-22", "01-29"]
@@ -270,7 +261,7 @@ def test_tracking_table_by_hand(tmp_path):
     # ages a 7, 14, 21, 28 and b 5, 12, 19, 26 days at 0.1 a day
     assert track["predicted"].tolist() == pytest.approx([1.2, 2.6, 4.0, 5.4])
     assert track["period"].tolist() == ["calibration", "calibration", "holdout", "holdout"]
-    weeks = clv.CLVResult(transaction_model=_TenthPerDay(), spend_model=None, params={}, customers=fitted, time_unit="W")
+    weeks = clv.CLVResult(transaction_model=StraightLineModel(0.1), spend_model=None, params={}, customers=fitted, time_unit="W")
     track = clv.tracking_table(store.transactions, weeks, calibration_end="2025-01-15", observation_end="2025-02-01")
     assert track["predicted"].tolist() == pytest.approx([1.2 / 7, 2.6 / 7, 4.0 / 7, 5.4 / 7])
 

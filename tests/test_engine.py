@@ -9,7 +9,7 @@ from pandas.testing import assert_frame_equal
 
 from crm_kit import ParameterError, load_store
 from crm_kit.engine import customer_summary, decile_table, group_sizes, monthly_customer_list, period_metrics
-from conftest import shared_file, write_spec
+from conftest import StraightLineModel, shared_file, write_spec
 
 
 # ---------------------------------------------------------------- independent pandas versions
@@ -215,13 +215,7 @@ def test_only_customer_level_results_reach_pandas(demo_store, monkeypatch):
     segmentation.churn_by_tier(store, tiers, checkpoints=pd.date_range(end="2025-10-01", periods=6, freq="MS"))
     calibration = clv.clv_summary(lines, calibration_end="2025-06-01", observation_end="2025-10-01")
 
-    class _Flat:
-        def expected_purchases_new_customer(self, data, *, t):
-            import xarray
-
-            return xarray.DataArray(0.01 * np.asarray(t, float), dims=["customer_id"])
-
-    fitted = CLVResult(transaction_model=_Flat(), spend_model=None, params={}, customers=calibration)
+    fitted = CLVResult(transaction_model=StraightLineModel(0.01), spend_model=None, params={}, customers=calibration)
     clv.tracking_table(lines, fitted, calibration_end="2025-06-01", observation_end="2025-10-01")
     assert len(sizes) > 15 and orders > 20 * customers
     # the covariates ask for 12 months per member: their long table is the largest a call may bring back

@@ -580,3 +580,28 @@ def test_no_order_table_when_an_order_spans_two_days(tmp_path, tiny_lines):
     frame.loc[1, "ts"] = frame.loc[0, "ts"] + pd.Timedelta(days=1)  # order o1 now spans two days
     store = _load(tmp_path, frame, cache=False)
     assert store.orders is None and engine.order_grain(store.transactions) is store.transactions
+
+
+def test_category_masks_cover_up_to_256_categories_and_beyond_the_lines_count(tmp_path):
+    """Two masks for 100 categories; over 256 categories no masks, and distinct categories are counted on the lines."""
+    from crm_kit import engine
+
+    def store_with(n_categories):
+        folder = tmp_path / str(n_categories)
+        folder.mkdir()
+        lines = pd.DataFrame({
+            "customer_id": [f"c{i % 7}" for i in range(n_categories)], "order_id": [f"o{i % 40}" for i in range(n_categories)],
+            "ts": pd.Timestamp("2025-03-01 10:00") + pd.to_timedelta([i % 40 for i in range(n_categories)], unit="D"),
+            "product_id": [f"p{i}" for i in range(n_categories)], "quantity": 1.0, "amount": 5.0,
+        })
+        products = pd.DataFrame({"product_id": lines["product_id"], "category": [f"k{i:03d}" for i in range(n_categories)]})
+        spec = write_spec(folder, lines)
+        spec["tables"]["products"] = write_spec(folder, products, name="products")["tables"]["products"]
+        return load_store(spec), lines.assign(category=products["category"])
+
+    for n, masks in ((100, ["categories_0", "categories_1"]), (300, [])):
+        store, lines = store_with(n)
+        assert [c for c in store.orders.columns if c.startswith("categories_")] == masks
+        summary = engine.customer_summary(store.transactions, as_of="2025-06-01").set_index("customer_id")
+        by_hand = lines.groupby("customer_id")["category"].nunique()
+        assert summary["distinct_categories"].to_dict() == by_hand.to_dict()
