@@ -108,6 +108,9 @@ def test_whole_demo_cycle_produces_report_metrics_and_never_overwrites(demo_dir,
     for banned in ("Member 1", "@example.com", "wx_m0"):  # personal fields never reach the report
         assert banned not in html
     assert (folder.parent / "latest").resolve() == folder.resolve()
+    import psutil  # every kernel, the warmed spares included, is shut down with the run
+
+    assert not [p for p in psutil.Process().children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
     again = run_cycle(load_run_plan(ROOT / "params" / "demo.yaml", only=["discovery"]), output_root=tmp_path, progress=False)
     assert again != folder and (folder / "report.html").exists()
 
@@ -268,3 +271,51 @@ def test_side_by_side_kernels_get_a_share_of_the_cores(monkeypatch):
         os.environ.pop(name)
     assert runner._share_machine(8) and os.environ["OMP_NUM_THREADS"] == "1"  # never below one
     assert os.environ[runner.SIDE_BY_SIDE_VARIABLE] == "8"
+
+
+def test_the_longest_chain_of_steps_keeps_its_cores():
+    """Steps off the longest chain (the demo's segmentation) run niced: the run waits for the chain, not for them."""
+    from crm_kit.run.runner import _dependencies, _longest_chain
+
+    plan = load_run_plan(ROOT / "params" / "demo.yaml")
+    chain = _longest_chain(plan.steps, _dependencies(plan.steps))
+    assert chain == {"discovery", "design_round1", "results_round1", "design_round2", "results_round2", "summary"}
+    in_order = load_run_plan(ROOT / "params" / "demo.yaml", only=["discovery", "segmentation", "summary"])
+    for st in in_order.steps:
+        st.after = None  # the run file's order: one chain of every step
+    assert _longest_chain(in_order.steps, _dependencies(in_order.steps)) == {"discovery", "segmentation", "summary"}
+    assert _longest_chain([], {}) == set()
+
+
+@pytest.mark.notebook
+def test_warm_kernels_are_ready_unchanged_and_never_left_running(tmp_path, monkeypatch):
+    """A warmed kernel runs a notebook as a fresh one would (counts from 1, the run's environment), imports done."""
+    import psutil
+
+    import papermill as pm
+    from crm_kit.run.kernels import WarmKernels
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import os, sys\nloaded = 'crm_kit.engine' in sys.modules\n"
+                                          "print(loaded, os.environ['CRM_KIT_WARM_TEST'], os.getcwd())")]
+    source = tmp_path / "probe.ipynb"
+    nbformat.write(nb, source)
+    monkeypatch.setenv("CRM_KIT_WARM_TEST", "from-the-run")
+    kernels = WarmKernels(tmp_path, needed=2, first=1, spares=1)
+    km = kernels.take()
+    pid = km.provisioner.pid
+    try:
+        pm.execute_notebook(str(source), str(tmp_path / "out.ipynb"), kernel_name="python3", km=km, progress_bar=False)
+    finally:
+        kernels.release(km)
+    cell = nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[0]
+    assert cell.execution_count == 1  # the warming left no trace in the notebook
+    assert cell.outputs[0]["text"].split() == ["True", "from-the-run", str(tmp_path)]
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    second = kernels._queue[0].result()  # the spare started when the first was taken
+    kernels.close()
+    assert not psutil.pid_exists(second.provisioner.pid) or psutil.Process(second.provisioner.pid).status() == psutil.STATUS_ZOMBIE
+    assert kernels.take() is None  # closed, and no more than the two needed were started
+    broken = WarmKernels(tmp_path, needed=1, code="raise ValueError('no such module')")
+    assert broken.take() is None  # the step then starts its own kernel
+    broken.close()

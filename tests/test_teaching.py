@@ -166,7 +166,7 @@ def test_each_exercise_holds_on_the_demo(notebook, number, demo_dir, tmp_path):
 
 
 def test_the_report_leaves_the_teaching_cells_out(tmp_path):
-    from crm_kit.run.html import _notebook_body
+    from crm_kit.run.html import notebook_body
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("## Shown"),
@@ -175,7 +175,7 @@ def test_the_report_leaves_the_teaching_cells_out(tmp_path):
                                           outputs=[nbformat.v4.new_output("stream", text="Check: correct")])]
     path = tmp_path / "n.ipynb"
     nbformat.write(nb, str(path))
-    body = _notebook_body(path)
+    body = notebook_body(path)
     assert "Shown" in body and "Try this" not in body and "Check: correct" not in body
 
 

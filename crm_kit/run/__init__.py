@@ -4,8 +4,10 @@
     run files read, layered and validated before anything runs (:func:`load_run_plan`);
 ``runner``
     the notebooks executed into a new run folder, side by side where steps allow (:func:`run_cycle`);
+``kernels``
+    the next steps' kernels started and warmed while earlier steps run (:class:`~crm_kit.run.kernels.WarmKernels`);
 ``html``
-    the self-contained report page (:func:`build_html_report`);
+    the self-contained report page (:func:`build_html_report`), each notebook rendered as its step finishes;
 ``teaching``
     student copies with checked blanks, and each notebook's exercises (:func:`student_copy`).
 """

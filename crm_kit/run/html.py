@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
-__all__ = ["build_html_report", "print_pdf"]
+__all__ = ["build_html_report", "notebook_body", "print_pdf"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;
@@ -31,7 +31,12 @@ pre{background:#f8f8f8;padding:.5em;white-space:pre-wrap;overflow-wrap:anywhere;
 """
 
 
-def _notebook_body(path: Path) -> str:
+def notebook_body(path: Path) -> str:
+    """One executed notebook as the report's HTML: outputs and narration, code and teaching cells left out.
+
+    The runner renders each notebook as its step finishes (while later steps
+    run) and hands the bodies to :func:`build_html_report`.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -66,24 +71,26 @@ def _toc(bodies: Sequence[str]) -> str:
 
 
 def build_html_report(notebooks: Sequence[Path], target: Path, *, title: str, failure: str | None = None,
-                      steps: dict[str, str] | None = None) -> Path:
+                      steps: dict[str, str] | None = None, bodies: Mapping[Path, str] | None = None) -> Path:
     """One self-contained HTML page: a summary first, a table of contents, then the notebooks, code hidden.
 
     Figures are embedded as data URIs and no script or style is loaded from
     the network, so the report opens offline. ``steps`` maps a step's kind
     (``discovery``, ``round1``, ``cycle``...) to its notebook file, so
-    the summary's blocks link to their sections.
+    the summary's blocks link to their sections. ``bodies`` holds notebooks
+    already rendered by :func:`notebook_body`; the others are rendered here.
     """
     from .summary import summary_page
 
-    bodies, parts, anchors = [], [], {}
+    rendered, parts, anchors = [], [], {}
     for i, path in enumerate(notebooks):
         anchor = f"nb{i}"
         anchors[path.stem] = anchor
         # headings repeat across notebooks (both rounds run notebook 04): make every anchor the section's own
-        body = re.sub(r'(?<![\w-])(id|href)="#?([^"]+)"', lambda m: _prefixed(m, anchor), _notebook_body(path))
+        body = re.sub(r'(?<![\w-])(id|href)="#?([^"]+)"', lambda m: _prefixed(m, anchor),
+                      (bodies or {}).get(path) or notebook_body(path))
         body = body.replace("</h1>", f' <span class="step">({html.escape(path.stem.split("_", 1)[-1])})</span></h1>', 1)
-        bodies.append(body)
+        rendered.append(body)
         parts.append(f'<section class="notebook" id="{anchor}">{body}</section>')
     links = {kind: anchors.get(Path(stem).stem, "") for kind, stem in (steps or {}).items()}
     fail = f'<p class="failed"><b>This run failed:</b> {html.escape(failure)}</p>' if failure else ""
@@ -93,7 +100,7 @@ def build_html_report(notebooks: Sequence[Path], target: Path, *, title: str, fa
         summary = f'<p class="failed">The summary could not be written: {html.escape(str(exc))}</p>'
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<meta name='viewport' content='width=device-width'><style>{_CSS}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1>{fail}{summary}{_toc(bodies)}"
+            f"<h1>{html.escape(title)}</h1>{fail}{summary}{_toc(rendered)}"
             + "".join(parts) + "</body></html>")
     # belt and braces: nothing may point at the network
     page = re.sub(r'<(script|link)[^>]+(src|href)="https?://[^"]*"[^>]*>(</script>)?', "", page)

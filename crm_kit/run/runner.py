@@ -9,6 +9,7 @@ every figure embedded, no network needed), the hand-offs of each step,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,7 +24,8 @@ from ..artifacts import check_metrics, collect_metrics, plain
 from ..config import notebooks_dir, point_latest, reports_root, run_folder
 from ..errors import CRMKitError, DataError, ParameterError
 from ..store.read import SIDE_BY_SIDE_VARIABLE
-from .html import build_html_report, print_pdf
+from .html import build_html_report, notebook_body, print_pdf
+from .kernels import WarmKernels
 from .plan import RunPlan, Step
 
 __all__ = ["RunFailed", "run_cycle"]
@@ -76,6 +78,26 @@ def _dependencies(steps: Sequence[Step]) -> dict[str, set[str]]:
         deps[st.name] = ({previous} if previous else set()) if st.after is None else set(st.after) & names
         previous = st.name
     return deps
+
+
+def _longest_chain(steps: Sequence[Step], deps: dict[str, set[str]]) -> set[str]:
+    """The steps of one longest chain of dependencies (by number of steps): the run cannot end before it does."""
+    depth: dict[str, int] = {}
+    before: dict[str, str | None] = {}
+    for st in steps:  # dependencies always name earlier steps
+        previous = max(deps[st.name], key=lambda name: depth[name], default=None)
+        depth[st.name] = 1 + (depth[previous] if previous else 0)
+        before[st.name] = previous
+    name: str | None = max(depth, key=lambda n: depth[n], default=None)
+    chain = set()
+    while name is not None:
+        chain.add(name)
+        name = before[name]
+    return chain
+
+
+#: the nice value of kernels off the longest chain: they yield the cores to the steps the run waits for
+OFF_CHAIN_NICENESS = 10
 
 
 class _Interrupted(Exception):
@@ -148,7 +170,6 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
     """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    import papermill as pm
     from tqdm.auto import tqdm
 
     if workers < 1:
@@ -164,18 +185,28 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
     nb_dir = notebooks_dir()
     targets = {st.name: folder / f"{i:02d}_{st.name}.ipynb" for i, st in enumerate(plan.steps, start=1)}
     deps = _dependencies(plan.steps)
+    chain = _longest_chain(plan.steps, deps)
     started = time.perf_counter()
     bar = tqdm(total=len(plan.steps), desc="crm-kit steps", unit="step", disable=not progress, position=0)
     free_slots = list(range(1, workers + 1))
 
     def execute(step: Step, slot: int) -> float:
+        import papermill as pm  # imported here, while the first kernels start (nbformat's imports take ~1 s)
+
         t0 = time.perf_counter()
         cell_bar: bool | dict = {"desc": f"{step.name} (cells)", "position": slot, "leave": False} if progress else False
-        pm.execute_notebook(
-            str(nb_dir / f"{step.notebook}.ipynb"), str(targets[step.name]),
-            parameters={**step.params, "output_dir": str(folder)},
-            cwd=str(nb_dir), kernel_name="python3", progress_bar=cell_bar, execution_timeout=timeout,
-        )
+        km = kernels.take()
+        if km is not None and step.name not in chain:
+            with contextlib.suppress(OSError, AttributeError, TypeError):
+                os.setpriority(os.PRIO_PROCESS, km.provisioner.pid, OFF_CHAIN_NICENESS)
+        try:
+            pm.execute_notebook(
+                str(nb_dir / f"{step.notebook}.ipynb"), str(targets[step.name]),
+                parameters={**step.params, "output_dir": str(folder)},
+                cwd=str(nb_dir), kernel_name="python3", progress_bar=cell_bar, execution_timeout=timeout, km=km,
+            )
+        finally:
+            kernels.release(km)
         return time.perf_counter() - t0
 
     def on_signal(signum, _frame):
@@ -187,7 +218,11 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
             previous[sig] = signal.signal(sig, on_signal)
     pending, running, done, failure, interrupted = list(plan.steps), {}, set(), None, None
     pool = ThreadPoolExecutor(max_workers=workers)
+    # each finished notebook is rendered for the report while later steps run
+    render_pool, renders = ThreadPoolExecutor(max_workers=1), {}
     shared = _share_machine(workers)  # read by each kernel as it starts
+    # kernels started and warmed ahead of the steps (crm_kit.run.kernels), in this environment
+    kernels = WarmKernels(nb_dir, needed=len(plan.steps), first=min(workers, len(plan.steps)), spares=1)
     try:
         while pending or running:
             if failure is None:
@@ -216,6 +251,8 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
                     log.error("FAILED %s", _failure_line(st, exc))
                     continue
                 done.add(st.name)
+                if report:
+                    renders[targets[st.name]] = render_pool.submit(notebook_body, targets[st.name])
                 bar.update(1)
                 bar.set_postfix_str(st.name)
                 log.info("step %s (%s) done in %.1f s", st.name, st.notebook, secs)
@@ -225,9 +262,11 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
         interrupted = failure = (f"interrupted by {name} while running {steps}; "
                                  f"{len(done)} of {len(plan.steps)} step(s) had finished")
         log.error("INTERRUPTED %s", failure)
+        kernels.close(wait=False)
         _stop_kernels()
         pool.shutdown(wait=False, cancel_futures=True)
     finally:
+        kernels.close(wait=interrupted is None)
         for name in shared:
             os.environ.pop(name, None)
         for sig, old in previous.items():
@@ -235,13 +274,15 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
         if interrupted is None:
             pool.shutdown(wait=True)
     bar.close()
+    render_pool.shutdown(wait=True)
     elapsed = time.perf_counter() - started
     executed = [targets[st.name] for st in plan.steps if targets[st.name].exists()]
     if report and executed:
         try:
             build_html_report(executed, folder / "report.html",
                               title=f"crm-kit report · {plan.run_name} · {folder.name}", failure=failure,
-                              steps=_step_kinds(plan, targets))
+                              steps=_step_kinds(plan, targets),
+                              bodies={path: f.result() for path, f in renders.items() if f.exception() is None})
             pdf = print_pdf(folder / "report.html") if pdf_report else None
             log.info("report.pdf %s", "written" if pdf else "skipped (no Chromium on this machine, or it failed)")
         except Exception as exc:  # noqa: BLE001 - an interrupted notebook may be half written; the run's end is what matters
