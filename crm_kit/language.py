@@ -98,18 +98,24 @@ def translate(text: str, language: str) -> str:
     return text
 
 
-def register_cjk_font() -> str | None:
-    """Register Noto Sans CJK SC (from ``mplfonts``) with matplotlib as the fallback of the sans-serif list."""
-    import matplotlib
-    from matplotlib import font_manager
-
+def cjk_font_path():
+    """The file of Noto Sans CJK SC shipped by ``mplfonts`` (a dependency), or None where it is missing."""
     try:
         from importlib.resources import files
 
         path = files("mplfonts") / "fonts" / "NotoSansCJKsc-Regular.otf"
     except ModuleNotFoundError:  # pragma: no cover - a dependency; without it Chinese glyphs show as boxes
         return None
-    if not path.is_file():  # pragma: no cover
+    return path if path.is_file() else None
+
+
+def register_cjk_font() -> str | None:
+    """Register Noto Sans CJK SC (from ``mplfonts``) with matplotlib as the fallback of the sans-serif list."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    path = cjk_font_path()
+    if path is None:  # pragma: no cover
         return None
     font_manager.fontManager.addfont(str(path))
     name = font_manager.FontProperties(fname=str(path)).get_name()

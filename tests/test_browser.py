@@ -212,3 +212,31 @@ def test_the_report_reads_on_a_screen_and_on_paper(browser, demo_dir, tmp_path):
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
     assert 25 <= pages <= 70, pages  # measured 42 on the demo
+    # the Chinese terms (客户价值 · 流失率...) are printed in a CJK font, the kit's own where the machine has none
+    assert "客户价值" in (folder / "report.html").read_text()
+    assert any(b"CJK" in name for name in _pdf_font_names(pdf.read_bytes()))
+
+
+def _pdf_font_names(data: bytes) -> set[bytes]:
+    """The fonts a PDF embeds, read from its plain and its deflated objects."""
+    import re
+    import zlib
+
+    texts = [data]
+    for stream in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.S):
+        try:
+            texts.append(zlib.decompress(stream.group(1)))
+        except zlib.error:
+            continue
+    return {name for text in texts for name in re.findall(rb"/(?:BaseFont|FontName)\s*/([A-Za-z0-9+_-]+)", text)}
+
+
+def test_the_pdf_prints_chinese_with_the_kits_font_on_a_machine_without_one(browser, tmp_path):
+    """A machine with no CJK font (fc-list :lang=zh empty, as on CI) still prints Chinese text, not boxes."""
+    from crm_kit.run.html import print_pdf
+
+    page = tmp_path / "zh.html"
+    page.write_text("<html><body><p>客户价值分层 · 流失率</p><p>Latin text</p></body></html>", encoding="utf-8")
+    pdf = print_pdf(page)
+    fonts = _pdf_font_names(pdf.read_bytes())
+    assert any(b"CJK" in name for name in fonts), fonts

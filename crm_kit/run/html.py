@@ -108,8 +108,37 @@ def build_html_report(notebooks: Sequence[Path], target: Path, *, title: str, fa
     return target
 
 
+def _font_config(folder: Path) -> Path | None:
+    """A fontconfig file for the PDF printer: the machine's fonts plus Noto Sans CJK SC from ``mplfonts``.
+
+    The report's Chinese terms (section titles, ``language: zh`` tables)
+    printed as empty boxes on a machine without a CJK font (a fresh Debian
+    or CI image); the kit ships one for its charts, and the printer is
+    pointed at it too. Returns None when the font is missing.
+    """
+    from ..language import cjk_font_path
+
+    font = cjk_font_path()
+    if font is None:
+        return None
+    fonts = folder / "fonts"
+    fonts.mkdir()
+    (fonts / font.name).symlink_to(Path(str(font)).resolve())
+    conf = folder / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+        f"<dir>{html.escape(str(fonts))}</dir><cachedir>{html.escape(str(folder / 'cache'))}</cachedir>"
+        "</fontconfig>\n", encoding="utf-8")
+    return conf
+
+
 def print_pdf(report: Path, *, timeout: int = 180) -> Path | None:
-    """``report.pdf`` beside the HTML, printed to A4 by headless Chromium when the machine has it; else ``None``."""
+    """``report.pdf`` beside the HTML, printed to A4 by headless Chromium when the machine has it; else ``None``.
+
+    Chinese text is printed with the kit's own CJK font where the machine has none (:func:`_font_config`).
+    """
+    import os
     import shutil
     import subprocess
     import tempfile
@@ -118,12 +147,16 @@ def print_pdf(report: Path, *, timeout: int = 180) -> Path | None:
     if browser is None:
         return None
     pdf = report.with_suffix(".pdf")
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory() as profile, tempfile.TemporaryDirectory() as font_folder:
+        env = dict(os.environ)
+        conf = _font_config(Path(font_folder))
+        if conf is not None:
+            env["FONTCONFIG_FILE"] = str(conf)
         try:
             subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                             "--disable-background-networking", "--disable-component-update", "--disable-sync",
                             f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
-                            report.resolve().as_uri()], capture_output=True, timeout=timeout, check=False)
+                            report.resolve().as_uri()], capture_output=True, timeout=timeout, check=False, env=env)
         except (OSError, subprocess.TimeoutExpired):
             return None
     return pdf if pdf.exists() and pdf.stat().st_size > 0 else None
