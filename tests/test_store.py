@@ -605,3 +605,55 @@ def test_category_masks_cover_up_to_256_categories_and_beyond_the_lines_count(tm
         summary = engine.customer_summary(store.transactions, as_of="2025-06-01").set_index("customer_id")
         by_hand = lines.groupby("customer_id")["category"].nunique()
         assert summary["distinct_categories"].to_dict() == by_hand.to_dict()
+
+
+def test_a_changed_responses_file_is_named_as_the_cache_miss(tmp_path, tiny_lines, monkeypatch, caplog):
+    """The manifest lists what the key hashes, the responses file included (it was once left out of it)."""
+    import logging
+
+    from crm_kit.store.cache import _cache_inputs, _cache_key
+
+    monkeypatch.setenv("CRM_KIT_CACHE", str(tmp_path / "cache"))
+    sent = pd.DataFrame({"hh": ["a", "b"], "campaign": ["18", "18"]})
+    pd.DataFrame({"household": ["a"], "campaign": ["18"]}).to_csv(tmp_path / "redeemed.csv", index=False)
+    responses = {"path": str(tmp_path / "redeemed.csv"), "columns": {"customer_id": "household", "campaign_id": "campaign"}}
+    spec = _contacts_spec(tmp_path, tiny_lines, sent, columns={"customer_id": "hh", "campaign_id": "campaign"},
+                          constants={"arm": "treatment", "round": 1}, responses=responses)
+    assert str(tmp_path / "redeemed.csv") in {f[1] for f in _cache_inputs(spec)["files"]}
+    assert load_store(spec).contacts["responded"].tolist() == [True, False]
+    pd.DataFrame({"household": ["a", "b"], "campaign": ["18", "18"]}).to_csv(tmp_path / "redeemed.csv", index=False)
+    with caplog.at_level(logging.INFO, logger="crm_kit.store"):
+        store = load_store(spec)
+    assert "redeemed.csv changed" in caplog.text and "the cached store was removed" not in caplog.text
+    assert store.contacts["responded"].tolist() == [True, True]
+    assert _cache_inputs({**spec, "cache": False}) is None and _cache_key({**spec, "cache": False}) is None
+
+
+def test_spill_folders_of_killed_kernels_are_removed(tmp_path):
+    """A kernel killed hard leaves its spill folder; the next connection removes it, and nothing else."""
+    import signal
+    import subprocess
+    import sys
+
+    from crm_kit.store.read import _connect
+
+    scratch = tmp_path / "scratch"
+    script = ("import sys, time; from crm_kit.store.read import _connect\n"
+              f"con = _connect({{'engine': {{'temp_directory': {str(scratch)!r}, 'memory_limit': '30MB'}}}})\n"
+              "con.raw_sql(\"SET preserve_insertion_order=false\")\n"
+              "con.raw_sql('CREATE TEMP TABLE big AS SELECT range AS i, hash(range) AS h FROM range(3000000)')\n"
+              "con.raw_sql('SELECT count(*) FROM (SELECT i FROM big ORDER BY h)').fetchone()\n"
+              "print('spilled', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "spilled"
+    left = [p for p in scratch.iterdir() if p.name.startswith(f"{proc.pid}-")]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert left and all(p.is_dir() for p in left)  # DuckDB had no chance to remove it
+    (scratch / "notes").mkdir()  # not a spill folder of the kit: kept
+    live = scratch / f"{os.getpid()}-999"  # this process's own: kept
+    live.mkdir()
+    mine = _connect({"engine": {"temp_directory": str(scratch)}})
+    assert not any(p.exists() for p in left)
+    assert (scratch / "notes").is_dir() and live.is_dir()
+    mine.disconnect()

@@ -25,16 +25,26 @@ def _quoted(path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _cache_key(spec: Mapping[str, Any]) -> str | None:
-    """A key for the cleaned store: the spec, each source file's path, size and modification time.
-
-    Only file sources on the embedded DuckDB engine are cached (``cache: false``
-    in the spec turns it off); a changed input file gives a new key, so a stale
-    cache is never read.
-    """
-    import hashlib
+def _kit_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        return version("crm-kit")
+    except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
+        return "dev"
+
+
+def _cache_inputs(spec: Mapping[str, Any]) -> dict | None:
+    """What a cleaned store depends on, as plain JSON; None when the spec's store is not cached.
+
+    The cache layout and kit versions, each source file's table, path, size
+    and modification time (a table's own files and its responses file), and
+    the spec's tables, cleaning and window. :func:`_cache_key` hashes it and
+    it is kept beside the cached store as its manifest, so that
+    :func:`explain_cache_miss` compares the same listing. Only file sources
+    on the embedded DuckDB engine are cached (``cache: false`` in the spec
+    turns it off).
+    """
     engine = spec.get("engine") or {}
     if not spec.get("cache", True) or engine.get("backend", "duckdb") != "duckdb" or engine.get("database"):
         return None
@@ -56,35 +66,23 @@ def _cache_key(spec: Mapping[str, Any]) -> str | None:
                 return None  # remote data: no local file to key a cache on
             for rp in source_files(p):
                 st = rp.stat()
-                files.append((name, str(rp), st.st_size, st.st_mtime_ns))
-    try:
-        kit = version("crm-kit")
-    except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
-        kit = "dev"
-    inputs = {"v": _CACHE_VERSION, "kit": kit, "files": files,
+                files.append([name, str(rp), st.st_size, st.st_mtime_ns])
+    inputs = {"v": _CACHE_VERSION, "kit": _kit_version(), "files": files,
               "spec": {k: spec.get(k) for k in ("tables", "cleaning", "window")}}
-    payload = json.dumps(inputs, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+    return json.loads(json.dumps(inputs, default=str))
 
 
-def _cache_inputs(spec: Mapping[str, Any]) -> dict:
-    """What :func:`_cache_key` hashes, as plain JSON: the manifest kept beside a cached store."""
-    from importlib.metadata import PackageNotFoundError, version
+def _cache_key(spec: Mapping[str, Any]) -> str | None:
+    """A key for the cleaned store (a hash of :func:`_cache_inputs`), or None when it is not cached.
 
-    try:
-        kit = version("crm-kit")
-    except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
-        kit = "dev"
-    files = []
-    for name, tspec in sorted((spec.get("tables") or {}).items()):
-        paths = tspec.get("path")
-        if name == "personal" or paths is None:
-            continue
-        for p in [paths] if isinstance(paths, (str, os.PathLike)) else list(paths):
-            if not _is_uri(p):
-                files += [[name, str(rp), rp.stat().st_size, rp.stat().st_mtime_ns] for rp in source_files(p)]
-    return json.loads(json.dumps({"v": _CACHE_VERSION, "kit": kit, "files": files,
-                                  "spec": {k: spec.get(k) for k in ("tables", "cleaning", "window")}}, default=str))
+    A changed input file gives a new key, so a stale cache is never read.
+    """
+    import hashlib
+
+    inputs = _cache_inputs(spec)
+    if inputs is None:
+        return None
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:24]
 
 
 def explain_cache_miss(spec: Mapping[str, Any]) -> str:
@@ -97,6 +95,8 @@ def explain_cache_miss(spec: Mapping[str, Any]) -> str:
     was cached before.
     """
     inputs = _cache_inputs(spec)
+    if inputs is None:
+        return "this store is not cached (cache: false, a database or a remote source): reading and cleaning it"
     mine = {f[1] for f in inputs["files"] if f[0] == "transactions"}
     candidates = []
     for manifest in store_cache_dir().glob("*.json"):

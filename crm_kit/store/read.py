@@ -132,7 +132,8 @@ def engine_memory(engine: Mapping[str, Any]) -> tuple[str, str]:
     spills into its own subfolder (``<pid>-<n>``, which DuckDB creates and
     removes when it closes): DuckDB names its spill files the same in every
     database, and two kernels of a run spilling into one folder read each
-    other's files.
+    other's files. Folders left by killed processes are removed by the next
+    connection (:func:`_remove_stale_spills`).
     """
     from ..config import cache_root
 
@@ -143,6 +144,39 @@ def engine_memory(engine: Mapping[str, Any]) -> tuple[str, str]:
 
 #: numbers the connections of this process (each gets its own spill folder)
 _CONNECTIONS = itertools.count(1)
+
+
+def _remove_stale_spills(folder: Path) -> list[Path]:
+    """Remove the spill folders (``<pid>-<n>``) in ``folder`` whose process no longer runs; return them.
+
+    DuckDB removes its spill folder when a connection closes; a kernel
+    killed hard (out of memory, ``kill -9``) leaves it behind, possibly
+    gigabytes. Each new connection clears those of dead processes. Only
+    folders named as the kit names them are touched; a folder whose
+    process id is in use again is kept.
+    """
+    import re
+    import shutil
+
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = re.fullmatch(r"(\d+)-\d+", entry.name)
+        if not match or not entry.is_dir() or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+            continue  # the process runs (or belongs to another user)
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
 
 
 def _connect(spec: Mapping[str, Any]):
@@ -159,6 +193,7 @@ def _connect(spec: Mapping[str, Any]):
                     pass
         limit, spill = engine_memory(engine)
         Path(spill).parent.mkdir(parents=True, exist_ok=True)  # DuckDB makes the last folder only
+        _remove_stale_spills(Path(spill).parent)
         con.raw_sql(f"SET memory_limit='{limit}'")
         con.raw_sql("SET temp_directory='{}'".format(spill.replace("'", "''")))
         if engine.get("threads"):
