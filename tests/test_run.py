@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -319,3 +320,27 @@ def test_warm_kernels_are_ready_unchanged_and_never_left_running(tmp_path, monke
     broken = WarmKernels(tmp_path, needed=1, code="raise ValueError('no such module')")
     assert broken.take() is None  # the step then starts its own kernel
     broken.close()
+
+
+def test_a_kernel_off_the_chain_is_niced_in_every_thread():
+    """Linux nices threads one by one: every thread the kernel already runs gets the lower priority."""
+    from pathlib import Path
+
+    from crm_kit.run.runner import OFF_CHAIN_NICENESS, _lower_priority
+
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+
+    proc = subprocess.Popen([sys.executable, "-c", "import threading, time\n"
+                             "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+                             "print('ready', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        _lower_priority(proc.pid)
+        tasks = list(Path(f"/proc/{proc.pid}/task").iterdir())
+        nice = [int((t / "stat").read_text().rsplit(")", 1)[1].split()[16]) for t in tasks]
+        assert len(tasks) >= 2 and nice == [OFF_CHAIN_NICENESS] * len(tasks)
+        assert os.getpriority(os.PRIO_PROCESS, 0) == own  # the runner itself keeps its priority
+    finally:
+        proc.kill()
+        proc.wait()
+    _lower_priority(proc.pid)  # a process gone meanwhile: nothing to do, no error

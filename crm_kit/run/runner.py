@@ -100,6 +100,17 @@ def _longest_chain(steps: Sequence[Step], deps: dict[str, set[str]]) -> set[str]
 OFF_CHAIN_NICENESS = 10
 
 
+def _lower_priority(pid: int) -> None:
+    """Nice every thread of process ``pid`` (Linux nices threads one by one; new ones inherit it)."""
+    try:
+        threads = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        threads = [pid]
+    for tid in threads:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, tid, OFF_CHAIN_NICENESS)
+
+
 class _Interrupted(Exception):
     """SIGTERM or SIGINT arrived while the run was going."""
 
@@ -197,8 +208,8 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
         cell_bar: bool | dict = {"desc": f"{step.name} (cells)", "position": slot, "leave": False} if progress else False
         km = kernels.take()
         if km is not None and step.name not in chain:
-            with contextlib.suppress(OSError, AttributeError, TypeError):
-                os.setpriority(os.PRIO_PROCESS, km.provisioner.pid, OFF_CHAIN_NICENESS)
+            with contextlib.suppress(AttributeError, TypeError):
+                _lower_priority(km.provisioner.pid)
         try:
             pm.execute_notebook(
                 str(nb_dir / f"{step.notebook}.ipynb"), str(targets[step.name]),
