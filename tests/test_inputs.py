@@ -320,6 +320,12 @@ def test_contacts_for_unknown_customers_are_reported_and_left_out(tmp_path):
     assert set(arms["customer_id"]) == {"001", "002", "003", "004"} and "2 contacted id(s) match no customer" in note
     kept, _ = results.round_arms(store, setup, keep_unknown=True)
     assert len(kept) == 6
+    # a buyer who is no member is a customer; a member who never bought is one too (the engine is asked about
+    # the contacted ids only)
+    spec = _tables(tmp_path, member_ids=["001", "002", "777"],
+                   contact_ids=["001", "003", "004", "777", "999"], arms=["treatment", "control"] * 2 + ["treatment"])
+    arms, note = results.round_arms(load_store({**spec, "cleaning": {"min_coverage": 0.0}}), setup)
+    assert set(arms["customer_id"]) == {"001", "003", "004", "777"} and "1 contacted id(s) match no customer" in note
 
 
 @pytest.mark.parametrize("goal", [-0.3, 0.0, 25.0])
