@@ -71,6 +71,19 @@ def test_postgres_run_equals_parquet_run(postgres_spec, small_demo):
     rb = discovery.bought_together(pq, period="2025-09", top=5)
     assert_frame_equal(ra, rb, check_dtype=False, rtol=1e-9)
     np.testing.assert_array_equal(pg.customers.sort_values("customer_id")["customer_id"], pq.customers.sort_values("customer_id")["customer_id"])
+    # PostgreSQL gets the order table too (a session table; no category masks, which need unsigned 64-bit
+    # integers): the per-customer, per-period and KPI queries above and below read it
+    from crm_kit import clv
+    from crm_kit.engine import order_grain
+
+    assert pg.orders is not None and order_grain(pg.transactions) is pg.orders
+    assert not [c for c in pg.orders.columns if c.startswith("categories_")]
+    assert_frame_equal(discovery.growth_kpis(pg), discovery.growth_kpis(pq), check_dtype=False, rtol=1e-9)
+    assert_frame_equal(discovery.repurchase_intervals(pg, as_of="2025-10-01"),
+                       discovery.repurchase_intervals(pq, as_of="2025-10-01"), check_dtype=False, rtol=1e-9)
+    assert_frame_equal(clv.clv_summary(pg.transactions, calibration_end="2025-06-01", observation_end="2025-10-01"),
+                       clv.clv_summary(pq.transactions, calibration_end="2025-06-01", observation_end="2025-10-01"),
+                       check_dtype=False, rtol=1e-9)
 
 
 @pytest.fixture(scope="module")

@@ -202,6 +202,10 @@ def _write_lines(con, expr, database: str | None):
     return con.table("all_lines_clean", database=database)
 
 
+#: the engines that get an order table: they have session tables to write it into (Spark has views only, and a
+#: view of the order table would re-aggregate the lines on every query)
+ORDER_TABLE_BACKENDS = ("duckdb", "postgres")
+
 #: at most this many 64-bit category masks in the order table (256 categories); beyond, counts read the lines
 MAX_CATEGORY_MASKS = 4
 
@@ -230,12 +234,15 @@ def _write_orders(con, lines, database: str | None):
     categories of any set of orders are the set bits of their OR. Built
     only when every order lies within one day, so that any range of whole
     days selects the same purchases from it as from the lines; otherwise
-    (and off DuckDB) ``None``, and queries read the lines.
+    (and on engines other than :data:`ORDER_TABLE_BACKENDS`) ``None``, and
+    queries read the lines. The category masks are DuckDB's only.
     """
-    if getattr(con, "name", "") != "duckdb":
+    backend = getattr(con, "name", "")
+    if backend not in ORDER_TABLE_BACKENDS:
         return None
     t = lines.filter(lines.customer_id.notnull())
-    t, masks = _category_index(con, t) if "category" in t.columns else (t, [])
+    # the masks are unsigned 64-bit integers, which only DuckDB has; elsewhere category counts read the lines
+    t, masks = _category_index(con, t) if "category" in t.columns and backend == "duckdb" else (t, [])
     aggs = dict(ts=t.ts.min(), ts_last=t.ts.max(), amount=t.amount.sum(), quantity=t.quantity.sum(), lines=t.count())
     if masks:
         for k, name in enumerate(masks):
