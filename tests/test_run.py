@@ -317,6 +317,18 @@ def test_warm_kernels_are_ready_unchanged_and_never_left_running(tmp_path, monke
     kernels.close()
     assert not psutil.pid_exists(second.provisioner.pid) or psutil.Process(second.provisioner.pid).status() == psutil.STATUS_ZOMBIE
     assert kernels.take() is None  # closed, and no more than the two needed were started
+    # run_cycle called in a notebook runs under the kernel's event loop: a spare is still shut down there
+    import asyncio
+
+    spare = WarmKernels(tmp_path, needed=1)
+    started = spare._queue[0].result()
+
+    async def close_under_a_running_loop():
+        spare.close()
+
+    asyncio.run(close_under_a_running_loop())
+    assert not psutil.pid_exists(started.provisioner.pid) or \
+        psutil.Process(started.provisioner.pid).status() == psutil.STATUS_ZOMBIE
     broken = WarmKernels(tmp_path, needed=1, code="raise ValueError('no such module')")
     assert broken.take() is None  # the step then starts its own kernel
     broken.close()

@@ -114,12 +114,29 @@ class WarmKernels:
 
     @staticmethod
     def release(km) -> None:
-        """Shut down a kernel a step has finished with."""
-        if km is not None:
+        """Shut down a kernel a step has finished with.
+
+        Called from a thread with a running event loop (``run_cycle`` started
+        in a notebook, whose kernel runs one), the shutdown runs in a thread
+        of its own: ``asyncio.run`` refuses to nest.
+        """
+        if km is None:
+            return
+
+        def shut_down() -> None:
             try:
                 asyncio.run(km.shutdown_kernel(now=True))
             except Exception as exc:  # noqa: BLE001 - the kernel may have died with its notebook
                 log.debug("kernel shutdown: %s", exc)
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            shut_down()
+            return
+        worker = threading.Thread(target=shut_down, name="crm-kit-kernel-shutdown")
+        worker.start()
+        worker.join()
 
     def close(self, wait: bool = True) -> None:
         """Start no more kernels and shut down those started but not taken.
