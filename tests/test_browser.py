@@ -165,6 +165,9 @@ def test_html_report_shows_every_chart_offline(browser, demo_dir, tmp_path):
     page.on("request", lambda req: requests.append(req.url))
     page.goto((folder / "report.html").as_uri())
     page.wait_for_load_state("load")
+    # the Chinese terms have glyphs on any machine: the page embeds those it uses (no CJK font is installed here)
+    page.evaluate("document.fonts.ready")
+    assert page.evaluate("document.fonts.check('16px \"crm-kit CJK\"', '客户价值')")
     n_images = page.evaluate("document.images.length")
     shown = page.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length")
     assert n_images >= 8 and shown == n_images
@@ -194,6 +197,9 @@ def test_the_report_reads_on_a_screen_and_on_paper(browser, demo_dir, tmp_path):
     for banned in ("NaN", "Traceback", "Warning", str(ROOT), str(tmp_path), "{'"):
         assert banned not in text, banned
     assert re.search(r"Chosen for uplift: group 8", text) and "return on spend" in text
+    # the Chinese terms have glyphs on any machine: the page embeds those it uses (no CJK font is installed here)
+    page.evaluate("document.fonts.ready")
+    assert page.evaluate("document.fonts.check('16px \"crm-kit CJK\"', '客户价值')")
     n_images = page.evaluate("document.images.length")
     assert n_images >= 20 and page.evaluate(
         "Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length") == n_images

@@ -356,3 +356,27 @@ def test_a_kernel_off_the_chain_is_niced_in_every_thread():
         proc.kill()
         proc.wait()
     _lower_priority(proc.pid)  # a process gone meanwhile: nothing to do, no error
+
+
+def test_the_report_embeds_the_cjk_glyphs_it_uses(tmp_path, monkeypatch):
+    """Only the characters the page uses are embedded (a few KB, not the 16 MB font), cached by character set."""
+    import base64
+    import io
+    import re
+
+    from fontTools.ttLib import TTFont
+
+    from crm_kit.run.html import _cjk_font_face
+
+    monkeypatch.setenv("CRM_KIT_CACHE", str(tmp_path))
+    assert _cjk_font_face("Latin text only, 80/20 (¥1,000)") == ""
+    rule = _cjk_font_face("Value tiers (客户价值 · 流失率) and 表11")
+    data = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)\)", rule).group(1))
+    assert rule.startswith('@font-face{font-family:"crm-kit CJK"') and len(data) < 60_000
+    cmap = TTFont(io.BytesIO(data)).getBestCmap()
+    assert {ord(c) for c in "客户价值流失率表"} <= set(cmap) and ord("知") not in cmap
+    cached = list((tmp_path / "fonts").glob("cjk-*.woff"))
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    assert _cjk_font_face("表 客户价值 · 流失率 again") == rule  # the same characters: the cached subset
+    assert cached[0].stat().st_mtime_ns == stamp

@@ -202,9 +202,9 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
     free_slots = list(range(1, workers + 1))
 
     def execute(step: Step, slot: int) -> float:
+        t0 = time.perf_counter()
         import papermill as pm  # imported here, while the first kernels start (nbformat's imports take ~1 s)
 
-        t0 = time.perf_counter()
         cell_bar: bool | dict = {"desc": f"{step.name} (cells)", "position": slot, "leave": False} if progress else False
         km = kernels.take()
         if km is not None and step.name not in chain:
