@@ -163,7 +163,10 @@ def _font_config(folder: Path) -> Path | None:
     The report's Chinese terms (section titles, ``language: zh`` tables)
     printed as empty boxes on a machine without a CJK font (a fresh Debian
     or CI image); the kit ships one for its charts, and the printer is
-    pointed at it too. Returns None when the font is missing.
+    pointed at it too. The glyphs the page embeds (:func:`_cjk_font_face`)
+    are not enough here: Chromium prints at the load event, which does not
+    wait for web fonts, and a short page printed before they loaded.
+    Returns None when the font is missing.
     """
     from ..language import cjk_font_path
 
