@@ -380,3 +380,7 @@ def test_the_report_embeds_the_cjk_glyphs_it_uses(tmp_path, monkeypatch):
     stamp = cached[0].stat().st_mtime_ns
     assert _cjk_font_face("表 客户价值 · 流失率 again") == rule  # the same characters: the cached subset
     assert cached[0].stat().st_mtime_ns == stamp
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setenv("CRM_KIT_CACHE", str(blocked))  # a cache that cannot be written: the page still gets it
+    assert _cjk_font_face("Value tiers (客户价值 · 流失率) and 表11") == rule

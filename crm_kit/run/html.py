@@ -58,26 +58,46 @@ def _cjk_font_face(text: str) -> str:
         return ""
     key = hashlib.sha256(f"{font.name}:{chars}".encode()).hexdigest()[:20]
     cached = cache_root() / "fonts" / f"cjk-{key}.woff"
-    if not cached.is_file():
-        import os
-        import tempfile
+    try:
+        woff = cached.read_bytes()
+    except OSError:
+        woff = _cjk_subset(str(font), chars)
+        if woff is None:
+            return ""
+        try:  # a read-only cache costs the next report the subsetting, nothing more
+            import os
+            import tempfile
 
-        from fontTools import subset
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            handle, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
+            with os.fdopen(handle, "wb") as out:
+                out.write(woff)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, cached)  # whole or not at all: another run may read it meanwhile
+        except OSError:
+            pass
+    data = base64.b64encode(woff).decode("ascii")
+    return f'@font-face{{font-family:"crm-kit CJK";src:url(data:font/woff;base64,{data}) format("woff")}}'
 
-        options = subset.Options()
-        options.flavor = "woff"
-        face = subset.load_font(str(font), options)
+
+def _cjk_subset(font: str, chars: str) -> bytes | None:
+    """The glyphs of ``chars`` from the font file ``font``, as WOFF bytes (None if fontTools cannot read it)."""
+    import io
+
+    from fontTools import subset
+
+    options = subset.Options()
+    options.flavor = "woff"
+    try:
+        face = subset.load_font(font, options)
         subsetter = subset.Subsetter(options)
         subsetter.populate(text=chars)
         subsetter.subset(face)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
-        os.close(handle)
-        subset.save_font(face, tmp, options)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, cached)  # whole or not at all: another run may read it meanwhile
-    data = base64.b64encode(cached.read_bytes()).decode("ascii")
-    return f'@font-face{{font-family:"crm-kit CJK";src:url(data:font/woff;base64,{data}) format("woff")}}'
+        out = io.BytesIO()
+        subset.save_font(face, out, options)
+    except Exception:  # noqa: BLE001 - the page then shows the reader's own fonts, as before
+        return None
+    return out.getvalue()
 
 
 def notebook_body(path: Path) -> str:
