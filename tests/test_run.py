@@ -75,11 +75,14 @@ def test_failing_notebook_keeps_partial_outputs_and_exits_non_zero(demo_dir, tmp
 
 
 @pytest.mark.notebook
-def test_whole_demo_cycle_produces_report_metrics_and_never_overwrites(demo_dir, tmp_path):
-    from crm_kit.run import load_run_plan, run_cycle
+def test_whole_demo_cycle_produces_report_metrics_and_never_overwrites(demo_dir, tmp_path, monkeypatch):
+    from crm_kit.run import load_run_plan, run_cycle, runner
 
+    niced, lower = [], runner._lower_priority
+    monkeypatch.setattr(runner, "_lower_priority", lambda pid: niced.append(pid) or lower(pid))
     plan = load_run_plan(ROOT / "params" / "demo.yaml")
     folder = run_cycle(plan, output_root=tmp_path, progress=False)
+    assert len(niced) == 1  # segmentation, the one step off the longest chain, yields the cores
     metrics = json.loads((folder / "metrics.json").read_text())
     for key in ("discovery", "segmentation", "campaign_round1", "campaign_round2", "results_round1", "results_round2", "cycle", "run"):
         assert key in metrics, key
