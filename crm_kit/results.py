@@ -795,8 +795,7 @@ def round_arms(store, setup: RoundSetup, *, arms_source: str = "contacts", conta
         if contact_list is None or setup.pseudonym_salt is None:
             raise DataError("arms_source: contact_list needs notebook 03's campaign definition and contact list of "
                             "this round in the run folder; run notebook 03 first or set arms_source: contacts")
-        customer_ids = store.con.execute(store.transactions.select("customer_id").distinct())["customer_id"]
-        arms = pool_arms(arms_from_contact_list(contact_list, customer_ids, salt=setup.pseudonym_salt))
+        arms = pool_arms(_contact_list_arms(store, contact_list, salt=setup.pseudonym_salt))
         return arms, f"arms from the design's contact list: {len(arms):,} customers matched by their pseudonymous key"
     if arms_source != "contacts":
         raise ParameterError(f"arms_source={arms_source!r}: use 'contacts' or 'contact_list'")
@@ -821,6 +820,31 @@ def round_arms(store, setup: RoundSetup, *, arms_source: str = "contacts", conta
     elif unknown.any():
         note += f"; {int(unknown.sum()):,} contacted id(s) match no customer of this store: counted as buying nothing"
     return arms, note
+
+
+def _contact_list_arms(store, contact_list: pd.DataFrame, *, salt: str) -> pd.DataFrame:
+    """The contact list's keys matched back to buyers (:func:`~crm_kit.campaign.arms_from_contact_list`).
+
+    The engine hashes every buyer's id with the salt, as
+    :func:`~crm_kit.campaign.pseudonymise` does, and returns only the
+    buyers whose key is on the list; those few are matched in pandas. An
+    engine without SHA-256 in Ibis (PostgreSQL) sends every buyer's id and
+    they are hashed here, as before.
+    """
+    import ibis
+    from ibis.common.exceptions import OperationNotDefinedError
+
+    from .engine import order_grain
+
+    grain = order_grain(store.transactions)
+    buyers = grain.select(customer_id=grain.customer_id.cast("string")).distinct()
+    hashed = buyers.mutate(customer_key=(ibis.literal(f"{salt}:") + buyers.customer_id).hexdigest("sha256").substr(0, 16))
+    keys = ibis.memtable(pd.DataFrame({"customer_key": contact_list["customer_key"].astype(str).unique()}))
+    try:
+        ids = store.con.execute(hashed.semi_join(keys, "customer_key").select("customer_id"))["customer_id"]
+    except OperationNotDefinedError:
+        ids = store.con.execute(buyers)["customer_id"]
+    return arms_from_contact_list(contact_list, ids, salt=salt)
 
 
 def _known_customers(store, ids) -> set[str]:
