@@ -387,3 +387,36 @@ def test_the_report_embeds_the_cjk_glyphs_it_uses(tmp_path, monkeypatch):
     blocked.write_text("")
     monkeypatch.setenv("CRM_KIT_CACHE", str(blocked))  # a cache that cannot be written: the page still gets it
     assert _cjk_font_face("Value tiers (客户价值 · 流失率) and 表11") == rule
+
+
+def test_warm_imports_cover_the_notebooks_imports():
+    """After the warm-up every module a notebook's import cell names is loaded, but segmentation's own
+    (scikit-learn): a renamed module would otherwise fail every warm-up and each step would start cold."""
+    from crm_kit.run.kernels import WARM_IMPORTS
+
+    named = set()
+    for path in sorted((ROOT / "notebooks").glob("0*.ipynb")):
+        cell = next(c for c in nbformat.read(path, as_version=4).cells
+                    if c.cell_type == "code" and "import crm_kit" in c.source or "from crm_kit" in c.source)
+        for module, names in re.findall(r"^from ([\w.]+) import ([\w, ]+)$", cell.source, re.M):
+            named |= {f"{module}.{n.strip()}" if module == "crm_kit" else module for n in names.split(",")}
+        named |= set(re.findall(r"^import ([\w.]+)", cell.source, re.M))
+    assert {"crm_kit.engine", "matplotlib.pyplot", "crm_kit.run"} <= named
+    loaded = subprocess.run([sys.executable, "-c", WARM_IMPORTS + "\nimport sys; print(' '.join(sys.modules))"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    missing = {m for m in named if m not in loaded and not m.startswith(("crm_kit.segmentation", "crm_kit.clv"))}
+    assert not missing, missing
+
+
+def test_a_kernel_that_fails_to_warm_is_replaced_by_papermills_own(demo_dir, tmp_path, monkeypatch):
+    """The run does not depend on warming: with every warm-up failing, papermill starts each step's kernel."""
+    import functools
+
+    from crm_kit.run import run_cycle, runner
+    from crm_kit.run.kernels import WarmKernels
+
+    monkeypatch.setattr(runner, "WarmKernels", functools.partial(WarmKernels, code="raise ImportError('gone')"))
+    folder = run_cycle(load_run_plan(ROOT / "params" / "demo.yaml", only=["discovery"]), output_root=tmp_path,
+                       progress=False, pdf_report=False)
+    assert json.loads((folder / "metrics.json").read_text())["run"]["status"] == "partial"
+    assert (folder / "01_discovery.ipynb").exists() and (folder / "report.html").exists()
