@@ -408,11 +408,15 @@ def test_round_one_interval_covers_the_planted_effect_over_20_randomisations(sma
 def test_campaign_data_picks_the_store_a_step_works_on(demo_dir, tmp_path):
     from crm_kit.demo import campaign_data
 
+    # a run folder of its own: a bare tmp_path's siblings are other tests' folders, where an earlier run's
+    # definition would be found (hand-offs are looked up in earlier runs of the same name)
+    run_folder = tmp_path / "reports" / "mine" / "20261201-000000"
+    run_folder.mkdir(parents=True)
     mine = {"tables": {"transactions": {"path": "x.parquet"}}}
-    assert campaign_data(mine, folder=tmp_path, through_round=1).data is mine
-    natural = campaign_data("demo", folder=tmp_path, through_round=0)
+    assert campaign_data(mine, folder=run_folder, through_round=1).data is mine
+    natural = campaign_data("demo", folder=run_folder, through_round=0)
     assert natural.folder == demo_dir / "natural" and "contacts" not in natural.data["tables"]
-    case = campaign_data("demo", folder=tmp_path, through_round=1)
+    case = campaign_data("demo", folder=run_folder, through_round=1)
     assert case.folder == demo_dir and "worked case" in case.note
     assert case.planted(1)["treated"] == 924 and isinstance(case.beside(pd.DataFrame(), 3), str)
 
