@@ -13,12 +13,24 @@ test guards it)::
     params, config, errors
 
 This module is the facade: it re-exports the store's entry points and
-imports :mod:`crm_kit.demo` so that ``data: demo`` is a known source.
+registers ``data: demo`` as a known source, importing :mod:`crm_kit.demo`
+only when a spec names it (its generator imports scipy.stats: ~0.5 s of
+every command's start, before ``crm-kit run`` can start its first kernel).
 """
 
-from . import demo as _demo  # noqa: F401  registers the ``demo`` data source
 from .errors import CRMKitError, DataError, EmptyGroupError, MissingColumnError, ParameterError
 from .store import Store, load_store
+from .store.spec import register_source
+
+
+def _demo_data_spec(**options):
+    """The demo's data spec, importing the demo (which registers its own maker in place of this one) on first use."""
+    from .demo import demo_data_spec
+
+    return demo_data_spec(**options)
+
+
+register_source("demo", _demo_data_spec)
 
 __version__ = "0.1.0"
 

@@ -126,6 +126,23 @@ def test_the_store_never_imports_the_demo_or_the_analysis():
                                                                 "crm_kit.campaign", "crm_kit.artifacts"))}, module
 
 
+def test_the_package_imports_the_demo_only_when_a_spec_names_it(demo_dir):
+    """``import crm_kit`` leaves the demo (and scipy.stats, which its generator imports) unloaded — half a second
+    of every command's start — and ``data: demo`` still resolves, importing it then."""
+    import subprocess
+    import sys
+
+    code = ("import sys, crm_kit\n"
+            "assert 'crm_kit.demo' not in sys.modules and 'scipy.stats' not in sys.modules, sorted(sys.modules)\n"
+            "from crm_kit.store.spec import resolve_source\n"
+            "spec = resolve_source({'source': 'demo'})\n"
+            "assert 'crm_kit.demo' in sys.modules\n"
+            "print(spec['tables']['transactions']['path'])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().startswith(str(demo_dir))
+
+
 def _branches(source: str) -> int:
     count = 0
     for node in ast.walk(ast.parse(source)):
