@@ -2,20 +2,22 @@
 
     python benchmarks/make_scale_store.py
     python benchmarks/bench_keys.py                     # the 1M-customer, 50M-line scale store
-    python benchmarks/bench_keys.py --data params/data/online_retail_ii.yaml --month 2011-11
+    python benchmarks/bench_keys.py --data params/data/online_retail_ii.yaml --month 2010-11 --as-of 2010-12-01
 
 Loads the store (from the cleaned-store cache when it is there) and writes
 its cleaned lines into scratch DuckDB files three times: as the kit kept
 them (text ids), with the order ids replaced by INTEGER keys, and with
 customer, order and product ids all replaced by keys (numbered in each id's
-sorted order, so that sorting by key sorts by id). Each copy gets the kit's own order
-table (``_write_orders``). Then the kit's own queries run on both —
-``customer_summary``, ``customer_behaviour`` (brand loyalty: the biggest
-line-level query), ``repurchase_intervals`` and ``clv_summary`` — the keyed
-results mapped back to text ids at the end, as a keyed store would have to,
-and checked equal to the text results. Prints each figure side by side: the
-cost of the keys at load (dictionaries + keyed write against the plain
-write) and what they save on every later query. Not a test.
+sorted order, so that sorting by key sorts by id). Each copy gets the
+kit's own order table (``_write_orders``). Then the kit's own queries run
+on each — ``customer_summary``, ``customer_behaviour`` (brand loyalty: the
+biggest line-level query), ``repurchase_intervals`` and ``clv_summary`` —
+keyed customers mapped back to their text ids at the end, as a keyed store
+would have to, and every result compared with the text layout's. Prints
+the layouts side by side: the cost of the keys at load (dictionaries and
+the keyed write against the plain write) and what they save on every later
+query. Not a test (``tests/test_benchmarks.py`` runs it on the demo for the
+equality only).
 """
 
 from __future__ import annotations
@@ -150,6 +152,7 @@ def main() -> None:
         same = all(_same(first, results[(layout, name)][1]) for layout in names[1:])
         print(f"  {name:<44}" + "".join(f"{results[(layout, name)][0]:>11.1f}s" for layout in names)
               + f"{len(first):>11,}  {'yes' if same else 'NO'}")
+
 
 if __name__ == "__main__":
     main()
