@@ -21,11 +21,13 @@ from pathlib import Path
 
 __all__ = ["WARM_IMPORTS", "WarmKernels"]
 
-#: what every notebook's import cell loads (segmentation's scikit-learn is left to the one notebook that uses it)
+#: what every notebook's import cell loads (segmentation's scikit-learn is left to the one notebook that uses it);
+#: ``import crm_kit`` alone no longer loads the demo, which the notebooks import
 WARM_IMPORTS = (
     "import matplotlib.pyplot, pandas, IPython.display\n"
-    "import crm_kit, crm_kit.artifacts, crm_kit.campaign, crm_kit.cycle, crm_kit.discovery, crm_kit.engine, "
-    "crm_kit.params, crm_kit.plotting, crm_kit.presentation, crm_kit.results, crm_kit.run.teaching, crm_kit.uplift"
+    "import crm_kit, crm_kit.artifacts, crm_kit.campaign, crm_kit.cycle, crm_kit.demo, crm_kit.discovery, "
+    "crm_kit.engine, crm_kit.params, crm_kit.plotting, crm_kit.presentation, crm_kit.results, crm_kit.run.teaching, "
+    "crm_kit.uplift"
 )
 
 log = logging.getLogger(__name__)
