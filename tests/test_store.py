@@ -657,3 +657,85 @@ def test_spill_folders_of_killed_kernels_are_removed(tmp_path):
     assert not any(p.exists() for p in left)
     assert (scratch / "notes").is_dir() and live.is_dir()
     mine.disconnect()
+
+
+
+def test_stores_no_spec_can_reach_are_removed_as_a_new_one_is_written(tmp_path, tiny_lines, monkeypatch, caplog):
+    """A monthly export rewritten in place: the stores of last month's file (their keys hold that file's size and
+    time) go when the new one is written. Stores of an unchanged file stay (under any cleaning), as do a store
+    another process holds, a store without a manifest and the half-written file of a running process; the
+    half-written file of a dead process goes."""
+    import fcntl
+    import logging
+    import os
+    import subprocess
+    import time
+
+    from crm_kit.store import remove_unreachable_stores
+
+    monkeypatch.setenv("CRM_KIT_CACHE", str(tmp_path / "cache"))
+    stores = tmp_path / "cache" / "stores"
+
+    def keys_of(spec):
+        path = spec["tables"]["transactions"]["path"]
+        return {m.stem for m in stores.glob("*.json") if str(path) in m.read_text()}
+
+    for name in ("monthly", "unchanged", "held"):
+        (tmp_path / name).mkdir()
+    monthly, unchanged, held = (write_spec(tmp_path / name, tiny_lines) for name in ("monthly", "unchanged", "held"))
+    for spec in (monthly, unchanged):
+        load_store(spec)
+        load_store({**spec, "cleaning": {"duplicates": "keep"}})
+    load_store(held)
+    old_monthly, kept, held_keys = keys_of(monthly), keys_of(unchanged), keys_of(held)
+    assert len(old_monthly) == len(kept) == 2 and len(held_keys) == 1
+    (stores / "0123456789abcdef01234567.duckdb").write_bytes(b"no manifest")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (stores / f".{'a' * 24}.{dead.pid}.tmp").write_bytes(b"half")
+    (stores / f".{'b' * 24}.{os.getppid()}.tmp").write_bytes(b"half, still being written")
+
+    time.sleep(0.01)
+    for spec, lines in ((monthly, 6), (held, 5)):
+        tiny_lines.iloc[:lines].to_parquet(spec["tables"]["transactions"]["path"], index=False)
+    (held_key,) = held_keys
+    with open(stores / f".{held_key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process writing or removing it
+        with caplog.at_level(logging.INFO, logger="crm_kit.store"):
+            fresh = load_store(monthly)
+    assert fresh.con.execute(fresh.transactions.count()) == 6
+    present = {p.stem for p in stores.glob("*.duckdb")}
+    assert present == keys_of(monthly) | kept | held_keys | {"0123456789abcdef01234567"}
+    assert len(keys_of(monthly)) == 1 and not keys_of(monthly) & old_monthly
+    assert not [p for p in stores.iterdir() if any(k in p.name for k in old_monthly)]  # store, manifest, lock
+    assert not (stores / f".{'a' * 24}.{dead.pid}.tmp").exists()
+    assert (stores / f".{'b' * 24}.{os.getppid()}.tmp").exists()
+    assert caplog.text.count("transactions.parquet changed since") == 2 and "half-written by process" in caplog.text
+
+    # released, the held store of a changed file goes at the next clean-up
+    removed = remove_unreachable_stores()
+    assert [(p.stem, why) for p, why in removed] == [(held_key, "transactions.parquet changed since")]
+    assert {p.stem for p in stores.glob("*.duckdb")} == present - held_keys
+
+
+def test_a_store_that_cannot_be_removed_never_costs_the_load(tmp_path, tiny_lines, monkeypatch):
+    """A cache folder shared read-only for old stores: the clean-up skips what it may not remove, the load goes on."""
+    import time
+    from pathlib import Path
+
+    monkeypatch.setenv("CRM_KIT_CACHE", str(tmp_path / "cache"))
+    spec = write_spec(tmp_path, tiny_lines)
+    load_store(spec)
+    time.sleep(0.01)
+    tiny_lines.iloc[:7].to_parquet(spec["tables"]["transactions"]["path"], index=False)
+    unlink = Path.unlink
+
+    def refuse(self, *args, **kwargs):
+        if self.suffix == ".duckdb":
+            raise PermissionError(13, "Permission denied", str(self))
+        return unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    fresh = load_store(spec)
+    assert fresh.con.execute(fresh.transactions.count()) == 7
+    assert len(list((tmp_path / "cache" / "stores").glob("*.duckdb"))) == 2

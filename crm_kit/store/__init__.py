@@ -10,7 +10,8 @@ Modules, in the order the data flows through them:
 ``clean``
     the named cleaning rules, each counted;
 ``cache``
-    the cleaned store kept as a DuckDB file keyed by spec and input files;
+    the cleaned store kept as a DuckDB file keyed by spec and input files (stores no spec can
+    reach any more removed as a new one is written: :func:`remove_unreachable_stores`);
 ``model``
     :class:`Store`, what every analysis receives;
 ``load``
@@ -19,6 +20,7 @@ Modules, in the order the data flows through them:
     the public datasets (UCI Online Retail I and II, the Complete Journey, Lenta) and their cache.
 """
 
+from .cache import remove_unreachable_stores
 from .load import load_personal, load_store
 from .model import Store
 from .read import source_files
@@ -41,5 +43,6 @@ __all__ = [
     "load_personal",
     "load_store",
     "register_source",
+    "remove_unreachable_stores",
     "source_files",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,9 @@ from ..config import store_cache_dir
 from .model import Store
 from .read import _is_uri, source_files
 
-__all__: list[str] = []  # used through crm_kit.store.load
+__all__ = ["remove_unreachable_stores"]
+
+_log = logging.getLogger("crm_kit.store")
 
 
 _CACHE_VERSION = "6"
@@ -126,6 +129,108 @@ def explain_cache_miss(spec: Mapping[str, Any]) -> str:
     return "cache miss: " + ("; ".join(reasons) or "the cached store was removed") + "; reading and cleaning again"
 
 
+def _process_runs(pid: int) -> bool:
+    """Whether a process with this id runs (or may: one of another user's counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def _unreachable(manifest: Mapping[str, Any]) -> str | None:
+    """Why no spec can reach the cached store of this manifest any more, or None when one still can.
+
+    Its key hashed the kit's cache layout and version and each input file's
+    size and modification time: a store written by another layout or
+    version, or from a file that has since changed or gone, is never served
+    again.
+    """
+    current = {"v": _CACHE_VERSION, "kit": _kit_version()}
+    for field, value in current.items():
+        if manifest.get(field) != value:
+            return f"written by cache layout {manifest.get('v')} / kit {manifest.get('kit')}"
+    for _table, path, size, mtime_ns in manifest.get("files", []):
+        try:
+            st = Path(path).stat()
+        except OSError:
+            return f"{Path(path).name} is gone"
+        if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+            return f"{Path(path).name} changed since"
+    return None
+
+
+def remove_unreachable_stores(folder: Path | None = None, *, keep: str | None = None) -> list[tuple[Path, str]]:
+    """Remove the cached stores no spec can reach any more, and the half-written ones of dead processes.
+
+    A monthly run on a new export writes a new cleaned store (gigabytes at
+    retail scale) and the store of last month's file is never read again:
+    its key holds that file's size and time. Stores whose manifest shows an
+    input file changed or gone, or another cache layout or kit version, are
+    removed, each under its own lock (a store being written is left); so
+    are ``.<key>.<pid>.tmp`` files of processes killed while writing. A
+    store without a manifest, or whose files are all unchanged (another
+    cleaning, window or mapping of the same files), is kept. A process
+    still reading a removed store keeps reading it (the file goes when it
+    closes).
+
+    Parameters
+    ----------
+    folder
+        The stores folder (default: the cache's).
+    keep
+        A key never removed (the store just written).
+
+    Returns
+    -------
+    list of (path, reason)
+        What was removed and why.
+    """
+    import fcntl
+    import re
+
+    folder = Path(folder) if folder is not None else store_cache_dir()
+    removed: list[tuple[Path, str]] = []
+    try:
+        manifests = sorted(folder.glob("*.json"))
+        temporaries = sorted(folder.glob(".*.tmp"))
+    except OSError:
+        return removed
+    for tmp in temporaries:
+        match = re.fullmatch(r"\.(\w+)\.(\d+)\.tmp", tmp.name)
+        if match and int(match.group(2)) != os.getpid() and not _process_runs(int(match.group(2))):
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                continue
+            removed.append((tmp, f"half-written by process {match.group(2)}, which no longer runs"))
+    for manifest_path in manifests:
+        key = manifest_path.stem
+        store = folder / f"{key}.duckdb"
+        if key == keep or not store.exists():
+            continue
+        try:
+            why = _unreachable(json.loads(manifest_path.read_text()))
+        except (OSError, ValueError, TypeError):
+            continue  # not a manifest the kit wrote
+        if why is None:
+            continue
+        try:
+            with open(folder / f".{key}.lock", "w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # being written or removed by another process
+                for path in (store, folder / f"{key}.duckdb.wal", manifest_path, folder / f".{key}.lock"):
+                    path.unlink(missing_ok=True)
+        except OSError:
+            continue  # a cache folder this user may not change: the store stays, the load goes on
+        removed.append((store, why))
+    return removed
+
+
 def _open_cached(con, key: str, spec: Mapping[str, Any]) -> Store | None:
     path = store_cache_dir() / f"{key}.duckdb"
     if not path.exists():
@@ -190,6 +295,8 @@ def _cache_writer(con, key: str, spec: Mapping[str, Any] | None = None):
         if spec is not None:
             (folder / f"{key}.json").write_text(json.dumps(_cache_inputs(spec), indent=1))
         tmp.rename(final)
+    for path, why in remove_unreachable_stores(folder, keep=key):
+        _log.info("removed %s from the store cache: %s", path.name, why)
 
 
 def _write_lines(con, expr, database: str | None):
