@@ -693,6 +693,7 @@ def test_stores_no_spec_can_reach_are_removed_as_a_new_one_is_written(tmp_path, 
     dead = subprocess.Popen(["true"])
     dead.wait()
     (stores / f".{'a' * 24}.{dead.pid}.tmp").write_bytes(b"half")
+    (stores / f".{'a' * 24}.{dead.pid}.tmp.wal").write_bytes(b"its log")
     (stores / f".{'b' * 24}.{os.getppid()}.tmp").write_bytes(b"half, still being written")
 
     time.sleep(0.01)
@@ -708,7 +709,7 @@ def test_stores_no_spec_can_reach_are_removed_as_a_new_one_is_written(tmp_path, 
     assert present == keys_of(monthly) | kept | held_keys | {"0123456789abcdef01234567"}
     assert len(keys_of(monthly)) == 1 and not keys_of(monthly) & old_monthly
     assert not [p for p in stores.iterdir() if any(k in p.name for k in old_monthly)]  # store, manifest, lock
-    assert not (stores / f".{'a' * 24}.{dead.pid}.tmp").exists()
+    assert not list(stores.glob(f".{'a' * 24}.*"))
     assert (stores / f".{'b' * 24}.{os.getppid()}.tmp").exists()
     assert caplog.text.count("transactions.parquet changed since") == 2 and "half-written by process" in caplog.text
 

@@ -203,6 +203,7 @@ def remove_unreachable_stores(folder: Path | None = None, *, keep: str | None = 
         if match and int(match.group(2)) != os.getpid() and not _process_runs(int(match.group(2))):
             try:
                 tmp.unlink(missing_ok=True)
+                tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)  # DuckDB's log beside it, if any
             except OSError:
                 continue
             removed.append((tmp, f"half-written by process {match.group(2)}, which no longer runs"))
