@@ -13,7 +13,7 @@ import ibis
 
 from ..config import store_cache_dir
 from .model import Store
-from .read import _is_uri, source_files
+from .read import _is_uri, _process_runs, source_files
 
 __all__ = ["remove_unreachable_stores"]
 
@@ -127,17 +127,6 @@ def explain_cache_miss(spec: Mapping[str, Any]) -> str:
         reasons.append(f"the kit changed ({other.get('kit')} -> {inputs['kit']}, cache layout {other.get('v')} -> "
                        f"{inputs['v']})")
     return "cache miss: " + ("; ".join(reasons) or "the cached store was removed") + "; reading and cleaning again"
-
-
-def _process_runs(pid: int) -> bool:
-    """Whether a process with this id runs (or may: one of another user's counts as running)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
 
 
 def _unreachable(manifest: Mapping[str, Any]) -> str | None:

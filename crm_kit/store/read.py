@@ -146,6 +146,17 @@ def engine_memory(engine: Mapping[str, Any]) -> tuple[str, str]:
 _CONNECTIONS = itertools.count(1)
 
 
+def _process_runs(pid: int) -> bool:
+    """Whether a process with this id runs (or may: one of another user's counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
 def _remove_stale_spills(folder: Path) -> list[Path]:
     """Remove the spill folders (``<pid>-<n>``) in ``folder`` whose process no longer runs; return them.
 
@@ -165,14 +176,7 @@ def _remove_stale_spills(folder: Path) -> list[Path]:
         return removed
     for entry in entries:
         match = re.fullmatch(r"(\d+)-\d+", entry.name)
-        if not match or not entry.is_dir() or int(match.group(1)) == os.getpid():
-            continue
-        try:
-            os.kill(int(match.group(1)), 0)
-            continue  # the process runs (or belongs to another user)
-        except ProcessLookupError:
-            pass
-        except (PermissionError, OverflowError):
+        if not match or not entry.is_dir() or int(match.group(1)) == os.getpid() or _process_runs(int(match.group(1))):
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed.append(entry)
