@@ -193,6 +193,14 @@ def test_the_report_reads_on_a_screen_and_on_paper(browser, demo_dir, tmp_path):
     assert page.evaluate("document.querySelector('section.summary').compareDocumentPosition("
                          "document.querySelector('section.notebook')) & Node.DOCUMENT_POSITION_FOLLOWING")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    # no figure is broken across two lines of its cell ("36,232,55" / "7" reads as another number)
+    broken = page.evaluate("""Array.from(document.querySelectorAll('td')).filter(td => {
+        const s = td.innerText.trim();
+        if (!/^[-+¥$€£]?[0-9][0-9,.]*%?$/.test(s) || s.length < 4) return false;
+        const r = document.createRange(); r.selectNodeContents(td);
+        return new Set(Array.from(r.getClientRects()).map(x => Math.round(x.top))).size > 1;
+    }).map(td => td.innerText.trim())""")
+    assert broken == [], broken[:5]
     text = page.evaluate("document.body.innerText")
     for banned in ("NaN", "Traceback", "Warning", str(ROOT), str(tmp_path), "{'"):
         assert banned not in text, banned

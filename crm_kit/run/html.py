@@ -17,10 +17,10 @@ nav.toc .h1{font-weight:600;margin-top:.3em} .step{font-size:.5em;color:#777;fon
 section.summary{background:#fbfcfe;border:1px solid #dde3ec;border-radius:8px;padding:.5em 1.2em;margin:1em 0}
 section.notebook{border-top:3px solid #4C72B0;margin-top:2.5em;padding-top:.5em}
 table{border-collapse:collapse;font-size:.82em;margin:.5em 0;max-width:100%}
-th,td{border:1px solid #ddd;padding:3px 6px;text-align:right;overflow-wrap:anywhere}
+th,td{border:1px solid #ddd;padding:3px 6px;text-align:right;overflow-wrap:break-word}
 th{background:#f0f0f0;text-align:center;overflow-wrap:normal;word-break:normal;hyphens:auto} img{max-width:100%;height:auto}
 pre{background:#f8f8f8;padding:.5em;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em}
-.jp-RenderedHTMLCommon,.jp-OutputArea-output{max-width:100%;overflow-x:hidden}
+.jp-RenderedHTMLCommon,.jp-OutputArea-output{max-width:100%;overflow-x:auto}
 .failed{background:#fde2e2;border:1px solid #c44;padding:.5em 1em;border-radius:6px}
 @media print{body{max-width:none;margin:0;font-size:10pt}
   table{font-size:7pt;page-break-inside:auto;table-layout:fixed;width:100%}
