@@ -740,3 +740,28 @@ def test_a_store_that_cannot_be_removed_never_costs_the_load(tmp_path, tiny_line
     fresh = load_store(spec)
     assert fresh.con.execute(fresh.transactions.count()) == 7
     assert len(list((tmp_path / "cache" / "stores").glob("*.duckdb"))) == 2
+
+
+def test_stores_of_another_cache_layout_or_of_a_file_gone_are_unreachable(tmp_path, tiny_lines, monkeypatch):
+    """The other two ways a store's key can no longer be computed: its input file removed, or a manifest written
+    by another cache layout or kit version; a store whose files are all unchanged is kept."""
+    import json
+
+    from crm_kit.store import remove_unreachable_stores
+
+    monkeypatch.setenv("CRM_KIT_CACHE", str(tmp_path / "cache"))
+    stores = tmp_path / "cache" / "stores"
+    specs = {}
+    for name in ("gone", "old_layout", "kept"):
+        (tmp_path / name).mkdir()
+        specs[name] = write_spec(tmp_path / name, tiny_lines)
+        load_store(specs[name])
+    keys = {name: next(m.stem for m in stores.glob("*.json") if f"/{name}/" in m.read_text()) for name in specs}
+    Path(specs["gone"]["tables"]["transactions"]["path"]).unlink()
+    manifest = stores / f"{keys['old_layout']}.json"
+    kit = json.loads(manifest.read_text())["kit"]
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "v": "5"}))
+    removed = {p.stem: why for p, why in remove_unreachable_stores()}
+    assert removed == {keys["gone"]: "transactions.parquet is gone",
+                       keys["old_layout"]: f"written by cache layout 5 / kit {kit}"}
+    assert {p.stem for p in stores.glob("*.duckdb")} == {keys["kept"]}
