@@ -4,10 +4,12 @@ campaign design and two-round result analysis) on an Ibis/DuckDB engine.
 The package is layered along the data flow (an import only points down; a
 test guards it)::
 
-    cli, run (plan, runner, html, teaching)        what users start
+    cli, run (plan, runner, html)                   what users start
+    teaching (blanks, exercises)                    the notebooks' lessons
     demo (plan, generator)                          a client of the package
     cycle
     discovery, segmentation, clv, campaign, results, plotting
+    experiment (assignment, power, Welch/DiD/CUPED/Holm: statistics with no CRM words)
     artifacts (typed hand-offs between steps)
     engine (Ibis queries)    store (spec, read, clean, cache, model, load, public)
     params, config, errors

@@ -82,12 +82,13 @@ def test_postgres_run_equals_parquet_run(postgres_spec, small_demo):
     assert_frame_equal(discovery.repurchase_intervals(pg, as_of="2025-10-01"),
                        discovery.repurchase_intervals(pq, as_of="2025-10-01"), check_dtype=False, rtol=1e-9)
     # a contact list matched back: hashed in DuckDB, in pandas on PostgreSQL (no SHA-256 in Ibis there)
-    from crm_kit import campaign, results
+    from crm_kit import campaign
+    from crm_kit.results._rounds import _contact_list_arms
 
     some = customer_summary(pq.transactions, as_of="2025-10-01")["customer_id"].head(6).astype(str)
     listed = campaign.contact_list(pd.DataFrame({"customer_id": some, "arm": ["treatment", "control"] * 3}),
                                    pd.Series("SMS", index=some), salt="s1")
-    assert_frame_equal(results._contact_list_arms(pg, listed, salt="s1"), results._contact_list_arms(pq, listed, salt="s1"))
+    assert_frame_equal(_contact_list_arms(pg, listed, salt="s1"), _contact_list_arms(pq, listed, salt="s1"))
     assert_frame_equal(clv.clv_summary(pg.transactions, calibration_end="2025-06-01", observation_end="2025-10-01"),
                        clv.clv_summary(pq.transactions, calibration_end="2025-06-01", observation_end="2025-10-01"),
                        check_dtype=False, rtol=1e-9)

@@ -529,17 +529,18 @@ def test_headers_with_stray_spaces_and_unambiguous_local_date_layouts(tmp_path):
 
 def test_a_contact_list_is_matched_back_in_the_engine(tmp_path):
     """arms_source: contact_list — only the listed buyers come back from the engine, matched as pseudonymise does."""
-    from crm_kit import campaign, results
+    from crm_kit import campaign
+    from crm_kit.results._rounds import _contact_list_arms
     from crm_kit.errors import DataError
 
     store = load_store(_tables(tmp_path, member_ids=["001", "002", "003", "004"]))
     arms = pd.DataFrame({"customer_id": ["003", "001"], "arm": ["treatment", "control"]})
     listed = campaign.contact_list(arms, pd.Series(["SMS"], index=["003"]), salt="pepper")
-    matched = results._contact_list_arms(store, listed, salt="pepper")
+    matched = _contact_list_arms(store, listed, salt="pepper")
     assert matched.to_dict(orient="list") == {"customer_id": ["003", "001"], "arm": ["treatment", "control"]}
     with pytest.raises(DataError, match="1 contact-list key"):  # a key no buyer of this store has
-        results._contact_list_arms(store, campaign.contact_list(
+        _contact_list_arms(store, campaign.contact_list(
             pd.DataFrame({"customer_id": ["003", "999"], "arm": ["treatment", "control"]}),
             pd.Series(["SMS"], index=["003"]), salt="pepper"), salt="pepper")
     with pytest.raises(DataError, match="2 contact-list key"):  # another salt: nothing matches
-        results._contact_list_arms(store, listed, salt="salt")
+        _contact_list_arms(store, listed, salt="salt")

@@ -7,8 +7,8 @@ import papermill as pm
 import pytest
 
 from conftest import ROOT, shared_file
-from crm_kit.run import teaching
-from crm_kit.run.teaching import BLANKS, EXERCISES, NotYet, check, student_copy
+from crm_kit import teaching
+from crm_kit.teaching import BLANKS, EXERCISES, NotYet, check, student_copy
 
 NB_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(p.stem for p in NB_DIR.glob("0*.ipynb"))

@@ -25,8 +25,8 @@ __all__ = ["WARM_IMPORTS", "WarmKernels"]
 #: ``import crm_kit`` alone no longer loads the demo, which the notebooks import
 WARM_IMPORTS = (
     "import matplotlib.pyplot, pandas, IPython.display\n"
-    "import crm_kit, crm_kit.artifacts, crm_kit.campaign, crm_kit.cycle, crm_kit.demo, crm_kit.discovery, "
-    "crm_kit.engine, crm_kit.params, crm_kit.plotting, crm_kit.presentation, crm_kit.results, crm_kit.run.teaching, "
+    "import crm_kit, crm_kit.artifacts, crm_kit.campaign, crm_kit.cycle, crm_kit.demo, crm_kit.discovery, crm_kit.experiment, "
+    "crm_kit.engine, crm_kit.params, crm_kit.plotting, crm_kit.presentation, crm_kit.results, crm_kit.teaching, "
     "crm_kit.uplift"
 )
 

@@ -1,0 +1,213 @@
+"""The round's experiment in campaign terms: arms with channels and prices, their costs, power in words.
+
+The statistics — the random assignment, the balance table, power and the
+minimum detectable effect — are :mod:`crm_kit.experiment`'s; this module
+gives them the campaign's arms (a channel and a price each), its costs and
+the sentences notebook 03 shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from .. import experiment
+from ..errors import ParameterError
+from ._plan import contact_channels
+
+#: the design half of the experiment core, under the names notebook 03 has always used
+balance_table = experiment.balance_table
+power_analysis = experiment.power_analysis
+arm_power = experiment.arm_power
+
+
+def assign_arms(
+    customers: pd.DataFrame,
+    *,
+    control_share: float = 0.2,
+    stratify_by: str | Sequence[str] | None = None,
+    seed: int = 0,
+    id_col: str = "customer_id",
+    treatment_arms: Sequence[Mapping[str, Any]] = (),
+) -> pd.DataFrame:
+    """Hold out a random control group, stratified, reproducibly; optionally split the rest into several arms.
+
+    :func:`crm_kit.experiment.assign_arms` after :func:`check_treatment_arms`
+    (every arm of a campaign names its channel): within each stratum,
+    customers are sorted by id, shuffled with a generator seeded by ``seed``,
+    and the first ``round(control_share * n)`` go to control; the rest go to
+    the arms by their shares (largest remainders). The same customers, share,
+    strata and seed always give the same split, whatever the input order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id`` and ``arm`` (``"treatment"`` or the arms' names, and ``"control"``), sorted by id.
+    """
+    arms = check_treatment_arms(treatment_arms, control_share=control_share) if treatment_arms else []
+    return experiment.assign_arms(customers, control_share=control_share, stratify_by=stratify_by, seed=seed,
+                                  id_col=id_col, treatment_arms=[{"name": a["name"], "share": a["share"]} for a in arms])
+
+
+def adjusted_power(outcome: pd.Series, covariates: pd.DataFrame, *, effect: float, group_size: int,
+                   control_share: float, alpha: float = 0.05, power: float = 0.8) -> dict[str, Any]:
+    """:func:`power_analysis` with the variance the adjusted lift will have (CUPED / ANCOVA).
+
+    :func:`crm_kit.experiment.adjusted_power` on each member's mean visits and
+    sales over the periods *before* the honest-variance month
+    (:func:`crm_kit.engine.pre_period_covariates`: ``visits_pre``, ``sales_pre``),
+    the covariates :func:`crm_kit.results.adjusted_lift` will use.
+    """
+    return experiment.adjusted_power(outcome, covariates, effect=effect, group_size=group_size,
+                                     control_share=control_share, alpha=alpha, power=power,
+                                     columns=("visits_pre", "sales_pre"))
+
+
+def check_treatment_arms(treatment_arms: Sequence[Mapping[str, Any]], *, control_share: float,
+                         cost_per_contact: float | None = None) -> list[dict[str, Any]]:
+    """Validate a multi-arm design and fill its defaults.
+
+    The arms' names and shares are checked by :func:`crm_kit.experiment.check_arm_shares`;
+    this adds what a campaign's arm carries: its channel and its price per message.
+
+    Parameters
+    ----------
+    treatment_arms
+        One mapping per treatment arm: ``name`` (not ``control``, unique),
+        ``channel`` (every member of the arm is reached there), optional
+        ``share`` (of the whole target group; either every arm gives one and
+        they add up with ``control_share`` to 1, or none does and the treated
+        are split equally) and optional ``cost_per_contact`` (default: the
+        round's ``cost_per_contact``).
+    control_share
+        The control group's share of the target.
+    cost_per_contact
+        The default cost of one message.
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``channel``, ``share`` (of the whole target) and ``cost_per_contact`` per arm.
+    """
+    if isinstance(treatment_arms, Mapping) or not all(isinstance(a, Mapping) for a in treatment_arms):
+        raise ParameterError("treatment_arms: give a list of mappings such as "
+                             "[{name: WeChat, channel: WeChat, share: 0.4}, {name: SMS, channel: SMS, share: 0.4}]")
+    arms = []
+    for i, spec in enumerate(treatment_arms):
+        unknown = sorted(set(spec) - {"name", "channel", "share", "cost_per_contact"})
+        if unknown:
+            raise ParameterError(f"treatment_arms[{i}]: unknown key(s) {unknown}; use name, channel, share, cost_per_contact")
+        name, channel = str(spec.get("name") or "").strip(), str(spec.get("channel") or "").strip()
+        if not name or not channel:
+            raise ParameterError(f"treatment_arms[{i}]: every arm needs a name and a channel, e.g. {{name: SMS, channel: SMS}}")
+        arms.append({"name": name, "channel": channel, "share": spec.get("share"),
+                     "cost_per_contact": spec.get("cost_per_contact", cost_per_contact)})
+    arms = experiment.check_arm_shares(arms, control_share=control_share)
+    for a in arms:
+        cost = a["cost_per_contact"]
+        if cost is not None and (not isinstance(cost, (int, float)) or isinstance(cost, bool) or cost < 0):
+            raise ParameterError(f"treatment_arms: {a['name']}'s cost_per_contact={cost!r} must be a number >= 0")
+    return arms
+
+
+def arm_channels(treated: pd.DataFrame, *, plan: Mapping[str, Any],
+                 treatment_arms: Sequence[Mapping[str, Any]] = ()) -> pd.Series:
+    """Each treated customer's channel: their arm's channel in a multi-arm design, else :func:`contact_channels`."""
+    if not treatment_arms:
+        return contact_channels(treated, plan=plan)
+    by_arm = {a["name"]: a["channel"] for a in treatment_arms}
+    return treated["arm"].map(by_arm).astype(str).rename("channel")
+
+
+def design_channels(plan: Mapping[str, Any], treatment_arms: Sequence[Mapping[str, Any]] = ()) -> list[str]:
+    """The round's channels: the plan's, or in a multi-arm design the arms' own (in the arms' order)."""
+    if not treatment_arms:
+        return list(plan["channels"])
+    return list(dict.fromkeys(a["channel"] for a in treatment_arms))
+
+
+def price_per_contact(arm_cost_table: pd.DataFrame) -> float:
+    """The mean price of one message over every arm's messages (:func:`arm_costs`); 0 with no message."""
+    contacts = float(arm_cost_table["contacts"].sum())
+    return float(arm_cost_table["message_cost"].sum()) / contacts if contacts else 0.0
+
+
+def arms_record(arm_cost_table: pd.DataFrame, treatment_arms: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The campaign definition's ``by_arm`` entry: per treatment arm its channel, share, size and cost ({} for one arm)."""
+    if not treatment_arms:
+        return {}
+    shares = {a["name"]: a["share"] for a in treatment_arms}
+    return {r["arm"]: {"channel": r["channel"], "share": shares[r["arm"]], "customers": int(r["treated"]),
+                       "cost_per_contact": float(r["cost_per_contact"]), "cost": float(r["cost"])}
+            for r in arm_cost_table.to_dict("records")}
+
+
+def arm_costs(design: pd.DataFrame, *, treatment_arms: Sequence[Mapping[str, Any]], pushes_per_member: int,
+              cost_per_contact: float, budget: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Each treatment arm's cost: its messages at its channel's price, plus its share of the other costs.
+
+    Parameters
+    ----------
+    design
+        The target with its ``arm`` column.
+    treatment_arms
+        :func:`check_treatment_arms`'s list; empty gives one row, ``treatment``.
+    pushes_per_member, cost_per_contact
+        Messages per treated member and the default price of one.
+    budget
+        :func:`campaign_budget`'s result: every cost in it that is not a message (samples, rewards, staff) is
+        shared by treated member. Without it, the arms carry their messages only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``arm``, ``channel``, ``treated``, ``contacts``, ``cost_per_contact``, ``message_cost``, ``other_cost``, ``cost``.
+    """
+    arms = list(treatment_arms) or [{"name": "treatment", "channel": "by preference", "cost_per_contact": cost_per_contact}]
+    treated = design.loc[design["arm"] != "control", "arm"].value_counts()
+    total_treated = int(treated.sum())
+    prices = {a["name"]: float(a["cost_per_contact"] if a.get("cost_per_contact") is not None else cost_per_contact)
+              for a in arms}
+    messages = sum(int(treated.get(name, 0)) * pushes_per_member * price for name, price in prices.items())
+    other_costs = max(float(budget["total_cost"]) - messages, 0.0) if budget is not None else 0.0
+    rows = []
+    for a in arms:
+        n = int(treated.get(a["name"], 0))
+        price = prices[a["name"]]
+        message = n * pushes_per_member * price
+        other = other_costs * n / total_treated if total_treated else 0.0
+        rows.append({"arm": a["name"], "channel": a["channel"], "treated": n, "contacts": n * pushes_per_member,
+                     "cost_per_contact": price, "message_cost": message, "other_cost": other, "cost": message + other})
+    return pd.DataFrame(rows)
+
+
+def power_verdict(check: dict[str, Any], *, goal: float, metric: str = "sales") -> str:
+    """One sentence reading :func:`power_analysis`: can the split show the goal, and what would."""
+    verdict = "big enough" if check["big_enough"] else "too small"
+    text = (f"With {check['treatment']} treated and {check['control']} control members the group is {verdict} "
+            f"to detect +{goal:.0%} {metric} ({check['effect']:,.0f} a member) with {check['target_power']:.0%} power "
+            f"(power at this split: {check['power_at_plan']:.0%}). The smallest detectable effect is "
+            f"{check['mde']:,.0f} a member. ")
+    if check["control_share_needed"] is not None:
+        return text + f"A control share of {check['control_share_needed']:.0%} would be enough."
+    return text + (f"No control share up to 50% reaches it with this group: about {check['group_size_needed']:,} "
+                   "members would be needed at the planned split.")
+
+
+def adjusted_power_verdict(plain: dict[str, Any], adjusted: dict[str, Any]) -> str:
+    """One sentence: what the adjusted lift buys at the design stage — a smaller detectable effect or control group."""
+    text = (f"Adjusted for each member's own past (it explains {adjusted['r_squared']:.0%} of the variance), the "
+            f"smallest detectable effect drops from {plain['mde']:,.0f} to {adjusted['mde']:,.0f} a member")
+    before, after = plain["control_share_needed"], adjusted["control_share_needed"]
+    if before is not None and after is not None and after < before:
+        return text + f", and a control share of {after:.0%} would be enough instead of {before:.0%}."
+    if before is None and after is not None:
+        return text + f", and a control share of {after:.0%} would now be enough."
+    return text + "."
+
+
+def balance_columns(design: pd.DataFrame, *, profile: Sequence[str] = (
+        "preferred_channel", "occupation", "gender", "age_band", "uses_wechat")) -> list[str]:
+    """The columns the balance table compares: the base month's visits, ticket and sales, and the member fields present."""
+    return ["visits_base", "ticket_base", "sales_base", *(c for c in profile if c in design.columns)]

@@ -1,0 +1,172 @@
+"""How big an experiment must be: power, minimum detectable effect, the control share needed."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, EmptyGroupError
+
+__all__ = ["power_analysis", "adjusted_power", "arm_power"]
+
+
+def _solved(value) -> float:
+    """statsmodels' ``solve_power`` answer as a number: a scalar from its root finder, a 1-element array when it
+    fell back to ``fsolve`` (which ``float()`` refuses under NumPy 2)."""
+    return float(np.ravel(value)[0])
+
+
+def _spread(outcome) -> float:
+    sd = float(pd.Series(outcome).std(ddof=1))
+    if not sd > 0:
+        raise DataError("the goal metric does not vary: power cannot be computed")
+    return sd
+
+
+def power_analysis(outcome: pd.Series, *, effect: float, group_size: int, control_share: float,
+                   alpha: float = 0.05, power: float = 0.8) -> dict[str, Any]:
+    """Can a two-arm experiment detect ``effect``? Power, minimum detectable effect and the control share needed.
+
+    The two-sample t test's power (statsmodels ``TTestIndPower``) at the
+    standardised effect ``d = effect / sd``, ``sd`` the outcome's standard
+    deviation, with ``n_c = round(N * control_share)`` and ``n_t = N - n_c``.
+    Under the normal approximation the minimum detectable effect is
+    ``MDE = (z_{1-alpha/2} + z_{power}) * sd * sqrt(1/n_t + 1/n_c)``; statsmodels
+    solves the same equation on the noncentral t (Cohen 1988, ch. 2).
+
+    Parameters
+    ----------
+    outcome
+        Per-unit values of the outcome in a period that did not select the group (an honest variance).
+    effect
+        The effect to detect, as an absolute difference per unit.
+    group_size
+        Units to split.
+    control_share
+        The planned control share.
+    alpha, power
+        Two-sided level and target power.
+
+    Returns
+    -------
+    dict
+        ``sd``, ``effect``, ``effect_size_d``, ``treatment`` and ``control`` sizes, ``alpha``,
+        ``target_power``, ``power_at_plan``, ``mde`` and ``mde_d``, ``control_share_needed`` (the smallest
+        share in steps of 1 % up to 50 % that reaches ``power``, or None), ``group_size_needed`` at the
+        planned split, and ``big_enough``.
+    """
+    from statsmodels.stats.power import TTestIndPower
+
+    if group_size < 4:
+        raise EmptyGroupError(f"a target group of {group_size} cannot be split into treatment and control")
+    sd = _spread(outcome)
+    analysis = TTestIndPower()
+    n_c = int(round(group_size * control_share))
+    n_t = group_size - n_c
+    d = effect / sd
+    achieved = float(analysis.power(effect_size=d, nobs1=n_t, ratio=n_c / n_t, alpha=alpha))
+    mde_d = _solved(analysis.solve_power(effect_size=None, nobs1=n_t, ratio=n_c / n_t, alpha=alpha, power=power))
+    needed_share = None
+    for share in np.arange(0.01, 0.51, 0.01):
+        c = int(round(group_size * share))
+        if c < 2:
+            continue
+        if analysis.power(effect_size=d, nobs1=group_size - c, ratio=c / (group_size - c), alpha=alpha) >= power:
+            needed_share = round(float(share), 2)
+            break
+    ratio = control_share / (1 - control_share)
+    n1 = _solved(analysis.solve_power(effect_size=d, nobs1=None, ratio=ratio, alpha=alpha, power=power))
+    return {
+        "sd": sd, "effect": effect, "effect_size_d": d, "treatment": n_t, "control": n_c,
+        "alpha": alpha, "target_power": power, "power_at_plan": achieved,
+        "mde": mde_d * sd, "mde_d": mde_d, "control_share_needed": needed_share,
+        "group_size_needed": int(np.ceil(n1 * (1 + ratio))), "big_enough": achieved >= power,
+    }
+
+
+def adjusted_power(outcome: pd.Series, covariates: pd.DataFrame, *, effect: float, group_size: int,
+                   control_share: float, alpha: float = 0.05, power: float = 0.8,
+                   columns: Sequence[str] | None = None) -> dict[str, Any]:
+    """:func:`power_analysis` for the regression-adjusted estimate (CUPED / ANCOVA).
+
+    The adjusted difference (:func:`~crm_kit.experiment.adjusted_differences`)
+    removes the part of each unit's outcome its pre-period covariates predict;
+    its variance is the outcome's times ``1 - R²`` (Deng et al. 2013: with one
+    covariate, ``1 - rho²``), ``R²`` of the OLS of ``outcome`` on ``covariates``.
+    The power check then runs on the residuals (plus the mean).
+
+    Parameters
+    ----------
+    outcome
+        As for :func:`power_analysis`, indexed by unit id.
+    covariates
+        Pre-period covariates indexed by the same ids.
+    columns
+        The covariate columns to use; default every column.
+
+    Returns
+    -------
+    dict
+        :func:`power_analysis`'s figures for the adjusted estimate, plus ``r_squared``.
+    """
+    y = pd.Series(outcome).astype(float)
+    cols = list(columns) if columns is not None else list(covariates.columns)
+    x = covariates.reindex(y.index)[cols].to_numpy(float)
+    if np.isnan(x).any():
+        raise DataError("pre-period covariates are missing for some target members; compute them for the same ids")
+    X = np.column_stack([np.ones(len(y)), x - x.mean(axis=0)])
+    beta, *_ = np.linalg.lstsq(X, y.to_numpy(), rcond=None)
+    residual = y - X @ beta
+    total = float(((y - y.mean()) ** 2).sum())
+    r_squared = 1 - float((residual**2).sum()) / total if total > 0 else 0.0
+    check = power_analysis(residual + y.mean(), effect=effect, group_size=group_size, control_share=control_share,
+                           alpha=alpha, power=power)
+    return {**check, "r_squared": r_squared}
+
+
+def arm_power(outcome: pd.Series, *, effect: float, arms: pd.DataFrame, alpha: float = 0.05,
+              power: float = 0.8, arm_col: str = "arm", control: Any = "control") -> pd.DataFrame | str:
+    """Power of each arm-against-control comparison of a multi-arm design, at the Holm family's strictest level.
+
+    With ``m`` arms compared with control, Holm's first test runs at
+    ``alpha / m`` (Holm 1979); planning each comparison at that level
+    (Bonferroni's) is what guarantees it. Two-sample t power (statsmodels)
+    with the outcome's standard deviation.
+
+    Parameters
+    ----------
+    outcome
+        Per-unit values of the outcome in a period that did not select the group.
+    effect
+        The effect to detect, as an absolute difference per unit.
+    arms
+        The design: ``arm_col`` per unit.
+
+    Returns
+    -------
+    pandas.DataFrame or str
+        Per treatment arm: its size, the control's, the level used, the power at the effect and the minimum
+        detectable effect at ``power``; a sentence for a design with one treatment arm.
+    """
+    from statsmodels.stats.power import TTestIndPower
+
+    sd = _spread(outcome)
+    counts = arms[arm_col].value_counts()
+    if len(counts.drop(control, errors="ignore")) < 2:
+        return "One treatment arm: the power check above is its comparison with control."
+    n_c = int(counts.get(control, 0))
+    if n_c < 2:
+        raise EmptyGroupError("the design has fewer than two control customers: no comparison can be powered")
+    names = [a for a in counts.index if a != control]
+    level = alpha / len(names)
+    analysis = TTestIndPower()
+    rows = []
+    for name in sorted(names):
+        n_t = int(counts[name])
+        achieved = float(analysis.power(effect_size=effect / sd, nobs1=n_t, ratio=n_c / n_t, alpha=level))
+        mde = _solved(analysis.solve_power(effect_size=None, nobs1=n_t, ratio=n_c / n_t, alpha=level, power=power)) * sd
+        rows.append({"comparison": f"{name} vs {control}", "treated": n_t, "control": n_c, "alpha_per_comparison": level,
+                     "effect": effect, "power_at_plan": achieved, "mde": mde, "big_enough": achieved >= power})
+    return pd.DataFrame(rows)
