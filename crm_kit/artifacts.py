@@ -378,6 +378,11 @@ class RoundResult(Artifact):
     group_counts: dict[str, int] | None = None
     arms: dict[str, int] | None = None
     lift: list[dict[str, Any]] | None = None
+    #: the lift adjusted for each customer's past (CUPED / Lin), per metric; with a comparison group that was
+    #: not random, the sentence saying why there is none
+    adjusted_lift: list[dict[str, Any]] | str | None = None
+    #: the best valid estimate of the sales effect (:func:`crm_kit.results.headline_effect`), the plain one beside
+    headline: dict[str, Any] | None = None
     naive_vs_controlled: list[dict[str, Any]] | None = None
     returns: dict[str, Any] | None = None
     placebo: list[dict[str, Any]] | None = None

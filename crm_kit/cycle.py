@@ -57,16 +57,36 @@ def flow(rounds: Rounds) -> tuple[list, list]:
     return nodes, links
 
 
+def _sales_effect(res: RoundResult) -> tuple[dict[str, Any], str]:
+    """The round's headline sales effect (basis, estimate, interval) and the basis of its plain estimate.
+
+    A round written before headlines existed gets the plain lift, or the difference-in-differences its return used.
+    """
+    plain_basis = "did" if (res.returns or {}).get("estimate") == "did" or (res.headline or {}).get("basis") == "did" \
+        else "lift"
+    if res.headline:
+        return res.headline, plain_basis
+    sales = res.lift_row("sales")
+    low, high = ("ci_low", "ci_high") if plain_basis == "lift" else ("did_ci_low", "did_ci_high")
+    return {"basis": plain_basis, "estimate": sales[plain_basis], "ci_low": sales[low], "ci_high": sales[high]}, plain_basis
+
+
 def round_table(rounds: Rounds) -> pd.DataFrame:
-    """One row per round: sizes, naive growth, controlled lift, incremental sales, cost, return."""
+    """One row per round: sizes, naive growth, controlled lift, incremental sales, cost, return.
+
+    The effect is the round's headline (:func:`crm_kit.results.headline_effect`: the adjusted lift against a
+    random control group, the difference-in-differences against a comparison group), with the plain estimate
+    beside it; a round written before headlines existed falls back to the plain lift or the
+    difference-in-differences its return used.
+    """
     rows = []
     for n in sorted(rounds):
         _definition, res = rounds[n]
         ret = res.returns
-        # a round evaluated against a comparison group that was not random reports the difference-in-differences
-        estimate = ret.get("estimate", "lift")
-        low, high = ("ci_low", "ci_high") if estimate == "lift" else ("did_ci_low", "did_ci_high")
         sales = res.lift_row("sales")
+        # a round evaluated against a comparison group that was not random reports the difference-in-differences
+        head, plain_basis = _sales_effect(res)
+        low, high = ("ci_low", "ci_high") if plain_basis == "lift" else ("did_ci_low", "did_ci_high")
         rows.append({
             "round": n,
             "campaign": res.campaign_id,
@@ -74,10 +94,14 @@ def round_table(rounds: Rounds) -> pd.DataFrame:
             "control": res.arms.get("control", 0),
             "naive_sales_growth": res.naive("naive_mean"),
             "control_growth": res.naive("control_growth"),
-            "estimate": estimate,
-            "sales_lift_per_customer": sales[estimate],
-            "lift_ci_low": sales[low],
-            "lift_ci_high": sales[high],
+            "estimate": head["basis"],
+            "sales_lift_per_customer": head["estimate"],
+            "lift_ci_low": head["ci_low"],
+            "lift_ci_high": head["ci_high"],
+            "plain_lift_per_customer": sales[plain_basis],
+            "plain_ci_low": sales[low],
+            "plain_ci_high": sales[high],
+            "width_gain": head.get("width_gain"),
             "incremental_sales": ret["incremental_sales"],
             "cost": ret["cost"],
             "return_on_spend": ret["return_on_spend"],
@@ -121,8 +145,8 @@ def targeting_comparison(rounds: Rounds) -> pd.DataFrame | str:
             definition, nxt = rounds[n + 1]
             if nxt.analysed and nxt.returns:
                 treated = int((nxt.arms or {}).get("treatment", 0))
-                estimate = nxt.returns.get("estimate", "lift")
-                per = float(nxt.lift_row("sales")[estimate])
+                head, estimate = _sales_effect(nxt)
+                per = float(head["estimate"])
                 cost = float(nxt.returns.get("cost") or 0.0) / treated if treated else 0.0
                 margin = float(definition.gross_margin if definition else up["gross_margin"])
                 target = _round_target(definition, nxt)

@@ -231,3 +231,17 @@ def test_power_analysis_when_statsmodels_falls_back_to_fsolve():
     check = power_analysis(outcome, effect=30.0, group_size=group, control_share=share)
     assert TTestIndPower().power(effect_size=check["mde_d"], nobs1=check["treatment"],
                                  ratio=check["control"] / check["treatment"], alpha=0.05) == pytest.approx(0.8, abs=1e-3)
+
+
+def test_a_campaign_month_must_come_after_its_base_month():
+    cp.check_period_order("2025-09", "2025-10")
+    cp.check_period_order("2025-09-01/2025-09-15", "2025-09-15/2025-10-01")  # right after it
+    with pytest.raises(ParameterError, match=r"campaign_month 2025-08 starts before base_month 2025-09: .* 2025-10-01 or later"):
+        cp.check_period_order("2025-09", "2025-08")
+    with pytest.raises(ParameterError, match="starts inside base_month"):
+        cp.check_period_order("2025-09", "2025-09-10/2025-10-10")
+    from crm_kit import results
+
+    with pytest.raises(ParameterError, match="campaign_month 2025-09 starts inside base_month 2025-09"):
+        results.round_setup(None, round_no=1, campaign_id="x", base="2025-09", campaign="2025-09", goals={},
+                            cost=0.0, gross_margin=0.2)

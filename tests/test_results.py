@@ -219,6 +219,41 @@ def test_campaign_return_with_did_and_without_cost():
         r.campaign_return(lift, treated=1, cost=1.0, gross_margin=0.2, estimate="diff")
 
 
+def test_the_headline_is_the_adjusted_lift_against_a_random_control_and_the_return_says_so():
+    lift = pd.DataFrame([{"metric": "sales", "lift": 100.0, "ci_low": 50.0, "ci_high": 150.0,
+                          "did": 10.0, "did_ci_low": -5.0, "did_ci_high": 25.0}])
+    adjusted = pd.DataFrame([{"metric": "sales", "adjusted": 90.0, "adjusted_ci_low": 70.0, "adjusted_ci_high": 110.0,
+                              "variance_explained": 0.6, "width_gain": 0.6}])
+    head = r.headline_effect(lift, adjusted)
+    assert (head["basis"], head["estimate"], head["ci_low"], head["ci_high"]) == ("adjusted", 90.0, 70.0, 110.0)
+    assert head["plain"] == {"estimate": 100.0, "ci_low": 50.0, "ci_high": 150.0,
+                             "method": "difference in means, Welch interval"}
+    ret = r.campaign_return(lift, treated=200, cost=4000.0, gross_margin=0.25, headline=head)
+    assert ret["estimate"] == "adjusted" and ret["incremental_sales"] == 18_000 and ret["incremental_sales_ci_low"] == 14_000
+    # no adjustment computed (a sentence), or one that failed: the plain lift; a comparison group: the DiD, never adjusted
+    assert r.headline_effect(lift, "No adjusted lift: ...")["basis"] == "lift"
+    assert r.headline_effect(lift, adjusted.assign(adjusted=np.nan))["basis"] == "lift"
+    did = r.headline_effect(lift, adjusted, estimate="did")
+    assert (did["basis"], did["estimate"], did["ci_low"]) == ("did", 10.0, -5.0)
+
+
+def test_the_round_table_reads_the_headline_and_keeps_the_plain_estimate_beside_it():
+    from crm_kit.artifacts import RoundResult
+    from crm_kit.cycle import round_table
+
+    lift = [{"metric": "sales", "lift": 100.0, "ci_low": 50.0, "ci_high": 150.0, "did": 1.0, "did_ci_low": 0.0,
+             "did_ci_high": 2.0}]
+    head = {"metric": "sales", "basis": "adjusted", "estimate": 90.0, "ci_low": 70.0, "ci_high": 110.0,
+            "width_gain": 0.6, "plain": {"estimate": 100.0, "ci_low": 50.0, "ci_high": 150.0}}
+    res = RoundResult(round=1, campaign_id="x", lift=lift, headline=head, arms={"treatment": 200, "control": 50},
+                      groups=[], naive_vs_controlled=[],
+                      returns={"estimate": "adjusted", "incremental_sales": 18_000.0, "cost": 4000.0,
+                               "return_on_spend": 4.5, "roi": 0.125})
+    row = round_table({1: (None, res)}).iloc[0]
+    assert (row["estimate"], row["sales_lift_per_customer"], row["lift_ci_low"]) == ("adjusted", 90.0, 70.0)
+    assert (row["plain_lift_per_customer"], row["plain_ci_low"], row["width_gain"]) == (100.0, 50.0, 0.6)
+
+
 def test_profile_comparison_by_hand():
     groups = pd.Series(["A1", "A1", "A1", "A4", "A4"], index=["a", "b", "c", "d", "e"], name="group_round1")
     customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "occupation": ["student", "student", "staff", "staff"],

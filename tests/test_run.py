@@ -101,12 +101,22 @@ def test_whole_demo_cycle_produces_report_metrics_and_never_overwrites(demo_dir,
     assert metrics["campaign_round1"]["arms"]["treatment"] + metrics["campaign_round1"]["arms"]["control"] == 1155
     assert set(metrics["results_round1"]["group_counts"]) == {"A1", "A2", "A3", "A4"}
     assert metrics["campaign_round2"]["target"]["size"] == metrics["results_round1"]["group_counts"]["A4"]
+    # the headline is the best valid estimate: the adjusted lift, narrower than the plain one and covering the truth
+    truth = json.loads((demo_dir / "ground_truth.json").read_text())["rounds"]
+    for n in (1, 2):
+        head = metrics[f"results_round{n}"]["headline"]
+        assert head["basis"] == "adjusted" and metrics[f"results_round{n}"]["return"]["estimate"] == "adjusted"
+        plain = head["plain"]
+        assert 1 - (head["ci_high"] - head["ci_low"]) / (plain["ci_high"] - plain["ci_low"]) >= 0.15, (n, head)
+        assert head["ci_low"] <= truth[str(n)]["planted_effect_sales_per_member"] <= head["ci_high"], (n, head)
+        assert metrics["cycle"]["rounds"][n - 1]["sales_lift_per_customer"] == pytest.approx(head["estimate"])
     html = (folder / "report.html").read_text()
     assert html.count("<img") >= 20 and "data:image/png;base64" in html
     summary = html[html.index('<section class="summary"'):html.index('<section class="notebook"')]
     assert "Chosen for uplift: group 8" in summary and "Round 2: R2-2025-11" in summary
     cycle_rounds = metrics["cycle"]["rounds"]  # the summary reads the same figures as notebook 05's table
     assert f"{cycle_rounds[0]['return_on_spend']:,.1f}× return on spend" in summary
+    assert "adjusted for each customer's own past" in summary and "the plain difference in means" in summary
     assert not re.search(r'(src|href)="https?://', html)
     assert "def " not in re.sub(r"<[^>]+>", "", html).split("crm-kit report")[0]
     for banned in ("Member 1", "@example.com", "wx_m0"):  # personal fields never reach the report

@@ -151,6 +151,26 @@ def _read_group_file(path: str) -> pd.DataFrame:
     return pd.read_parquet(found)
 
 
+def check_period_order(base: Any, campaign: Any, *, base_name: str = "base_month",
+                       campaign_name: str = "campaign_month") -> None:
+    """Refuse a campaign period that does not come after its base period.
+
+    Growth is "campaign against base": a campaign month before (or inside) the
+    base month compares the campaign with what came after it, and every
+    figure of the round would read backwards. The campaign period must start
+    at or after the base period's end.
+    """
+    from ..engine import parse_period
+
+    base_start, base_end = parse_period(base, base_name)
+    start, _end = parse_period(campaign, campaign_name)
+    if start < base_end:
+        when = "before" if start < base_start else "inside"
+        raise ParameterError(f"{campaign_name} {campaign} starts {when} {base_name} {base}: the campaign period must "
+                             f"come after the base period it is compared with; set {campaign_name} to a period "
+                             f"starting on {base_end.date()} or later (or {base_name} to one ending by {start.date()})")
+
+
 def resolve_target(store, *, kind: str, value: Any, round_no: int, base_month: str, campaign_id: str,
                    campaign_month: str, folder: str | Path | None, group_list: str = "",
                    exclude_contacted: bool = True) -> Target:
@@ -183,6 +203,7 @@ def resolve_target(store, *, kind: str, value: Any, round_no: int, base_month: s
     """
     if kind not in TARGET_KINDS:
         raise ParameterError(f"target_kind={kind!r}: use one of {list(TARGET_KINDS)}")
+    check_period_order(base_month, campaign_month)
     customer_list = monthly_customer_list(store.transactions, month=base_month)
     origin = "as given"
     if kind == "decile" and value in ("", None):

@@ -107,22 +107,62 @@ def naive_vs_controlled(table: pd.DataFrame, lift: pd.DataFrame, *, arm_col: str
     ])
 
 
+def headline_effect(lift: pd.DataFrame, adjusted: pd.DataFrame | str | None = None, *, estimate: str = "lift",
+                    metric: str = "sales") -> dict[str, Any]:
+    """The round's best valid estimate of its effect on ``metric``, with the plain one beside it.
+
+    Against a random control group (``estimate="lift"``) the regression-adjusted
+    lift (:func:`adjusted_lift`: CUPED / Lin) when it was computed — the same
+    effect with a narrower interval — else the plain difference in means;
+    against a comparison group that was not random (``"did"``) the
+    difference-in-differences, as no adjustment makes such arms comparable.
+
+    Returns
+    -------
+    dict
+        ``metric``, ``basis`` (``"adjusted"``, ``"lift"`` or ``"did"``), ``method``, ``estimate``, ``ci_low``,
+        ``ci_high``; ``plain`` (the difference in means or the difference-in-differences with its interval and
+        method); with the adjusted basis also ``variance_explained`` and ``width_gain``.
+    """
+    _check_estimate(estimate)
+    row = lift.set_index("metric").loc[metric]
+    low, high = ("ci_low", "ci_high") if estimate == "lift" else ("did_ci_low", "did_ci_high")
+    plain = {"estimate": float(row[estimate]), "ci_low": float(row[low]), "ci_high": float(row[high]),
+             "method": ("difference in means, Welch interval" if estimate == "lift"
+                        else "difference-in-differences, Welch interval")}
+    out = {"metric": metric, "basis": estimate, "method": plain["method"], "estimate": plain["estimate"],
+           "ci_low": plain["ci_low"], "ci_high": plain["ci_high"], "plain": plain}
+    if estimate == "lift" and isinstance(adjusted, pd.DataFrame) and metric in set(adjusted["metric"]):
+        adj = adjusted.set_index("metric").loc[metric]
+        values = [float(adj[k]) for k in ("adjusted", "adjusted_ci_low", "adjusted_ci_high")]
+        if all(np.isfinite(values)):
+            out.update(basis="adjusted", method="regression-adjusted lift (CUPED / Lin 2013), HC3 interval",
+                       estimate=values[0], ci_low=values[1], ci_high=values[2],
+                       variance_explained=float(adj["variance_explained"]), width_gain=float(adj["width_gain"]))
+    return out
+
+
 def campaign_return(lift: pd.DataFrame, *, treated: int, cost: float, gross_margin: float,
-                    estimate: str = "lift") -> dict[str, Any]:
+                    estimate: str = "lift", headline: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Incremental sales (effect per customer x treated, with its interval), cost, return on spend and ROI.
 
     ``estimate`` picks the effect per customer: ``"lift"`` (difference in
     means, right for a random control group) or ``"did"`` (difference-in-
     differences, for a comparison group that was not drawn at random).
-    With no cost given, return on spend and ROI are ``None``: undefined, not
-    infinite (:func:`crm_kit.experiment.incremental_return`).
+    With ``headline`` (:func:`headline_effect`) its estimate is used instead —
+    the adjusted lift when there is one — and ``estimate`` in the result says
+    which (``"adjusted"``). With no cost given, return on spend and ROI are
+    ``None``: undefined, not infinite (:func:`crm_kit.experiment.incremental_return`).
     """
     _check_estimate(estimate)
-    s = lift.set_index("metric").loc["sales"]
-    low, high = ("ci_low", "ci_high") if estimate == "lift" else ("did_ci_low", "did_ci_high")
-    figures = experiment.incremental_return(s[estimate], s[low], s[high], treated=treated, cost=cost,
-                                            gross_margin=gross_margin)
-    return {"treated": treated, "estimate": estimate, **{k: v for k, v in figures.items() if k != "treated"}}
+    if headline is not None:
+        used, effect, lo, hi = headline["basis"], headline["estimate"], headline["ci_low"], headline["ci_high"]
+    else:
+        s = lift.set_index("metric").loc["sales"]
+        low, high = ("ci_low", "ci_high") if estimate == "lift" else ("did_ci_low", "did_ci_high")
+        used, effect, lo, hi = estimate, s[estimate], s[low], s[high]
+    figures = experiment.incremental_return(effect, lo, hi, treated=treated, cost=cost, gross_margin=gross_margin)
+    return {"treated": treated, "estimate": used, **{k: v for k, v in figures.items() if k != "treated"}}
 
 
 def lift_by_attribute(table: pd.DataFrame, attribute: pd.Series, *, metric: str = "sales", level: float = 0.95,

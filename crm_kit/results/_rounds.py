@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..artifacts import CampaignDefinition
-from ..campaign import arms_from_contact_list, pseudonymise
+from ..campaign import arms_from_contact_list, check_period_order, pseudonymise
 from ..config import resolve_path
 from ..engine import parse_period, period_metrics, previous_period
 from ..errors import DataError, EmptyGroupError, ParameterError
@@ -246,6 +246,7 @@ def round_setup(definition: CampaignDefinition | None, *, round_no: int, control
                           control=control, source="definition", target=definition.target,
                           pseudonym_salt=definition.pseudonym_salt, channels=tuple(definition.channels or [definition.channel]),
                           arm_costs=tuple((str(k), float(v["cost"])) for k, v in (definition.arms.get("by_arm") or {}).items()))
+    check_period_order(base, campaign)  # notebook 04 names them base_month and campaign_month
     goals = dict(goals)
     return RoundSetup(round_no=round_no, campaign_id=campaign_id, periods={"base": base, "campaign": campaign},
                       goals=goals, cost=float(cost), gross_margin=float(gross_margin),

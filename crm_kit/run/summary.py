@@ -86,11 +86,17 @@ def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult
         + ("(met)" if r.get("met_mean_of_rates") else "(missed)")
         for r in res.goal_attainment or [] if r.get("achieved_mean_of_rates") is not None)
     counts = ", ".join(f"{g} {c:,}" for g, c in sorted((res.group_counts or {}).items()))
-    random = row["estimate"] == "lift"
+    random = row["estimate"] != "did"
     kind = ("against the random control group" if random
             else "difference-in-differences against a comparison group (not random)")
     effect = (f"{_money(row['sales_lift_per_customer'], currency)} per treated customer (95% interval "
               f"{_money(row['lift_ci_low'], currency)} to {_money(row['lift_ci_high'], currency)})")
+    if row["estimate"] == "adjusted":
+        gain = row.get("width_gain")
+        effect += (", adjusted for each customer's own past (CUPED / Lin"
+                   + (f": an interval {gain:.0%} narrower" if gain is not None and gain == gain else "") + "); "
+                   f"the plain difference in means: {_money(row['plain_lift_per_customer'], currency)} "
+                   f"({_money(row['plain_ci_low'], currency)} to {_money(row['plain_ci_high'], currency)})")
     ros = row["return_on_spend"]
     ros = None if ros is None or ros != ros else ros
     who = (f"{html.escape(str(target.get('kind', '')))} {html.escape(str(target.get('value', '')))}" if target
@@ -107,6 +113,7 @@ def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult
             f"<li><b>Incremental sales</b> {_money(row['incremental_sales'], currency)} for a cost of "
             f"{_money(row['cost'], currency)}: "
             + (f"<b>{ros:,.1f}× return on spend</b>" if ros is not None else "no cost recorded, so no return")
+            + (" (from the adjusted estimate)" if row["estimate"] == "adjusted" else "")
             + "</li>" + _arm_items(res, currency) + _uplift_item(res, currency) + "</ul>")
 
 
