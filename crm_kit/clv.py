@@ -53,7 +53,8 @@ from .engine import order_grain
 from .errors import DataError, ParameterError
 
 __all__ = ["clv_summary", "fit_clv", "CLVResult", "calibration_table", "frequency_table", "holdout_accuracy",
-           "tracking_table", "parameter_table", "degenerate_parameters", "spend_heterogeneity_gain", "flat_priors", "shrunk_spend", "TIME_UNITS", "DEGENERATE_BELOW", "DEGENERATE_ABOVE"]
+           "tracking_table", "parameter_table", "degenerate_parameters", "bgnbd_loglik", "gamma_gamma_loglik",
+           "standard_errors", "spend_shape_check", "spend_heterogeneity_gain", "flat_priors", "shrunk_spend", "TIME_UNITS", "DEGENERATE_BELOW", "DEGENERATE_ABOVE"]
 
 #: days per time unit; the purchase is a day in all of them but the calendar week
 TIME_UNITS = {"D": 1.0, "W": 7.0, "M": 30.4375, "W_calendar": 7.0}
@@ -193,6 +194,8 @@ class CLVResult:
     time_unit: str = "D"
     problems: list[str] = field(default_factory=list)
     spend_method: str = "gamma-gamma"
+    #: maximum-likelihood standard errors of the parameters (:func:`standard_errors`; flat-prior MAP fits of BG/NBD)
+    standard_errors: dict[str, float] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -284,6 +287,98 @@ def shrunk_spend(summary: pd.DataFrame) -> pd.Series:
     return pd.Series(weight * m + (1 - weight) * population, index=summary.index, name="expected_spend")
 
 
+def bgnbd_loglik(params: dict[str, float], summary: pd.DataFrame) -> float:
+    """BG/NBD's log-likelihood of the summary (Fader, Hardie & Lee 2005, eq. 6), summed over customers.
+
+    ``L_i = A1 + A2 + log(exp(A3) + [x > 0] exp(A4))`` with
+    ``A1 = lnG(r + x) - lnG(r) + r ln(alpha)``,
+    ``A2 = lnG(a + b) + lnG(b + x) - lnG(b) - lnG(a + b + x)``,
+    ``A3 = -(r + x) ln(alpha + T)`` and
+    ``A4 = ln(a) - ln(b + x - 1) - (r + x) ln(alpha + t_x)``.
+    """
+    from scipy.special import gammaln
+
+    r, alpha, a, b = (float(params[k]) for k in ("r", "alpha", "a", "b"))
+    x = summary["frequency"].to_numpy(float)
+    tx, T = summary["recency"].to_numpy(float), summary["T"].to_numpy(float)
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    a3 = -(r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a4 = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + tx), -np.inf)
+    return float(np.sum(a1 + a2 + np.logaddexp(a3, a4)))
+
+
+def gamma_gamma_loglik(params: dict[str, float], summary: pd.DataFrame) -> float:
+    """Gamma-Gamma's log-likelihood of the repeat buyers' mean spends (Fader, Hardie & Lee 2005b; Fader & Hardie 2013).
+
+    With ``x`` repeat purchases of mean ``m``: ``L_i = lnG(px + q) - lnG(px) - lnG(q) + q ln(v) + (px - 1) ln(m)
+    + px ln(x) - (px + q) ln(v + mx)``.
+    """
+    from scipy.special import gammaln
+
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    x, m = repeat["frequency"].to_numpy(float), repeat["monetary_value"].to_numpy(float)
+    p, q, v = (float(params[k]) for k in ("p", "q", "v"))
+    return float(np.sum(gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(v) + (p * x - 1) * np.log(m)
+                        + p * x * np.log(x) - (p * x + q) * np.log(v + m * x)))
+
+
+def standard_errors(summary: pd.DataFrame, params: dict[str, float | None]) -> dict[str, float]:
+    """Standard errors of the BG/NBD and Gamma-Gamma maximum-likelihood estimates, from the observed information.
+
+    The negative Hessian of :func:`bgnbd_loglik` (and :func:`gamma_gamma_loglik`)
+    at the estimates, taken numerically on the log scale (statsmodels'
+    ``approx_hess3``) and inverted; ``se(theta) = theta x se(log theta)`` (the
+    delta method). A model whose parameters are missing (Pareto/NBD's, a
+    degenerate spend fit) or whose information is not positive definite gets no
+    standard errors.
+    """
+    from statsmodels.tools.numdiff import approx_hess3
+
+    out: dict[str, float] = {}
+    for names, loglik in ((("r", "alpha", "a", "b"), bgnbd_loglik), (("p", "q", "v"), gamma_gamma_loglik)):
+        values = [params.get(k) for k in names]
+        if any(v is None or not np.isfinite(v) or v <= 0 for v in values):
+            continue
+        theta = np.log(np.asarray(values, float))
+        hessian = approx_hess3(theta, lambda t: -loglik(dict(zip(names, np.exp(t))), summary))
+        try:
+            cov = np.linalg.inv(hessian)
+        except np.linalg.LinAlgError:
+            continue
+        if np.all(np.diag(cov) > 0):
+            out.update({k: float(v * np.sqrt(c)) for k, v, c in zip(names, np.exp(theta), np.diag(cov))})
+    return out
+
+
+def spend_shape_check(summary: pd.DataFrame, p: float | None, *, factor: float = 3.0) -> str | None:
+    """Whether the fitted within-customer spend shape ``p`` agrees with the spends themselves, or why not.
+
+    Under Gamma-Gamma a customer's purchase spends are ``Gamma(p, nu)``: their
+    squared coefficient of variation is ``1 / p`` whatever ``nu``. The pooled
+    moment estimate ``p_hat = 1 / mean(var_i / m_i^2)`` over customers with at
+    least two repeat purchases (``monetary_variance``) should be near the
+    fitted ``p``; a factor of ``factor`` or more apart means the model's
+    assumptions fail on this data (customers' mean spends not gamma-distributed
+    across customers, several purchases merged into one day...), and the
+    fitted parameters describe no process of the store.
+    """
+    if p is None or "monetary_variance" not in summary.columns:
+        return None
+    s = summary[(summary["frequency"] >= 2) & (summary["monetary_value"] > 0)]
+    cv2 = (s["monetary_variance"] / s["monetary_value"] ** 2).replace([np.inf, -np.inf], np.nan).dropna()
+    if len(cv2) < 10 or not cv2.mean() > 0:
+        return None
+    p_hat = 1.0 / float(cv2.mean())
+    if max(p / p_hat, p_hat / p) < factor:
+        return None
+    return (f"The Gamma-Gamma spend model does not fit this store: it finds a within-customer spend shape p = {p:.2f}, "
+            f"but the customers' own repeat spends vary like p ≈ {p_hat:.1f} (1 / their mean squared coefficient of "
+            "variation). Its premise — customers' mean spends gamma-distributed across customers, each purchase's "
+            "spend gamma around its customer's mean — does not hold here; read expected spend as a rough guide.")
+
+
 def fit_clv(summary: pd.DataFrame, *, model: str = "bgnbd", method: str = "map", priors: str = "flat",
             horizon_months: int = 12, discount_rate: float = 0.01, time_unit: str = "D",
             random_seed: int = 0, **fit_kwargs: Any) -> CLVResult:
@@ -365,6 +460,9 @@ def fit_clv(summary: pd.DataFrame, *, model: str = "bgnbd", method: str = "map",
         spend_params = {k: None for k in spend_params}
     else:
         spend = _point(gg.expected_customer_spend(data=data))
+        misfit = spend_shape_check(summary, spend_params.get("p"))
+        if misfit:
+            problems.append(misfit)
 
     unit, factor = _CLV_FACTOR[time_unit]
     horizon = horizon_months * factor
@@ -379,9 +477,12 @@ def fit_clv(summary: pd.DataFrame, *, model: str = "bgnbd", method: str = "map",
     out["probability_alive"] = alive
     out["expected_spend"] = spend
     out["clv"] = clv
-    return CLVResult(transaction_model=tx, spend_model=gg, params={**purchase_params, **spend_params}, customers=out,
+    params = {**purchase_params, **spend_params}
+    return CLVResult(transaction_model=tx, spend_model=gg, params=params, customers=out,
                      time_unit=time_unit, problems=problems,
-                     spend_method="shrunk mean" if bad_spend else "gamma-gamma")
+                     spend_method="shrunk mean" if bad_spend else "gamma-gamma",
+                     standard_errors=standard_errors(summary, params) if model == "bgnbd" and priors == "flat" and
+                     method == "map" else {})
 
 
 def _holdout_frame(result: CLVResult) -> pd.DataFrame:

@@ -68,7 +68,8 @@ def _sales_effect(res: RoundResult) -> tuple[dict[str, Any], str]:
         return res.headline, plain_basis
     sales = res.lift_row("sales")
     low, high = ("ci_low", "ci_high") if plain_basis == "lift" else ("did_ci_low", "did_ci_high")
-    return {"basis": plain_basis, "estimate": sales[plain_basis], "ci_low": sales[low], "ci_high": sales[high]}, plain_basis
+    return {"basis": plain_basis, "estimate": sales[plain_basis], "ci_low": sales.get(low),
+            "ci_high": sales.get(high)}, plain_basis
 
 
 def round_table(rounds: Rounds) -> pd.DataFrame:

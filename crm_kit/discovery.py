@@ -34,7 +34,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .engine import month_bounds, order_grain, parse_period
+from .engine import distinct_orders, month_bounds, order_grain, parse_period
 from .store import PERSONAL_FIELDS, Store
 from .errors import DataError, EmptyGroupError, ParameterError
 
@@ -350,7 +350,7 @@ def product_classes(
     t = lines.filter((lines.ts >= start) & (lines.ts < end))
     sold = (
         t.group_by("product_id")
-        .aggregate(units=t.quantity.sum(), sales=t.amount.sum(), orders=t.order_id.nunique(), buyers=t.customer_id.nunique())
+        .aggregate(units=t.quantity.sum(), sales=t.amount.sum(), orders=distinct_orders(t), buyers=t.customer_id.nunique())
         .to_pandas()
         .set_index("product_id")
     )
@@ -441,7 +441,8 @@ def bought_together(
     t = lines.filter((lines.ts >= start) & (lines.ts < end) & lines[col].notnull())
     if customer_ids is not None:
         t = t.filter(t.customer_id.isin([str(c) for c in customer_ids]))
-    baskets = t.select(order_id=t.order_id, item=t[col].cast("string")).distinct()
+    # a basket is one customer's order: order ids numbered per customer must not merge two customers' baskets
+    baskets = t.select(order_id=t.customer_id.fill_null("") + "\x1f" + t.order_id, item=t[col].cast("string")).distinct()
     n_orders = int(store.con.execute(baskets.order_id.nunique()))
     if n_orders == 0:
         raise DataError("no orders in the period: nothing is bought together")
@@ -551,21 +552,31 @@ def growth_kpis(store: Store) -> pd.DataFrame:
             customer_sales=tm.amount.sum(),
             customers=tm.customer_id.nunique(),
             new_customers=(tm.month == tm.first_month).ifelse(tm.customer_id, ibis.null("string")).nunique(),
-            orders=tm.order_id.nunique(),
+            orders=distinct_orders(tm),
         )
         .to_pandas()
     )
     a = store.all_lines
     allm = a.mutate(month=a.ts.truncate("M"))
     store_sales = allm.group_by("month").aggregate(sales=allm.amount.sum()).to_pandas()
-    df = store_sales.merge(cust, on="month", how="left").sort_values("month").reset_index(drop=True)
+    df = store_sales.merge(cust, on="month", how="left")
     df["month"] = pd.to_datetime(df["month"]).dt.to_period("M")
+    # a calendar keeps its empty months: a month with no sale is a row of zeros, and the next month's
+    # month-on-month compares with it, not with the month before the gap
+    calendar = pd.period_range(df["month"].min(), df["month"].max(), freq="M", name="month") if len(df) else \
+        pd.PeriodIndex([], freq="M", name="month")
+    df = df.set_index("month").reindex(calendar)
+    df[["sales", "customer_sales"]] = df[["sales", "customer_sales"]].fillna(0.0)
+    df[["customers", "new_customers", "orders"]] = df[["customers", "new_customers", "orders"]].fillna(0).astype("int64")
+    df = df.reset_index()
     df["returning_customers"] = df["customers"] - df["new_customers"]
     s = df.set_index("month")["sales"]
-    df["sales_mom"] = (s / s.shift(1) - 1).to_numpy()
+    previous = s.shift(1)
+    df["sales_mom"] = (s / previous.where(previous != 0) - 1).to_numpy()
     yoy = s.copy()
     yoy.index = yoy.index + 12
-    df["sales_yoy"] = (s / yoy.reindex(s.index) - 1).to_numpy()
+    last_year = yoy.reindex(s.index)
+    df["sales_yoy"] = (s / last_year.where(last_year != 0) - 1).to_numpy()
     return df
 
 
@@ -590,6 +601,10 @@ def new_customer_repeat_rate(store: Store, *, within_days: int = 90, as_of: Any 
     latest = t.ts_last if "ts_last" in t.columns else t.ts  # an order's last line
     last = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(store.con.execute(latest.max()))
     out = df.groupby("cohort").agg(new_customers=("customer_id", "size"), repeat_rate=("repeat", "mean"))
+    if len(out):
+        # a month that brought no new customer is a cohort of zero (its rate undefined), not a missing row
+        out = out.reindex(pd.period_range(out.index.min(), out.index.max(), freq="M", name="cohort"))
+        out["new_customers"] = out["new_customers"].fillna(0).astype("int64")
     out["complete"] = [(p.end_time + pd.Timedelta(days=within_days)) <= last for p in out.index]
     return out.reset_index()
 
@@ -646,7 +661,10 @@ def recommend_target(behaviour: pd.DataFrame, *, rules: Mapping[str, float] | No
         raise ParameterError(f"unknown target rule(s) {sorted(unknown)}; known: {sorted(TARGET_RULE_DEFAULTS)}")
     b = behaviour.set_index("group").sort_index()
     n_low = int(rules["low_value_groups"])
-    low = set(b["sales_per_customer"].nsmallest(n_low).index)
+    spend = b["sales_per_customer"]
+    # groups that spend the same as the n-th lowest are as low as it: a tie is never cut by the order of the rows
+    cut = spend.nsmallest(n_low).max()
+    low = set(spend.index[np.isclose(spend, cut, rtol=1e-9, atol=1e-9) | (spend < cut)])
     median_ticket = b["ticket"].median()
     min_loyalty = rules["min_loyalty_ratio"] * b["brand_loyalty"].median() if "brand_loyalty" in b else np.nan
     decisions, reasons = {}, {}
@@ -685,9 +703,21 @@ def recommend_target(behaviour: pd.DataFrame, *, rules: Mapping[str, float] | No
         decisions[override] = "target"
         reasons[override] = "chosen by the analyst (target_group parameter); rule said: " + reasons[override]
     elif candidates:
-        best = max(candidates, key=lambda g: b.loc[g, "sales_per_customer"])
+        top = max(b.loc[g, "sales_per_customer"] for g in candidates)
+        equals = [g for g in candidates if np.isclose(b.loc[g, "sales_per_customer"], top, rtol=1e-9, atol=1e-9)]
+        # among equals the lowest-ranked group is taken (the case lifts a group from the bottom); said as a tie
+        best = max(equals)
         decisions[best] = "target"
-        reasons[best] += " — highest sales per customer among the candidates: recommended"
+        if len(equals) > 1:
+            reasons[best] += (f" — tied with group(s) {', '.join(str(g) for g in sorted(equals) if g != best)} on sales "
+                              "per customer: the pick among equals is arbitrary (the lowest-ranked is taken); "
+                              "recommended")
+        else:
+            reasons[best] += " — highest sales per customer among the candidates: recommended"
+    ties = [g for g in b.index if np.isclose(spend, spend[g], rtol=1e-9, atol=1e-9).sum() > 1]
+    for g in ties:
+        same = [str(h) for h in sorted(b.index) if np.isclose(spend[h], spend[g], rtol=1e-9, atol=1e-9)]
+        reasons[g] += f" (a tie: groups {', '.join(same)} spend the same per customer)"
     out = pd.DataFrame({"decision": pd.Series(decisions), "reason": pd.Series(reasons)})
     out.index.name = "group"
     return out.reset_index()

@@ -28,6 +28,7 @@ from .errors import DataError, ParameterError
 
 __all__ = [
     "pre_period_covariates",
+    "distinct_orders",
     "month_bounds",
     "parse_period",
     "previous_period",
@@ -157,8 +158,20 @@ def _distinct_categories(t):
 
 
 def _visits(t):
-    """Distinct orders: the rows of the order table (one per customer and order), the order ids of the lines."""
+    """Distinct orders of one customer (grouped by customer): the rows of the order table, the order ids of the lines."""
     return t.count() if "ts_last" in t.columns else t.order_id.nunique()
+
+
+def distinct_orders(t):
+    """Purchases across customers: distinct (customer, order) pairs, as a till counts them.
+
+    An export may number orders per customer (1, 2, 3 for each); counting
+    distinct order ids across customers would then merge different
+    customers' purchases. On the order table every row is one such pair.
+    """
+    if "ts_last" in t.columns:
+        return t.count()
+    return (t.customer_id.fill_null("") + "\x1f" + t.order_id).nunique()
 
 
 def _require(table, columns: Sequence[str], what: str) -> None:
@@ -392,8 +405,20 @@ def decile_table(customer_list: pd.DataFrame, *, value_col: str = "sales", group
         out["ticket"] = out["sales"] / visits
     out["min_sales"] = g[(value_col, "min")]
     out["max_sales"] = g[(value_col, "max")]
+    out["tied_with"] = _tied_groups(out["min_sales"], out["max_sales"])
     out.index.name = group_col
     return out.reset_index()
+
+
+def _tied_groups(low: pd.Series, high: pd.Series) -> list[str]:
+    """Per group, the other groups it shares a spend value with: a cut of equal-count groups that fell inside
+    a tie (customers who spend the same, split between groups by the order of their ids), '' where none."""
+    groups = list(low.index)
+    out = []
+    for g in groups:
+        shared = [str(h) for h in groups if h != g and low[h] <= high[g] and low[g] <= high[h]]
+        out.append(", ".join(shared))
+    return out
 
 
 def pre_period_covariates(transactions, customer_ids, *, base: Any, periods: int = 12) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import logging
 import math
 import re
 import warnings
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -142,12 +142,46 @@ def _cell(value: Any, kind: str) -> str:
             return "∞" if v > 0 else "−∞"
         if kind == "percent":
             return f"{v:.1%}"
+        if kind == "rate":  # an outcome's rate: two decimals, as a difference of a fraction of a point matters
+            return f"{v:.2%}"
+        if kind == "points":
+            return _points(v)
         if kind == "count":
             return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
         if kind in ("money", "measure"):  # a measure: money's format without its unit (the unit varies by row)
             return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
         return f"{v:,.3g}" if abs(v) < 0.01 and v != 0 else f"{v:,.2f}"
     return html.escape(str(value))
+
+
+#: columns of an outcome table (one row per outcome, ``kind`` rate or mean) holding the arms' values
+_OUTCOME_VALUES = ("treated_value", "control_value")
+#: ... and holding differences between the arms
+_OUTCOME_DIFFERENCES = ("lift", "ci_low", "ci_high", "adjusted", "adjusted_ci_low", "adjusted_ci_high")
+
+
+def _row_kinds(shown: pd.DataFrame, kinds: Mapping[str, str]) -> dict[tuple[Any, str], str]:
+    """Per-cell formats of a table whose rows carry their own unit: an outcome table's rates are in %, their
+    differences in percentage points (``+0.31 pp``), its means in the outcome's own unit."""
+    if "kind" not in shown.columns or not set(shown["kind"].dropna()) <= {"rate", "mean"}:
+        return {}
+    out = {}
+    for idx, unit in shown["kind"].items():
+        for c in shown.columns:
+            if c in _OUTCOME_VALUES:
+                out[(idx, c)] = "rate" if unit == "rate" else "measure"
+            elif c in _OUTCOME_DIFFERENCES:
+                out[(idx, c)] = "points" if unit == "rate" else "measure"
+    return out
+
+
+def _points(v: float) -> str:
+    """A difference of two rates in percentage points, with the digits that keep a small effect from reading 0."""
+    p = v * 100
+    if p == 0:
+        return "0.00 pp"
+    digits = max(2, 1 - math.floor(math.log10(abs(p)))) if abs(p) < 1 else 2
+    return f"{p:+.{digits}f} pp"
 
 
 def human_table(df: pd.DataFrame, *, currency: str = "", max_rows: int = 25) -> str:
@@ -166,6 +200,7 @@ def human_table(df: pd.DataFrame, *, currency: str = "", max_rows: int = 25) -> 
     kinds = {c: (column_kind(str(c)) if pd.api.types.is_numeric_dtype(shown[c]) else "text") for c in shown.columns}
     if "metric" in shown.columns:  # one row per metric (visits, sales, ticket): units differ by row, not by column
         kinds = {c: ("number" if k == "money" else k) for c, k in kinds.items()}
+    row_kinds = _row_kinds(shown, kinds)
     if {"count", "mean", "std", "min", "max"} <= {str(c) for c in shown.columns}:
         # a describe() table, one row per variable: its mean, spread and quantiles are in each row's own unit
         kinds = {c: ("count" if str(c) == "count" else "measure" if k != "text" else k) for c, k in kinds.items()}
@@ -175,7 +210,7 @@ def human_table(df: pd.DataFrame, *, currency: str = "", max_rows: int = 25) -> 
     for _, row in body_rows.iterrows():
         cells = []
         for c in shown.columns:
-            text = _cell(row[c], kinds[c])
+            text = _cell(row[c], row_kinds.get((row.name, c), kinds[c]))
             undefined |= text == "–"
             align = "left" if kinds[c] == "text" or str(c) in index_cols else "right"
             cells.append(f'<td style="text-align:{align}">{text}</td>')

@@ -205,9 +205,9 @@ def _expected_targeting(ns):
 
 
 def _expected_outcome_lift(ns):
-    from . import results
+    from . import experiment
 
-    return {"outcome_results": results.outcome_lift(
+    return {"outcome_results": experiment.outcome_lift(
         ns["outcomes"], arm_col=ns["outcome_arm_col"], control=ns["outcome_control"], binary=ns["outcome_binary"],
         continuous=ns["outcome_continuous"], pre_period=ns["outcome_pre_period"], level=ns["level"])}
 
@@ -271,7 +271,7 @@ BLANKS: dict[str, Blank] = {
                        "cycle.targeting_comparison", "the rounds found (rounds)", _expected_targeting),
     "outcome_lift": Blank("06_outcome_table", ("outcome_results",),
                           "compare each treatment arm's outcomes with the control group's.",
-                          "results.outcome_lift",
+                          "experiment.outcome_lift",
                           "the outcome table (outcomes) with arm_col=outcome_arm_col, control=outcome_control, "
                           "binary=outcome_binary, continuous=outcome_continuous, pre_period=outcome_pre_period, level=level",
                           _expected_outcome_lift),

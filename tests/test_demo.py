@@ -193,17 +193,22 @@ def clv_fit(demo_store):
 
 
 def test_bgnbd_and_gamma_gamma_fit_finite_reproducible_and_close_to_the_generating_values(clv_fit, demo_dir):
-    """The fits are regular and repeat to 1e-6; their population means are those the generator drew.
+    """The fits are finite and repeat to 1e-6; their population means are those the generator drew.
 
     Tolerances: mean purchase rate (r / alpha per day) within 20 % of the members' mean visit rate; mean
     spend per purchase (Gamma-Gamma's p v / (q - 1)) within 20 % of the members' mean ticket; mean dropout
     per purchase (a / (a + b)) within 40 % of the members' mean dropout probability (the generator's visits
     are Poisson within months and seasonal, not BG/NBD exactly, and a purchase is a day, not a visit).
+    The demo's members' mean tickets follow the case's ten groups, not a gamma distribution across members,
+    so Gamma-Gamma's shapes are not the generator's (p about 0.2 against the 6 it draws per visit): the fit
+    says so in its problems (recovery of planted parameters is tested on a store drawn from the models
+    themselves, ``test_clv.py``).
     """
     from crm_kit import clv
 
     data, fit = clv_fit
-    assert not fit.problems and fit.spend_method == "gamma-gamma"
+    assert fit.spend_method == "gamma-gamma" and len(fit.problems) == 1
+    assert fit.problems[0].startswith("The Gamma-Gamma spend model does not fit this store")
     again = clv.fit_clv(data, model="bgnbd", method="map", time_unit="D", random_seed=0)
     for name, value in fit.params.items():
         assert np.isfinite(value) and value == pytest.approx(again.params[name], rel=1e-6), name

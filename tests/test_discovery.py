@@ -222,3 +222,24 @@ def test_online_retail_product_tables_show_descriptions_and_no_postage():
     # sales totals stay whole: postage is still in the store's sales
     health = store.health().set_index("figure")["value"]
     assert health["sales (all lines)"] > 8_000_000
+
+
+def test_ties_are_said_as_ties_and_a_pick_among_equals_says_so():
+    import numpy as np
+
+    from crm_kit.discovery import recommend_target
+    from crm_kit.engine import decile_table
+
+    equal = pd.DataFrame({"group": range(1, 11), "sales_per_customer": [100.0] * 10, "ticket": [50.0] * 10,
+                          "visits_per_customer": [2.0] * 10, "brand_loyalty": [0.5] * 10})
+    rec = recommend_target(equal).set_index("group")
+    # no group is "key" and none "low value" by the order of its rows: every group is as low as the lowest
+    assert set(rec["decision"]) == {"candidate", "target"}
+    assert "tied with group(s) 1, 2, 3, 4, 5, 6, 7, 8, 9" in rec.loc[10, "reason"] and rec.loc[10, "decision"] == "target"
+    assert "a tie: groups 1, 2, 3, 4, 5, 6, 7, 8, 9, 10" in rec.loc[1, "reason"]
+    distinct = equal.assign(sales_per_customer=np.arange(1000.0, 0, -100))
+    assert "tie" not in " ".join(recommend_target(distinct)["reason"])
+    listed = pd.DataFrame({"customer_id": [str(i) for i in range(6)], "sales": [9.0, 7.0, 7.0, 5.0, 5.0, 1.0],
+                           "group": [1, 1, 2, 2, 3, 3]})
+    # 7 sits in groups 1 and 2, 5 in 2 and 3: the cuts fell inside ties
+    assert decile_table(listed)["tied_with"].tolist() == ["2", "1, 3", "2"]

@@ -328,6 +328,23 @@ def test_contacts_for_unknown_customers_are_reported_and_left_out(tmp_path):
     assert set(arms["customer_id"]) == {"001", "003", "004", "777"} and "1 contacted id(s) match no customer" in note
 
 
+def test_the_api_path_leaves_unknown_contacts_out_as_the_runner_does(tmp_path):
+    """results.arms_from_contacts, called as notebook 04's reference documents it, applies the same rule as round_arms."""
+    from crm_kit import results
+
+    spec = _tables(tmp_path, member_ids=["001", "002", "003", "004"],
+                   contact_ids=["001", "002", "003", "004", "999", "998"],
+                   arms=["treatment", "control", "treatment", "control", "treatment", "treatment"])
+    store = load_store(spec)
+    arms = results.arms_from_contacts(store, "X")
+    assert set(arms["customer_id"]) == {"001", "002", "003", "004"}
+    assert arms.attrs["unknown"] == 2 and "2 contacted id(s) match no customer" in arms.attrs["note"]
+    assert len(results.arms_from_contacts(store.contacts, "X", store=store, keep_unknown=True)) == 6
+    with pytest.warns(UserWarning, match="cannot be left out"):
+        bare = results.arms_from_contacts(store.contacts, "X")
+    assert len(bare) == 6
+
+
 @pytest.mark.parametrize("goal", [-0.3, 0.0, 25.0])
 def test_goals_outside_their_sensible_range_are_errors(goal):
     from crm_kit import campaign
@@ -493,18 +510,20 @@ def test_cleaning_keeps_plus_removes_equal_the_input_and_counts_are_independent(
     later = ~missing & ~summary
     outside = later & (left["ts"] >= pd.Timestamp("2025-02-01"))
     later &= ~outside
-    returns = later & (left["quantity"] < 0)
+    # a return is a negative quantity or a negative amount; a free line (positive quantity, zero amount) is kept
+    returns = later & ((left["quantity"] < 0) | (left["amount"] < 0))
     later &= ~returns
-    price = later & (left["quantity"] > 0) & (left["amount"] <= 0)
-    later &= ~price
+    free = later & (left["quantity"] > 0) & (left["amount"] == 0)
     zero = later & (left["quantity"] == 0)
     got = {rule: int(n) for rule, n in report.items()}
     assert got["exact duplicate lines"] == expected["exact duplicate lines"]
     assert got[next(r for r in got if r.startswith("missing or unreadable"))] == int(missing.sum())
     assert got[next(r for r in got if r.startswith("summary rows"))] == int((summary & ~missing).sum())
     assert got["timestamps outside the analysis window"] == int(outside.sum())
-    assert got["returns / cancellations (negative quantity or cancelled order)"] == int(returns.sum())
-    assert got["zero or negative price"] == int(price.sum())
+    assert got["returns / cancellations (negative quantity or amount, or cancelled order)"] == int(returns.sum())
+    assert got["zero price (free lines: purchases with no revenue)"] == 0
+    found = store.cleaning_report.set_index("rule")["rows_found"]
+    assert found["zero price (free lines: purchases with no revenue)"] == int(free.sum())
     assert got["zero quantity"] == int(zero.sum())
     anonymous = left[later & ~zero]["customer_id"].str.strip().str.lower().isin(["null", ""])
     assert got["no customer id (kept in store totals only)"] == int(anonymous.sum())

@@ -55,3 +55,19 @@ def test_row_labels_without_a_name_get_no_index_header():
     table = human_table(pd.DataFrame({"customers": [3, 4]}, index=["more than 10 purchases", "lapsed"]))
     assert "<th></th><th>Customers</th>" in table and "Index" not in table
     assert "<th>Tier</th>" in human_table(pd.DataFrame({"customers": [1]}, index=pd.Index(["A"], name="tier")))
+
+
+def test_an_outcome_tables_rates_are_percent_and_their_differences_points_that_never_read_zero():
+    import re
+
+    import pandas as pd
+
+    table = pd.DataFrame([
+        {"arm": "t", "outcome": "bought", "kind": "rate", "treated": 37_691, "control": 12_309,
+         "treated_value": 0.111459, "control_value": 0.102364, "lift": 0.0031, "ci_low": 0.0004, "ci_high": 0.0058},
+        {"arm": "t", "outcome": "spend", "kind": "mean", "treated": 37_691, "control": 12_309,
+         "treated_value": 12.5, "control_value": 11.0, "lift": 1.5, "ci_low": 0.2, "ci_high": 2.8}])
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", human_table(table))
+    rate, mean = cells[:10], cells[10:]
+    assert rate[5:] == ["11.15%", "10.24%", "+0.31 pp", "+0.040 pp", "+0.58 pp"]
+    assert mean[5:] == ["12.50", "11.00", "1.50", "0.20", "2.80"]

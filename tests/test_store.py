@@ -108,7 +108,7 @@ def test_returns_and_cancellations_dropped_and_counted(tmp_path, tiny_lines):
     )
     store = _load(tmp_path, frame, cleaning={"cancellation_prefix": "C"})
     rep = store.cleaning_report.set_index("rule")
-    assert rep.loc["returns / cancellations (negative quantity or cancelled order)", "rows_removed"] == 2
+    assert rep.loc["returns / cancellations (negative quantity or amount, or cancelled order)", "rows_removed"] == 2
     assert store.con.execute(store.transactions.count()) == 8
 
 
@@ -120,13 +120,33 @@ def test_returns_error_and_net_modes(tmp_path, tiny_lines):
     assert store.con.execute(store.transactions.amount.sum()) == pytest.approx(141.0)
 
 
-def test_zero_or_negative_price(tmp_path, tiny_lines):
+def test_zero_price_lines_are_purchases_unless_the_spec_drops_them(tmp_path, tiny_lines):
     frame = tiny_lines.copy()
     frame.loc[6, "amount"] = 0.0
+    rule = "zero price (free lines: purchases with no revenue)"
     store = _load(tmp_path, frame)
-    assert store.cleaning_report.set_index("rule").loc["zero or negative price", "rows_removed"] == 1
-    with pytest.raises(DataError, match=r"zero or negative price.*cleaning\.nonpositive_price"):
+    assert store.cleaning_report.set_index("rule").loc[rule, ["rows_found", "rows_removed"]].tolist() == [1, 0]
+    dropped = _load(tmp_path, frame, cleaning={"nonpositive_price": "drop"})
+    assert dropped.cleaning_report.set_index("rule").loc[rule, "rows_removed"] == 1
+    with pytest.raises(DataError, match=r"zero price.*cleaning\.nonpositive_price"):
         _load(tmp_path, frame, cleaning={"nonpositive_price": "error"})
+
+
+def test_returns_written_with_a_positive_quantity_and_a_negative_amount_or_the_other_way_round(tmp_path, tiny_lines):
+    frame = pd.concat([tiny_lines,
+                       tiny_lines.iloc[[0]].assign(order_id="r1", quantity=1, amount=-10.0),   # the amount carries it
+                       tiny_lines.iloc[[1]].assign(order_id="r2", quantity=-2, amount=4.0)],   # the quantity does
+                      ignore_index=True)
+    net = _load(tmp_path, frame, cleaning={"returns": "net"})
+    # both subtract: 151 - 10 - 4, whichever column carried the sign
+    assert net.con.execute(net.transactions.amount.sum()) == pytest.approx(151.0 - 14.0)
+    signs = net.con.to_pandas(net.transactions.filter(net.transactions.order_id.isin(["r1", "r2"])))
+    assert (signs["amount"] < 0).all() and (signs["quantity"] < 0).all()
+    dropped = _load(tmp_path, frame)
+    row = dropped.cleaning_report.set_index("rule").loc["returns / cancellations (negative quantity or amount, or "
+                                                        "cancelled order)"]
+    assert (row["rows_removed"], row["sales_removed"]) == (2, -14.0)
+    assert dropped.con.execute(dropped.transactions.amount.sum()) == pytest.approx(151.0)
 
 
 def test_zero_quantity_lines(tmp_path, tiny_lines):
@@ -210,7 +230,8 @@ def test_online_retail_cleaning_matches_published_counts():
         "tables": {"transactions": {"path": str(path), "columns": {
             "customer_id": "CustomerID", "order_id": "InvoiceNo", "ts": "InvoiceDate",
             "product_id": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice"}}},
-        "cleaning": {"cancellation_prefix": "C", "duplicates": "keep"},
+        # the published recipe drops UnitPrice <= 0; the kit's default keeps free lines as purchases (4,339 customers)
+        "cleaning": {"cancellation_prefix": "C", "duplicates": "keep", "nonpositive_price": "drop"},
     }
     store = load_store(spec)
     health = store.health().set_index("figure")["value"]
@@ -376,10 +397,10 @@ def test_non_products_rule_can_be_extended_replaced_or_turned_off(tmp_path):
 def test_free_lines_can_be_kept_as_purchases(tmp_path):
     path = _lines_with_postage(tmp_path)
     spec = {"tables": {"transactions": {"path": str(path)}}, "cache": False}
-    kept = load_store({**spec, "cleaning": {"nonpositive_price": "keep_zero"}})
+    kept = load_store(spec)  # the default: a free order is a purchase
     orders = kept.con.to_pandas(kept.transactions.select("order_id").distinct())["order_id"]
-    assert "o3" in set(orders)  # the free order is a purchase
-    dropped = load_store(spec)
+    assert "o3" in set(orders)
+    dropped = load_store({**spec, "cleaning": {"nonpositive_price": "drop"}})
     assert "o3" not in set(dropped.con.to_pandas(dropped.transactions.select("order_id").distinct())["order_id"])
 
 

@@ -88,12 +88,22 @@ def _campaign_contacts(contacts: pd.DataFrame | None, campaign_id: Any) -> pd.Da
     return rows
 
 
-def arms_from_contacts(contacts: pd.DataFrame | None, campaign_id: Any) -> pd.DataFrame:
+def arms_from_contacts(contacts, campaign_id: Any, *, store=None, keep_unknown: bool = False) -> pd.DataFrame:
     """The arms of one campaign as recorded in the contacts table (treatment and a random control).
+
+    Contacted ids that are neither a buyer nor a member of the store (a
+    contact list exported from another system, test numbers) would score as
+    customers who bought nothing and drag the lift down: with the store
+    (``arms_from_contacts(store, campaign_id)``, or ``store=``) they are left
+    out, and ``attrs["note"]`` says how many; ``keep_unknown=True`` counts
+    them as customers who bought nothing. A bare contacts table cannot be
+    checked: a warning says so.
 
     Raises a clear error when the campaign is not in the table or kept no
     control group (then :func:`comparison_arms` is the fallback).
     """
+    if hasattr(contacts, "transactions") and hasattr(contacts, "contacts"):  # a Store
+        store, contacts = contacts, contacts.contacts
     rows = _campaign_contacts(contacts, campaign_id)
     if not (rows["arm"] == "control").any():
         raise EmptyGroupError(
@@ -101,7 +111,27 @@ def arms_from_contacts(contacts: pd.DataFrame | None, campaign_id: Any) -> pd.Da
             "to compare with the customers no campaign reached (not random: read the difference-in-differences)"
         )
     keep = [c for c in ("customer_id", "arm", "treatment_arm", "responded") if c in rows.columns]
-    return rows[keep].reset_index(drop=True)
+    arms = rows[keep].reset_index(drop=True)
+    if store is None:
+        import warnings
+
+        warnings.warn("arms_from_contacts: without the store, contacted ids that are no customer of it cannot be left "
+                      "out (they would count as customers who bought nothing); call arms_from_contacts(store, "
+                      "campaign_id)", UserWarning, stacklevel=2)
+        arms.attrs.update(unknown=None, note="")
+        return arms
+    contacted = arms["customer_id"].astype(str)
+    unknown = ~contacted.isin(_known_customers(store, contacted.unique()))
+    n = int(unknown.sum())
+    note = ""
+    if n and not keep_unknown:
+        arms = arms[~unknown.to_numpy()].reset_index(drop=True)
+        note = (f"{n:,} contacted id(s) match no customer of this store (neither a buyer nor a member) and are left "
+                "out — keep_unknown_contacts: true counts them as customers who bought nothing")
+    elif n:
+        note = f"{n:,} contacted id(s) match no customer of this store: counted as buying nothing"
+    arms.attrs.update(unknown=n, note=note)
+    return arms
 
 
 def comparison_arms(transactions, contacts: pd.DataFrame, campaign_id: Any, *, before: Any) -> pd.DataFrame:
@@ -279,19 +309,13 @@ def round_arms(store, setup: RoundSetup, *, arms_source: str = "contacts", conta
         return arms, (f"no random control: {a['contacted']:,} contacted, {a['treated_without_history']:,} of them "
                       f"without a purchase before the campaign (left out); comparison group: {a['never_contacted']:,} "
                       f"customers no campaign reached ({a['contacted_elsewhere']:,} reached by other campaigns left out)")
-    arms = pool_arms(arms_from_contacts(store.contacts, setup.campaign_id))
+    recorded = arms_from_contacts(store, setup.campaign_id, keep_unknown=keep_unknown)
+    arms = pool_arms(recorded)
     note = f"arms from the data's contacts of campaign {setup.campaign_id}"
     if "treatment_arm" in arms.columns:
         note += f" (treatment arms: {', '.join(sorted(set(arms['treatment_arm']) - {'control'}))}, pooled as 'treatment')"
-    contacted = arms["customer_id"].astype(str)
-    known = _known_customers(store, contacted.unique())
-    unknown = ~contacted.isin(known)
-    if unknown.any() and not keep_unknown:
-        arms = arms[~unknown].reset_index(drop=True)
-        note += (f"; {int(unknown.sum()):,} contacted id(s) match no customer of this store (neither a buyer nor a "
-                 "member) and are left out — keep_unknown_contacts: true counts them as customers who bought nothing")
-    elif unknown.any():
-        note += f"; {int(unknown.sum()):,} contacted id(s) match no customer of this store: counted as buying nothing"
+    if recorded.attrs.get("note"):
+        note += f"; {recorded.attrs['note']}"
     return arms, note
 
 

@@ -20,7 +20,7 @@ __all__ = ["remove_unreachable_stores"]
 _log = logging.getLogger("crm_kit.store")
 
 
-_CACHE_VERSION = "6"
+_CACHE_VERSION = "7"
 
 
 def _quoted(path) -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import DataError
 from .read import _prepare_table
-from .spec import IMPLAUSIBLE_FACTOR, SUMMARY_LABELS, _window_bounds
+from .spec import IMPLAUSIBLE_FACTOR, NO_ORDER_ID_ADVICE, SUMMARY_LABELS, _window_bounds
 
 __all__: list[str] = []  # used through crm_kit.store.load
 
@@ -27,7 +27,7 @@ ROW_HASH = "_row_hash"
 
 
 def _stage_lines(con, tspec: Mapping[str, Any]):
-    """The line items read and typed, as the table every cleaning pass reads (``_lines_typed``).
+    """The line items read and typed, as the table every cleaning pass reads (``_lines_typed``), and the read's notes.
 
     When typing is costly (text to clean, numbers and times parsed from
     text) the typed lines are written once into the session, so no later
@@ -44,8 +44,8 @@ def _stage_lines(con, tspec: Mapping[str, Any]):
         kind = "TABLE" if notes["costly"] else "VIEW"
         con.raw_sql(f"CREATE OR REPLACE TEMP {kind} _lines_typed AS SELECT *, hash({cols}) AS {ROW_HASH} "
                     f"FROM ({con.compile(typed)})")
-        return con.table("_lines_typed")
-    return _materialise(con, "_lines_typed", typed)
+        return con.table("_lines_typed"), notes
+    return _materialise(con, "_lines_typed", typed), notes
 
 
 def _without_repeats(con, staged):
@@ -87,7 +87,7 @@ def _without_repeats(con, staged):
     return rest.union(kept), (n_dup, s_dup)
 
 
-def _clean_transactions(con, staged, rules, window):
+def _clean_transactions(con, staged, rules, window, notes: Mapping[str, Any] | None = None):
     """Apply the cleaning rules in order, recording what each removed.
 
     ``staged`` is the typed line items written once (:func:`_stage_lines`).
@@ -112,7 +112,7 @@ def _clean_transactions(con, staged, rules, window):
     if rules["duplicates"] == "keep":
         base = staged
         report.append({"rule": "exact duplicate lines", "action": "keep", "rows_found": 0,
-                       "rows_removed": 0, "sales_removed": 0.0})
+                       "rows_removed": 0, "sales_removed": 0.0, "customers_removed": 0})
     else:
         base, removed = _without_repeats(con, staged)
         if removed is None:
@@ -125,7 +125,9 @@ def _clean_transactions(con, staged, rules, window):
                 "or set cleaning.duplicates: drop"
             )
         report.append({"rule": "exact duplicate lines", "action": "drop" if n_dup else "none found",
-                       "rows_found": n_dup, "rows_removed": n_dup, "sales_removed": round(s_dup, 2) + 0.0})
+                       "rows_found": n_dup, "rows_removed": n_dup, "sales_removed": round(s_dup, 2) + 0.0,
+                       # a repeat leaves its first copy: it never removes a customer
+                       "customers_removed": 0})
 
     t = base
     missing_mask = t.ts.isnull() | t.amount.isnull() | t.quantity.isnull() | t.order_id.isnull() | t.product_id.isnull()
@@ -136,9 +138,17 @@ def _clean_transactions(con, staged, rules, window):
     typical = con.to_pandas(t.aggregate(
         amount=t.amount.abs().approx_median(), quantity=t.quantity.abs().approx_median(), n=t.count(),
         ids=t.customer_id.count(), numeric_ids=t.customer_id.re_search(r"^\d+$").sum(),
+        first_order=t.order_id.min(), last_order=t.order_id.max(),
+        first_customer=t.customer_id.min(), last_customer=t.customer_id.max(),
     )).iloc[0]
     if int(typical["n"]) == 0:
         raise DataError("transactions has no line (after removing exact duplicates); point the path at a file with data")
+    if typical["first_order"] == typical["last_order"] and typical["first_customer"] != typical["last_customer"]:
+        # one order id on every line: a constant mapped as the order id, unless each customer bought once (order ids
+        # numbered per customer, all '1'); a customer whose one "order" spans several days tells them apart
+        days = t.group_by("customer_id").aggregate(days=t.ts.date().nunique())
+        if int(con.execute(days.days.max()) or 0) > 1:
+            raise DataError(f"transactions: every line has the same order id; {NO_ORDER_ID_ADVICE}")
     implausible_mask = ibis.literal(False)
     if pd.notna(typical["amount"]) and typical["amount"] > 0:
         implausible_mask = implausible_mask | (t.amount.abs() > IMPLAUSIBLE_FACTOR * float(typical["amount"]))
@@ -153,11 +163,16 @@ def _clean_transactions(con, staged, rules, window):
         window_mask = window_mask | (t.ts < start)
     if end is not None:
         window_mask = window_mask | (t.ts >= end)
-    returns_mask = t.quantity < 0
+    # a return is written either way: a negative quantity (most tills) or a negative amount with a positive
+    # quantity (others); under returns: net both count against sales, whatever sign the export gave the other column
+    returns_mask = (t.quantity < 0) | (t.amount < 0)
     if rules["cancellation_prefix"]:
         returns_mask = returns_mask | t.order_id.startswith(str(rules["cancellation_prefix"]))
+    returns_mask = returns_mask.fill_null(False)
     keep_zero = rules["nonpositive_price"] == "keep_zero"
-    price_mask = (t.quantity > 0) & ((t.amount < 0) if keep_zero else (t.amount <= 0))
+    # a zero-value line with a positive quantity is a purchase with no revenue (a free item: a visit, a customer);
+    # it is dropped only when the spec asks (nonpositive_price: drop)
+    price_mask = (t.quantity > 0) & (t.amount == 0) & ~returns_mask
     anon_mask = t.customer_id.isnull() | (t.customer_id == "")
 
     steps = []  # (rule, mask, action, fix)
@@ -173,12 +188,14 @@ def _clean_transactions(con, staged, rules, window):
     if start is not None or end is not None:
         steps.append(("timestamps outside the analysis window", window_mask, rules["out_of_window"],
                       "widen window.start/window.end in params or set cleaning.out_of_window: drop"))
-    steps.append(("returns / cancellations (negative quantity or cancelled order)", returns_mask,
+    returns_step = len(steps)
+    steps.append(("returns / cancellations (negative quantity or amount, or cancelled order)", returns_mask,
                   "keep" if rules["returns"] == "net" else rules["returns"],
                   "set cleaning.returns: drop (leave them out) or net (subtract them from sales)"))
-    steps.append(("negative price (free lines kept)" if keep_zero else "zero or negative price", price_mask,
-                  "drop" if keep_zero else rules["nonpositive_price"],
-                  "fix prices at the source or set cleaning.nonpositive_price: drop"))
+    steps.append(("zero price (free lines: purchases with no revenue)", price_mask,
+                  "keep" if keep_zero else rules["nonpositive_price"],
+                  "fix prices at the source, or set cleaning.nonpositive_price: keep_zero (count them as purchases "
+                  "with no revenue) or drop"))
     steps.append(("zero quantity", t.quantity == 0, rules["zero_quantity"],
                   "remove them at the source or set cleaning.zero_quantity: drop"))
 
@@ -191,13 +208,18 @@ def _clean_transactions(con, staged, rules, window):
         first = mask & ~earlier
         firsts.append(first)
         aggs[f"n{i}"] = first.ifelse(1, 0).sum()
-        aggs[f"s{i}"] = first.ifelse(t.amount, 0.0).sum()
+        # a return's money is what it takes off sales, whichever column of the export carried the sign
+        aggs[f"s{i}"] = first.ifelse(-t.amount.abs() if i == returns_step else t.amount, 0.0).sum()
         if action != "keep":
             earlier = earlier | mask
     anon_first = anon_mask & ~earlier
     aggs["n_anon"] = anon_first.ifelse(1, 0).sum()
     aggs["s_anon"] = anon_first.ifelse(t.amount, 0.0).sum()
     counts = con.to_pandas(t.aggregate(**aggs)).iloc[0].fillna(0)
+    dropping = [i for i, st in enumerate(steps) if st[2] == "drop"]
+    lost = _customers_removed(con, t, [firsts[i] for i in dropping], earlier,
+                              any(int(counts[f"n{i}"]) for i in dropping))
+    lost_by_step = {i: lost.get(f"c{k}", 0) for k, i in enumerate(dropping)}
 
     for i, (rule, _mask, action, fix) in enumerate(steps):
         n, s = int(counts[f"n{i}"]), float(counts[f"s{i}"])
@@ -208,7 +230,8 @@ def _clean_transactions(con, staged, rules, window):
         if rule.startswith("returns") and rules["returns"] == "net":
             shown = "net (kept, negative)" if n else "none found"
         report.append({"rule": rule, "action": shown, "rows_found": n,
-                       "rows_removed": n if removed else 0, "sales_removed": round(s, 2) if removed else 0.0})
+                       "rows_removed": n if removed else 0, "sales_removed": round(s, 2) if removed else 0.0,
+                       "customers_removed": lost_by_step.get(i, 0) if removed else 0})
 
     n_anon, s_anon = int(counts["n_anon"]), float(counts["s_anon"])
     if n_anon and rules["anonymous"] == "error":
@@ -218,8 +241,20 @@ def _clean_transactions(con, staged, rules, window):
             "cleaning.anonymous: exclude to keep them in store totals only"
         )
     report.append({"rule": "no customer id (kept in store totals only)", "action": "exclude" if n_anon else "none found",
-                   "rows_found": n_anon, "rows_removed": n_anon, "sales_removed": round(s_anon, 2)})
+                   "rows_found": n_anon, "rows_removed": n_anon, "sales_removed": round(s_anon, 2),
+                   "customers_removed": 0})
 
+    odd = (notes or {}).get("odd_spaces") or {}
+    if odd:
+        report.append({"rule": "ids ending or starting in a tab or a Unicode space (no-break, full-width U+3000...): "
+                               "trimmed, so they are the same customer, order or product",
+                       "action": "trimmed " + ", ".join(f"{n:,} {col}" for col, n in sorted(odd.items())),
+                       "rows_found": int(sum(odd.values())), "rows_removed": 0, "sales_removed": 0.0,
+                       "customers_removed": 0})
+    if rules.get("orders") == "customer_day":
+        report.append({"rule": "no order id in the export: a purchase is a customer's day (BG/NBD); identical lines "
+                               "of a day are separate items", "action": "orders from days", "rows_found": 0,
+                       "rows_removed": 0, "sales_removed": 0.0, "customers_removed": 0})
     n_left = n_raw - sum(r["rows_removed"] for r in report if not r["rule"].startswith("no customer id"))
     if n_left <= 0:
         why = "; ".join(f"{r['rows_removed']:,} {r['rule']}" for r in report if r["rows_removed"])
@@ -229,9 +264,36 @@ def _clean_transactions(con, staged, rules, window):
     all_lines = t.filter(~earlier) if dropped_any else t
     if n_anon:
         all_lines = all_lines.mutate(customer_id=anon_mask.ifelse(ibis.null("string"), t.customer_id))
+    if rules["returns"] == "net" and int(counts[f"n{returns_step}"]):
+        # a return counts against sales (and units) whichever column of the export carried the sign
+        all_lines = all_lines.mutate(amount=returns_mask.ifelse(-all_lines.amount.abs(), all_lines.amount),
+                                     quantity=returns_mask.ifelse(-all_lines.quantity.abs(), all_lines.quantity))
     if ROW_HASH in all_lines.columns:
         all_lines = all_lines.drop(ROW_HASH)
-    report = pd.DataFrame(report)[["rule", "action", "rows_found", "rows_removed", "sales_removed"]]
+    report = pd.DataFrame(report)[list(REPORT_COLUMNS)]
     return all_lines, report
+
+
+#: the cleaning report's columns: what each rule found, removed, the money and the customers it took
+REPORT_COLUMNS = ("rule", "action", "rows_found", "rows_removed", "sales_removed", "customers_removed")
+
+
+def _customers_removed(con, t, dropping_masks, dropped_mask, any_dropped: bool) -> dict[str, int]:
+    """Customers whom cleaning removes entirely (every line of theirs dropped), per dropping rule.
+
+    A customer counts under each rule that took at least one of their lines, so the figures may add up to
+    more than ``total`` (the customers removed by all rules together). One pass grouped by customer, only
+    when some rule dropped a line.
+    """
+    if not any_dropped or not dropping_masks:
+        return {"total": 0}
+    named = t.filter(t.customer_id.notnull() & (t.customer_id != ""))
+    per = named.group_by("customer_id").aggregate(
+        kept=dropped_mask.ifelse(0, 1).sum(),
+        **{f"c{k}": m.fill_null(False).ifelse(1, 0).max() for k, m in enumerate(dropping_masks)})
+    gone = per.filter(per.kept == 0)
+    row = con.to_pandas(gone.aggregate(total=gone.count(), **{f"c{k}": gone[f"c{k}"].sum()
+                                                                 for k in range(len(dropping_masks))})).iloc[0]
+    return {k: int(v) for k, v in row.fillna(0).items()}
 
 

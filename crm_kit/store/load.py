@@ -84,8 +84,12 @@ def _load_contacts(con, tspec: Mapping[str, Any]) -> pd.DataFrame:
 def _build_store(con, spec, database: str | None) -> Store:
     """Read, clean and write a store: the cleaned lines and order table into ``database`` (the cache) or the session."""
     tables, rules = spec["tables"], spec.rules
-    staged = _stage_lines(con, tables["transactions"])
-    cleaned, report = _clean_transactions(con, staged, rules, spec.get("window"))
+    staged, notes = _stage_lines(con, tables["transactions"])
+    cleaned, report = _clean_transactions(con, staged, rules, spec.get("window"), notes)
+    for row in report[report["customers_removed"] > 0].to_dict("records"):
+        # never silent: a rule that removes whole customers says so where the load is logged, beside the report
+        _log.warning("cleaning rule '%s' removed %d customer(s) entirely (%d line(s), sales %.2f): see the cleaning "
+                     "report", row["rule"], row["customers_removed"], row["rows_removed"], row["sales_removed"])
 
     products = _load_small(con, "products", tables["products"], "product_id") if "products" in tables else None
     customers = _load_small(con, "customers", tables["customers"], "customer_id") if "customers" in tables else None
@@ -121,7 +125,8 @@ def _build_store(con, spec, database: str | None) -> Store:
     report = pd.concat([report, pd.DataFrame([{
         "rule": "non-products (postage, fees, gift cards, bags, discounts): kept in sales, out of product analyses",
         "action": f"marked {len(non_products)} product id(s)" if len(non_products) else "none found",
-        "rows_found": int(non_products["lines"].sum()), "rows_removed": 0, "sales_removed": 0.0}])],
+        "rows_found": int(non_products["lines"].sum()), "rows_removed": 0, "sales_removed": 0.0,
+        "customers_removed": 0}])],
         ignore_index=True)
     store = Store(
         con=con,

@@ -87,7 +87,8 @@ class Store:
             anon_rows=t.customer_id.isnull().sum(),
             anon_sales=t.customer_id.isnull().ifelse(t.amount, 0).sum(),
             customers=t.customer_id.nunique(),
-            orders=t.order_id.nunique(),
+            # purchases as a till counts them: distinct (customer, order) pairs
+            orders=(t.customer_id.fill_null("") + "\x1f" + t.order_id).nunique(),
             first=t.ts.min(),
             last=t.ts.max(),
         )

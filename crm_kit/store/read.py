@@ -10,7 +10,7 @@ import difflib
 import itertools
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -516,9 +516,9 @@ def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: b
         if col in constants:
             continue
         if col in mapping and mapping[col] is None:
-            if required:
+            if required and not (name == "transactions" and col == "order_id"):
                 raise ParameterError(f"{name}.{col} is required and cannot be mapped to null")
-            continue  # 'household_size: null' means: do not read that column
+            continue  # 'household_size: null' means: do not read that column ('order_id: null': no order id)
         source = mapping.get(col, col)
         if col not in mapping and source in explicitly_used:
             # 'age_band: age' claims the source column 'age'; it is not also the canonical 'age'
@@ -529,14 +529,17 @@ def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: b
             if len(alike) == 1:
                 source = alike[0]
         if source in present:
+            _refuse_repeated_header(name, col, source, present, explicitly_used)
             selected[col] = raw[source]
         elif required and not (col == "amount" and derive_amount):
             hint = difflib.get_close_matches(source, present, n=1, cutoff=0.5)
             maybe = f" (did you mean '{hint[0]}'?)" if hint else ""
+            otherwise = (f"or, when the export has no order id, tables.{name}.columns.order_id: null — a purchase is "
+                         "then a customer's day" if (name, col) == ("transactions", "order_id")
+                         else f"or, when every row has the same value, tables.{name}.constants.{col}: <value>")
             raise MissingColumnError(
                 f"{name} has no column '{source}' for '{col}'{maybe}; "
-                f"map it in params: tables.{name}.columns.{col}: <your column name> "
-                f"(or, when every row has the same value, tables.{name}.constants.{col}: <value>). "
+                f"map it in params: tables.{name}.columns.{col}: <your column name> ({otherwise}). "
                 f"Columns present: {', '.join(present)}"
             )
         elif col in mapping:
@@ -545,6 +548,23 @@ def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: b
                 f"fix tables.{name}.columns.{col}. Columns present: {', '.join(present)}"
             )
     return selected
+
+
+def _refuse_repeated_header(name: str, col: str, source: str, present: Sequence[str], used: set) -> None:
+    """Refuse a mapped column whose header the file repeats: which copy holds the figure is a guess.
+
+    A header naming ``amount`` twice is read as ``amount`` and ``amount_1``
+    (DuckDB) or ``amount.1`` (spreadsheets through pandas). Taking the first
+    silently sums whichever copy came first (a list price instead of what was
+    paid), and lines that differ only in the other copy look like repeats.
+    """
+    copies = [p for p in present if p in (f"{source}_1", f"{source}.1") and p not in used]
+    if copies:
+        first, second = present.index(source) + 1, present.index(copies[0]) + 1
+        raise ParameterError(
+            f"{name}: the header names '{source}' twice (columns {first} and {second}), so which one is {col} is a "
+            f"guess; rename one of them in the export, or map tables.{name}.columns.{col}: {copies[0]} to take the "
+            f"second (column {second})")
 
 
 #: cell texts that mean "no value" in exports (spreadsheets, POS systems, databases); ``na_values`` adds more
@@ -570,9 +590,23 @@ def _null_tokens(tspec: Mapping[str, Any]) -> list[str]:
     return sorted({t.lower() for t in NULL_TOKENS} | {str(t).strip().lower() for t in extra})
 
 
+#: spaces a plain strip keeps: no-break, full-width (U+3000), the typographic ones, zero-width and the byte-order mark
+UNICODE_SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b" \
+                 "\u2028\u2029\u202f\u205f\u3000\ufeff"
+#: leading or trailing white space of any kind (the characters written out: every backend's regex reads them)
+_EDGE_SPACE = f"^[\\s{UNICODE_SPACES}]+|[\\s{UNICODE_SPACES}]+$"
+#: an odd space at an edge: a tab, a line break or one of :data:`UNICODE_SPACES` (an ordinary space is no news)
+_ODD_EDGE_SPACE = f"^[\\t\\n\\r\\f\\v{UNICODE_SPACES}]|[\\t\\n\\r\\f\\v{UNICODE_SPACES}]$"
+
+
+def _trim(s):
+    """Text without white space of any kind at either end: '会员001\u3000' and 'C17\u00a0' are '会员001' and 'C17'."""
+    return s.re_replace(_EDGE_SPACE, "")
+
+
 def _text(value, tokens: list[str]):
-    """The value as trimmed text, with null-like tokens (``NULL``, ``N/A``, ``-``...) made null."""
-    s = value.cast("string").strip()
+    """The value as trimmed text (every Unicode space), with null-like tokens (``NULL``, ``N/A``, ``-``...) made null."""
+    s = _trim(value.cast("string"))
     return s.lower().isin(tokens).ifelse(ibis.null("string"), s)
 
 
@@ -703,11 +737,17 @@ def _plain_probes(con, name: str, selected: Mapping[str, Any], tspec: Mapping[st
         if plain_tokens:
             dirty = dirty | value.lower().isin(plain_tokens)
         probes[col] = dirty.fill_null(False).ifelse(1, 0).sum()
+        if canon[col][1] == "id":
+            probes[f"{ODD_SPACES}{col}"] = value.re_search(_ODD_EDGE_SPACE).fill_null(False).ifelse(1, 0).sum()
     return probes
 
 
+#: the probe (and note) prefix of the ids found with a tab or a Unicode space at an edge, which the typing trims
+ODD_SPACES = "_odd_spaces_"
+
+
 def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | None = None, tspec=None,
-                 probes: Mapping[str, Any] | None = None) -> tuple[int, frozenset]:
+                 probes: Mapping[str, Any] | None = None, notes: dict | None = None) -> tuple[int, frozenset]:
     """One pass over the source: its rows, every value that does not parse, and the plain text columns.
 
     Returns
@@ -765,7 +805,10 @@ def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | No
                 f"match no zone; say which zone to analyse in: tables.{name}.timezone: Asia/Shanghai (or UTC, "
                 "Europe/London...), and every time is converted to it"
             )
-    plain = frozenset(col for col in probes if int(counts[f"_dirty_{col}"]) == 0)
+    plain = frozenset(col for col in probes if not col.startswith(ODD_SPACES) and int(counts[f"_dirty_{col}"]) == 0)
+    if notes is not None:
+        notes["odd_spaces"] = {col.removeprefix(ODD_SPACES): int(counts[f"_dirty_{col}"]) for col in probes
+                               if col.startswith(ODD_SPACES) and int(counts[f"_dirty_{col}"])}
     return int(counts["_rows"]), plain
 
 
@@ -789,6 +832,9 @@ def _typed(con, name: str, base, tspec: Mapping[str, Any], *, plain: frozenset =
                 "or tables.transactions.columns.unit_price"
             )
         typed = typed.mutate(amount=typed.quantity * typed.unit_price)
+    if name == "transactions" and "order_id" not in typed.columns:
+        # no order id in the export (order_id: null): a purchase is a customer's day, the BG/NBD convention
+        typed = typed.mutate(order_id=typed.customer_id.fill_null("") + "|" + typed.ts.date().cast("string"))
     if with_probes:
         return typed, checks, probes
     return typed, checks
@@ -806,7 +852,7 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
     """
     raw = _read_table(con, name, tspec)
     typed, checks, probes = _typed(con, name, raw, tspec, with_probes=True)
-    n, plain = _check_parse(con, name, raw, checks, tspec.get("constants") or {}, tspec, probes)
+    n, plain = _check_parse(con, name, raw, checks, tspec.get("constants") or {}, tspec, probes, notes=notes)
     if n == 0:
         raise DataError(f"{name} is empty (0 rows); point tables.{name}.path at a file with data")
     if plain:

@@ -36,6 +36,8 @@ __all__ = [
     "CLEANING_DEFAULTS",
     "NON_PRODUCT_DEFAULTS",
     "non_product_rule",
+    "orders_are_days",
+    "NO_ORDER_ID_ADVICE",
     "CheckedSpec",
     "load_data_spec",
     "check_spec",
@@ -115,16 +117,31 @@ PERSONAL_FIELDS = frozenset(
     }
 )
 
+#: what to do when an export has no order (receipt, invoice) id: the one fix that keeps every figure right
+NO_ORDER_ID_ADVICE = (
+    "a constant order id makes every customer a single visit with a ticket equal to all their spend; when the "
+    "export has no order id, map it to null (tables.transactions.columns.order_id: null): a purchase is then a "
+    "customer's day (the BG/NBD convention), and identical lines of that day are separate items, all kept")
+
+
+def orders_are_days(tspec: Mapping[str, Any]) -> bool:
+    """Whether a transactions spec says it has no order id (``columns.order_id: null``): a purchase is a customer's day."""
+    columns = tspec.get("columns") or {}
+    return isinstance(columns, Mapping) and "order_id" in columns and columns["order_id"] is None
+
+
 #: cleaning rules and their defaults; every rule is a named parameter
 CLEANING_DEFAULTS: dict[str, Any] = {
     # lines without a customer id: kept in store totals, left out of customer analyses
     "anonymous": "exclude",  # exclude | error
-    # negative quantities, and orders whose id starts with cancellation_prefix
+    # negative quantities or negative amounts, and orders whose id starts with cancellation_prefix; net
+    # subtracts them from sales whichever column carried the sign
     "returns": "drop",  # drop | net | error
     "cancellation_prefix": None,  # e.g. "C" for UCI Online Retail
-    # lines with zero or negative price (amount <= 0 with a positive quantity); keep_zero keeps
-    # free lines (amount exactly 0: a purchase in the BTYD sense) and drops negative prices
-    "nonpositive_price": "drop",  # drop | keep_zero | error
+    # lines with a positive quantity and an amount of exactly zero (free items): keep_zero counts them as
+    # purchases with no revenue (a visit, a customer: the BTYD convention and a till's); a negative amount is
+    # a return (see returns)
+    "nonpositive_price": "keep_zero",  # keep_zero | drop | error
     # lines with a quantity of zero: nothing was sold
     "zero_quantity": "drop",  # drop | error
     # exactly repeated lines (every column equal)
@@ -257,6 +274,8 @@ def _check_table_spec(name: str, tspec: Mapping[str, Any]) -> dict[str, Any]:
     nulls = sorted(k for k, v in constants.items() if v is None)
     if nulls:
         raise ParameterError(f"tables.{name}.constants: {nulls} has no value; give one or drop the key")
+    if name == "transactions" and "order_id" in constants:
+        raise ParameterError(f"tables.transactions.constants.order_id: {NO_ORDER_ID_ADVICE}")
     _check_read_options(name, tspec)
     return dict(constants)
 
@@ -386,7 +405,7 @@ def _check_column_map(name: str, tspec: Mapping[str, Any]) -> None:
             f"known names are {sorted(canon)}"
         )
     for col, source in mapping.items():
-        if source is None and canon.get(col, (False,))[0]:
+        if source is None and canon.get(col, (False,))[0] and not (name == "transactions" and col == "order_id"):
             raise ParameterError(f"{name}.{col} is required and cannot be mapped to null")
 
 
@@ -476,6 +495,11 @@ def check_spec(spec: Mapping[str, Any]) -> CheckedSpec:
         raise ParameterError(f"currency = {currency!r}: give the sign or code shown on money, e.g. ¥, £, $, EUR")
     checked = CheckedSpec(spec)
     checked.rules = _validate_cleaning(spec.get("cleaning") or {})
+    if orders_are_days(tables["transactions"]):
+        checked.rules["orders"] = "customer_day"
+        if "duplicates" not in (spec.get("cleaning") or {}):
+            # without a receipt id two identical lines of one day are two items bought, not a repeated export
+            checked.rules["duplicates"] = "keep"
     checked.window = _window_bounds(spec.get("window"))
     _check_engine(spec.get("engine"))
     return checked
