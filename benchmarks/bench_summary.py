@@ -236,14 +236,18 @@ def _pandas_every_rule(df):
                    | (df["quantity"].abs() > IMPLAUSIBLE_FACTOR * df["quantity"].abs().median()))
     if df["customer_id"].str.fullmatch(r"\d+").sum() >= 0.99 * df["customer_id"].notna().sum():
         implausible |= df["customer_id"].notna() & ~df["customer_id"].str.contains(r"\d", na=False)
+    returns = (df["quantity"] < 0) | (df["amount"] < 0)  # a return: a negative quantity or a negative amount
     rules = {"missing values": df[["ts", "amount", "quantity", "order_id", "product_id"]].isna().any(axis=1),
-             "summary rows": labels, "implausible lines": implausible, "returns": df["quantity"] < 0,
-             "non-positive price": (df["quantity"] > 0) & (df["amount"] <= 0), "zero quantity": df["quantity"] == 0}
+             "summary rows": labels, "implausible lines": implausible, "returns": returns,
+             "zero price": (df["quantity"] > 0) & (df["amount"] == 0) & ~returns, "zero quantity": df["quantity"] == 0}
+    kept = {"zero price"}  # free lines are purchases: found, not removed
     earlier = pd.Series(False, index=df.index)
     for rule, mask in rules.items():
         first = mask.fillna(False) & ~earlier
-        report[rule] = (int(first.sum()), float(df["amount"][first].sum()))
-        earlier |= mask.fillna(False)
+        money = -df["amount"].abs() if rule == "returns" else df["amount"]
+        report[rule] = (int(first.sum()), 0.0 if rule in kept else float(money[first].sum()))
+        if rule not in kept:
+            earlier |= mask.fillna(False)
     anonymous = df["customer_id"].isna() & ~earlier
     report["no customer id"] = (int(anonymous.sum()), float(df["amount"][anonymous].sum()))
     return df[~earlier & df["customer_id"].notna()], report

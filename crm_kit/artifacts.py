@@ -325,8 +325,8 @@ class CampaignDefinition(Artifact):
     STEM: ClassVar[str] = "campaign_round{round}"
     TABLE_STEM: ClassVar[str] = "contact_list_round{round}"
     TABLE_FIELD: ClassVar[str] = "contact_list"
-    METRICS: ClassVar[tuple[str, ...]] = ("campaign_id", "target", "goals", "group_targets", "arms", "power",
-                                          "costs", "break_even_sales")
+    METRICS: ClassVar[tuple[str, ...]] = ("campaign_id", "periods", "target", "goals", "group_targets", "arms",
+                                          "power", "costs", "break_even_sales")
     YAML: ClassVar[bool] = True
 
     campaign_id: str

@@ -1,5 +1,6 @@
-"""Command line: ``crm-kit demo`` (generate the demo store, print its decile table),
-``crm-kit run PARAMS.yaml`` (the whole cycle), ``crm-kit params NOTEBOOK`` and
+"""Command line: ``crm-kit init FILES --output DIR`` (draft a data spec and a run file from your exports),
+``crm-kit check DATA.yaml`` (check and load it), ``crm-kit run PARAMS.yaml [--month YYYY-MM|last]`` (the
+cycle), ``crm-kit demo`` (generate the demo store, print its decile table), ``crm-kit params NOTEBOOK`` and
 ``crm-kit fetch [DATASET ...]`` (verify or download the public datasets)."""
 
 from __future__ import annotations
@@ -55,7 +56,11 @@ def _quiet_stderr(quiet: bool):
 def _run(args: argparse.Namespace) -> int:
     from .run import RunFailed, load_run_plan, run_cycle
 
-    plan = load_run_plan(args.params, *args.file, overrides=args.set, only=args.steps.split(",") if args.steps else None)
+    plan = load_run_plan(args.params, *args.file, overrides=args.set, only=args.steps.split(",") if args.steps else None,
+                         month=args.month)
+    if plan.month:
+        print(f"month {plan.month}: " + "; ".join(f"{name} " + ", ".join(f"{k} {v}" for k, v in p.items())
+                                                  for name, p in plan.periods.items() if p))
     if args.run_name:
         from .config import check_run_name
 
@@ -101,6 +106,45 @@ def _student(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    from .draft import draft, summary_text, write_draft
+
+    found = draft(args.files, month=args.month)
+    data_path, run_path = write_draft(found, args.output)
+    print(summary_text(found, data_path, run_path))
+    # what could not be decided is written as a commented choice: a scheduler sees a non-zero exit
+    return 1 if found.undecided else 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .draft import notebook_needs
+    from .store import load_store
+    from .store.spec import check_spec, load_data_spec, resolve_source
+
+    spec = resolve_source(load_data_spec(args.data))
+    check_spec(spec)
+    store = load_store(args.data)
+    with pd.option_context("display.width", 160, "display.max_colwidth", 110):
+        print("data health:")
+        print(store.health().to_string(index=False))
+        print("\ncleaning:")
+        print(store.cleaning_report[["rule", "action", "rows_found", "rows_removed", "sales_removed",
+                                     "customers_removed"]].to_string(index=False))
+        if store.coverage is not None and len(store.coverage):
+            print("\nhow the tables match:")
+            print(store.coverage.to_string(index=False))
+    roles = ["transactions"] + [name for name in ("customers", "products", "contacts")
+                                if getattr(store, name, None) is not None]
+    print("\nnotebooks:")
+    for name, state in notebook_needs(roles):
+        print(f"  {name:<46} {state}")
+    from .periods import data_calendar, last_complete_month
+
+    first, last = data_calendar(store)
+    print(f"\nlines from {first.date()} to {last.date()}; last complete month {last_complete_month(last=last)}")
+    return 0
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
@@ -126,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
     run.add_argument("--quiet", action="store_true", help="no progress display")
     run.add_argument("--workers", type=int, default=2, help="notebooks run side by side when their steps allow (default 2)")
+    run.add_argument("--month", default=None, metavar="YYYY-MM|last",
+                     help="the month every step derives its periods from (last: the data's last complete month); "
+                          "a date set in the run file still wins")
     par = sub.add_parser("params", help="list a notebook's parameters: name, type, default, help")
     par.add_argument("notebook")
     fetch = sub.add_parser("fetch", help="check public datasets in the cache; --download fetches and converts missing ones")
@@ -133,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     fetch.add_argument("--cache", default=None, help="cache folder (default: $CRM_KIT_CACHE, else data/cache)")
     fetch.add_argument("--download", action="store_true", help="fetch a missing dataset from its publisher and convert it")
     fetch.add_argument("--url", default=None, help="the archive's address instead of the publisher's (a mirror, file://)")
+    ini = sub.add_parser("init", help="draft a data spec and a run file from a sample of your exports")
+    ini.add_argument("files", nargs="+", help="exports: CSV/TSV/text, Excel, Parquet; a folder or glob of monthly parts")
+    ini.add_argument("--output", required=True, help="folder for data.yaml and run.yaml (never overwritten)")
+    ini.add_argument("--month", default=None, help="YYYY-MM to analyse (default: the last complete month found)")
+    chk = sub.add_parser("check", help="check a data spec completely, load the data, print health and coverage")
+    chk.add_argument("data", help="a data spec (YAML)")
     stu = sub.add_parser("student", help="write student copies of notebooks (outputs and solution cells removed)")
     stu.add_argument("notebooks", nargs="*")
     stu.add_argument("--output", default="student")
@@ -142,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
 
         args.seed = DEMO_SEED
     try:
-        return {"demo": _demo, "run": _run, "params": _params, "fetch": _fetch, "student": _student}[args.command](args)
+        return {"demo": _demo, "run": _run, "params": _params, "fetch": _fetch, "student": _student, "init": _init,
+                "check": _check}[args.command](args)
     except CRMKitError as exc:
         print(f"crm-kit: error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -373,10 +373,13 @@ def spend_shape_check(summary: pd.DataFrame, p: float | None, *, factor: float =
     p_hat = 1.0 / float(cv2.mean())
     if max(p / p_hat, p_hat / p) < factor:
         return None
-    return (f"The Gamma-Gamma spend model does not fit this store: it finds a within-customer spend shape p = {p:.2f}, "
-            f"but the customers' own repeat spends vary like p ≈ {p_hat:.1f} (1 / their mean squared coefficient of "
-            "variation). Its premise — customers' mean spends gamma-distributed across customers, each purchase's "
-            "spend gamma around its customer's mean — does not hold here; read expected spend as a rough guide.")
+    # the fitted p is named by its direction, not its digits: where an optimiser stops is not a figure to print twice
+    direction = "far below" if p < p_hat else "far above"
+    return (f"The Gamma-Gamma spend model does not fit this store: the within-customer spend shape p it finds is "
+            f"{direction} (more than {factor:g} times) the p ≈ {p_hat:.0f} the customers' own repeat spends show "
+            "(1 / their mean squared coefficient of variation). Its premise — customers' mean spends "
+            "gamma-distributed across customers, each purchase's spend gamma around its customer's mean — does not "
+            "hold here; read expected spend as a rough guide (the parameter table shows the fitted values).")
 
 
 def fit_clv(summary: pd.DataFrame, *, model: str = "bgnbd", method: str = "map", priors: str = "flat",

@@ -76,9 +76,9 @@ def round_table(rounds: Rounds) -> pd.DataFrame:
     """One row per round: sizes, naive growth, controlled lift, incremental sales, cost, return.
 
     The effect is the round's headline (:func:`crm_kit.results.headline_effect`: the adjusted lift against a
-    random control group, the difference-in-differences against a comparison group), with the plain estimate
-    beside it; a round written before headlines existed falls back to the plain lift or the
-    difference-in-differences its return used.
+    random control group, the difference-in-differences against a comparison group; ``estimate`` says which);
+    the plain estimate stays in the round's ``headline`` and lift table. A round written before headlines
+    existed falls back to the plain lift or the difference-in-differences its return used.
     """
     rows = []
     for n in sorted(rounds):
@@ -86,8 +86,7 @@ def round_table(rounds: Rounds) -> pd.DataFrame:
         ret = res.returns
         sales = res.lift_row("sales")
         # a round evaluated against a comparison group that was not random reports the difference-in-differences
-        head, plain_basis = _sales_effect(res)
-        low, high = ("ci_low", "ci_high") if plain_basis == "lift" else ("did_ci_low", "did_ci_high")
+        head, _plain_basis = _sales_effect(res)
         rows.append({
             "round": n,
             "campaign": res.campaign_id,
@@ -99,10 +98,6 @@ def round_table(rounds: Rounds) -> pd.DataFrame:
             "sales_lift_per_customer": head["estimate"],
             "lift_ci_low": head["ci_low"],
             "lift_ci_high": head["ci_high"],
-            "plain_lift_per_customer": sales[plain_basis],
-            "plain_ci_low": sales[low],
-            "plain_ci_high": sales[high],
-            "width_gain": head.get("width_gain"),
             "incremental_sales": ret["incremental_sales"],
             "cost": ret["cost"],
             "return_on_spend": ret["return_on_spend"],

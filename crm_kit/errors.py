@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 __all__ = [
     "CRMKitError",
     "DataError",
@@ -12,7 +14,18 @@ __all__ = [
 
 
 class CRMKitError(Exception):
-    """Base class of every error crm-kit raises on purpose."""
+    """Base class of every error crm-kit raises on purpose.
+
+    In Jupyter (JupyterLab, papermill) it shows as one line — its name and its sentence, which names the fix —
+    not a traceback through the kit's code; ``CRM_KIT_DEBUG=1`` in the environment shows the traceback.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        if os.environ.get("CRM_KIT_DEBUG"):
+            import traceback
+
+            return "".join(traceback.format_exception(type(self), self, self.__traceback__)).splitlines()
+        return [f"{type(self).__name__}: {self}"]
 
 
 class DataError(CRMKitError, ValueError):

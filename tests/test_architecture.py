@@ -26,11 +26,12 @@ LAYERS = [
     ("hand-offs", {"crm_kit.artifacts"}),
     ("experiment core", {"crm_kit.experiment"}),
     ("analysis", {"crm_kit.discovery", "crm_kit.segmentation", "crm_kit.clv", "crm_kit.campaign",
-                  "crm_kit.results", "crm_kit.plotting", "crm_kit.presentation", "crm_kit.uplift"}),
+                  "crm_kit.results", "crm_kit.plotting", "crm_kit.presentation", "crm_kit.uplift",
+                  "crm_kit.periods"}),
     ("cycle", {"crm_kit.cycle"}),
     ("demo", {"crm_kit.demo"}),
     ("teaching", {"crm_kit.teaching"}),
-    ("run", {"crm_kit.run", "crm_kit.cli", "crm_kit.__main__"}),
+    ("run", {"crm_kit.run", "crm_kit.cli", "crm_kit.__main__", "crm_kit.draft"}),
 ]
 
 

@@ -238,7 +238,9 @@ def test_the_headline_is_the_adjusted_lift_against_a_random_control_and_the_retu
     assert (did["basis"], did["estimate"], did["ci_low"]) == ("did", 10.0, -5.0)
 
 
-def test_the_round_table_reads_the_headline_and_keeps_the_plain_estimate_beside_it():
+def test_the_round_table_reads_the_headline_and_a_round_without_one_its_plain_lift():
+    import dataclasses
+
     from crm_kit.artifacts import RoundResult
     from crm_kit.cycle import round_table
 
@@ -252,7 +254,8 @@ def test_the_round_table_reads_the_headline_and_keeps_the_plain_estimate_beside_
                                "return_on_spend": 4.5, "roi": 0.125})
     row = round_table({1: (None, res)}).iloc[0]
     assert (row["estimate"], row["sales_lift_per_customer"], row["lift_ci_low"]) == ("adjusted", 90.0, 70.0)
-    assert (row["plain_lift_per_customer"], row["plain_ci_low"], row["width_gain"]) == (100.0, 50.0, 0.6)
+    old = round_table({1: (None, dataclasses.replace(res, headline=None, returns={**res.returns, "estimate": "lift"}))})
+    assert (old.loc[0, "estimate"], old.loc[0, "sales_lift_per_customer"], old.loc[0, "lift_ci_low"]) == ("lift", 100.0, 50.0)
 
 
 def test_profile_comparison_by_hand():

@@ -19,13 +19,17 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-__all__ = ["WARM_IMPORTS", "WarmKernels"]
+__all__ = ["WARM_IMPORTS", "WarmKernels", "KERNEL_ARGUMENTS"]
+
+#: the kernels' own start-up log kept to errors: its TCP notice ("Kernel is running over TCP without encryption",
+#: a local kernel's loopback sockets) is no news to a user reading a run's output
+KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=ERROR",)
 
 #: what every notebook's import cell loads (segmentation's scikit-learn is left to the one notebook that uses it);
 #: ``import crm_kit`` alone no longer loads the demo, which the notebooks import
 WARM_IMPORTS = (
     "import matplotlib.pyplot, pandas, IPython.display\n"
-    "import crm_kit, crm_kit.artifacts, crm_kit.campaign, crm_kit.cycle, crm_kit.demo, crm_kit.discovery, crm_kit.experiment, "
+    "import crm_kit, crm_kit.artifacts, crm_kit.campaign, crm_kit.cycle, crm_kit.demo, crm_kit.discovery, crm_kit.experiment, crm_kit.periods, "
     "crm_kit.engine, crm_kit.params, crm_kit.plotting, crm_kit.presentation, crm_kit.results, crm_kit.teaching, "
     "crm_kit.uplift"
 )
@@ -78,7 +82,7 @@ class WarmKernels:
 
         async def start() -> AsyncKernelManager:
             km = AsyncKernelManager(kernel_name=self.kernel_name)
-            await km.start_kernel(cwd=self.cwd)
+            await km.start_kernel(cwd=self.cwd, extra_arguments=list(KERNEL_ARGUMENTS))
             kc = km.client()
             kc.start_channels()
             try:

@@ -44,6 +44,10 @@ class RunPlan:
     steps: list[Step]
     #: only some of the run file's steps (``--steps``): the run completes as "partial"
     partial: bool = False
+    #: the month every step derived its periods from (``common.month``, ``--month``), or None
+    month: str | None = None
+    #: per step, the periods it runs on (derived from the month, or as the run file set them)
+    periods: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _parse_override(text: str) -> tuple[str | None, str, Any]:
@@ -95,9 +99,69 @@ def _split_overrides(overrides: Sequence[str], names: Sequence[str]) -> tuple[di
     return common, per_step
 
 
+def _data_of(common: Mapping[str, Any], steps_raw: Sequence[Any]) -> Any:
+    """The data a run analyses: ``common.data``, else the first step's, else the notebooks' default (the demo)."""
+    if "data" in common:
+        return common["data"]
+    for raw in steps_raw:
+        if isinstance(raw, Mapping) and "data" in (raw.get("params") or {}):
+            return raw["params"]["data"]
+    return "demo"
+
+
+def _check_data_specs(steps: Sequence[Step]) -> None:
+    """Check every data spec the steps name completely, before any kernel starts (a named source such as the demo
+    is the kit's own and needs no check)."""
+    seen = []
+    for st in steps:
+        data = st.params.get("data")
+        if data is None or data in seen:
+            continue
+        seen.append(data)
+        _check_data(data, f"step '{st.name}': ")
+
+
+def _check_data(data: Any, where: str = "") -> None:
+    """One data spec checked completely (a path to a YAML spec or a mapping; a named source needs none)."""
+    from ..store.spec import check_spec, load_data_spec, resolve_source
+
+    if isinstance(data, str) and not data.endswith((".yaml", ".yml")):
+        return
+    try:
+        check_spec(resolve_source(load_data_spec(data)))
+    except ParameterError as exc:
+        raise ParameterError(f"{where}data spec {data if isinstance(data, str) else '(inline)'}: {exc}") from exc
+
+
+def _resolve_month(month: Any, data: Any) -> tuple[str, Any]:
+    """The run's month (``last``: the data's last complete month) and the data's first timestamp."""
+    from ..periods import check_month, data_calendar, last_complete_month
+    from ..store import load_store
+
+    if str(month).strip().lower() != "last":
+        month = check_month(month)
+    _check_data(data)
+    try:
+        first, last = data_calendar(load_store(data))
+    except Exception as exc:  # noqa: BLE001 - any reading error is the data's: say it in one line
+        if str(month).strip().lower() == "last":
+            raise ParameterError(f"month: last needs the data's last day, and the data could not be read: {exc}") from exc
+        return month, None
+    if str(month).strip().lower() == "last":
+        month = last_complete_month(last=last)
+    return month, first
+
+
 def _build_steps(steps_raw: Sequence[Any], common: Mapping[str, Any],
-                 step_overrides: Mapping[str, Mapping[str, Any]]) -> tuple[list[Step], list[str]]:
-    """Every step with its full, validated parameters; the errors of all steps at once."""
+                 step_overrides: Mapping[str, Mapping[str, Any]], *, month: str | None = None,
+                 first: Any = None) -> tuple[list[Step], list[str]]:
+    """Every step with its full, validated parameters; the errors of all steps at once.
+
+    With ``month``, each step's date parameters that neither ``common``, the step nor an override set are
+    derived from it (:func:`crm_kit.periods.step_periods`).
+    """
+    from ..periods import step_periods
+
     errors, steps, declared_anywhere = [], [], set()
     for raw in steps_raw:
         if not isinstance(raw, Mapping) or "notebook" not in raw or "name" not in raw:
@@ -112,6 +176,14 @@ def _build_steps(steps_raw: Sequence[Any], common: Mapping[str, Any],
         params.update(raw.get("params") or {})
         params.update(step_overrides.get(raw["name"], {}))
         params.pop("output_dir", None)
+        if month is not None:
+            round_no = params.get("round_no", declared["round_no"].default if "round_no" in declared else 1)
+            try:
+                derived = step_periods(notebook_path(raw["notebook"]).stem, month, round_no=round_no, first=first)
+            except ParameterError as exc:
+                errors.append(f"step '{raw['name']}': {exc}")
+                derived = {}
+            params.update({k: v for k, v in derived.items() if k in declared and k not in params})
         try:
             validate_params(raw["notebook"], params)
         except ParameterError as exc:
@@ -133,12 +205,17 @@ def _build_steps(steps_raw: Sequence[Any], common: Mapping[str, Any],
     return steps, errors
 
 
-def load_run_plan(*paths: str | Path, overrides: Sequence[str] = (), only: Sequence[str] | None = None) -> RunPlan:
+def load_run_plan(*paths: str | Path, overrides: Sequence[str] = (), only: Sequence[str] | None = None,
+                  month: str | None = None) -> RunPlan:
     """Read run file(s), apply ``key=value`` overrides, and validate every step's parameters.
 
     Later files override earlier ones (``common`` merges; a step's
     ``params`` merge by step name). Errors name the key and the notebook;
     all of them are reported at once.
+
+    ``common.month`` (or ``month``, as ``--month`` passes it; ``last`` = the data's last complete month) is the
+    one date every step derives its periods from (:mod:`crm_kit.periods`): a date parameter set in the run file
+    still wins.
     """
     merged = _merge_run_files(paths)
     steps_raw = merged.get("steps") or []
@@ -146,9 +223,17 @@ def load_run_plan(*paths: str | Path, overrides: Sequence[str] = (), only: Seque
         raise ParameterError("the run file has no steps")
     common_overrides, step_overrides = _split_overrides(overrides, [s.get("name") for s in steps_raw])
     common = {**(merged.get("common") or {}), **common_overrides}
-    steps, errors = _build_steps(steps_raw, common, step_overrides)
+    if month is not None:
+        common["month"] = month
+    # the run's month: every step derives its own periods from it (notebooks 01 and 02 get it as their month)
+    run_month = common.pop("month", None)
+    first = None
+    if run_month is not None:
+        run_month, first = _resolve_month(run_month, _data_of(common, steps_raw))
+    steps, errors = _build_steps(steps_raw, common, step_overrides, month=run_month, first=first)
     if errors:
         raise ParameterError("; ".join(errors))
+    _check_data_specs(steps)
     if only:
         missing = set(only) - {s.name for s in steps}
         if missing:
@@ -157,4 +242,8 @@ def load_run_plan(*paths: str | Path, overrides: Sequence[str] = (), only: Seque
         steps = [s for s in steps if s.name in set(only)]
     else:
         partial = False
-    return RunPlan(run_name=check_run_name(str(merged.get("run_name") or "run")), steps=steps, partial=partial)
+    from ..periods import PERIOD_KEYS
+
+    periods = {st.name: {k: st.params[k] for k in PERIOD_KEYS.get(st.notebook, ()) if k in st.params} for st in steps}
+    return RunPlan(run_name=check_run_name(str(merged.get("run_name") or "run")), steps=steps, partial=partial,
+                   month=run_month, periods=periods)

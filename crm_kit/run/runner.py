@@ -25,7 +25,7 @@ from ..config import notebooks_dir, point_latest, reports_root, run_folder
 from ..errors import CRMKitError, DataError, ParameterError
 from ..store.read import SIDE_BY_SIDE_VARIABLE
 from .html import build_html_report, notebook_body, print_pdf
-from .kernels import WarmKernels
+from .kernels import KERNEL_ARGUMENTS, WarmKernels
 from .plan import RunPlan, Step
 
 __all__ = ["RunFailed", "run_cycle"]
@@ -215,6 +215,7 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
                 str(nb_dir / f"{step.notebook}.ipynb"), str(targets[step.name]),
                 parameters={**step.params, "output_dir": str(folder)},
                 cwd=str(nb_dir), kernel_name="python3", progress_bar=cell_bar, execution_timeout=timeout, km=km,
+                extra_arguments=list(KERNEL_ARGUMENTS),
             )
         finally:
             kernels.release(km)
@@ -301,7 +302,8 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
     status = "interrupted" if interrupted else "failed" if failure else "partial" if plan.partial else "ok"
     metrics = collect_metrics(folder)
     metrics["run"] = {"name": plan.run_name, "folder": str(folder), "steps": [s.name for s in plan.steps],
-                      "seconds": round(elapsed, 1), "status": status}
+                      "seconds": round(elapsed, 1), "status": status, "month": plan.month,
+                      "periods": {name: p for name, p in plan.periods.items() if p}}
     try:
         check_metrics(metrics)
     except DataError as exc:

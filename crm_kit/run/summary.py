@@ -91,12 +91,12 @@ def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult
             else "difference-in-differences against a comparison group (not random)")
     effect = (f"{_money(row['sales_lift_per_customer'], currency)} per treated customer (95% interval "
               f"{_money(row['lift_ci_low'], currency)} to {_money(row['lift_ci_high'], currency)})")
-    if row["estimate"] == "adjusted":
-        gain = row.get("width_gain")
+    if row["estimate"] == "adjusted" and res.headline:
+        gain, plain = res.headline.get("width_gain"), res.headline["plain"]
         effect += (", adjusted for each customer's own past (CUPED / Lin"
                    + (f": an interval {gain:.0%} narrower" if gain is not None and gain == gain else "") + "); "
-                   f"the plain difference in means: {_money(row['plain_lift_per_customer'], currency)} "
-                   f"({_money(row['plain_ci_low'], currency)} to {_money(row['plain_ci_high'], currency)})")
+                   f"the plain difference in means: {_money(plain['estimate'], currency)} "
+                   f"({_money(plain['ci_low'], currency)} to {_money(plain['ci_high'], currency)})")
     ros = row["return_on_spend"]
     ros = None if ros is None or ros != ros else ros
     who = (f"{html.escape(str(target.get('kind', '')))} {html.escape(str(target.get('value', '')))}" if target

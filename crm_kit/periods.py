@@ -1,0 +1,173 @@
+"""One month for every step: the periods each notebook of a cycle derives from the month analysed.
+
+A monthly report moves one date — the month — and every step follows it:
+
+==============================  =====================================================================
+step                            periods derived from month ``M``
+==============================  =====================================================================
+01 knowledge discovery          ``month = M``
+02 segmentation                 ``as_of`` = the first day after ``M``, ``month = M``, ``clv_calibration_end``
+                                = ``as_of`` less a third of the history before it (1 to 4 months)
+03 campaign design, round r     ``base_month = M + (r - 1)``, ``campaign_month`` = the month after,
+                                ``variance_month = M - 1`` (a month that picked no round's target),
+                                ``campaign_id = R<r>-<campaign>``
+04 campaign results, round r    ``base_month`` and ``campaign_month`` as the design's, ``campaign_id`` likewise
+==============================  =====================================================================
+
+On the demo store, month ``2025-09`` gives exactly the worked case's dates (round one designed on September
+for October, round two on October for November, the CLV check learning before 2025-06-01).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pandas as pd
+
+from .errors import DataError, ParameterError
+
+__all__ = ["month_shift", "check_month", "check_dates", "last_complete_month", "data_calendar", "clv_calibration_end",
+           "step_periods", "PERIOD_KEYS"]
+
+#: the date parameters of each notebook that the month drives
+PERIOD_KEYS: dict[str, tuple[str, ...]] = {
+    "01_knowledge_discovery": ("month",),
+    "02_segmentation": ("as_of", "month", "clv_calibration_end"),
+    "03_campaign_design": ("base_month", "campaign_month", "variance_month", "campaign_id"),
+    "04_campaign_results": ("base_month", "campaign_month", "campaign_id"),
+}
+
+
+def check_month(month: Any, name: str = "month") -> str:
+    """``month`` as ``'YYYY-MM'``, or a :class:`~crm_kit.errors.ParameterError` naming the parameter and the form."""
+    text = str(month).strip()
+    try:
+        period = pd.Period(text, freq="M")
+    except (ValueError, TypeError):
+        period = None
+    if period is None or len(text) != 7 or text[4] != "-":
+        raise ParameterError(f"{name}={month!r}: give a month as YYYY-MM (e.g. 2025-09), or last for the last "
+                             "complete month in the data")
+    return str(period)
+
+
+def month_shift(month: str, k: int) -> str:
+    """The month ``k`` months after ``month`` (before it when ``k`` is negative), as ``'YYYY-MM'``."""
+    return str(pd.Period(month, freq="M") + k)
+
+
+def data_calendar(store) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and the last timestamp of the store's line items (anonymous lines included)."""
+    lines = store.all_lines
+    row = store.con.to_pandas(lines.aggregate(first=lines.ts.min(), last=lines.ts.max())).iloc[0]
+    if pd.isna(row["first"]):
+        raise DataError("the data has no dated line: no month can be derived from it")
+    return pd.Timestamp(row["first"]), pd.Timestamp(row["last"])
+
+
+def last_complete_month(store=None, *, last: Any = None) -> str:
+    """The last month the data covers to its last day: the month of the last purchase if it reaches the month's
+    last day, else the month before (a report run on the 3rd of a month analyses the month before)."""
+    if last is None:
+        last = data_calendar(store)[1]
+    last = pd.Timestamp(last)
+    month = last.to_period("M")
+    return str(month if last.normalize() >= month.end_time.normalize() else month - 1)
+
+
+def clv_calibration_end(as_of: str, first: Any) -> str:
+    """Where the CLV check stops learning: ``as_of`` less a third of the history before it, 1 to 4 months.
+
+    The months after it are the holdout the model is checked on; a short history keeps most months to learn
+    from. The demo's 13 months before 2025-10-01 give 4 months: 2025-06-01.
+    """
+    end = pd.Period(pd.Timestamp(as_of) - pd.Timedelta(days=1), freq="M")
+    start = pd.Timestamp(first).to_period("M")
+    months = max(int((end - start).n) + 1, 1)
+    holdout = min(4, max(1, months // 3))
+    return str((pd.Timestamp(as_of) - pd.DateOffset(months=holdout)).date())
+
+
+def step_periods(notebook: str, month: str, *, round_no: int = 1, first: Any = None) -> dict[str, Any]:
+    """The date parameters notebook ``notebook`` derives from ``month`` (see the module's table).
+
+    Parameters
+    ----------
+    notebook
+        A notebook's name (``02_segmentation``); one without dates gives ``{}``.
+    month
+        The month analysed, ``'YYYY-MM'``.
+    round_no
+        The round of a campaign notebook.
+    first
+        The data's first timestamp, which sizes the CLV calibration; without it the demo's four months.
+    """
+    month = check_month(month)
+    if notebook == "01_knowledge_discovery":
+        return {"month": month}
+    if notebook == "02_segmentation":
+        as_of = str(pd.Period(month, freq="M").end_time.normalize().date() + pd.Timedelta(days=1))
+        calibration = clv_calibration_end(as_of, first) if first is not None else \
+            str((pd.Timestamp(as_of) - pd.DateOffset(months=4)).date())
+        return {"as_of": as_of, "month": month, "clv_calibration_end": calibration}
+    if notebook in ("03_campaign_design", "04_campaign_results"):
+        if isinstance(round_no, bool) or not isinstance(round_no, int) or round_no < 1:
+            raise ParameterError(f"round_no={round_no!r}: give a round number 1, 2, ...")
+        base = month_shift(month, round_no - 1)
+        campaign = month_shift(base, 1)
+        out = {"base_month": base, "campaign_month": campaign, "campaign_id": f"R{round_no}-{campaign}"}
+        if notebook == "03_campaign_design":
+            # the month before the first round's base: no round's target was picked on it (round two's was
+            # picked on round one's months)
+            out["variance_month"] = month_shift(month, -1)
+        return out
+    return {}
+
+
+def describe_periods(periods: Mapping[str, Mapping[str, Any]]) -> str:
+    """One line per step: the periods it was given."""
+    return "\n".join(f"{step}: " + ", ".join(f"{k} {v}" for k, v in p.items()) for step, p in periods.items() if p)
+
+
+#: the date parameters checked against the data, per kind: a month the data must cover, a day within it
+_MONTHS = ("month", "base_month", "variance_month")
+_DAYS = ("as_of",)
+
+
+def check_dates(store, **dates: Any) -> str:
+    """Check a notebook's date parameters against the data, in the notebook's own words; one line of periods.
+
+    A month (``month``, ``base_month``, ``variance_month``) must hold some of the data; ``as_of`` must fall
+    after the data's first day and at most a day after its last; ``clv_calibration_end`` must lie between the
+    first day and ``as_of``. The error names the parameter, the value, the data's own first and last day and
+    the fix.
+
+    Returns
+    -------
+    str
+        ``"periods: month 2025-09, as_of 2025-10-01 (data 2024-09-01 .. 2025-11-30)"``, for the notebook to print.
+    """
+    first, last = data_calendar(store)
+    window = f"the data runs from {first.date()} to {last.date()}"
+    fix = f"set it inside that span, or leave the dates to the month (crm-kit run ... --month {last_complete_month(last=last)})"
+    for key, value in dates.items():
+        if value in (None, ""):
+            continue
+        if key in _MONTHS:
+            start, end = pd.Period(check_month(value, key), freq="M").start_time, pd.Period(value, freq="M").end_time
+            if end < first or start > last:
+                side = "before the data's first day" if end < first else "after the data's last day"
+                raise ParameterError(f"{key} {value} lies {side} ({window}); {fix}")
+        elif key in _DAYS or key == "clv_calibration_end":
+            day = pd.Timestamp(value)
+            if day <= first:
+                raise ParameterError(f"{key} {value} lies on or before the data's first day ({window}); {fix}")
+            if day > last.normalize() + pd.Timedelta(days=1):
+                raise ParameterError(f"{key} {value} lies after the data's last day {last.date()} ({window}); {fix}")
+    if dates.get("clv_calibration_end") and dates.get("as_of") and \
+            pd.Timestamp(dates["clv_calibration_end"]) >= pd.Timestamp(dates["as_of"]):
+        raise ParameterError(f"clv_calibration_end {dates['clv_calibration_end']} must come before as_of "
+                             f"{dates['as_of']}: the CLV check learns before it and is checked on the months up to "
+                             "as_of; set it a few months earlier")
+    shown = ", ".join(f"{k} {v}" for k, v in dates.items() if v not in (None, ""))
+    return f"periods: {shown} ({window})"
