@@ -84,7 +84,6 @@ def round_table(rounds: Rounds) -> pd.DataFrame:
     for n in sorted(rounds):
         _definition, res = rounds[n]
         ret = res.returns
-        sales = res.lift_row("sales")
         # a round evaluated against a comparison group that was not random reports the difference-in-differences
         head, _plain_basis = _sales_effect(res)
         rows.append({

@@ -24,7 +24,6 @@ What cannot be decided is written as a commented choice, and :attr:`Draft.undeci
 from __future__ import annotations
 
 import csv
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ import pandas as pd
 
 from .errors import DataError
 from .store.read import _sniff, detect_encoding, source_files
-from .store.spec import CANONICAL_COLUMNS, PERSONAL_FIELDS
+from .store.spec import CANONICAL_COLUMNS
 
 __all__ = ["SYNONYMS", "Draft", "TableDraft", "draft", "write_draft", "notebook_needs"]
 
@@ -367,14 +366,8 @@ def _layout(values: pd.Series) -> tuple[str | None, float, str]:
     s = s[s != ""].head(2000)
     if s.empty:
         return None, 0.0, ""
-    best, share = None, 0.0
-    for fmt in _SELF_READ:
-        ok = pd.to_datetime(s, format=fmt, errors="coerce").notna().mean()
-        if ok > share:
-            best, share = fmt, ok
-    iso = pd.to_datetime(s, format="ISO8601", errors="coerce").notna().mean()
-    if iso > share:
-        best, share = "ISO", iso
+    share = max([pd.to_datetime(s, format=fmt, errors="coerce").notna().mean() for fmt in _SELF_READ]
+                + [pd.to_datetime(s, format="ISO8601", errors="coerce").notna().mean()])
     if share >= 0.95:
         return None, share, "read as it is"
     day = max(((fmt, pd.to_datetime(s, format=fmt, errors="coerce").notna().mean()) for fmt in _DAY_FIRST),
