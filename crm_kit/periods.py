@@ -26,8 +26,8 @@ import pandas as pd
 
 from .errors import DataError, ParameterError
 
-__all__ = ["month_shift", "check_month", "check_dates", "last_complete_month", "data_calendar", "clv_calibration_end",
-           "step_periods", "PERIOD_KEYS"]
+__all__ = ["month_shift", "check_month", "check_dates", "fill_dates", "last_complete_month", "data_calendar",
+           "clv_calibration_end", "step_periods", "PERIOD_KEYS"]
 
 #: the date parameters of each notebook that the month drives
 PERIOD_KEYS: dict[str, tuple[str, ...]] = {
@@ -171,3 +171,20 @@ def check_dates(store, **dates: Any) -> str:
                              "as_of; set it a few months earlier")
     shown = ", ".join(f"{k} {v}" for k, v in dates.items() if v not in (None, ""))
     return f"periods: {shown} ({window})"
+
+
+def fill_dates(store, notebook: str, *, round_no: int = 1, **dates: Any) -> dict[str, Any]:
+    """The date parameters a notebook left empty, derived from the data: the values to set, ``{}`` when none.
+
+    The month is the data spec's ``month`` when it names one (the demo store's: the worked case's September),
+    else the data's last complete month (:func:`last_complete_month`); every empty date follows it as
+    :func:`step_periods` derives them. A date given keeps its value.
+    """
+    empty = [k for k, v in dates.items() if v in (None, "")]
+    if not empty:
+        return {}
+    first, last = data_calendar(store)
+    # a data spec may name the month it is analysed at (the demo's: the worked case's September)
+    month = (getattr(store, "spec", None) or {}).get("month") or last_complete_month(last=last)
+    derived = step_periods(notebook, month, round_no=round_no, first=first)
+    return {k: derived[k] for k in empty if k in derived}

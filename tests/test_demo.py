@@ -125,16 +125,21 @@ def test_the_case_lives_once_notebook_defaults_and_run_file_agree_with_the_demo_
     from crm_kit.demo import DEMO_MONTHS, DEMO_ROUNDS, case_parameters, case_preset
     from crm_kit.params import notebook_parameters
 
+    dates = {"campaign_id", "base_month", "campaign_month", "variance_month"}
     for notebook in ("03_campaign_design", "04_campaign_results"):
         defaults = {k: p.default for k, p in notebook_parameters(notebook).items()}
         one = case_parameters(notebook, 1)
-        assert one and all(defaults[k] == v for k, v in one.items()), notebook  # the defaults are round one
-        assert case_preset(defaults, notebook, 1) == {}
+        # the defaults are round one but for the dates, which are derived from the data (empty by default) and which
+        # the preset fills with the case's on the demo store
+        assert one and all(defaults[k] == v for k, v in one.items() if k not in dates), notebook
+        assert all(defaults[k] == "" for k in dates & set(defaults)), notebook
+        assert case_preset(defaults, notebook, 1) == {k: one[k] for k in dates & set(one)}
     r1, r2 = DEMO_ROUNDS["round1"], DEMO_ROUNDS["round2"]
     defaults = {k: p.default for k, p in notebook_parameters("03_campaign_design").items()}
-    assert defaults["campaign_id"] == r1["campaign_id"] and defaults["seed"] == r1["seed"]
-    assert defaults["plan_name"] == r1["plan"]
-    assert (defaults["base_month"], defaults["campaign_month"]) == (DEMO_MONTHS["base"], DEMO_MONTHS["round1"])
+    assert defaults["seed"] == r1["seed"] and defaults["plan_name"] == r1["plan"]
+    filled = case_preset(defaults, "03_campaign_design", 1)
+    assert filled["campaign_id"] == r1["campaign_id"]
+    assert (filled["base_month"], filled["campaign_month"]) == (DEMO_MONTHS["base"], DEMO_MONTHS["round1"])
     steps = {s["name"]: s["params"] for s in yaml.safe_load((ROOT / "params" / "demo.yaml").read_text())["steps"]}
     assert set(steps["design_round1"]) == {"round_no", "target_kind", "target_value"}  # no second copy of round one
     assert steps["design_round2"] == {"round_no": 2} and steps["results_round2"] == {"round_no": 2}
@@ -146,6 +151,12 @@ def test_the_case_lives_once_notebook_defaults_and_run_file_agree_with_the_demo_
     # a parameter the user set is kept: the preset only fills what was left at its default
     mine = case_preset({**defaults, "round_no": 2, "seed": 99}, "03_campaign_design", 2)
     assert "seed" not in mine and case_preset({**defaults, "round_no": 2}, "03_campaign_design", 2, preset="none") == {}
+    # auto, the notebooks' default: the case on the demo store, nothing of it on anyone else's data
+    auto = {**defaults, "round_no": 2}
+    assert case_preset({**auto, "data": "demo"}, "03_campaign_design", 2, preset="auto") == two
+    assert case_preset({**auto, "data": "demo:3000"}, "03_campaign_design", 2, preset="auto") == two
+    assert case_preset({**auto, "data": "mine/data.yaml"}, "03_campaign_design", 2, preset="auto") == {}
+    assert case_preset({**auto, "data": {"tables": {}}}, "04_campaign_results", 2, preset="auto") == {}
 
 
 # ------------------------------------------------------------------ customers who differ and persist (issue 14)

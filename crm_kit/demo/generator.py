@@ -716,4 +716,7 @@ def store_spec(top: Path, variant: Path | None = None) -> dict[str, Any]:
     }
     if pq.ParquetFile(events / "contacts.parquet").metadata.num_rows == 0:
         del tables["contacts"]  # the months without campaigns: no campaign exposure to read
-    return {"name": "demo", "currency": "¥", "tables": tables, "cleaning": {}}
+    from .plan import DEMO_MONTHS
+
+    # the month the worked case analyses: a notebook left without dates analyses it on the demo store
+    return {"name": "demo", "currency": "¥", "month": DEMO_MONTHS["base"], "tables": tables, "cleaning": {}}

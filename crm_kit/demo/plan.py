@@ -110,6 +110,13 @@ def case_parameters(notebook: str, round_no: int) -> dict[str, Any]:
             **design.get("costs", {})}
 
 
+def is_demo_data(data: Any) -> bool:
+    """Whether a notebook's ``data`` parameter names the demo store (``demo``, ``demo:N``, ``{source: demo}``)."""
+    if isinstance(data, str):
+        return data.strip() == "demo" or data.strip().startswith("demo:")
+    return isinstance(data, dict) and data.get("source") == "demo"
+
+
 def case_preset(params: dict[str, Any], notebook: str, round_no: int, *, preset: str = "case") -> dict[str, Any]:
     """The case's settings for the parameters a user left at the notebook's defaults (``preset: case``).
 
@@ -119,7 +126,8 @@ def case_preset(params: dict[str, Any], notebook: str, round_no: int, *, preset:
     keeps the user's value — a value a run file or papermill passed counts as
     set even when it equals the default (``params.explicit``), and a target
     kind of the user's own keeps the target value too. ``preset: none`` takes
-    the parameters as given.
+    the parameters as given; ``preset: auto`` (the notebooks' default) is ``case`` on the demo store and
+    ``none`` on any other data, so a round on one's own data takes no month, plan or cost from the case.
 
     Returns
     -------
@@ -128,12 +136,15 @@ def case_preset(params: dict[str, Any], notebook: str, round_no: int, *, preset:
     """
     from ..params import notebook_parameters
 
+    if preset == "auto":
+        # the worked case's settings belong to the demo store: on anyone else's data nothing is taken from it
+        preset = "case" if is_demo_data(params.get("data", "demo")) else "none"
     if preset == "none":
         return {}
     if preset != "case":
         from ..errors import ParameterError
 
-        raise ParameterError(f"preset={preset!r}: use case or none")
+        raise ParameterError(f"preset={preset!r}: use auto, case or none")
     defaults = {k: p.default for k, p in notebook_parameters(notebook).items()}
     explicit = getattr(params, "explicit", frozenset())  # set by a run file or papermill: kept even at the default
     changes = {k: v for k, v in case_parameters(notebook, round_no).items()

@@ -375,7 +375,7 @@ def _window_bounds(window: Mapping[str, Any] | None):
 
 
 
-_SPEC_KEYS = ("source", "tables", "cleaning", "window", "engine", "description", "name", "cache", "currency")
+_SPEC_KEYS = ("source", "tables", "cleaning", "window", "engine", "description", "name", "cache", "currency", "month")
 _ENGINE_KEYS = {
     "duckdb": {"backend", "database", "memory_limit", "threads", "temp_directory", "progress_bar"},
     "connection": {"backend", "connection"},
@@ -490,6 +490,10 @@ def check_spec(spec: Mapping[str, Any]) -> CheckedSpec:
             raise ParameterError(f"{name}: give a 'path' (CSV/Parquet/DuckDB file) or a 'table' name")
     if "contacts" in tables:
         _check_responses(tables["contacts"])
+    month = spec.get("month")
+    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(month)):
+        raise ParameterError(f"data spec: month = {month!r}: give the month the data is analysed at by default as "
+                             "YYYY-MM (e.g. 2025-09), or leave it out for the data's last complete month")
     currency = spec.get("currency", "")
     if not isinstance(currency, str) or len(currency) > 4:
         raise ParameterError(f"currency = {currency!r}: give the sign or code shown on money, e.g. ¥, £, $, EUR")
