@@ -65,7 +65,9 @@ def test_failing_notebook_keeps_partial_outputs_and_exits_non_zero(demo_dir, tmp
                           capture_output=True, text=True)
     assert proc.returncode == 1
     line = proc.stderr.strip().splitlines()[-1]
-    assert re.search(r"run failed: 01_knowledge_discovery \(discovery\), cell \d+: DataError: no customer purchases", line)
+    # the notebook's own parameter, the data's span and the fix, in one line
+    assert re.search(r"run failed: 01_knowledge_discovery \(discovery\), cell \d+: ParameterError: month 1999-01 lies "
+                     r"before the data's first day \(the data runs from 2024-09-\d\d to 2025-11-30\); .* --month 2025-11", line)
     folder = next((tmp_path / "reports" / "fails").glob("2*"))
     assert (folder / "FAILED").exists() and (folder / "01_discovery.ipynb").exists() and (folder / "report.html").exists()
     assert json.loads((folder / "metrics.json").read_text())["run"]["status"] == "failed"
