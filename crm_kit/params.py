@@ -96,7 +96,8 @@ def notebook_path(notebook: str | Path) -> Path:
     p = Path(notebook)
     if p.suffix != ".ipynb":
         p = p.with_suffix(".ipynb")
-    candidates = [p, Path.cwd() / p.name, notebooks_dir() / p.name]
+    # the kit's own notebook first: a user's notebook of the same name in the working folder never shadows it
+    candidates = [notebooks_dir() / p.name, p, Path.cwd() / p.name]
     for c in candidates:
         if c.exists():
             return c.resolve()
@@ -218,6 +219,32 @@ def check_notebook_parameters(namespace: Mapping[str, Any], notebook: str) -> di
     return params
 
 
+#: the most values a YAML file may expand to (aliases counted as often as they are used): a "billion laughs"
+#: file of 500 bytes would otherwise take gigabytes to read
+YAML_MAX_NODES = 100_000
+
+
+def _expanded_size(root) -> int:
+    """How many values a composed YAML node stands for once every alias is expanded (linear in the nodes)."""
+    sizes: dict[int, int] = {}
+
+    def size(node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = 1  # a node that refers to itself counts once
+        if isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        else:
+            total = 1
+        sizes[id(node)] = min(total, YAML_MAX_NODES + 1)
+        return sizes[id(node)]
+
+    return size(root)
+
+
 def read_yaml(path: str | Path) -> Any:
     """A YAML file's content; a syntax error names the line and column and what is wrong there."""
     path = Path(path)
@@ -228,7 +255,14 @@ def read_yaml(path: str | Path) -> Any:
     except OSError as exc:
         raise ParameterError(f"cannot read {path}: {exc.strerror}") from exc
     try:
-        return yaml.safe_load(text) or {}
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:
+            return {}
+        size = _expanded_size(node)
+        if size > YAML_MAX_NODES:
+            raise ParameterError(f"{path} expands to more than {YAML_MAX_NODES:,} values through its aliases (*name); "
+                                 "a run file or data spec never needs that many: write the values out")
+        return yaml.SafeLoader(text).get_single_data() or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -47,7 +47,7 @@ def test_unknown_notebook():
 
 def test_describe_lists_type_default_help():
     text = describe_parameters("01_knowledge_discovery")
-    assert "month" in text and "str" in text and '"2025-09"' in text
+    assert "month" in text and "str" in text and "empty: derived from the data" in text
 
 
 def test_params_files_layer_and_bad_yaml(tmp_path):
@@ -85,3 +85,20 @@ def test_target_kinds_of_the_notebook_are_the_package_s():
     from crm_kit.campaign import TARGET_KINDS
 
     assert set(notebook_parameters("03_campaign_design")["target_kind"].choices) == set(TARGET_KINDS)
+
+
+def test_a_yaml_file_that_expands_through_its_aliases_is_refused_in_one_line(tmp_path):
+    """A 500-byte "billion laughs" file would take gigabytes to read: refused before it is expanded."""
+    from crm_kit.params import read_yaml
+
+    levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        levels.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    path = tmp_path / "laughs.yaml"
+    path.write_text("\n".join(levels) + "\nsteps: *i\n")
+    with pytest.raises(ParameterError, match="expands to more than 100,000 values") as caught:
+        read_yaml(path)
+    assert len(str(caught.value)) < 300
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("common: &c {data: demo}\nagain: *c\n")  # an alias or two is fine
+    assert read_yaml(ok)["again"] == {"data": "demo"}

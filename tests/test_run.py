@@ -434,3 +434,32 @@ def test_a_kernel_that_fails_to_warm_is_replaced_by_papermills_own(demo_dir, tmp
                        progress=False, pdf_report=False)
     assert json.loads((folder / "metrics.json").read_text())["run"]["status"] == "partial"
     assert (folder / "01_discovery.ipynb").exists() and (folder / "report.html").exists()
+
+
+def test_run_file_mistakes_are_found_before_anything_runs(tmp_path):
+    """A step name used twice, two steps writing one hand-off, a notebook that is not the kit's: one line, exit 2,
+    nothing started."""
+    from crm_kit.run import load_run_plan
+
+    def plan(steps):
+        return load_run_plan(_write(tmp_path, {"run_name": "x", "common": {"data": "demo"}, "steps": steps}))
+
+    with pytest.raises(ParameterError, match=r"step name\(s\) \['a'\] are used more than once"):
+        plan([{"name": "a", "notebook": "01_knowledge_discovery"}, {"name": "a", "notebook": "02_segmentation"}])
+    with pytest.raises(ParameterError, match="steps 'one' and 'two' would both write the discovery"):
+        plan([{"name": "one", "notebook": "01_knowledge_discovery"}, {"name": "two", "notebook": "01_knowledge_discovery"}])
+    with pytest.raises(ParameterError, match="would both write the round result of round 1"):
+        plan([{"name": "r", "notebook": "04_campaign_results"}, {"name": "o", "notebook": "06_outcome_table"}])
+    with pytest.raises(ParameterError, match="notebook 'my_analysis' is not one of the kit's"):
+        plan([{"name": "mine", "notebook": "my_analysis"}])
+    ok = plan([{"name": "d1", "notebook": "03_campaign_design", "params": {"round_no": 1}},
+               {"name": "d2", "notebook": "03_campaign_design", "params": {"round_no": 2}}])
+    assert [s.name for s in ok.steps] == ["d1", "d2"]
+
+
+def test_a_notebook_of_the_same_name_in_the_working_folder_never_shadows_the_kits(tmp_path, monkeypatch):
+    from crm_kit.params import notebook_path
+
+    (tmp_path / "01_knowledge_discovery.ipynb").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    assert notebook_path("01_knowledge_discovery") == (ROOT / "notebooks" / "01_knowledge_discovery.ipynb").resolve()

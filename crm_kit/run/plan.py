@@ -99,6 +99,27 @@ def _split_overrides(overrides: Sequence[str], names: Sequence[str]) -> tuple[di
     return common, per_step
 
 
+def _handoff_collisions(steps: Sequence[Step]) -> list[str]:
+    """Two steps that would write the same hand-off (two discoveries, two designs of one round...): the second
+    would overwrite nothing — a run never overwrites — and fail after every cell ran; said before anything runs."""
+    writes: dict[tuple, str] = {}
+    errors = []
+    for st in steps:
+        kind = {"01_knowledge_discovery": "discovery", "02_segmentation": "segmentation",
+                "03_campaign_design": "campaign definition", "04_campaign_results": "round result",
+                "06_outcome_table": "round result", "05_cycle_summary": "cycle summary"}.get(st.notebook)
+        if kind is None:
+            continue
+        key = (kind, st.params.get("round_no", 1)) if kind in ("campaign definition", "round result") else (kind,)
+        if key in writes:
+            what = f"the {kind} of round {key[1]}" if len(key) > 1 else f"the {kind}"
+            errors.append(f"steps '{writes[key]}' and '{st.name}' would both write {what}; give one of them another "
+                          "round_no, or run them in separate run files")
+        else:
+            writes[key] = st.name
+    return errors
+
+
 def _data_of(common: Mapping[str, Any], steps_raw: Sequence[Any]) -> Any:
     """The data a run analyses: ``common.data``, else the first step's, else the notebooks' default (the demo)."""
     if "data" in common:
@@ -162,10 +183,21 @@ def _build_steps(steps_raw: Sequence[Any], common: Mapping[str, Any],
     """
     from ..periods import step_periods
 
+    from ..config import notebooks_dir
+
     errors, steps, declared_anywhere = [], [], set()
+    kit_notebooks = sorted(f.stem for f in notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    names = [raw.get("name") for raw in steps_raw if isinstance(raw, Mapping)]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        errors.append(f"step name(s) {twice} are used more than once; give every step its own name")
     for raw in steps_raw:
         if not isinstance(raw, Mapping) or "notebook" not in raw or "name" not in raw:
             raise ParameterError(f"each step needs a name and a notebook; got {raw!r}")
+        if Path(str(raw["notebook"])).stem not in kit_notebooks:
+            errors.append(f"step '{raw['name']}': notebook '{raw['notebook']}' is not one of the kit's; "
+                          f"use one of {kit_notebooks}")
+            continue
         try:
             declared = notebook_parameters(raw["notebook"])
         except ParameterError as exc:
@@ -193,6 +225,7 @@ def _build_steps(steps_raw: Sequence[Any], common: Mapping[str, Any],
             errors.append(f"step '{raw['name']}': after must be a list of step names")
             after = None
         steps.append(Step(raw["name"], notebook_path(raw["notebook"]).stem, params, after))
+    errors += _handoff_collisions(steps)
     stray = set(common) - declared_anywhere
     if stray:
         errors.append(f"common key(s) {sorted(stray)} are parameters of no notebook in this run")
