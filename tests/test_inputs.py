@@ -448,7 +448,9 @@ def test_concurrent_runs_of_one_name_get_their_own_folders(tmp_path):
 
 
 @pytest.mark.notebook
-def test_sigterm_marks_the_run_failed_and_leaves_latest_on_the_last_good_run(tmp_path, demo_dir):
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_a_signal_marks_the_run_failed_and_leaves_latest_on_the_last_good_run(tmp_path, demo_dir, signame):
+    """SIGTERM (a scheduler's stop) and SIGHUP (the terminal closed) alike."""
     import signal
     import time
 
@@ -461,14 +463,32 @@ def test_sigterm_marks_the_run_failed_and_leaves_latest_on_the_last_good_run(tmp
     proc = subprocess.Popen([sys.executable, "-m", "crm_kit", "run", str(slow), "--output", str(tmp_path / "r"), "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(8)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(getattr(signal, signame))
     _out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 1 and "interrupted by SIGTERM" in err
+    assert proc.returncode == 1 and f"interrupted by {signame}" in err
     runs = sorted(p for p in (tmp_path / "r" / "sig").iterdir() if not p.is_symlink())
     failed = runs[-1]
-    assert (failed / "FAILED").read_text().startswith("interrupted by SIGTERM while running 02_segmentation")
+    assert (failed / "FAILED").read_text().startswith(f"interrupted by {signame} while running 02_segmentation")
     assert json.loads((failed / "metrics.json").read_text())["run"]["status"] == "interrupted"
     assert (tmp_path / "r" / "sig" / "latest").resolve() == latest  # still the last good run
+
+
+def test_a_signal_while_the_report_is_built_marks_the_run(tmp_path, monkeypatch):
+    """The steps have finished; a signal arrives while the report is written: FAILED names it, latest stays."""
+    from crm_kit.run import RunFailed, load_run_plan, run_cycle, runner
+
+    def interrupted(*_args, **_kwargs):
+        raise runner._Interrupted("SIGHUP")
+
+    monkeypatch.setattr(runner, "build_html_report", interrupted)
+    plan = tmp_path / "summary.yaml"
+    plan.write_text("run_name: rep\nsteps:\n  - {name: summary, notebook: 05_cycle_summary}\n")
+    with pytest.raises(RunFailed, match="interrupted by SIGHUP while the report was built; 1 of 1 step"):
+        run_cycle(load_run_plan(plan), output_root=tmp_path / "r", progress=False)
+    folder = next(p for p in (tmp_path / "r" / "rep").iterdir() if not p.is_symlink())
+    assert (folder / "FAILED").exists()
+    assert json.loads((folder / "metrics.json").read_text())["run"]["status"] == "interrupted"
+    assert not (tmp_path / "r" / "rep" / "latest").exists()
 
 
 # ------------------------------------------------------------------ the cleaning rules, for any table

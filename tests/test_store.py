@@ -786,3 +786,39 @@ def test_stores_of_another_cache_layout_or_of_a_file_gone_are_unreachable(tmp_pa
     assert removed == {keys["gone"]: "transactions.parquet is gone",
                        keys["old_layout"]: f"written by cache layout 5 / kit {kit}"}
     assert {p.stem for p in stores.glob("*.duckdb")} == {keys["kept"]}
+
+
+def test_a_file_rewritten_with_the_same_size_and_time_is_not_served_stale(tmp_path, tiny_lines):
+    """cp -p, rsync -t and tar keep a file's size and modification time: the content digest tells the new file."""
+    import os
+
+    spec = write_spec(tmp_path, tiny_lines)
+    path = spec["tables"]["transactions"]["path"]
+    first = load_store(spec)
+    assert first.con.execute(first.transactions.amount.sum()) == pytest.approx(151.0)
+    stat = os.stat(path)
+    changed = tiny_lines.assign(amount=tiny_lines["amount"] * 2)
+    changed.to_parquet(path, index=False)
+    assert os.path.getsize(path) == stat.st_size  # the same bytes count: only the values moved
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    again = load_store(spec)
+    assert again.con.execute(again.transactions.amount.sum()) == pytest.approx(302.0)
+
+
+def test_an_emptied_cached_store_is_rebuilt_with_a_log_line(tmp_path, tiny_lines, caplog):
+    import duckdb
+
+    from crm_kit.store.cache import _cache_key
+    from crm_kit.config import store_cache_dir
+
+    spec = write_spec(tmp_path, tiny_lines)
+    load_store(spec)
+    path = store_cache_dir() / f"{_cache_key(spec)}.duckdb"
+    con = duckdb.connect(str(path))
+    for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
+        con.execute(f'DROP TABLE "{name}"')
+    con.close()
+    with caplog.at_level("WARNING", logger="crm_kit.store"):
+        store = load_store(spec)
+    assert store.con.execute(store.transactions.amount.sum()) == pytest.approx(151.0)
+    assert "unreadable" in caplog.text

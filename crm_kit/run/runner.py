@@ -226,8 +226,10 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            previous[sig] = signal.signal(sig, on_signal)
+        # SIGHUP: the terminal the run was started from was closed
+        for sig in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                previous[sig] = signal.signal(sig, on_signal)
     pending, running, done, failure, interrupted = list(plan.steps), {}, set(), None, None
     pool = ThreadPoolExecutor(max_workers=workers)
     # each finished notebook is rendered for the report while later steps run
@@ -281,10 +283,21 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
         kernels.close(wait=interrupted is None)
         for name in shared:
             os.environ.pop(name, None)
-        for sig, old in previous.items():
-            signal.signal(sig, old)
         if interrupted is None:
             pool.shutdown(wait=True)
+    try:
+        return _finish_run(plan, folder, targets, report, pdf_report, renders, render_pool, bar, started, failure,
+                           interrupted, handler, done)
+    finally:
+        # the run's own handlers stay until its folder is marked: a signal while the report is built marks it too
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _finish_run(plan, folder, targets, report, pdf_report, renders, render_pool, bar, started, failure, interrupted,
+                handler, done):
+    """The report, metrics.json and the run's marker (FAILED, or ``latest``), after the steps ended."""
+    log = logging.getLogger(f"crm_kit.run.{folder.name}")
     bar.close()
     render_pool.shutdown(wait=True)
     elapsed = time.perf_counter() - started
@@ -297,6 +310,11 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
                               bodies={path: f.result() for path, f in renders.items() if f.exception() is None})
             pdf = print_pdf(folder / "report.html") if pdf_report else None
             log.info("report.pdf %s", "written" if pdf else "skipped (no Chromium on this machine, or it failed)")
+        except (_Interrupted, KeyboardInterrupt) as exc:
+            name = str(exc) if isinstance(exc, _Interrupted) else "SIGINT"
+            interrupted = failure = (f"interrupted by {name} while the report was built; {len(done)} of "
+                                     f"{len(plan.steps)} step(s) had finished")
+            log.error("INTERRUPTED %s", failure)
         except Exception as exc:  # noqa: BLE001 - an interrupted notebook may be half written; the run's end is what matters
             log.error("report not built: %s", exc)
     status = "interrupted" if interrupted else "failed" if failure else "partial" if plan.partial else "ok"

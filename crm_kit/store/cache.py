@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ __all__ = ["remove_unreachable_stores"]
 _log = logging.getLogger("crm_kit.store")
 
 
-_CACHE_VERSION = "7"
+_CACHE_VERSION = "8"
 
 
 def _quoted(path) -> str:
@@ -37,11 +38,38 @@ def _kit_version() -> str:
         return "dev"
 
 
+#: bytes read from each of :data:`DIGEST_BLOCKS` places of an input file for its content digest
+DIGEST_BLOCK = 1 << 16
+DIGEST_BLOCKS = 32
+
+
+def sampled_digest(path, size: int | None = None) -> str:
+    """A digest of a file's content from blocks at fixed places (all of a file under 2 MB): a file rewritten with the
+    same size and time (``cp -p``, ``rsync -t``, ``tar``) gets another key, at the cost of reading 2 MB, not the file.
+
+    A change confined to bytes between the sampled blocks of a large file is not seen; a monthly export
+    rewritten in place changes everywhere.
+    """
+    import hashlib
+
+    size = os.path.getsize(path) if size is None else size
+    digest = hashlib.blake2b(str(size).encode(), digest_size=16)
+    with open(path, "rb") as fh:
+        if size <= DIGEST_BLOCK * DIGEST_BLOCKS:
+            digest.update(fh.read())
+        else:
+            step = (size - DIGEST_BLOCK) / (DIGEST_BLOCKS - 1)
+            for i in range(DIGEST_BLOCKS):
+                fh.seek(int(i * step))
+                digest.update(fh.read(DIGEST_BLOCK))
+    return digest.hexdigest()
+
+
 def _cache_inputs(spec: Mapping[str, Any]) -> dict | None:
     """What a cleaned store depends on, as plain JSON; None when the spec's store is not cached.
 
-    The cache layout and kit versions, each source file's table, path, size
-    and modification time (a table's own files and its responses file), and
+    The cache layout and kit versions, each source file's table, path, size,
+    modification time and content digest (:func:`sampled_digest`; a table's own files and its responses file), and
     the spec's tables, cleaning and window. :func:`_cache_key` hashes it and
     it is kept beside the cached store as its manifest, so that
     :func:`explain_cache_miss` compares the same listing. Only file sources
@@ -69,7 +97,7 @@ def _cache_inputs(spec: Mapping[str, Any]) -> dict | None:
                 return None  # remote data: no local file to key a cache on
             for rp in source_files(p):
                 st = rp.stat()
-                files.append([name, str(rp), st.st_size, st.st_mtime_ns])
+                files.append([name, str(rp), st.st_size, st.st_mtime_ns, sampled_digest(rp, st.st_size)])
     inputs = {"v": _CACHE_VERSION, "kit": _kit_version(), "files": files,
               "spec": {k: spec.get(k) for k in ("tables", "cleaning", "window")}}
     return json.loads(json.dumps(inputs, default=str))
@@ -119,7 +147,8 @@ def explain_cache_miss(spec: Mapping[str, Any]) -> str:
         if old is None:
             reasons.append(f"{Path(f[1]).name} is new")
         elif old[2:] != f[2:]:
-            reasons.append(f"{Path(f[1]).name} changed (size {old[2]:,} -> {f[2]:,} bytes or a new modification time)")
+            reasons.append(f"{Path(f[1]).name} changed (size {old[2]:,} -> {f[2]:,} bytes, a new modification time "
+                           "or other content)")
     for part in ("cleaning", "window", "tables"):
         if other["spec"].get(part) != inputs["spec"].get(part):
             reasons.append(f"the data spec's {part} changed")
@@ -141,13 +170,16 @@ def _unreachable(manifest: Mapping[str, Any]) -> str | None:
     for field, value in current.items():
         if manifest.get(field) != value:
             return f"written by cache layout {manifest.get('v')} / kit {manifest.get('kit')}"
-    for _table, path, size, mtime_ns in manifest.get("files", []):
+    for _table, path, size, mtime_ns, *digest in manifest.get("files", []):
         try:
             st = Path(path).stat()
         except OSError:
             return f"{Path(path).name} is gone"
         if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
             return f"{Path(path).name} changed since"
+        with contextlib.suppress(OSError):
+            if digest and sampled_digest(path, st.st_size) != digest[0]:
+                return f"{Path(path).name} changed since (same size and time, other content)"
     return None
 
 
@@ -233,6 +265,14 @@ def _open_cached(con, key: str, spec: Mapping[str, Any]) -> Store | None:
         if alias not in attached:
             return None
     present = set(con.list_tables(database=(alias, "main")))
+    if not {"all_lines_clean", "cleaning_report"} <= present:
+        # an emptied or half-deleted store (a disk cleaner, a copy cut short): rebuilt, never an error on every run
+        _log.warning("the cached store %s is unreadable (tables missing): it is removed and rebuilt", path.name)
+        with contextlib.suppress(Exception):
+            con.raw_sql(f"DETACH {alias}")
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
 
     def frame(name):
         return con.to_pandas(con.table(name, database=alias)) if name in present else None
