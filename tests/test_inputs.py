@@ -583,3 +583,34 @@ def test_a_contact_list_is_matched_back_in_the_engine(tmp_path):
             pd.Series(["SMS"], index=["003"]), salt="pepper"), salt="pepper")
     with pytest.raises(DataError, match="2 contact-list key"):  # another salt: nothing matches
         _contact_list_arms(store, listed, salt="salt")
+
+
+def test_compressed_exports_are_read_or_refused_with_the_fix(tmp_path):
+    """A zip with one file is read (unpacked into the cache, the archive untouched); a zip of several names them;
+    a zstd CSV is read by the engine."""
+    import hashlib
+    import shutil
+    import zipfile
+
+    lines = pd.DataFrame({"customer_id": ["a", "b", "a"], "order_id": ["1", "2", "3"],
+                          "ts": ["2025-01-01", "2025-01-02", "2025-01-05"], "product_id": ["p", "q", "p"],
+                          "quantity": [1, 2, 1], "amount": [1.0, 2.0, 3.5]})
+    lines.to_csv(tmp_path / "export.csv", index=False)
+    one = tmp_path / "one.zip"
+    with zipfile.ZipFile(one, "w") as z:
+        z.write(tmp_path / "export.csv", "export.csv")
+    before = hashlib.sha256(one.read_bytes()).hexdigest()
+    store = load_store({"tables": {"transactions": {"path": str(one)}}, "cache": False})
+    assert store.con.execute(store.transactions.amount.sum()) == pytest.approx(6.5)
+    assert hashlib.sha256(one.read_bytes()).hexdigest() == before
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as z:
+        z.write(tmp_path / "export.csv", "jan.csv")
+        z.write(tmp_path / "export.csv", "feb.csv")
+    with pytest.raises(DataError, match=r"two.zip is a zip of 2 files \(jan.csv, feb.csv\); unzip it"):
+        load_store({"tables": {"transactions": {"path": str(two)}}, "cache": False})
+    if shutil.which("zstd"):
+        subprocess.run(["zstd", "-q", "-f", str(tmp_path / "export.csv"), "-o", str(tmp_path / "export.csv.zst")],
+                       check=True)
+        store = load_store({"tables": {"transactions": {"path": str(tmp_path / "export.csv.zst")}}, "cache": False})
+        assert store.con.execute(store.transactions.amount.sum()) == pytest.approx(6.5)

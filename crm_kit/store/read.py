@@ -383,6 +383,35 @@ def _excel_as_parquet(path: Path, tspec: Mapping[str, Any]) -> Path:
     return target
 
 
+def _unzipped(path: Path, name: str) -> Path:
+    """The one file of a zip archive, unpacked once into the cache (``stores/unzipped/<digest>/``)."""
+    import zipfile
+
+    from ..config import store_cache_dir
+    from .cache import sampled_digest
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"{name}: {path.name} is not a readable zip archive ({exc}); unzip it by hand and point "
+                        f"tables.{name}.path at the file inside") from exc
+    with archive:
+        members = [m for m in archive.namelist() if not m.endswith("/") and not m.startswith(("__MACOSX/", "."))]
+        if len(members) != 1:
+            shown = ", ".join(members[:5]) + (", ..." if len(members) > 5 else "")
+            raise DataError(f"{name}: {path.name} is a zip of {len(members)} files ({shown}); unzip it and point "
+                            f"tables.{name}.path at the one to read (or at all of them with a glob, parts/*.csv)")
+        target = store_cache_dir() / "unzipped" / sampled_digest(path) / Path(members[0]).name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            with archive.open(members[0]) as src, open(partial, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            os.replace(partial, target)
+    return target
+
+
 def _guess_format(path: str) -> str:
     low = path.lower()
     if low.endswith((".parquet", ".pq")):
@@ -414,6 +443,10 @@ def _read_table(con, name: str, tspec: Mapping[str, Any]):
         raise ParameterError(f"{name}: give a 'path' (CSV/Parquet/Excel/DuckDB file) or a 'table' name")
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     resolved = [_source_location(p) for p in paths]
+    if any(str(r).lower().endswith(".zip") for r in resolved):
+        # a zipped export: its one file, unpacked into the cache (the archive itself is only read)
+        unzipped = [str(_unzipped(Path(f), name)) for p in paths for f in source_files(p)]
+        return _read_table(con, name, {**tspec, "path": unzipped if len(unzipped) > 1 else unzipped[0]})
     fmt, explicit = _claimed_format(tspec, resolved[0])
     files = [Path(f) for p in paths for f in source_files(p)]
     kinds = {f: _sniff(f) for f in files}
@@ -468,6 +501,8 @@ def _read_text(con, name: str, tspec: Mapping[str, Any], files: list[Path], kind
     """A delimited text table: encoding found or given, every column read as text."""
     encoding = tspec.get("encoding")
     delimiter = tspec.get("delimiter")
+    if encoding is None and files and kinds[files[0]] == "zstd":
+        encoding = "utf-8"  # the engine reads zstd itself; a file in another encoding says so when read
     if encoding is None and files:
         sample = _open_text_sample(files[0], kinds[files[0]])
         encoding = detect_encoding(sample)
