@@ -614,3 +614,22 @@ def test_compressed_exports_are_read_or_refused_with_the_fix(tmp_path):
                        check=True)
         store = load_store({"tables": {"transactions": {"path": str(tmp_path / "export.csv.zst")}}, "cache": False})
         assert store.con.execute(store.transactions.amount.sum()) == pytest.approx(6.5)
+
+
+def test_a_csv_whose_first_quoted_field_comes_late_is_read_whole(tmp_path):
+    """Standard CSV quoting is said to the engine, not sniffed from its sample: a quoted field with a comma, a
+    doubled quote and a line break 25,000 lines in is read; a stray quote in an unquoted field is kept as it is."""
+    n = 26_000
+    lines = pd.DataFrame({"customer_id": [f"C{i % 300}" for i in range(n)], "order_id": [str(i) for i in range(n)],
+                          "ts": "2025-01-02", "product_id": "p", "description": "plain", "quantity": 1, "amount": 1.5})
+    lines.loc[25_000, "product_id"] = 'a "quoted", item'
+    lines.loc[25_001, "product_id"] = "line\nbreak"
+    lines.loc[25_002, "product_id"] = '12" pizza'
+    path = tmp_path / "late.csv"
+    lines.to_csv(path, index=False)
+    store = load_store({"tables": {"transactions": {"path": str(path)}}, "cache": False})
+    got = store.con.to_pandas(store.all_lines.filter(store.all_lines.order_id.isin(["25000", "25001", "25002"])))
+    assert store.con.execute(store.all_lines.count()) == n
+    assert sorted(got["product_id"]) == sorted(['a "quoted", item', "line\nbreak", '12" pizza'])
+    with pytest.raises(ParameterError, match="quote = 'ab': give one character"):
+        load_store({"tables": {"transactions": {"path": str(path), "quote": "ab"}}, "cache": False})

@@ -510,7 +510,10 @@ def _read_text(con, name: str, tspec: Mapping[str, Any], files: list[Path], kind
             raise DataError(f"{name}: cannot tell the encoding of {files[0].name}: it is not UTF-8 and does not read "
                             f"as Chinese GB18030; set tables.{name}.encoding (e.g. gbk, big5, latin-1, cp1252, utf-16)")
     encoding = (encoding or "utf-8").lower()
-    options: dict[str, Any] = {"all_varchar": True, "header": bool(tspec.get("header", True))}
+    # standard CSV quoting said, not sniffed: the engine's sniffer decides from a sample, and a first quoted field
+    # after it (line 25,000 of an export) would otherwise stop the read
+    options: dict[str, Any] = {"all_varchar": True, "header": bool(tspec.get("header", True)),
+                               "quote": tspec.get("quote", '"'), "escape": tspec.get("escape", '"')}
     if tspec.get("skip_rows"):
         options["skip"] = int(tspec["skip_rows"])
     if delimiter and delimiter != "whitespace":

@@ -247,7 +247,7 @@ def load_data_spec(spec: str | Mapping[str, Any]) -> dict[str, Any]:
 
 
 _TABLE_KEYS = ("path", "table", "format", "columns", "constants", "ts_format", "timezone", "responses", "encoding",
-               "delimiter", "header", "skip_rows", "decimal", "thousands", "na_values", "sheet")
+               "delimiter", "header", "skip_rows", "decimal", "thousands", "na_values", "sheet", "quote", "escape")
 
 
 def _check_table_spec(name: str, tspec: Mapping[str, Any]) -> dict[str, Any]:
@@ -305,8 +305,13 @@ def _check_read_options(name: str, tspec: Mapping[str, Any]) -> None:
     if decimal not in (".", ","):
         raise ParameterError(f"{where}.decimal = {decimal!r}: use '.' or ','")
     thousands = tspec.get("thousands")
-    if thousands is not None and (thousands not in (",", ".", " ", "'", "_") or thousands == decimal):
+    if thousands is not None and (thousands not in (",", ".", " ", "\u00a0", "'", "_") or thousands == decimal):
         raise ParameterError(f"{where}.thousands = {thousands!r}: use ',', '.', ' ', or \"'\" (and not the decimal mark)")
+    for key in ("quote", "escape"):
+        value = tspec.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > 1):
+            raise ParameterError(f"{where}.{key} = {value!r}: give one character (the default is '\"', as in "
+                                 "standard CSV), or '' for none")
     na = tspec.get("na_values")
     if na is not None and (not isinstance(na, (list, tuple)) or not all(isinstance(v, (str, int, float)) for v in na)):
         raise ParameterError(f"{where}.na_values must be a list of texts that mean 'no value', e.g. [NULL, '-']")
