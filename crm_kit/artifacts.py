@@ -326,7 +326,7 @@ class CampaignDefinition(Artifact):
     TABLE_STEM: ClassVar[str] = "contact_list_round{round}"
     TABLE_FIELD: ClassVar[str] = "contact_list"
     METRICS: ClassVar[tuple[str, ...]] = ("campaign_id", "periods", "target", "goals", "group_targets", "arms",
-                                          "power", "costs", "break_even_sales")
+                                          "power", "costs", "break_even_sales", "preset")
     YAML: ClassVar[bool] = True
 
     campaign_id: str
@@ -344,6 +344,8 @@ class CampaignDefinition(Artifact):
     pseudonym_salt: str
     #: the channels of the plan (a round's notebook 04 suggests another one for who did not move)
     channels: list[str] = field(default_factory=list)
+    #: the parameters the worked case's preset filled in (``preset: auto`` on the demo store, or ``case``)
+    preset: dict[str, Any] = field(default_factory=dict)
     #: customer_key (pseudonymous), arm, channel
     contact_list: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -396,6 +398,8 @@ class RoundResult(Artifact):
     outcome_table: str | None = None
     #: the currency sign of the store's money figures
     currency: str = ""
+    #: the parameters the worked case's preset filled in (``preset: auto`` on the demo store, or ``case``)
+    preset: dict[str, Any] | None = None
     #: customer_id, group (A1-A4, or the sales bands)
     group_list: pd.DataFrame | None = field(default=None, repr=False)
 

@@ -245,3 +245,15 @@ def test_a_campaign_month_must_come_after_its_base_month():
     with pytest.raises(ParameterError, match="campaign_month 2025-09 starts inside base_month 2025-09"):
         results.round_setup(None, round_no=1, campaign_id="x", base="2025-09", campaign="2025-09", goals={},
                             cost=0.0, gross_margin=0.2)
+
+
+def test_the_channel_a_plan_assumed_is_said():
+    plan = {"channels": ["WeChat", "SMS"], "default_channel": "SMS"}
+    treated = pd.DataFrame({"customer_id": list("abcd"), "preferred_channel": ["WeChat", "email", None, "SMS"]})
+    channels = cp.contact_channels(treated, plan=plan)
+    assert channels.tolist() == ["WeChat", "SMS", "SMS", "SMS"]
+    note = cp.channel_note(treated, channels, plan=plan)
+    assert note.startswith("2 of 4 treated members are reached on their preferred channel; the other 2") and "SMS" in note
+    bare = treated.drop(columns="preferred_channel")
+    assert "every treated member is reached on the plan's default channel, SMS" in cp.channel_note(
+        bare, cp.contact_channels(bare, plan=plan), plan=plan)

@@ -121,6 +121,9 @@ def test_whole_demo_cycle_produces_report_metrics_and_never_overwrites(demo_dir,
     cycle_rounds = metrics["cycle"]["rounds"]  # the summary reads the same figures as notebook 05's table
     assert f"{cycle_rounds[0]['return_on_spend']:,.1f}× return on spend" in summary
     assert "adjusted for each customer's own past" in summary and "the plain difference in means" in summary
+    # what the worked case's preset filled in is said, in metrics.json and on the summary page
+    assert metrics["campaign_round2"]["preset"]["service_staff_cost"] == 8000.0
+    assert "From the worked case" in summary and "service_staff_cost = 8000.0" in summary
     assert not re.search(r'(src|href)="https?://', html)
     assert "def " not in re.sub(r"<[^>]+>", "", html).split("crm-kit report")[0]
     for banned in ("Member 1", "@example.com", "wx_m0"):  # personal fields never reach the report

@@ -95,6 +95,24 @@ def contact_channels(target: pd.DataFrame, *, plan: Mapping[str, Any], preferred
     return chosen.astype(str).rename("channel")
 
 
+def channel_note(treated: pd.DataFrame, channels: pd.Series, *, plan: Mapping[str, Any],
+                 treatment_arms: Sequence[Mapping[str, Any]] = (), preferred_col: str = "preferred_channel") -> str:
+    """One sentence: how the treated members' channels were chosen, and which channel was assumed where no member
+    record says one."""
+    counts = ", ".join(f"{c} {n:,}" for c, n in channels.value_counts().items())
+    if treatment_arms:
+        return f"Each arm's members are reached on the arm's channel ({counts})."
+    default = plan["default_channel"]
+    if preferred_col not in treated.columns:
+        return (f"No member record says a preferred channel (the data has no {preferred_col}): every treated "
+                f"member is reached on the plan's default channel, {default} — set plan.default_channel to change it.")
+    preferred = treated[preferred_col].astype("string")
+    used = int(preferred.isin(list(plan["channels"])).fillna(False).sum())
+    return (f"{used:,} of {len(treated):,} treated members are reached on their preferred channel; the other "
+            f"{len(treated) - used:,} (no preference recorded, or one the plan does not use) on the plan's default, "
+            f"{default} ({counts}).")
+
+
 def plan_4p(*, plan: Mapping[str, Any], samples: pd.DataFrame | None, calendar: pd.DataFrame, treated: int,
             ticket_target: float | None, reward_rounding: float = 10.0) -> dict[str, pd.DataFrame]:
     """The 4P plan (产品/价格/渠道/促销) as readable tables.

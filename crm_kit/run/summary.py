@@ -107,7 +107,8 @@ def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult
             f"<li><b>Goals:</b> {html.escape(goals or 'none')}"
             + (f"; <b>achieved</b> (mean of individual growth): {achieved}" if achieved else "") + "</li>"
             f"<li><b>Groups:</b> {html.escape(counts)}</li>"
-            f"<li><b>Naive before/after sales growth:</b> {_pct(row['naive_sales_growth'])}; "
+            + _preset_item(definition, res)
+            + f"<li><b>Naive before/after sales growth:</b> {_pct(row['naive_sales_growth'])}; "
             f"<b>the control group's own:</b> {_pct(row['control_growth'])}</li>"
             f"<li><b>Effect {kind}:</b> {effect}</li>"
             f"<li><b>Incremental sales</b> {_money(row['incremental_sales'], currency)} for a cost of "
@@ -115,6 +116,15 @@ def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult
             + (f"<b>{ros:,.1f}× return on spend</b>" if ros is not None else "no cost recorded, so no return")
             + (" (from the adjusted estimate)" if row["estimate"] == "adjusted" else "")
             + "</li>" + _arm_items(res, currency) + _uplift_item(res, currency) + "</ul>")
+
+
+def _preset_item(definition: CampaignDefinition | None, res: RoundResult) -> str:
+    """What the worked case's preset filled in for this round (design and results), or nothing."""
+    taken = {**((definition.preset if definition else None) or {}), **(res.preset or {})}
+    if not taken:
+        return ""
+    shown = ", ".join(f"{k} = {v}" for k, v in taken.items())
+    return (f"<li><b>From the worked case</b> (preset; the demo store's settings): {html.escape(shown)}</li>")
 
 
 def _arm_items(res: RoundResult, currency: str) -> str:
