@@ -123,7 +123,7 @@ def _preset_item(definition: CampaignDefinition | None, res: RoundResult) -> str
     taken = {**((definition.preset if definition else None) or {}), **(res.preset or {})}
     if not taken:
         return ""
-    shown = ", ".join(f"{k} = {v}" for k, v in taken.items())
+    shown = ", ".join(f"{k} = {'none' if v in ('', None) else v}" for k, v in taken.items())
     return (f"<li><b>From the worked case</b> (preset; the demo store's settings): {html.escape(shown)}</li>")
 
 
