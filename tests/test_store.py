@@ -822,3 +822,15 @@ def test_an_emptied_cached_store_is_rebuilt_with_a_log_line(tmp_path, tiny_lines
         store = load_store(spec)
     assert store.con.execute(store.transactions.amount.sum()) == pytest.approx(151.0)
     assert "unreadable" in caplog.text
+
+
+def test_window_dates_and_demo_sizes_are_read_as_people_write_them():
+    from crm_kit.store.spec import _window_bounds, load_data_spec
+
+    assert _window_bounds({"start": "2025年6月1日", "end": "2025/07/01"}) == (pd.Timestamp("2025-06-01"),
+                                                                            pd.Timestamp("2025-07-01"))
+    with pytest.raises(ParameterError, match=r"window.start = '6/1/25': give a date as YYYY-MM-DD"):
+        _window_bounds({"start": "6/1/25"})  # a two-digit year is never read as the year 25
+    assert load_data_spec("demo:3k") == {"source": "demo", "n_members": 3000}
+    with pytest.raises(ParameterError, match="give the demo's members as a whole number, e.g. demo:3000"):
+        load_data_spec("demo:3x")

@@ -219,6 +219,18 @@ def resolve_source(spec: Mapping[str, Any]) -> dict[str, Any]:
     return _SOURCES[name](**options)
 
 
+def _demo_size(text: str) -> int:
+    """The members of ``demo:N``: a whole number, with ``k`` for thousands (``demo:3k`` = 3,000)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kK]?)\s*", text)
+    if not match:
+        raise ParameterError(f"data='demo:{text[:40]}': give the demo's members as a whole number, e.g. demo:3000 "
+                             "(or demo:3k)")
+    size = float(match.group(1)) * (1000 if match.group(2) else 1)
+    if size != int(size) or size < 100:
+        raise ParameterError(f"data='demo:{text[:40]}': the demo needs a whole number of members, at least 100")
+    return int(size)
+
+
 def load_data_spec(spec: str | Mapping[str, Any]) -> dict[str, Any]:
     """Turn the ``data`` parameter into a spec dictionary.
 
@@ -233,7 +245,7 @@ def load_data_spec(spec: str | Mapping[str, Any]) -> dict[str, Any]:
             f"data must be 'demo', a path to a data YAML, or a mapping; got {type(spec).__name__}"
         )
     if spec == "demo" or spec.startswith("demo:"):
-        return {"source": "demo", **({"n_members": int(spec.split(":")[1])} if ":" in spec else {})}
+        return {"source": "demo", **({"n_members": _demo_size(spec.split(":", 1)[1])} if ":" in spec else {})}
     if spec.endswith((".yaml", ".yml")):
         path = resolve_path(spec, must_exist=True)
         loaded = read_yaml(path)
@@ -369,10 +381,31 @@ def _validate_cleaning(cleaning: Mapping[str, Any]) -> dict[str, Any]:
     return rules
 
 
+def _window_day(window: Mapping[str, Any], key: str):
+    """One end of the window as a timestamp: ISO, ``2025/06/01``, ``2025.06.01`` or ``2025年6月1日``; else one line."""
+    value = window.get(key)
+    if not value:
+        return None
+    text = str(value).strip()
+    chinese = re.fullmatch(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?", text)
+    if chinese:
+        text = "-".join(chinese.groups())
+    elif re.fullmatch(r"\d{4}[./]\d{1,2}[./]\d{1,2}", text):
+        text = re.sub(r"[./]", "-", text)
+    try:
+        day = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        day = None
+    if day is None or day is pd.NaT or not re.match(r"\d{4}", text):
+        raise ParameterError(f"window.{key} = {str(value)[:60]!r}: give a date as YYYY-MM-DD (2025-06-01; 2025/06/01 "
+                             "and 2025年6月1日 are read too)")
+    return day
+
+
 def _window_bounds(window: Mapping[str, Any] | None):
     window = window or {}
-    start = pd.Timestamp(window["start"]) if window.get("start") else None
-    end = pd.Timestamp(window["end"]) if window.get("end") else None
+    start = _window_day(window, "start")
+    end = _window_day(window, "end")
     if start is not None and end is not None and end <= start:
         raise ParameterError(f"window.end ({end.date()}) must come after window.start ({start.date()})")
     return start, end
