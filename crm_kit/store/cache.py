@@ -14,7 +14,7 @@ import ibis
 
 from ..config import store_cache_dir
 from .model import Store
-from .read import _is_uri, _process_runs, source_files
+from .read import _is_uri, _process_runs, sampled_digest, source_files
 
 __all__ = ["remove_unreachable_stores"]
 
@@ -36,33 +36,6 @@ def _kit_version() -> str:
         return version("crm-kit")
     except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
         return "dev"
-
-
-#: bytes read from each of :data:`DIGEST_BLOCKS` places of an input file for its content digest
-DIGEST_BLOCK = 1 << 16
-DIGEST_BLOCKS = 32
-
-
-def sampled_digest(path, size: int | None = None) -> str:
-    """A digest of a file's content from blocks at fixed places (all of a file under 2 MB): a file rewritten with the
-    same size and time (``cp -p``, ``rsync -t``, ``tar``) gets another key, at the cost of reading 2 MB, not the file.
-
-    A change confined to bytes between the sampled blocks of a large file is not seen; a monthly export
-    rewritten in place changes everywhere.
-    """
-    import hashlib
-
-    size = os.path.getsize(path) if size is None else size
-    digest = hashlib.blake2b(str(size).encode(), digest_size=16)
-    with open(path, "rb") as fh:
-        if size <= DIGEST_BLOCK * DIGEST_BLOCKS:
-            digest.update(fh.read())
-        else:
-            step = (size - DIGEST_BLOCK) / (DIGEST_BLOCKS - 1)
-            for i in range(DIGEST_BLOCKS):
-                fh.seek(int(i * step))
-                digest.update(fh.read(DIGEST_BLOCK))
-    return digest.hexdigest()
 
 
 def _cache_inputs(spec: Mapping[str, Any]) -> dict | None:
