@@ -148,6 +148,8 @@ def _cell(value: Any, kind: str) -> str:
             return _points(v)
         if kind == "count":
             return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
+        if kind == "measure" and 0 < abs(v) < 0.01:  # a small effect keeps its digits: never shown as 0.00
+            return f"{v:.2g}"
         if kind in ("money", "measure"):  # a measure: money's format without its unit (the unit varies by row)
             return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
         return f"{v:,.3g}" if abs(v) < 0.01 and v != 0 else f"{v:,.2f}"

@@ -71,3 +71,15 @@ def test_an_outcome_tables_rates_are_percent_and_their_differences_points_that_n
     rate, mean = cells[:10], cells[10:]
     assert rate[5:] == ["11.15%", "10.24%", "+0.31 pp", "+0.040 pp", "+0.58 pp"]
     assert mean[5:] == ["12.50", "11.00", "1.50", "0.20", "2.80"]
+
+
+def test_a_small_mean_difference_keeps_its_digits():
+    import re
+
+    import pandas as pd
+
+    table = pd.DataFrame([{"arm": "t", "outcome": "share", "kind": "mean", "treated": 10, "control": 10,
+                           "treated_value": 0.3531, "control_value": 0.35, "lift": 0.0031, "ci_low": -0.0087,
+                           "ci_high": 0.0149}])
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", human_table(table))
+    assert cells[7:] == ["0.0031", "-0.0087", "0.01"]
