@@ -20,7 +20,7 @@ for October, round two on October for November, the CLV check learning before 20
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -122,11 +122,6 @@ def step_periods(notebook: str, month: str, *, round_no: int = 1, first: Any = N
             out["variance_month"] = month_shift(month, -1)
         return out
     return {}
-
-
-def describe_periods(periods: Mapping[str, Mapping[str, Any]]) -> str:
-    """One line per step: the periods it was given."""
-    return "\n".join(f"{step}: " + ", ".join(f"{k} {v}" for k, v in p.items()) for step, p in periods.items() if p)
 
 
 #: the date parameters checked against the data, per kind: a month the data must cover, a day within it

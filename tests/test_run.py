@@ -466,3 +466,26 @@ def test_a_notebook_of_the_same_name_in_the_working_folder_never_shadows_the_kit
     (tmp_path / "01_knowledge_discovery.ipynb").write_text("{}")
     monkeypatch.chdir(tmp_path)
     assert notebook_path("01_knowledge_discovery") == (ROOT / "notebooks" / "01_knowledge_discovery.ipynb").resolve()
+
+
+def test_a_runs_output_carries_no_kernel_tcp_notice(tmp_path):
+    """The kernels start with their own log kept to errors: the terminal shows the run, not ipykernel's TCP notice."""
+    run = _write(tmp_path, {"run_name": "quietkernels", "steps": [{"name": "summary", "notebook": "05_cycle_summary"}]})
+    proc = subprocess.run([sys.executable, "-m", "crm_kit", "run", str(run), "--output", str(tmp_path / "r")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "without encryption" not in proc.stdout + proc.stderr
+
+
+def test_the_kits_errors_render_as_one_line_in_jupyter_and_a_traceback_when_debugging(monkeypatch):
+    from crm_kit import DataError
+
+    try:
+        raise DataError("transactions has no column 'amount'; map it in params: columns.amount")
+    except DataError as exc:
+        caught = exc
+    monkeypatch.delenv("CRM_KIT_DEBUG", raising=False)
+    assert caught._render_traceback_() == ["DataError: transactions has no column 'amount'; map it in params: "
+                                           "columns.amount"]
+    monkeypatch.setenv("CRM_KIT_DEBUG", "1")
+    assert any("Traceback" in line for line in caught._render_traceback_())
