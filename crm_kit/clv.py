@@ -43,7 +43,7 @@ population mean (empirical Bayes), and the sentence says so.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import ibis
 import numpy as np
@@ -196,6 +196,11 @@ class CLVResult:
     spend_method: str = "gamma-gamma"
     #: maximum-likelihood standard errors of the parameters (:func:`standard_errors`; flat-prior MAP fits of BG/NBD)
     standard_errors: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the models were fitted (False when too few customers bought twice: see :func:`fit_clv`)."""
+        return self.transaction_model is not None
 
     @property
     def verdict(self) -> str:
@@ -382,6 +387,10 @@ def spend_shape_check(summary: pd.DataFrame, p: float | None, *, factor: float =
             "hold here; read expected spend as a rough guide (the parameter table shows the fitted values).")
 
 
+#: the fewest customers with a repeat purchase that :func:`fit_clv` fits the models on
+MIN_REPEAT_BUYERS = 10
+
+
 def fit_clv(summary: pd.DataFrame, *, model: str = "bgnbd", method: str = "map", priors: str = "flat",
             horizon_months: int = 12, discount_rate: float = 0.01, time_unit: str = "D",
             random_seed: int = 0, **fit_kwargs: Any) -> CLVResult:
@@ -426,8 +435,18 @@ def fit_clv(summary: pd.DataFrame, *, model: str = "bgnbd", method: str = "map",
     if missing:
         raise DataError(f"fit_clv needs columns {missing}; compute them with clv_summary")
     data = summary[need].copy()
-    if (data["frequency"] > 0).sum() < 10:
-        raise DataError("fewer than 10 repeat buyers: too few to fit a spend model")
+    repeaters = int((data["frequency"] > 0).sum())
+    if repeaters < MIN_REPEAT_BUYERS:
+        # not an error: RFM, clusters and tiers stand without it; the CLV columns are empty and the verdict says why
+        out = summary.copy()
+        for column in ("expected_purchases", "probability_alive", "expected_spend", "clv"):
+            out[column] = np.nan
+        return CLVResult(transaction_model=None, spend_model=None, params={}, customers=out, time_unit=time_unit,
+                         problems=[f"CLV is not estimated: {repeaters} of {len(data):,} customers bought on more than "
+                                   f"one day, and BG/NBD and Gamma-Gamma learn from repeat purchases (at least "
+                                   f"{MIN_REPEAT_BUYERS} needed); the CLV columns are left empty — a longer period "
+                                   "of data gives the models repeat buyers to learn from."],
+                         spend_method="none")
     cls = pmclv.BetaGeoModel if model == "bgnbd" else pmclv.ParetoNBDModel
     config = flat_priors(model) if priors == "flat" else None
     tx = cls(data=data[["customer_id", "frequency", "recency", "T"]], model_config=config)
@@ -493,7 +512,7 @@ def _holdout_frame(result: CLVResult) -> pd.DataFrame:
     if "holdout_frequency" not in df.columns:
         raise DataError("the summary has no holdout columns: pass observation_end to clv_summary")
     duration = float(df["holdout_duration"].iloc[0])
-    predicted = _point(result.transaction_model.expected_purchases(
+    predicted = np.full(len(df), np.nan) if not result.fitted else _point(result.transaction_model.expected_purchases(
         data=df[["customer_id", "frequency", "recency", "T"]], future_t=duration))
     return pd.DataFrame({"frequency": df["frequency"].to_numpy(), "actual": df["holdout_frequency"].to_numpy(),
                          "predicted": predicted})
@@ -517,7 +536,7 @@ def calibration_table(result: CLVResult, *, bins: int = 10) -> pd.DataFrame:
 
 
 def frequency_table(result: CLVResult, *, max_frequency: int = 7) -> pd.DataFrame:
-    """The literature's calibration/holdout table: per calibration frequency 0, 1, ... and ``max_frequency``+.
+    """The literature's calibration/holdout table: per calibration frequency 0, 1, 2, and so on up to ``max_frequency`` or more.
 
     Each row: the customers with that many repeat purchases in the calibration
     period, their mean actual and mean predicted purchases in the holdout.
@@ -534,6 +553,9 @@ def holdout_accuracy(result: CLVResult) -> dict[str, float]:
     """Per-customer accuracy of the holdout prediction: MAE and RMSE of predicted vs actual purchases, and totals."""
     t = _holdout_frame(result)
     err = t["predicted"] - t["actual"]
+    if not result.fitted:
+        return {"customers": int(len(t)), "mae": None, "rmse": None, "actual_total": float(t["actual"].sum()),
+                "predicted_total": None}
     return {"customers": int(len(t)), "mae": float(err.abs().mean()), "rmse": float(np.sqrt((err ** 2).mean())),
             "actual_total": float(t["actual"].sum()), "predicted_total": float(t["predicted"].sum())}
 
@@ -570,9 +592,12 @@ def tracking_table(transactions, result: CLVResult, *, calibration_end: Any, obs
     # a new customer's expected repeats depend on their age alone: one model call over every age the grid needs
     age_days = (grid.to_numpy()[:, None] - births["birth"].to_numpy()[None, :]) / np.timedelta64(1, "D")
     ages = np.unique(np.clip(age_days, 0.0, None))
-    curve = _point(result.transaction_model.expected_purchases_new_customer(
-        data=pd.DataFrame({"customer_id": np.arange(len(ages)), "frequency": 0.0, "recency": 0.0, "T": 0.0}),
-        t=ages / days_per_unit))
+    if not result.fitted:
+        curve = np.full(len(ages), np.nan)
+    else:
+        curve = _point(result.transaction_model.expected_purchases_new_customer(
+            data=pd.DataFrame({"customer_id": np.arange(len(ages)), "frequency": 0.0, "recency": 0.0, "T": 0.0}),
+            t=ages / days_per_unit))
     expected = curve[np.searchsorted(ages, np.clip(age_days, 0.0, None))]
     predicted = expected @ births["customers"].to_numpy(float)
     repeat_days = repeats["day"].to_numpy()
@@ -587,3 +612,13 @@ def parameter_table(**fits: CLVResult) -> pd.DataFrame:
     names = list(dict.fromkeys(k for fit in fits.values() for k in fit.params))
     return pd.DataFrame({label: [fit.params.get(k) for k in names] for label, fit in fits.items()},
                         index=pd.Index(names, name="parameter"))
+
+
+def holdout_sentence(holdout: Mapping[str, Any]) -> str:
+    """The holdout check in one sentence (:func:`holdout_accuracy`'s figures), or why there is none."""
+    if holdout.get("predicted_total") is None:
+        return (f"Holdout check: no model to check ({holdout['customers']:,} customers, "
+                f"{holdout['actual_total']:,.0f} repeat purchases in the holdout).")
+    return (f"Holdout check over {holdout['customers']:,} customers: the model predicted "
+            f"{holdout['predicted_total']:,.0f} repeat purchases, {holdout['actual_total']:,.0f} happened; per "
+            f"customer the mean absolute error is {holdout['mae']:.2f} purchases (RMSE {holdout['rmse']:.2f}).")

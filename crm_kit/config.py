@@ -181,14 +181,38 @@ def check_run_name(run_name: str) -> str:
     return run_name
 
 
+def latest_problem(run_dir: Path) -> str | None:
+    """Why ``<run_dir>/latest`` cannot be pointed at a new run, or None when it can.
+
+    ``latest`` is the kit's link; a real folder or file of that name (a copy
+    made by hand, an unpacked backup) would stay on the old figures without
+    a word, so the run says so before it starts.
+    """
+    latest = Path(run_dir) / "latest"
+    if latest.is_symlink() or not latest.exists():
+        return None
+    kind = "a folder" if latest.is_dir() else "a file"
+    return (f"{latest} is {kind}, not the kit's link to the newest run, so it would stay on old figures; "
+            f"rename it (mv {latest} {latest}-kept) and run again")
+
+
 def point_latest(folder: Path) -> None:
-    """Point ``<run-name>/latest`` at ``folder``, atomically (a concurrent run never sees it missing)."""
+    """Point ``<run-name>/latest`` at ``folder``, atomically (a concurrent run never sees it missing).
+
+    Raises :class:`~crm_kit.errors.DataError` naming the fix when it cannot
+    (see :func:`latest_problem`), never leaves ``latest`` on an old run in silence.
+    """
     latest = folder.parent / "latest"
+    problem = latest_problem(folder.parent)
+    if problem:
+        raise DataError(problem)
     tmp = folder.parent / f".latest.{os.getpid()}.{folder.name}"
     try:
         if tmp.is_symlink() or tmp.exists():
             tmp.unlink()
         tmp.symlink_to(folder.name)
         os.replace(tmp, latest)
-    except OSError:
+    except OSError as exc:
         tmp.unlink(missing_ok=True)
+        raise DataError(f"the run is complete in {folder}, but {latest} could not be pointed at it "
+                        f"({exc.strerror or exc}); check that {folder.parent} may be written") from None

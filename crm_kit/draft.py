@@ -366,6 +366,14 @@ def _layout(values: pd.Series) -> tuple[str | None, float, str]:
     s = s[s != ""].head(2000)
     if s.empty:
         return None, 0.0, ""
+    epoch = s.str.fullmatch(r"\d{10}|\d{13}")
+    if epoch.mean() >= 0.95:
+        number = pd.to_numeric(s[epoch], errors="coerce")
+        millis = bool(s[epoch].str.len().eq(13).mean() > 0.5)
+        seconds = number / 1000 if millis else number
+        if seconds.between(946_684_800, 2_208_988_800).mean() >= 0.95:  # 2000-01-01 .. 2040-01-01
+            return ("epoch_ms" if millis else "epoch"), float(epoch.mean()), \
+                "numbers of " + ("milliseconds" if millis else "seconds") + " since 1970 (UTC)"
     share = max([pd.to_datetime(s, format=fmt, errors="coerce").notna().mean() for fmt in _SELF_READ]
                 + [pd.to_datetime(s, format="ISO8601", errors="coerce").notna().mean()])
     if share >= 0.95:
@@ -580,7 +588,6 @@ def _group_files(files: Sequence[Path]) -> list[tuple[str, list[Path]]]:
     """The inputs as tables: a folder or glob of parts with one header is one table (its path a glob)."""
     tables = []
     for f in files:
-        found = source_files(f) if any(ch in str(f) for ch in "*?[") or Path(f).is_dir() else [Path(f)]
         if Path(f).is_dir():
             exts = pd.Series([p.suffix for p in Path(f).iterdir() if p.is_file()]).value_counts()
             if exts.empty:
@@ -588,7 +595,7 @@ def _group_files(files: Sequence[Path]) -> list[tuple[str, list[Path]]]:
             pattern = str(Path(f) / f"*{exts.index[0]}")
             tables.append((pattern, sorted(Path(f).glob(f"*{exts.index[0]}"))))
         elif any(ch in str(f) for ch in "*?["):
-            tables.append((str(f), list(found)))
+            tables.append((str(f), list(source_files(f))))
         else:
             if not Path(f).exists():
                 raise DataError(f"{f}: no such file")
@@ -647,6 +654,14 @@ def draft_table(location: str, files: list[Path]) -> TableDraft:
             constants["round"] = 1
         if constants:
             draft.options["constants"] = constants
+    # the layout first: the window below reads the dates with it
+    for col in ("ts", "signup_date", "contacted_at"):
+        if col in draft.columns:
+            p = profile(frame[draft.columns[col]], options)
+            if p.ts_format:
+                draft.options["ts_format"] = p.ts_format
+                if p.ts_note.startswith("AMBIGUOUS"):
+                    draft.undecided.append(f"{role}.{col}: {p.ts_note}; check ts_format ({p.ts_format} assumed)")
     if role == "transactions":
         _transactions_choices(draft, frame, samples)
         required = [c for c in required if c != "order_id"]
@@ -656,13 +671,6 @@ def draft_table(location: str, files: list[Path]) -> TableDraft:
         if col not in draft.columns and col not in draft.options.get("constants", {}):
             draft.undecided.append(f"{role}.{col}: no column fits (columns: {', '.join(map(str, frame.columns))}); "
                                    f"map it: tables.{role}.columns.{col}: <your column>")
-    for col in ("ts", "signup_date", "contacted_at"):
-        if col in draft.columns:
-            p = profile(frame[draft.columns[col]], options)
-            if p.ts_format:
-                draft.options["ts_format"] = p.ts_format
-                if p.ts_note.startswith("AMBIGUOUS"):
-                    draft.undecided.append(f"{role}.{col}: {p.ts_note}; check ts_format ({p.ts_format} assumed)")
     return draft
 
 
@@ -711,8 +719,12 @@ def _transactions_choices(draft: TableDraft, frame: pd.DataFrame, samples: list[
             for part in (s.frame, s.tail):
                 if part is not None and column in part:
                     fmt = draft.options.get("ts_format")
-                    stamps += list(pd.to_datetime(part[column].astype("string").str.strip(), format=fmt or "mixed",
-                                                  errors="coerce").dropna())
+                    text = part[column].astype("string").str.strip()
+                    if fmt in ("epoch", "epoch_ms"):
+                        read = pd.to_datetime(pd.to_numeric(text, errors="coerce"), unit="s" if fmt == "epoch" else "ms")
+                    else:
+                        read = pd.to_datetime(text, format=fmt or "mixed", errors="coerce")
+                    stamps += list(read.dropna())
         if stamps:
             draft.first, draft.last = min(stamps), max(stamps)
 
@@ -722,7 +734,10 @@ def _parquet_ts_range(location: str, column: str, fmt: str | None) -> tuple[Any,
     import duckdb
 
     quoted = '"' + column.replace('"', '""') + '"'
-    value = f"try_strptime(CAST({quoted} AS VARCHAR), '{fmt}')" if fmt else f"TRY_CAST({quoted} AS TIMESTAMP)"
+    if fmt in ("epoch", "epoch_ms"):
+        value = f"make_timestamp(CAST(TRY_CAST({quoted} AS DOUBLE) * {1_000_000 if fmt == 'epoch' else 1000} AS BIGINT))"
+    else:
+        value = f"try_strptime(CAST({quoted} AS VARCHAR), '{fmt}')" if fmt else f"TRY_CAST({quoted} AS TIMESTAMP)"
     con = duckdb.connect()
     try:
         low, high = con.execute(f"SELECT min({value}), max({value}) FROM read_parquet(?)", [location]).fetchone()

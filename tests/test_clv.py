@@ -119,8 +119,10 @@ def test_bad_clv_options():
     s = pd.DataFrame({"customer_id": ["a"], "frequency": [1.0], "recency": [1.0], "T": [2.0], "monetary_value": [3.0]})
     with pytest.raises(ParameterError, match="model="):
         clv.fit_clv(s, model="lifetimes")
-    with pytest.raises(DataError, match="fewer than 10 repeat buyers"):
-        clv.fit_clv(s)
+    # too few repeat buyers is no error: the rest of segmentation stands, the CLV columns are empty and say why
+    unfitted = clv.fit_clv(s)
+    assert not unfitted.fitted and unfitted.params == {} and unfitted.customers["clv"].isna().all()
+    assert unfitted.verdict.startswith("CLV is not estimated: 1 of 1 customers bought on more than one day")
 
 
 def test_pareto_nbd_recovers_the_parameters_it_was_simulated_with():

@@ -224,7 +224,7 @@ def test_mixed_utc_offsets_are_converted_to_the_stated_zone(tmp_path):
                    "2025-02-05T02:00:00Z", "2025-02-06T11:00:00+0800", "2025-02-07T01:00:00+00:00"]
     path = tmp_path / "tz.csv"
     frame.to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"carry UTC offsets.*tables.transactions.timezone: Asia/Shanghai"):
+    with pytest.raises(DataError, match=r"carry several UTC offsets.*tables.transactions.timezone: Asia/Shanghai"):
         _load(path)
     store = _load(path, timezone="Asia/Shanghai")
     ts = store.con.to_pandas(store.all_lines)["ts"]

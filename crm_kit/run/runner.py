@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..artifacts import check_metrics, collect_metrics, plain
-from ..config import notebooks_dir, point_latest, reports_root, run_folder
+from ..config import latest_problem, notebooks_dir, point_latest, reports_root, run_folder
 from ..errors import CRMKitError, DataError, ParameterError
 from ..store.read import SIDE_BY_SIDE_VARIABLE
 from .html import build_html_report, notebook_body, print_pdf
@@ -62,7 +62,33 @@ class RunFailed(CRMKitError, RuntimeError):
     """A notebook of the run failed; the message names the notebook, the cell and the error."""
 
 
+class KernelDied(CRMKitError, RuntimeError):
+    """A step's kernel process ended while its notebook ran; the message says how and what to do."""
+
+
+def _kernel_death(km) -> str:
+    """How a step's kernel ended, from its process's exit status, and the likely fix."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    code = None
+    if process is not None:
+        with contextlib.suppress(Exception):
+            code = process.wait(timeout=5)
+    if code is None:
+        return ("the notebook's kernel died (its exit status is unknown); if the machine ran out of memory, set "
+                "engine.memory_limit in the data spec lower or run with --workers 1")
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
+        if name == "SIGKILL":
+            return ("the notebook's kernel was killed (SIGKILL), most often by the system when memory ran out; set "
+                    "engine.memory_limit in the data spec lower, run with --workers 1, or use a machine with more "
+                    "memory")
+        return f"the notebook's kernel was stopped by {name} from outside the run; run again"
+    return f"the notebook's kernel exited with status {code} while a cell ran (a library may have crashed); run again"
+
+
 def _failure_line(step: Step, exc: Exception) -> str:
+    if isinstance(exc, KernelDied):
+        return f"{step.notebook} ({step.name}): {exc}"
     text = str(exc)
     cell = re.search(r'Exception encountered at "In \[(\d+)\]"', text)
     ename = getattr(exc, "ename", type(exc).__name__)
@@ -185,6 +211,9 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
 
     if workers < 1:
         raise ParameterError("workers must be at least 1")
+    problem = latest_problem(Path(output_root or reports_root()) / plan.run_name)
+    if problem:
+        raise DataError(problem)
     folder = run_folder(run_name=plan.run_name, root=output_root or reports_root())
     os.environ.setdefault("CRM_KIT_CWD", os.getcwd())
     log = logging.getLogger(f"crm_kit.run.{folder.name}")
@@ -217,6 +246,10 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
                 cwd=str(nb_dir), kernel_name="python3", progress_bar=cell_bar, execution_timeout=timeout, km=km,
                 extra_arguments=list(KERNEL_ARGUMENTS),
             )
+        except Exception as exc:
+            if type(exc).__name__ != "DeadKernelError":
+                raise
+            raise KernelDied(_kernel_death(km)) from exc
         finally:
             kernels.release(km)
         return time.perf_counter() - t0
@@ -334,5 +367,9 @@ def _finish_run(plan, folder, targets, report, pdf_report, renders, render_pool,
     if failure:
         (folder / "FAILED").write_text(failure + "\n", encoding="utf-8")
         raise RunFailed(failure)
-    point_latest(folder)
+    try:
+        point_latest(folder)
+    except DataError as exc:
+        log.error("%s", exc)
+        raise
     return folder

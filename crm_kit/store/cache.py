@@ -233,9 +233,15 @@ def _open_cached(con, key: str, spec: Mapping[str, Any]) -> Store | None:
     alias = f"store_{key}"
     try:
         con.raw_sql(f"ATTACH {_quoted(path)} AS {alias} (READ_ONLY)")
-    except Exception:  # noqa: BLE001 - already attached, or a broken file: rebuild instead
+    except Exception as exc:  # noqa: BLE001 - already attached, or a broken file: rebuild instead
         attached = {r[0] for r in con.raw_sql("SELECT database_name FROM duckdb_databases()").fetchall()}
         if alias not in attached:
+            # a file DuckDB cannot open (emptied, cut short, overwritten): removed, so the store is written again
+            _log.warning("the cached store %s is unreadable (%s): it is removed and rebuilt", path.name,
+                         str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__)
+            with contextlib.suppress(OSError):
+                path.unlink()
+                path.with_name(path.name + ".wal").unlink(missing_ok=True)
             return None
     present = set(con.list_tables(database=(alias, "main")))
     if not {"all_lines_clean", "cleaning_report"} <= present:
@@ -278,9 +284,18 @@ def _cache_writer(con, key: str, spec: Mapping[str, Any] | None = None):
     import fcntl
 
     folder = store_cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = open(folder / f".{key}.lock", "w")
+    except OSError as exc:
+        # a read-only cache folder, or a cache path that is a file: the run goes on without the cache
+        _log.warning("the store cache %s cannot be written (%s): the store is cleaned in memory and not cached; "
+                     "set CRM_KIT_CACHE to a folder you can write, or cache: false in the data spec to say so",
+                     folder, exc.strerror or exc)
+        yield ""
+        return
     final = folder / f"{key}.duckdb"
-    with open(folder / f".{key}.lock", "w") as lock:
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if final.exists():
             yield None

@@ -258,8 +258,15 @@ def _clean_transactions(con, staged, rules, window, notes: Mapping[str, Any] | N
     n_left = n_raw - sum(r["rows_removed"] for r in report if not r["rule"].startswith("no customer id"))
     if n_left <= 0:
         why = "; ".join(f"{r['rows_removed']:,} {r['rule']}" for r in report if r["rows_removed"])
-        raise DataError(f"transactions: cleaning removed every line ({why}); check window, the column mapping and "
-                        "the cleaning rules in the data spec")
+        span = ""
+        if (start is not None or end is not None) and "window" in why:
+            first, last = con.to_pandas(t.aggregate(first=t.ts.min(), last=t.ts.max())).iloc[0]
+            if pd.notna(first):
+                span = (f"; the data runs from {pd.Timestamp(first):%Y-%m-%d} to {pd.Timestamp(last):%Y-%m-%d}, the "
+                        f"window {'from ' + format(start, '%Y-%m-%d') if start is not None else 'from the start'} "
+                        f"{'up to ' + format(end, '%Y-%m-%d') + ' (not included)' if end is not None else 'on'}: set window.start/window.end "
+                        "in the data spec inside the data's days (or remove the window)")
+        raise DataError(f"transactions: cleaning removed every line ({why}){span or '; check window, the column mapping and the cleaning rules in the data spec'}")
     dropped_any = any(int(counts[f"n{i}"]) for i, st in enumerate(steps) if st[2] == "drop")
     all_lines = t.filter(~earlier) if dropped_any else t
     if n_anon:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import nullcontext
 from typing import Any, Mapping
 
@@ -10,14 +11,14 @@ import ibis
 import pandas as pd
 
 from ..config import resolve_path
-from ..errors import DataError, MissingColumnError, ParameterError
+from ..errors import CRMKitError, DataError, MissingColumnError, ParameterError
 from .cache import (_cache_key, _cache_writer, _open_cached, _write_frames, _write_lines, _write_orders,
                     explain_cache_miss)
 from .catalogue import _product_lines, find_non_products, name_products
 from .clean import _clean_transactions, _materialise, _stage_lines
 from .coverage import coverage_table, normalise_arms
 from .model import Store
-from .read import _cast_columns, _connect, _prepare_table, _read_table
+from .read import _cast_columns, _connect, _is_uri, _prepare_table, _read_table, engine_error, source_files
 from .spec import PERSONAL_FIELDS, check_spec, load_data_spec, resolve_source
 
 __all__ = ["load_store", "load_personal"]
@@ -146,6 +147,22 @@ def _build_store(con, spec, database: str | None) -> Store:
     return store
 
 
+def _engine_error_of(exc: BaseException, spec: Mapping[str, Any]) -> DataError:
+    """:func:`engine_error` for the table whose file the engine's message names (else the transactions)."""
+    text = str(exc)
+    tables = {}
+    for name, tspec in (spec.get("tables") or {}).items():
+        paths = tspec.get("path")
+        paths = [] if paths is None else [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        try:
+            tables[name] = [f for p in paths if not _is_uri(p) for f in source_files(p)]
+        except Exception:  # noqa: BLE001 - only for naming the file; the engine's error is what is reported
+            tables[name] = []
+    named = next((name for name, files in tables.items() if any(str(f) in text or f.name in text for f in files)),
+                 "transactions")
+    return engine_error(exc, named, tables.get(named, []))
+
+
 def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False) -> Store:
     """Load, validate and clean a store described by a data spec.
 
@@ -185,7 +202,14 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
     with (_cache_writer(con, key, spec) if key is not None else nullcontext("")) as database:
         if database is None:  # another process wrote this store while this one waited
             return _open_cached(con, key, spec)
-        store = _build_store(con, spec, database or None)
+        try:
+            store = _build_store(con, spec, database or None)
+        except CRMKitError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the engine reads lazily: a file's fault shows while cleaning
+            if not type(exc).__module__.split(".")[0].lstrip("_") in ("duckdb", "pyarrow", "ibis"):
+                raise
+            raise _engine_error_of(exc, spec) from exc
     report = store.cleaning_report
     if verbose:
         print(report.to_string(index=False))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -17,7 +18,7 @@ import ibis.expr.datatypes as dt
 
 from ..config import resolve_path, search_roots
 from ..errors import DataError, MissingColumnError, ParameterError
-from .spec import CANONICAL_COLUMNS, PERSONAL_FIELDS, _check_table_spec
+from .spec import CANONICAL_COLUMNS, EPOCH_FORMATS, PERSONAL_FIELDS, _check_table_spec
 
 __all__ = ["source_files", "detect_encoding", "NULL_TOKENS"]
 
@@ -54,7 +55,24 @@ def source_files(path: str | os.PathLike) -> list[Path]:
         return []
     if _has_glob(path):
         return _glob(path)[1]
-    return [resolve_path(path, must_exist=True)]
+    found = resolve_path(path, must_exist=True)
+    if found.is_dir():
+        raise DataError(_folder_advice(path, found))
+    return [found]
+
+
+def _folder_advice(path: str | os.PathLike, folder: Path) -> str:
+    """What to write when a table's path names a folder: a glob over the files of the kind it holds."""
+    from collections import Counter
+
+    kinds = Counter("".join(f.suffixes[-2:]).lower() if f.suffix.lower() in (".gz", ".zst") else f.suffix.lower()
+                    for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
+    if not kinds:
+        return f"{path} is a folder with no files in it; point the table's path at a file"
+    ext, count = kinds.most_common(1)[0]
+    glob = str(Path(str(path)) / f"*{ext}")
+    return (f"{path} is a folder, not a file; point the table's path at its files with a glob: path: '{glob}' "
+            f"({count} {ext or 'extension-less'} file(s) there, read as one table)")
 
 
 def _source_location(path: str | os.PathLike) -> str:
@@ -63,7 +81,7 @@ def _source_location(path: str | os.PathLike) -> str:
         return os.path.expandvars(str(path))
     if _has_glob(path):
         return _glob(path)[0]
-    return str(resolve_path(path, must_exist=True))
+    return str(source_files(path)[0])
 
 
 
@@ -138,8 +156,55 @@ def engine_memory(engine: Mapping[str, Any]) -> tuple[str, str]:
     from ..config import cache_root
 
     limit = engine.get("memory_limit") or f"{max(1, int(_machine_memory() * memory_share() / 2**20))}MiB"
-    spill = Path(os.path.expandvars(str(engine.get("temp_directory") or cache_root() / "spill")))
+    if engine.get("temp_directory"):
+        spill = Path(os.path.expandvars(str(engine["temp_directory"])))
+    else:
+        spill = _writable_folder(cache_root() / "spill") or _fallback_spill()
     return str(limit).replace("'", ""), str(spill / f"{os.getpid()}-{next(_CONNECTIONS)}")
+
+
+def _writable_folder(folder: Path) -> Path | None:
+    """``folder``, made if missing, when this process can write in it; else None (read-only, or a file on the way)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK) else None
+
+
+def scratch_dir(name: str) -> Path:
+    """``<cache>/<name>``, the kit's working copies (converted text, unpacked archives), made when missing.
+
+    When the cache folder cannot be written (read-only, or a path through a
+    file) the system's temporary folder holds them instead: the run goes on,
+    only the cache is lost.
+    """
+    import tempfile
+
+    from ..config import cache_root
+
+    folder = _writable_folder(cache_root() / name)
+    if folder is None:
+        folder = Path(tempfile.gettempdir()) / f"crm-kit-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / name
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _fallback_spill() -> Path:
+    """The spill folder when the cache folder cannot hold it: the system's temporary folder, one per user.
+
+    A read-only cache folder, or a cache path that is a file, then costs
+    only the cache (the store is built without it), never the run.
+    """
+    import logging
+    import tempfile
+
+    from ..config import cache_root
+
+    folder = Path(tempfile.gettempdir()) / f"crm-kit-spill-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    logging.getLogger("crm_kit.store").info("the cache folder %s cannot be written: DuckDB spills to %s",
+                                            cache_root(), folder)
+    return folder
 
 
 #: numbers the connections of this process (each gets its own spill folder)
@@ -304,17 +369,19 @@ def detect_encoding(sample: bytes) -> str | None:
     return "gb18030" if pairs and gb2312 / pairs >= 0.8 else None
 
 
-def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None) -> Path:
-    """A UTF-8 comma-separated copy of a text file in the cache (the input is never touched)."""
+def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None, errors: str = "strict") -> Path:
+    """A UTF-8 comma-separated copy of a text file in the cache (the input is never touched).
+
+    With ``errors="replace"`` a byte the encoding cannot read becomes U+FFFD
+    (and the table's cleaning report counts the lines that hold one).
+    """
     import csv
     import hashlib
 
-    from ..config import cache_root
-
     st = path.stat()
-    key = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}|{encoding}|{delimiter}".encode()).hexdigest()[:24]
-    folder = cache_root() / "converted"
-    folder.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}|{sampled_digest(path, st.st_size)}|{encoding}|"
+                         f"{errors}|{delimiter}".encode()).hexdigest()[:24]
+    folder = scratch_dir("converted")
     target = folder / f"{key}.csv"
     if target.exists():
         return target
@@ -322,9 +389,12 @@ def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None) -> 
     if kind == "gzip":
         import gzip
 
-        source = gzip.open(path, "rt", encoding=encoding, newline="")
+        source = gzip.open(path, "rt", encoding=encoding, errors=errors, newline="")
+    elif kind == "zstd":
+        raise DataError(f"{path.name} is zstd-compressed {encoding} text, which the engine reads only as UTF-8; "
+                        f"decompress it (zstd -d {path.name}) and point the table's path at the .csv")
     else:
-        source = open(path, encoding=encoding, newline="")
+        source = open(path, encoding=encoding, errors=errors, newline="")
     try:
         with source as src, open(tmp, "w", encoding="utf-8", newline="") as out:
             if delimiter == "whitespace":
@@ -333,12 +403,21 @@ def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None) -> 
                     if line.strip():
                         writer.writerow(line.split())
             else:
+                replaced = 0
                 for chunk in iter(lambda: src.read(1 << 20), ""):
+                    replaced += chunk.count("\ufffd") if errors == "replace" else 0
                     out.write(chunk)
+                if replaced:
+                    import logging
+
+                    logging.getLogger("crm_kit.store").warning(
+                        "%s: %d character(s) could not be read as %s and read as \ufffd (encoding_errors: replace)",
+                        path.name, replaced, encoding)
     except UnicodeDecodeError as exc:
         tmp.unlink(missing_ok=True)
         raise DataError(f"{path.name} is not valid {encoding} text (byte {exc.start:,} of a block cannot be read); "
-                        "set the table's encoding: (e.g. gbk, gb18030, utf-16, latin-1)") from exc
+                        "set the table's encoding: (e.g. gbk, gb18030, utf-16, latin-1), or encoding_errors: replace "
+                        "to read such bytes as \ufffd") from exc
     tmp.rename(target)
     return target
 
@@ -414,8 +493,6 @@ def _unzipped(path: Path, name: str) -> Path:
     """The one file of a zip archive, unpacked once into the cache (``stores/unzipped/<digest>/``)."""
     import zipfile
 
-    from ..config import store_cache_dir
-
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -427,7 +504,7 @@ def _unzipped(path: Path, name: str) -> Path:
             shown = ", ".join(members[:5]) + (", ..." if len(members) > 5 else "")
             raise DataError(f"{name}: {path.name} is a zip of {len(members)} files ({shown}); unzip it and point "
                             f"tables.{name}.path at the one to read (or at all of them with a glob, parts/*.csv)")
-        target = store_cache_dir() / "unzipped" / sampled_digest(path) / Path(members[0]).name
+        target = scratch_dir("unzipped") / sampled_digest(path) / Path(members[0]).name
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -463,7 +540,15 @@ def _read_table(con, name: str, tspec: Mapping[str, Any]):
         try:
             return con.table(tspec["table"])
         except Exception as exc:  # backend-specific
-            raise DataError(f"{name}: table '{tspec['table']}' not found in the connection") from exc
+            try:
+                present = [str(t) for t in con.list_tables()]
+            except Exception:  # noqa: BLE001 - only for the hint
+                present = []
+            close = difflib.get_close_matches(str(tspec["table"]).split(".")[-1].strip('"`'), present, n=1)
+            hint = (f"; did you mean '{close[0]}'?" if close else "") + (
+                f" Tables there: {_clip(', '.join(present), 200)}" if present else "")
+            raise DataError(f"{name}: table '{_clip(tspec['table'], 80)}' not found in the connection (write the "
+                            f"name as the database shows it, without quotes){hint}") from exc
     paths = tspec.get("path")
     if paths is None:
         raise ParameterError(f"{name}: give a 'path' (CSV/Parquet/Excel/DuckDB file) or a 'table' name")
@@ -496,10 +581,7 @@ def _read_table(con, name: str, tspec: Mapping[str, Any]):
     except (ParameterError, DataError):
         raise
     except Exception as exc:  # noqa: BLE001 - the engine's reading errors become one line naming the file and the fix
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{name}: cannot read {Path(str(where)).name if not isinstance(where, list) else where} as "
-                        f"{fmt} ({first}); check tables.{name}.path and, for text files, delimiter, header, skip_rows "
-                        "and encoding") from exc
+        raise engine_error(exc, name, files, fmt) from exc
     raise ParameterError(f"{name}: unknown format '{fmt}' (use csv, parquet, excel or duckdb)")
 
 
@@ -542,19 +624,61 @@ def _read_text(con, name: str, tspec: Mapping[str, Any], files: list[Path], kind
                                "quote": tspec.get("quote", '"'), "escape": tspec.get("escape", '"')}
     if tspec.get("skip_rows"):
         options["skip"] = int(tspec["skip_rows"])
+    if tspec.get("max_line_size"):
+        options["max_line_size"] = int(tspec["max_line_size"])
+        options["buffer_size"] = max(int(tspec["max_line_size"]) * 2, 32 << 20)
     if delimiter and delimiter != "whitespace":
         options["delim"] = delimiter
-    native = encoding in _UTF8 or encoding in _UTF16 or encoding in _LATIN1
+    errors = tspec.get("encoding_errors", "strict")
+    native = (encoding in _UTF8 or encoding in _UTF16 or encoding in _LATIN1) and errors == "strict"
     if native and delimiter != "whitespace":
         if encoding in _UTF16:
             options["encoding"] = "utf-16"
         elif encoding in _LATIN1:
             options["encoding"] = "latin-1"
-        return con.read_csv(where, **options)
-    converted = [str(_transcoded(f, kinds[f], encoding, delimiter)) for f in files]
+        return _read_parts(con, name, [str(f) for f in files] if len(files) > 1 else where, options)
+    converted = [str(_transcoded(f, kinds[f], encoding, delimiter, errors)) for f in files]
     if delimiter == "whitespace":
         options["delim"] = ","
-    return con.read_csv(converted if len(converted) > 1 else converted[0], **options)
+    return _read_parts(con, name, converted if len(converted) > 1 else converted[0], options,
+                       shown=[f.name for f in files])
+
+
+def _header_key(column: str) -> str:
+    """A column name as parts are matched: stray spaces (any kind) and case do not count."""
+    return "".join(str(column).split()).casefold()
+
+
+def _read_parts(con, name: str, where, options: dict, *, shown: Sequence[str] | None = None):
+    """One text table from one file or several parts; parts whose headers differ by spaces or case are matched.
+
+    Monthly exports are often written by hand-edited templates: ``Customer_ID``
+    one month, ``customer_id `` the next. Each part is read on its own and its
+    columns renamed to the first part's when the names agree but for spaces
+    and case; a part that lacks a column, or has one more, is refused naming
+    the file and the column.
+    """
+    if isinstance(where, (str, os.PathLike)) or len(where) == 1:
+        return con.read_csv(where if isinstance(where, (str, os.PathLike)) else where[0], **options)
+    names = list(shown) if shown else [Path(w).name for w in where]
+    parts = [con.read_csv(w, **options) for w in where]
+    first = list(parts[0].columns)
+    if all(list(p.columns) == first for p in parts[1:]):
+        return con.read_csv(list(where), **options)
+    wanted = {_header_key(c): c for c in first}
+    matched = [parts[0]]
+    for part, file in zip(parts[1:], names[1:]):
+        own = {_header_key(c): c for c in part.columns}
+        missing = [wanted[k] for k in wanted if k not in own]
+        extra = [own[k] for k in own if k not in wanted]
+        if missing or extra:
+            what = (f"has no column '{missing[0]}' (the first part {names[0]} has it)" if missing else
+                    f"has a column '{extra[0]}' that the first part {names[0]} does not")
+            raise DataError(f"{name}: the part {file} {what}; its columns: {', '.join(map(str, part.columns))}; "
+                            f"make the parts' headers agree (spaces and case may differ) or read {file} as a table "
+                            "of its own")
+        matched.append(part.select(**{wanted[k]: part[c] for k, c in own.items()}).select(first))
+    return ibis.union(*matched, distinct=False)
 
 
 def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: bool,
@@ -701,6 +825,16 @@ def _timestamp(value, tspec: Mapping[str, Any], tokens: list[str]):
     if value.type().is_date():
         return value.cast("timestamp"), None
     s = _text(value, tokens)
+    if fmt in EPOCH_FORMATS:
+        # seconds (or milliseconds) since 1970-01-01 UTC, as numbers or as text; the stated zone's local time
+        number = value.cast("float64") if value.type().is_numeric() else s.try_cast("float64")
+        scale = 1 if EPOCH_FORMATS[fmt] == "s" else 1000
+        seconds = (number / scale).round().cast("int64")
+        parsed = ibis.timestamp("1970-01-01 00:00:00") + seconds.as_interval("s")  # naive: no session zone involved
+        if zone:
+            parsed = _local_time(zone, parsed.cast(dt.Timestamp(timezone="UTC")))
+        missing = value.isnull() | value.cast("string").strip().lower().isin(tokens)
+        return parsed, missing
     if fmt:
         parsed = _try_strptime(s, str(fmt))
     else:
@@ -708,9 +842,15 @@ def _timestamp(value, tspec: Mapping[str, Any], tokens: list[str]):
         parsed = s.re_search(r"^\d{8}$").ifelse(_try_strptime(s, "%Y%m%d"), s.try_cast("timestamp"))
         # the unambiguous layouts of Chinese and Japanese exports: 2025/01/05 (13:45), 2025年1月5日; a day-first or
         # month-first date (05/01/2025) is ambiguous and needs ts_format
+        four_digit_year = s.re_search(r"^\d{4}\D")  # strptime's %Y takes '01' as the year 1: 01/01/25 is not one
         for layout in ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日 %H:%M:%S",
                        "%Y年%m月%d日 %H:%M", "%Y年%m月%d日"):
-            parsed = parsed.coalesce(_try_strptime(s, layout))
+            parsed = parsed.coalesce(four_digit_year.ifelse(_try_strptime(s, layout), ibis.null("timestamp")))
+    if not zone and not fmt:
+        # one UTC offset on every value (+08:00) is that offset's local time; several offsets are refused when
+        # checked (_check_parse), as they name no single clock
+        bare = s.re_replace(r"\s*" + _OFFSET, "")
+        parsed = s.re_search(_OFFSET).ifelse(bare.try_cast("timestamp"), parsed)
     if zone:
         with_offset = _local_time(zone, s.try_cast(dt.Timestamp(timezone="UTC")))
         parsed = s.re_search(_OFFSET).ifelse(with_offset, parsed)
@@ -803,7 +943,13 @@ def _plain_probes(con, name: str, selected: Mapping[str, Any], tspec: Mapping[st
         probes[col] = dirty.fill_null(False).ifelse(1, 0).sum()
         if canon[col][1] == "id":
             probes[f"{ODD_SPACES}{col}"] = value.re_search(_ODD_EDGE_SPACE).fill_null(False).ifelse(1, 0).sum()
+            probes[f"{SCIENTIFIC}{col}"] = value.re_search(_SCIENTIFIC_ID).fill_null(False).ifelse(1, 0).sum()
     return probes
+
+
+#: the probe prefix of ids a spreadsheet wrote in scientific notation (6.22848E+15), their digits lost
+SCIENTIFIC = "_scientific_"
+_SCIENTIFIC_ID = r"^\s*\d(\.\d+)?[eE]\+?\d+\s*$"
 
 
 #: the probe (and note) prefix of the ids found with a tab or a Unicode space at an edge, which the typing trims
@@ -839,18 +985,31 @@ def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | No
         bad = ~missing.fill_null(True) & parsed.isnull()
         aggs[f"_bad{i}"] = bad.ifelse(1, 0).sum()
         offset = None
+        if kind == "timestamp":
+            aggs[f"_ancient{i}"] = (parsed.year() < 1900).ifelse(1, 0).sum()
         if kind == "timestamp" and not tspec.get("timezone") and not value.type().is_timestamp():
-            offset = value.cast("string").strip().re_search(_OFFSET).fill_null(False)
+            text = value.cast("string").strip()
+            offset = text.re_search(_OFFSET).fill_null(False)
             aggs[f"_offset{i}"] = offset.ifelse(1, 0).sum()
-        watched[col] = (i, kind, value, bad, offset)
+            aggs[f"_offsets{i}"] = text.re_extract(_OFFSET, 1).replace(":", "").nullif("").nunique()
+            aggs[f"_filled{i}"] = (~missing.fill_null(True)).ifelse(1, 0).sum()
+        watched[col] = (i, kind, value, bad, offset, parsed)
     for col, probe in probes.items():
         aggs[f"_dirty_{col}"] = probe
     counts = con.to_pandas(raw_table.aggregate(**aggs)).iloc[0].fillna(0)
-    for col, (i, kind, value, bad, offset) in watched.items():
+    for col, (i, kind, value, bad, offset, parsed) in watched.items():
         n_bad = int(counts[f"_bad{i}"])
         if n_bad:
             examples = con.to_pandas(raw_table.filter(bad).select(v=value.cast("string")).limit(3))["v"].tolist()
-            if kind == "timestamp":
+            if kind == "timestamp" and all(re.fullmatch(r"\d{10}(\.\d+)?", str(e).strip()) for e in examples):
+                fix = f"they look like seconds since 1970: set tables.{name}.ts_format: epoch"
+            elif kind == "timestamp" and all(re.fullmatch(r"\d{13}", str(e).strip()) for e in examples):
+                fix = f"they look like milliseconds since 1970: set tables.{name}.ts_format: epoch_ms"
+            elif kind == "timestamp" and all(re.fullmatch(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2}( .*)?", str(e).strip())
+                                             for e in examples):
+                fix = (f"the years have two digits: set tables.{name}.ts_format to the layout, e.g. '%d/%m/%y' (day "
+                       "first), '%m/%d/%y' (month first) or '%y/%m/%d'")
+            elif kind == "timestamp":
                 fix = (f"give its format in params (tables.{name}.ts_format, e.g. '%d/%m/%Y %H:%M' or '%Y%m%d') "
                        "or fix the source")
             elif kind == "number":
@@ -862,14 +1021,39 @@ def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | No
                 f"{name}.{col}: {n_bad:,} value(s) cannot be read as {kind} "
                 f"(e.g. {examples}); {fix}"
             )
+        if kind == "timestamp" and int(counts.get(f"_ancient{i}", 0)):
+            examples = con.to_pandas(raw_table.filter(parsed.year() < 1900).select(v=value.cast("string"))
+                                     .limit(3))["v"].tolist()
+            raise DataError(f"{name}.{col}: {int(counts[f'_ancient{i}']):,} value(s) read as dates before 1900 (e.g. "
+                            f"{[_clip(e, 40) for e in examples]}): the years look cut to two digits; set "
+                            f"tables.{name}.ts_format with %y for the year, e.g. '%d/%m/%y' or '%y/%m/%d'")
+        if (offset is not None and int(counts[f"_offset{i}"]) and int(counts[f"_offsets{i}"]) == 1
+                and int(counts[f"_offset{i}"]) == int(counts[f"_filled{i}"])):
+            one = con.to_pandas(raw_table.filter(offset).select(v=value.cast("string")).limit(1))["v"].iloc[0]
+            if notes is not None:
+                notes.setdefault("single_offset", {})[col] = re.search(_OFFSET, str(one).strip()).group(1)
+            import logging
+
+            logging.getLogger("crm_kit.store").info(
+                "%s.%s: every timestamp carries the UTC offset %s: read as that offset's local time (set "
+                "tables.%s.timezone to convert to another zone)", name, col, notes and notes["single_offset"][col], name)
+            offset = None
         if offset is not None and int(counts[f"_offset{i}"]):
             examples = con.to_pandas(raw_table.filter(offset).select(v=value.cast("string")).limit(2))["v"].tolist()
             raise DataError(
-                f"{name}.{col}: timestamps carry UTC offsets (e.g. {examples}): read as wall-clock time they would "
-                f"match no zone; say which zone to analyse in: tables.{name}.timezone: Asia/Shanghai (or UTC, "
+                f"{name}.{col}: timestamps carry several UTC offsets (e.g. {examples}), or some have one and some "
+                f"none: read as wall-clock time they would match no one clock; say which zone to analyse in: tables.{name}.timezone: Asia/Shanghai (or UTC, "
                 "Europe/London...), and every time is converted to it"
             )
-    plain = frozenset(col for col in probes if not col.startswith(ODD_SPACES) and int(counts[f"_dirty_{col}"]) == 0)
+    for col in probes:
+        if col.startswith(SCIENTIFIC) and int(counts[f"_dirty_{col}"]):
+            real = col.removeprefix(SCIENTIFIC)
+            raise DataError(f"{name}.{real}: {int(counts[f'_dirty_{col}']):,} id(s) are written in scientific "
+                            "notation (like 6.22848E+15): a spreadsheet rounded them, so different customers, orders "
+                            "or products now share an id; re-export the file with that column formatted as text (in "
+                            "Excel: select the column, Format Cells, Text, before saving as CSV)")
+    plain = frozenset(col for col in probes if not col.startswith((ODD_SPACES, SCIENTIFIC))
+                      and int(counts[f"_dirty_{col}"]) == 0)
     if notes is not None:
         notes["odd_spaces"] = {col.removeprefix(ODD_SPACES): int(counts[f"_dirty_{col}"]) for col in probes
                                if col.startswith(ODD_SPACES) and int(counts[f"_dirty_{col}"])}
@@ -915,7 +1099,15 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
     once) and ``plain`` (the columns passed through).
     """
     raw = _read_table(con, name, tspec)
-    typed, checks, probes = _typed(con, name, raw, tspec, with_probes=True)
+    try:
+        typed, checks, probes = _typed(con, name, raw, tspec, with_probes=True)
+    except MissingColumnError as exc:
+        below = _header_below(name, tspec)
+        if below is None:
+            raise
+        raise MissingColumnError(f"{name}: the header is line {below + 1} of the file, below {below} line(s) of "
+                                 f"title, so the columns read as {_clip(', '.join(map(str, raw.columns)), 80)}; set "
+                                 f"tables.{name}.skip_rows: {below}") from None
     n, plain = _check_parse(con, name, raw, checks, tspec.get("constants") or {}, tspec, probes, notes=notes)
     if n == 0:
         raise DataError(f"{name} is empty (0 rows); point tables.{name}.path at a file with data")
@@ -932,3 +1124,98 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
             costly.append(f"values parsed from text: {parsed}")
         notes.update(costly=costly, plain=plain)
     return typed
+
+
+def _header_below(name: str, tspec: Mapping[str, Any]) -> int | None:
+    """The number of lines above a text file's real header (a title, a blank line), or None when it starts with it.
+
+    The header is the first of the first 30 lines that names a column the
+    table's mapping asks for (or a canonical name when nothing is mapped).
+    """
+    import csv
+
+    if tspec.get("skip_rows") or tspec.get("path") is None or tspec.get("format", "csv") != "csv":
+        return None
+    try:
+        files = source_files(tspec["path"] if isinstance(tspec["path"], (str, os.PathLike)) else tspec["path"][0])
+        if not files or _sniff(files[0]) != "text":
+            return None
+        sample = _open_text_sample(files[0], "text", 1 << 16)
+        text = sample.decode(tspec.get("encoding") or detect_encoding(sample) or "utf-8", errors="replace")
+    except (OSError, DataError, LookupError):
+        return None
+    wanted = {_header_key(v) for v in (tspec.get("columns") or {}).values() if v} or \
+        {_header_key(c) for c in CANONICAL_COLUMNS[name]}
+    delimiter = tspec.get("delimiter") if tspec.get("delimiter") not in (None, "whitespace") else None
+    lines = text.splitlines()[:30]
+    for i, line in enumerate(lines):
+        try:
+            cells = next(csv.reader([line], delimiter=delimiter or max(",;\t|", key=line.count)))
+        except (csv.Error, StopIteration):
+            continue
+        if len({_header_key(c) for c in cells} & wanted) >= min(2, len(wanted)):
+            return i if i > 0 else None
+    return None
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    """One line of a value, at most ``limit`` characters (a 3 MB cell never fills a message)."""
+    line = str(text).strip().splitlines()[0] if str(text).strip() else ""
+    return line if len(line) <= limit else line[:limit] + f"… ({len(line):,} characters)"
+
+
+def engine_error(exc: BaseException, name: str, files: Sequence[Path] = (), fmt: str = "") -> DataError:
+    """The kit's one line for an engine's (DuckDB's, pyarrow's) error while a table is read.
+
+    What went wrong, where (the file, the line), and the option that fixes
+    it; the engine's own text is cut to its first line and at most
+    120 characters of a value are quoted.
+
+    Parameters
+    ----------
+    exc
+        The engine's exception.
+    name
+        The table being read (``transactions``, ``customers``...).
+    files
+        The table's files, to name one when the engine does not.
+    fmt
+        The format the table was read as (``csv``, ``parquet``...).
+    """
+    text = str(exc)
+    found = re.search(r"^\s*file = (.+)$", text, re.M) or re.search(r'(?:file|File) "([^"]+)"', text)
+    file = Path(found.group(1).strip()).name if found else (files[0].name if len(files) == 1 else "")
+    line = re.search(r"CSV Error on Line: (\d+)", text)
+    where = (file or f"the {name} file") + (f", line {int(line.group(1)):,}" if line else "")
+    opt = f"tables.{name}"
+    size = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)", text)
+    if size:
+        need = -(-int(size.group(2)) * 2 // 1_000_000) * 1_000_000
+        return DataError(f"{name}: {file or 'the ' + name + ' file'} has a line of {int(size.group(2)):,} bytes, over the reader's limit of "
+                         f"{int(size.group(1)):,} (a very long text cell); set {opt}.max_line_size: {need}")
+    if "Invalid unicode" in text or "not utf-8" in text.lower() or isinstance(exc, UnicodeDecodeError):
+        return DataError(f"{name}: {where} holds bytes that are not UTF-8, though the start of the file is; set "
+                         f"{opt}.encoding to the file's encoding (gb18030, cp1252, latin-1...), or "
+                         f"{opt}.encoding_errors: replace to read those bytes as \ufffd")
+    fields = re.search(r"Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)", text)
+    if fields:
+        original = re.search(r"Original Line:\s*(.*)", text)
+        shown = f" ({_clip(original.group(1), 80)})" if original else ""
+        return DataError(f"{name}: {where} has {fields.group(2)} fields where the header has {fields.group(1)}"
+                         f"{shown}; if a text holds the delimiter, quote it in the export or set {opt}.quote / "
+                         f"{opt}.escape to the characters the file uses, or set {opt}.delimiter")
+    if "Unterminated quoted field" in text or "unterminated quote" in text.lower():
+        return DataError(f"{name}: {where} opens a quoted field that never closes (a line cut short, or a stray "
+                         f"quote); re-export the file whole, or set {opt}.quote: '' if quotes are plain characters")
+    if fmt == "parquet" or "parquet" in text.lower() or "decompression" in text.lower():
+        return DataError(f"{name}: {where} is a damaged Parquet file ({_clip(text.split(':', 1)[-1], 80)}); copy or "
+                         "export it again (the kit cannot read past a broken page)")
+    if "Schema mismatch" in text:
+        column = re.search(r'Column with name: "([^"]+)"', text)
+        current = re.search(r"Current file: (.+)", text)
+        return DataError(f"{name}: the part {Path(current.group(1).strip()).name if current else '?'} has other "
+                         f"columns than the first part{' (no ' + column.group(1) + ')' if column else ''}; make the "
+                         "parts' headers agree, or read them as separate tables")
+    first = _clip(re.sub(r"^[\w ]*Error:\s*", "", text.strip()) or type(exc).__name__)
+    return DataError(f"{name}: cannot read {where}{' as ' + fmt if fmt else ''} ({first}); check {opt}.path and, for "
+                     "text files, delimiter, header, skip_rows and encoding")
