@@ -1101,7 +1101,7 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
     raw = _read_table(con, name, tspec)
     try:
         typed, checks, probes = _typed(con, name, raw, tspec, with_probes=True)
-    except MissingColumnError as exc:
+    except MissingColumnError:
         below = _header_below(name, tspec)
         if below is None:
             raise
