@@ -63,7 +63,7 @@ class Blank:
     expected: Callable[[Mapping[str, Any]], dict[str, Any]]
 
     def prompt(self) -> str:
-        """The student copy's code for the cell: the task, the function, the variables, and ``... `` to replace."""
+        """The student copy's code for the cell: the task, the function, the variables, and the dots (``...``) to replace."""
         names = ", ".join(self.variables)
         dots = ", ".join("..." for _ in self.variables)
         return (f"# YOUR TURN: {self.task}\n"

@@ -1,6 +1,6 @@
 """The shape of the package: imports point down the data flow, notebooks narrate, hand-offs are typed.
 
-These tests hold the architecture of DESIGN.md in place: a module may import
+These tests hold the architecture (docs/explanation/architecture.md) in place: a module may import
 only modules of its own layer or below and never in a cycle; a notebook code
 cell holds at most one branch or loop (decisions live in the package); the
 file name of a hand-off between steps appears only in ``crm_kit.artifacts``.

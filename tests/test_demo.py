@@ -437,14 +437,14 @@ def test_campaign_data_picks_the_store_a_step_works_on(demo_dir, tmp_path):
     assert case.planted(1)["treated"] == 924 and isinstance(case.beside(pd.DataFrame(), 3), str)
 
 
-def test_the_readme_tables_are_the_model(base_list):
-    """The README's demo tables print crm_kit/demo/model.py: a persona's habits, a channel's response, the decile
-    table within ±0.1 % as the README says."""
+def test_the_documented_tables_are_the_model(base_list):
+    """The demo-store page's tables print crm_kit/demo/model.py: a persona's habits, a channel's response, the
+    decile table within ±0.1 % as the page says."""
     from conftest import ROOT
     from crm_kit.demo import PERSONAS, RESPONSE_MODEL, model_table, response_table
     from crm_kit.demo.model import DROPOUT_BY_GROUP, value_table
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "explanation" / "demo-store.md").read_text(encoding="utf-8")
     for name, habits in PERSONAS.items():
         assert f"| {name} | {habits['about']} | {habits['loyalty']:g} | {habits['promo']:g} |" in readme, name
     for channel, model in RESPONSE_MODEL.items():

@@ -351,7 +351,7 @@ def test_run_all_twice_in_one_kernel_gives_the_same_results(notebook, demo_dir, 
 
 @pytest.mark.notebook
 def test_both_rounds_by_hand_as_in_jupyterlab(demo_dir, tmp_path, monkeypatch):
-    """The README's walk-through, as a student does it in JupyterLab: run 01, 03 and 04 as they open, then set
+    """The JupyterLab guide's walk-through (docs/how-to/jupyterlab.md), as a student does it in JupyterLab: run 01, 03 and 04 as they open, then set
     round_no = 2 in 03 and in 04 and run them again, then 05 — each in its own kernel, outputs in new interactive
     folders; round two finds round one's A4 in the earlier folder, and 05 shows both rounds."""
     import nbformat

@@ -74,7 +74,7 @@ def test_a_run_file_moves_every_step_with_the_month_and_a_date_set_in_a_step_sti
 
 @pytest.mark.notebook
 def test_two_consecutive_months_move_discovery_segmentation_and_the_design(demo_dir, tmp_path):
-    """The README's monthly schedule: the same run file, --month moving by one, and every step's figures move."""
+    """The scheduling guide's monthly run (docs/how-to/scheduling.md): the same run file, --month moving by one, and every step's figures move."""
     from crm_kit.run import load_run_plan, run_cycle
 
     metrics = {}

@@ -17,13 +17,41 @@ def _quick_start_commands() -> list[str]:
     return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def test_environment_yml_has_no_second_dependency_list():
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+def _pip_part(name: str) -> list[str]:
+    env = yaml.safe_load((ROOT / name).read_text())
     deps = env["dependencies"]
     conda_pkgs = [d for d in deps if isinstance(d, str)]
     assert all(re.match(r"^(python(=|$)|pip$)", d) for d in conda_pkgs), conda_pkgs
-    pip_part = [d for d in deps if isinstance(d, dict)][0]["pip"]
-    assert pip_part == ['-e ".[dev]"'] or pip_part == ["-e .[dev]"]
+    return [d for d in deps if isinstance(d, dict)][0]["pip"]
+
+
+def test_environment_yml_has_no_second_dependency_list():
+    """A student's environment installs the package alone; the developers' adds the dev extras, no list of its own."""
+    assert _pip_part("environment.yml") == ["-e ."]
+    assert _pip_part("environment-dev.yml") in (['-e ".[dev]"'], ["-e .[dev]"])
+
+
+def test_a_licence_file_and_no_file_naming_documents_outside_the_repository():
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert meta["license"] == {"text": "MIT"}
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    files = [ROOT / f for f in tracked] or [p for p in ROOT.rglob("*") if ".venv" not in p.parts]
+    outside = ["BRIEF" + ".md", "DESIGN" + ".md"]
+    for path in files:
+        if path.is_file() and path.suffix in (".py", ".md", ".ipynb", ".yaml", ".yml", ".toml", ".txt", ".json", ""):
+            text = path.read_text(encoding="utf-8", errors="ignore")
+            assert not any(name in text for name in outside), path
+
+
+def test_the_readme_is_an_entry_page():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 200
+    for page in re.findall(r"\]\(((?:docs/|LICENSE)[^)#]*)", text):
+        assert (ROOT / page).exists(), page
+    assert "docs/index.md" in text and "## Quick start" in text
 
 
 def test_pyproject_lists_the_core_dependencies():

@@ -1,7 +1,7 @@
 """The demo store's generating model as data: personas, their habits, and who responds to which channel.
 
 Every number the generator and the campaign simulator plant lives here once,
-so that the README, the ground truth and a teacher's slide can print the same
+so that the documentation, the ground truth and a teacher's slide can print the same
 table (:func:`model_table`, :func:`response_table`).
 
 The model, in one paragraph: every member has latent traits drawn once — a

@@ -1,4 +1,4 @@
-"""The worked case of BRIEF.md as data: its numbers, its two rounds and their 4P plans.
+"""The coursework case the demo reproduces, as data: its numbers, its two rounds and their 4P plans.
 
 This is the one place the case's constants live. The demo generator plants
 them; notebook 03's defaults and ``params/demo.yaml`` are the same values

@@ -23,8 +23,12 @@ class Store:
         plus ``category``/``brand`` joined from products when available).
     all_lines
         Ibis table of every valid line, anonymous ones included: store totals.
-    customers, products, contacts
-        pandas frames (or ``None`` when the source has no such table).
+    customers
+        The member form as a pandas frame (``None`` when the source has none).
+    products
+        The catalogue as a pandas frame (``None`` when the source has none).
+    contacts
+        The campaigns' contact lists as a pandas frame (``None`` when the source has none).
     cleaning_report
         One row per cleaning rule: rows and sales it removed and the action.
     spec

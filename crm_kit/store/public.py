@@ -277,4 +277,4 @@ def public_data_spec(name: str, *, cache: str | os.PathLike | None = None) -> di
             },
             "cleaning": {"cancellation_prefix": "C"},
         }
-    raise ParameterError(f"no ready data spec for '{name}' yet; write a data YAML (see README)")
+    raise ParameterError(f"no ready data spec for '{name}' yet; draft one with crm-kit init FILES --output DIR, or write a data YAML (docs/how-to/own-data.md)")

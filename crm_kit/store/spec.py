@@ -1,7 +1,7 @@
 """The data spec: what a store is read from, checked completely before anything is read.
 
 A data spec names each canonical table's source and maps the user's column
-names to the canonical ones (see DESIGN.md)::
+names to the canonical ones::
 
     tables:
       transactions: {path: lines.parquet, columns: {customer_id: member_no, ...}}
@@ -34,6 +34,9 @@ __all__ = [
     "CANONICAL_COLUMNS",
     "PERSONAL_FIELDS",
     "CLEANING_DEFAULTS",
+    "CLEANING_MEANINGS",
+    "CLEANING_CHOICES",
+    "TABLE_KEYS",
     "NON_PRODUCT_DEFAULTS",
     "non_product_rule",
     "orders_are_days",
@@ -163,6 +166,28 @@ CLEANING_DEFAULTS: dict[str, Any] = {
     "non_products": "default",
 }
 
+#: what each cleaning rule does (``cleaning.<rule>`` in a data spec); its choices are in :data:`CLEANING_CHOICES`
+CLEANING_MEANINGS: dict[str, str] = {
+    "anonymous": "lines without a customer id: kept in store totals, left out of customer analyses (exclude)",
+    "returns": "negative quantities or amounts, and orders whose id starts with cancellation_prefix: left out "
+               "(drop) or subtracted from sales whichever column carried the sign (net)",
+    "cancellation_prefix": "an order-id prefix that marks a cancelled order, e.g. C for UCI Online Retail",
+    "nonpositive_price": "lines with a positive quantity and an amount of exactly zero (free items): purchases with "
+                         "no revenue (keep_zero), or left out (drop)",
+    "zero_quantity": "lines with a quantity of zero: nothing was sold",
+    "duplicates": "exactly repeated lines (every column equal); keep when the export has no order id",
+    "out_of_window": "lines whose timestamp falls outside window.start .. window.end",
+    "missing_values": "lines missing a timestamp, amount, quantity, order or product (blank, NULL, NaN, inf): "
+                      "never counted as zero",
+    "summary_rows": "totals and subtotals exported as if they were lines (an id reading 合计, Total...)",
+    "implausible_lines": "an amount or quantity a million times the median line (a barcode read as money), or a "
+                         "wordless customer id among member numbers",
+    "min_coverage": "a join between tables (members and buyers, products, contacts) matching less than this share "
+                    "of its smaller side stops the load with the likely cause",
+    "non_products": "lines that sell no product (postage, fees, gift cards, bags, discounts): kept in sales, out "
+                    "of product analyses; default (the kit's list), false, or {ids: [...], patterns: [...]}",
+}
+
 #: ids that are labels of a summary row, not a customer, order or product (compared trimmed, any case)
 SUMMARY_LABELS = ["合计", "总计", "小计", "总和", "汇总", "合計", "總計", "小計", "total", "totals", "grand total",
                   "subtotal", "sub-total", "sum", "summe", "gesamt", "total general"]
@@ -180,7 +205,8 @@ NON_PRODUCT_DEFAULTS: dict[str, list[str]] = {
                  r"service (charge|fee)", "运费", "快递费", "购物袋", "塑料袋", "礼品卡", "折扣", "手续费"],
 }
 
-_CHOICES = {
+#: the values each cleaning rule accepts (rules not listed take a number or a mapping: see CLEANING_MEANINGS)
+CLEANING_CHOICES = _CHOICES = {
     "anonymous": {"exclude", "error"},
     "returns": {"drop", "net", "error"},
     "nonpositive_price": {"drop", "keep_zero", "error"},
@@ -258,8 +284,32 @@ def load_data_spec(spec: str | Mapping[str, Any]) -> dict[str, Any]:
 
 
 
-_TABLE_KEYS = ("path", "table", "format", "columns", "constants", "ts_format", "timezone", "responses", "encoding",
-               "delimiter", "header", "skip_rows", "decimal", "thousands", "na_values", "sheet", "quote", "escape")
+#: what each key of a table's spec means (``tables.<table>.<key>``); the keys the spec check accepts
+TABLE_KEYS: dict[str, str] = {
+    "path": "a file (CSV, TSV, gzip/zstd/zip of one, Parquet, Excel .xlsx, DuckDB), a glob of monthly parts "
+            "(`parts/*.csv`, matched by column name), or a list of files; relative to the spec's folder",
+    "table": "a table of the engine's database (`engine.database`, PostgreSQL, Spark) instead of a file",
+    "format": "csv, parquet, excel or duckdb, when the file's name does not say",
+    "columns": "canonical name -> your column's name",
+    "constants": "canonical name -> one value for every row (e.g. `arm: treatment` for a contact list without arms)",
+    "ts_format": "the timestamps' layout in strptime codes ('%d/%m/%Y %H:%M', '%d/%m/%y'), or epoch / epoch_ms",
+    "timezone": "the zone to analyse in; times with a UTC offset are converted to it (one offset on every time "
+                "needs none)",
+    "responses": "contacts only: a separate file of who responded",
+    "encoding": "the text encoding when it is not UTF-8 (gbk, gb18030, utf-16, cp1252, latin-1...)",
+    "encoding_errors": "strict (default: a byte the encoding cannot read stops the load) or replace",
+    "delimiter": "one character (',', ';', '|', a tab) or whitespace",
+    "header": "false when the file has no header line",
+    "skip_rows": "lines above the header (a title, a blank line)",
+    "decimal": "'.' or ',' (1.234,56)",
+    "thousands": "the thousands separator: ',', '.', ' ', \"'\"",
+    "na_values": "texts that mean no value, besides the usual (NULL, NA, -, 空...)",
+    "sheet": "an Excel workbook's sheet, by name or number (0 = the first)",
+    "quote": "the quote character of a CSV (default '\"'; '' for none)",
+    "escape": "the escape character inside quotes (default '\"', as in standard CSV)",
+    "max_line_size": "the longest line in bytes, when a text cell is very long (the reader's default is 2,000,000)",
+}
+_TABLE_KEYS = tuple(TABLE_KEYS)
 
 
 def _check_table_spec(name: str, tspec: Mapping[str, Any]) -> dict[str, Any]:
@@ -324,6 +374,16 @@ def _check_read_options(name: str, tspec: Mapping[str, Any]) -> None:
         if value is not None and (not isinstance(value, str) or len(value) > 1):
             raise ParameterError(f"{where}.{key} = {value!r}: give one character (the default is '\"', as in "
                                  "standard CSV), or '' for none")
+    errors = tspec.get("encoding_errors")
+    if errors is not None and errors not in ("strict", "replace"):
+        raise ParameterError(f"{where}.encoding_errors = {errors!r}: use strict (refuse a byte the encoding cannot "
+                             "read, the default) or replace (read it as \ufffd; the load's log counts them)")
+    longest = tspec.get("max_line_size")
+    if longest is not None and (isinstance(longest, bool) or not isinstance(longest, int) or longest < 1000):
+        raise ParameterError(f"{where}.max_line_size = {longest!r}: give the longest line in bytes, e.g. 10000000")
+    fmt_ts = tspec.get("ts_format")
+    if fmt_ts is not None:
+        _check_ts_format(where, fmt_ts)
     na = tspec.get("na_values")
     if na is not None and (not isinstance(na, (list, tuple)) or not all(isinstance(v, (str, int, float)) for v in na)):
         raise ParameterError(f"{where}.na_values must be a list of texts that mean 'no value', e.g. [NULL, '-']")
@@ -545,3 +605,25 @@ def check_spec(spec: Mapping[str, Any]) -> CheckedSpec:
     checked.window = _window_bounds(spec.get("window"))
     _check_engine(spec.get("engine"))
     return checked
+
+
+#: ``ts_format`` values that mean a number of seconds (or milliseconds) since 1970-01-01 UTC
+EPOCH_FORMATS = {"%s": "s", "epoch": "s", "epoch_s": "s", "epoch_ms": "ms"}
+_STRPTIME_CODES = set("aAbBcdfgGHIjmMpSuUVwWxXyYzZ%")
+
+
+def _check_ts_format(where: str, fmt: Any) -> None:
+    """A ``ts_format`` the engine can read: strptime codes DuckDB knows, or an epoch (:data:`EPOCH_FORMATS`)."""
+    if not isinstance(fmt, str) or not fmt.strip():
+        raise ParameterError(f"{where}.ts_format = {fmt!r}: give a strptime layout such as '%d/%m/%Y %H:%M', "
+                             "or epoch (seconds since 1970) / epoch_ms")
+    if fmt in EPOCH_FORMATS:
+        return
+    codes = re.findall(r"%-?(.)", fmt)
+    unknown = sorted({c for c in codes if c not in _STRPTIME_CODES})
+    if unknown:
+        raise ParameterError(f"{where}.ts_format = {fmt!r}: {', '.join('%' + c for c in unknown)} is not a layout "
+                             "code the engine reads; use %Y %m %d %H %M %S (and %y %b %B %p %z ...), or epoch / "
+                             "epoch_ms for numbers of seconds / milliseconds since 1970")
+    if not codes:
+        raise ParameterError(f"{where}.ts_format = {fmt!r} has no % code; write the layout, e.g. '%Y-%m-%d'")

@@ -1,0 +1,198 @@
+"""Pages of the documentation generated from the code, and the tutorials taken from an executed run.
+
+Every page here is written when Sphinx starts (``builder-inited``), so a new
+notebook parameter, data-spec key, cleaning rule or command appears on the
+site without an edit to the docs (``tests/test_docs.py`` holds the pages equal
+to what the code defines):
+
+- ``reference/parameters.md``: every notebook's parameters, as ``crm-kit params`` prints them;
+- ``reference/data-spec.md``: the canonical columns per table, the table keys and the cleaning rules;
+- ``reference/cli.md``: each command's ``--help``;
+- ``tutorials/notebooks/*.ipynb``: the six notebooks, with the outputs of an executed demo run
+  (``$CRM_KIT_DOCS_RUN``, a run folder of ``crm-kit run params/demo.yaml``), the check, solution and
+  exercise cells and the injected parameters removed; without a run folder, the notebooks as they are
+  in the repository (no outputs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parents[1]
+ROOT = DOCS.parent
+
+#: the tags of cells a reader of the tutorials does not need (kept in the notebooks for students)
+HIDDEN_TAGS = {"check", "solution", "exercises", "injected-parameters"}
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    def cell(text: object) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def parameters_page() -> str:
+    """Every notebook's parameters: name, type, default and help, from the notebooks' parameters cells."""
+    from crm_kit.config import notebooks_dir
+    from crm_kit.params import notebook_parameters
+
+    out = ["# Notebook parameters", "",
+           "Generated from each notebook's `parameters` cell (the same table `crm-kit params NOTEBOOK` prints). "
+           "Set them in a run file (`common:` for every step, `params:` for one), with `-p name=value` on "
+           "`crm-kit run`, or by editing the cell in JupyterLab; an unknown or mistyped name is refused with the "
+           "closest one.", ""]
+    for path in sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb")):
+        params = notebook_parameters(path)
+        out += [f"## {path.stem}", ""]
+        rows = [[f"`{p.name}`", ("one of " + ", ".join(p.choices)) if p.choices is not None else p.type,
+                 f"`{json.dumps(p.default, default=str, ensure_ascii=False)}`", p.help] for p in params.values()]
+        out += [_table(["name", "type", "default", "meaning"], rows), ""]
+    return "\n".join(out)
+
+
+def data_spec_page() -> str:
+    """The data spec: canonical columns per table, the table keys, the cleaning rules with defaults and choices."""
+    from crm_kit.store.spec import (CANONICAL_COLUMNS, CLEANING_CHOICES, CLEANING_DEFAULTS, CLEANING_MEANINGS,
+                                    PERSONAL_FIELDS, TABLE_KEYS)
+
+    out = ["# Data spec", "",
+           "Generated from the code that checks a data spec (`crm_kit.store.spec`). A data spec is a YAML file "
+           "(or a mapping) with `tables` (each canonical table's source and column mapping), `cleaning`, "
+           "`window`, `engine`, and optionally `month` and `currency`. `crm-kit init` drafts one from your "
+           "exports and `crm-kit check` reads it all; see {doc}`../how-to/own-data`.", "",
+           "## Canonical columns", "",
+           "Each table's columns under the kit's names; map yours in `tables.<table>.columns`. A required "
+           "column must be mapped (or given as a constant).", ""]
+    for table, columns in CANONICAL_COLUMNS.items():
+        out += [f"### {table}", "",
+                _table(["column", "required", "kind"],
+                       [[f"`{c}`", "yes" if req else "no", kind] for c, (req, kind) in columns.items()]), ""]
+    out += ["Personal fields (read only when a step asks for them, never in a report, log or export): " +
+            ", ".join(f"`{f}`" for f in sorted(PERSONAL_FIELDS)) + ".", "",
+            "## Table keys", "", "`tables.<table>.<key>`:", "",
+            _table(["key", "meaning"], [[f"`{k}`", v] for k, v in TABLE_KEYS.items()]), "",
+            "## Cleaning rules", "",
+            "`cleaning.<rule>`; every rule's count of lines, sales and customers removed is in the cleaning "
+            "report of each run.", "",
+            _table(["rule", "default", "choices", "meaning"],
+                   [[f"`{k}`", f"`{json.dumps(CLEANING_DEFAULTS[k], ensure_ascii=False)}`",
+                     ", ".join(sorted(CLEANING_CHOICES[k])) if k in CLEANING_CHOICES else "see meaning",
+                     CLEANING_MEANINGS[k]] for k in CLEANING_DEFAULTS]), ""]
+    return "\n".join(out)
+
+
+def _help(*argv: str) -> str:
+    from crm_kit.cli import main
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.suppress(SystemExit):
+        main([*argv, "--help"])
+    return re.sub(r"usage: \S+", "usage: crm-kit", buffer.getvalue(), count=1).rstrip()
+
+
+def cli_commands() -> list[str]:
+    """The subcommands of ``crm-kit``, as its parser lists them."""
+    first = _help()
+    return re.search(r"\{([\w,-]+)\}", first).group(1).split(",")
+
+
+def cli_page() -> str:
+    """``crm-kit --help`` and each command's ``--help``."""
+    out = ["# Command line", "", "Generated from the `crm-kit` parser.", "", "```text", _help(), "```", ""]
+    for command in cli_commands():
+        out += [f"## crm-kit {command}", "", "```text", _help(command), "```", ""]
+    return "\n".join(out)
+
+
+def reference_pages() -> dict[str, str]:
+    """The generated reference pages: path under ``docs/`` -> Markdown."""
+    return {"reference/parameters.md": parameters_page(), "reference/data-spec.md": data_spec_page(),
+            "reference/cli.md": cli_page()}
+
+
+def tutorial_notebooks(run_folder: Path | None, target: Path) -> list[Path]:
+    """The six notebooks for the tutorials, with a run's outputs when there is one; the hidden cells removed."""
+    from crm_kit.config import notebooks_dir
+
+    executed: dict[str, Path] = {}
+    if run_folder is not None:
+        for path in sorted(Path(run_folder).glob("[0-9][0-9]_*.ipynb")):
+            notebook = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {})
+            name = Path(notebook.get("input_path", "")).stem
+            executed.setdefault(name, path)  # round one's design and results come before round two's
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    written = []
+    for source in sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb")):
+        nb = json.loads(executed.get(source.stem, source).read_text(encoding="utf-8"))
+        nb["cells"] = [c for c in nb["cells"] if not HIDDEN_TAGS & set(c.get("metadata", {}).get("tags", []))
+                       and "teaching.check(" not in "".join(c.get("source", []))
+                       and "teaching.exercises(" not in "".join(c.get("source", []))]
+        for cell in nb["cells"]:
+            cell.get("metadata", {}).pop("papermill", None)
+        nb.get("metadata", {}).pop("papermill", None)
+        path = target / source.name
+        path.write_text(json.dumps(nb, ensure_ascii=False, indent=1), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _write_pages(app) -> None:
+    for relative, text in reference_pages().items():
+        path = DOCS / relative
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+    run = os.environ.get("CRM_KIT_DOCS_RUN")
+    notebooks = tutorial_notebooks(Path(run) if run else None, DOCS / "tutorials" / "notebooks")
+    text = "".join(p.read_text(encoding="utf-8") for p in [*DOCS.rglob("*.md"), *notebooks])
+    (DOCS / "_static").mkdir(exist_ok=True)
+    (DOCS / "_static" / "cjk.css").write_text(cjk_css(text), encoding="utf-8")
+
+
+def cjk_css(text: str) -> str:
+    """CSS embedding the CJK glyphs the site uses (the kit's Noto Sans CJK subset), after the reader's fonts.
+
+    The same subset the HTML report embeds (:func:`crm_kit.run.html._cjk_font_face`): the glossary's and the
+    notebooks' Chinese terms read on a machine with no CJK font, not as empty boxes.
+    """
+    from crm_kit.run.html import _cjk_font_face
+
+    face = _cjk_font_face(text)
+    if not face:
+        return "/* no CJK glyphs to embed */\n"
+    # first in every list but bound to the CJK ranges, so Latin text keeps the theme's fonts; last in the list,
+    # Chromium on Linux took the system's sans-serif for Chinese in some elements and drew empty boxes
+    face = face.replace('format("woff")}', 'format("woff");unicode-range:U+2E80-9FFF,U+F900-FAFF,U+FE30-FE4F,'
+                                          'U+FF00-FFEF,U+3000-303F}')
+    fallback = ('"crm-kit CJK", system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", '
+                '"Liberation Sans", sans-serif')
+    mono = '"crm-kit CJK", SFMono-Regular, Menlo, Consolas, Monaco, "Liberation Mono", "Lucida Console", monospace'
+    return (face + "\nhtml:root { --pst-font-family-base: " + fallback + "; --pst-font-family-heading: " + fallback +
+            "; --bs-font-sans-serif: " + fallback + "; --bs-body-font-family: " + fallback +
+            "; --pst-font-family-monospace: " + mono + "; --bs-font-monospace: " + mono + "; }\n")
+
+
+def _skip_inherited_library_members(app, what, name, obj, skip, options):
+    """Leave out what a class inherits from a library (scikit-learn's ``set_*_request``): its docs are there."""
+    module = getattr(obj, "__module__", "") or ""
+    if module.split(".")[0] in ("sklearn", "pydantic"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("builder-inited", _write_pages)
+    app.add_css_file("cjk.css")
+    app.add_css_file("custom.css")
+    app.connect("autodoc-skip-member", _skip_inherited_library_members)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
