@@ -22,7 +22,7 @@ every command's start, before ``crm-kit run`` can start its first kernel).
 
 from .errors import CRMKitError, DataError, EmptyGroupError, MissingColumnError, ParameterError
 from .store import Store, load_store
-from .store.spec import register_source
+from .store.spec import register_outcome_source, register_source
 
 
 def _demo_data_spec(**options):
@@ -32,7 +32,15 @@ def _demo_data_spec(**options):
     return demo_data_spec(**options)
 
 
+def _demo_outcome_table():
+    """The demo simulator's outcome table (notebook 06's default), importing the demo on first use."""
+    from .demo import demo_outcome_table
+
+    return demo_outcome_table()
+
+
 register_source("demo", _demo_data_spec)
+register_outcome_source("demo", _demo_outcome_table)
 
 __version__ = "0.1.0"
 

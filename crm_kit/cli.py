@@ -103,6 +103,16 @@ def _student(args: argparse.Namespace) -> int:
     names = args.notebooks or sorted(p.stem for p in notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
     for name in names:
         print(student_copy(name, Path(args.output) / f"{name}.ipynb"))
+    if args.instructor:
+        from .teaching import instructor_copy
+
+        if Path(args.instructor).resolve() == Path(args.output).resolve():
+            from .errors import ParameterError
+
+            raise ParameterError("--instructor must be another folder than --output: the key must not reach the "
+                                 "students")
+        for name in names:
+            print(instructor_copy(name, Path(args.instructor) / f"{name}.ipynb"))
     return 0
 
 
@@ -188,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("data", help="a data spec (YAML)")
     stu = sub.add_parser("student", help="write student copies of notebooks (outputs and solution cells removed)")
     stu.add_argument("notebooks", nargs="*")
-    stu.add_argument("--output", default="student")
+    stu.add_argument("--output", default="student", help="folder for the student copies (no solutions)")
+    stu.add_argument("--instructor", default=None,
+                     help="folder for the answer key: the full notebooks with nbgrader cell metadata")
     args = parser.parse_args(argv)
     if getattr(args, "seed", 0) is None:
         from .demo import DEMO_SEED

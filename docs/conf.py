@@ -23,6 +23,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    # MathJax shipped with the site: formulas render with no network
+    "sphinx-mathjax-offline",
     "sphinx_design",
     "sphinxcontrib.bibtex",
     "crmkit_docs",

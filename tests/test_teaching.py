@@ -6,7 +6,9 @@ import nbformat
 import papermill as pm
 import pytest
 
-from conftest import ROOT, shared_file
+import pandas as pd
+
+from conftest import ROOT
 from crm_kit import teaching
 from crm_kit.teaching import BLANKS, EXERCISES, NotYet, check, student_copy
 
@@ -23,7 +25,7 @@ def test_every_notebook_has_two_blanks_each_followed_by_its_check(notebook):
     cells = _cells(notebook)
     keys = []
     for i, cell in enumerate(cells):
-        if "solution" in cell.metadata.get("tags", []):
+        if "blank" in cell.metadata.get("crm_kit", {}):
             key = cell.metadata["crm_kit"]["blank"]
             assert BLANKS[key].notebook == notebook
             following = cells[i + 1]
@@ -40,19 +42,41 @@ def test_every_notebook_has_two_blanks_each_followed_by_its_check(notebook):
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_every_notebook_ends_with_its_exercises_and_narrates_each(notebook):
+def test_every_notebook_asks_its_exercises_before_it_says_the_answers(notebook):
+    """Try this: the narration names each change and asks; the prediction cell comes before the verdict cell; the
+    expected answer appears only in the verdict."""
     cells = _cells(notebook)
     assert 2 <= len(EXERCISES[notebook]) <= 4
-    narration, last = cells[-2].source, cells[-1].source
-    assert narration.startswith("## Try this") and last == f'print(teaching.exercises("{notebook}", globals()))'
+    at = next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("## Try this"))
+    narration, predictions, verdict = cells[at].source, cells[at + 1].source, cells[at + 2].source
+    assert predictions.startswith("my_predictions = {") and "..." in predictions
+    assert verdict == f'print(teaching.exercises("{notebook}", globals()))'
     for exercise in EXERCISES[notebook]:
         for name, value in exercise.change.items():
             assert f"`{name}" in narration, (notebook, name)  # the narration names every parameter to change
+        assert exercise.predict not in narration
+        assert all(f"**{choice}**" in narration or choice in predictions for choice in exercise.choices)
+
+
+def test_the_verdict_reveals_the_expected_prediction_and_judges_the_students():
+    namespace = {"groups": 5, "pareto_target": 0.8, "month": "2025-09", "my_predictions": {1: "less", 2: ..., 3: "same"},
+                 "deciles": pd.DataFrame({"sales_share": [0.45, 0.25, 0.15, 0.1, 0.05], "customers": [10] * 5}),
+                 "chosen_group": 8}
+    text = teaching.exercises("01_knowledge_discovery", namespace).splitlines()
+    assert text[0].startswith("Try this 1 (groups): as predicted — 5 groups")
+    assert "The theory expects: five equal groups" in text[0]
+    assert "Your prediction 'less' was not: the expected one is 'more'." in text[0]
+    assert "not tried in this run" in text[1]
+    namespace["my_predictions"] = {1: "More"}
+    assert "Your prediction 'More' was right." in teaching.exercises("01_knowledge_discovery", namespace)
+    namespace["my_predictions"] = {}
+    assert "You made no prediction: write one of ['more', 'less']" in teaching.exercises("01_knowledge_discovery",
+                                                                                          namespace)
 
 
 def test_student_copy_prompts_name_the_function_and_the_variables(tmp_path):
     copy = nbformat.read(str(student_copy("03_campaign_design", tmp_path / "s.ipynb")), as_version=4)
-    blanks = [c for c in copy.cells if "solution" in c.metadata.get("tags", [])]
+    blanks = [c for c in copy.cells if "blank" in c.metadata.get("crm_kit", {})]
     assert len(blanks) == 2
     goals, arms = blanks
     assert "campaign.goal_targets" in goals.source and goals.source.rstrip().endswith(
@@ -114,16 +138,15 @@ def test_a_student_copy_filled_with_the_key_is_the_notebook(notebook, tmp_path):
 def test_a_student_copy_runs_with_the_key_and_stops_with_a_sentence_without_it(demo_dir, tmp_path):
     copy = student_copy("01_knowledge_discovery", tmp_path / "student.ipynb")
     nb = nbformat.read(str(copy), as_version=4)
-    key = {c.metadata["crm_kit"]["blank"]: c.source for c in _cells("01_knowledge_discovery")
-           if "solution" in c.metadata.get("tags", [])}
+    key = _cells("01_knowledge_discovery")
     filled = tmp_path / "filled.ipynb"
-    for cell in nb.cells:
+    for cell, theirs in zip(nb.cells, key):
         if "solution" in cell.metadata.get("tags", []):
-            cell.source = key[cell.metadata["crm_kit"]["blank"]]
+            cell.source = theirs.source
     nbformat.write(nb, str(filled))
     _out, executed = _execute(filled, tmp_path)
     text = _text(executed)
-    assert text.count("Check: correct") == 2
+    assert text.count("Check: correct") == 2 and text.count("Check (build it): correct") == 2
     # one blank left as the copy has it: the run stops at its check with the sentence, not a NameError later
     nb = nbformat.read(str(filled), as_version=4)
     blank = next(c for c in nb.cells if c.metadata.get("crm_kit", {}).get("blank") == "pareto")
@@ -151,8 +174,6 @@ def test_each_exercise_holds_on_the_demo(notebook, number, demo_dir, tmp_path):
     the cycle); the others on the default demo store."""
     exercise = EXERCISES[notebook][number - 1]
     data = {"data": "demo:3000"} if notebook == "02_segmentation" else {}
-    if notebook == "06_outcome_table":
-        shared_file("lenta_sample", "lenta_dataset_50k.csv")
     if exercise.before:
         # the rounds this notebook reads: round one as designed by default, round two as the exercise says
         for name, parameters in [("03_campaign_design", {}), ("04_campaign_results", {}),

@@ -9,7 +9,7 @@ named data source ``demo`` (``data: demo`` or ``data: demo:3000`` in params),
 so the store package never imports the demo.
 """
 
-from ..store.spec import register_source
+from ..store.spec import register_outcome_source, register_source
 from .generator import DEMO_VERSION, default_demo_dir
 from .model import PERSONAS, RESPONSE_MODEL, model_table, response_table
 from .plan import (
@@ -23,6 +23,7 @@ from .plan import (
     case_preset,
     describe_preset,
 )
+from .outcomes import OUTCOME_TRUTH, demo_outcome_table, simulate_outcome_table
 from .simulator import Design, simulate_campaign
 from .store import CampaignData, campaign_data, demo_data_spec, ensure_demo_store, generate_demo_store
 
@@ -48,7 +49,11 @@ __all__ = [
     "default_demo_dir",
     "demo_data_spec",
     "ensure_demo_store",
+    "OUTCOME_TRUTH",
+    "demo_outcome_table",
+    "simulate_outcome_table",
     "generate_demo_store",
 ]
 
 register_source("demo", demo_data_spec)
+register_outcome_source("demo", demo_outcome_table)

@@ -453,7 +453,13 @@ def channel_suggestion(profile: pd.DataFrame, setup: RoundSetup) -> str:
 
 
 def read_outcome_table(path: str) -> tuple[pd.DataFrame, str]:
-    """A ready per-customer outcome table (CSV or Parquet) and the resolved path it was read from."""
+    """A ready per-customer outcome table (CSV or Parquet) and the resolved path it was read from.
+
+    ``demo`` is the demo simulator's SMS campaign (:mod:`crm_kit.demo.outcomes`), written on first use.
+    """
+    from ..store.spec import outcome_source
+
+    path = outcome_source(path)
     found = resolve_path(path, must_exist=True)
     frame = pd.read_parquet(found) if found.suffix == ".parquet" else pd.read_csv(found)
     return frame, str(found)

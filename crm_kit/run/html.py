@@ -100,6 +100,10 @@ def _cjk_subset(font: str, chars: str) -> bytes | None:
     return out.getvalue()
 
 
+#: the tags of cells a report leaves out
+TEACHING_ONLY = {"check", "lesson", "lesson-goals", "lesson-key-ideas", "lesson-references"}
+
+
 def notebook_body(path: Path) -> str:
     """One executed notebook as the report's HTML: outputs and narration, code and teaching cells left out.
 
@@ -110,8 +114,9 @@ def notebook_body(path: Path) -> str:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(path), as_version=4)
-    # the teaching cells (a blank's check, the "Try this" exercises) are for the notebook, not the report
-    nb.cells = [c for c in nb.cells if not {"check", "lesson"} & set(c.metadata.get("tags", []))]
+    # the teaching cells (a blank's check, the "Try this" exercises, the lesson's goals, key ideas and
+    # references) are for the notebook, not the report; the data dictionary and "how to read it" stay
+    nb.cells = [c for c in nb.cells if not TEACHING_ONLY & set(c.metadata.get("tags", []))]
     # the parameters cells are inputs: hidden with all code
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)

@@ -234,6 +234,20 @@ def register_source(name: str, make_spec: Callable[..., dict[str, Any]]) -> None
     _SOURCES[name] = make_spec
 
 
+#: named per-customer outcome tables (``outcome_table: demo``): name -> a function returning the table's path
+_OUTCOME_SOURCES: dict[str, Callable[[], Any]] = {}
+
+
+def register_outcome_source(name: str, make_path: Callable[[], Any]) -> None:
+    """Register a named outcome table (notebook 06's ``outcome_table: demo``), as :func:`register_source` does specs."""
+    _OUTCOME_SOURCES[name] = make_path
+
+
+def outcome_source(path: str) -> str:
+    """The file of an outcome table: a registered name's (written on first use), else ``path`` as given."""
+    return str(_OUTCOME_SOURCES[path]()) if path in _OUTCOME_SOURCES else path
+
+
 def resolve_source(spec: Mapping[str, Any]) -> dict[str, Any]:
     """A spec with ``source: NAME`` replaced by what that source's maker returns."""
     name = spec.get("source")

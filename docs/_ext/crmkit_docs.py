@@ -8,10 +8,10 @@ to what the code defines):
 - ``reference/parameters.md``: every notebook's parameters, as ``crm-kit params`` prints them;
 - ``reference/data-spec.md``: the canonical columns per table, the table keys and the cleaning rules;
 - ``reference/cli.md``: each command's ``--help``;
-- ``tutorials/notebooks/*.ipynb``: the six notebooks, with the outputs of an executed demo run
-  (``$CRM_KIT_DOCS_RUN``, a run folder of ``crm-kit run params/demo.yaml``), the check, solution and
-  exercise cells and the injected parameters removed; without a run folder, the notebooks as they are
-  in the repository (no outputs).
+- ``tutorials/notebooks/*.ipynb``: the six notebooks, with the outputs of executed demo runs
+  (``$CRM_KIT_DOCS_RUN``: run folders of ``crm-kit run params/demo.yaml`` and ``params/outcome_demo.yaml``,
+  separated by ``:``), the check, solution and prediction cells and the injected parameters removed;
+  without a run folder, the notebooks as they are in the repository (no outputs).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ DOCS = Path(__file__).resolve().parents[1]
 ROOT = DOCS.parent
 
 #: the tags of cells a reader of the tutorials does not need (kept in the notebooks for students)
-HIDDEN_TAGS = {"check", "solution", "exercises", "injected-parameters"}
+HIDDEN_TAGS = {"check", "solution", "prediction", "injected-parameters"}
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -119,13 +119,14 @@ def reference_pages() -> dict[str, str]:
             "reference/cli.md": cli_page()}
 
 
-def tutorial_notebooks(run_folder: Path | None, target: Path) -> list[Path]:
-    """The six notebooks for the tutorials, with a run's outputs when there is one; the hidden cells removed."""
+def tutorial_notebooks(run_folder: Path | str | None, target: Path) -> list[Path]:
+    """The six notebooks for the tutorials, with runs' outputs when given (folders joined by ``os.pathsep``)."""
     from crm_kit.config import notebooks_dir
 
     executed: dict[str, Path] = {}
-    if run_folder is not None:
-        for path in sorted(Path(run_folder).glob("[0-9][0-9]_*.ipynb")):
+    folders = [] if run_folder is None else [Path(p) for p in str(run_folder).split(os.pathsep) if p]
+    for folder in folders:
+        for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
             notebook = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {})
             name = Path(notebook.get("input_path", "")).stem
             executed.setdefault(name, path)  # round one's design and results come before round two's
@@ -140,6 +141,10 @@ def tutorial_notebooks(run_folder: Path | None, target: Path) -> list[Path]:
                        and "teaching.exercises(" not in "".join(c.get("source", []))]
         for cell in nb["cells"]:
             cell.get("metadata", {}).pop("papermill", None)
+            if cell["cell_type"] == "markdown":
+                # a lesson's references cite as [@key]; on the site they resolve to the bibliography
+                text = "".join(cell["source"])
+                cell["source"] = re.sub(r"\[@([\w-]+)\]", r"{cite:p}`\1`", text)
         nb.get("metadata", {}).pop("papermill", None)
         path = target / source.name
         path.write_text(json.dumps(nb, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -153,7 +158,7 @@ def _write_pages(app) -> None:
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
     run = os.environ.get("CRM_KIT_DOCS_RUN")
-    notebooks = tutorial_notebooks(Path(run) if run else None, DOCS / "tutorials" / "notebooks")
+    notebooks = tutorial_notebooks(run or None, DOCS / "tutorials" / "notebooks")
     text = "".join(p.read_text(encoding="utf-8") for p in [*DOCS.rglob("*.md"), *notebooks])
     (DOCS / "_static").mkdir(exist_ok=True)
     (DOCS / "_static" / "cjk.css").write_text(cjk_css(text), encoding="utf-8")
