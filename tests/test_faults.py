@@ -369,3 +369,27 @@ def test_signals_at_random_moments_and_a_killed_kernel_leave_failed_and_latest_o
     # the next run after all of it: the same figures as the first
     assert _cli("run", str(run), "--output", str(out), "--quiet").returncode == 0
     assert _segment_figures((out / "seg" / "latest").resolve()) == figures
+
+
+def test_one_byte_changed_anywhere_in_an_export_changes_its_digest(tmp_path, monkeypatch):
+    """Files up to DIGEST_WHOLE are hashed whole; above it, at sampled blocks (one byte between them is missed)."""
+    from crm_kit.store import read
+
+    path = tmp_path / "export.csv"
+    data = bytearray(b"x" * 3_000_000)
+    path.write_bytes(bytes(data))
+    before = read.sampled_digest(path)
+    data[1_234_567] = ord("y")  # between any two sampled blocks of a 3 MB file
+    path.write_bytes(bytes(data))
+    assert read.sampled_digest(path) != before
+    monkeypatch.setattr(read, "DIGEST_WHOLE", 1 << 20)  # a file above the limit: sampled blocks
+    data = bytearray(b"x" * 20_000_000)
+    path.write_bytes(bytes(data))
+    sampled = read.sampled_digest(path)
+    step = (len(data) - read.DIGEST_BLOCK) / (read.DIGEST_BLOCKS - 1)
+    data[int(10 * step) + read.DIGEST_BLOCK + 1000] = ord("y")  # after block 10, before block 11
+    path.write_bytes(bytes(data))
+    assert read.sampled_digest(path) == sampled
+    data[int(10 * step) + 10] = ord("y")  # inside block 10
+    path.write_bytes(bytes(data))
+    assert read.sampled_digest(path) != sampled
