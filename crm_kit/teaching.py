@@ -481,6 +481,8 @@ def _kit_sales_lift(ns):
 
 
 def _kit_group_counts(ns):
+    if not ns["rounds"]:
+        return "no round has been analysed yet (run notebooks 03 and 04 first)"
     rows = [{"round": n, "group": g, "customers": int(c)} for n in sorted(ns["rounds"])
             for g, c in ns["rounds"][n][1].group_counts.items()]
     return pd.DataFrame(rows, columns=["round", "group", "customers"])

@@ -393,3 +393,28 @@ def test_one_byte_changed_anywhere_in_an_export_changes_its_digest(tmp_path, mon
     data[int(10 * step) + 10] = ord("y")  # inside block 10
     path.write_bytes(bytes(data))
     assert read.sampled_digest(path) != sampled
+
+
+def test_a_last_line_cut_short_is_said_and_deleting_it_reads_the_file(tmp_path):
+    frame = _frame(800)
+    text = frame.to_csv(index=False)
+    path = tmp_path / "cut.csv"
+    path.write_text(text + "c7,o999,2025-02-")  # the copy stopped mid-line
+    with pytest.raises(DataError) as err:
+        _load(path)
+    line = _one_line(err)
+    assert "the last line of cut.csv is cut short" in line and "3 of 6 fields" in line
+    assert "export or copy the file again" in line
+    path.write_text(text)  # the line deleted
+    assert _figures(_load(path)) == _expected(frame)
+    quoted = tmp_path / "quote.csv"
+    quoted.write_text(text + 'c7,o999,2025-02-01,"p1')  # cut inside a quoted field
+    with pytest.raises(DataError, match=r"the last line of quote.csv .*(cut short|never closes)"):
+        _load(quoted)
+    with pytest.raises(DataError, match=r"the last line of quote.csv .*(cut short|never closes)"):
+        _load(quoted, delimiter=",")
+    # a large export whose sample ends before the cut: the engine meets it, the same sentence
+    big = tmp_path / "big.csv"
+    big.write_text(_frame(60_000).to_csv(index=False) + "c7,o999,2025-02-")
+    with pytest.raises(DataError, match=r"the last line of big.csv is cut short \(3 of 6 fields"):
+        _load(big)

@@ -141,7 +141,7 @@ my_groups = labels.where(treated_table["has_base"], "no base").rename("label").t
 """,
     "lift": """
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
-treated = table.loc[table["arm"] != "control", "sales_campaign"]
+treated = table.loc[table["arm"] == "treatment", "sales_campaign"]
 control = table.loc[table["arm"] == "control", "sales_campaign"]
 low, high = CompareMeans(DescrStatsW(treated), DescrStatsW(control)).tconfint_diff(alpha=1 - level, usevar="unequal")
 my_sales_lift = [treated.mean() - control.mean(), low, high]

@@ -1106,6 +1106,23 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
     try:
         typed, checks, probes = _typed(con, name, raw, tspec, with_probes=True)
     except MissingColumnError:
+        only = str(raw.columns[0]) if len(raw.columns) == 1 else ""
+        mark = next((d for d in (",", ";", "\t", "|") if d in only), None)
+        if mark and not tspec.get("delimiter"):
+            paths = tspec.get("path")
+            files = [f for p in ([paths] if isinstance(paths, (str, os.PathLike)) else list(paths or []))
+                     if not _is_uri(p) for f in source_files(p)]
+            last = next((_last_line(files, f.name) for f in files[-1:]), None)
+            if last is not None and (last.count(mark) < only.count(mark) or last.count('"') % 2):
+                raise DataError(f"{name}: the last line of {files[-1].name} is cut short ({_clip(last, 60)}: "
+                                f"{last.count(mark) + 1} of {only.count(mark) + 1} fields"
+                                f"{', a quote never closes' if last.count(chr(34)) % 2 else ''}): the export or the "
+                                "copy was interrupted; export or copy the file again (or delete that line)") from None
+            shown = {"\t": "'\\t'", "|": "'|'"}.get(mark, repr(mark))
+            raise MissingColumnError(
+                f"{name}: the file was read as one column ({_clip(only, 60)}): the reader could not tell its "
+                f"delimiter; set tables.{name}.delimiter: {shown} (a quote that never closes, as in a last line "
+                "cut short, is the usual cause)") from None
         below = _header_below(name, tspec)
         if below is None:
             raise
@@ -1162,6 +1179,22 @@ def _header_below(name: str, tspec: Mapping[str, Any]) -> int | None:
     return None
 
 
+def _last_line(files: Sequence[Path], name: str) -> str | None:
+    """The last non-empty line of the text file called ``name`` among ``files`` (from its last 64 KB), or None."""
+    path = next((Path(f) for f in files if Path(f).name == name), None)
+    if path is None or not path.exists() or _sniff(path) != "text":
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(max(0, path.stat().st_size - (1 << 16)))
+        tail = fh.read().decode("utf-8", errors="replace").rstrip("\r\n")
+    return tail.rsplit("\n", 1)[-1].strip()
+
+
+def _is_last_line(files: Sequence[Path], name: str, line: str) -> bool:
+    """Whether ``line`` is the last non-empty line of the file called ``name``."""
+    return _last_line(files, name) == line.strip()
+
+
 def _clip(text: str, limit: int = 120) -> str:
     """One line of a value, at most ``limit`` characters (a 3 MB cell never fills a message)."""
     line = str(text).strip().splitlines()[0] if str(text).strip() else ""
@@ -1205,9 +1238,22 @@ def engine_error(exc: BaseException, name: str, files: Sequence[Path] = (), fmt:
     if fields:
         original = re.search(r"Original Line:\s*(.*)", text)
         shown = f" ({_clip(original.group(1), 80)})" if original else ""
+        if original and int(fields.group(2)) < int(fields.group(1)) and _is_last_line(files, file, original.group(1)):
+            return DataError(f"{name}: the last line of {file} is cut short ({fields.group(2)} of {fields.group(1)} "
+                             f"fields{shown}): the export or the copy was interrupted; export or copy the file "
+                             "again (or delete that line)")
         return DataError(f"{name}: {where} has {fields.group(2)} fields where the header has {fields.group(1)}"
                          f"{shown}; if a text holds the delimiter, quote it in the export or set {opt}.quote / "
                          f"{opt}.escape to the characters the file uses, or set {opt}.delimiter")
+    if "Error when sniffing" in text:
+        last = _last_line(files, file)
+        if last is not None and last.count('"') % 2:
+            return DataError(f"{name}: the last line of {file} opens a quote that never closes "
+                             f"({_clip(last, 60)}): the line is cut short — the export or the copy was interrupted; "
+                             "export or copy the file again (or delete that line)")
+        return DataError(f"{name}: the reader could not tell how {file or 'the file'} is written; set "
+                         f"{opt}.delimiter, {opt}.quote ('' for none) and {opt}.header, or check that it is a "
+                         "delimited text file")
     if "Unterminated quoted field" in text or "unterminated quote" in text.lower():
         return DataError(f"{name}: {where} opens a quoted field that never closes (a line cut short, or a stray "
                          f"quote); re-export the file whole, or set {opt}.quote: '' if quotes are plain characters")
