@@ -953,6 +953,10 @@ def _plain_probes(con, name: str, selected: Mapping[str, Any], tspec: Mapping[st
 
 #: the probe prefix of ids a spreadsheet wrote in scientific notation (6.22848E+15), their digits lost
 SCIENTIFIC = "_scientific_"
+#: a load is refused when at least this many ids, and this share of the rows, are in scientific notation; fewer
+#: (one odd id among millions, as in the Complete Journey's baskets) are kept with a warning
+SCIENTIFIC_MIN = 10
+SCIENTIFIC_SHARE = 0.001
 _SCIENTIFIC_ID = r"^\s*\d(\.\d+)?[eE]\+?\d+\s*$"
 
 
@@ -1050,12 +1054,20 @@ def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | No
                 "Europe/London...), and every time is converted to it"
             )
     for col in probes:
-        if col.startswith(SCIENTIFIC) and int(counts[f"_dirty_{col}"]):
-            real = col.removeprefix(SCIENTIFIC)
-            raise DataError(f"{name}.{real}: {int(counts[f'_dirty_{col}']):,} id(s) are written in scientific "
+        found = int(counts[f"_dirty_{col}"]) if col.startswith(SCIENTIFIC) else 0
+        if not found:
+            continue
+        real = col.removeprefix(SCIENTIFIC)
+        if found >= max(SCIENTIFIC_MIN, SCIENTIFIC_SHARE * int(counts["_rows"])):
+            raise DataError(f"{name}.{real}: {found:,} id(s) are written in scientific "
                             "notation (like 6.22848E+15): a spreadsheet rounded them, so different customers, orders "
                             "or products now share an id; re-export the file with that column formatted as text (in "
                             "Excel: select the column, Format Cells, Text, before saving as CSV)")
+        import logging
+
+        logging.getLogger("crm_kit.store").warning(
+            "%s.%s: %d id(s) of %d look like scientific notation (6.22848E+15): kept as written; if the export went "
+            "through a spreadsheet, re-export that column as text", name, real, found, int(counts["_rows"]))
     plain = frozenset(col for col in probes if not col.startswith((ODD_SPACES, SCIENTIFIC))
                       and int(counts[f"_dirty_{col}"]) == 0)
     if notes is not None:
