@@ -141,8 +141,10 @@ def test_student_copy_strips_outputs_and_solutions(tmp_path):
     nb = nbformat.read(str(path), as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
     assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
-    placeholders = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+    placeholders = [c for c in nb.cells if "blank" in c.metadata.get("crm_kit", {})]
     assert len(placeholders) == 2 and all(c.source.startswith("# YOUR TURN") for c in placeholders)
+    builds = [c for c in nb.cells if "build" in c.metadata.get("crm_kit", {})]
+    assert len(builds) == 2 and all(c.source.startswith("# BUILD IT") for c in builds)
     assert "decile_table(customer_list)" not in "".join(c.source for c in nb.cells if c.cell_type == "code")
 
 
