@@ -7,6 +7,7 @@ instead of skipping when the browser is missing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -47,8 +48,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def jupyterlab(tmp_path, demo_dir):
+@contextlib.contextmanager
+def _lab_server(tmp_path: Path):
     """JupyterLab on loopback serving a copy of the notebooks (so autosave cannot touch the repo)."""
     root = tmp_path / "lab"
     shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -80,14 +81,35 @@ def jupyterlab(tmp_path, demo_dir):
     else:
         proc.terminate()
         pytest.fail("JupyterLab did not start within 90 s")
-    yield base, token
-    proc.terminate()
-    proc.wait(timeout=30)
+    try:
+        yield base, token
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture
+def jupyterlab(tmp_path, demo_dir):
+    with _lab_server(tmp_path) as server:
+        yield server
 
 
 @pytest.mark.notebook
-def test_notebook_runs_in_jupyterlab(browser, jupyterlab):
-    base, token = jupyterlab
+def test_notebook_runs_in_jupyterlab(browser, jupyterlab, tmp_path):
+    """Run All in JupyterLab reaches the target-group cell with every table and chart and no error.
+
+    Under a loaded CI machine a queued Run All has been seen to vanish again and again in one JupyterLab
+    (prompts back to [ ], the kernel idle) while a fresh server ran the same notebook at once: a second,
+    fresh JupyterLab gets one more try before the test fails.
+    """
+    try:
+        _run_all_in_lab(browser, *jupyterlab)
+    except Exception:  # noqa: BLE001 - a vanished run or a timeout alike: the fresh server decides
+        with _lab_server(tmp_path / "again") as server:
+            _run_all_in_lab(browser, *server)
+
+
+def _run_all_in_lab(browser, base: str, token: str) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{base}/lab/tree/notebooks/01_knowledge_discovery.ipynb?token={token}", timeout=90_000)
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
