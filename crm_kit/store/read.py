@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import logging
 import os
 import re
 from pathlib import Path
@@ -19,6 +20,8 @@ import ibis.expr.datatypes as dt
 from ..config import resolve_path, search_roots
 from ..errors import DataError, MissingColumnError, ParameterError
 from .spec import CANONICAL_COLUMNS, EPOCH_FORMATS, PERSONAL_FIELDS, _check_table_spec
+
+_log = logging.getLogger("crm_kit.store")
 
 __all__ = ["source_files", "detect_encoding", "NULL_TOKENS"]
 
@@ -196,14 +199,12 @@ def _fallback_spill() -> Path:
     A read-only cache folder, or a cache path that is a file, then costs
     only the cache (the store is built without it), never the run.
     """
-    import logging
     import tempfile
 
     from ..config import cache_root
 
     folder = Path(tempfile.gettempdir()) / f"crm-kit-spill-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-    logging.getLogger("crm_kit.store").info("the cache folder %s cannot be written: DuckDB spills to %s",
-                                            cache_root(), folder)
+    _log.info("the cache folder %s cannot be written: DuckDB spills to %s", cache_root(), folder)
     return folder
 
 
@@ -408,9 +409,7 @@ def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None, err
                     replaced += chunk.count("\ufffd") if errors == "replace" else 0
                     out.write(chunk)
                 if replaced:
-                    import logging
-
-                    logging.getLogger("crm_kit.store").warning(
+                    _log.warning(
                         "%s: %d character(s) could not be read as %s and read as \ufffd (encoding_errors: replace)",
                         path.name, replaced, encoding)
     except UnicodeDecodeError as exc:
@@ -1038,13 +1037,11 @@ def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | No
         if (offset is not None and int(counts[f"_offset{i}"]) and int(counts[f"_offsets{i}"]) == 1
                 and int(counts[f"_offset{i}"]) == int(counts[f"_filled{i}"])):
             one = con.to_pandas(raw_table.filter(offset).select(v=value.cast("string")).limit(1))["v"].iloc[0]
+            shared_offset = re.search(_OFFSET, str(one).strip()).group(1)
             if notes is not None:
-                notes.setdefault("single_offset", {})[col] = re.search(_OFFSET, str(one).strip()).group(1)
-            import logging
-
-            logging.getLogger("crm_kit.store").info(
-                "%s.%s: every timestamp carries the UTC offset %s: read as that offset's local time (set "
-                "tables.%s.timezone to convert to another zone)", name, col, notes and notes["single_offset"][col], name)
+                notes.setdefault("single_offset", {})[col] = shared_offset
+            _log.info("%s.%s: every timestamp carries the UTC offset %s: read as that offset's local time (set "
+                      "tables.%s.timezone to convert to another zone)", name, col, shared_offset, name)
             offset = None
         if offset is not None and int(counts[f"_offset{i}"]):
             examples = con.to_pandas(raw_table.filter(offset).select(v=value.cast("string")).limit(2))["v"].tolist()
@@ -1063,9 +1060,7 @@ def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | No
                             "notation (like 6.22848E+15): a spreadsheet rounded them, so different customers, orders "
                             "or products now share an id; re-export the file with that column formatted as text (in "
                             "Excel: select the column, Format Cells, Text, before saving as CSV)")
-        import logging
-
-        logging.getLogger("crm_kit.store").warning(
+        _log.warning(
             "%s.%s: %d id(s) of %d look like scientific notation (6.22848E+15): kept as written; if the export went "
             "through a spreadsheet, re-export that column as text", name, real, found, int(counts["_rows"]))
     plain = frozenset(col for col in probes if not col.startswith((ODD_SPACES, SCIENTIFIC))
