@@ -507,8 +507,13 @@ def unusual_changes(history: pd.DataFrame, *, month: Any, window: int = 12, thre
         earlier = change.loc[:month - 1].dropna().tail(window)
         now = change.get(month, np.nan)
         mean, sd = (earlier.mean(), earlier.std(ddof=1)) if len(earlier) >= 2 else (np.nan, np.nan)
-        z = (now - mean) / sd if sd and np.isfinite(sd) and sd > 0 else np.nan
-        if len(earlier) < min_history or not np.isfinite(z):
+        if np.isfinite(sd) and sd > 0:
+            z = (now - mean) / sd
+        elif np.isfinite(sd) and np.isfinite(now):  # a figure that never moved: any move is unusual
+            z = 0.0 if abs(now - mean) < 1e-12 else np.copysign(np.inf, now - mean)
+        else:
+            z = np.nan
+        if len(earlier) < min_history or np.isnan(z):
             verdict = "too little history"
         else:
             verdict = "unusual" if abs(z) > threshold else "usual"
@@ -543,14 +548,11 @@ def change_summary(unusual: pd.DataFrame, tree: pd.DataFrame, *, month: Any, pre
                      f"Too little history to judge {month}'s changes (fewer months than the check needs).")
     overall = tree[tree["segment"] == "all"].set_index("node")
     change = overall.at["sales", "contribution"]
-    leaves = overall[overall.index.isin(FACTORS) | (overall.index == "order_value") & ~overall.index.isin(
-        ["items_per_order", "price_per_item"])]
-    leaves = leaves[leaves["parent"] == "sales"]
-    top = leaves["contribution"].abs().idxmax() if len(leaves) else None
-    if top is not None:
-        lines.append(f"Sales {'rose' if change >= 0 else 'fell'} by {abs(change):,.0f} on {previous} "
-                     f"({overall.at['sales', 'relative_change']:+.1%}); the largest part came from "
-                     f"{_NAMES[top]} ({overall.at[top, 'contribution']:+,.0f}).")
+    first = overall[overall["parent"] == "sales"]["contribution"]
+    first = first.reindex(first.abs().sort_values(ascending=False).index)
+    parts = ", ".join(f"{_NAMES[node]} {value:+,.0f}" for node, value in first.items())
+    lines.append(f"Sales {'rose' if change >= 0 else 'fell'} by {abs(change):,.0f} on {previous} "
+                 f"({overall.at['sales', 'relative_change']:+.1%}): {parts} (largest first; they add up to the change).")
     return lines
 
 
@@ -631,9 +633,10 @@ def compare_months(transactions, *, month: Any, tier_shares: Sequence[float] = (
     current = pd.Period(str(month), "M")
     previous = current - 1
     activity = cohort_activity(transactions)
-    if activity.empty or current not in set(activity["month"]) or previous not in set(activity["month"]):
-        raise DataError(f"the data has no purchases in {current} or in {previous}; pick a month with a month "
-                        "before it inside the data")
+    missing = [str(m) for m in (previous, current) if m not in set(activity["month"])]
+    if missing:
+        raise DataError(f"the data has no purchases in {' or '.join(missing)}: comparing {current} with {previous} "
+                        "needs both; pick a month whose month before is inside the data too")
     year = current - 12
     notes = []
     first = activity["month"].min()
