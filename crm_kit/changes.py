@@ -74,6 +74,8 @@ FACTORS = ("customers", "orders_per_customer", "items_per_order", "price_per_ite
 TREE = {"sales": None, "customers": "sales", "orders_per_customer": "sales", "order_value": "sales",
         "items_per_order": "order_value", "price_per_item": "order_value"}
 NO_PURCHASE = "no purchase"
+#: the base tier of customers who did not buy last month: first purchase this month, or back after a pause
+NEW_THIS_MONTH, REACTIVATED = "new this month", "reactivated"
 NOT_YET = "not yet a customer"
 
 
@@ -227,8 +229,8 @@ def label_customers(period_totals: pd.DataFrame, *, before: str, after: str,
     ``customer_type`` is ``new`` when the customer's first purchase falls in
     that row's period, else ``returning``. ``base_tier`` is the customer's
     value tier in the ``before`` period (ABC by share of that period's
-    sales); customers who did not buy then are ``new`` (first purchase in
-    ``after``) or ``reactivated``. Rows of other periods are kept unlabelled
+    sales); customers who did not buy then are ``new this month`` (first
+    purchase in ``after``) or ``reactivated``. Rows of other periods are kept unlabelled
     by tier.
     """
     _need(period_totals, ["customer_id", "period", "sales", "first_purchase", "start", "end"], "customer labels")
@@ -240,7 +242,7 @@ def label_customers(period_totals: pd.DataFrame, *, before: str, after: str,
     tiers = ValueTiers(shares=tier_shares, labels=tier_labels).fit_transform(p0[["customer_id", "sales"]])
     tier_of = tiers.set_index("customer_id")["tier"]
     base = out["customer_id"].map(tier_of)
-    fresh = np.where(out["customer_type"] == "new", "new", "reactivated")
+    fresh = np.where(out["customer_type"] == "new", NEW_THIS_MONTH, REACTIVATED)
     out["base_tier"] = base.where(base.notna(), pd.Series(fresh, index=out.index))
     out.loc[~out["period"].isin([before, after]), "base_tier"] = None
     return out
@@ -322,7 +324,7 @@ def _order(labels: Sequence[str], first: Sequence[str]) -> list[str]:
 
 
 def migration_matrix(moves: pd.DataFrame, *, kind: str = "tier", value: str = "customers",
-                     order: Sequence[str] = ("A", "B", "C", "D", "new")) -> pd.DataFrame:
+                     order: Sequence[str] = ("A", "B", "C", "D")) -> pd.DataFrame:
     """The migration matrix: rows = last month's tier (or segment), columns = this month's.
 
     Parameters
@@ -584,6 +586,10 @@ class MonthComparison:
         """The migration matrix of ``kind`` (tier or segment) in ``value`` (customers, sales_after, sales_before)."""
         return migration_matrix(self.moves, kind=kind, value=value)
 
+    def list_sizes(self) -> pd.Series:
+        """Customers on each action list."""
+        return pd.Series({name: len(table) for name, table in self.lists.items()}, name="customers", dtype="int64")
+
     def artifact(self) -> MonthlyChanges:
         """The hand-off that goes to the run folder and ``metrics.json``."""
         def long(m: pd.DataFrame) -> list[dict[str, Any]]:
@@ -596,7 +602,7 @@ class MonthComparison:
             tree_by_tier=self.tree_by_tier, tree_by_type=self.tree_by_type,
             tree_year_earlier=self.tree_year_earlier if self.tree_year_earlier is not None else [],
             migration_customers=long(self.matrix()), migration_sales=long(self.matrix(value="sales_after")),
-            action_list_sizes={k: len(v) for k, v in self.lists.items()},
+            action_list_sizes=self.list_sizes().to_dict(),
             cohort_comparison=self.cohort_comparison,
             migration=self.moves[["customer_id", "tier_before", "tier_after", "segment_before", "segment_after"]],
         )

@@ -148,7 +148,7 @@ def test_tree_by_new_and_returning_and_by_last_months_tier(totals):
     assert sales.loc[["new", "returning"], "contribution"].sum() == pytest.approx(sales.loc["all", "contribution"])
     tiers = labelled.set_index(["period", "customer_id"])["base_tier"]
     # January's tiers: b (30 of 50) is A, a is B; c did not buy in January: new
-    assert tiers[("current", "b")] == "A" and tiers[("current", "a")] == "B" and tiers[("current", "c")] == "new"
+    assert tiers[("current", "b")] == "A" and tiers[("current", "a")] == "B" and tiers[("current", "c")] == "new this month"
     by_tier = changes.revenue_tree(labelled, before="previous", after="current", by="base_tier").set_index(["segment", "node"])
     # tier A = b: one order both months, 1 -> 2 items, 30 -> 25: customers and orders per customer contribute nothing
     assert by_tier.loc[("A", "customers"), "contribution"] == 0
@@ -156,9 +156,9 @@ def test_tree_by_new_and_returning_and_by_last_months_tier(totals):
     assert by_tier.loc[("A", "items_per_order"), "contribution"] == pytest.approx(weight * math.log(2), rel=1e-12)
     assert by_tier.loc[("A", "price_per_item"), "contribution"] == pytest.approx(weight * math.log(12.5 / 30), rel=1e-12)
     # a segment with no customers last month: its whole sales are its customers' contribution
-    assert by_tier.loc[("new", "customers"), "contribution"] == 10
-    assert by_tier.loc[("new", "orders_per_customer"), "contribution"] == 0
-    for segment in ("A", "B", "new", "all"):
+    assert by_tier.loc[("new this month", "customers"), "contribution"] == 10
+    assert by_tier.loc[("new this month", "orders_per_customer"), "contribution"] == 0
+    for segment in ("A", "B", "new this month", "all"):
         leaves = by_tier.loc[[(segment, f) for f in changes.FACTORS], "contribution"].sum()
         assert leaves == pytest.approx(by_tier.loc[(segment, "sales"), "contribution"], abs=1e-9)
 
