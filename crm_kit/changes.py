@@ -56,6 +56,7 @@ __all__ = [
     "lmdi",
     "factor_table",
     "revenue_tree",
+    "contribution_table",
     "label_customers",
     "migration_table",
     "migration_matrix",
@@ -216,6 +217,27 @@ def revenue_tree(period_totals: pd.DataFrame, *, before: str, after: str, by: st
             rows += _tree_rows(str(segment), _totals(p0[p0[by] == segment]), _totals(p1[p1[by] == segment]),
                                items=items)
     return pd.DataFrame(rows)
+
+
+def contribution_table(tree: pd.DataFrame) -> pd.DataFrame:
+    """One row per segment: sales last month and this month, the change and each factor's share of it (money).
+
+    Columns ``sales_before``, ``sales_after``, ``sales_change`` and
+    ``sales_from_<factor>`` for the first-level factors and the two parts of
+    order value; the ``sales_from_`` columns of the leaves add up to ``sales_change``.
+    """
+    _need(tree, ["segment", "node", "before", "after", "contribution"], "the contribution table")
+    sales = tree[tree["node"] == "sales"].set_index("segment")
+    out = pd.DataFrame({"sales_before": sales["before"], "sales_after": sales["after"],
+                        "sales_change": sales["contribution"]})
+    wide = tree[tree["node"] != "sales"].pivot(index="segment", columns="node", values="contribution")
+    for node in TREE:
+        if node in wide.columns:
+            out[f"sales_from_{node}"] = wide[node]
+    order = ["all"] + [s for s in out.index if s != "all"]
+    out = out.reindex(order)
+    out.index.name = "segment"
+    return out.reset_index()
 
 
 # ------------------------------------------------------------------ labels and migration
@@ -446,9 +468,9 @@ def cohort_comparison(activity: pd.DataFrame, *, month: Any, cohorts: int = 6, a
                 and earlier != first else np.nan
             rows.append({"cohort": str(cohort), "age_months": age, "share_buying": now,
                          "year_earlier_cohort": str(earlier), "year_earlier_share": then,
-                         "difference": now - then})
+                         "share_difference": now - then})
     out = pd.DataFrame(rows, columns=["cohort", "age_months", "share_buying", "year_earlier_cohort",
-                                      "year_earlier_share", "difference"])
+                                      "year_earlier_share", "share_difference"])
     out.attrs["note"] = ("" if out["year_earlier_share"].notna().any() else
                          "The data does not reach a year before these cohorts (or only its first month, whose "
                          "cohort mixes new and earlier customers): no year-earlier comparison.")
@@ -490,9 +512,11 @@ def unusual_changes(history: pd.DataFrame, *, month: Any, window: int = 12, thre
     Returns
     -------
     pandas.DataFrame
-        ``figure``, ``previous``, ``current``, ``change``, ``history_mean``,
-        ``history_sd``, ``history_n``, ``z``, ``low``, ``high`` (the usual
-        range: mean ± threshold × sd), ``same_month_last_year`` and
+        ``figure``, ``previous``, ``current``, ``growth`` (this month's
+        change), ``growth_mean``, ``growth_sd`` and ``months_judged`` (of the
+        earlier changes), ``z``, ``growth_low``, ``growth_high`` (the usual
+        range: mean ± threshold × sd), ``growth_last_year`` (the same month's
+        change a year earlier) and
         ``verdict`` (``unusual``, ``usual`` or ``too little history``);
         unusual rows first, by |z|.
     """
@@ -520,9 +544,9 @@ def unusual_changes(history: pd.DataFrame, *, month: Any, window: int = 12, thre
         else:
             verdict = "unusual" if abs(z) > threshold else "usual"
         rows.append({"figure": figure, "previous": float(s.get(month - 1)), "current": float(s.get(month)),
-                     "change": now, "history_mean": mean, "history_sd": sd, "history_n": len(earlier), "z": z,
-                     "low": mean - threshold * sd, "high": mean + threshold * sd,
-                     "same_month_last_year": change.get(month - 12, np.nan), "verdict": verdict})
+                     "growth": now, "growth_mean": mean, "growth_sd": sd, "months_judged": len(earlier), "z": z,
+                     "growth_low": mean - threshold * sd, "growth_high": mean + threshold * sd,
+                     "growth_last_year": change.get(month - 12, np.nan), "verdict": verdict})
     out = pd.DataFrame(rows)
     out["_key"] = (out["verdict"] != "unusual").astype(int) * 1e9 - out["z"].abs().fillna(0)
     return out.sort_values("_key", kind="stable").drop(columns="_key").reset_index(drop=True)
@@ -541,8 +565,9 @@ def change_summary(unusual: pd.DataFrame, tree: pd.DataFrame, *, month: Any, pre
     lines = []
     odd = unusual[unusual["verdict"] == "unusual"]
     for row in odd.itertuples():
-        lines.append(f"Unusual: {_NAMES[row.figure]} {row.change:+.1%} on {previous} (z = {row.z:+.1f}; the last "
-                     f"{row.history_n} monthly changes ran {row.low:+.1%} to {row.high:+.1%}).")
+        lines.append(f"Unusual: {_NAMES[row.figure]} {row.growth:+.1%} on {previous} (z = {row.z:+.1f}; the usual "
+                     f"range of the last {row.months_judged} monthly changes: {row.growth_low:+.1%} to "
+                     f"{row.growth_high:+.1%}).")
     judged = unusual[unusual["verdict"] != "too little history"]
     if odd.empty:
         lines.append(f"Nothing is unusual in {month}: every headline change lies within its usual range "

@@ -531,6 +531,7 @@ def plot_contributions(tree: pd.DataFrame, *, ax=None):
     if "items_per_order" not in set(tree["node"]):
         leaves = ["customers", "orders_per_customer", "order_value"]
     wide = tree[tree["node"].isin(leaves)].pivot(index="segment", columns="node", values="contribution")[leaves]
+    wide = wide.reindex(["all"] + [s for s in wide.index if s != "all"])
     net = tree[tree["node"] == "sales"].set_index("segment")["contribution"].reindex(wide.index)
     colours = dict(zip(leaves, sns.color_palette("Set2", len(leaves))))
     positive = np.zeros(len(wide))
@@ -591,10 +592,10 @@ def plot_unusual(unusual: pd.DataFrame, *, ax=None):
     ax = _ax(ax)
     df = unusual.reset_index(drop=True)
     y = np.arange(len(df))
-    ax.hlines(y, df["low"], df["high"], color="#BBBBBB", lw=8, label="usual range (last months' changes)")
+    ax.hlines(y, df["growth_low"], df["growth_high"], color="#BBBBBB", lw=8, label="usual range (last months' changes)")
     colours = df["verdict"].map({"unusual": "#C44E52", "usual": "#4C72B0"}).fillna("#999999")
-    ax.scatter(df["change"], y, color=colours, zorder=3, s=40, label="this month's change")
-    ax.scatter(df["same_month_last_year"], y, facecolors="none", edgecolors="black", zorder=3, s=40,
+    ax.scatter(df["growth"], y, color=colours, zorder=3, s=40, label="this month's change")
+    ax.scatter(df["growth_last_year"], y, facecolors="none", edgecolors="black", zorder=3, s=40,
                label="same month last year")
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(y, [_NODE_NAMES.get(f, f.replace("_", " ")) for f in df["figure"]])

@@ -157,6 +157,10 @@ def test_tree_by_new_and_returning_and_by_last_months_tier(totals):
     assert by_tier.loc[("A", "price_per_item"), "contribution"] == pytest.approx(weight * math.log(12.5 / 30), rel=1e-12)
     # a segment with no customers last month: its whole sales are its customers' contribution
     assert by_tier.loc[("new this month", "customers"), "contribution"] == 10
+    table = changes.contribution_table(by_tier.reset_index()).set_index("segment")
+    assert table.index[0] == "all" and table.loc["A", "sales_change"] == -5
+    leaves = [f"sales_from_{f}" for f in changes.FACTORS]
+    assert np.allclose(table[leaves].sum(axis=1), table["sales_change"], atol=1e-9)
     assert by_tier.loc[("new this month", "orders_per_customer"), "contribution"] == 0
     for segment in ("A", "B", "new this month", "all"):
         leaves = by_tier.loc[[(segment, f) for f in changes.FACTORS], "contribution"].sum()
@@ -236,7 +240,7 @@ def test_cohort_comparison_with_a_year_earlier():
     activity = activity.sort_values(["cohort", "month"]).reset_index(drop=True)
     out = changes.cohort_comparison(activity, month="2024-03", cohorts=2, ages=1).set_index("cohort")
     assert out.loc["2024-02", "share_buying"] == 0.25 and out.loc["2024-02", "year_earlier_share"] == 0.4
-    assert out.loc["2024-02", "difference"] == pytest.approx(-0.15)
+    assert out.loc["2024-02", "share_difference"] == pytest.approx(-0.15)
 
 
 def test_monthly_history_by_hand(table):
@@ -264,7 +268,7 @@ def test_unusual_changes_by_hand():
     # sales per order and per item moved with sales while orders and items did not: as unusual, listed first
     assert set(out.index[:3]) == {"sales", "order_value", "price_per_item"}
     assert (out["verdict"].iloc[:3] == "unusual").all() and (out["verdict"].iloc[3:] != "unusual").all()
-    assert out.loc["sales", "history_n"] == 12
+    assert out.loc["sales", "months_judged"] == 12
     assert out.loc["customers", "verdict"] == "usual"  # never moved, and did not move now
 
 
