@@ -155,9 +155,26 @@ def _totals(rows: pd.DataFrame) -> dict[str, float]:
             "items": float(rows["items"].sum()), "sales": float(rows["sales"].sum())}
 
 
+def _group_totals(rows: pd.DataFrame, by: str) -> dict[Any, dict[str, float]]:
+    """:func:`_totals` of each value of ``by``, in one pass."""
+    g = rows.groupby(by, dropna=True).agg(customers=("customer_id", "nunique"), orders=("orders", "sum"),
+                                          items=("items", "sum"), sales=("sales", "sum"))
+    return {k: {c: float(v) for c, v in row.items()} for k, row in g.to_dict("index").items()}
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else 0.0
+
+
+def _factors(t: dict[str, float]) -> dict[str, float]:
+    """:func:`factor_table` for one row of totals, without building a frame."""
+    return {**t, "orders_per_customer": _ratio(t["orders"], t["customers"]),
+            "order_value": _ratio(t["sales"], t["orders"]), "items_per_order": _ratio(t["items"], t["orders"]),
+            "price_per_item": _ratio(t["sales"], t["items"])}
+
+
 def _tree_rows(segment: str, t0: dict[str, float], t1: dict[str, float], *, items: bool) -> list[dict[str, Any]]:
-    f0 = factor_table(pd.DataFrame([t0])).iloc[0]
-    f1 = factor_table(pd.DataFrame([t1])).iloc[0]
+    f0, f1 = _factors(t0), _factors(t1)
     leaves = list(FACTORS) if items else ["customers", "orders_per_customer", "order_value"]
     contribution = lmdi(f0, f1, factors=leaves)
     if items:
@@ -213,9 +230,10 @@ def revenue_tree(period_totals: pd.DataFrame, *, before: str, after: str, by: st
     rows = _tree_rows("all", _totals(p0), _totals(p1), items=items)
     if by is not None:
         _need(period_totals, [by], "the revenue tree by segment")
-        for segment in sorted(set(p0[by].dropna()) | set(p1[by].dropna()), key=str):
-            rows += _tree_rows(str(segment), _totals(p0[p0[by] == segment]), _totals(p1[p1[by] == segment]),
-                               items=items)
+        empty = {"customers": 0.0, "orders": 0.0, "items": 0.0, "sales": 0.0}
+        g0, g1 = _group_totals(p0, by), _group_totals(p1, by)
+        for segment in sorted(set(g0) | set(g1), key=str):
+            rows += _tree_rows(str(segment), g0.get(segment, empty), g1.get(segment, empty), items=items)
     return pd.DataFrame(rows)
 
 

@@ -311,6 +311,13 @@ def test_monthly_changes_round_trip_and_action_lists_export(tmp_path, table):
     assert back.month == "2025-02" and back.migration["customer_id"].tolist() == ["a", "b", "c", "d"]
     assert collect_metrics(tmp_path)["changes"]["action_list_sizes"] == {"fell_from_top_tiers": 1,
                                                                          "new_became_regulars": 1, "lost": 1}
+    from crm_kit.run.summary import summary_page
+
+    page = summary_page(tmp_path, links={})
+    import html
+
+    assert "What changed: 2025-02 against 2025-01" in page
+    assert page.index(html.escape(comparison.summary[0])) < page.index(html.escape(comparison.summary[-1]))
     paths = write_action_lists(comparison.lists, tmp_path)
     assert sorted(p.name for p in paths) == ["action_fell_from_top_tiers.parquet", "action_lost.parquet",
                                              "action_new_became_regulars.parquet"]
