@@ -389,3 +389,30 @@ def test_the_tree_and_the_migration_recover_a_planted_change(demo_dir):
     left_a = int((moves["natural"].loc[changed, "tier_after"] == "A").sum())
     stay = {name: changes.migration_matrix(m.reset_index()).loc["A", "A"] for name, m in moves.items()}
     assert left_a > 0 and stay["planted"] == stay["natural"] - left_a
+
+
+# ---------------------------------------------------------------- the charts
+
+
+def test_the_charts_draw_the_figures_they_are_given(table):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from crm_kit import plotting
+
+    comparison = changes.compare_months(table, month="2025-02")
+    ax = plotting.plot_revenue_tree(comparison.tree, before="2025-01", after="2025-02")
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 6 and any("change: +5" in t for t in texts)
+    assert any(t.startswith("customers\n2 → 3 (+50.0%)") for t in texts)
+    ax = plotting.plot_contributions(comparison.tree_by_tier)
+    assert [t.get_text() for t in ax.get_yticklabels()][0] == "all" and "contribution" in ax.get_xlabel()
+    ax = plotting.plot_migration(comparison.matrix())
+    assert ax.get_ylabel().startswith("last month") and ax.get_title().endswith("(customers)")
+    ax = plotting.plot_cohorts(comparison.cohorts)
+    assert ax.get_yticklabels()[0].get_text().endswith("(and before)") and "months since" in ax.get_xlabel()
+    ax = plotting.plot_unusual(comparison.unusual)
+    assert len(ax.get_yticklabels()) == len(changes.HEADLINES) and "%" in ax.get_xlabel()
+    plt.close("all")
