@@ -536,7 +536,7 @@ def unusual_changes(history: pd.DataFrame, *, month: Any, window: int = 12, thre
         range: mean ± threshold × sd), ``growth_last_year`` (the same month's
         change a year earlier) and
         ``verdict`` (``unusual``, ``usual`` or ``too little history``);
-        unusual rows first, by |z|.
+        unusual rows first, by the size of z.
     """
     if threshold <= 0:
         raise ParameterError(f"threshold={threshold!r}: give a positive number of standard deviations")
