@@ -19,6 +19,8 @@ import ibis.expr.datatypes as dt
 
 from ..config import resolve_path, search_roots
 from ..errors import DataError, MissingColumnError, ParameterError
+from .layouts import MONEY_EDGE, TRAILING_MINUS
+from .sniff import DESCRIBE, detect_encoding, file_kind, read_head, refusal
 from .spec import CANONICAL_COLUMNS, EPOCH_FORMATS, PERSONAL_FIELDS, _check_table_spec
 
 _log = logging.getLogger("crm_kit.store")
@@ -42,7 +44,12 @@ def _glob(path: str | os.PathLike) -> tuple[str, list[Path]]:
     else:
         bases, pattern = search_roots(), text
     for base in bases:
-        matches = sorted(m.resolve() for m in base.glob(pattern))
+        found = sorted(base.glob(pattern))
+        dangling = [m for m in found if m.is_symlink() and not m.exists()]
+        if dangling:
+            raise DataError(f"{dangling[0]} (matched by '{path}') is a link to {os.readlink(dangling[0])}, which does "
+                            "not exist; restore the file it points to or remove the link")
+        matches = sorted(m.resolve() for m in found)
         if matches:
             return str(base.resolve() / pattern), matches
     raise DataError(f"no file matches '{path}' (looked from {', '.join(str(b) for b in bases)}); check the path in params")
@@ -310,64 +317,12 @@ _LATIN1 = {"latin-1", "latin1", "iso-8859-1", "iso8859-1"}
 
 
 def _sniff(path: Path) -> str:
-    """What a file holds, from its first bytes: parquet, excel, xls, duckdb, gzip, zstd, text or empty."""
-    with open(path, "rb") as fh:
-        head = fh.read(16)
-    if not head:
-        return "empty"
-    if head[:4] == b"PAR1":
-        return "parquet"
-    if head[:4] == b"PK\x03\x04":
-        return "excel"
-    if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return "xls"
-    if head[8:12] == b"DUCK":
-        return "duckdb"
-    if head[:2] == b"\x1f\x8b":
-        return "gzip"
-    if head[:4] == b"\x28\xb5\x2f\xfd":
-        return "zstd"
-    return "text"
+    """What a file holds, from its bytes (:func:`crm_kit.store.sniff.file_kind`)."""
+    return file_kind(path)
 
 
 def _open_text_sample(path: Path, kind: str, size: int = 1 << 20) -> bytes:
-    if kind == "gzip":
-        import gzip
-
-        with gzip.open(path, "rb") as fh:
-            return fh.read(size)
-    with open(path, "rb") as fh:
-        return fh.read(size)
-
-
-def detect_encoding(sample: bytes) -> str | None:
-    """The encoding of a text sample: a BOM, valid UTF-8, or Chinese GB18030 (GBK's superset); ``None`` when unsure."""
-    if sample.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    try:
-        sample.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(sample) - 3:  # a character cut by the sample's end
-            return "utf-8"
-    try:
-        sample.decode("gb18030")
-    except UnicodeDecodeError:
-        return None
-    # Chinese text in GBK is mostly pairs of bytes both at 0xA1 or above (the GB2312 area); a Western
-    # single-byte text (cp1252, latin-1) decodes as GBK too, but its pairs end in an ASCII letter
-    pairs = gb2312 = 0
-    i = 0
-    while i < len(sample) - 1:
-        if sample[i] >= 0x81:
-            pairs += 1
-            gb2312 += sample[i] >= 0xA1 and sample[i + 1] >= 0xA1
-            i += 2
-        else:
-            i += 1
-    return "gb18030" if pairs and gb2312 / pairs >= 0.8 else None
+    return read_head(path, kind, size)
 
 
 def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None, errors: str = "strict") -> Path:
@@ -588,23 +543,19 @@ def _read_table(con, name: str, tspec: Mapping[str, Any]):
     raise ParameterError(f"{name}: unknown format '{fmt}' (use csv, parquet, excel or duckdb)")
 
 
-_DESCRIBE = {"parquet": "a Parquet file", "excel": "an Excel workbook (.xlsx)", "xls": "an old Excel workbook (.xls)",
-             "duckdb": "a DuckDB database", "gzip": "gzip-compressed text", "zstd": "zstd-compressed text",
-             "text": "text (CSV or similar)"}
-
-
 def _check_content(name: str, path: Path, kind: str, fmt: str, explicit: bool) -> None:
     """Refuse a file whose content is not the format it claims, naming what it holds and the fix."""
-    if kind == "empty":
-        raise DataError(f"{name}: {path} is empty (0 bytes); point tables.{name}.path at a file with data")
-    if kind == "xls":
-        raise DataError(f"{name}: {path.name} is an old Excel workbook (.xls), which the kit does not read; "
-                        "save it as .xlsx (then format: excel) or as CSV")
+    why = refusal(path, kind)
+    if why:
+        raise DataError(f"{name}: {why}")
+    if kind == "zip":
+        raise DataError(f"{name}: {path.name} is a zip archive; unzip it, or name it .zip (the kit reads the one file "
+                        "inside a zip)")
     fits = {"csv": ("text", "gzip", "zstd"), "parquet": ("parquet",), "excel": ("excel",), "duckdb": ("duckdb",)}
     if kind not in fits.get(fmt, (kind,)):
         claim = f"tables.{name}.format says {fmt}" if explicit else f"its name says {fmt}"
         right = {"parquet": "parquet", "excel": "excel", "duckdb": "duckdb"}.get(kind, "csv")
-        raise DataError(f"{name}: {path.name} holds {_DESCRIBE.get(kind, kind)}, but {claim}; "
+        raise DataError(f"{name}: {path.name} holds {DESCRIBE.get(kind, kind)}, but {claim}; "
                         f"set tables.{name}.format: {right} (or rename the file)")
 
 
@@ -618,8 +569,8 @@ def _read_text(con, name: str, tspec: Mapping[str, Any], files: list[Path], kind
         sample = _open_text_sample(files[0], kinds[files[0]])
         encoding = detect_encoding(sample)
         if encoding is None:
-            raise DataError(f"{name}: cannot tell the encoding of {files[0].name}: it is not UTF-8 and does not read "
-                            f"as Chinese GB18030; set tables.{name}.encoding (e.g. gbk, big5, latin-1, cp1252, utf-16)")
+            raise DataError(f"{name}: cannot tell the encoding of {files[0].name}: it reads as none of UTF-8, UTF-16, "
+                            f"GB18030, Big5, Shift-JIS or cp1252; set tables.{name}.encoding (e.g. latin-1, cp1250)")
     encoding = (encoding or "utf-8").lower()
     # standard CSV quoting said, not sniffed: the engine's sniffer decides from a sample, and a first quoted field
     # after it (line 25,000 of an export) would otherwise stop the read
@@ -802,12 +753,16 @@ def _text(value, tokens: list[str]):
 
 
 def _number(value, tspec: Mapping[str, Any], tokens: list[str]):
-    """A number from text: currency sign, thousands separator and decimal comma handled; NaN and inf are missing."""
+    """A number from text: currency sign or code, thousands separator and decimal comma handled; NaN and inf are missing.
+
+    The layouts are :mod:`crm_kit.store.layouts`' (the same that ``crm-kit init`` counts in its profile).
+    """
     if value.type().is_numeric():
         f = value.cast("float64")
         return (f.isnan() | f.isinf()).ifelse(ibis.null("float64"), f), None
     s = _text(value, tokens + list(_NON_FINITE))
-    s = s.re_replace(r"^[¥￥$€£]\s*|\s*(元|RMB|CNY)$", "")
+    # a currency sign or code before or after the number (-€12, € -12, 12,50 €, EUR 12.50), a minus at the end (12.50-)
+    s = s.re_replace(MONEY_EDGE, r"\1").re_replace(TRAILING_MINUS, r"-\1")
     thousands, decimal = tspec.get("thousands"), tspec.get("decimal", ".")
     if thousands:
         s = s.replace(str(thousands), "")
