@@ -325,7 +325,15 @@ def _open_text_sample(path: Path, kind: str, size: int = 1 << 20) -> bytes:
     return read_head(path, kind, size)
 
 
-def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None, errors: str = "strict") -> Path:
+def _mixed_line_endings(path: Path, kind: str) -> bool:
+    """Whether the start of a text file ends its lines in CRLF and in LF both."""
+    head = _open_text_sample(path, kind, 1 << 20)
+    crlf = head.count(b"\r\n")
+    return bool(crlf) and head.count(b"\n") > crlf
+
+
+def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None, errors: str = "strict", *,
+                newlines: bool = False) -> Path:
     """A UTF-8 comma-separated copy of a text file in the cache (the input is never touched).
 
     With ``errors="replace"`` a byte the encoding cannot read becomes U+FFFD
@@ -336,7 +344,7 @@ def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None, err
 
     st = path.stat()
     key = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}|{sampled_digest(path, st.st_size)}|{encoding}|"
-                         f"{errors}|{delimiter}".encode()).hexdigest()[:24]
+                         f"{errors}|{delimiter}|{newlines}".encode()).hexdigest()[:24]
     folder = scratch_dir("converted")
     target = folder / f"{key}.csv"
     if target.exists():
@@ -345,12 +353,12 @@ def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None, err
     if kind == "gzip":
         import gzip
 
-        source = gzip.open(path, "rt", encoding=encoding, errors=errors, newline="")
+        source = gzip.open(path, "rt", encoding=encoding, errors=errors, newline=None if newlines else "")
     elif kind == "zstd":
         raise DataError(f"{path.name} is zstd-compressed {encoding} text, which the engine reads only as UTF-8; "
                         f"decompress it (zstd -d {path.name}) and point the table's path at the .csv")
     else:
-        source = open(path, encoding=encoding, errors=errors, newline="")
+        source = open(path, encoding=encoding, errors=errors, newline=None if newlines else "")
     try:
         with source as src, open(tmp, "w", encoding="utf-8", newline="") as out:
             if delimiter == "whitespace":
@@ -386,7 +394,7 @@ def _excel_as_parquet(path: Path, tspec: Mapping[str, Any]) -> Path:
 
     sheet = tspec.get("sheet", 0)
     st = path.stat()
-    key = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}|{sheet}|{tspec.get('header', True)}|"
+    key = hashlib.sha256(f"merged|{path}|{st.st_size}|{st.st_mtime_ns}|{sheet}|{tspec.get('header', True)}|"
                          f"{tspec.get('skip_rows', 0)}".encode()).hexdigest()[:24]
     folder = cache_root() / "converted"
     folder.mkdir(parents=True, exist_ok=True)
@@ -407,13 +415,73 @@ def _excel_as_parquet(path: Path, tspec: Mapping[str, Any]) -> Path:
                         f"its sheets: {names}; set the table's sheet:")
     if isinstance(sheet, int) and not 0 <= sheet < len(names):
         raise DataError(f"{path.name} has {len(names)} sheet(s) {names}; sheet: {sheet} is not one of them")
-    frame = pd.read_excel(path, sheet_name=sheet, dtype=str, header=0 if tspec.get("header", True) else None,
-                          skiprows=tspec.get("skip_rows", 0), engine="openpyxl")
-    frame.columns = [str(c) for c in frame.columns]
+    grid = pd.read_excel(path, sheet_name=sheet, dtype=str, header=None, engine="openpyxl")
+    # a merged cell holds its value in its first cell only: every cell of the range gets it (a receipt's date
+    # merged over its lines belongs to each line; dropped, the lines would look like repeats)
+    for top, left, bottom, right in _merged_ranges(path, names[sheet] if isinstance(sheet, int) else sheet):
+        if top - 1 < len(grid) and left - 1 < grid.shape[1]:
+            grid.iloc[top - 1:bottom, left - 1:right] = grid.iat[top - 1, left - 1]
+    grid = grid.iloc[int(tspec.get("skip_rows", 0) or 0):]
+    if tspec.get("header", True):
+        header = ["" if pd.isna(h) else str(h) for h in grid.iloc[0]] if len(grid) else []
+        seen: dict[str, int] = {}
+        names_out = []
+        for i, h in enumerate(header):
+            h = h.strip() or f"Unnamed: {i}"
+            seen[h] = seen.get(h, -1) + 1
+            names_out.append(h if not seen[h] else f"{h}.{seen[h]}")
+        frame = grid.iloc[1:].reset_index(drop=True)
+        frame.columns = names_out
+    else:
+        frame = grid.reset_index(drop=True)
+        frame.columns = [str(c) for c in range(grid.shape[1])]
+    frame = frame.dropna(how="all")
     tmp = folder / f".{key}.{os.getpid()}.tmp"
     frame.to_parquet(tmp, index=False)
     tmp.rename(target)
     return target
+
+
+def _merged_ranges(path: Path, sheet: str) -> list[tuple[int, int, int, int]]:
+    """The merged cell ranges of a workbook's sheet as (first row, first column, last row, last column), 1-based.
+
+    Read from the sheet's XML (``<mergeCell ref="A2:A5"/>``): openpyxl's
+    read-only mode, which reads large workbooks fast, does not report them.
+    """
+    import re as _re
+    import zipfile
+
+    from openpyxl.utils.cell import range_boundaries
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+            rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+            found = next((m for m in _re.finditer(r"<(?:\w+:)?sheet\b[^>]*>", book)
+                          if _re.search(r'name="([^"]*)"', m.group(0)) and
+                          _xml_text(_re.search(r'name="([^"]*)"', m.group(0)).group(1)) == sheet), None)
+            if found is None:
+                return []
+            rid = _re.search(r'r:id="([^"]+)"', found.group(0))
+            target = next((m.group(2) for m in _re.finditer(r'<Relationship\b[^>]*Id="([^"]+)"[^>]*Target="([^"]+)"',
+                                                             rels) if rid and m.group(1) == rid.group(1)), None)
+            if target is None:
+                return []
+            member = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            xml = archive.read(member).decode("utf-8", "replace")
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return []
+    out = []
+    for ref in _re.findall(r'<(?:\w+:)?mergeCell\b[^>]*ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"', xml):
+        left, top, right, bottom = range_boundaries(ref)
+        out.append((top, left, bottom, right))
+    return out
+
+
+def _xml_text(text: str) -> str:
+    import html
+
+    return html.unescape(text)
 
 
 #: bytes read from each of :data:`DIGEST_BLOCKS` places of an input file for its content digest
@@ -585,13 +653,16 @@ def _read_text(con, name: str, tspec: Mapping[str, Any], files: list[Path], kind
         options["delim"] = delimiter
     errors = tspec.get("encoding_errors", "strict")
     native = (encoding in _UTF8 or encoding in _UTF16 or encoding in _LATIN1) and errors == "strict"
-    if native and delimiter != "whitespace":
+    # a file whose lines end in CRLF and LF both (parts pasted together on two systems) is copied with one line
+    # break: the engine's sniffer refuses mixed endings
+    mixed = [f for f in files if kinds[f] in ("text", "gzip") and _mixed_line_endings(f, kinds[f])]
+    if native and delimiter != "whitespace" and not mixed:
         if encoding in _UTF16:
             options["encoding"] = "utf-16"
         elif encoding in _LATIN1:
             options["encoding"] = "latin-1"
         return _read_parts(con, name, [str(f) for f in files] if len(files) > 1 else where, options)
-    converted = [str(_transcoded(f, kinds[f], encoding, delimiter, errors)) for f in files]
+    converted = [str(_transcoded(f, kinds[f], encoding, delimiter, errors, newlines=f in mixed)) for f in files]
     if delimiter == "whitespace":
         options["delim"] = ","
     return _read_parts(con, name, converted if len(converted) > 1 else converted[0], options,
@@ -963,6 +1034,11 @@ def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | No
         n_bad = int(counts[f"_bad{i}"])
         if n_bad:
             examples = con.to_pandas(raw_table.filter(bad).select(v=value.cast("string")).limit(3))["v"].tolist()
+            header = value.get_name() if hasattr(value, "get_name") else None
+            if header and any(str(e).strip() == str(header).strip() for e in examples):
+                raise DataError(f"{name}: the header row appears again inside the file (the {col} column reads "
+                                f"{_clip(header, 40)!r} as a value): an export concatenated twice, or a second header "
+                                "row; remove the repeated header lines (and any repeated rows), then load again")
             if kind == "timestamp" and all(re.fullmatch(r"\d{10}(\.\d+)?", str(e).strip()) for e in examples):
                 fix = f"they look like seconds since 1970: set tables.{name}.ts_format: epoch"
             elif kind == "timestamp" and all(re.fullmatch(r"\d{13}", str(e).strip()) for e in examples):
