@@ -463,20 +463,22 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
     from .store.read import _connect, _header_key
 
     con = con or _connect({})
-    sniffs = [sniff(files[0])] + ([sniff(files[-1])] if len(files) > 1 else [])
+    # every part's header is compared (a few dozen monthly files); of many parts, the first and the last
+    sniffs = [sniff(f) for f in (files if len(files) <= 60 else [files[0], files[-1]])]
     first = sniffs[0]
     evidence = list(first.evidence)
     undecided = list(first.undecided)
     if len(files) > 1:
         evidence.append(f"{len(files)} files matched by {location} (read as one table, every row profiled)")
         heads = [[_header_key(h) for h in s.header] for s in sniffs]
-        if heads[0] != heads[-1]:
-            if sorted(heads[0]) == sorted(heads[-1]):
-                evidence.append(f"the parts' columns come in another order ({files[0].name}, {files[-1].name}): "
-                                "matched by name, one table")
-            else:
-                undecided.append(f"the parts' headers differ ({files[0].name} and {files[-1].name}): the kit reads "
-                                 "parts with the same columns; read them as separate tables")
+        other = next((i for i, h in enumerate(heads) if sorted(h) != sorted(heads[0])), None)
+        moved = next((i for i, h in enumerate(heads) if h != heads[0]), None)
+        if other is not None:
+            undecided.append(f"the parts' headers differ ({sniffs[0].path.name} and {sniffs[other].path.name}): the "
+                             "kit reads parts with the same columns; read them as separate tables")
+        elif moved is not None:
+            evidence.append(f"the parts' columns come in another order ({sniffs[0].path.name}, "
+                            f"{sniffs[moved].path.name}): matched by name, one table")
     options, tprof, head, more = _profile_source(location, first, con)
     evidence += more
     samples = [Sample(files[0], first.kind, head, None, dict(options), list(first.evidence), [])]
@@ -566,7 +568,7 @@ def _time_choices(draft: TableDraft, col: str, p: Profile, profiles: dict[str, P
                                "shop's zone (Europe/Berlin, America/New_York...) if it keeps summer time")
     if c is not None and c.zones:
         draft.notes.append(f"{draft.role}.{col}: {c.zones:,} value(s) end in a named time zone")
-    if p.ts_format is None and c is not None and c.ts_counts and "%Y-%m-%d" in c.ts_counts and len(c.ts_counts) == 1:
+    if c is not None and c.ts_counts and not any("%H" in f or "%I" in f for f in c.ts_counts):
         times = [h for h, q in profiles.items() if q.column is not None and q.column.times
                  and q.column.times >= 0.95 * max(q.values, 1)]
         if times:

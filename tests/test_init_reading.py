@@ -290,7 +290,7 @@ def test_a_workbook_with_a_notes_sheet_first_and_merged_cells(tmp_path):
     frame = _export(lines)
     path = tmp_path / "shop.xlsx"
     with pd.ExcelWriter(path) as writer:
-        pd.DataFrame({"Notes": ["Exported from the back office", "Amounts in EUR"]}).to_excel(writer, "Read me",
+        pd.DataFrame({"Notes": ["Exported from the back office", "Amounts in EUR"]}).to_excel(writer, sheet_name="Read me",
                                                                                                index=False)
         frame.to_excel(writer, sheet_name="Orders", index=False, startrow=1)
     book = openpyxl.load_workbook(path)

@@ -463,8 +463,11 @@ def _merged_ranges(path: Path, sheet: str) -> list[tuple[int, int, int, int]]:
             if found is None:
                 return []
             rid = _re.search(r'r:id="([^"]+)"', found.group(0))
-            target = next((m.group(2) for m in _re.finditer(r'<Relationship\b[^>]*Id="([^"]+)"[^>]*Target="([^"]+)"',
-                                                             rels) if rid and m.group(1) == rid.group(1)), None)
+            target = None
+            for tag in _re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
+                ident, where = _re.search(r'\bId="([^"]+)"', tag), _re.search(r'\bTarget="([^"]+)"', tag)
+                if rid and ident and where and ident.group(1) == rid.group(1):
+                    target = where.group(1)
             if target is None:
                 return []
             member = target.lstrip("/") if target.startswith("/") else "xl/" + target
