@@ -191,7 +191,10 @@ def _profile_source(location: str, sniffed: Sniffed, con) -> tuple[dict[str, Any
         tspec = {"path": location, **options, **extra}
         try:
             raw = _read_table(con, "init", tspec)
-            head = con.to_pandas(raw.limit(HEAD_ROWS).select(*[raw[c].cast("string") for c in raw.columns]))
+            import ibis
+
+            head = con.con.execute(f"SELECT COLUMNS(*)::VARCHAR FROM ({ibis.to_sql(raw, dialect='duckdb')}) AS t "
+                                   f"LIMIT {HEAD_ROWS}").df()
             return options, profile_relation(con, raw), head, evidence
         except DataError as exc:
             size = re.search(r"max_line_size: (\d+)", str(exc))
@@ -548,7 +551,9 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
             required.remove("amount")
     for col in required:
         if col not in draft.columns and col not in draft.options.get("constants", {}):
-            draft.undecided.append(f"{role}.{col}: no column fits (columns: {', '.join(map(str, tprof.columns))}); "
+            names = list(map(str, tprof.columns))
+            shown = ", ".join(names[:12]) + (f", … ({len(names):,} columns)" if len(names) > 12 else "")
+            draft.undecided.append(f"{role}.{col}: no column fits (columns: {shown}); "
                                    f"map it: tables.{role}.columns.{col}: <your column>")
     return draft
 
@@ -732,6 +737,7 @@ def close_loop(d: Draft, *, tries: int = 3) -> None:
             store = load_store(_draft_spec(d.tables))
         except (DataError, ParameterError, KeyError) as exc:
             message = " ".join(str(exc).split()).strip("'\"")
+            message = message if len(message) <= 400 else message[:400] + "…"
             if _correct(lines, message):
                 continue
             d.undecided.append(f"loading this draft stops: {message}")

@@ -54,12 +54,12 @@ def number_locales(digits: str) -> set[tuple[str, str]]:
 _DATE_YMD = re.compile(r"^(9999)([-/.])(9{1,2})\2(9{1,2})")
 _DATE_CN = re.compile(r"^9999年9{1,2}月9{1,2}日")
 _DATE_XXY = re.compile(r"^(9{1,2})([-/.])(9{1,2})\2(9999|99)(?![9])")
-_TIME = re.compile(r"^(?:[ a]|, ?)(9{1,2}):(99)(?::(99)(\.9+)?)?( ?aa)?")
+_TIME = re.compile(r"^(?:[ a]|, ?)(9{1,2}):(99)(?::(99)(\.9+)?)?( a(?=$| ))?")
 _OFFSET = re.compile(r"^ ?(?:a|[+-]99:?99|[+-]99)$")
 
 
 def date_format(shape: str, order: str = "dmy") -> tuple[str | None, str]:
-    """The strptime layout of a value's shape (digits as 9, letters as a), and what the value is.
+    """The strptime layout of a value's shape (digits as 9, a run of letters as a), and what the value is.
 
     ``order`` says how a date with the year last is read (``dmy`` or ``mdy``).
     The second item is ``self`` (the reader takes it as it is: ISO, year
@@ -67,7 +67,7 @@ def date_format(shape: str, order: str = "dmy") -> tuple[str | None, str]:
     layout the reader needs as ``ts_format``), ``zone`` (a named time zone
     after the time), ``time`` (a time of day alone) or ``""`` (not a date).
     """
-    if re.fullmatch(r"9{1,2}:99(?::99)?(?: ?aa)?", shape):
+    if re.fullmatch(r"9{1,2}:99(?::99)?(?: ?a)?", shape):
         return None, "time"
     if shape == "99999999":
         return "%Y%m%d", "self"

@@ -4,9 +4,9 @@ The second room of the reading path (sniff → profile → decide → read → c
 The table is read by the reader the run uses (:func:`crm_kit.store.read._read_table`,
 every cell as text) and profiled in **one scan**: the engine unpivots the
 columns into (column, value) pairs, counts each distinct value once, and
-writes each distinct value's *shape* — every digit as ``9``, every ASCII
-letter as ``a`` (``￥1,286.01`` is ``￥9,999.99``, ``05.01.2025 13:45`` is
-``99.99.9999 99:99``). A column's layouts are then read from its shapes and
+writes each distinct value's *shape* — every digit as ``9``, every run of
+ASCII letters as ``a`` (``￥1,286.01`` is ``￥9,999.99``, ``EUR 12.50`` is ``a 99.99``,
+``05.01.2025 13:45`` is ``99.99.9999 99:99``). A column's layouts are then read from its shapes and
 their counts: which thousands and decimal separators read every number
 (:func:`crm_kit.store.layouts.number_locales`), which currency signs or
 codes stand before or after it, which date layout reads every date, whether
@@ -40,9 +40,9 @@ _NULLS = {"", "null", "none", "nil", "n/a", "na", "nan", "#n/a", "-", "--", "?",
 _FLAGS = {"0", "1", "true", "false", "t", "f", "yes", "no", "y", "n", "是", "否", "1.0", "0.0"}
 _CODES = {c for c in CURRENCY_CODES if c.isascii() and c.isalpha()}
 #: a number's shape: sign, currency before, sign, digits with separators, sign, currency after, sign
-_NUMBER = re.compile(rf"^(?P<s1>[-+]?) ?(?P<c1>[{CURRENCY_SIGNS}]|a{{1,3}}\$?|a?\$|元|円)?\.? ?(?P<s2>[-+]?) ?"
+_NUMBER = re.compile(rf"^(?P<s1>[-+]?) ?(?P<c1>[{CURRENCY_SIGNS}]|a?\$|a|元|円)?\.? ?(?P<s2>[-+]?) ?"
                      r"(?P<num>9(?:[9.,' \u00a0\u202f]*9)?)(?P<s3>-?) ?"
-                     rf"(?P<c2>[{CURRENCY_SIGNS}]|a{{1,3}}|元|円|圆)?\.?(?P<s4>-?)$")
+                     rf"(?P<c2>[{CURRENCY_SIGNS}]|a|元|円|圆)?\.?(?P<s4>-?)$")
 #: the reader's number layouts, most preferred first when several read every value
 _LOCALE_ORDER = [("", "."), (",", "."), ("", ","), (".", ","), (" ", ","), ("\u00a0", ","), ("\u202f", ","),
                  ("'", "."), (" ", "."), ("\u00a0", "."), ("\u202f", "."), ("'", ",")]
@@ -199,8 +199,10 @@ def profile_relation(con, table) -> TableProfile:
 
     sql = ibis.to_sql(table, dialect="duckdb")
     db = con.con
-    digits, letters = "0123456789", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    shape = f"left(translate(trim(v), '{digits}{letters}', '{'9' * 10}{'a' * 52}'), {_SHAPE_CHARS})"
+    # digits by translate (cheap with a short map); a run of ASCII letters as one 'a', only where there are letters
+    digits = "translate(trim(v), '012345678', '999999999')"
+    shape = (f"left(CASE WHEN regexp_matches(v, '[A-Za-z]') THEN regexp_replace({digits}, '[A-Za-z]+', 'a', 'g') "
+             f"ELSE {digits} END, {_SHAPE_CHARS})")
     daymonth = r"regexp_matches(shape, '^9{1,2}[-/.]9{1,2}[-/.]9')"
     query = f"""
         CREATE OR REPLACE TEMP TABLE _crm_profile_values AS
@@ -279,7 +281,7 @@ def _add_shape(p: ColumnProfile, shape: str, n: int, d: int, lo: str, hi: str, f
         if re.fullmatch(r"9{13}", num) and not sign and nlo is not None and 946_684_800e3 <= nlo and nhi <= 2_208_988_800e3:
             p.epoch, p.epoch_count = "epoch_ms", p.epoch_count + n
     for order in ("dmy", "mdy"):
-        fmt, kind = date_format(shape, order)
+        fmt, kind = date_format(shape.strip(), order)
         if kind == "time" and order == "dmy":
             p.times += n
         if not fmt:
