@@ -608,11 +608,9 @@ def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> No
         prefixed = {s: v for s, v in c.shapes.items() if re.fullmatch(r"a9+", s.strip())}
         digits = sum(v[0] for s, v in c.shapes.items() if re.fullmatch(r"9+", s.strip()))
         count = sum(v[0] for v in prefixed.values())
-        if count and digits > 0.5 * c.values:
-            letters = {v[2].strip()[0].upper() for v in prefixed.values()} | {v[3].strip()[0].upper()
-                                                                             for v in prefixed.values()}
-            if len(letters) == 1:
-                prefix = letters.pop()
+        if count and digits > 0.5 * c.values and c.prefixes:
+            prefix = max(c.prefixes, key=c.prefixes.get)
+            if c.prefixes[prefix] >= 0.9 * sum(c.prefixes.values()):
                 draft.cleaning["cancellation_prefix"] = prefix
                 draft.notes.append(f"cancellation_prefix: {prefix} — {count:,} order ids are '{prefix}' + digits "
                                    f"among {digits:,} plain numbers: cancelled orders")

@@ -86,6 +86,8 @@ class ColumnProfile:
     #: values equal to the column's own header (a header repeated inside the file)
     header_like: int = 0
     mean_length: float = 0.0
+    #: ids written as one letter and digits (C489449): distinct ids per letter
+    prefixes: dict[str, int] = field(default_factory=dict)
     smallest: float | None = None
     largest: float | None = None
 
@@ -217,8 +219,10 @@ def profile_relation(con, table) -> TableProfile:
                max(CASE WHEN {daymonth} THEN TRY_CAST(regexp_extract(v, '^\\s*\\d+\\D(\\d+)', 1) AS INTEGER) END) AS f2,
                min(TRY_CAST(v AS DOUBLE)) AS nlo, max(TRY_CAST(v AS DOUBLE)) AS nhi,
                sum(CASE WHEN regexp_matches(v, '^[^1-9]*$') THEN n ELSE 0 END)::BIGINT AS zeros,
-               count(DISTINCT CASE WHEN regexp_matches(shape, '[+-]99:?99$') THEN replace(regexp_extract(v, '([+-]\d\d:?\d\d)$', 1), ':', '') END) AS offsets,
-               sum(CASE WHEN trim(v) = col THEN n ELSE 0 END)::BIGINT AS header_like
+               count(DISTINCT CASE WHEN regexp_matches(shape, '[+-]99:?99$')
+                     THEN replace(regexp_extract(v, '([+-]\d\d:?\d\d)$', 1), ':', '') END) AS offsets,
+               sum(CASE WHEN trim(v) = col THEN n ELSE 0 END)::BIGINT AS header_like,
+               histogram(upper(left(trim(v), 1))) FILTER (WHERE regexp_matches(shape, '^\s*a9+\s*$')) AS letters
         FROM _crm_profile_values WHERE shape LIKE '%9%' GROUP BY col, shape""").fetchall()
     per_column = db.execute(f"""
         SELECT col, sum(n)::BIGINT AS n, count(*) AS d, max_by(v, n, {_TOP}) AS top, max(n, {_TOP}) AS topn,
@@ -245,9 +249,11 @@ def profile_relation(con, table) -> TableProfile:
                                    top=[(str(v), int(k)) for v, k in zip(top or [], topn or [])],
                                    header_like=int(header_like), idlike=int(idlike), flags=int(flags),
                                    mean_length=float(mean_length or 0.0))
-    for col, shp, n, d, lo, hi, f1, f2, nlo, nhi, zeros, offsets, header_like in per_shape:
+    for col, shp, n, d, lo, hi, f1, f2, nlo, nhi, zeros, offsets, header_like, letters in per_shape:
         if col not in columns:
             continue
+        for letter, k in (letters or {}).items():
+            columns[col].prefixes[letter] = columns[col].prefixes.get(letter, 0) + int(k)
         _add_shape(columns[col], shp, int(n), int(d), lo, hi, f1, f2, nlo, nhi, int(zeros), int(offsets))
         columns[col].header_like += int(header_like)
     return TableProfile(rows, columns)
