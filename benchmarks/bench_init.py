@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/bench_init.py --lines 5000000  # a smaller large file
 
 The large export is written by DuckDB (a till's shape: Chinese headers, no order id, money with a currency sign
-and thousands separators, GBK is left out so DuckDB can write it); init reads its first and last megabyte only,
-so its time should not grow with the file. The small export goes through ``crm-kit init`` then ``crm-kit run``
+and thousands separators, GBK is left out so DuckDB can write it); init reads every row (a profile
+scan) and loads its draft to check it, so its time grows with the file: one scan more than the load. The small export goes through ``crm-kit init`` then ``crm-kit run``
 with the drafted run file's discovery and segmentation steps (the README's "own data in ten minutes" path).
 Prints each figure beside the target.
 """

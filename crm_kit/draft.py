@@ -1,47 +1,45 @@
-"""``crm-kit init``: draft a data spec and a run file from a sample of each export, every guess with its evidence.
+"""``crm-kit init``: draft a data spec and a run file from the whole of each export, every guess with its evidence.
 
-A new user points the kit at their files; this module reads the first (and
-last) megabyte of each — never the whole file, so a 50M-line export answers in
-seconds — and decides, writing down why:
+A new user points the kit at their files; init takes the reading path the run
+takes (sniff → profile → decide → read → cast) and then loads its own draft:
 
-* how each file is written: encoding (:func:`~crm_kit.store.read.detect_encoding`), delimiter (or runs of
-  spaces), title lines above the header, decimal comma and thousands separator, the timestamps' layout
-  (a day-first or month-first date is told apart by a day above 12; a sample where neither shows is a
-  choice left to the user);
-* what each file is — line items, the member form, the catalogue, a contact list, or a ready per-customer
-  outcome table — from the canonical columns its headers and contents fit;
-* which column is which canonical column: by header, in English and Chinese (:data:`SYNONYMS`), and by
-  content (ids, timestamps, money with currency signs and separators, quantities, flags); a header match
-  whose content does not fit is refused;
-* whether there is an order id (without one a purchase is a customer's day), how returns are written
-  (negative lines, a cancellation prefix), and the data's first and last day (from the two samples).
+* **sniff** (:mod:`crm_kit.store.sniff`): the file's type from its bytes (a PDF, JSON lines or random bytes
+  are refused in one line), its encoding (charset-normalizer among the encodings exports come in), delimiter
+  (or runs of spaces), line endings, the title and blank lines above the header, a workbook's table sheet;
+* **profile** (:mod:`crm_kit.store.profile`): every column over **all rows**, read by the run's reader and
+  counted per candidate layout in one engine query — money with any currency sign or code, any locale's
+  thousands and decimal separators, day-first or month-first dates, offsets and zones, epochs, ids, flags;
+* **decide** (here): what each file is — line items, the member form, the catalogue, a contact list, or a
+  ready per-customer outcome table — and which column is which canonical column, by header in English and
+  Chinese (:data:`SYNONYMS`) and by content; a header match whose content does not fit is refused; whether
+  there is an order id, how returns are written;
+* **check** (:func:`close_loop`): the draft is loaded by the run's loader; every mapped value must parse, the
+  window and the last complete month come from the loaded data, keys must vary and month totals be plausible;
+  what fails is corrected and loaded again, or written as a choice left to the user.
 
 :func:`draft` returns a :class:`Draft`; :func:`write_draft` writes ``data.yaml`` (every guess commented with
-its evidence) and ``run.yaml`` (discovery, segmentation and the round-one design on the last complete month).
-What cannot be decided is written as a commented choice, and :attr:`Draft.undecided` says so.
+its evidence over all rows) and ``run.yaml`` (discovery, segmentation and the round-one design on the last
+complete month). What cannot be decided is written as a commented choice, and :attr:`Draft.undecided` says so.
 """
 
 from __future__ import annotations
 
-import csv
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from .store.read import _sniff, detect_encoding, source_files
+from .errors import DataError, ParameterError
+from .store.load import load_store
+from .store.profile import ColumnProfile, TableProfile, profile_relation
+from .store.read import source_files
+from .store.sniff import Sniffed, sniff
 from .store.spec import CANONICAL_COLUMNS
 
 __all__ = ["SYNONYMS", "Draft", "TableDraft", "draft", "write_draft", "notebook_needs"]
-
-#: how many bytes of a text file are read from its start and from its end
-SAMPLE_BYTES = 1 << 20
-#: how many rows of a sample are looked at
-SAMPLE_ROWS = 5000
 
 #: header synonyms per canonical column (compared lower-cased, without spaces, ``_``, ``-``, ``.`` or ``/``)
 SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -138,14 +136,6 @@ PERSONAL_SYNONYMS = ("name", "fullname", "firstname", "lastname", "phone", "mobi
                      "电话", "联系电话", "邮箱", "电子邮件", "微信号", "微信", "身份证号", "身份证", "证件号",
                      "地址", "住址", "邮编", "生日", "出生日期", "照片")
 
-#: the date layouts the kit reads by itself, and those it needs told (``ts_format``)
-_SELF_READ = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%Y%m%d", "%Y/%m/%d %H:%M:%S",
-              "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日")
-_DAY_FIRST = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y",
-              "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d/%m/%y %H:%M", "%d/%m/%y")
-_MONTH_FIRST = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%m-%d-%Y %H:%M", "%m-%d-%Y", "%m/%d/%y %H:%M",
-                "%m/%d/%y")
-_MONEY_SIGNS = r"^[¥￥$€£]\s*|\s*(元|RMB|CNY)$"
 _FLAGS = {"0", "1", "true", "false", "t", "f", "yes", "no", "y", "n", "是", "否", "1.0", "0.0"}
 
 
@@ -153,247 +143,74 @@ def _norm(header: Any) -> str:
     return re.sub(r"[\s_\-./()（）:：#]+", "", str(header).strip().lower())
 
 
-# ---------------------------------------------------------------------------------------------------- reading samples
+# ---------------------------------------------------------------------------------------------------- reading
 
 
 @dataclass
 class Sample:
-    """The rows read from one file (text as text), and how the file is written."""
+    """One file as the reading path saw it: how it is written (sniffed) and its first rows, every cell as text.
+
+    Decisions are taken from the table's :class:`~crm_kit.store.profile.TableProfile` (all rows), never from
+    ``frame``, which is kept for display.
+    """
 
     path: Path
     kind: str
     frame: pd.DataFrame
-    tail: pd.DataFrame | None
+    tail: pd.DataFrame | None = None
     options: dict[str, Any] = field(default_factory=dict)
     evidence: list[str] = field(default_factory=list)
     undecided: list[str] = field(default_factory=list)
-    #: per column of a typed source (Parquet): its type
-    types: dict[str, str] = field(default_factory=dict)
-    #: exact first/last timestamp per column where the file's own statistics give them
-    ts_range: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
-def _decode(raw: bytes, encoding: str) -> str:
-    text = raw.decode(encoding, errors="replace")
-    return text
+#: rows of each table kept for display (decisions use every row)
+HEAD_ROWS = 200
 
 
-def _lines_of(text: str, *, drop_first: bool = False, drop_last: bool = True) -> list[str]:
-    lines = text.splitlines()
-    if drop_first and lines:
-        lines = lines[1:]
-    if drop_last and len(lines) > 1:
-        lines = lines[:-1]  # likely cut by the sample's end
-    return [ln for ln in lines if ln.strip()]
+def _profile_source(location: str, sniffed: Sniffed, con) -> tuple[dict[str, Any], TableProfile, pd.DataFrame,
+                                                                      list[str]]:
+    """The table's read options, its profile over all rows and its first rows, read by the run's reader.
 
+    A line longer than the reader's limit is retried once with the limit the
+    reader's message names (a 12 MB text cell is read, not a traceback).
+    """
+    from .store.read import _read_table
 
-def _split(lines: list[str], delimiter: str) -> list[list[str]]:
-    if delimiter == "whitespace":
-        return [ln.split() for ln in lines]
-    return list(csv.reader(lines, delimiter=delimiter))
+    options = sniffed.options()
+    extra: dict[str, Any] = {}
+    if sniffed.kind in ("text", "gzip", "zstd"):
+        extra = {"format": "csv", "delimiter": sniffed.delimiter or ","}
+        if sniffed.kind == "zstd":
+            extra["encoding"] = "utf-8"
+    elif sniffed.kind == "excel":
+        extra = {"format": "excel"}
+    elif sniffed.kind == "parquet":
+        extra = {"format": "parquet"}
+    evidence = []
+    for _attempt in range(2):
+        tspec = {"path": location, **options, **extra}
+        try:
+            raw = _read_table(con, "init", tspec)
+            import ibis
 
-
-def _find_delimiter(lines: list[str]) -> tuple[str, str]:
-    """The delimiter that splits the sample's lines into the same number of fields, and why."""
-    best, best_score, best_share = None, 0.0, 0.0
-    for delim in (",", ";", "\t", "|"):
-        counts = [len(r) for r in _split(lines[:200], delim)]
-        if not counts:
-            continue
-        mode = max(set(counts), key=counts.count)
-        if mode < 2:
-            continue
-        share = counts.count(mode) / len(counts)
-        score = share + 0.01 * mode  # the same share: more fields is the likelier delimiter
-        if score > best_score:
-            best, best_score, best_share = delim, score, share
-    spaces = [len(ln.split()) for ln in lines[:200]]
-    mode = max(set(spaces), key=spaces.count) if spaces else 0
-    if mode >= 3 and spaces.count(mode) / len(spaces) > max(best_share, 0.9) and not any("\t" in ln for ln in lines[:5]):
-        return "whitespace", f"{spaces.count(mode)} of {len(spaces)} sampled lines split into {mode} fields on spaces"
-    if best is None:
-        return ",", "no delimiter splits the lines evenly: one column, read with commas"
-    shown = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "bar"}[best]
-    return best, f"{shown}: splits {best_share:.0%} of the sampled lines into the same number of fields"
-
-
-def _header_row(rows: list[list[str]]) -> int:
-    """The index of the header among the first rows: the first row as wide as the data whose cells are words."""
-    if not rows:
-        return 0
-    widths = [len(r) for r in rows[:200]]
-    mode = max(set(widths), key=widths.count)
-    for i, row in enumerate(rows[:30]):
-        cells = [c.strip() for c in row]
-        if len(cells) != mode or sum(1 for c in cells if c) < max(2, mode // 2):
-            continue
-        numeric = sum(1 for c in cells if _to_number(pd.Series([c]), {}).notna().iloc[0])
-        if numeric <= len(cells) // 3:
-            return i
-    return 0
-
-
-def _text_sample(path: Path, kind: str) -> Sample:
-    from .store.read import _open_text_sample
-
-    raw = _open_text_sample(path, kind, SAMPLE_BYTES)
-    ev, undecided, options = [], [], {}
-    encoding = detect_encoding(raw)
-    if encoding is None:
-        encoding = "latin-1"
-        undecided.append(f"encoding of {path.name}: not UTF-8 and not Chinese GBK/GB18030; set encoding (latin-1, "
-                         "cp1252, big5...)")
-    if encoding not in ("utf-8",):
-        options["encoding"] = {"gb18030": "gbk"}.get(encoding, encoding) if encoding != "utf-8-sig" else None
-        if options["encoding"] is None:
-            options.pop("encoding")
-    ev.append(f"encoding {encoding}" + (" (a byte-order mark)" if encoding in ("utf-8-sig", "utf-16") else ""))
-    text = _decode(raw, "gb18030" if encoding == "gb18030" else encoding)
-    lines = _lines_of(text, drop_last=len(raw) >= SAMPLE_BYTES)
-    delimiter, why = _find_delimiter(lines)
-    if delimiter != ",":
-        options["delimiter"] = delimiter
-    ev.append(f"delimiter: {why}")
-    rows = _split(lines, delimiter)
-    head = _header_row(rows)
-    if head:
-        options["skip_rows"] = head
-        ev.append(f"{head} title line(s) above the header: {lines[0][:60]!r}")
-    header = [c.strip() for c in rows[head]]
-    body = [r for r in rows[head + 1:head + 1 + SAMPLE_ROWS] if len(r) == len(header)]
-    frame = pd.DataFrame(body, columns=_unique(header), dtype=object)
-    tail = None
-    if kind == "text" and path.stat().st_size > SAMPLE_BYTES:
-        with open(path, "rb") as fh:
-            fh.seek(max(0, path.stat().st_size - SAMPLE_BYTES))
-            end = fh.read()
-        tail_rows = [r for r in _split(_lines_of(_decode(end, "gb18030" if encoding == "gb18030" else encoding),
-                                                 drop_first=True, drop_last=False), delimiter) if len(r) == len(header)]
-        tail = pd.DataFrame(tail_rows[-SAMPLE_ROWS:], columns=_unique(header), dtype=object)
-    return Sample(path, kind, frame, tail, options, ev, undecided)
-
-
-def _unique(header: Sequence[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for h in header:
-        if h in seen:
-            seen[h] += 1
-            out.append(f"{h}_{seen[h]}")  # as the engine reads a repeated header
-        else:
-            seen[h] = 0
-            out.append(h)
-    return out
-
-
-def _excel_sample(path: Path) -> Sample:
-    sheets = pd.ExcelFile(path)
-    raw = sheets.parse(sheets.sheet_names[0], header=None, nrows=SAMPLE_ROWS + 30, dtype=object)
-    rows = [[("" if pd.isna(v) else str(v)) for v in r] for r in raw.itertuples(index=False)]
-    head = _header_row(rows)
-    options, ev = {}, [f"Excel workbook, sheet {sheets.sheet_names[0]!r}"]
-    if len(sheets.sheet_names) > 1:
-        options["sheet"] = sheets.sheet_names[0]
-        ev.append(f"{len(sheets.sheet_names)} sheets: the first is read ({', '.join(map(str, sheets.sheet_names))})")
-    if head:
-        options["skip_rows"] = head
-        ev.append(f"{head} title line(s) above the header")
-    header = _unique([str(c).strip() for c in rows[head]])
-    frame = raw.iloc[head + 1:].reset_index(drop=True)
-    frame.columns = header
-    frame = frame.apply(lambda col: col.map(lambda v: None if pd.isna(v) else
-                                            (v.isoformat(sep=" ") if hasattr(v, "isoformat") else str(v))))
-    return Sample(path, "excel", frame, None, options, ev, [])
-
-
-def _parquet_sample(path: Path) -> Sample:
-    import pyarrow.parquet as pq
-
-    pf = pq.ParquetFile(path)
-    first = next(pf.iter_batches(batch_size=SAMPLE_ROWS)).to_pandas()
-    types = {f.name: str(f.type) for f in pf.schema_arrow}
-    ts_range: dict[str, tuple[Any, Any]] = {}
-    meta = pf.metadata
-    for j, f in enumerate(pf.schema_arrow):
-        if not str(f.type).startswith(("timestamp", "date")):
-            continue
-        lows, highs = [], []
-        for g in range(meta.num_row_groups):
-            stats = meta.row_group(g).column(j).statistics
-            if stats is not None and stats.has_min_max:
-                lows.append(stats.min)
-                highs.append(stats.max)
-        if lows:
-            ts_range[f.name] = (pd.Timestamp(min(lows)), pd.Timestamp(max(highs)))
-    last = pf.read_row_group(meta.num_row_groups - 1).to_pandas().tail(SAMPLE_ROWS) if meta.num_row_groups > 1 else None
-    text = first.apply(lambda col: col.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-                                           else (v.isoformat(sep=" ") if hasattr(v, "isoformat") else str(v))))
-    tail = None if last is None else last.apply(lambda col: col.map(
-        lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-        else (v.isoformat(sep=" ") if hasattr(v, "isoformat") else str(v))))
-    return Sample(path, "parquet", text, tail, {}, [f"Parquet, {meta.num_rows:,} rows"], [], types, ts_range)
-
-
-def read_sample(path: Path) -> Sample:
-    """A sample of ``path`` and how it is written (text, Excel or Parquet; gzip-compressed text too)."""
-    kind = _sniff(path)
-    if kind == "parquet":
-        return _parquet_sample(path)
-    if kind == "excel":
-        return _excel_sample(path)
-    if kind in ("text", "gzip"):
-        return _text_sample(path, kind)
-    if kind == "empty":
-        raise DataError(f"{path.name} is empty (0 bytes)")
-    raise DataError(f"{path.name}: a {kind} file is not read by init; export it as CSV, Excel (.xlsx) or Parquet")
+            head = con.con.execute(f"SELECT COLUMNS(*)::VARCHAR FROM ({ibis.to_sql(raw, dialect='duckdb')}) AS t "
+                                   f"LIMIT {HEAD_ROWS}").df()
+            return options, profile_relation(con, raw), head, evidence
+        except DataError as exc:
+            size = re.search(r"max_line_size: (\d+)", str(exc))
+            if not size or "max_line_size" in options:
+                raise DataError(str(exc).replace("init: ", f"{Path(location).name}: ", 1)) from None
+            options["max_line_size"] = int(size.group(1))
+            evidence.append(f"max_line_size: {int(size.group(1)):,} — a line longer than the reader's 2,000,000 bytes")
+    raise AssertionError("unreachable")
 
 
 # ---------------------------------------------------------------------------------------------------- content
 
 
-def _to_number(values: pd.Series, options: dict[str, Any]) -> pd.Series:
-    s = values.astype("string").str.strip().str.replace(_MONEY_SIGNS, "", regex=True)
-    if options.get("thousands"):
-        s = s.str.replace(str(options["thousands"]), "", regex=False)
-    if options.get("decimal") == ",":
-        s = s.str.replace(",", ".", regex=False)
-    return pd.to_numeric(s, errors="coerce").astype("float64")
-
-
-def _layout(values: pd.Series) -> tuple[str | None, float, str]:
-    """The timestamp layout most values parse with, the share they cover, and a word on the choice."""
-    s = values.dropna().astype(str).str.strip()
-    s = s[s != ""].head(2000)
-    if s.empty:
-        return None, 0.0, ""
-    epoch = s.str.fullmatch(r"\d{10}|\d{13}")
-    if epoch.mean() >= 0.95:
-        number = pd.to_numeric(s[epoch], errors="coerce")
-        millis = bool(s[epoch].str.len().eq(13).mean() > 0.5)
-        seconds = number / 1000 if millis else number
-        if seconds.between(946_684_800, 2_208_988_800).mean() >= 0.95:  # 2000-01-01 .. 2040-01-01
-            return ("epoch_ms" if millis else "epoch"), float(epoch.mean()), \
-                "numbers of " + ("milliseconds" if millis else "seconds") + " since 1970 (UTC)"
-    share = max([pd.to_datetime(s, format=fmt, errors="coerce").notna().mean() for fmt in _SELF_READ]
-                + [pd.to_datetime(s, format="ISO8601", errors="coerce").notna().mean()])
-    if share >= 0.95:
-        return None, share, "read as it is"
-    day = max(((fmt, pd.to_datetime(s, format=fmt, errors="coerce").notna().mean()) for fmt in _DAY_FIRST),
-              key=lambda t: t[1])
-    month = max(((fmt, pd.to_datetime(s, format=fmt, errors="coerce").notna().mean()) for fmt in _MONTH_FIRST),
-                key=lambda t: t[1])
-    if day[1] >= 0.95 and month[1] < 0.95:
-        return day[0], day[1], "day first (a day above 12 in the first place)"
-    if month[1] >= 0.95 and day[1] < 0.95:
-        return month[0], month[1], "month first (a day above 12 in the second place)"
-    if day[1] >= 0.95:
-        return day[0], day[1], "AMBIGUOUS: no day above 12 in the sample, so day-first and month-first both read it"
-    return None, max(share, day[1], month[1]), ""
-
-
 @dataclass
 class Profile:
-    """What a column's sampled values look like."""
+    """What a column's values look like, over all rows (shares of its filled values)."""
 
     values: int
     filled: float
@@ -410,31 +227,51 @@ class Profile:
     idlike: float
     money_signs: bool
     mean_length: float
+    #: distinct values, and the most frequent value's share of the filled ones
+    distinct_count: int = 0
+    top_share: float = 0.0
+    #: every figure behind the column's reading, in words ("12,034 of 12,034 values parse as %d.%m.%Y")
+    evidence: str = ""
+    column: ColumnProfile | None = None
 
 
-def profile(values: pd.Series, options: dict[str, Any]) -> Profile:
-    """The shares of a column's sampled values that read as numbers, integers, flags, timestamps and ids."""
-    s = values.astype("string").str.strip()
-    filled = s.notna() & (s != "")
-    v = s[filled]
-    n = max(len(v), 1)
-    nums = _to_number(v, options)
-    is_num = nums.notna()
-    fmt, ts_share, note = _layout(v) if len(v) else (None, 0.0, "")
-    numeric_text = v.str.fullmatch(r"[+-]?\d+(\.\d+)?").fillna(False)
-    return Profile(
-        values=len(v), filled=float(filled.mean()) if len(s) else 0.0,
-        distinct=v.nunique() / n, number=float(is_num.mean()) if len(v) else 0.0,
-        integer=float((is_num & (nums == nums.round())).mean()) if len(v) else 0.0,
-        decimals=float((is_num & v.str.contains(r"[.,]\d{1,2}$").fillna(False).to_numpy()).mean()) if len(v) else 0.0,
-        negative=float((nums < 0).mean()) if len(v) else 0.0, zero=float((nums == 0).mean()) if len(v) else 0.0,
-        flag=float(v.str.lower().isin(_FLAGS).fillna(False).mean()) if len(v) else 0.0,
-        timestamp=ts_share if not bool(numeric_text.mean() > 0.5 and ts_share < 0.95) else
-        (ts_share if fmt is None and v.str.fullmatch(r"\d{8}").mean() > 0.95 else 0.0),
-        ts_format=fmt, ts_note=note,
-        idlike=float(v.str.fullmatch(r"[\w\-]+").fillna(False).mean()) if len(v) else 0.0,
-        money_signs=bool(v.str.contains(r"[¥￥$€£]|元$").fillna(False).any()),
-        mean_length=float(v.str.len().astype("float64").mean()) if len(v) else 0.0)
+def _as_profile(c: ColumnProfile, locale: tuple[str, str] | None = None) -> Profile:
+    """A column's profile as the role decisions read it: shares over all its filled values."""
+    n = c.values
+    share = c.share
+    fmt, ts_count, note = c.ts_layout()
+    numbers = c.numbers(*locale) if locale else c.numbers()
+    numeric_text = c.numbers("", ".")
+    timestamp = share(ts_count)
+    if share(numeric_text) > 0.5 and timestamp < 0.95 and fmt not in ("epoch", "epoch_ms"):
+        timestamp = 0.0  # a column of numbers is not made a date by a few that read as one
+    if c.times and c.times >= ts_count:
+        note = "times of day alone"
+    top_share = c.top[0][1] / n if c.top and n else 0.0
+    return Profile(values=n, filled=c.values / c.rows if c.rows else 0.0, distinct=c.distinct / max(n, 1),
+                   number=share(numbers), integer=share(c.integer), decimals=share(c.decimals),
+                   negative=share(c.negative), zero=share(c.zero), flag=share(c.flags), timestamp=timestamp,
+                   ts_format=fmt, ts_note=note, idlike=share(c.idlike), money_signs=bool(c.currencies),
+                   mean_length=c.mean_length, distinct_count=c.distinct, top_share=top_share, column=c)
+
+
+def profile(values: pd.Series, options: dict[str, Any] | None = None) -> Profile:
+    """The profile of one column of values (every value, counted in the engine), as the role decisions read it.
+
+    A convenience for a column in hand; the draft profiles whole files with
+    :func:`crm_kit.store.profile.profile_table`.
+    """
+    import ibis
+
+    from .store.read import _connect
+
+    options = options or {}
+    con = _connect({})
+    frame = pd.DataFrame({"v": values.astype("string")})
+    table = con.create_table("_profile_column", ibis.memtable(frame), temp=True, overwrite=True)
+    column = profile_relation(con, table)["v"]
+    locale = (options.get("thousands") or "", options.get("decimal") or ".")
+    return _as_profile(column, locale if options.get("thousands") or options.get("decimal") else None)
 
 
 def _content_fit(kind: str, canon: str, p: Profile) -> float:
@@ -456,6 +293,8 @@ def _content_fit(kind: str, canon: str, p: Profile) -> float:
     if kind == "id":
         if p.timestamp >= 0.9 and p.idlike < 0.5:
             return 0.0
+        if p.values > 1 and p.distinct_count <= 1:
+            return 0.0  # one value on every row is no key
         return 0.5 + 0.5 * p.idlike
     return 0.7  # text fits anything written
 
@@ -483,6 +322,17 @@ class TableDraft:
     last: pd.Timestamp | None = None
     personal: list[str] = field(default_factory=list)
     outcome: dict[str, Any] = field(default_factory=dict)
+    #: the table over all rows (every column profiled in the engine)
+    profile: TableProfile | None = None
+    #: rows of the table (all files)
+    rows: int = 0
+    #: whether the draft was loaded by the run's loader and every mapped value parsed
+    loaded: bool = False
+
+    def spec(self) -> dict[str, Any]:
+        """The table's part of the data spec, as ``data.yaml`` writes it."""
+        path = str(Path(self.path).resolve()) if not any(c in self.path for c in "*?[") else self.path
+        return {"path": path, **self.options, "columns": dict(self.columns)}
 
 
 def _header_score(table: str, canon: str, header: str) -> float:
@@ -496,10 +346,9 @@ def _header_score(table: str, canon: str, header: str) -> float:
     return 0.0
 
 
-def _map_table(table: str, frame: pd.DataFrame, options: dict[str, Any]) -> tuple[dict, dict, float]:
+def _map_table(table: str, profiles: dict[str, Profile]) -> tuple[dict, dict, float]:
     """Each canonical column's source column with its evidence, and how much of the table the mapping explains."""
     canon = CANONICAL_COLUMNS[table]
-    profiles = {c: profile(frame[c], options) for c in frame.columns}
     candidates = []
     for col, (required, kind) in canon.items():
         for h, p in profiles.items():
@@ -524,7 +373,7 @@ def _map_table(table: str, frame: pd.DataFrame, options: dict[str, Any]) -> tupl
         p = profiles[h]
         how = "by its header" if _header_score(table, col, h) else "by content alone"
         evidence[col] = f"{h} — {how}; {_describe(canon[col][1], p)}"
-    explained = len(used) / max(len(frame.columns), 1)
+    explained = len(used) / max(len(profiles), 1)
     return mapping, evidence, explained
 
 
@@ -541,47 +390,53 @@ def _content_only(table: str, col: str, p: Profile) -> float:
     return 0.0
 
 
+def _count(n: float, total: int) -> str:
+    return f"{int(round(n)):,} of {total:,}"
+
+
 def _describe(kind: str, p: Profile) -> str:
+    """A column's evidence over all its values, in words."""
+    n = p.values
     if kind == "timestamp":
-        return f"{p.values:,} values, {p.timestamp:.0%} timestamps" + (f" ({p.ts_note})" if p.ts_note else "")
+        layout = p.ts_format or "the reader's own layouts (ISO, year first)"
+        return f"{_count(p.timestamp * n, n)} values parse as {layout}" + (f" ({p.ts_note})" if p.ts_note else "")
     if kind == "number":
         extra = []
-        if p.money_signs:
-            extra.append("currency signs")
+        if p.column is not None and p.column.currencies:
+            extra.append("currency " + ", ".join(sorted(p.column.currencies)))
         if p.negative:
-            extra.append(f"{p.negative:.1%} negative")
+            extra.append(f"{_count(p.negative * n, n)} negative")
         if p.zero:
-            extra.append(f"{p.zero:.1%} zero")
-        return f"{p.values:,} values, {p.number:.0%} numbers" + (f" ({', '.join(extra)})" if extra else "")
+            extra.append(f"{_count(p.zero * n, n)} zero")
+        return f"{_count(p.number * n, n)} values parse as numbers" + (f" ({', '.join(extra)})" if extra else "")
     if kind == "bool":
-        return f"{p.values:,} values, all flags"
-    return f"{p.values:,} values, {p.distinct:.0%} distinct"
+        return f"{_count(p.flag * n, n)} values are flags"
+    blank = ""
+    if p.column is not None and p.column.rows > n:
+        blank = f", {p.column.rows - n:,} blank"
+    return f"{n:,} values, {p.distinct_count:,} distinct{blank}"
 
 
-def _read_options(frame: pd.DataFrame, options: dict[str, Any], evidence: list[str]) -> None:
-    """Decimal comma and thousands separator, from the number-like text columns."""
-    text = frame.astype("string")
-    sample = pd.concat([text[c].dropna().head(500) for c in text.columns], ignore_index=True) if len(text.columns) else \
-        pd.Series([], dtype="string")
-    sample = sample.str.strip().str.replace(_MONEY_SIGNS, "", regex=True)
-    comma_decimal = sample.str.fullmatch(r"-?\d{1,3}(\.\d{3})*,\d{1,2}|-?\d+,\d{1,2}").sum()
-    dot_thousands = sample.str.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?").sum()
-    dot_decimal = sample.str.fullmatch(r"-?\d+\.\d{1,2}").sum()
-    spaced = sample.str.fullmatch(r"-?\d{1,3}([ \u00a0']\d{3})+([.,]\d{1,2})?")
-    comma_decimal += int((spaced & sample.str.contains(r",\d{1,2}$")).sum())
-    if comma_decimal > max(dot_decimal, dot_thousands) and options.get("delimiter") != ",":
+def _number_options(tprof: TableProfile, mapped: list[str], options: dict[str, Any], evidence: list[str]) -> None:
+    """The one thousands separator and decimal mark that read every number of the mapped number columns."""
+    (thousands, decimal), read, best = tprof.locale(mapped or None)
+    if not best:
+        return
+    if decimal == ",":
         options["decimal"] = ","
-        if sample.str.fullmatch(r"-?\d{1,3}(\.\d{3})+,\d{1,2}").any():
-            options["thousands"] = "."
-        evidence.append(f"decimal comma: {comma_decimal:,} values like 1.234,56 or 12,5")
-    if spaced.any():
-        mark = sample[spaced].str.extract(r"\d([ \u00a0'])\d{3}")[0].dropna()
-        if len(mark):
-            options["thousands"] = mark.iloc[0]
-            evidence.append(f"thousands separator {mark.iloc[0]!r}: {int(spaced.sum()):,} values like 1 234,56")
-    elif dot_thousands:
-        options["thousands"] = ","
-        evidence.append(f"thousands separator ',': {dot_thousands:,} values like 1,234.56")
+    if thousands:
+        options["thousands"] = thousands
+    shown = {"": "none", " ": "a space", "\u00a0": "a no-break space", "\u202f": "a narrow space"}.get(thousands,
+                                                                                                     repr(thousands))
+    evidence.append(f"numbers: {_count(read, best)} number values read with thousands separator {shown} and decimal "
+                    f"mark {decimal!r}")
+    signs = {}
+    for c in mapped or tprof.columns:
+        for sign, k in tprof[c].currencies.items():
+            signs[sign] = signs.get(sign, 0) + k
+    if signs:
+        evidence.append("currency: " + ", ".join(f"{s} on {k:,} values" for s, k in sorted(signs.items(),
+                                                                                           key=lambda t: -t[1])))
 
 
 def _group_files(files: Sequence[Path]) -> list[tuple[str, list[Path]]]:
@@ -593,32 +448,54 @@ def _group_files(files: Sequence[Path]) -> list[tuple[str, list[Path]]]:
             if exts.empty:
                 raise DataError(f"{f} holds no file to read")
             pattern = str(Path(f) / f"*{exts.index[0]}")
-            tables.append((pattern, sorted(Path(f).glob(f"*{exts.index[0]}"))))
+            tables.append((pattern, list(source_files(pattern))))
         elif any(ch in str(f) for ch in "*?["):
             tables.append((str(f), list(source_files(f))))
         else:
+            if Path(f).is_symlink() and not Path(f).exists():
+                raise DataError(f"{f} is a link to {os.readlink(f)}, which does not exist; restore the file it points "
+                                "to or remove the link")
             if not Path(f).exists():
                 raise DataError(f"{f}: no such file")
             tables.append((str(f), [Path(f)]))
     return tables
 
 
-def draft_table(location: str, files: list[Path]) -> TableDraft:
-    """The draft of one table: its samples read, its role and columns decided, with evidence."""
-    samples = [read_sample(files[0])] + ([read_sample(files[-1])] if len(files) > 1 else [])
-    first = samples[0]
-    frame = pd.concat([s.frame for s in samples] + [s.tail for s in samples if s.tail is not None], ignore_index=True)
-    options = dict(first.options)
+def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
+    """The draft of one table: sniffed, profiled over all rows, its role and columns decided, with evidence."""
+    from .store.read import _connect, _header_key
+
+    con = con or _connect({})
+    # every part's header is compared (a few dozen monthly files); of many parts, the first and the last
+    sniffs = [sniff(f) for f in (files if len(files) <= 60 else [files[0], files[-1]])]
+    first = sniffs[0]
     evidence = list(first.evidence)
+    undecided = list(first.undecided)
     if len(files) > 1:
-        evidence.append(f"{len(files)} files matched by {location} (read as one table; first and last sampled)")
-        if list(samples[0].frame.columns) != list(samples[-1].frame.columns):
-            first.undecided.append(f"the parts' headers differ ({files[0].name} and {files[-1].name}): the kit reads "
-                                   "parts with the same columns")
-    _read_options(frame, options, evidence)
+        evidence.append(f"{len(files)} files matched by {location} (read as one table, every row profiled)")
+        heads = [[_header_key(h) for h in s.header] for s in sniffs]
+        other = next((i for i, h in enumerate(heads) if sorted(h) != sorted(heads[0])), None)
+        moved = next((i for i, h in enumerate(heads) if h != heads[0]), None)
+        if other is not None:
+            undecided.append(f"the parts' headers differ ({sniffs[0].path.name} and {sniffs[other].path.name}): the "
+                             "kit reads parts with the same columns; read them as separate tables")
+        elif moved is not None:
+            evidence.append(f"the parts' columns come in another order ({sniffs[0].path.name}, "
+                            f"{sniffs[moved].path.name}): matched by name, one table")
+    options, tprof, head, more = _profile_source(location, first, con)
+    evidence += more
+    samples = [Sample(files[0], first.kind, head, None, dict(options), list(first.evidence), [])]
+    profiles = {c: _as_profile(p) for c, p in tprof.columns.items()}
+    repeats = tprof.header_repeats()
+    if repeats:
+        undecided.append(f"{Path(location).name}: the header row appears {repeats:,} more time(s) inside the file "
+                         "(an export concatenated twice, or a second header row): remove the repeated header lines "
+                         "(and any repeated rows), then run init again")
     best = None
+    lines_mapping = _map_table("transactions", profiles)[0]
     for role in ("transactions", "contacts", "customers", "products"):
-        mapping, ev, explained = _map_table(role, frame, options)
+        mapping, ev, explained = _map_table(role, profiles) if role != "transactions" else \
+            (lines_mapping, *_map_table(role, profiles)[1:])
         required = [c for c, (req, _k) in CANONICAL_COLUMNS[role].items() if req]
         have = [c for c in required if c in mapping]
         if role == "transactions":
@@ -628,18 +505,28 @@ def draft_table(location: str, files: list[Path]) -> TableDraft:
         score = len(have) / len(required) + 0.3 * explained
         if role == "customers" and len(mapping) < 3:
             score -= 0.5
-        if role == "products" and "customer_id" in _map_table("transactions", frame, options)[0]:
+        if role == "products" and "customer_id" in lines_mapping:
             score -= 0.5
         if best is None or score > best[0]:
             best = (score, role, mapping, ev)
-    outcome = _outcome_table(frame, options)
     _score, role, mapping, ev = best
-    if outcome and (role != "transactions" or "ts" not in mapping):
-        return TableDraft("outcomes", location, samples, {}, {}, options, reading=evidence,
-                          undecided=list(first.undecided), outcome=outcome)
-    draft = TableDraft(role, location, samples, dict(mapping), ev, options, reading=evidence,
-                       undecided=list(first.undecided))
-    draft.personal = [c for c in frame.columns if _norm(c) in {_norm(x) for x in PERSONAL_SYNONYMS}
+    outcome = _outcome_table(profiles)
+    contact_list = role == "contacts" and ({"campaign_id", "contacted_at"} & set(mapping))
+    if outcome and not contact_list and (role != "transactions" or "ts" not in mapping):
+        d = TableDraft("outcomes", location, samples, {}, {}, options, reading=evidence, undecided=undecided,
+                       outcome=outcome, profile=tprof, rows=tprof.rows)
+        return d
+    draft = TableDraft(role, location, samples, dict(mapping), ev, options, reading=evidence, undecided=undecided,
+                       profile=tprof, rows=tprof.rows)
+    number_cols = [mapping[c] for c, (_r, kind) in CANONICAL_COLUMNS[role].items() if kind == "number" and c in mapping]
+    _number_options(tprof, number_cols, draft.options, draft.reading)
+    for c in number_cols:  # the evidence of number columns under the one layout chosen for the table
+        locale = (draft.options.get("thousands", ""), draft.options.get("decimal", "."))
+        col = next(k for k, v in mapping.items() if v == c)
+        profiles[c] = _as_profile(tprof[c], locale)
+        draft.evidence[col] = f"{c} — {draft.evidence[col].split(' — ', 1)[1].split(';')[0]}; " \
+                              f"{_describe('number', profiles[c])}"
+    draft.personal = [c for c in tprof.columns if _norm(c) in {_norm(x) for x in PERSONAL_SYNONYMS}
                       and c not in mapping.values()]
     required = [c for c, (req, _k) in CANONICAL_COLUMNS[role].items() if req]
     if role == "contacts":
@@ -654,127 +541,129 @@ def draft_table(location: str, files: list[Path]) -> TableDraft:
             constants["round"] = 1
         if constants:
             draft.options["constants"] = constants
-    # the layout first: the window below reads the dates with it
     for col in ("ts", "signup_date", "contacted_at"):
         if col in draft.columns:
-            p = profile(frame[draft.columns[col]], options)
-            if p.ts_format:
-                draft.options["ts_format"] = p.ts_format
-                if p.ts_note.startswith("AMBIGUOUS"):
-                    draft.undecided.append(f"{role}.{col}: {p.ts_note}; check ts_format ({p.ts_format} assumed)")
+            _time_choices(draft, col, profiles[draft.columns[col]], profiles)
     if role == "transactions":
-        _transactions_choices(draft, frame, samples)
+        _transactions_choices(draft, profiles)
         required = [c for c in required if c != "order_id"]
         if "amount" not in mapping and "unit_price" in mapping:
             required.remove("amount")
     for col in required:
         if col not in draft.columns and col not in draft.options.get("constants", {}):
-            draft.undecided.append(f"{role}.{col}: no column fits (columns: {', '.join(map(str, frame.columns))}); "
+            names = list(map(str, tprof.columns))
+            shown = ", ".join(names[:12]) + (f", … ({len(names):,} columns)" if len(names) > 12 else "")
+            draft.undecided.append(f"{role}.{col}: no column fits (columns: {shown}); "
                                    f"map it: tables.{role}.columns.{col}: <your column>")
     return draft
 
 
-def _transactions_choices(draft: TableDraft, frame: pd.DataFrame, samples: list[Sample]) -> None:
-    """Order id or a customer's day; how returns are written; zero-value lines; the first and last day."""
+def _time_choices(draft: TableDraft, col: str, p: Profile, profiles: dict[str, Profile]) -> None:
+    """The layout of a time column, its zones, and a time of day kept in a column of its own."""
+    c = p.column
+    if p.ts_format:
+        draft.options["ts_format"] = p.ts_format
+        if p.ts_note.startswith("AMBIGUOUS"):
+            draft.undecided.append(f"{draft.role}.{col}: {p.ts_note}; check ts_format ({p.ts_format} assumed)")
+    if c is not None and c.offsets > 1 and not draft.options.get("timezone"):
+        zone = _common_offset_zone(c)
+        draft.options["timezone"] = zone
+        draft.undecided.append(f"{draft.role}.{col}: the timestamps carry {c.offsets} different UTC offsets; they are "
+                               f"converted to one clock, {zone} (the most frequent offset) — set timezone to the "
+                               "shop's zone (Europe/Berlin, America/New_York...) if it keeps summer time")
+    if c is not None and c.zones:
+        draft.notes.append(f"{draft.role}.{col}: {c.zones:,} value(s) end in a named time zone")
+    if c is not None and c.ts_counts and not any("%H" in f or "%I" in f for f in c.ts_counts):
+        times = [h for h, q in profiles.items() if q.column is not None and q.column.times
+                 and q.column.times >= 0.95 * max(q.values, 1)]
+        if times:
+            draft.notes.append(f"{draft.role}.{col}: dates only, with the time of day in {times[0]!r}: the kit reads "
+                               "the date (months and days need no time)")
+
+
+def _common_offset_zone(c: ColumnProfile) -> str:
+    """A fixed-offset zone (Etc/GMT-8 is UTC+8) for the most frequent UTC offset among a column's values."""
+    found: dict[str, int] = {}
+    for value, k in c.top:
+        m = re.search(r"([+-])(\d{2}):?(\d{2})$", value.strip())
+        if m:
+            found[m.group(0)] = found.get(m.group(0), 0) + k
+    if not found:
+        return "UTC"
+    sign, hours, minutes = re.match(r"([+-])(\d{2}):?(\d{2})", max(found, key=found.get)).groups()
+    if int(minutes) or not int(hours):
+        return "UTC"
+    return f"Etc/GMT{'-' if sign == '+' else '+'}{int(hours)}"
+
+
+def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> None:
+    """Order id or a customer's day; how returns are written; zero-value lines (all rows counted)."""
     m = draft.columns
     if "order_id" not in m:
         m["order_id"] = None
         draft.evidence["order_id"] = ("none — no column reads as an order or receipt id: a purchase is a customer's day "
                                       "(BG/NBD), identical lines of a day are separate items")
     else:
-        orders = frame[m["order_id"]].astype("string").str.strip()
-        prefixed = orders.str.match(r"^[A-Za-z]\d+$")
-        digits = orders.str.fullmatch(r"\d+")
-        if prefixed.any() and digits.mean() > 0.5:
-            prefix = orders[prefixed].str[0].value_counts().index[0]
-            draft.cleaning["cancellation_prefix"] = prefix
-            draft.notes.append(f"cancellation_prefix: {prefix} — {int(prefixed.sum()):,} sampled order ids are '{prefix}' + "
-                               "digits among plain numbers: cancelled orders")
+        c = profiles[m["order_id"]].column
+        prefixed = {s: v for s, v in c.shapes.items() if re.fullmatch(r"a9+", s.strip())}
+        digits = sum(v[0] for s, v in c.shapes.items() if re.fullmatch(r"9+", s.strip()))
+        count = sum(v[0] for v in prefixed.values())
+        if count and digits > 0.5 * c.values and c.prefixes:
+            prefix = max(c.prefixes, key=c.prefixes.get)
+            if c.prefixes[prefix] >= 0.9 * sum(c.prefixes.values()):
+                draft.cleaning["cancellation_prefix"] = prefix
+                draft.notes.append(f"cancellation_prefix: {prefix} — {count:,} order ids are '{prefix}' + digits "
+                                   f"among {digits:,} plain numbers: cancelled orders")
     negatives = []
     for col in ("quantity", "amount"):
         if m.get(col):
-            n = int((_to_number(frame[m[col]], draft.options) < 0).sum())
-            if n:
-                negatives.append(f"{n:,} negative {col}")
+            c = profiles[m[col]].column
+            if c.negative:
+                negatives.append(f"{c.negative:,} negative {col}")
     if negatives or "cancellation_prefix" in draft.cleaning:
         draft.cleaning["returns"] = "net"
         draft.notes.append("returns: net — " + (", ".join(negatives) or "cancelled orders") +
-                           " in the sample: returns subtract from sales (drop leaves them out)")
+                           " over all lines: returns subtract from sales (drop leaves them out)")
     if m.get("amount"):
-        zero = int((_to_number(frame[m["amount"]], draft.options) == 0).sum())
+        zero = profiles[m["amount"]].column.zero
         if zero:
-            draft.notes.append(f"{zero:,} sampled lines have a zero amount: counted as purchases with no revenue "
+            draft.notes.append(f"{zero:,} lines have a zero amount: counted as purchases with no revenue "
                                "(cleaning.nonpositive_price: drop leaves them out)")
-    column = m.get("ts")
-    if column and samples[0].kind == "parquet":
-        # a columnar file: the engine reads the one column whole in seconds, so the window is exact
-        draft.first, draft.last = _parquet_ts_range(draft.path, column, draft.options.get("ts_format"))
-        return
-    if column:
-        stamps = []
-        for s in samples:
-            if column in s.ts_range:
-                stamps += list(s.ts_range[column])
-                continue
-            for part in (s.frame, s.tail):
-                if part is not None and column in part:
-                    fmt = draft.options.get("ts_format")
-                    text = part[column].astype("string").str.strip()
-                    if fmt in ("epoch", "epoch_ms"):
-                        read = pd.to_datetime(pd.to_numeric(text, errors="coerce"), unit="s" if fmt == "epoch" else "ms")
-                    else:
-                        read = pd.to_datetime(text, format=fmt or "mixed", errors="coerce")
-                    stamps += list(read.dropna())
-        if stamps:
-            draft.first, draft.last = min(stamps), max(stamps)
 
 
-def _parquet_ts_range(location: str, column: str, fmt: str | None) -> tuple[Any, Any]:
-    """The first and last timestamp of a Parquet source's column (every part of a glob), read by DuckDB."""
-    import duckdb
+def _outcome_table(profiles: dict[str, Profile]) -> dict[str, Any]:
+    """A ready per-customer outcome table: one arm column with two values and outcome columns that vary, or ``{}``.
 
-    quoted = '"' + column.replace('"', '""') + '"'
-    if fmt in ("epoch", "epoch_ms"):
-        value = f"make_timestamp(CAST(TRY_CAST({quoted} AS DOUBLE) * {1_000_000 if fmt == 'epoch' else 1000} AS BIGINT))"
-    else:
-        value = f"try_strptime(CAST({quoted} AS VARCHAR), '{fmt}')" if fmt else f"TRY_CAST({quoted} AS TIMESTAMP)"
-    con = duckdb.connect()
-    try:
-        low, high = con.execute(f"SELECT min({value}), max({value}) FROM read_parquet(?)", [location]).fetchone()
-    finally:
-        con.close()
-    return (pd.Timestamp(low) if low is not None else None), (pd.Timestamp(high) if high is not None else None)
-
-
-def _outcome_table(frame: pd.DataFrame, options: dict[str, Any]) -> dict[str, Any]:
-    """A ready per-customer outcome table: one arm column with two values and outcome columns, or ``{}``."""
-    names = {_norm(c): c for c in frame.columns}
+    A column with one value on every row is no outcome (a contact list's
+    ``responded: 0`` everywhere is not a result to analyse).
+    """
+    names = {_norm(c): c for c in profiles}
     arm = next((names[n] for n in ("istreatment", "treatment", "treated", "arm", "group", "variant", "组别", "分组")
                 if n in names), None)
-    if arm is None:
+    if arm is None or profiles[arm].column is None:
         return {}
-    levels = frame[arm].astype("string").str.strip().dropna().unique()
-    if len(levels) != 2:
+    levels = [v.strip() for v, _k in profiles[arm].column.top if v.strip()]
+    if profiles[arm].distinct_count != 2 or len(levels) != 2:
         return {}
     control = next((lv for lv in levels if str(lv).lower() in ("0", "control", "holdout", "false", "对照组", "no")), None)
     if control is None:
         return {}
     binary, continuous, pre, attributes = [], [], [], []
-    for c in frame.columns:
+    for c, p in profiles.items():
         if c == arm:
             continue
-        p = profile(frame[c], options)
         words = set(re.split(r"[\s_\-]+", str(c).lower()))
+        varies = p.distinct_count > 1
         if words & _ATTRIBUTE_WORDS or _norm(c) in _ATTRIBUTE_WORDS:
             attributes.append(c)  # who the customer is, not what the campaign did
-        elif (words & _PRE_WORDS) and p.number > 0.99 and p.filled == 1.0:
+        elif (words & _PRE_WORDS) and p.number > 0.99 and p.filled == 1.0 and varies:
             pre.append(c)
-        elif p.flag > 0.98 and p.filled == 1.0:
+        elif p.flag > 0.98 and p.filled == 1.0 and varies:
             binary.append(c)
-        elif p.number > 0.99 and p.filled == 1.0:
+        elif p.number > 0.99 and p.filled == 1.0 and varies:
             continuous.append(c)
         else:
-            attributes.append(c)  # missing values or text: no outcome
+            attributes.append(c)  # missing values, text, or one value everywhere: no outcome
     if not binary and not continuous:
         return {}
     return {"arm_col": arm, "control": int(control) if str(control).isdigit() else str(control),
@@ -786,6 +675,106 @@ _ATTRIBUTE_WORDS = {"age", "gender", "sex", "women", "woman", "female", "male", 
                     "income", "zip", "zipcode", "segment", "channel", "newbie", "mens", "womens", "性别", "年龄", "地区"}
 #: ... and that name behaviour before the campaign (the adjusted lift's covariates)
 _PRE_WORDS = {"history", "recency", "pre", "before", "past", "previous", "prior", "tenure", "baseline"}
+
+
+# ---------------------------------------------------------------------------------------------------- closing the loop
+
+
+#: a month whose sales are this many times the median month's is named (a totals row, a unit mix-up)
+MONTH_OUTLIER = 20.0
+
+
+def _draft_spec(tables: Sequence[TableDraft]) -> dict[str, Any]:
+    """The data spec the draft writes, as a mapping the loader takes (not cached: init only checks it)."""
+    spec: dict[str, Any] = {"tables": {}, "cache": False}
+    for t in tables:
+        if t.role in CANONICAL_COLUMNS and t.role not in spec["tables"]:
+            spec["tables"][t.role] = t.spec()
+    cleaning = {k: v for t in tables for k, v in t.cleaning.items()}
+    if cleaning:
+        spec["cleaning"] = cleaning
+    return spec
+
+
+def _correct(lines: TableDraft, message: str) -> bool:
+    """Change the draft so that the load the message came from reads; False when no change would."""
+    size = re.search(r"max_line_size: (\d+)", message)
+    if size and "max_line_size" not in lines.options:
+        lines.options["max_line_size"] = int(size.group(1))
+        lines.reading.append(f"max_line_size: {int(size.group(1)):,} — the load met a line over the reader's limit")
+        return True
+    if "several UTC offsets" in message and "timezone" not in lines.options:
+        column = lines.columns.get("ts")
+        c = lines.profile[column] if lines.profile is not None and column in lines.profile.columns else None
+        zone = _common_offset_zone(c) if c is not None else "UTC"
+        lines.options["timezone"] = zone
+        lines.undecided.append(f"transactions.ts: the timestamps carry several UTC offsets; converted to {zone} — set "
+                               "timezone to the shop's zone (Europe/Berlin, America/New_York...)")
+        return True
+    return False
+
+
+def close_loop(d: Draft, *, tries: int = 3) -> None:
+    """Load the draft through the run's loader and check it; correct it and load again where a check fails.
+
+    Checks: every value of a mapped column parses (else the load's message,
+    which names the unparsed share with examples, is written as a choice
+    left to the user); the window is the loaded data's (the last complete
+    month from the real last day); no key column is constant or nearly so;
+    month totals are plausible (none negative, none :data:`MONTH_OUTLIER`
+    times the median month). Cost: the load itself, one pass over the data.
+    """
+    from .periods import data_calendar
+
+    lines = d.table("transactions")
+    if lines is None or any(u for t in d.tables for u in t.undecided if "header row appears" in u):
+        return
+    _key_checks(d)
+    for _attempt in range(tries):
+        try:
+            store = load_store(_draft_spec(d.tables))
+        except (DataError, ParameterError, KeyError) as exc:
+            message = " ".join(str(exc).split()).strip("'\"")
+            message = message if len(message) <= 400 else message[:400] + "…"
+            if _correct(lines, message):
+                continue
+            d.undecided.append(f"loading this draft stops: {message}")
+            return
+        break
+    else:
+        d.undecided.append("loading this draft failed after corrections; run crm-kit check on it for the reason")
+        return
+    lines.loaded = True
+    lines.first, lines.last = data_calendar(store)
+    t = store.all_lines
+    monthly = store.con.to_pandas(t.group_by(month=t.ts.truncate("M")).aggregate(sales=t.amount.sum(), n=t.count())
+                                  .order_by("month"))
+    lines.reading.append(f"loaded with this draft by the run's loader: {int(monthly['n'].sum()):,} lines, every mapped "
+                         f"value parsed; lines from {lines.first.date()} to {lines.last.date()}")
+    negative = monthly[monthly["sales"] < 0]
+    if len(negative):
+        d.undecided.append(f"month totals: {', '.join(str(m)[:7] for m in negative['month'])} sum to negative sales: "
+                           "check the amount column (a refund column mapped as amount?)")
+    median = float(monthly["sales"].abs().median()) if len(monthly) else 0.0
+    high = monthly[monthly["sales"] > MONTH_OUTLIER * median] if median > 0 and len(monthly) >= 3 else monthly.iloc[:0]
+    for row in high.itertuples():
+        d.undecided.append(f"month totals: {str(row.month)[:7]} has sales {row.sales:,.2f}, {row.sales / median:,.0f}× "
+                           "the median month: check for a totals row or amounts in another unit")
+
+
+def _key_checks(d: Draft) -> None:
+    """A customer or order id that is one value on (nearly) every row is named: it identifies nothing."""
+    for t in d.tables:
+        if t.profile is None:
+            continue
+        for key in ("customer_id", "order_id", "product_id"):
+            column = t.columns.get(key)
+            if not column or column not in t.profile.columns:
+                continue
+            c = t.profile[column]
+            if c.values >= 20 and c.top and c.top[0][1] >= 0.9 * c.values and c.distinct <= max(2, c.values // 100):
+                d.undecided.append(f"{t.role}.{key}: {column!r} is {c.top[0][0]!r} on {_count(c.top[0][1], c.values)} "
+                                   "rows — nearly constant, so it identifies nothing; map another column")
 
 
 # ---------------------------------------------------------------------------------------------------- the whole draft
@@ -804,25 +793,33 @@ class Draft:
         return next((t for t in self.tables if t.role == role), None)
 
 
-def draft(files: Sequence[str | Path], *, month: str | None = None) -> Draft:
-    """Read a sample of each file and draft the data spec (see the module docstring)."""
-    from .periods import check_month, last_complete_month
+def draft(files: Sequence[str | Path], *, month: str | None = None, check: bool = True) -> Draft:
+    """Sniff and profile each file over all rows, draft the data spec, then load it to check it (module docstring).
 
-    tables = [draft_table(location, found) for location, found in _group_files([Path(f) for f in files])]
+    ``check=False`` leaves out the load (the window then stays unknown).
+    """
+    from .periods import check_month, last_complete_month
+    from .store.read import _connect
+
+    con = _connect({})
+    tables = [draft_table(location, found, con=con) for location, found in _group_files([Path(f) for f in files])]
     undecided = [u for t in tables for u in t.undecided]
     roles = [t.role for t in tables]
     for role in set(roles):
         if roles.count(role) > 1 and role != "outcomes":
             undecided.append(f"{roles.count(role)} files look like {role}: the first is used; put the others in one "
                              "folder (monthly parts) or choose")
-    lines = next((t for t in tables if t.role == "transactions"), None)
+    d = Draft(tables, None, undecided)
+    if check:
+        close_loop(d)
+    lines = d.table("transactions")
     if month is not None:
-        month = check_month(month)
+        d.month = check_month(month)
     elif lines is not None and lines.last is not None:
-        month = last_complete_month(last=lines.last)
+        d.month = last_complete_month(last=lines.last)
     if lines is None and not any(t.role == "outcomes" for t in tables):
-        undecided.append("no file looks like line items (a customer id, a timestamp and an amount per line)")
-    return Draft(tables, month, undecided)
+        d.undecided.append("no file looks like line items (a customer id, a timestamp and an amount per line)")
+    return d
 
 
 def _yaml_value(value: Any) -> str:
@@ -833,7 +830,7 @@ def _yaml_value(value: Any) -> str:
 
 def data_yaml(d: Draft) -> str:
     """The data spec as YAML text, every choice commented with its evidence."""
-    out = ["# Data spec drafted by crm-kit init from a sample of each file. Every guess says why; check them, then",
+    out = ["# Data spec drafted by crm-kit init from every row of each file. Every guess says why; check them, then",
            "# `crm-kit check` reads the whole data with it.", "tables:"]
     for t in d.tables:
         if t.role == "outcomes":
@@ -862,7 +859,7 @@ def data_yaml(d: Draft) -> str:
             out.append(f"  {key}: {_yaml_value(value)}")
     lines = d.table("transactions")
     if lines is not None and lines.first is not None:
-        how = "the whole file" if lines.samples[0].kind == "parquet" else "its first and last megabyte"
+        how = "the draft loaded by the run's loader"
         out.append(f"# window: the lines run from {lines.first.date()} to {lines.last.date()} (read from {how}); "
                    "set window: {start: ..., end: ...} to analyse part of it")
     for u in d.undecided:
@@ -880,7 +877,7 @@ def run_yaml(d: Draft, data_path: Path, run_name: str) -> str:
     else:
         out[-1] = "common: {}"
     if d.month:
-        out.append(f'  month: "{d.month}"   # the last month the sampled data covers to its last day')
+        out.append(f'  month: "{d.month}"   # the last month the data covers to its last day')
     out.append("steps:")
     if d.table("transactions") is not None:
         out += ["  - name: discovery", "    notebook: 01_knowledge_discovery",
@@ -942,14 +939,11 @@ def summary_text(d: Draft, data_path: Path | None = None, run_path: Path | None 
     for t in d.tables:
         what = {"transactions": "line items", "customers": "the member form", "products": "the catalogue",
                 "contacts": "a contact list", "outcomes": "a per-customer outcome table"}[t.role]
-        rows = sum(len(s.frame) for s in t.samples)
-        out.append(f"{t.path}: {what} ({rows:,} rows sampled)")
+        out.append(f"{t.path}: {what} ({t.rows:,} rows, every one profiled)")
         if t.role == "transactions":
-            frame = pd.concat([s.frame for s in t.samples], ignore_index=True)
             cust = t.columns.get("customer_id")
-            if cust:
-                ids = frame[cust].astype("string").str.strip(" \t\u00a0\u3000")
-                out.append(f"  {ids.nunique():,} customers in the sample"
+            if cust and t.profile is not None:
+                out.append(f"  {t.profile[cust].distinct:,} customer ids"
                            + (f"; lines from {t.first.date()} to {t.last.date()}" if t.first is not None else ""))
         for col, src in t.columns.items():
             out.append(f"  {col:<12} <- {src if src is not None else '(none)'}")

@@ -19,6 +19,8 @@ import ibis.expr.datatypes as dt
 
 from ..config import resolve_path, search_roots
 from ..errors import DataError, MissingColumnError, ParameterError
+from .layouts import MONEY_EDGE, TRAILING_MINUS
+from .sniff import DESCRIBE, detect_encoding, file_kind, read_head, refusal
 from .spec import CANONICAL_COLUMNS, EPOCH_FORMATS, PERSONAL_FIELDS, _check_table_spec
 
 _log = logging.getLogger("crm_kit.store")
@@ -42,7 +44,12 @@ def _glob(path: str | os.PathLike) -> tuple[str, list[Path]]:
     else:
         bases, pattern = search_roots(), text
     for base in bases:
-        matches = sorted(m.resolve() for m in base.glob(pattern))
+        found = sorted(base.glob(pattern))
+        dangling = [m for m in found if m.is_symlink() and not m.exists()]
+        if dangling:
+            raise DataError(f"{dangling[0]} (matched by '{path}') is a link to {os.readlink(dangling[0])}, which does "
+                            "not exist; restore the file it points to or remove the link")
+        matches = sorted(m.resolve() for m in found)
         if matches:
             return str(base.resolve() / pattern), matches
     raise DataError(f"no file matches '{path}' (looked from {', '.join(str(b) for b in bases)}); check the path in params")
@@ -310,67 +317,23 @@ _LATIN1 = {"latin-1", "latin1", "iso-8859-1", "iso8859-1"}
 
 
 def _sniff(path: Path) -> str:
-    """What a file holds, from its first bytes: parquet, excel, xls, duckdb, gzip, zstd, text or empty."""
-    with open(path, "rb") as fh:
-        head = fh.read(16)
-    if not head:
-        return "empty"
-    if head[:4] == b"PAR1":
-        return "parquet"
-    if head[:4] == b"PK\x03\x04":
-        return "excel"
-    if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return "xls"
-    if head[8:12] == b"DUCK":
-        return "duckdb"
-    if head[:2] == b"\x1f\x8b":
-        return "gzip"
-    if head[:4] == b"\x28\xb5\x2f\xfd":
-        return "zstd"
-    return "text"
+    """What a file holds, from its bytes (:func:`crm_kit.store.sniff.file_kind`)."""
+    return file_kind(path)
 
 
 def _open_text_sample(path: Path, kind: str, size: int = 1 << 20) -> bytes:
-    if kind == "gzip":
-        import gzip
-
-        with gzip.open(path, "rb") as fh:
-            return fh.read(size)
-    with open(path, "rb") as fh:
-        return fh.read(size)
+    return read_head(path, kind, size)
 
 
-def detect_encoding(sample: bytes) -> str | None:
-    """The encoding of a text sample: a BOM, valid UTF-8, or Chinese GB18030 (GBK's superset); ``None`` when unsure."""
-    if sample.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    try:
-        sample.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(sample) - 3:  # a character cut by the sample's end
-            return "utf-8"
-    try:
-        sample.decode("gb18030")
-    except UnicodeDecodeError:
-        return None
-    # Chinese text in GBK is mostly pairs of bytes both at 0xA1 or above (the GB2312 area); a Western
-    # single-byte text (cp1252, latin-1) decodes as GBK too, but its pairs end in an ASCII letter
-    pairs = gb2312 = 0
-    i = 0
-    while i < len(sample) - 1:
-        if sample[i] >= 0x81:
-            pairs += 1
-            gb2312 += sample[i] >= 0xA1 and sample[i + 1] >= 0xA1
-            i += 2
-        else:
-            i += 1
-    return "gb18030" if pairs and gb2312 / pairs >= 0.8 else None
+def _mixed_line_endings(path: Path, kind: str) -> bool:
+    """Whether the start of a text file ends its lines in CRLF and in LF both."""
+    head = _open_text_sample(path, kind, 1 << 20)
+    crlf = head.count(b"\r\n")
+    return bool(crlf) and head.count(b"\n") > crlf
 
 
-def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None, errors: str = "strict") -> Path:
+def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None, errors: str = "strict", *,
+                newlines: bool = False) -> Path:
     """A UTF-8 comma-separated copy of a text file in the cache (the input is never touched).
 
     With ``errors="replace"`` a byte the encoding cannot read becomes U+FFFD
@@ -381,7 +344,7 @@ def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None, err
 
     st = path.stat()
     key = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}|{sampled_digest(path, st.st_size)}|{encoding}|"
-                         f"{errors}|{delimiter}".encode()).hexdigest()[:24]
+                         f"{errors}|{delimiter}|{newlines}".encode()).hexdigest()[:24]
     folder = scratch_dir("converted")
     target = folder / f"{key}.csv"
     if target.exists():
@@ -390,12 +353,12 @@ def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None, err
     if kind == "gzip":
         import gzip
 
-        source = gzip.open(path, "rt", encoding=encoding, errors=errors, newline="")
+        source = gzip.open(path, "rt", encoding=encoding, errors=errors, newline=None if newlines else "")
     elif kind == "zstd":
         raise DataError(f"{path.name} is zstd-compressed {encoding} text, which the engine reads only as UTF-8; "
                         f"decompress it (zstd -d {path.name}) and point the table's path at the .csv")
     else:
-        source = open(path, encoding=encoding, errors=errors, newline="")
+        source = open(path, encoding=encoding, errors=errors, newline=None if newlines else "")
     try:
         with source as src, open(tmp, "w", encoding="utf-8", newline="") as out:
             if delimiter == "whitespace":
@@ -431,7 +394,7 @@ def _excel_as_parquet(path: Path, tspec: Mapping[str, Any]) -> Path:
 
     sheet = tspec.get("sheet", 0)
     st = path.stat()
-    key = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}|{sheet}|{tspec.get('header', True)}|"
+    key = hashlib.sha256(f"merged|{path}|{st.st_size}|{st.st_mtime_ns}|{sheet}|{tspec.get('header', True)}|"
                          f"{tspec.get('skip_rows', 0)}".encode()).hexdigest()[:24]
     folder = cache_root() / "converted"
     folder.mkdir(parents=True, exist_ok=True)
@@ -452,13 +415,76 @@ def _excel_as_parquet(path: Path, tspec: Mapping[str, Any]) -> Path:
                         f"its sheets: {names}; set the table's sheet:")
     if isinstance(sheet, int) and not 0 <= sheet < len(names):
         raise DataError(f"{path.name} has {len(names)} sheet(s) {names}; sheet: {sheet} is not one of them")
-    frame = pd.read_excel(path, sheet_name=sheet, dtype=str, header=0 if tspec.get("header", True) else None,
-                          skiprows=tspec.get("skip_rows", 0), engine="openpyxl")
-    frame.columns = [str(c) for c in frame.columns]
+    grid = pd.read_excel(path, sheet_name=sheet, dtype=str, header=None, engine="openpyxl")
+    # a merged cell holds its value in its first cell only: every cell of the range gets it (a receipt's date
+    # merged over its lines belongs to each line; dropped, the lines would look like repeats)
+    for top, left, bottom, right in _merged_ranges(path, names[sheet] if isinstance(sheet, int) else sheet):
+        if top - 1 < len(grid) and left - 1 < grid.shape[1]:
+            grid.iloc[top - 1:bottom, left - 1:right] = grid.iat[top - 1, left - 1]
+    grid = grid.iloc[int(tspec.get("skip_rows", 0) or 0):]
+    if tspec.get("header", True):
+        header = ["" if pd.isna(h) else str(h) for h in grid.iloc[0]] if len(grid) else []
+        seen: dict[str, int] = {}
+        names_out = []
+        for i, h in enumerate(header):
+            h = h.strip() or f"Unnamed: {i}"
+            seen[h] = seen.get(h, -1) + 1
+            names_out.append(h if not seen[h] else f"{h}.{seen[h]}")
+        frame = grid.iloc[1:].reset_index(drop=True)
+        frame.columns = names_out
+    else:
+        frame = grid.reset_index(drop=True)
+        frame.columns = [str(c) for c in range(grid.shape[1])]
+    frame = frame.dropna(how="all")
     tmp = folder / f".{key}.{os.getpid()}.tmp"
     frame.to_parquet(tmp, index=False)
     tmp.rename(target)
     return target
+
+
+def _merged_ranges(path: Path, sheet: str) -> list[tuple[int, int, int, int]]:
+    """The merged cell ranges of a workbook's sheet as (first row, first column, last row, last column), 1-based.
+
+    Read from the sheet's XML (``<mergeCell ref="A2:A5"/>``): openpyxl's
+    read-only mode, which reads large workbooks fast, does not report them.
+    """
+    import re as _re
+    import zipfile
+
+    from openpyxl.utils.cell import range_boundaries
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+            rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+            found = next((m for m in _re.finditer(r"<(?:\w+:)?sheet\b[^>]*>", book)
+                          if _re.search(r'name="([^"]*)"', m.group(0)) and
+                          _xml_text(_re.search(r'name="([^"]*)"', m.group(0)).group(1)) == sheet), None)
+            if found is None:
+                return []
+            rid = _re.search(r'r:id="([^"]+)"', found.group(0))
+            target = None
+            for tag in _re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
+                ident, where = _re.search(r'\bId="([^"]+)"', tag), _re.search(r'\bTarget="([^"]+)"', tag)
+                if rid and ident and where and ident.group(1) == rid.group(1):
+                    target = where.group(1)
+            if target is None:
+                return []
+            member = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            xml = archive.read(member).decode("utf-8", "replace")
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return []
+    out = []
+    for ref in _re.findall(r'<(?:\w+:)?mergeCell\b[^>]*ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"', xml):
+        left, top, right, bottom = range_boundaries(ref)
+        out.append((top, left, bottom, right))
+    return out
+
+
+def _xml_text(text: str) -> str:
+    import html
+
+    return html.unescape(text)
 
 
 #: bytes read from each of :data:`DIGEST_BLOCKS` places of an input file for its content digest
@@ -588,23 +614,19 @@ def _read_table(con, name: str, tspec: Mapping[str, Any]):
     raise ParameterError(f"{name}: unknown format '{fmt}' (use csv, parquet, excel or duckdb)")
 
 
-_DESCRIBE = {"parquet": "a Parquet file", "excel": "an Excel workbook (.xlsx)", "xls": "an old Excel workbook (.xls)",
-             "duckdb": "a DuckDB database", "gzip": "gzip-compressed text", "zstd": "zstd-compressed text",
-             "text": "text (CSV or similar)"}
-
-
 def _check_content(name: str, path: Path, kind: str, fmt: str, explicit: bool) -> None:
     """Refuse a file whose content is not the format it claims, naming what it holds and the fix."""
-    if kind == "empty":
-        raise DataError(f"{name}: {path} is empty (0 bytes); point tables.{name}.path at a file with data")
-    if kind == "xls":
-        raise DataError(f"{name}: {path.name} is an old Excel workbook (.xls), which the kit does not read; "
-                        "save it as .xlsx (then format: excel) or as CSV")
+    why = refusal(path, kind)
+    if why:
+        raise DataError(f"{name}: {why}")
+    if kind == "zip":
+        raise DataError(f"{name}: {path.name} is a zip archive; unzip it, or name it .zip (the kit reads the one file "
+                        "inside a zip)")
     fits = {"csv": ("text", "gzip", "zstd"), "parquet": ("parquet",), "excel": ("excel",), "duckdb": ("duckdb",)}
     if kind not in fits.get(fmt, (kind,)):
         claim = f"tables.{name}.format says {fmt}" if explicit else f"its name says {fmt}"
         right = {"parquet": "parquet", "excel": "excel", "duckdb": "duckdb"}.get(kind, "csv")
-        raise DataError(f"{name}: {path.name} holds {_DESCRIBE.get(kind, kind)}, but {claim}; "
+        raise DataError(f"{name}: {path.name} holds {DESCRIBE.get(kind, kind)}, but {claim}; "
                         f"set tables.{name}.format: {right} (or rename the file)")
 
 
@@ -618,8 +640,8 @@ def _read_text(con, name: str, tspec: Mapping[str, Any], files: list[Path], kind
         sample = _open_text_sample(files[0], kinds[files[0]])
         encoding = detect_encoding(sample)
         if encoding is None:
-            raise DataError(f"{name}: cannot tell the encoding of {files[0].name}: it is not UTF-8 and does not read "
-                            f"as Chinese GB18030; set tables.{name}.encoding (e.g. gbk, big5, latin-1, cp1252, utf-16)")
+            raise DataError(f"{name}: cannot tell the encoding of {files[0].name}: it reads as none of UTF-8, UTF-16, "
+                            f"GB18030, Big5, Shift-JIS or cp1252; set tables.{name}.encoding (e.g. latin-1, cp1250)")
     encoding = (encoding or "utf-8").lower()
     # standard CSV quoting said, not sniffed: the engine's sniffer decides from a sample, and a first quoted field
     # after it (line 25,000 of an export) would otherwise stop the read
@@ -634,13 +656,16 @@ def _read_text(con, name: str, tspec: Mapping[str, Any], files: list[Path], kind
         options["delim"] = delimiter
     errors = tspec.get("encoding_errors", "strict")
     native = (encoding in _UTF8 or encoding in _UTF16 or encoding in _LATIN1) and errors == "strict"
-    if native and delimiter != "whitespace":
+    # a file whose lines end in CRLF and LF both (parts pasted together on two systems) is copied with one line
+    # break: the engine's sniffer refuses mixed endings
+    mixed = [f for f in files if kinds[f] in ("text", "gzip") and _mixed_line_endings(f, kinds[f])]
+    if native and delimiter != "whitespace" and not mixed:
         if encoding in _UTF16:
             options["encoding"] = "utf-16"
         elif encoding in _LATIN1:
             options["encoding"] = "latin-1"
         return _read_parts(con, name, [str(f) for f in files] if len(files) > 1 else where, options)
-    converted = [str(_transcoded(f, kinds[f], encoding, delimiter, errors)) for f in files]
+    converted = [str(_transcoded(f, kinds[f], encoding, delimiter, errors, newlines=f in mixed)) for f in files]
     if delimiter == "whitespace":
         options["delim"] = ","
     return _read_parts(con, name, converted if len(converted) > 1 else converted[0], options,
@@ -802,12 +827,16 @@ def _text(value, tokens: list[str]):
 
 
 def _number(value, tspec: Mapping[str, Any], tokens: list[str]):
-    """A number from text: currency sign, thousands separator and decimal comma handled; NaN and inf are missing."""
+    """A number from text: currency sign or code, thousands separator and decimal comma handled; NaN and inf are missing.
+
+    The layouts are :mod:`crm_kit.store.layouts`' (the same that ``crm-kit init`` counts in its profile).
+    """
     if value.type().is_numeric():
         f = value.cast("float64")
         return (f.isnan() | f.isinf()).ifelse(ibis.null("float64"), f), None
     s = _text(value, tokens + list(_NON_FINITE))
-    s = s.re_replace(r"^[¥￥$€£]\s*|\s*(元|RMB|CNY)$", "")
+    # a currency sign or code before or after the number (-€12, € -12, 12,50 €, EUR 12.50), a minus at the end (12.50-)
+    s = s.re_replace(MONEY_EDGE, r"\1").re_replace(TRAILING_MINUS, r"-\1")
     thousands, decimal = tspec.get("thousands"), tspec.get("decimal", ".")
     if thousands:
         s = s.replace(str(thousands), "")
@@ -1008,6 +1037,11 @@ def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | No
         n_bad = int(counts[f"_bad{i}"])
         if n_bad:
             examples = con.to_pandas(raw_table.filter(bad).select(v=value.cast("string")).limit(3))["v"].tolist()
+            header = value.get_name() if hasattr(value, "get_name") else None
+            if header and any(str(e).strip() == str(header).strip() for e in examples):
+                raise DataError(f"{name}: the header row appears again inside the file (the {col} column reads "
+                                f"{_clip(header, 40)!r} as a value): an export concatenated twice, or a second header "
+                                "row; remove the repeated header lines (and any repeated rows), then load again")
             if kind == "timestamp" and all(re.fullmatch(r"\d{10}(\.\d+)?", str(e).strip()) for e in examples):
                 fix = f"they look like seconds since 1970: set tables.{name}.ts_format: epoch"
             elif kind == "timestamp" and all(re.fullmatch(r"\d{13}", str(e).strip()) for e in examples):

@@ -1,0 +1,108 @@
+"""The layouts values are written in: money, numbers and dates, shared by the profile and the reader.
+
+One vocabulary, so that what ``crm-kit init`` counts as readable is what the
+loader reads: currency signs and codes before or after a number, a minus
+before or after the sign (or at the end, as ERP exports write it), the
+thousands and decimal separators of any locale, and the date and time
+layouts (those the reader takes by itself and those it needs told).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["CURRENCY_SIGNS", "CURRENCY_CODES", "MONEY_EDGE", "TRAILING_MINUS", "THOUSANDS", "SELF_READ_DATES",
+           "number_locales", "date_format"]
+
+#: currency signs a money text may carry before or after the number
+CURRENCY_SIGNS = "¥￥$€£₹₩₽₺฿₫₱₪₴₦"
+#: currency codes and words (longest first where one begins another)
+CURRENCY_CODES = ("US$", "HK$", "NT$", "R$", "S$", "A$", "C$", "RMB", "CNY", "USD", "EUR", "GBP", "JPY", "HKD", "TWD",
+                  "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "INR", "KRW", "AUD", "CAD", "NZD", "SGD", "BRL",
+                  "MXN", "RUB", "TRY", "ZAR", "AED", "SAR", "THB", "MYR", "IDR", "PHP", "VND", "руб", "zł", "Kč",
+                  "kr", "Ft", "Fr", "Rs", "元", "円", "圆")
+_CUR = "|".join(re.escape(c) for c in sorted(CURRENCY_CODES, key=len, reverse=True)) + f"|[{CURRENCY_SIGNS}]"
+#: a sign or code at either edge of a money text (group 1 keeps a minus written before the sign: -€12 → -12)
+MONEY_EDGE = rf"^([+-]?)\s*(?:{_CUR})\.?\s*|\s*(?:{_CUR})\.?\s*$"
+#: a minus written after the number (12.50-, as SAP and some tills write it): moved to the front
+TRAILING_MINUS = "^([0-9][0-9.,' \u00a0\u202f]*)-$"
+#: thousands separators of the world's locales (none, comma, dot, space, no-break and narrow spaces, apostrophe)
+THOUSANDS = ("", ",", ".", " ", "\u00a0", "\u202f", "'")
+#: the date layouts the reader takes without being told (ISO, year first, YYYYMMDD, Chinese)
+SELF_READ_DATES = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
+
+
+def number_locales(digits: str) -> set[tuple[str, str]]:
+    """The (thousands, decimal) pairs that read a number written as ``digits`` (each digit as ``9``).
+
+    >>> sorted(number_locales("9,999.99"))
+    [(',', '.')]
+    >>> (".", ",") in number_locales("9.999,99")
+    True
+    """
+    out = set()
+    for t in THOUSANDS:
+        for d in (".", ","):
+            if t == d:
+                continue
+            if re.fullmatch(rf"9+(?:{re.escape(d)}9+)?", digits) or (
+                    t and re.fullmatch(rf"9{{1,3}}(?:{re.escape(t)}999)+(?:{re.escape(d)}9+)?", digits)):
+                out.add((t, d))
+    return out
+
+
+_DATE_YMD = re.compile(r"^(9999)([-/.])(9{1,2})\2(9{1,2})")
+_DATE_CN = re.compile(r"^9999年9{1,2}月9{1,2}日")
+_DATE_XXY = re.compile(r"^(9{1,2})([-/.])(9{1,2})\2(9999|99)(?![9])")
+_TIME = re.compile(r"^(?:[ a]|, ?)(9{1,2}):(99)(?::(99)(\.9+)?)?( a(?=$| ))?")
+_OFFSET = re.compile(r"^ ?(?:a|[+-]99:?99|[+-]99)$")
+
+
+def date_format(shape: str, order: str = "dmy") -> tuple[str | None, str]:
+    """The strptime layout of a value's shape (digits as 9, a run of letters as a), and what the value is.
+
+    ``order`` says how a date with the year last is read (``dmy`` or ``mdy``).
+    The second item is ``self`` (the reader takes it as it is: ISO, year
+    first, YYYYMMDD, 年月日, with or without a UTC offset), ``told`` (a
+    layout the reader needs as ``ts_format``), ``zone`` (a named time zone
+    after the time), ``time`` (a time of day alone) or ``""`` (not a date).
+    """
+    if re.fullmatch(r"9{1,2}:99(?::99)?(?: ?a)?", shape):
+        return None, "time"
+    if shape == "99999999":
+        return "%Y%m%d", "self"
+    m = _DATE_CN.match(shape)
+    if m:
+        rest = shape[m.end():]
+        fmt = "%Y年%m月%d日"
+    else:
+        m = _DATE_YMD.match(shape) or _DATE_XXY.match(shape)
+        if not m:
+            return None, ""
+        sep = m.group(2)
+        if m.re is _DATE_YMD:
+            fmt = f"%Y{sep}%m{sep}%d"
+        else:
+            year = "%Y" if len(m.group(4)) == 4 else "%y"
+            fmt = f"%d{sep}%m{sep}{year}" if order == "dmy" else f"%m{sep}%d{sep}{year}"
+        rest = shape[m.end():]
+    kind = "self" if fmt.startswith("%Y") and (fmt[2] in "-/.年") else "told"
+    if rest:
+        t = _TIME.match(rest)
+        if not t:
+            return None, ""
+        glue = rest[:t.start(1)]
+        ampm = bool(t.group(5))
+        hour = "%I" if ampm else "%H"
+        fmt += ("T" if glue == "a" else glue) + f"{hour}:%M" + (":%S" if t.group(3) else "") + \
+            (".%f" if t.group(4) else "") + (" %p" if ampm and t.group(5).startswith(" ") else "%p" if ampm else "")
+        rest = rest[t.end():]
+        if ampm:
+            kind = "told"
+    if rest:
+        if _OFFSET.fullmatch(rest):
+            return fmt, kind if kind == "self" else "told"
+        if re.fullmatch(r" [a/_+\-9]+", rest):
+            return fmt, "zone"
+        return None, ""
+    return fmt, kind
