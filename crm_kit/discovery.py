@@ -34,7 +34,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .engine import distinct_orders, month_bounds, order_grain, parse_period
+from .engine import buyers, distinct_orders, month_bounds, order_grain, parse_period, purchases_only
 from .store import PERSONAL_FIELDS, Store
 from .errors import DataError, EmptyGroupError, ParameterError
 
@@ -497,7 +497,7 @@ def repurchase_intervals(store: Store, *, as_of: Any, since: Any = None) -> pd.D
     """
     as_of = pd.Timestamp(as_of)
     since = None if since is None else pd.Timestamp(since)
-    t = order_grain(store.transactions, cut_at=(as_of, since))
+    t = purchases_only(order_grain(store.transactions, cut_at=(as_of, since)))  # a return day is no purchase day
     t = t.filter(t.ts < as_of)
     if since is not None:
         t = t.filter(t.ts >= since)
@@ -544,14 +544,18 @@ def growth_kpis(store: Store) -> pd.DataFrame:
     long before buying). Store sales include anonymous lines.
     """
     t = order_grain(store.transactions)  # months are whole days: the order table gives the same figures
-    first = t.group_by("customer_id").aggregate(first_month=t.ts.min().truncate("M"))
-    tm = t.mutate(month=t.ts.truncate("M")).join(first, "customer_id")
+    bought = purchases_only(t)  # a customer's first month is their first purchase's, never a return's
+    first = bought.group_by("customer_id").aggregate(first_month=bought.ts.min().truncate("M"))
+    tm = t.mutate(month=t.ts.truncate("M")).left_join(first, "customer_id")
+    new = (tm.month == tm.first_month).fill_null(False)
+    if "is_return" in tm.columns:
+        new = new & ~tm.is_return
     cust = (
         tm.group_by("month")
         .aggregate(
             customer_sales=tm.amount.sum(),
-            customers=tm.customer_id.nunique(),
-            new_customers=(tm.month == tm.first_month).ifelse(tm.customer_id, ibis.null("string")).nunique(),
+            customers=buyers(tm),
+            new_customers=new.ifelse(tm.customer_id, ibis.null("string")).nunique(),
             orders=distinct_orders(tm),
         )
         .to_pandas()
@@ -588,7 +592,7 @@ def new_customer_repeat_rate(store: Store, *, within_days: int = 90, as_of: Any 
     first purchase. Cohorts whose window is not over by ``as_of`` (default:
     the last transaction) are marked incomplete.
     """
-    t = order_grain(store.transactions)
+    t = purchases_only(order_grain(store.transactions))
     days = t.select(customer_id=t.customer_id, day=t.ts.date()).distinct()
     first = days.group_by("customer_id").aggregate(first_day=days.day.min())
     d = days.join(first, "customer_id")
