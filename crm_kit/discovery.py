@@ -59,6 +59,7 @@ __all__ = [
     "store_member_profile",
     "profile_fields",
     "product_view",
+    "skip_note",
     "pair_level",
     "TARGET_RULE_DEFAULTS",
 ]
@@ -174,6 +175,27 @@ def customer_behaviour(store: Store, *, month: Any, lookback_months: int = 3) ->
     return out.sort_index()
 
 
+def skip_note(store: Store, step: str) -> str:
+    """One line saying why a product step (``"the bestseller list"``, ``"the category mix"``...) does not run here.
+
+    An export without a product column loads (a till's amounts, amounts per
+    order); its product steps are skipped, and say so, never as an error.
+    """
+    if not store.has_products:
+        return f"{step[:1].upper()}{step[1:]} is skipped: the export has no product column (map " \
+               "tables.transactions.columns.product_id to run it)."
+    if not store.has_categories:
+        return f"No product categories in this data: {step} is skipped (add a products table with a category column)."
+    return ""
+
+
+def _skipped(store: Store, step: str, columns: Sequence[str]) -> pd.DataFrame:
+    """An empty table of ``columns`` whose ``attrs["note"]`` is :func:`skip_note`."""
+    out = pd.DataFrame(columns=list(columns))
+    out.attrs["note"] = skip_note(store, step)
+    return out
+
+
 def category_mix(store: Store, groups: pd.DataFrame, *, month: Any, lookback_months: int = 1) -> pd.DataFrame:
     """Share of each group's spend per product category (rows: groups, columns: categories)."""
     if not store.has_categories:
@@ -241,7 +263,8 @@ def behaviour_table(
         table["top_categories"] = names
     table = table.reset_index()
     return _leave_out_empty(table, {
-        "brand_loyalty": "brand loyalty (the data has no brands: map products.brand)",
+        "brand_loyalty": ("brand loyalty (skipped: the export has no product column)" if not store.has_products
+                          else "brand loyalty (the data has no brands: map products.brand)"),
         "promo_share": "promotion sensitivity (the lines carry no promotion flag: map transactions.promo)",
     })
 
@@ -344,6 +367,9 @@ def product_classes(
     """
     if not 0 < bestseller_sales_share < 1:
         raise ParameterError("bestseller_sales_share must be between 0 and 1")
+    if not store.has_products:
+        return _skipped(store, "the bestseller list", ["product_id", "units", "sales", "orders", "buyers",
+                                                       "weekly_units", "sales_rank", "class"])
     start, end = parse_period(period, "period")
     weeks = (end - start).days / 7.0
     lines = store.product_lines
@@ -383,6 +409,8 @@ def group_bestsellers(store: Store, customer_ids: Iterable[str], *, period: Any,
     ids = [str(c) for c in customer_ids]
     if not ids:
         raise DataError("group_bestsellers: the customer group is empty")
+    if not store.has_products:
+        return _skipped(store, "the group's bestsellers", ["product_id", "sales", "units", "buyers", "buyer_share"])
     lines = store.product_lines
     t = lines.filter((lines.ts >= start) & (lines.ts < end) & lines.customer_id.isin(ids))
     keys = ["product_id"] + [c for c in ("category", "brand") if c in t.columns]
@@ -433,6 +461,9 @@ def bought_together(
     """
     if level not in ("category", "product"):
         raise ParameterError(f"level={level!r}: use 'category' or 'product'")
+    if not store.has_products:
+        return _skipped(store, "the bought-together pairs", ["antecedent", "consequent", "orders_with_both",
+                                                             "support", "confidence", "lift"])
     col = "category" if level == "category" else "product_id"
     if col not in store.transactions.columns:
         raise DataError("category-level pairs need product categories; use level='product' or add products")

@@ -283,3 +283,44 @@ def test_orders_alone_with_totals_load(tmp_path):
     # order RET-1001 (total -20), left out under the default returns: drop; refunds dropped too
     assert kit["visits"].tolist() == [3, 3]
     assert kit["net"].tolist() == pytest.approx([150.0, 135.0])
+
+
+@pytest.mark.notebook
+def test_notebook_01_runs_on_a_store_without_products(tmp_path):
+    """Knowledge discovery end to end on a till export with no product column: the product steps say why they skip."""
+    import numpy as np
+    import papermill as pm
+    import yaml
+
+    from conftest import ROOT
+
+    rng = np.random.default_rng(7)
+    n = 600
+    lines = pd.DataFrame({
+        "member": [f"m{k:03d}" for k in rng.integers(0, 60, n)],
+        "receipt": [f"R{k:05d}" for k in range(n)],
+        "time": (pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 90 * 24 * 60, n), unit="min"))
+        .strftime("%Y-%m-%d %H:%M"),
+        "total": rng.gamma(2.0, 40.0, n).round(2),
+    })
+    lines.to_csv(tmp_path / "till.csv", index=False)
+    spec = {"tables": {"transactions": {"path": "till.csv", "columns": {
+        "customer_id": "member", "order_id": "receipt", "ts": "time", "amount": "total"}}}}
+    (tmp_path / "data.yaml").write_text(yaml.safe_dump(spec))
+    out = tmp_path / "out"
+    out.mkdir()
+    executed = tmp_path / "01.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "01_knowledge_discovery.ipynb"), str(executed),
+                        parameters={"output_dir": str(out), "data": str(tmp_path / "data.yaml"), "month": "2025-02"},
+                        cwd=str(ROOT / "notebooks"), kernel_name="python3", progress_bar=False)
+    import nbformat
+
+    text = "\n".join(o.get("text", "") for c in nbformat.read(str(executed), as_version=4).cells
+                     for o in c.get("outputs", []))
+    for step in ("The bestseller list", "The bought-together pairs", "The category mix"):
+        assert f"{step} is skipped: the export has no product column" in text
+    assert "UNDECIDED" not in text
+    summary = __import__("json").loads((out / "discovery_summary.json").read_text())
+    truth = lines[pd.to_datetime(lines["time"]).dt.to_period("M") == pd.Period("2025-02", "M")]
+    assert summary["customers"] == truth["member"].nunique()
+    assert summary["total_sales"] == pytest.approx(truth["total"].sum())
