@@ -324,3 +324,43 @@ def test_notebook_01_runs_on_a_store_without_products(tmp_path):
     truth = lines[pd.to_datetime(lines["time"]).dt.to_period("M") == pd.Period("2025-02", "M")]
     assert summary["customers"] == truth["member"].nunique()
     assert summary["total_sales"] == pytest.approx(truth["total"].sum())
+
+
+# ------------------------------------------------------------------ init drafts these keys
+
+
+def test_init_pairs_orders_with_lines_and_drafts_statuses_and_returns(tmp_path):
+    """The draft of the two files loads as written and gives the hand-computed figures."""
+    import yaml
+
+    from crm_kit.draft import data_yaml, draft
+
+    ORDERS.to_csv(tmp_path / "orders.csv", index=False)
+    LINES.to_csv(tmp_path / "order_lines.csv", index=False)
+    d = draft([tmp_path / "orders.csv", tmp_path / "order_lines.csv"])
+    assert d.table("orders").columns["order_id"] == "Order ID"
+    assert d.table("orders").columns["customer_id"] == "Buyer" and d.table("orders").columns["status"] == "Status"
+    assert d.table("transactions").columns["product_id"] == "SKU"  # the lines file is no catalogue
+    assert "customer_id" not in d.table("transactions").columns
+    spec = yaml.safe_load(data_yaml(d))
+    assert spec["cleaning"]["statuses"] == {"purchase": ["completed", "paid"], "not_purchase": ["cancelled", "refunded"]}
+    assert spec["cleaning"]["return_prefix"] == "RET-" and spec["cleaning"]["returns"] == "net"
+    kit = _kit_figures(load_store(spec))
+    assert kit["buyers"].tolist() == [2, 3] and kit["visits"].tolist() == [3, 3]
+    assert kit["net"].tolist() == pytest.approx(_shop_truth(net=True)["net"].tolist())
+
+
+def test_init_statuses_in_several_languages_and_an_unknown_one(tmp_path):
+    from crm_kit.draft import data_yaml, draft
+
+    till = TILL.drop(columns=["type"]).assign(订单状态=["已完成", "交易成功", "bezahlt", "已取消", "payée", "キャンセル", "on its way"],
+                       交易类型=["销售", "销售", "销售", "销售", "销售", "退货", "销售"])
+    till.to_csv(tmp_path / "till.csv", index=False)
+    d = draft([tmp_path / "till.csv"])
+    lines = d.table("transactions")
+    assert lines.columns["status"] == "订单状态" and lines.columns["line_type"] == "交易类型"
+    assert lines.cleaning["statuses"] == {"purchase": ["bezahlt", "payée", "交易成功", "已完成"],
+                                          "not_purchase": ["キャンセル", "已取消"]}
+    assert lines.cleaning["return_types"] == ["退货"]
+    assert any("'on its way'" in u and "statuses.purchase" in u for u in d.undecided)
+    assert "# UNDECIDED: cleaning.statuses: the status 'on its way'" in data_yaml(d)
