@@ -304,7 +304,7 @@ def test_notebook_01_runs_on_a_store_without_products(tmp_path):
         "total": rng.gamma(2.0, 40.0, n).round(2),
     })
     lines.to_csv(tmp_path / "till.csv", index=False)
-    spec = {"tables": {"transactions": {"path": "till.csv", "columns": {
+    spec = {"tables": {"transactions": {"path": str(tmp_path / "till.csv"), "columns": {
         "customer_id": "member", "order_id": "receipt", "ts": "time", "amount": "total"}}}}
     (tmp_path / "data.yaml").write_text(yaml.safe_dump(spec))
     out = tmp_path / "out"
