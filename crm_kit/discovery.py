@@ -784,7 +784,10 @@ def target_group_tables(store: Store, customer_list: pd.DataFrame, *, group: int
     if group is None:
         return []
     ids = customer_list.loc[customer_list["group"] == group, "customer_id"]
-    tables = [group_bestsellers(store, ids, period=period, top=top)]
+    bestsellers = group_bestsellers(store, ids, period=period, top=top)
+    if bestsellers.attrs.get("note"):  # skipped (no product column): its one line, as a table of one cell
+        bestsellers = pd.DataFrame({"the group's bestsellers": [bestsellers.attrs["note"]]})
+    tables = [bestsellers]
     if profile is not None:
         tables.append(profile["summary"].set_index("group").loc[[group]])
     return tables
