@@ -34,7 +34,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .engine import distinct_orders, month_bounds, order_grain, parse_period
+from .engine import buyers, distinct_orders, month_bounds, order_grain, parse_period, purchases_only
 from .store import PERSONAL_FIELDS, Store
 from .errors import DataError, EmptyGroupError, ParameterError
 
@@ -59,6 +59,7 @@ __all__ = [
     "store_member_profile",
     "profile_fields",
     "product_view",
+    "skip_note",
     "pair_level",
     "TARGET_RULE_DEFAULTS",
 ]
@@ -174,6 +175,27 @@ def customer_behaviour(store: Store, *, month: Any, lookback_months: int = 3) ->
     return out.sort_index()
 
 
+def skip_note(store: Store, step: str) -> str:
+    """One line saying why a product step (``"the bestseller list"``, ``"the category mix"``...) does not run here.
+
+    An export without a product column loads (a till's amounts, amounts per
+    order); its product steps are skipped, and say so, never as an error.
+    """
+    if not store.has_products:
+        return f"{step[:1].upper()}{step[1:]} is skipped: the export has no product column (map " \
+               "tables.transactions.columns.product_id to run it)."
+    if not store.has_categories:
+        return f"No product categories in this data: {step} is skipped (add a products table with a category column)."
+    return ""
+
+
+def _skipped(store: Store, step: str, columns: Sequence[str]) -> pd.DataFrame:
+    """An empty table of ``columns`` whose ``attrs["note"]`` is :func:`skip_note`."""
+    out = pd.DataFrame(columns=list(columns))
+    out.attrs["note"] = skip_note(store, step)
+    return out
+
+
 def category_mix(store: Store, groups: pd.DataFrame, *, month: Any, lookback_months: int = 1) -> pd.DataFrame:
     """Share of each group's spend per product category (rows: groups, columns: categories)."""
     if not store.has_categories:
@@ -241,7 +263,8 @@ def behaviour_table(
         table["top_categories"] = names
     table = table.reset_index()
     return _leave_out_empty(table, {
-        "brand_loyalty": "brand loyalty (the data has no brands: map products.brand)",
+        "brand_loyalty": ("brand loyalty (skipped: the export has no product column)" if not store.has_products
+                          else "brand loyalty (the data has no brands: map products.brand)"),
         "promo_share": "promotion sensitivity (the lines carry no promotion flag: map transactions.promo)",
     })
 
@@ -344,6 +367,9 @@ def product_classes(
     """
     if not 0 < bestseller_sales_share < 1:
         raise ParameterError("bestseller_sales_share must be between 0 and 1")
+    if not store.has_products:
+        return _skipped(store, "the bestseller list", ["product_id", "units", "sales", "orders", "buyers",
+                                                       "weekly_units", "sales_rank", "class"])
     start, end = parse_period(period, "period")
     weeks = (end - start).days / 7.0
     lines = store.product_lines
@@ -383,6 +409,8 @@ def group_bestsellers(store: Store, customer_ids: Iterable[str], *, period: Any,
     ids = [str(c) for c in customer_ids]
     if not ids:
         raise DataError("group_bestsellers: the customer group is empty")
+    if not store.has_products:
+        return _skipped(store, "the group's bestsellers", ["product_id", "sales", "units", "buyers", "buyer_share"])
     lines = store.product_lines
     t = lines.filter((lines.ts >= start) & (lines.ts < end) & lines.customer_id.isin(ids))
     keys = ["product_id"] + [c for c in ("category", "brand") if c in t.columns]
@@ -433,6 +461,9 @@ def bought_together(
     """
     if level not in ("category", "product"):
         raise ParameterError(f"level={level!r}: use 'category' or 'product'")
+    if not store.has_products:
+        return _skipped(store, "the bought-together pairs", ["antecedent", "consequent", "orders_with_both",
+                                                             "support", "confidence", "lift"])
     col = "category" if level == "category" else "product_id"
     if col not in store.transactions.columns:
         raise DataError("category-level pairs need product categories; use level='product' or add products")
@@ -497,7 +528,7 @@ def repurchase_intervals(store: Store, *, as_of: Any, since: Any = None) -> pd.D
     """
     as_of = pd.Timestamp(as_of)
     since = None if since is None else pd.Timestamp(since)
-    t = order_grain(store.transactions, cut_at=(as_of, since))
+    t = purchases_only(order_grain(store.transactions, cut_at=(as_of, since)))  # a return day is no purchase day
     t = t.filter(t.ts < as_of)
     if since is not None:
         t = t.filter(t.ts >= since)
@@ -544,14 +575,18 @@ def growth_kpis(store: Store) -> pd.DataFrame:
     long before buying). Store sales include anonymous lines.
     """
     t = order_grain(store.transactions)  # months are whole days: the order table gives the same figures
-    first = t.group_by("customer_id").aggregate(first_month=t.ts.min().truncate("M"))
-    tm = t.mutate(month=t.ts.truncate("M")).join(first, "customer_id")
+    bought = purchases_only(t)  # a customer's first month is their first purchase's, never a return's
+    first = bought.group_by("customer_id").aggregate(first_month=bought.ts.min().truncate("M"))
+    tm = t.mutate(month=t.ts.truncate("M")).left_join(first, "customer_id")
+    new = (tm.month == tm.first_month).fill_null(False)
+    if "is_return" in tm.columns:
+        new = new & ~tm.is_return
     cust = (
         tm.group_by("month")
         .aggregate(
             customer_sales=tm.amount.sum(),
-            customers=tm.customer_id.nunique(),
-            new_customers=(tm.month == tm.first_month).ifelse(tm.customer_id, ibis.null("string")).nunique(),
+            customers=buyers(tm),
+            new_customers=new.ifelse(tm.customer_id, ibis.null("string")).nunique(),
             orders=distinct_orders(tm),
         )
         .to_pandas()
@@ -588,7 +623,7 @@ def new_customer_repeat_rate(store: Store, *, within_days: int = 90, as_of: Any 
     first purchase. Cohorts whose window is not over by ``as_of`` (default:
     the last transaction) are marked incomplete.
     """
-    t = order_grain(store.transactions)
+    t = purchases_only(order_grain(store.transactions))
     days = t.select(customer_id=t.customer_id, day=t.ts.date()).distinct()
     first = days.group_by("customer_id").aggregate(first_day=days.day.min())
     d = days.join(first, "customer_id")
@@ -749,7 +784,10 @@ def target_group_tables(store: Store, customer_list: pd.DataFrame, *, group: int
     if group is None:
         return []
     ids = customer_list.loc[customer_list["group"] == group, "customer_id"]
-    tables = [group_bestsellers(store, ids, period=period, top=top)]
+    bestsellers = group_bestsellers(store, ids, period=period, top=top)
+    if bestsellers.attrs.get("note"):  # skipped (no product column): its one line, as a table of one cell
+        bestsellers = pd.DataFrame({"the group's bestsellers": [bestsellers.attrs["note"]]})
+    tables = [bestsellers]
     if profile is not None:
         tables.append(profile["summary"].set_index("group").loc[[group]])
     return tables

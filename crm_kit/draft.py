@@ -79,6 +79,31 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "channel": ("channel", "saleschannel", "渠道", "销售渠道"),
         "description": ("description", "productname", "itemname", "name", "goodsname", "商品名称", "品名",
                         "商品名", "产品名称", "名称"),
+        # shop platforms' order fields (issue 37): the status decides purchases, the line type marks returns
+        "status": ("status", "orderstatus", "financialstatus", "paymentstatus", "orderstate",
+                   "transactionstatus", "fulfillmentstatus", "订单状态", "交易状态", "状态", "支付状态", "付款状态",
+                   "bestellstatus", "zahlungsstatus", "statut", "statutdelacommande", "estado", "estadodelpedido",
+                   "ステータス", "注文ステータス", "注文状況"),
+        "line_type": ("line_type", "linetype", "type", "transactiontype", "txntype", "eventtype", "event", "kind",
+                      "movementtype", "doctype", "documenttype", "交易类型", "类型", "单据类型", "业务类型",
+                      "buchungsart", "belegart", "typedetransaction", "tipo", "tipodetransaccion", "取引種別", "種別"),
+    },
+    "orders": {
+        "order_id": (),  # the transactions' synonyms
+        "customer_id": (),
+        "ts": (),
+        "status": (),
+        "amount": ("amount", "total", "ordertotal", "totalprice", "grandtotal", "totalamount", "ordervalue",
+                   "ordertotalamount", "paid", "amountpaid", "totalpaid", "订单金额", "订单总额", "实付金额", "实付款",
+                   "支付金额", "应付金额", "总金额", "合计", "gesamtbetrag", "gesamtsumme", "montanttotal", "total ttc",
+                   "importetotal", "合計金額", "注文金額", "支払金額"),
+        "refunded": ("refunded", "refund", "refundamount", "refundedamount", "totalrefunded", "amountrefunded",
+                     "refunds", "退款金额", "退款", "已退款金额", "退款额", "erstattet", "erstattungsbetrag",
+                     "rembourse", "remboursé", "montantrembourse", "reembolsado", "importereembolsado", "返金額",
+                     "返金"),
+        "store": (),
+        "channel": (),
+        "line_type": (),
     },
     "customers": {
         "customer_id": (),  # the transactions' synonyms
@@ -128,6 +153,11 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
 for _table in ("customers", "contacts"):
     SYNONYMS[_table]["customer_id"] = SYNONYMS["transactions"]["customer_id"]
 SYNONYMS["products"]["product_id"] = SYNONYMS["transactions"]["product_id"]
+for _col in ("order_id", "customer_id", "ts", "status", "store", "channel", "line_type"):
+    SYNONYMS["orders"][_col] = SYNONYMS["transactions"][_col]
+SYNONYMS["orders"]["ts"] = SYNONYMS["transactions"]["ts"] + (
+    "createdat", "created", "creationdate", "orderedat", "placedat", "paidat", "processedat", "purchasedat",
+    "创建时间", "付款时间", "支付时间", "bestelldatum", "datedecommande", "fechadepedido", "注文日", "注文日時")
 
 #: personal member-form fields by header: named in a comment, never mapped (the kit does not read them)
 PERSONAL_SYNONYMS = ("name", "fullname", "firstname", "lastname", "phone", "mobile", "tel", "telephone", "email",
@@ -168,8 +198,8 @@ HEAD_ROWS = 200
 
 
 def _profile_source(location: str, sniffed: Sniffed, con) -> tuple[dict[str, Any], TableProfile, pd.DataFrame,
-                                                                      list[str]]:
-    """The table's read options, its profile over all rows and its first rows, read by the run's reader.
+                                                                      list[str], Any]:
+    """The table's read options, its profile over all rows, its first rows and the relation, read by the run's reader.
 
     A line longer than the reader's limit is retried once with the limit the
     reader's message names (a 12 MB text cell is read, not a traceback).
@@ -195,7 +225,7 @@ def _profile_source(location: str, sniffed: Sniffed, con) -> tuple[dict[str, Any
 
             head = con.con.execute(f"SELECT COLUMNS(*)::VARCHAR FROM ({ibis.to_sql(raw, dialect='duckdb')}) AS t "
                                    f"LIMIT {HEAD_ROWS}").df()
-            return options, profile_relation(con, raw), head, evidence
+            return options, profile_relation(con, raw), head, evidence, raw
         except DataError as exc:
             size = re.search(r"max_line_size: (\d+)", str(exc))
             if not size or "max_line_size" in options:
@@ -328,6 +358,8 @@ class TableDraft:
     rows: int = 0
     #: whether the draft was loaded by the run's loader and every mapped value parsed
     loaded: bool = False
+    #: the table as the run's reader reads it (every column as text), for decisions over all rows
+    relation: Any = None
 
     def spec(self) -> dict[str, Any]:
         """The table's part of the data spec, as ``data.yaml`` writes it."""
@@ -482,7 +514,7 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         elif moved is not None:
             evidence.append(f"the parts' columns come in another order ({sniffs[0].path.name}, "
                             f"{sniffs[moved].path.name}): matched by name, one table")
-    options, tprof, head, more = _profile_source(location, first, con)
+    options, tprof, head, more, relation = _profile_source(location, first, con)
     evidence += more
     samples = [Sample(files[0], first.kind, head, None, dict(options), list(first.evidence), [])]
     profiles = {c: _as_profile(p) for c, p in tprof.columns.items()}
@@ -514,10 +546,10 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
     contact_list = role == "contacts" and ({"campaign_id", "contacted_at"} & set(mapping))
     if outcome and not contact_list and (role != "transactions" or "ts" not in mapping):
         d = TableDraft("outcomes", location, samples, {}, {}, options, reading=evidence, undecided=undecided,
-                       outcome=outcome, profile=tprof, rows=tprof.rows)
+                       outcome=outcome, profile=tprof, rows=tprof.rows, relation=relation)
         return d
     draft = TableDraft(role, location, samples, dict(mapping), ev, options, reading=evidence, undecided=undecided,
-                       profile=tprof, rows=tprof.rows)
+                       profile=tprof, rows=tprof.rows, relation=relation)
     number_cols = [mapping[c] for c, (_r, kind) in CANONICAL_COLUMNS[role].items() if kind == "number" and c in mapping]
     _number_options(tprof, number_cols, draft.options, draft.reading)
     for c in number_cols:  # the evidence of number columns under the one layout chosen for the table
@@ -793,6 +825,220 @@ class Draft:
         return next((t for t in self.tables if t.role == role), None)
 
 
+# ---------------------------------------------------------------------------------------------------- shop shapes
+# A shop platform's export (issue 37): orders and their lines in two files joined by the order number, a status
+# deciding which orders are purchases, returns as orders of their own (a prefix) or lines of a return type.
+
+#: status words that mean a real purchase, in the languages shops use (compared trimmed, lower-cased)
+PURCHASE_STATUSES = (
+    "paid", "completed", "complete", "fulfilled", "partially fulfilled", "partially_fulfilled", "delivered", "shipped",
+    "processing", "success", "succeeded", "successful", "settled", "closed", "done", "captured", "authorized",
+    "partially refunded", "partially_refunded", "ready for pickup", "picked up", "in transit",
+    "已完成", "交易成功", "已付款", "已支付", "已发货", "已签收", "已收货", "待发货", "待收货", "交易完成", "已成交",
+    "bezahlt", "abgeschlossen", "versandt", "versendet", "geliefert", "zugestellt", "erledigt", "in bearbeitung",
+    "payé", "payée", "paye", "terminé", "terminée", "expédié", "expédiée", "livré", "livrée", "en cours",
+    "pagado", "pagada", "completado", "completada", "enviado", "enviada", "entregado", "entregada", "procesando",
+    "支払済み", "支払い済み", "入金済み", "完了", "取引完了", "発送済み", "出荷済み", "配達済み", "配送済み")
+#: status words that mean no purchase (cancelled, refunded, voided, failed, unpaid...)
+NOT_PURCHASE_STATUSES = (
+    "cancelled", "canceled", "refunded", "voided", "void", "failed", "unpaid", "pending", "pending payment",
+    "pending_payment", "awaiting payment", "abandoned", "declined", "expired", "returned", "chargeback", "rejected",
+    "draft", "on-hold", "on hold", "trash", "deleted",
+    "已取消", "交易关闭", "已关闭", "待付款", "未付款", "待支付", "已退款", "退款成功", "退款完成", "已失效", "支付失败",
+    "已作废", "作废",
+    "storniert", "erstattet", "rückerstattet", "fehlgeschlagen", "unbezahlt", "abgebrochen", "zahlung ausstehend",
+    "annulé", "annulée", "annule", "remboursé", "remboursée", "échoué", "échouée", "impayé", "impayée",
+    "en attente de paiement",
+    "cancelado", "cancelada", "reembolsado", "reembolsada", "fallido", "fallida", "no pagado", "impago",
+    "pendiente de pago", "anulado", "anulada",
+    "キャンセル", "キャンセル済み", "返金済み", "未払い", "未入金", "支払い待ち", "失敗", "取消")
+#: line-type words that mark a return or refund
+RETURN_TYPE_WORDS = ("return", "returns", "returned", "refund", "refunded", "retour", "retoure", "rückgabe",
+                     "gutschrift", "remboursement", "devolución", "devolucion", "reembolso", "退货", "退款", "退货单",
+                     "退款单", "返品", "返金", "credit note", "creditnote", "credit memo")
+#: order-id prefixes that mark a return order (followed by a separator or a digit)
+_RETURN_PREFIX = re.compile(r"^((?:RET|RTN|RMA|RETURN|REFUND|RF|RE|TH|退货|退)[-_#]?)(?=[0-9A-Za-z])", re.IGNORECASE)
+
+
+def _order_column(t: TableDraft) -> str | None:
+    """The column of a table that holds order numbers: its mapped order_id, else one whose header says so."""
+    if t.columns.get("order_id"):
+        return t.columns["order_id"]
+    heads = [(_header_score("transactions", "order_id", c), c) for c in (t.profile.columns if t.profile else ())]
+    heads = [h for h in heads if h[0] >= 3.0]
+    return max(heads)[1] if heads else None
+
+
+def _profiles(t: TableDraft) -> dict[str, Profile]:
+    return {c: _as_profile(p) for c, p in t.profile.columns.items()}
+
+
+def _ids(t: TableDraft, column: str):
+    """A table's values of one column as ``v``, trimmed, blanks left out (an Ibis expression over all rows)."""
+    value = t.relation[column].cast("string").strip()
+    return t.relation.select(v=value).filter(value.notnull() & (value != ""))
+
+
+def _value_counts(t: TableDraft, column: str, limit: int = 200) -> pd.Series:
+    """Every distinct value of a column over all rows (trimmed) with its count, most frequent first."""
+    import ibis
+
+    values = _ids(t, column)
+    frame = values.group_by("v").aggregate(n=values.count()).order_by(ibis.desc("n")).limit(limit).execute()
+    return pd.Series(frame["n"].to_numpy(), index=frame["v"].astype(str), dtype="int64")
+
+
+def _pair_orders(tables: list[TableDraft]) -> tuple[TableDraft, TableDraft, str, str] | None:
+    """An orders file and its lines file: two tables sharing order numbers, one row per order in the first.
+
+    Decided over all rows: the orders file holds each order number once, the
+    lines file repeats some, and at least 30 % of the lines' order numbers are
+    in the orders file (a semi-join in the engine).
+    """
+    found = []
+    candidates = [t for t in tables if t.role in ("transactions", "products") and t.relation is not None]
+    for a in candidates:
+        for b in candidates:
+            if a is b:
+                continue
+            ca, cb = _order_column(a), _order_column(b)
+            if not ca or not cb:
+                continue
+            pa, pb = a.profile[ca], b.profile[cb]
+            if not pa.values or not pb.values or pa.distinct != pa.values or pb.distinct == pb.values:
+                continue  # the orders file holds each order once; the lines file repeats some
+            distinct_b = _ids(b, cb).distinct()
+            ids_a = _ids(a, ca)
+            shared = int(distinct_b.semi_join(ids_a, "v").count().execute())
+            share = shared / max(pb.distinct, 1)
+            if share >= 0.3:
+                found.append((share, a, b, ca, cb))
+    if not found:
+        return None
+    _share, orders, lines, co, cl = max(found, key=lambda f: f[0])
+    return orders, lines, co, cl
+
+
+def _status_choice(draft: TableDraft, counts: pd.Series, where: str) -> bool:
+    """``cleaning.statuses`` drafted from a status column's values; unknown values left as a commented choice."""
+    counts = counts.groupby(counts.index.str.lower()).sum()  # compared trimmed, any case: one entry each
+    buy, not_buy, unknown = [], [], []
+    for value, n in counts.items():
+        key = str(value)
+        (buy if key in PURCHASE_STATUSES else not_buy if key in NOT_PURCHASE_STATUSES else unknown).append(
+            (key, int(n)))
+    if not buy and not not_buy:
+        return False
+    draft.cleaning["statuses"] = {"purchase": [v for v, _ in buy], "not_purchase": [v for v, _ in not_buy]}
+    draft.notes.append(f"statuses: from the {where} column's {len(counts)} value(s) over all rows — purchases: "
+                       + ", ".join(f"{v} ({n:,})" for v, n in buy) + "; not purchases: "
+                       + (", ".join(f"{v} ({n:,})" for v, n in not_buy) or "none"))
+    for value, n in unknown:
+        draft.undecided.append(f"cleaning.statuses: the status {value or '(blank)'!r} ({n:,} rows) is no known "
+                               "purchase or non-purchase word: add it to statuses.purchase or statuses.not_purchase")
+    return True
+
+
+#: the return prefix as the engine's regular expressions write it (longest alternatives first)
+_RETURN_PREFIX_SQL = r"(?i)^((?:RETURN|REFUND|RET|RTN|RMA|RF|RE|TH|退货|退)[-_#]?)[0-9A-Za-z]"
+
+
+def _return_choices(draft: TableDraft, ids: list[tuple[TableDraft, str]], types: tuple[TableDraft, str] | None) -> None:
+    """``return_prefix`` when some order ids share a return prefix; ``return_types`` when a type column says return."""
+    import ibis
+
+    found: dict[str, int] = {}
+    total = 0
+    for t, column in ids:
+        values = _ids(t, column)
+        total += int(values.count().execute())
+        prefix = values.v.re_extract(_RETURN_PREFIX_SQL, 1)
+        hits = values.select(p=prefix).filter(prefix != "").group_by("p").aggregate(n=ibis._.count()).to_pandas()
+        for p, n in zip(hits["p"], hits["n"]):
+            found[str(p).upper()] = found.get(str(p).upper(), 0) + int(n)
+    count = sum(found.values())
+    if count and count < 0.5 * total:
+        prefix = max(found, key=found.get)
+        draft.cleaning["return_prefix"] = prefix
+        draft.cleaning.setdefault("returns", "net")
+        draft.notes.append(f"return_prefix: {prefix} — {found[prefix]:,} of {total:,} order ids start with it: return "
+                           "orders, never visits; returns: net subtracts them on their own date")
+    if types is not None:
+        counts = _value_counts(*types)
+        hits = sorted(v for v in counts.index if str(v).lower() in RETURN_TYPE_WORDS)
+        if hits:
+            draft.cleaning["return_types"] = hits
+            draft.cleaning.setdefault("returns", "net")
+            draft.notes.append(f"return_types: {hits} — the line type marks returns ({int(counts[hits].sum()):,} "
+                               "lines); returns: net subtracts them on their own date")
+
+
+def _drop_undecided(t: TableDraft, columns: Sequence[str]) -> None:
+    t.undecided = [u for u in t.undecided if not any(u.startswith(f"{t.role}.{c}:") or
+                                                     u.startswith(f"transactions.{c}:") or
+                                                     u.startswith(f"products.{c}:") for c in columns)]
+
+
+def draft_shapes(tables: list[TableDraft]) -> list[TableDraft]:
+    """The shop shapes in drafted tables: an orders file paired with its lines, statuses and returns drafted.
+
+    An orders file (one row per order: customer, time, status, total) and a
+    lines file (order number, product, quantity, line total; no customer) are
+    told apart by the order numbers they share: the lines file is no
+    catalogue. The status column's values become ``cleaning.statuses``
+    (known purchase and non-purchase words in English, Chinese, German,
+    French, Spanish and Japanese; an unknown one is left as a choice, with
+    one line); a return prefix on order ids and return values of a line type
+    become ``return_prefix`` and ``return_types``.
+    """
+    paired = _pair_orders(tables)
+    if paired is not None:
+        orders, lines, co, cl = paired
+        oprof, lprof = _profiles(orders), _profiles(lines)
+        mapping, ev, _ = _map_table("orders", oprof)
+        mapping["order_id"], ev["order_id"] = co, f"{co} — the order number the lines file shares"
+        if "ts" not in mapping:  # no header says it: the column that reads as times
+            times = [(p.timestamp, c) for c, p in oprof.items() if c not in mapping.values()]
+            best = max(times, default=(0.0, None))
+            if best[0] >= 0.95:
+                mapping["ts"], ev["ts"] = best[1], f"{best[1]} — by content alone; {best[0]:.0%} read as times"
+        orders.role, orders.columns, orders.evidence = "orders", mapping, ev
+        lmap, lev, _ = _map_table("transactions", lprof)
+        for col in ("customer_id", "ts", "status"):
+            if col in mapping and col in lmap:  # written once per order: read from the orders file
+                lmap.pop(col), lev.pop(col, None)
+        lmap["order_id"], lev["order_id"] = cl, f"{cl} — joined to tables.orders by it"
+        lines.role, lines.columns, lines.evidence = "transactions", lmap, lev
+        _transactions_choices(lines, lprof)
+        _drop_undecided(orders, list(CANONICAL_COLUMNS["transactions"]) + list(CANONICAL_COLUMNS["products"]))
+        _drop_undecided(lines, list(CANONICAL_COLUMNS["transactions"]) + list(CANONICAL_COLUMNS["products"]))
+        lines.notes.append(f"orders and lines: {Path(orders.path).name} holds one row per order, "
+                           f"{Path(lines.path).name} its lines, joined by the order number")
+        tables = [orders] + [t for t in tables if t is not orders]
+    lines = next((t for t in tables if t.role == "transactions"), None)
+    if lines is None:
+        return tables
+    orders = next((t for t in tables if t.role == "orders"), None)
+    for t in ([orders] if orders is not None else []) + [lines]:
+        if t.columns.get("status") and "statuses" not in lines.cleaning:
+            column = t.columns["status"]
+            if not _status_choice(lines, _value_counts(t, column), f"{t.role} table's {column}"):
+                # no value reads as a purchase status: not the orders' status (a region's 'state'...), left unread
+                t.columns.pop("status"), t.evidence.pop("status", None)
+                lines.notes.append(f"{column}: no value reads as an order status (paid, cancelled...): not read")
+    ids = [(t, t.columns["order_id"]) for t in ([lines] + ([orders] if orders is not None else []))
+           if t.columns.get("order_id")]
+    types = next(((t, t.columns["line_type"]) for t in [lines, orders] if t is not None and t.columns.get("line_type")),
+                 None)
+    _return_choices(lines, ids, types)
+    for t in tables:
+        if "return_prefix" in lines.cleaning and t.cleaning.get("cancellation_prefix") and \
+                str(lines.cleaning["return_prefix"]).upper().startswith(str(t.cleaning["cancellation_prefix"]).upper()):
+            t.cleaning.pop("cancellation_prefix")  # 'R' + digits read as a cancellation is the return prefix
+    return tables
+
+
+
 def draft(files: Sequence[str | Path], *, month: str | None = None, check: bool = True) -> Draft:
     """Sniff and profile each file over all rows, draft the data spec, then load it to check it (module docstring).
 
@@ -803,6 +1049,7 @@ def draft(files: Sequence[str | Path], *, month: str | None = None, check: bool 
 
     con = _connect({})
     tables = [draft_table(location, found, con=con) for location, found in _group_files([Path(f) for f in files])]
+    tables = draft_shapes(tables)
     undecided = [u for t in tables for u in t.undecided]
     roles = [t.role for t in tables]
     for role in set(roles):
@@ -938,7 +1185,8 @@ def summary_text(d: Draft, data_path: Path | None = None, run_path: Path | None 
     out = []
     for t in d.tables:
         what = {"transactions": "line items", "customers": "the member form", "products": "the catalogue",
-                "contacts": "a contact list", "outcomes": "a per-customer outcome table"}[t.role]
+                "contacts": "a contact list", "outcomes": "a per-customer outcome table",
+                "orders": "orders (one row per order)"}[t.role]
         out.append(f"{t.path}: {what} ({t.rows:,} rows, every one profiled)")
         if t.role == "transactions":
             cust = t.columns.get("customer_id")

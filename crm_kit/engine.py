@@ -29,6 +29,9 @@ from .errors import DataError, ParameterError
 __all__ = [
     "pre_period_covariates",
     "distinct_orders",
+    "buyers",
+    "is_purchase",
+    "purchases_only",
     "month_bounds",
     "parse_period",
     "previous_period",
@@ -159,21 +162,52 @@ def _distinct_categories(t):
     return total
 
 
+def is_purchase(t):
+    """Whether a row (a line or an order) is a purchase, not a return; ``None`` when the table keeps no returns.
+
+    Under ``cleaning.returns: net`` the returns stay in the store, negative,
+    marked ``is_return``: they count in sales, never as a visit, and a
+    customer with returns only is no buyer. Elsewhere every row is a purchase.
+    """
+    return ~t.is_return if "is_return" in t.columns else None
+
+
+def purchases_only(t):
+    """The rows that are purchases (:func:`is_purchase`): for days, first and last purchases, visits and buyers."""
+    mark = is_purchase(t)
+    return t if mark is None else t.filter(mark)
+
+
+def _of_purchases(t, value, kind: str = "string"):
+    """``value`` on purchase rows, null on returns (for a DISTINCT count or a min/max that returns must not reach)."""
+    mark = is_purchase(t)
+    return value if mark is None else mark.ifelse(value, ibis.null(kind))
+
+
 def _visits(t):
-    """Distinct orders of one customer (grouped by customer): the rows of the order table, the order ids of the lines."""
-    return t.count() if "ts_last" in t.columns else t.order_id.nunique()
+    """Distinct purchase orders of one customer (grouped by customer): the order table's purchase rows, the lines'
+    purchase order ids; a return order is no visit."""
+    if "ts_last" in t.columns:
+        mark = is_purchase(t)
+        return t.count() if mark is None else mark.ifelse(1, 0).sum()
+    return _of_purchases(t, t.order_id).nunique()
+
+
+def buyers(t):
+    """Distinct customers with a purchase (a customer with returns only is no buyer)."""
+    return _of_purchases(t, t.customer_id).nunique()
 
 
 def distinct_orders(t):
-    """Purchases across customers: distinct (customer, order) pairs, as a till counts them.
+    """Purchases across customers: distinct (customer, order) pairs, as a till counts them; returns are none.
 
     An export may number orders per customer (1, 2, 3 for each); counting
     distinct order ids across customers would then merge different
     customers' purchases. On the order table every row is one such pair.
     """
     if "ts_last" in t.columns:
-        return t.count()
-    return (t.customer_id.fill_null("") + "\x1f" + t.order_id).nunique()
+        return _visits(t)
+    return _of_purchases(t, t.customer_id.fill_null("") + "\x1f" + t.order_id).nunique()
 
 
 def _require(table, columns: Sequence[str], what: str) -> None:
@@ -216,16 +250,19 @@ def customer_summary(transactions, *, as_of: Any, since: Any = None) -> pd.DataF
     if since is not None:
         t = t.filter(t.ts >= since)
     aggs = dict(
-        first_purchase=t.ts.min(),
-        last_purchase=(t.ts_last if "ts_last" in t.columns else t.ts).max(),
+        first_purchase=_of_purchases(t, t.ts, "timestamp").min(),
+        last_purchase=_of_purchases(t, t.ts_last if "ts_last" in t.columns else t.ts, "timestamp").max(),
         frequency=_visits(t),
-        active_days=(t.day if "day" in t.columns else t.ts.date()).nunique(),
+        active_days=_of_purchases(t, t.day if "day" in t.columns else t.ts.date(), "date").nunique(),
         sales=t.amount.sum(),
         items=t.quantity.sum(),
     )
     if with_categories:
         aggs["distinct_categories"] = _distinct_categories(t)
-    df = t.group_by("customer_id").aggregate(**aggs).to_pandas()
+    per = t.group_by("customer_id").aggregate(**aggs)
+    if is_purchase(t) is not None:
+        per = per.filter(per.frequency > 0)  # returns only: no buyer
+    df = per.to_pandas()
     df = df.sort_values("customer_id", kind="stable").reset_index(drop=True)
     day = as_of.normalize()
     first = pd.to_datetime(df["first_purchase"])
@@ -339,6 +376,8 @@ def monthly_customer_list(transactions, *, month: Any, groups: int = 10) -> pd.D
     per = t.group_by("customer_id").aggregate(
         sales=t.amount.sum(), visits=_visits(t), items=t.quantity.sum()
     )
+    if is_purchase(t) is not None:
+        per = per.filter(per.visits > 0)  # a customer who only returned in the month bought nothing in it
     # rank on spend in cents: float sums differ in the last bit between engines
     # and summation orders, which must not reorder customers of equal spend
     order = [ibis.desc(per.sales.round(2)), per.customer_id]

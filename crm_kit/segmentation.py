@@ -18,7 +18,7 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from .engine import order_grain
+from .engine import order_grain, purchases_only
 from .store import Store
 from .errors import DataError, EmptyGroupError, ParameterError
 
@@ -588,7 +588,7 @@ def churn_by_tier(store: Store, tiers: pd.DataFrame, *, checkpoints: Sequence[An
         raise ParameterError("give at least one checkpoint date")
     # one pass over the order table: each customer's first purchase day and, per checkpoint, whether they bought
     # in the churn_days before it; the tiers join in the engine and only the per-tier counts come back
-    t = order_grain(store.transactions)
+    t = purchases_only(order_grain(store.transactions))  # a return is no sign of loyalty
     day = t.ts.truncate("D")
     horizon = pd.to_timedelta(churn_days, unit="D")
     aggs = {"first": day.min()}

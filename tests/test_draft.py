@@ -44,9 +44,11 @@ def _lines(seed: int = 0, customers: int = 60, months=("2025-01", "2025-02", "20
 
 
 def _truth(lines: pd.DataFrame, *, orders: bool = True) -> dict:
-    """Buyers, purchases and net sales by the kit's definitions (returns netted, free lines are purchases)."""
-    purchase = ["customer", "order"] if orders else ["customer", lines["ts"].dt.date]
-    return {"customers": lines["customer"].nunique(), "orders": lines.groupby(purchase).ngroups,
+    """Buyers, purchases and net sales by the kit's definitions (returns netted, never purchases nor buyers; free
+    lines are purchases)."""
+    bought = lines[(lines["qty"] >= 0) & (lines["amount"] >= 0)]
+    purchase = ["customer", "order"] if orders else ["customer", bought["ts"].dt.date]
+    return {"customers": bought["customer"].nunique(), "orders": bought.groupby(purchase).ngroups,
             "sales": round(float(lines["amount"].sum()), 2)}
 
 

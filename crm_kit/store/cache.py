@@ -21,7 +21,7 @@ __all__ = ["remove_unreachable_stores"]
 _log = logging.getLogger("crm_kit.store")
 
 
-_CACHE_VERSION = "8"
+_CACHE_VERSION = "9"
 
 
 def _quoted(path) -> str:
@@ -351,8 +351,9 @@ def _write_orders(con, lines, database: str | None):
 
     One row per customer and order: ``ts`` and ``ts_last`` (its first and
     last line's time), ``day``, ``amount`` (sales), ``quantity`` (items)
-    and ``lines``; a customer's visits are then its rows, counted without
-    a DISTINCT. When the lines carry a category (at most
+    and ``lines``, and ``is_return`` when the store keeps returns (every
+    line of the order a return: no visit); a customer's visits are then
+    its rows (its purchase rows), counted without a DISTINCT. When the lines carry a category (at most
     :data:`MAX_CATEGORY_MASKS` x 64 of them), ``categories_0``, ... are bit
     masks of the order's categories (bit ``i`` of mask ``k`` = the
     ``64k + i``-th category in sorted order), so that the distinct
@@ -369,6 +370,10 @@ def _write_orders(con, lines, database: str | None):
     # the masks are unsigned 64-bit integers, which only DuckDB has; elsewhere category counts read the lines
     t, masks = _category_index(con, t) if "category" in t.columns and backend == "duckdb" else (t, [])
     aggs = dict(ts=t.ts.min(), ts_last=t.ts.max(), amount=t.amount.sum(), quantity=t.quantity.sum(), lines=t.count())
+    returned = ["is_return"] if "is_return" in t.columns else []
+    if returned:
+        # an order of returns only (a RET- order, a refund alone) is no visit; an order with one purchase line is
+        aggs["is_return"] = t.is_return.all()
     if masks:
         for k, name in enumerate(masks):
             bit = ibis.literal(1, "uint64") << (t.category_index % 64).cast("uint64")
@@ -381,6 +386,7 @@ def _write_orders(con, lines, database: str | None):
             return None
         select = staged.select("customer_id", "order_id", day=staged.ts.date(), ts=staged.ts, ts_last=staged.ts_last,
                                amount=staged.amount, quantity=staged.quantity, lines=staged.lines,
+                               **{name: staged[name] for name in returned},
                                **{name: staged[name].fill_null(0) for name in masks})
         if database is None:
             return con.create_table("orders_clean", select, temp=True, overwrite=True)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import logging
+
 import ibis
+import ibis.expr.datatypes as dt
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, MissingColumnError
+from .model import NO_PRODUCTS_RULE
 from .read import _prepare_table
 from .spec import IMPLAUSIBLE_FACTOR, NO_ORDER_ID_ADVICE, SUMMARY_LABELS, _window_bounds
 
 __all__: list[str] = []  # used through crm_kit.store.load
+
+_log = logging.getLogger("crm_kit.store")
 
 
 def _materialise(con, name: str, expr):
@@ -26,8 +32,114 @@ def _materialise(con, name: str, expr):
 ROW_HASH = "_row_hash"
 
 
-def _stage_lines(con, tspec: Mapping[str, Any]):
+#: the order's fields that flow to each of its lines (a line's own value, where it has one, comes first)
+ORDER_FIELDS = ("customer_id", "ts", "status", "store", "channel", "line_type")
+
+
+def _conform(table, columns: Mapping[str, Any]):
+    """``table`` with exactly ``columns`` (name -> type), in that order; a column it lacks is null."""
+    return table.select(**{c: (table[c].cast(t) if c in table.columns else ibis.null(t)) for c, t in columns.items()})
+
+
+def _examples(con, expr, col: str, n: int = 3) -> list[str]:
+    return [str(v) for v in con.to_pandas(expr.select(col).distinct().order_by(col).limit(n))[col].tolist()]
+
+
+def _with_orders(con, lines, ospec: Mapping[str, Any], rules: Mapping[str, Any], notes: dict):
+    """The line items with their order's fields, orders without lines as one line of their total, and refund lines.
+
+    Shop platforms write orders and their lines in two files joined by the
+    order number: the customer, time, status, store and channel are written
+    once per order and flow here to every line of it. An order without
+    lines, whose total is mapped (``amount``), is one line of that total; an
+    order's ``refunded`` money is a line of its own, negative, dated on the
+    order, which ``returns`` nets or drops like any return. Lines whose
+    order is not in the orders table are counted (``notes['without_order']``)
+    and left out, or stop the load (``cleaning.lines_without_order: error``).
+    """
+    orders = _prepare_table(con, "orders", ospec)
+    orders = _materialise(con, "_orders_typed", orders)
+    counted = con.to_pandas(orders.aggregate(n=orders.count(), ids=orders.order_id.nunique(),
+                                             blank=orders.order_id.isnull().ifelse(1, 0).sum())).iloc[0].fillna(0)
+    if int(counted["blank"]):
+        raise DataError(f"orders: {int(counted['blank']):,} row(s) have no order_id; the orders table is joined to "
+                        "the lines by it: fix the source or map tables.orders.columns.order_id to the order number")
+    if int(counted["n"]) != int(counted["ids"]):
+        twice = orders.group_by("order_id").aggregate(n=orders.count()).filter(lambda x: x.n > 1)
+        raise DataError(f"orders: {int(counted['n']) - int(counted['ids']):,} repeated order_id(s) (e.g. "
+                        f"{_examples(con, twice, 'order_id')}); the orders table must hold one row per order: "
+                        "remove the repeats at the source, or map the line items as tables.transactions")
+    fields = [c for c in ORDER_FIELDS if c in orders.columns]
+    if lines is None:
+        if "amount" not in orders.columns:
+            raise DataError("tables.orders without tables.transactions needs the order totals: map "
+                            "tables.orders.columns.amount")
+        lines = orders.select("order_id", *fields, amount=orders.amount, quantity=ibis.literal(1.0))
+        extra = None
+    else:
+        ofields = orders.select("order_id", _has_order=ibis.literal(True),
+                                **{f"_order_{c}": orders[c] for c in fields})
+        joined = lines.left_join(ofields, "order_id")
+        joined = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
+        flowed = {}
+        for c in fields:
+            own = joined[c] if c in lines.columns else None
+            flowed[c] = joined[f"_order_{c}"] if own is None else own.coalesce(joined[f"_order_{c}"])
+        joined = joined.mutate(**flowed)
+        orphan = joined._has_order.isnull()
+        found = con.to_pandas(joined.aggregate(n=orphan.ifelse(1, 0).sum(), s=orphan.ifelse(joined.amount, 0.0).sum()))
+        n_orphan = int(found["n"].fillna(0).iloc[0])
+        if n_orphan:
+            ids = _examples(con, joined.filter(orphan), "order_id")
+            what = (f"{n_orphan:,} line item(s) (sales {float(found['s'].fillna(0).iloc[0]):,.2f}) belong to no order "
+                    f"of the orders table (order ids e.g. {ids})")
+            if rules.get("lines_without_order") == "error":
+                raise DataError(f"transactions: {what}; export the orders and lines of the same period, or set "
+                                "cleaning.lines_without_order: drop to leave them out")
+            _log.warning("%s: left out (cleaning.lines_without_order: drop)", what)
+            notes["without_order"] = (n_orphan, float(found["s"].fillna(0).iloc[0]), ids)
+            joined = joined.filter(~orphan)
+        lines = joined.drop("_has_order", *[f"_order_{c}" for c in fields])
+        extra = None
+        if "amount" in orders.columns:
+            # an order the lines file has no line of: its total is its one line
+            extra = orders.anti_join(lines.select("order_id").distinct(), "order_id")
+            extra = extra.select("order_id", *fields, amount=extra.amount, quantity=ibis.literal(1.0),
+                                 **({} if "line_type" in fields else {"line_type": ibis.literal(ORDER_TOTAL_TYPE)}))
+    for col in ("customer_id", "ts"):
+        if col not in lines.columns:
+            raise MissingColumnError(f"transactions: neither the line items nor the orders have '{col}'; map it: "
+                                     f"tables.orders.columns.{col} (or tables.transactions.columns.{col}): <your column>")
+    if extra is not None and "line_type" not in lines.columns:
+        lines = lines.mutate(line_type=ibis.null("string"))
+    schema = dict(lines.schema().items())
+    parts = [lines]
+    if extra is not None:
+        parts.append(_conform(extra, schema))
+    if "refunded" in orders.columns:
+        refunds = orders.filter(orders.refunded.abs() > 0)
+        if "line_type" not in schema:
+            schema["line_type"] = dt.string
+            parts = [p.mutate(line_type=ibis.null("string")) for p in parts]
+        refunds = refunds.select("order_id", *[c for c in fields if c != "line_type"], amount=-refunds.refunded.abs(),
+                                 quantity=ibis.literal(0.0), line_type=ibis.literal(REFUND_TYPE))
+        parts.append(_conform(refunds, schema))
+        notes["refund_lines"] = True
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+
+
+#: the line_type of the lines standing for an order's refunded money (``orders.refunded``)
+REFUND_TYPE = "_refund_"
+#: the line_type of the line standing for an order's total when the lines file has no line of it
+ORDER_TOTAL_TYPE = "_order_total_"
+
+
+def _stage_lines(con, tables: Mapping[str, Any], rules: Mapping[str, Any] | None = None):
     """The line items read and typed, as the table every cleaning pass reads (``_lines_typed``), and the read's notes.
+
+    With an orders table (:func:`_with_orders`) the lines carry their
+    order's fields; a store without products has a null ``product_id``
+    (``notes['no_products']``), and the product steps skip.
 
     When typing is costly (text to clean, numbers and times parsed from
     text) the typed lines are written once into the session, so no later
@@ -38,7 +150,17 @@ def _stage_lines(con, tspec: Mapping[str, Any]):
     finds the candidate exact repeats without a DISTINCT over whole lines.
     """
     notes: dict = {}
-    typed = _prepare_table(con, "transactions", tspec, notes=notes)
+    rules = rules or {}
+    tspec, ospec = tables.get("transactions"), tables.get("orders")
+    optional = frozenset({"customer_id", "ts"}) if ospec is not None else frozenset()
+    typed = None if tspec is None else _prepare_table(con, "transactions", tspec, notes=notes, optional=optional)
+    if ospec is not None:
+        typed = _with_orders(con, typed, ospec, rules, notes)
+        notes["costly"] = notes.get("costly") or ["joined to the orders table"]
+    if "product_id" not in typed.columns:
+        # an export without products (a till's amounts, amounts per order): the product steps skip, saying why
+        typed = typed.mutate(product_id=ibis.null("string"))
+        notes["no_products"] = True
     if getattr(con, "name", "") == "duckdb":
         cols = ", ".join(f'"{c}"' for c in typed.columns)
         kind = "TABLE" if notes["costly"] else "VIEW"
@@ -130,7 +252,13 @@ def _clean_transactions(con, staged, rules, window, notes: Mapping[str, Any] | N
                        "customers_removed": 0})
 
     t = base
-    missing_mask = t.ts.isnull() | t.amount.isnull() | t.quantity.isnull() | t.order_id.isnull() | t.product_id.isnull()
+    no_products = bool((notes or {}).get("no_products"))
+    missing_mask = t.ts.isnull() | t.amount.isnull() | t.quantity.isnull() | t.order_id.isnull()
+    if not no_products:
+        whole = t.line_type.isin([REFUND_TYPE, ORDER_TOTAL_TYPE]).fill_null(False) if "line_type" in t.columns else None
+        # an order's total or its refund stands for no product: a line of its own, never a missing product id
+        missing_mask = missing_mask | (t.product_id.isnull() if whole is None else (t.product_id.isnull() & ~whole))
+    status_mask = _not_purchase(con, t, rules)
     label_mask = ibis.literal(False)
     # ids were trimmed when typed (and a blank one made missing): no strip here, which would cost a pass's worth
     for col in ("customer_id", "order_id", "product_id"):
@@ -166,8 +294,14 @@ def _clean_transactions(con, staged, rules, window, notes: Mapping[str, Any] | N
     # a return is written either way: a negative quantity (most tills) or a negative amount with a positive
     # quantity (others); under returns: net both count against sales, whatever sign the export gave the other column
     returns_mask = (t.quantity < 0) | (t.amount < 0)
-    if rules["cancellation_prefix"]:
-        returns_mask = returns_mask | t.order_id.startswith(str(rules["cancellation_prefix"]))
+    for key in ("cancellation_prefix", "return_prefix"):
+        if rules.get(key):
+            returns_mask = returns_mask | t.order_id.startswith(str(rules[key]))
+    if "line_type" in t.columns:
+        kinds = t.line_type.strip().lower()
+        returns_mask = returns_mask | (kinds == REFUND_TYPE)
+        if rules.get("return_types"):
+            returns_mask = returns_mask | kinds.isin(list(rules["return_types"]))
     returns_mask = returns_mask.fill_null(False)
     keep_zero = rules["nonpositive_price"] == "keep_zero"
     # a zero-value line with a positive quantity is a purchase with no revenue (a free item: a visit, a customer);
@@ -181,6 +315,10 @@ def _clean_transactions(con, staged, rules, window, notes: Mapping[str, Any] | N
                   "fill them at the source, map other columns, or set cleaning.missing_values: drop"))
     steps.append(("summary rows (合计, 总计, Total, Subtotal...): not sales", label_mask, rules["summary_rows"],
                   "remove the totals from the export or set cleaning.summary_rows: drop"))
+    if status_mask is not None:
+        shown = ", ".join(rules["statuses"]["not_purchase"][:4]) + ("..." if len(rules["statuses"]["not_purchase"]) > 4
+                                                                   else "")
+        steps.append((f"not purchases (status {shown}: cleaning.statuses.not_purchase)", status_mask, "drop", ""))
     steps.append((f"implausible lines (amount or quantity over {IMPLAUSIBLE_FACTOR:,.0f}x the median line, or a "
                   "wordless id among member numbers)", implausible_mask, rules["implausible_lines"],
                   "check the column mapping (a barcode read as an amount?), fix the lines at the source, or set "
@@ -189,6 +327,7 @@ def _clean_transactions(con, staged, rules, window, notes: Mapping[str, Any] | N
         steps.append(("timestamps outside the analysis window", window_mask, rules["out_of_window"],
                       "widen window.start/window.end in params or set cleaning.out_of_window: drop"))
     returns_step = len(steps)
+    # the label is the report's key (tests and readers look it up): what counts as a return is in the docs
     steps.append(("returns / cancellations (negative quantity or amount, or cancelled order)", returns_mask,
                   "keep" if rules["returns"] == "net" else rules["returns"],
                   "set cleaning.returns: drop (leave them out) or net (subtract them from sales)"))
@@ -196,7 +335,8 @@ def _clean_transactions(con, staged, rules, window, notes: Mapping[str, Any] | N
                   "keep" if keep_zero else rules["nonpositive_price"],
                   "fix prices at the source, or set cleaning.nonpositive_price: keep_zero (count them as purchases "
                   "with no revenue) or drop"))
-    steps.append(("zero quantity", t.quantity == 0, rules["zero_quantity"],
+    refund_line = (t.line_type == REFUND_TYPE).fill_null(False) if "line_type" in t.columns else ibis.literal(False)
+    steps.append(("zero quantity", (t.quantity == 0) & ~refund_line, rules["zero_quantity"],
                   "remove them at the source or set cleaning.zero_quantity: drop"))
 
     # each rule counts the lines no earlier dropping rule caught
@@ -251,6 +391,16 @@ def _clean_transactions(con, staged, rules, window, notes: Mapping[str, Any] | N
                        "action": "trimmed " + ", ".join(f"{n:,} {col}" for col, n in sorted(odd.items())),
                        "rows_found": int(sum(odd.values())), "rows_removed": 0, "sales_removed": 0.0,
                        "customers_removed": 0})
+    without = (notes or {}).get("without_order")
+    if without:
+        n_w, s_w, ids = without
+        report.insert(0, {"rule": f"line items of no order in the orders table (order ids e.g. {', '.join(ids)})",
+                          "action": "drop", "rows_found": n_w, "rows_removed": n_w, "sales_removed": round(s_w, 2),
+                          "customers_removed": 0})
+    if no_products:
+        report.append({"rule": f"{NO_PRODUCTS_RULE}: the product steps (bestsellers, pairs, category mix, "
+                               "brand loyalty) are skipped", "action": "none", "rows_found": 0, "rows_removed": 0,
+                       "sales_removed": 0.0, "customers_removed": 0})
     if rules.get("orders") == "customer_day":
         report.append({"rule": "no order id in the export: a purchase is a customer's day (BG/NBD); identical lines "
                                "of a day are separate items", "action": "orders from days", "rows_found": 0,
@@ -272,13 +422,39 @@ def _clean_transactions(con, staged, rules, window, notes: Mapping[str, Any] | N
     if n_anon:
         all_lines = all_lines.mutate(customer_id=anon_mask.ifelse(ibis.null("string"), t.customer_id))
     if rules["returns"] == "net" and int(counts[f"n{returns_step}"]):
-        # a return counts against sales (and units) whichever column of the export carried the sign
+        # a return counts against sales (and units) whichever column of the export carried the sign; it is marked,
+        # so that no query counts it as a visit or its customer as a buyer
         all_lines = all_lines.mutate(amount=returns_mask.ifelse(-all_lines.amount.abs(), all_lines.amount),
-                                     quantity=returns_mask.ifelse(-all_lines.quantity.abs(), all_lines.quantity))
+                                     quantity=returns_mask.ifelse(-all_lines.quantity.abs(), all_lines.quantity),
+                                     is_return=returns_mask)
     if ROW_HASH in all_lines.columns:
         all_lines = all_lines.drop(ROW_HASH)
     report = pd.DataFrame(report)[list(REPORT_COLUMNS)]
     return all_lines, report
+
+
+def _not_purchase(con, t, rules: Mapping[str, Any]):
+    """Lines whose status is a non-purchase (``cleaning.statuses``), or None without a status column.
+
+    Every status value must be in one of the two lists (compared trimmed, any
+    case); one in neither stops the load, naming the values, their lines and
+    the key to add them to.
+    """
+    if "status" not in t.columns:
+        return None
+    lists = rules.get("statuses") or {"purchase": [], "not_purchase": []}
+    key = t.status.strip().lower().fill_null("")
+    counts = con.to_pandas(t.group_by(status=key).aggregate(n=t.count()))
+    known = set(lists["purchase"]) | set(lists["not_purchase"])
+    unknown = counts[~counts["status"].isin(known)].sort_values(["n", "status"], ascending=[False, True])
+    if len(unknown):
+        shown = ", ".join(f"{(v or '(blank)')!r} ({n:,} lines)" for v, n in zip(unknown["status"], unknown["n"]))
+        where = "is not in" if rules.get("statuses") else "needs"
+        raise DataError(f"transactions: the status column has value(s) {where} cleaning.statuses: {shown}; add each "
+                        "to cleaning.statuses.purchase (a real purchase) or cleaning.statuses.not_purchase (cancelled, "
+                        "refunded, unpaid...) in the data spec" + ("; a blank status is written ''" if
+                                                                   "" in set(unknown["status"]) else ""))
+    return key.isin(list(lists["not_purchase"])) if lists["not_purchase"] else ibis.literal(False)
 
 
 #: the cleaning report's columns: what each rule found, removed, the money and the customers it took

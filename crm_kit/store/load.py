@@ -85,7 +85,7 @@ def _load_contacts(con, tspec: Mapping[str, Any]) -> pd.DataFrame:
 def _build_store(con, spec, database: str | None) -> Store:
     """Read, clean and write a store: the cleaned lines and order table into ``database`` (the cache) or the session."""
     tables, rules = spec["tables"], spec.rules
-    staged, notes = _stage_lines(con, tables["transactions"])
+    staged, notes = _stage_lines(con, tables, rules)
     cleaned, report = _clean_transactions(con, staged, rules, spec.get("window"), notes)
     for row in report[report["customers_removed"] > 0].to_dict("records"):
         # never silent: a rule that removes whole customers says so where the load is logged, beside the report
@@ -111,10 +111,13 @@ def _build_store(con, spec, database: str | None) -> Store:
     all_lines = _write_lines(con, cleaned, database)
     orders = _write_orders(con, all_lines, database)
     if getattr(con, "name", "") == "duckdb":  # elsewhere the cleaned lines may be a view over these
-        for name in ("_lines_typed", "_lines_distinct", "_repeat_candidates", "_repeat_kept", "_repeated_hashes",
+        for name in ("_lines_typed", "_orders_typed", "_lines_distinct", "_repeat_candidates", "_repeat_kept", "_repeated_hashes",
                      "_repeat_orders", "_product_fields"):
             _drop(con, name)
-    if "description" not in staged.columns:
+    if notes.get("no_products"):
+        per_product = pd.DataFrame({"product_id": pd.Series(dtype=str), "lines": pd.Series(dtype="int64"),
+                                    "sales": pd.Series(dtype=float)})
+    elif "description" not in staged.columns:
         per_product = _product_lines(con, all_lines)
 
     if contacts is not None:

@@ -5,9 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import ibis
 import pandas as pd
 
-__all__ = ["Store"]
+__all__ = ["Store", "NO_PRODUCTS_RULE", "NO_PRODUCTS_NOTE"]
+
+#: the start of the cleaning report's row that says the export has no product column (kept in the cached report)
+NO_PRODUCTS_RULE = "no product column in the export"
+#: what a product step says when it is skipped for want of products
+NO_PRODUCTS_NOTE = "skipped: the export has no product column (map tables.transactions.columns.product_id to run it)"
 
 
 @dataclass
@@ -68,9 +74,18 @@ class Store:
     @property
     def product_lines(self):
         """The customer line items that sell a product: :attr:`transactions` without the non-product lines."""
+        t = self.transactions
+        if "line_type" in t.columns:  # an order's total or refund without a line of its own names no product
+            t = t.filter(t.product_id.notnull())
         if self.non_products is None or self.non_products.empty:
-            return self.transactions
-        return self.transactions.filter(~self.transactions.product_id.isin(self.non_products["product_id"].tolist()))
+            return t
+        return t.filter(~t.product_id.isin(self.non_products["product_id"].tolist()))
+
+    @property
+    def has_products(self) -> bool:
+        """Whether the line items name products: an export without a product column loads, its product steps skip."""
+        rules = self.cleaning_report["rule"].astype(str) if self.cleaning_report is not None else pd.Series([], dtype=str)
+        return not rules.str.startswith(NO_PRODUCTS_RULE).any()
 
     @property
     def has_promo(self) -> bool:
@@ -85,14 +100,15 @@ class Store:
     def health(self) -> pd.DataFrame:
         """Data-health figures: rows, customers, date range, anonymous share of sales."""
         t = self.all_lines
+        bought = ~t.is_return if "is_return" in t.columns else ibis.literal(True)
         agg = t.aggregate(
             rows=t.count(),
             sales=t.amount.sum(),
             anon_rows=t.customer_id.isnull().sum(),
             anon_sales=t.customer_id.isnull().ifelse(t.amount, 0).sum(),
-            customers=t.customer_id.nunique(),
-            # purchases as a till counts them: distinct (customer, order) pairs
-            orders=(t.customer_id.fill_null("") + "\x1f" + t.order_id).nunique(),
+            customers=bought.ifelse(t.customer_id, ibis.null("string")).nunique(),
+            # purchases as a till counts them: distinct (customer, order) pairs; a return order is none
+            orders=bought.ifelse(t.customer_id.fill_null("") + "\x1f" + t.order_id, ibis.null("string")).nunique(),
             first=t.ts.min(),
             last=t.ts.max(),
         )

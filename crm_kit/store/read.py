@@ -709,13 +709,20 @@ def _read_parts(con, name: str, where, options: dict, *, shown: Sequence[str] | 
     return ibis.union(*matched, distinct=False)
 
 
+#: canonical columns read only when the spec maps them: a column that happens to be called ``status`` in an
+#: export is not silently read as the purchase status (which needs ``cleaning.statuses``)
+MAPPED_ONLY = frozenset({"status", "line_type"})
+
+
 def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: bool,
-                 constants: Mapping[str, Any] | None = None):
+                 constants: Mapping[str, Any] | None = None, optional: frozenset = frozenset()):
     """Select and rename source columns to canonical names; raise on missing required ones.
 
     ``constants`` are canonical columns the source does not hold but whose
     value is the same on every row (``arm: treatment``); they are skipped here
-    and added by :func:`_typed`.
+    and added by :func:`_typed`. Required columns named in ``optional`` come
+    from elsewhere when the source lacks them (the line items' customer and
+    time from an orders table).
     """
     canon = CANONICAL_COLUMNS[name]
     constants = constants or {}
@@ -735,7 +742,11 @@ def _map_columns(name: str, raw, mapping: Mapping[str, str], *, derive_amount: b
             if required and not (name == "transactions" and col == "order_id"):
                 raise ParameterError(f"{name}.{col} is required and cannot be mapped to null")
             continue  # 'household_size: null' means: do not read that column ('order_id: null': no order id)
+        if col in MAPPED_ONLY and col not in mapping:
+            continue
         source = mapping.get(col, col)
+        if col in optional and col not in mapping and source not in present:
+            continue
         if col not in mapping and source in explicitly_used:
             # 'age_band: age' claims the source column 'age'; it is not also the canonical 'age'
             continue
@@ -1106,11 +1117,12 @@ def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | No
 
 
 def _typed(con, name: str, base, tspec: Mapping[str, Any], *, plain: frozenset = frozenset(),
-           with_probes: bool = False):
+           with_probes: bool = False, optional: frozenset = frozenset()):
     """The source mapped to canonical names and typed, with the parsing checks (and the plain-column probes)."""
     constants = _check_table_spec(name, tspec)
     mapping = dict(tspec.get("columns") or {})
-    selected = _map_columns(name, base, mapping, derive_amount=name == "transactions", constants=constants)
+    selected = _map_columns(name, base, mapping, derive_amount=name == "transactions", constants=constants,
+                            optional=optional)
     probes = _plain_probes(con, name, selected, tspec) if with_probes else {}
     for col, value in constants.items():
         # a text literal, parsed and checked like a source value of that column
@@ -1124,7 +1136,14 @@ def _typed(con, name: str, base, tspec: Mapping[str, Any], *, plain: frozenset =
                 "map one in params: tables.transactions.columns.amount (line revenue) "
                 "or tables.transactions.columns.unit_price"
             )
+        if "quantity" not in typed.columns:
+            raise MissingColumnError(
+                "transactions has no column 'amount' and no 'quantity' to multiply 'unit_price' by; map "
+                "tables.transactions.columns.amount (line revenue) or tables.transactions.columns.quantity")
         typed = typed.mutate(amount=typed.quantity * typed.unit_price)
+    if name == "transactions" and "quantity" not in typed.columns:
+        # an export without quantities (a till's amounts, one per line): one item per line
+        typed = typed.mutate(quantity=ibis.literal(1.0))
     if name == "transactions" and "order_id" not in typed.columns:
         # no order id in the export (order_id: null): a purchase is a customer's day, the BG/NBD convention
         typed = typed.mutate(order_id=typed.customer_id.fill_null("") + "|" + typed.ts.date().cast("string"))
@@ -1133,7 +1152,8 @@ def _typed(con, name: str, base, tspec: Mapping[str, Any], *, plain: frozenset =
     return typed, checks
 
 
-def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | None = None):
+def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | None = None,
+                   optional: frozenset = frozenset()):
     """Read, map and type a table, checking every value parses: one pass over the source, then a lazy table.
 
     Id and text columns whose values are all plain pass through as read
@@ -1145,7 +1165,7 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
     """
     raw = _read_table(con, name, tspec)
     try:
-        typed, checks, probes = _typed(con, name, raw, tspec, with_probes=True)
+        typed, checks, probes = _typed(con, name, raw, tspec, with_probes=True, optional=optional)
     except MissingColumnError:
         only = str(raw.columns[0]) if len(raw.columns) == 1 else ""
         mark = next((d for d in (",", ";", "\t", "|") if d in only), None)
@@ -1174,7 +1194,7 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
     if n == 0:
         raise DataError(f"{name} is empty (0 rows); point tables.{name}.path at a file with data")
     if plain:
-        typed = _typed(con, name, raw, tspec, plain=plain)[0]
+        typed = _typed(con, name, raw, tspec, plain=plain, optional=optional)[0]
     if notes is not None:
         canon = CANONICAL_COLUMNS[name]
         costly = []

@@ -33,6 +33,8 @@ from ..errors import ParameterError
 __all__ = [
     "CANONICAL_COLUMNS",
     "PERSONAL_FIELDS",
+    "STATUS_LISTS",
+    "status_key",
     "CLEANING_DEFAULTS",
     "CLEANING_MEANINGS",
     "CLEANING_CHOICES",
@@ -54,8 +56,11 @@ CANONICAL_COLUMNS: dict[str, dict[str, tuple[bool, str]]] = {
         "customer_id": (True, "id"),
         "order_id": (True, "id"),
         "ts": (True, "timestamp"),
-        "product_id": (True, "id"),
-        "quantity": (True, "number"),
+        # optional: a store without products (a till export without items, amounts per order) loads; the
+        # product steps say they were skipped
+        "product_id": (False, "id"),
+        # optional: one item per line when the export has no quantity
+        "quantity": (False, "number"),
         "amount": (True, "number"),
         "unit_price": (False, "number"),
         "promo": (False, "bool"),
@@ -63,6 +68,25 @@ CANONICAL_COLUMNS: dict[str, dict[str, tuple[bool, str]]] = {
         "channel": (False, "id"),
         # the product's text on the receipt (UCI Online Retail's Description): names products without a catalogue
         "description": (False, "text"),
+        # the order's (or line's) status, read through cleaning.statuses: which lines are purchases
+        "status": (False, "text"),
+        # the line's kind (sale, return, refund...): cleaning.return_types names the values that mark a return
+        "line_type": (False, "text"),
+    },
+    # one row per order, joined to the line items by order_id: its fields are written once per order and flow
+    # to every line of it
+    "orders": {
+        "order_id": (True, "id"),
+        "customer_id": (False, "id"),
+        "ts": (False, "timestamp"),
+        "status": (False, "text"),
+        # the order's total: its sales when the lines file has no line of it (or there is no lines file)
+        "amount": (False, "number"),
+        # money refunded on the order: returns: net subtracts it, on the order's date
+        "refunded": (False, "number"),
+        "store": (False, "id"),
+        "channel": (False, "id"),
+        "line_type": (False, "text"),
     },
     "customers": {
         "customer_id": (True, "id"),
@@ -164,14 +188,25 @@ CLEANING_DEFAULTS: dict[str, Any] = {
     # lines that sell no product (postage, fees, gift cards, bags, discounts): kept in sales totals,
     # left out of product analyses; "default" (the list below), false, or {ids: [...], patterns: [...]}
     "non_products": "default",
+    # which values of the mapped status column (orders or lines) are purchases and which are not; a value in
+    # neither list stops the load naming it: {purchase: [paid, completed], not_purchase: [cancelled, refunded]}
+    "statuses": None,
+    # an order-id prefix that marks a return order (RET-): a return, never a visit or a buyer
+    "return_prefix": None,
+    # values of the mapped line_type column (lines or orders) that mark a return: [return, refund]
+    "return_types": None,
+    # line items whose order_id is not in the orders table: drop (counted, with examples) or error
+    "lines_without_order": "drop",  # drop | error
 }
 
 #: what each cleaning rule does (``cleaning.<rule>`` in a data spec); its choices are in :data:`CLEANING_CHOICES`
 CLEANING_MEANINGS: dict[str, str] = {
     "anonymous": "lines without a customer id: kept in store totals, left out of customer analyses (exclude)",
-    "returns": "negative quantities or amounts, and orders whose id starts with cancellation_prefix: left out "
-               "(drop) or subtracted from sales whichever column carried the sign (net)",
-    "cancellation_prefix": "an order-id prefix that marks a cancelled order, e.g. C for UCI Online Retail",
+    "returns": "negative quantities or amounts, orders whose id starts with cancellation_prefix or return_prefix, "
+               "lines whose line_type is one of return_types, and refunded amounts: left out (drop) or subtracted "
+               "from sales whichever column carried the sign (net); never visits or buyers",
+    "cancellation_prefix": "an order-id prefix that marks a cancelled order, e.g. C for UCI Online Retail: treated "
+                           "as a return (see returns), never a visit or a buyer",
     "nonpositive_price": "lines with a positive quantity and an amount of exactly zero (free items): purchases with "
                          "no revenue (keep_zero), or left out (drop)",
     "zero_quantity": "lines with a quantity of zero: nothing was sold",
@@ -186,6 +221,15 @@ CLEANING_MEANINGS: dict[str, str] = {
                     "of its smaller side stops the load with the likely cause",
     "non_products": "lines that sell no product (postage, fees, gift cards, bags, discounts): kept in sales, out "
                     "of product analyses; default (the kit's list), false, or {ids: [...], patterns: [...]}",
+    "statuses": "which values of the mapped status column (orders or lines; compared trimmed, any case) are purchases "
+                "and which are not: {purchase: [paid, completed, 已完成], not_purchase: [cancelled, refunded, 已取消]}; "
+                "non-purchases are removed and counted; a value in neither list stops the load naming it",
+    "return_prefix": "an order-id prefix that marks a return order (e.g. RET-): a return, never a visit or a buyer; "
+                     "returns: net subtracts it from sales on its own date, drop leaves it out",
+    "return_types": "values of the mapped line_type column (lines or orders) that mark a return, e.g. [return, "
+                    "refund]: counted as returns, never as visits or buyers",
+    "lines_without_order": "line items whose order_id is not in the orders table: left out and counted, with "
+                           "examples of the ids (drop), or the load stops (error)",
 }
 
 #: ids that are labels of a summary row, not a customer, order or product (compared trimmed, any case)
@@ -216,6 +260,7 @@ CLEANING_CHOICES = _CHOICES = {
     "missing_values": {"drop", "error"},
     "summary_rows": {"drop", "error"},
     "implausible_lines": {"drop", "keep", "error"},
+    "lines_without_order": {"drop", "error"},
 }
 
 
@@ -439,8 +484,10 @@ def non_product_rule(value: Any) -> dict[str, list[str]]:
 def _validate_cleaning(cleaning: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(cleaning) - set(CLEANING_DEFAULTS)
     if unknown:
+        hints = [h for k in sorted(unknown) for h in difflib.get_close_matches(str(k), list(CLEANING_DEFAULTS), n=1)]
+        maybe = f" (did you mean {hints}?)" if hints else ""
         raise ParameterError(
-            f"unknown cleaning rule(s) {sorted(unknown)}; known rules: {sorted(CLEANING_DEFAULTS)}"
+            f"unknown cleaning rule(s) {sorted(unknown)}{maybe}; known rules: {sorted(CLEANING_DEFAULTS)}"
         )
     rules = {**CLEANING_DEFAULTS, **cleaning}
     rules["non_products"] = non_product_rule(rules["non_products"])
@@ -452,7 +499,63 @@ def _validate_cleaning(cleaning: Mapping[str, Any]) -> dict[str, Any]:
             raise ParameterError(
                 f"cleaning.{key} = {rules[key]!r} is not one of {sorted(allowed)}"
             )
+    rules["statuses"] = _check_statuses(rules["statuses"])
+    for key in ("cancellation_prefix", "return_prefix"):
+        prefix = rules[key]
+        if prefix is not None and (not isinstance(prefix, (str, int)) or isinstance(prefix, bool)
+                                   or not str(prefix).strip()):
+            raise ParameterError(f"cleaning.{key} = {prefix!r}: give the text order ids start with, e.g. "
+                                 f"{'C' if key == 'cancellation_prefix' else 'RET-'}, or leave the key out")
+    types = rules["return_types"]
+    if isinstance(types, (str, int)) and not isinstance(types, bool):
+        types = [types]
+    if types is not None and (not isinstance(types, (list, tuple)) or not types
+                              or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in types)):
+        raise ParameterError(f"cleaning.return_types = {types!r}: give a list of the line_type values that mark a "
+                             "return, e.g. [return, refund]")
+    rules["return_types"] = None if types is None else [str(v).strip().lower() for v in types]
     return rules
+
+
+#: the lists of ``cleaning.statuses``
+STATUS_LISTS = ("purchase", "not_purchase")
+
+
+def status_key(value: Any) -> str:
+    """A status as the lists compare it: trimmed, any case (``None`` and blank are ``''``)."""
+    return "" if value is None else str(value).strip().lower()
+
+
+def _check_statuses(value: Any) -> dict[str, list[str]] | None:
+    """``cleaning.statuses`` as two lists of compared values (:func:`status_key`), or None; refused with the fix."""
+    if value is None:
+        return None
+    example = "{purchase: [paid, completed], not_purchase: [cancelled, refunded]}"
+    if not isinstance(value, Mapping):
+        raise ParameterError(f"cleaning.statuses = {str(value)[:60]!r}: give the two lists, e.g. {example}")
+    unknown = sorted(set(map(str, value)) - set(STATUS_LISTS))
+    if unknown:
+        hints = [h for k in unknown for h in difflib.get_close_matches(k, STATUS_LISTS, n=1, cutoff=0.5)]
+        maybe = f" (did you mean {hints}?)" if hints else ""
+        raise ParameterError(f"cleaning.statuses has unknown key(s) {unknown}{maybe}; use purchase and not_purchase, "
+                             f"e.g. {example}")
+    lists = {}
+    for key in STATUS_LISTS:
+        items = value.get(key) or []
+        if isinstance(items, (str, int)) and not isinstance(items, bool):
+            items = [items]
+        if not isinstance(items, (list, tuple)) or not all(
+                v is None or (isinstance(v, (str, int, float)) and not isinstance(v, bool)) for v in items):
+            raise ParameterError(f"cleaning.statuses.{key} = {str(items)[:60]!r}: give a list of status values, "
+                                 f"e.g. {example}")
+        lists[key] = [status_key(v) for v in items]
+    both = sorted(set(lists["purchase"]) & set(lists["not_purchase"]))
+    if both:
+        raise ParameterError(f"cleaning.statuses: {both} is in both purchase and not_purchase; keep it in one")
+    if not lists["purchase"]:
+        raise ParameterError(f"cleaning.statuses.purchase is empty: name the statuses of real purchases, e.g. "
+                             f"{example}")
+    return lists
 
 
 def _window_day(window: Mapping[str, Any], key: str):
@@ -562,6 +665,38 @@ def _check_engine(engine: Any) -> dict[str, Any]:
     return dict(engine)
 
 
+def _mapped(tspec: Any, col: str) -> bool:
+    """Whether a table's spec maps (or sets as a constant) a canonical column."""
+    if not isinstance(tspec, Mapping):
+        return False
+    columns, constants = tspec.get("columns") or {}, tspec.get("constants") or {}
+    return (isinstance(columns, Mapping) and columns.get(col) is not None) or (
+        isinstance(constants, Mapping) and constants.get(col) is not None)
+
+
+def _check_shapes(tables: Mapping[str, Any], rules: Mapping[str, Any]) -> None:
+    """The orders table, statuses and return types agree with the tables: each refused with the fix."""
+    lines, orders = tables.get("transactions"), tables.get("orders")
+    where = [n for n in ("transactions", "orders") if n in tables]
+    if rules.get("statuses") and not any(_mapped(tables[n], "status") for n in where):
+        raise ParameterError("cleaning.statuses is given but no status column is mapped; map it: "
+                             "tables.orders.columns.status (or tables.transactions.columns.status): <your column>")
+    if rules.get("return_types") and not any(_mapped(tables[n], "line_type") for n in where):
+        raise ParameterError("cleaning.return_types is given but no line_type column is mapped; map it: "
+                             "tables.transactions.columns.line_type (or tables.orders.columns.line_type): <your column>")
+    if orders is None:
+        return
+    if lines is not None and orders_are_days(lines):
+        raise ParameterError("tables.orders is joined to the line items by order_id, but "
+                             "tables.transactions.columns.order_id is null; map the lines' order id")
+    if lines is None and not _mapped(orders, "amount"):
+        raise ParameterError("tables.orders without tables.transactions needs the order totals: map "
+                             "tables.orders.columns.amount: <your column> (or add the line items as tables.transactions)")
+    for col in ("customer_id", "ts"):
+        if lines is None and not _mapped(orders, col) and (orders.get("columns") or {}).get(col, col) is None:
+            raise ParameterError(f"tables.orders.{col} is needed when there is no tables.transactions; map it")
+
+
 def check_spec(spec: Mapping[str, Any]) -> CheckedSpec:
     """Check a whole data spec before anything is read; return it with its cleaning rules.
 
@@ -589,8 +724,9 @@ def check_spec(spec: Mapping[str, Any]) -> CheckedSpec:
         raise ParameterError(
             f"data spec names unknown table(s) {sorted(unknown_tables)}{maybe}; known: {sorted(CANONICAL_COLUMNS)}"
         )
-    if "transactions" not in tables:
-        raise ParameterError("data spec has no tables.transactions; every analysis needs it")
+    if "transactions" not in tables and "orders" not in tables:
+        raise ParameterError("data spec has no tables.transactions; every analysis needs it (or tables.orders with "
+                             "an amount per order)")
     for name, tspec in tables.items():
         if name == "personal":
             if not isinstance(tspec, Mapping) or "path" not in tspec:
@@ -611,7 +747,8 @@ def check_spec(spec: Mapping[str, Any]) -> CheckedSpec:
         raise ParameterError(f"currency = {currency!r}: give the sign or code shown on money, e.g. ¥, £, $, EUR")
     checked = CheckedSpec(spec)
     checked.rules = _validate_cleaning(spec.get("cleaning") or {})
-    if orders_are_days(tables["transactions"]):
+    _check_shapes(tables, checked.rules)
+    if orders_are_days(tables.get("transactions") or {}):
         checked.rules["orders"] = "customer_day"
         if "duplicates" not in (spec.get("cleaning") or {}):
             # without a receipt id two identical lines of one day are two items bought, not a repeated export
