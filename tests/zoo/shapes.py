@@ -613,8 +613,9 @@ def _odoo(world: World, folder: Path) -> list[Path]:
     B2B customers by company name."""
     j = _joined(world)
     first = j["line_no"] == 1
-    companies = [f"{a} {b}" for a, b in zip(j["last"].fillna(""), np.where(j["cid"].fillna(0) % 2 == 0, "GmbH", "Ltd"))]
-    companies = [f"{c} ({int(i)})" if pd.notna(i) and i >= 500 else c for c, i in zip(companies, j["cid"])]
+    # one company per customer: "Wilson & Emma Trading Ltd" (a surname and a first name make a customer unique)
+    companies = [f"{a} & {b} {'Trading' if i % 3 else 'Supplies'} {'GmbH' if i % 2 else 'Ltd'}"
+                 for a, b, i in zip(j["last"], j["first"], j["cid"].astype(int))]
     status = _status(j["status"], {"paid": "Sales Order", "cancelled": "Cancelled", "unpaid": "Quotation"})
     status = status.where(~((j["status"] == "paid") & (j["order_no"] % 4 == 0)), "Locked")
     out = pd.DataFrame({

@@ -35,7 +35,7 @@ LAST_NAMES = ("Smith", "Jones", "Brown", "Taylor", "Wilson", "Evans", "Thomas", 
 class Features:
     """What a platform's export can hold: which statuses, refunds, returns, walk-ins, how many lines an order has."""
 
-    customers: int = 150
+    customers: int = 100
     months: tuple[str, str] = ("2024-01", "2024-06")
     #: share of orders of each not-purchase status (cancelled, unpaid, refunded in full)
     cancelled: float = 0.0
