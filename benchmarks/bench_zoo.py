@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -29,9 +30,20 @@ DATA = ROOT / "benchmarks" / "data"
 RESULTS = ROOT / "benchmarks" / "results" / "bench_zoo.jsonl"
 
 
+#: CPU seconds (user + system) of each command timed, by its first argument after the program: on a shared machine
+#: the wall time grows with the load, the CPU time much less
+CPU: dict[str, float] = {}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(cmd: list[str], cwd: Path) -> tuple[float, int, str]:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _children_cpu()
     out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    CPU[cmd[len(CLI)]] = CPU.get(cmd[len(CLI)], 0.0) + _children_cpu() - c0
     return time.perf_counter() - t0, out.returncode, out.stdout + out.stderr
 
 
@@ -65,6 +77,7 @@ def small_run(shape: str, lines: int, steps: str, work: Path) -> dict:
     per_customer = 6 * SHAPES[shape].features.visits_per_month * 2.0
     export = generate(shape, work / "export", customers=max(int(lines / per_customer), 10))
     n = sum(sum(1 for _ in open(f, encoding="utf-8", errors="replace")) - 1 for f in export.files[:1])
+    CPU.clear()
     seconds_init, code, out = timed([*CLI, "init", *map(str, export.files), "--output", str(work / "init")], ROOT)
     if code not in (0, 1):
         raise SystemExit(f"init failed (exit {code}):\n{out[-3000:]}")
@@ -77,7 +90,9 @@ def small_run(shape: str, lines: int, steps: str, work: Path) -> dict:
         print(out[-3000:])
     return {"shape": shape, "lines": n, "init_s": round(seconds_init, 1), "load_check_s": round(seconds_load, 1),
             "run_s": round(seconds_run, 1), "run_exit": code, "steps": steps,
-            "init_plus_run_s": round(seconds_init + seconds_run, 1), "truth_matches": not problems}
+            "init_plus_run_s": round(seconds_init + seconds_run, 1), "truth_matches": not problems,
+            "init_cpu_s": round(CPU.get("init", 0.0), 1), "run_cpu_s": round(CPU.get("run", 0.0), 1),
+            "load_average": round(__import__("os").getloadavg()[0], 1)}
 
 
 def main() -> int:
@@ -94,7 +109,8 @@ def main() -> int:
     print(f"{small['shape']} export, {small['lines']:,} lines: init {small['init_s']:.1f} s + run of {small['steps']} "
           f"{small['run_s']:.1f} s = {small['init_plus_run_s']:.1f} s (run exit {small['run_exit']})   target: under "
           f"60 s on 2 cores; the drafted spec's monthly figures {'equal' if small['truth_matches'] else 'DIFFER from'} "
-          f"the truth (load and check {small['load_check_s']:.1f} s)")
+          f"the truth (load and check {small['load_check_s']:.1f} s); CPU: init {small['init_cpu_s']:.1f} s, run "
+          f"{small['run_cpu_s']:.1f} s; load average {small['load_average']}")
     if args.big_lines:
         DATA.mkdir(parents=True, exist_ok=True)
         big = DATA / f"zoo_membership_{args.big_lines}.csv"
@@ -102,15 +118,18 @@ def main() -> int:
             t0 = time.perf_counter()
             write_big(big, args.big_lines)
             print(f"large file written: {big} ({big.stat().st_size / 1e9:.2f} GB) in {time.perf_counter() - t0:.1f} s")
+        CPU.clear()
         with tempfile.TemporaryDirectory() as folder:
             seconds, code, out = timed([*CLI, "init", str(big), "--output", str(Path(folder) / "big")], ROOT)
             check, check_code, check_out = timed([*CLI, "check", str(Path(folder) / "big" / "data.yaml")], ROOT) \
                 if code in (0, 1) else (0.0, -1, "")
         record["big"] = {"lines": args.big_lines, "bytes": big.stat().st_size, "init_s": round(seconds, 1),
-                         "init_exit": code, "check_s": round(check, 1), "check_exit": check_code}
+                         "init_exit": code, "check_s": round(check, 1), "check_exit": check_code,
+                         "init_cpu_s": round(CPU.get("init", 0.0), 1), "check_cpu_s": round(CPU.get("check", 0.0), 1)}
         print(f"init on {args.big_lines:,} lines ({big.stat().st_size / 1e9:.2f} GB): {seconds:.1f} s (exit {code}); "
-              f"crm-kit check (the full load) {check:.1f} s (exit {check_code})   target: init at most one scan more "
-              "than the load")
+              f"crm-kit check (the full load) {check:.1f} s (exit {check_code}); CPU: init "
+              f"{record['big']['init_cpu_s']:.1f} s, check {record['big']['check_cpu_s']:.1f} s   target: init at most one "
+              "scan more than the load")
         if code not in (0, 1):
             print(out[-3000:])
         elif check_code != 0:

@@ -30,7 +30,7 @@ SYNONYMS = {
     "数量": ["Qty", "Quantity", "Units", "销售数量", "件数", "数量"],
     "实收金额": ["Amount", "Line Total", "Net Sales", "销售金额", "实付金额", "金额"],
 }
-EXAMPLES = settings(max_examples=3, deadline=None, derandomize=True, database=None,
+EXAMPLES = settings(max_examples=2, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
