@@ -1,6 +1,6 @@
 """Purchases as a till counts them: the kit's buyers, purchases, sales and monthly table against pandas.
 
-Random exports with zero-value lines, returns written either way (a negative quantity, or a negative amount with a
+Random exports with zero-value lines, returns (never purchases, their customers no buyers) written either way (a negative quantity, or a negative amount with a
 positive quantity, or a negative quantity with a positive amount), ids ending in odd spaces, months without a sale,
 order ids numbered per customer, and exports without order ids (where identical lines of a day are separate items):
 the kit's figures must equal a pandas computation of the same definitions.
@@ -74,15 +74,18 @@ def test_buyers_purchases_sales_and_the_month_table_equal_pandas(lines, with_ord
         store = load_store({"tables": {"transactions": {"path": str(path), "columns": columns}},
                             "cleaning": {"returns": returns}, "cache": False})
         health = store.health().set_index("figure")["value"]
-        assert health["customers"] == kept["customer_id"].nunique()
-        assert health["orders"] == kept["purchase"].nunique()
+        # a return is never a purchase, and a customer with returns only is no buyer; it still nets the sales
+        bought = kept[~kept["returned"]]
+        assert health["customers"] == bought["customer_id"].nunique()
+        assert health["orders"] == bought["purchase"].nunique()
         assert health["sales (all lines)"] == pytest.approx(kept["signed"].sum(), abs=1e-6)
         lost = truth["customer_id"].nunique() - kept["customer_id"].nunique()
         assert int(store.cleaning_report["customers_removed"].max()) == lost
         monthly = growth_kpis(store).set_index("month")
         months = pd.period_range(kept["month"].min(), kept["month"].max(), freq="M")
-        expected = kept.groupby("month").agg(sales=("signed", "sum"), customers=("customer_id", "nunique"),
-                                             orders=("purchase", "nunique")).reindex(months, fill_value=0)
+        expected = kept.groupby("month").agg(sales=("signed", "sum")).join(
+            bought.groupby("month").agg(customers=("customer_id", "nunique"), orders=("purchase", "nunique"))
+        ).fillna(0).reindex(months, fill_value=0)
         assert list(monthly.index) == list(months)  # a month without a sale is a row of zeros
         np.testing.assert_allclose(monthly["sales"].to_numpy(float), expected["sales"].to_numpy(float), atol=1e-6)
         assert monthly["customers"].tolist() == expected["customers"].tolist()
