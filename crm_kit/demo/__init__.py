@@ -22,6 +22,8 @@ from .plan import (
     case_parameters,
     case_preset,
     describe_preset,
+    preset_in_force,
+    starting_plan,
 )
 from .outcomes import OUTCOME_TRUTH, demo_outcome_table, simulate_outcome_table
 from .simulator import Design, simulate_campaign
@@ -46,6 +48,8 @@ __all__ = [
     "case_parameters",
     "case_preset",
     "describe_preset",
+    "preset_in_force",
+    "starting_plan",
     "default_demo_dir",
     "demo_data_spec",
     "ensure_demo_store",
