@@ -102,9 +102,11 @@ def choose_strata(target: pd.DataFrame, stratify_by: str | None, *, chosen: bool
         return Strata("", "The control group is drawn at random from the whole target (no strata asked for).")
     if column not in target.columns:
         if chosen:
-            fields = sorted(c for c in target.columns if c != "customer_id")
-            raise ParameterError(f"stratify_by={column!r}: the target has no such column; use one of {fields} "
-                                 "or an empty stratify_by for a simple random split")
+            fields = sorted(c for c in target.columns if c != "customer_id"
+                            and not pd.api.types.is_float_dtype(target[c]) and not pd.api.types.is_integer_dtype(target[c]))
+            use = f"use one of {fields} or" if fields else "the data has no member field to stratify by:"
+            raise ParameterError(f"stratify_by={column!r}: the target has no such column; {use} set stratify_by "
+                                 "empty for a simple random split")
         return Strata("", f"The data has no {column} (no member record carries it), so the control group is drawn "
                           "at random from the whole target, without strata; set stratify_by to a column the "
                           "data has to stratify.")
