@@ -215,3 +215,69 @@ def test_the_notebooks_name_no_currency_of_their_own():
         text = "".join("".join(c["source"]) for c in nb["cells"])
         assert "¥" not in text, name
         assert "print(presentation.setup_notebook(" in text, name  # the currency note is shown
+
+
+# ---------------------------------------------------------------------------------------- end to end
+
+
+def _export(path, *, customers: int = 100, months: int = 8) -> list[str]:
+    """A till export of ``customers`` over ``months`` months from 2024-01: no member form, no currency sign."""
+    rng = np.random.default_rng(7)
+    ids = [f"KX{i:04d}" for i in range(customers)]
+    rows = []
+    for i, cid in enumerate(ids):
+        rate = 0.5 + 3 * (i % 10) / 10
+        for m, month in enumerate(pd.period_range("2024-01", periods=months, freq="M")):
+            for j in range(rng.poisson(rate)):
+                rows.append({"Card": cid, "Receipt": f"R{i}-{m}-{j}", "Date": f"{month}-{rng.integers(1, 29):02d} 11:00",
+                             "Item": f"SKU{rng.integers(0, 12)}", "Qty": 1, "Total": round(float(rng.gamma(2, 15)), 2)})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return ids
+
+
+@pytest.mark.notebook
+def test_a_run_on_an_export_without_member_form_or_currency_carries_nothing_of_the_demo(tmp_path):
+    """discovery -> segmentation -> round one's design on a till export: it runs, and its report shows no ¥, no
+    None, no snake_case key in a table, no customer id, no Python string, and the 4P plan "to fill in"."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    ids = _export(tmp_path / "till.csv")
+    spec = {"name": "till", "tables": {"transactions": {"path": str(tmp_path / "till.csv"), "columns": {
+        "customer_id": "Card", "order_id": "Receipt", "ts": "Date", "product_id": "Item", "quantity": "Qty",
+        "amount": "Total"}}}}
+    (tmp_path / "data.yaml").write_text(yaml.safe_dump(spec))
+    run = {"run_name": "till", "common": {"data": str(tmp_path / "data.yaml"), "month": "2024-07"}, "steps": [
+        {"name": "discovery", "notebook": "01_knowledge_discovery"},
+        {"name": "segmentation", "notebook": "02_segmentation", "after": [], "params": {"k_max": 4}},
+        {"name": "design_round1", "notebook": "03_campaign_design", "after": ["discovery"],
+         "params": {"round_no": 1, "target_kind": "decile"}}]}
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(run))
+    done = subprocess.run([sys.executable, "-m", "crm_kit", "run", str(tmp_path / "run.yaml"), "--output",
+                           str(tmp_path / "reports"), "--quiet"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = next((tmp_path / "reports" / "till").glob("*/report.html"))
+    page = report.read_text(encoding="utf-8")
+    body = page[page.index("<body>"):]
+    assert "¥" not in body and "￥" not in body
+    cells = [html_text(c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", body, re.S)]
+    assert "None" not in cells and not [c for c in cells if "None" in c.split()]
+    lines = [t.strip() for t in html_text(re.sub(r"<(style|script).*?</\1>", "", body, flags=re.S)).splitlines()]
+    assert "None" not in lines and not [t for t in lines if t.startswith(("'", '"'))]  # no bare None, no repr
+    keys = [c for c in cells if re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)+( = .*)?", c)]
+    assert not keys, keys  # every table label in words
+    assert not [i for i in ids if i in body]  # no customer id, in any table
+    assert not re.search(r"<pre>\s*(&#39;|')", body)  # no Python string shown in quotes
+    assert "to fill in (plan.product)" in body and "The 4P plan is yours to write" in body
+    assert "without strata" in body and "Money is shown as plain numbers" in body
+    definition = yaml.safe_load(next((tmp_path / "reports" / "till").glob("*/campaign_round1.yaml")).read_text())
+    assert definition["arms"]["stratify_by"] is None and definition["channel"] == ""
+    assert not [c for c in definition["costs"]["items"] if c["item"] != "contacts"]  # no case cost line
+
+
+def html_text(cell: str) -> str:
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
