@@ -132,6 +132,8 @@ def column_kind(column: str) -> str:
     name = column.lower()
     if name.endswith("return_on_spend"):  # a multiple of the cost, not money
         return "number"
+    if name == "width_gain":  # 1 - adjusted width / plain width: "narrower by" only while it is positive
+        return "width"
     if _COUNT.search(name):
         return "count"
     if _PERCENT.search(name):
@@ -171,6 +173,8 @@ def _cell(value: Any, kind: str) -> str:
             return "∞" if v > 0 else "−∞"
         if kind == "percent":
             return f"{v:.1%}"
+        if kind == "width":  # never "narrower by −581 %": a wider interval is said as a multiple
+            return f"{v:.1%}" if v >= 0 else f"none: {1 - v:.1f}× as wide"
         if kind == "rate":  # an outcome's rate: two decimals, as a difference of a fraction of a point matters
             return f"{v:.2%}"
         if kind == "points":
