@@ -33,6 +33,7 @@ __all__ = [
     "is_purchase",
     "purchases_only",
     "month_bounds",
+    "lines_per_month",
     "parse_period",
     "previous_period",
     "customer_summary",
@@ -281,6 +282,14 @@ def customer_summary(transactions, *, as_of: Any, since: Any = None) -> pd.DataF
         df["distinct_categories"] = df["distinct_categories"].astype("int64")
         cols.append("distinct_categories")
     return df[cols]
+
+
+def lines_per_month(transactions) -> pd.Series:
+    """How many line items each month of the data holds: a Series indexed by ``'YYYY-MM'``, months in order;
+    months without a line are absent."""
+    t = transactions
+    df = t.group_by(month=t.ts.strftime("%Y-%m")).aggregate(lines=t.count()).to_pandas()
+    return df.set_index("month")["lines"].astype("int64").sort_index().rename_axis("month")
 
 
 def period_metrics(

@@ -181,9 +181,11 @@ def injected_names(namespace: Mapping[str, Any]) -> list[str]:
 
 
 class Parameters(dict):
-    """A notebook's validated parameters; ``explicit`` holds the names a run file or papermill set."""
+    """A notebook's validated parameters; ``explicit`` holds the names a run file or papermill set, ``chosen``
+    those and the ones edited away from their default in the parameters cell (the analyst's own choices)."""
 
     explicit: frozenset = frozenset()
+    chosen: frozenset = frozenset()
 
 
 def check_notebook_parameters(namespace: Mapping[str, Any], notebook: str) -> dict[str, Any]:
@@ -216,6 +218,7 @@ def check_notebook_parameters(namespace: Mapping[str, Any], notebook: str) -> di
     given = {key: namespace[key] for key in names if key in namespace}
     params = Parameters(validate_params(notebook, given))
     params.explicit = frozenset(injected)
+    params.chosen = params.explicit | {k for k, p in declared.items() if k in params and params[k] != p.default}
     return params
 
 

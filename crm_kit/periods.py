@@ -24,9 +24,10 @@ from typing import Any
 
 import pandas as pd
 
+from .engine import lines_per_month, parse_period
 from .errors import DataError, ParameterError
 
-__all__ = ["month_shift", "check_month", "check_dates", "fill_dates", "last_complete_month", "data_calendar",
+__all__ = ["month_shift", "month_spans", "check_month", "check_dates", "fill_dates", "last_complete_month", "data_calendar",
            "clv_calibration_end", "step_periods", "PERIOD_KEYS"]
 
 #: the date parameters of each notebook that the month drives
@@ -127,15 +128,34 @@ def step_periods(notebook: str, month: str, *, round_no: int = 1, first: Any = N
 #: the date parameters checked against the data, per kind: a month the data must cover, a day within it
 _MONTHS = ("month", "base_month", "variance_month")
 _DAYS = ("as_of",)
+#: months that must hold purchases, named with the data's months (the results' campaign month among them)
+_DATA_MONTHS = (*_MONTHS, "campaign_month")
+
+
+def month_spans(months) -> str:
+    """Months ``'YYYY-MM'`` as runs of consecutive months: ``"2024-01 to 2024-05, 2024-07 to 2024-12"``."""
+    periods = sorted({pd.Period(m, freq="M") for m in months})
+    if not periods:
+        return "none"
+    runs, start, prev = [], periods[0], periods[0]
+    for p in periods[1:]:
+        if (p - prev).n != 1:
+            runs.append((start, prev))
+            start = p
+        prev = p
+    runs.append((start, prev))
+    return ", ".join(str(a) if a == b else f"{a} to {b}" for a, b in runs)
 
 
 def check_dates(store, **dates: Any) -> str:
     """Check a notebook's date parameters against the data, in the notebook's own words; one line of periods.
 
-    A month (``month``, ``base_month``, ``variance_month``) must hold some of the data; ``as_of`` must fall
-    after the data's first day and at most a day after its last; ``clv_calibration_end`` must lie between the
-    first day and ``as_of``. The error names the parameter, the value, the data's own first and last day and
-    the fix.
+    A month (``month``, ``base_month``, ``variance_month``, and the results' ``campaign_month``) must hold
+    purchases of the data — a month inside the data's span with none (a gap, or a campaign month whose data
+    is not in yet) would show every customer at −100 % as a real result; ``as_of`` must fall after the data's
+    first day and at most a day after its last; ``clv_calibration_end`` must lie between the first day and
+    ``as_of``. The error is one line naming the parameter, the value, the data's months (or its first and
+    last day) and the fix. A month the data covers only in part is named in the returned line.
 
     Returns
     -------
@@ -149,9 +169,9 @@ def check_dates(store, **dates: Any) -> str:
         if value in (None, ""):
             continue
         if key in _MONTHS:
-            start, end = pd.Period(check_month(value, key), freq="M").start_time, pd.Period(value, freq="M").end_time
-            if end < first or start > last:
-                side = "before the data's first day" if end < first else "after the data's last day"
+            start, end = _span(value, key)
+            if end <= first or start > last:
+                side = "before the data's first day" if end <= first else "after the data's last day"
                 raise ParameterError(f"{key} {value} lies {side} ({window}); {fix}")
         elif key in _DAYS or key == "clv_calibration_end":
             day = pd.Timestamp(value)
@@ -164,8 +184,28 @@ def check_dates(store, **dates: Any) -> str:
         raise ParameterError(f"clv_calibration_end {dates['clv_calibration_end']} must come before as_of "
                              f"{dates['as_of']}: the CLV check learns before it and is checked on the months up to "
                              "as_of; set it a few months earlier")
+    spans = {k: _span(v, k) for k, v in dates.items() if k in _DATA_MONTHS and v not in (None, "")}
+    partial = []
+    if spans:
+        with_data = lines_per_month(store.transactions)
+        for key, (start, end) in spans.items():
+            months = [str(m) for m in pd.period_range(start, end - pd.Timedelta(days=1), freq="M")]
+            if int(with_data.reindex(months).fillna(0).sum()) == 0:
+                raise ParameterError(
+                    f"{key} {dates[key]} holds no purchase: the data's months with purchases are "
+                    f"{month_spans(with_data.index)}; set {key} to one of them, or run once that month's data is in")
+            if end > last.normalize() + pd.Timedelta(days=1):
+                partial.append(f"{key} {dates[key]} is covered only to {last.date()}")
     shown = ", ".join(f"{k} {v}" for k, v in dates.items() if v not in (None, ""))
-    return f"periods: {shown} ({window})"
+    return f"periods: {shown} ({window})" + (f"; {', '.join(partial)}: a part month" if partial else "")
+
+
+def _span(value: Any, key: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``[start, end)`` of a month ``'YYYY-MM'`` or of an interval ``'YYYY-MM-DD/YYYY-MM-DD'`` (notebook 04's)."""
+    if isinstance(value, str) and "/" in value:
+        return parse_period(value, key)
+    month = pd.Period(check_month(value, key), freq="M")
+    return month.start_time, (month + 1).start_time
 
 
 def fill_dates(store, notebook: str, *, round_no: int = 1, **dates: Any) -> dict[str, Any]:

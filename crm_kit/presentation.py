@@ -23,7 +23,7 @@ import pandas as pd
 
 from .language import LANGUAGES, translate
 
-__all__ = ["setup_notebook", "human_table", "header", "column_kind", "HEADERS"]
+__all__ = ["setup_notebook", "currency_note", "customer_rows", "human_table", "header", "column_kind", "HEADERS"]
 
 #: readable headers of the columns the kit's tables use (others: underscores become spaces)
 HEADERS: dict[str, str] = {
@@ -81,14 +81,25 @@ HEADERS: dict[str, str] = {
     "observed_uplift": "Observed uplift", "predicted_uplift": "Predicted uplift",
     "incremental_sales_per_contact": "Incremental sales per contact", "targeting": "Targeting", "evidence": "Evidence",
     "cost_per_customer": "Cost per customer reached",
+    # the keys of the one-column figure tables (power check, budget): shown as row labels
+    "sd": "Standard deviation", "effect": "Effect to detect", "effect_size_d": "Effect size (Cohen's d)",
+    "alpha": "Significance level", "target_power": "Wanted power", "mde_d": "Smallest detectable effect (Cohen's d)",
+    "control_share_needed": "Control share needed", "group_size_needed": "Group size needed",
+    "r_squared": "Variance the past explains (R²)", "total_cost": "Total cost", "gross_margin": "Gross margin",
+    "break_even_sales": "Break-even sales", "expected_incremental_sales": "Expected incremental sales",
+    "expected_return_on_spend": "Expected return on spend", "expected_roi": "Expected ROI",
+    "tenure_days": "Tenure (days)", "repeat_frequency": "Repeat purchases", "active_days": "Active days",
+    "distinct_categories": "Distinct categories", "mean_ticket": "Mean ticket", "treatment": "Treatment",
+    "preferred_channel": "Preferred channel", "age_band": "Age band", "uses_wechat": "Uses WeChat",
+    "std_difference": "Std difference", "balanced": "Balanced",
 }
 
 #: column-name patterns and how their numbers are shown
 _PERCENT = re.compile(r"(share|rate|coverage|growth|relative|^roi$|with_member_record|with_profile|student|wechat_users"
                       r"|^support$|^confidence$|^churn|mom|yoy|probability|^goal$|variance_explained|width_gain|holm_level"
-                      r"|alpha_per_comparison|power_at_plan)")
+                      r"|alpha_per_comparison|power_at_plan|target_power|margin$|r_squared|roi$)")
 _MONEY = re.compile(r"(sales|ticket|^amount$|^clv$|cost|spend|^lift$|^did$|^adjusted$|ci_low|ci_high|mean$|_value$|^base$"
-                    r"|^target$|incremental|break_even|profit|price|^value$|^difference$|uplift$|^mde$)")
+                    r"|^target$|incremental|break_even|profit|price|^value$|^difference$|uplift$|^mde$|^effect$|^sd$)")
 _COUNT = re.compile(r"(^customers$|^members$|^visits$|^items$|^units$|^buyers$|rows_|^matched$|^of$|^orders|^lines$"
                     r"|^stock$|^treated$|^control$|^k$|^rank$|^group$|^week$|^quantity$|^new_|^returning_|^tier_size$"
                     r"|^n_arm$|^n_against$|^contacts$|^selected$|^decile$)")
@@ -109,11 +120,20 @@ def header(column: Any, *, currency: str = "", language: str | None = None) -> s
     return text
 
 
+def _label(key: str, *, currency: str = "") -> str:
+    """A row label: the readable header of a key the kit uses (with its unit); other labels as they are."""
+    if key in HEADERS or re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)+", key):
+        return header(key, currency=currency)
+    return key
+
+
 def column_kind(column: str) -> str:
     """How a numeric column is shown: ``percent``, ``money``, ``count`` or ``number``."""
     name = column.lower()
-    if name == "return_on_spend":  # a multiple of the cost, not money
+    if name.endswith("return_on_spend"):  # a multiple of the cost, not money
         return "number"
+    if name == "width_gain":  # 1 - adjusted width / plain width: "narrower by" only while it is positive
+        return "width"
     if _COUNT.search(name):
         return "count"
     if _PERCENT.search(name):
@@ -121,6 +141,17 @@ def column_kind(column: str) -> str:
     if _MONEY.search(name):
         return "money"
     return "number"
+
+
+_KEYED = re.compile(r"([a-z][a-z0-9]*(?:_[a-z0-9]+)+)( = .*)?", re.S)
+
+
+def _text(value: str) -> str:
+    """A text cell: a key the kit names (``visits_base``, ``preferred_channel = WeChat``) in words; others as they are."""
+    m = _KEYED.fullmatch(value)
+    if m and m.group(1) in HEADERS:
+        return header(m.group(1)) + (m.group(2) or "")
+    return value
 
 
 def _cell(value: Any, kind: str) -> str:
@@ -142,6 +173,8 @@ def _cell(value: Any, kind: str) -> str:
             return "∞" if v > 0 else "−∞"
         if kind == "percent":
             return f"{v:.1%}"
+        if kind == "width":  # never "narrower by −581 %": a wider interval is said as a multiple
+            return f"{v:.1%}" if v >= 0 else f"none: {1 - v:.1f}× as wide"
         if kind == "rate":  # an outcome's rate: two decimals, as a difference of a fraction of a point matters
             return f"{v:.2%}"
         if kind == "points":
@@ -153,7 +186,7 @@ def _cell(value: Any, kind: str) -> str:
         if kind in ("money", "measure"):  # a measure: money's format without its unit (the unit varies by row)
             return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
         return f"{v:,.3g}" if abs(v) < 0.01 and v != 0 else f"{v:,.2f}"
-    return html.escape(str(value))
+    return html.escape(_text(value) if isinstance(value, str) and kind == "text" else str(value))
 
 
 #: columns of an outcome table (one row per outcome, ``kind`` rate or mean) holding the arms' values
@@ -197,12 +230,20 @@ def human_table(df: pd.DataFrame, *, currency: str = "", max_rows: int = 25) -> 
         # an unnamed index (row labels such as rule names) gets no header rather than "Index"
         unnamed = df.index.nlevels == 1 and df.index.name is None and "" not in df.columns
         shown = (df.rename_axis("") if unnamed else df).reset_index()
+    keyed = index_cols == [""] and shown[""].map(lambda v: isinstance(v, str)).all()
+    if keyed:  # row labels that are the kit's keys (a power check, a budget, a describe()): readable, no snake_case
+        # a one-column table of figures carries each row's unit in its label; a describe() table none
+        unit = currency if len(df.columns) == 1 else ""
+        shown = shown.assign(**{"": shown[""].map(lambda k: _label(k, currency=unit))})
     truncated = len(shown) > max_rows
     body_rows = shown.head(max_rows) if truncated else shown
     kinds = {c: (column_kind(str(c)) if pd.api.types.is_numeric_dtype(shown[c]) else "text") for c in shown.columns}
     if "metric" in shown.columns:  # one row per metric (visits, sales, ticket): units differ by row, not by column
         kinds = {c: ("number" if k == "money" else k) for c, k in kinds.items()}
     row_kinds = _row_kinds(shown, kinds)
+    if keyed and len(df.columns) == 1:  # a one-column table of figures: each row in its own key's unit
+        value = shown.columns[1]
+        row_kinds.update({(i, value): column_kind(str(k)) for i, k in zip(shown.index, df.index)})
     if {"count", "mean", "std", "min", "max"} <= {str(c) for c in shown.columns}:
         # a describe() table, one row per variable: its mean, spread and quantiles are in each row's own unit
         kinds = {c: ("count" if str(c) == "count" else "measure" if k != "text" else k) for c, k in kinds.items()}
@@ -212,9 +253,10 @@ def human_table(df: pd.DataFrame, *, currency: str = "", max_rows: int = 25) -> 
     for _, row in body_rows.iterrows():
         cells = []
         for c in shown.columns:
-            text = _cell(row[c], row_kinds.get((row.name, c), kinds[c]))
+            kind = row_kinds.get((row.name, c), kinds[c])
+            text = _cell(row[c], kind)
             undefined |= text == "–"
-            align = "left" if kinds[c] == "text" or str(c) in index_cols else "right"
+            align = "left" if kind == "text" or str(c) in index_cols else "right"
             cells.append(f'<td style="text-align:{align}">{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     notes = []
@@ -227,17 +269,55 @@ def human_table(df: pd.DataFrame, *, currency: str = "", max_rows: int = 25) -> 
     return (f'<table class="crm-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{note}')
 
 
-def setup_notebook(*, currency: str = "¥", max_rows: int = 25, language: str = "en") -> None:
+def customer_rows(table: pd.DataFrame, *, n: int = 10, show_ids: bool = False,
+                  id_col: str = "customer_id") -> pd.DataFrame:
+    """The first ``n`` rows of a per-customer table, as a notebook shows them: without customer ids unless asked.
+
+    A report is read by people who need not know who bought what: the sample rows of the monthly customer
+    list, the targets and the interaction table show rank, group and figures, and leave the customer's id
+    out, whether it is a column or the index — unless ``show_ids`` (the notebooks' ``show_customer_ids``
+    parameter) asks for it. The hand-offs and exports keep the ids; only what is shown changes.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"customer_id": ["c1", "c2"], "sales": [5.0, 3.0]})
+    >>> list(customer_rows(t).columns)
+    ['sales']
+    """
+    rows = table.head(n)
+    if show_ids:
+        return rows
+    if rows.index.name == id_col or id_col in (rows.index.names or []):
+        rows = rows.reset_index(level=id_col, drop=True)
+    return rows.drop(columns=[id_col], errors="ignore")
+
+
+def currency_note(currency: str = "") -> str:
+    """One line on how money is shown: in the data spec's currency, or — when the spec names none — as plain
+    numbers (a sign is never invented), with the key that adds one."""
+    if currency:
+        return f"Money is shown in {currency}, the currency the data spec names."
+    return ("Money is shown as plain numbers: the data spec names no currency (add e.g. currency: \"€\" to it to "
+            "show one).")
+
+
+def setup_notebook(*, currency: str = "", max_rows: int = 25, language: str = "en") -> str:
     """Make the notebook's output readable: human tables, chart style, no library warnings.
 
     Parameters
     ----------
     currency
-        The currency sign on money columns (the demo store's is ¥).
+        The currency sign on money columns: the data spec's ``currency`` (the demo store's is ¥); empty shows
+        money as plain numbers.
     max_rows
         Longer tables are cut to this many rows, with a note.
     language
         ``en`` or ``zh``: the language of table headers and chart texts.
+
+    Returns
+    -------
+    str
+        :func:`currency_note`, for the notebook to print.
     """
     global LANGUAGE
     if language not in LANGUAGES:
@@ -268,11 +348,14 @@ def setup_notebook(*, currency: str = "¥", max_rows: int = 25, language: str = 
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover
-        return
+        return currency_note(currency)
     shell = get_ipython()
     if shell is None:
-        return
+        return currency_note(currency)
+    # a sentence a cell ends on is shown as text, never as a Python string in quotes
+    shell.display_formatter.formatters["text/plain"].for_type(str, lambda text, printer, _cycle: printer.text(text))
     formatter = shell.display_formatter.formatters["text/html"]
     formatter.for_type(pd.DataFrame, lambda df: human_table(df, currency=currency, max_rows=max_rows))
     formatter.for_type(pd.Series, lambda s: human_table(s.to_frame(s.name if s.name is not None else "value"),
                                                           currency=currency, max_rows=max_rows))
+    return currency_note(currency)

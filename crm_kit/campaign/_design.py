@@ -8,6 +8,7 @@ the sentences notebook 03 shows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
@@ -48,6 +49,78 @@ def assign_arms(
     arms = check_treatment_arms(treatment_arms, control_share=control_share) if treatment_arms else []
     return experiment.assign_arms(customers, control_share=control_share, stratify_by=stratify_by, seed=seed,
                                   id_col=id_col, treatment_arms=[{"name": a["name"], "share": a["share"]} for a in arms])
+
+
+@dataclass(frozen=True)
+class Strata:
+    """The column the control group is stratified by (empty for none) and one sentence saying why."""
+
+    column: str
+    note: str
+
+
+#: fewer customers than this per level on average and a column is not used as strata (each level would round
+#: its own control group to nothing)
+MIN_PER_STRATUM = 5
+
+
+def choose_strata(target: pd.DataFrame, stratify_by: str | None, *, chosen: bool = False) -> Strata:
+    """The column to stratify the control group by: ``stratify_by`` where the target has it, else none.
+
+    The notebook's default (``preferred_channel``, a field of the member form)
+    exists only where the data has member records: on an export without them the
+    split is simply random, and the note says so. A column the analyst *chose*
+    (``chosen=True``: set in a run file or changed from the default) that the
+    data lacks is an error naming the columns there are, so a typo never turns
+    into an unstratified design unnoticed. A column that is empty for every
+    target customer, or has so many levels that a stratum averages fewer than
+    :data:`MIN_PER_STRATUM` customers (rounding would leave most strata without
+    a control member), is not used either, with a note.
+
+    Parameters
+    ----------
+    target
+        The target customers, one row each, with any member fields joined.
+    stratify_by
+        The column asked for; empty or ``None`` for none.
+    chosen
+        Whether the analyst chose ``stratify_by`` (rather than leaving the default).
+
+    Returns
+    -------
+    Strata
+        ``column`` (``""`` for a simple random split) and ``note``.
+
+    Examples
+    --------
+    >>> target = pd.DataFrame({"customer_id": ["a", "b"]})
+    >>> choose_strata(target, "preferred_channel").column
+    ''
+    """
+    column = str(stratify_by or "").strip()
+    if not column:
+        return Strata("", "The control group is drawn at random from the whole target (no strata asked for).")
+    if column not in target.columns:
+        if chosen:
+            fields = sorted(c for c in target.columns if c != "customer_id"
+                            and not pd.api.types.is_float_dtype(target[c]) and not pd.api.types.is_integer_dtype(target[c]))
+            use = f"use one of {fields} or" if fields else "the data has no member field to stratify by:"
+            raise ParameterError(f"stratify_by={column!r}: the target has no such column; {use} set stratify_by "
+                                 "empty for a simple random split")
+        return Strata("", f"The data has no {column} (no member record carries it), so the control group is drawn "
+                          "at random from the whole target, without strata; set stratify_by to a column the "
+                          "data has to stratify.")
+    values = target[column]
+    if values.isna().all():
+        return Strata("", f"No target customer has a {column}, so the control group is drawn at random from the "
+                          "whole target, without strata.")
+    levels = int(values.astype("string").fillna("<missing>").nunique())
+    if levels * MIN_PER_STRATUM > len(target):
+        return Strata("", f"{column} has {levels:,} levels for {len(target):,} target customers — too few a level "
+                          "to hold out a control group in each — so the control group is drawn at random from the "
+                          "whole target, without strata.")
+    return Strata(column, f"The control group is drawn within each of the {levels:,} levels of {column}, so both "
+                          "arms hold the same mix of them.")
 
 
 def adjusted_power(outcome: pd.Series, covariates: pd.DataFrame, *, effect: float, group_size: int,

@@ -16,6 +16,15 @@ PLAN_KEYS = ("channels", "default_channel", "product", "price", "place", "promot
              "weekly_samples", "cost_items")
 #: the variable cost lines a plan may list in ``cost_items``
 COST_ITEMS = ("weekly samples", "extra rewards", "courier deliveries")
+#: the plan of a round on one's own data before the analyst writes it: no text, no channel, no cost line
+BLANK_PLAN: dict[str, Any] = {"channels": [], "default_channel": "", "product": "", "price": "", "place": "",
+                              "promotion": "", "reward": "", "rule": None, "weekly_samples": False, "cost_items": []}
+#: what a plan's table and contact list show where the plan says nothing yet
+TO_FILL = "to fill in"
+#: the channel of a contact while the plan names none
+NO_CHANNEL = "not chosen yet"
+#: the plan's keys that must be written for the plan to be complete, as the analyst names them
+_REQUIRED = ("product", "price", "place", "promotion", "channels")
 
 
 def round_plan(base: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -23,12 +32,15 @@ def round_plan(base: Mapping[str, Any], overrides: Mapping[str, Any] | None = No
 
     A retailer that is not the case's supermarket writes its own channels and
     4P texts, e.g. ``{"channels": ["email"], "default_channel": "email",
-    "place": "the web shop", "reward": "free shipping voucher"}``.
+    "place": "the web shop", "reward": "free shipping voucher"}``. On one's own
+    data the base is :data:`BLANK_PLAN`, whose empty keys read "to fill in"
+    (:func:`plan_gaps`). Channels without a default take the first as default;
+    a default without channels is the one channel.
 
     Parameters
     ----------
     base
-        A complete plan: every key of :data:`PLAN_KEYS`.
+        A plan with every key of :data:`PLAN_KEYS` (a worked case's, or :data:`BLANK_PLAN`).
     overrides
         Any of those keys; unknown keys are errors with a suggestion.
     """
@@ -49,12 +61,37 @@ def round_plan(base: Mapping[str, Any], overrides: Mapping[str, Any] | None = No
     plan.update(overrides)
     if isinstance(plan["channels"], str):
         plan["channels"] = [plan["channels"]]
-    if plan["default_channel"] not in plan["channels"]:
+    plan["channels"] = [str(c) for c in plan["channels"] or []]
+    plan["default_channel"] = str(plan["default_channel"] or "")
+    if plan["channels"] and not plan["default_channel"]:
+        plan["default_channel"] = plan["channels"][0]
+    elif plan["default_channel"] and not plan["channels"]:
+        plan["channels"] = [plan["default_channel"]]
+    plan["cost_items"] = list(plan["cost_items"] or [])
+    if plan["default_channel"] not in plan["channels"] + [""]:
         raise ParameterError(f"plan.default_channel '{plan['default_channel']}' is not one of plan.channels {plan['channels']}")
     bad = sorted(set(plan["cost_items"]) - set(COST_ITEMS))
     if bad:
         raise ParameterError(f"plan.cost_items {bad} are not cost lines the kit knows; use {list(COST_ITEMS)}")
     return plan
+
+
+def plan_gaps(plan: Mapping[str, Any]) -> list[str]:
+    """The keys of a round's plan still to be written (``product``, ``price``, ``place``, ``promotion``,
+    ``channels``), in that order; empty for a complete plan."""
+    return [k for k in _REQUIRED if not plan.get(k)]
+
+
+def plan_note(plan: Mapping[str, Any]) -> str:
+    """One sentence on the round's plan: what is still to fill in and what that leaves out, or its channels."""
+    gaps = plan_gaps(plan)
+    if not gaps:
+        return (f"The 4P plan reaches members on {', '.join(plan['channels'])} (default {plan['default_channel']}); "
+                f"its cost lines: {', '.join(['messages', *plan['cost_items']])}.")
+    keys = ", ".join(f"plan.{k}" for k in gaps)
+    return (f"The 4P plan is yours to write and is still to fill in: {keys} (notebook 03's plan "
+            "parameter; the own-data guide writes one for a web shop). Until then the target, the control group and "
+            "the power check stand, the contact list names no channel, and the budget counts the messages alone.")
 
 
 def weekly_calendar(start: Any, *, weeks: int = 4) -> pd.DataFrame:
@@ -86,7 +123,7 @@ def contact_channels(target: pd.DataFrame, *, plan: Mapping[str, Any], preferred
                      channels: Sequence[str] | None = None, default: str | None = None) -> pd.Series:
     """Each customer's channel: their preferred one when the round's ``plan`` uses it, else the plan's default."""
     allowed = list(channels) if channels else plan["channels"]
-    default = default or plan["default_channel"]
+    default = default or plan["default_channel"] or NO_CHANNEL
     if preferred_col in target.columns:
         pref = target[preferred_col].astype("string")
         chosen = pref.where(pref.isin(allowed), default).fillna(default)
@@ -103,6 +140,9 @@ def channel_note(treated: pd.DataFrame, channels: pd.Series, *, plan: Mapping[st
     if treatment_arms:
         return f"Each arm's members are reached on the arm's channel ({counts})."
     default = plan["default_channel"]
+    if not default:
+        return (f"The plan names no channel yet (plan.channels): the contact list says \"{NO_CHANNEL}\" for every "
+                "treated member until it does; members with a preferred channel the plan uses are reached on it.")
     if preferred_col not in treated.columns:
         return (f"No member record says a preferred channel (the data has no {preferred_col}): every treated "
                 f"member is reached on the plan's default channel, {default} — set plan.default_channel to change it.")
@@ -130,7 +170,8 @@ def plan_4p(*, plan: Mapping[str, Any], samples: pd.DataFrame | None, calendar: 
     """
     base = plan
     table = pd.DataFrame({"P": ["product", "price", "place (channel)", "promotion"],
-                          "decision": [base["product"], base["price"], base["place"], base["promotion"]]})
+                          "decision": [base[k] or f"{TO_FILL} (plan.{k})" for k in ("product", "price", "place",
+                                                                                    "promotion")]})
     cal = calendar.copy()
     if samples is not None and base["weekly_samples"]:
         names = samples["name"] if "name" in samples.columns else samples["product_id"]
@@ -140,9 +181,12 @@ def plan_4p(*, plan: Mapping[str, Any], samples: pd.DataFrame | None, calendar: 
     rules = []
     if ticket_target is not None and np.isfinite(ticket_target):
         threshold = float(np.ceil(ticket_target / reward_rounding) * reward_rounding)
-        rules.append({"rule": f"extra reward ({base['reward']})", "condition": f"a purchase (one visit or order) of at least {threshold:,.0f}",
+        reward = base["reward"] or f"{TO_FILL}: plan.reward"
+        rules.append({"rule": f"extra reward ({reward})", "condition": f"a purchase (one visit or order) of at least {threshold:,.0f}",
                       "why": f"the ticket target ({ticket_target:,.0f}) rounded up: the reward pays for reaching the goal"})
-    rules.append(dict(base["rule"]))
+    rules.append(dict(base["rule"]) if base["rule"] else
+                 {"rule": f"the action rule: {TO_FILL}", "condition": f"{TO_FILL} (plan.rule: rule, condition, why)",
+                  "why": "what a member does to earn the offer, and which goal it serves"})
     return {"plan": table, "calendar": cal, "rules": pd.DataFrame(rules)}
 
 
@@ -265,3 +309,14 @@ def weekly_samples(bestsellers: pd.DataFrame, *, plan: Mapping[str, Any], weeks:
 def budget_summary(budget: Mapping[str, Any]) -> pd.DataFrame:
     """The budget's figures (total cost, break-even, expected return...) as a one-column table."""
     return pd.Series({k: v for k, v in budget.items() if k != "costs"}).to_frame("value")
+
+
+def budget_note(budget: Mapping[str, Any], *, plan: Mapping[str, Any]) -> str:
+    """One sentence reading the budget: its break-even, or, while the plan is to fill in, what it leaves out."""
+    if plan_gaps(plan):
+        return (f"The plan is still to fill in, so this budget holds the messages alone ({budget['total_cost']:,.2f}): "
+                "its break-even and return are those of the messages, not of a campaign. Write the plan's offer and "
+                f"its cost lines (plan.cost_items: {', '.join(COST_ITEMS)}, with their unit costs) for the whole "
+                "campaign's.")
+    return (f"Break-even: incremental sales of {budget['break_even_sales']:,.0f} pay the campaign's cost of "
+            f"{budget['total_cost']:,.0f} at a {budget['gross_margin']:.0%} gross margin.")

@@ -22,6 +22,8 @@ from .plan import (
     case_parameters,
     case_preset,
     describe_preset,
+    preset_in_force,
+    starting_plan,
 )
 from .outcomes import OUTCOME_TRUTH, demo_outcome_table, simulate_outcome_table
 from .planted import plant_change, read_planted
@@ -47,6 +49,8 @@ __all__ = [
     "case_parameters",
     "case_preset",
     "describe_preset",
+    "preset_in_force",
+    "starting_plan",
     "default_demo_dir",
     "demo_data_spec",
     "ensure_demo_store",

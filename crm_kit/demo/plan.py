@@ -22,6 +22,8 @@ __all__ = [
     "case_parameters",
     "case_preset",
     "describe_preset",
+    "preset_in_force",
+    "starting_plan",
 ]
 
 #: monthly average sales per customer of groups 1..10 in the base month (the case)
@@ -136,15 +138,8 @@ def case_preset(params: dict[str, Any], notebook: str, round_no: int, *, preset:
     """
     from ..params import notebook_parameters
 
-    if preset == "auto":
-        # the worked case's settings belong to the demo store: on anyone else's data nothing is taken from it
-        preset = "case" if is_demo_data(params.get("data", "demo")) else "none"
-    if preset == "none":
+    if preset_in_force(params, preset) == "none":
         return {}
-    if preset != "case":
-        from ..errors import ParameterError
-
-        raise ParameterError(f"preset={preset!r}: use auto, case or none")
     defaults = {k: p.default for k, p in notebook_parameters(notebook).items()}
     explicit = getattr(params, "explicit", frozenset())  # set by a run file or papermill: kept even at the default
     changes = {k: v for k, v in case_parameters(notebook, round_no).items()
@@ -152,6 +147,47 @@ def case_preset(params: dict[str, Any], notebook: str, round_no: int, *, preset:
     if "target_kind" in defaults and (params.get("target_kind") != defaults["target_kind"] or "target_kind" in explicit):
         changes.pop("target_value", None)  # a target kind of the user's own: the case's value belongs to another kind
     return changes
+
+
+def preset_in_force(params: dict[str, Any], preset: str = "auto") -> str:
+    """``case`` or ``none``: the preset a notebook runs under (``auto`` is ``case`` on the demo store only)."""
+    if preset == "auto":
+        # the worked case's settings belong to the demo store: on anyone else's data nothing is taken from it
+        return "case" if is_demo_data(params.get("data", "demo")) else "none"
+    if preset not in ("case", "none"):
+        from ..errors import ParameterError
+
+        raise ParameterError(f"preset={preset!r}: use auto, case or none")
+    return preset
+
+
+def starting_plan(params: dict[str, Any], plan_name: str, *, preset: str = "auto") -> dict[str, Any]:
+    """The 4P plan a round starts from, before the analyst's ``plan`` overrides.
+
+    Under the worked case's preset (``preset: case``, or ``auto`` on the demo
+    store) it is the case's plan ``plan_name`` (:data:`ROUND_PLANS`). Outside
+    it, the plan is the analyst's: the blank plan
+    (:data:`crm_kit.campaign.BLANK_PLAN`, every text "to fill in", no channel,
+    no cost line) — unless the analyst chose one of the case's plans to start
+    from (``plan_name`` set in a run file or changed in the parameters cell:
+    ``params.chosen``).
+
+    Examples
+    --------
+    >>> starting_plan({"data": "demo"}, "wechat_samples")["default_channel"]
+    'WeChat'
+    >>> starting_plan({"data": "params/data/shop.yaml"}, "wechat_samples")["product"]
+    ''
+    """
+    from ..campaign import BLANK_PLAN
+
+    if plan_name not in ROUND_PLANS:
+        from ..errors import ParameterError
+
+        raise ParameterError(f"plan_name={plan_name!r}: use one of {sorted(ROUND_PLANS)}")
+    if preset_in_force(params, preset) == "case" or "plan_name" in getattr(params, "chosen", frozenset()):
+        return dict(ROUND_PLANS[plan_name])
+    return dict(BLANK_PLAN)
 
 
 def describe_preset(changes: dict[str, Any], round_no: int) -> str:

@@ -34,6 +34,20 @@ def _money(v: Any, currency: str) -> str:
     return f"{'−' if v < 0 else ''}{currency}{abs(v):,.{digits}f}"
 
 
+def width_phrase(gain: Any) -> str:
+    """How the adjusted interval's width compares with the plain one's, in words that stay true for any ``gain``
+    (``1 - adjusted width / plain width``): "narrower" only for a gain between 0 and 1, a multiple when wider,
+    nothing when undefined — never a "−581 % narrower"."""
+    if gain is None or gain != gain or not -1e9 < float(gain) < 1:
+        return ""
+    gain = float(gain)
+    if gain >= 0.005:
+        return f": an interval {gain:.0%} narrower"
+    if gain > -0.005:
+        return ": an interval as wide as the plain one"
+    return f": an interval {1 - gain:.1f}× as wide as the plain one"
+
+
 def _decile_block(found: DiscoverySummary, currency: str, link: str) -> str:
     import pandas as pd
 
@@ -101,8 +115,7 @@ def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult
               f"{_money(row['lift_ci_low'], currency)} to {_money(row['lift_ci_high'], currency)})")
     if row["estimate"] == "adjusted" and res.headline:
         gain, plain = res.headline.get("width_gain"), res.headline["plain"]
-        effect += (", adjusted for each customer's own past (CUPED / Lin"
-                   + (f": an interval {gain:.0%} narrower" if gain is not None and gain == gain else "") + "); "
+        effect += (", adjusted for each customer's own past (CUPED / Lin" + width_phrase(gain) + "); "
                    f"the plain difference in means: {_money(plain['estimate'], currency)} "
                    f"({_money(plain['ci_low'], currency)} to {_money(plain['ci_high'], currency)})")
     ros = row["return_on_spend"]
