@@ -36,6 +36,7 @@ __all__ = [
     "CLEANING_DEFAULTS",
     "CLEANING_MEANINGS",
     "CLEANING_CHOICES",
+    "EARLIEST_SIGNUP",
     "TABLE_KEYS",
     "NON_PRODUCT_DEFAULTS",
     "non_product_rule",
@@ -164,7 +165,13 @@ CLEANING_DEFAULTS: dict[str, Any] = {
     # lines that sell no product (postage, fees, gift cards, bags, discounts): kept in sales totals,
     # left out of product analyses; "default" (the list below), false, or {ids: [...], patterns: [...]}
     "non_products": "default",
+    # member sign-up dates before EARLIEST_SIGNUP (a placeholder such as 1900-01-01) or after the day of the load
+    # (a date in the future): blanked, so membership years leave them out
+    "implausible_signups": "blank",  # blank | keep | error
 }
+
+#: the earliest member sign-up date the kit believes; earlier dates are placeholders (1900-01-01, 0001-01-01)
+EARLIEST_SIGNUP = "1950-01-01"
 
 #: what each cleaning rule does (``cleaning.<rule>`` in a data spec); its choices are in :data:`CLEANING_CHOICES`
 CLEANING_MEANINGS: dict[str, str] = {
@@ -186,6 +193,9 @@ CLEANING_MEANINGS: dict[str, str] = {
                     "of its smaller side stops the load with the likely cause",
     "non_products": "lines that sell no product (postage, fees, gift cards, bags, discounts): kept in sales, out "
                     "of product analyses; default (the kit's list), false, or {ids: [...], patterns: [...]}",
+    "implausible_signups": "member sign-up dates before 1950-01-01 (a placeholder such as 1900-01-01) or after the "
+                           "day of the load (a date in the future): left empty so membership years leave them out "
+                           "(blank), kept as written (keep), or the load stops (error)",
 }
 
 #: ids that are labels of a summary row, not a customer, order or product (compared trimmed, any case)
@@ -216,6 +226,7 @@ CLEANING_CHOICES = _CHOICES = {
     "missing_values": {"drop", "error"},
     "summary_rows": {"drop", "error"},
     "implausible_lines": {"drop", "keep", "error"},
+    "implausible_signups": {"blank", "keep", "error"},
 }
 
 
