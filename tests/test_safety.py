@@ -203,46 +203,61 @@ def test_run_output_naming_a_file_is_one_line_before_anything_runs(tmp_path, mon
                    "folder; name a new or existing folder (e.g. --output reports)")
 
 
-@pytest.mark.parametrize("moment", ["report", "render"])
+@pytest.mark.parametrize("moment", ["report", "render", "outcome"])
 def test_ctrl_c_while_the_report_is_built_marks_the_run_interrupted(moment, tmp_path, monkeypatch, capsys):
-    """A relative --output is the current folder's; SIGINT while the report is built (the HTML page, or the executed
-    notebooks rendered for it while the last kernel closes) ends as an interrupted run, marked, never unexpected."""
+    """A relative --output is the current folder's. SIGINT while the report is built (the page, or the wait for the
+    executed notebooks' rendering) ends as an interrupted run, marked; while the outcome is written it is held, so
+    metrics.json and the marker are whole. Never an unexpected error."""
+    import concurrent.futures
     import json
     import os
 
     from crm_kit.run import runner
 
-    real_body = runner.notebook_body
-
-    def interrupted_report(*_args, **_kwargs):
+    def ctrl_c():
         os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(30)
-        raise AssertionError("the signal did not arrive")
-
-    def interrupted_render(path):
-        os.kill(os.getpid(), signal.SIGINT)  # from the render thread: the main thread is closing or reporting
-        time.sleep(2)
-        return real_body(path)
+        time.sleep(5)
 
     if moment == "report":
+        def interrupted_report(*_args, **_kwargs):
+            ctrl_c()
+            raise AssertionError("the signal did not arrive")
+
         monkeypatch.setattr(runner, "build_html_report", interrupted_report)
+    elif moment == "render":
+        class Pool(concurrent.futures.ThreadPoolExecutor):
+            def shutdown(self, wait=True, **kwargs):
+                if wait and self._max_workers == 1 and not fired:  # the render pool, waited for by the report
+                    fired.append(True)
+                    ctrl_c()
+                super().shutdown(wait=wait, **kwargs)
+
+        fired: list = []
+        monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", Pool)
     else:
-        monkeypatch.setattr(runner, "notebook_body", interrupted_render)
+        real_metrics = runner.collect_metrics
+
+        def interrupted_metrics(folder):
+            os.kill(os.getpid(), signal.SIGINT)
+            return real_metrics(folder)
+
+        monkeypatch.setattr(runner, "collect_metrics", interrupted_metrics)
     run = tmp_path / "summary.yaml"
     run.write_text("run_name: s\nsteps:\n  - {name: summary, notebook: 05_cycle_summary}\n")
     monkeypatch.chdir(tmp_path)
-    assert main(["run", str(run), "--output", "rel", "--quiet"]) == 1
+    code = main(["run", str(run), "--output", "rel", "--quiet"])
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "unexpected" not in err, err
-    assert err.startswith("crm-kit: run failed: interrupted by SIGINT while ")
-    assert err.endswith("; 1 of 1 step(s) had finished")
-    if moment == "report":
-        assert "while the report was built" in err
-    [folder] = [p for p in (tmp_path / "rel" / "s").iterdir()]  # below the current folder; no `latest`
-    assert "interrupted by SIGINT" in (folder / "FAILED").read_text()
-    assert json.loads((folder / "metrics.json").read_text())["run"]["status"] == "interrupted"
-    assert not list(folder.glob(".*.tmp"))
+    [folder] = [p for p in (tmp_path / "rel" / "s").iterdir() if p.name != "latest"]  # below the current folder
+    status = json.loads((folder / "metrics.json").read_text())["run"]["status"]
+    assert "unexpected" not in err and not list(folder.glob(".*.tmp"))
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the run's handler is gone
+    if moment == "outcome":  # the steps and the report were done: the outcome is written whole, as it was
+        assert code == 0 and status == "ok" and (tmp_path / "rel" / "s" / "latest").resolve() == folder
+        return
+    assert code == 1 and status == "interrupted" and not (tmp_path / "rel" / "s" / "latest").exists()
+    assert err == ("crm-kit: run failed: interrupted by SIGINT while the report was built; 1 of 1 step(s) had "
+                   "finished")
+    assert "interrupted by SIGINT while the report was built" in (folder / "FAILED").read_text()
 
 
 # ------------------------------------------------------------------------------------------ plausibility
