@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 
 import pandas as pd
 
@@ -155,6 +157,31 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: the command stops as on Ctrl-C (what it was writing is removed, one line)."""
+
+
+def _stop_on_signals() -> dict:
+    """SIGTERM and SIGHUP (a scheduler stopping the job, a closed terminal) stop a command as Ctrl-C does.
+
+    Python's default for them ends the process on the spot, before a half-built cache or draft is removed;
+    raised as an exception, they unwind through the code that removes it. ``crm-kit run`` sets its own
+    handlers while its notebooks run (the runner marks the run) and puts these back after.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def stop(signum, _frame):
+        raise _Stopped(signal.Signals(signum).name)
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
+            previous[sig] = signal.signal(sig, stop)
+    return previous
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
@@ -202,6 +229,15 @@ def main(argv: list[str] | None = None) -> int:
     stu.add_argument("--instructor", default=None,
                      help="folder for the answer key: the full notebooks with nbgrader cell metadata")
     args = parser.parse_args(argv)
+    previous = _stop_on_signals()
+    try:
+        return _main(args)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _main(args: argparse.Namespace) -> int:
     if getattr(args, "seed", 0) is None:
         from .demo import DEMO_SEED
 
@@ -212,9 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     except CRMKitError as exc:
         print(f"crm-kit: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("crm-kit: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        name = exc.args[0] if isinstance(exc, _Stopped) else "SIGINT"
+        print(f"crm-kit: interrupted by {name}; nothing was left half written (run the command again)",
+              file=sys.stderr)
+        return 128 + int(getattr(signal, name, signal.SIGINT))
     except BrokenPipeError:
         # the reader went away (`crm-kit params NB | head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
+import yaml
 
 from .errors import DataError, ParameterError
 from .store.load import load_store
@@ -1069,63 +1070,133 @@ def draft(files: Sequence[str | Path], *, month: str | None = None, check: bool 
     return d
 
 
-def _yaml_value(value: Any) -> str:
-    import yaml
+class _QuotedDumper(yaml.SafeDumper):
+    """A YAML emitter writing every string double-quoted: escapes for line breaks and control characters."""
 
-    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000).strip().removesuffix("...").strip()
+
+_QuotedDumper.add_representer(
+    str, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"'))
+
+#: characters a comment shows escaped: line breaks (which would end the comment), control and other characters
+#: YAML refuses in a stream, and byte-order marks
+_COMMENT_UNSAFE = re.compile("[^\x20-\x7E\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]|[\u2028\u2029\uFEFF]")
+
+
+def _yaml_value(value: Any) -> str:
+    """``value`` as one line of YAML flow text; strings double-quoted, so no file text can end the line."""
+    text = yaml.dump(value, Dumper=_QuotedDumper, default_flow_style=True, allow_unicode=True, width=float("inf"))
+    text = text.strip().removesuffix("...").strip()
+    if "\n" in text or "\r" in text:  # a line break survives only in a bug of the emitter: refuse it
+        raise DataError(f"init cannot write {value!r} on one line of YAML; please report it with the file's header")
+    return text
+
+
+def _yaml_key(key: Any) -> str:
+    """A mapping key: a plain identifier as it is (``customer_id``), anything else as :func:`_yaml_value` writes it."""
+    plain = isinstance(key, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key) is not None
+    if plain and key.lower() not in ("y", "n", "yes", "no", "on", "off", "true", "false", "null"):
+        return key
+    return _yaml_value(key)
+
+
+def _comment(text: Any) -> str:
+    """``text`` safe inside a YAML comment: line breaks and control characters shown as escapes (``\\n``)."""
+    return _COMMENT_UNSAFE.sub(lambda m: ascii(m.group())[1:-1], str(text))
+
+
+def _spec_of(d: Draft) -> dict[str, Any]:
+    """The data spec ``data_yaml`` writes, as data: what its text must read back as, and nothing more."""
+    spec: dict[str, Any] = {"tables": {}}
+    for t in d.tables:
+        if t.role == "outcomes":
+            continue
+        path = str(Path(t.path).resolve()) if not any(c in t.path for c in "*?[") else t.path
+        spec["tables"][t.role] = {"path": path, **t.options, "columns": dict(t.columns)}
+    cleaning = {k: v for t in d.tables for k, v in t.cleaning.items()}
+    if cleaning:
+        spec["cleaning"] = cleaning
+    return spec
 
 
 def data_yaml(d: Draft) -> str:
-    """The data spec as YAML text, every choice commented with its evidence."""
+    """The data spec as YAML text, every choice commented with its evidence.
+
+    Every value is written by a YAML emitter (strings double-quoted) and every comment has its line breaks and
+    control characters escaped, so a header or file name cannot end its line and add a key; the text is read
+    back and must give exactly the spec drafted, else nothing is written.
+    """
     out = ["# Data spec drafted by crm-kit init from every row of each file. Every guess says why; check them, then",
            "# `crm-kit check` reads the whole data with it.", "tables:"]
+    spec = _spec_of(d)
     for t in d.tables:
         if t.role == "outcomes":
             continue
         out.append(f"  {t.role}:")
-        out.append(f"    path: {_yaml_value(str(Path(t.path).resolve()) if not any(c in t.path for c in '*?[') else t.path)}")
+        out.append(f"    path: {_yaml_value(spec['tables'][t.role]['path'])}")
         for ev in t.reading:
-            out.append(f"    # {ev}")
+            out.append(f"    # {_comment(ev)}")
         for key, value in t.options.items():
-            out.append(f"    {key}: {_yaml_value(value)}")
-        out.append("    columns:")
+            out.append(f"    {_yaml_key(key)}: {_yaml_value(value)}")
+        out.append("    columns:" + (" {}" if not t.columns else ""))
         for col, source in t.columns.items():
             why = t.evidence.get(col, "")
-            out.append(f"      {col}: {_yaml_value(source)}" + (f"   # {why}" if why else ""))
+            out.append(f"      {_yaml_key(col)}: {_yaml_value(source)}" + (f"   # {_comment(why)}" if why else ""))
         for name in t.personal:
-            out.append(f"      # {name}: personal data — not read by the kit")
+            out.append(f"      # {_comment(name)}: personal data — not read by the kit")
         if t.role == "contacts":
-            out += [f"    # {n}" for n in t.notes]
-    cleaning = {k: v for t in d.tables for k, v in t.cleaning.items()}
+            out += [f"    # {_comment(n)}" for n in t.notes]
+    cleaning = spec.get("cleaning", {})
     notes = [n for t in d.tables if t.role != "contacts" for n in t.notes]
     if cleaning or notes:
-        out.append("cleaning:")
+        out.append("cleaning:" + ("" if cleaning else " {}"))
         for n in notes:
-            out.append(f"  # {n}")
+            out.append(f"  # {_comment(n)}")
         for key, value in cleaning.items():
-            out.append(f"  {key}: {_yaml_value(value)}")
+            out.append(f"  {_yaml_key(key)}: {_yaml_value(value)}")
     lines = d.table("transactions")
     if lines is not None and lines.first is not None:
         how = "the draft loaded by the run's loader"
         out.append(f"# window: the lines run from {lines.first.date()} to {lines.last.date()} (read from {how}); "
                    "set window: {start: ..., end: ...} to analyse part of it")
     for u in d.undecided:
-        out.append(f"# UNDECIDED: {u}")
-    return "\n".join(out) + "\n"
+        out.append(f"# UNDECIDED: {_comment(u)}")
+    if not spec["tables"]:
+        out[2] = "tables: {}"
+    text = "\n".join(out) + "\n"
+    _reads_back(text, {**spec, **({} if cleaning or not notes else {"cleaning": {}})}, "data.yaml")
+    return text
+
+
+def _reads_back(text: str, expected: dict[str, Any], name: str) -> None:
+    """Refuse a draft whose text does not read back as exactly ``expected`` (a bug, never the user's file)."""
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        parsed = exc
+    if parsed != expected:
+        raise DataError(f"init drafted a {name} that does not read back as drafted (a bug of the kit, not of your "
+                        "file); nothing was written — please report it with the files' headers")
 
 
 def run_yaml(d: Draft, data_path: Path, run_name: str) -> str:
-    """The run file: discovery, segmentation and the round-one design on the draft's month."""
+    """The run file: discovery, segmentation and the round-one design on the draft's month.
+
+    Written as :func:`data_yaml` is: values by a YAML emitter, comments escaped, the text read back.
+    """
     out = [f"# Run file drafted by crm-kit init: the steps the data supports, on the month {d.month or '(none found)'}.",
            "# `crm-kit run run.yaml --month last` moves every step to the data's last complete month.",
-           f"run_name: {run_name}", "common:"]
+           f"run_name: {_yaml_value(run_name)}", "common:"]
+    common: dict[str, Any] = {}
     if d.table("transactions") is not None:
         out.append(f"  data: {_yaml_value(str(data_path))}")
-    else:
-        out[-1] = "common: {}"
+        common["data"] = str(data_path)
     if d.month:
-        out.append(f'  month: "{d.month}"   # the last month the data covers to its last day')
+        out.append(f"  month: {_yaml_value(str(d.month))}   # the last month the data covers to its last day")
+        common["month"] = str(d.month)
+    if not common:
+        out[-1] = "common: {}"
     out.append("steps:")
+    steps: list[dict[str, Any]] = []
     if d.table("transactions") is not None:
         out += ["  - name: discovery", "    notebook: 01_knowledge_discovery",
                 "  - name: segmentation", "    notebook: 02_segmentation", "    after: []",
@@ -1133,17 +1204,27 @@ def run_yaml(d: Draft, data_path: Path, run_name: str) -> str:
                 "    params:", "      round_no: 1", "      target_kind: decile",
                 "      preset: none      # nothing taken from the worked case; the 4P plan below is yours to write",
                 "      # plan: {channels: [SMS], default_channel: SMS, product: ..., price: ..., place: ..., promotion: ...}"]
+        steps += [{"name": "discovery", "notebook": "01_knowledge_discovery"},
+                  {"name": "segmentation", "notebook": "02_segmentation", "after": []},
+                  {"name": "design_round1", "notebook": "03_campaign_design", "after": ["discovery"],
+                   "params": {"round_no": 1, "target_kind": "decile", "preset": "none"}}]
     outcomes = d.table("outcomes")
     if outcomes is not None:
         o = outcomes.outcome
-        out += ["  - name: outcomes", "    notebook: 06_outcome_table", "    after: []", "    params:",
-                f"      outcome_table: {_yaml_value(str(Path(outcomes.path).resolve()))}",
-                f"      outcome_arm_col: {_yaml_value(o['arm_col'])}", f"      outcome_control: {_yaml_value(o['control'])}",
-                f"      outcome_binary: {_yaml_value(o['binary'])}", f"      outcome_continuous: {_yaml_value(o['continuous'])}",
-                f"      outcome_pre_period: {_yaml_value(o['pre_period'])}"]
+        params = {"outcome_table": str(Path(outcomes.path).resolve()), "outcome_arm_col": o["arm_col"],
+                  "outcome_control": o["control"], "outcome_binary": list(o["binary"]),
+                  "outcome_continuous": list(o["continuous"]), "outcome_pre_period": list(o["pre_period"])}
+        out += ["  - name: outcomes", "    notebook: 06_outcome_table", "    after: []", "    params:"]
+        out += [f"      {key}: {_yaml_value(value)}" for key, value in params.items()]
         if o["attributes"]:
-            out.append(f"      # not outcomes (who the customer is, or incomplete): {', '.join(map(str, o['attributes']))}")
-    return "\n".join(out) + "\n"
+            out.append("      # not outcomes (who the customer is, or incomplete): "
+                       + _comment(", ".join(map(str, o["attributes"]))))
+        steps.append({"name": "outcomes", "notebook": "06_outcome_table", "after": [], "params": params})
+    if not steps:
+        out[-1] = "steps: []"
+    text = "\n".join(out) + "\n"
+    _reads_back(text, {"run_name": run_name, "common": common, "steps": steps}, "run.yaml")
+    return text
 
 
 def notebook_needs(roles: Sequence[str]) -> list[tuple[str, str]]:
@@ -1165,18 +1246,32 @@ def notebook_needs(roles: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def write_draft(d: Draft, output: str | Path) -> tuple[Path, Path]:
-    """Write ``data.yaml`` and ``run.yaml`` into ``output`` (made if missing; existing files are never overwritten)."""
-    folder = Path(output)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``data.yaml`` and ``run.yaml`` into the folder ``output`` (made if missing).
+
+    Both files are written whole or not at all (:func:`crm_kit.files.write_new`): never over a file that is
+    there, never both by two inits into one folder at once, never half on a full disk — the error names the
+    file, and the next run starts clean. A relative ``output`` is taken from the current folder.
+    """
+    from .config import check_run_name
+    from .files import write_error, write_new
+
+    folder = Path(output).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"--output {output} is a file, not a folder: init writes data.yaml and run.yaml into a "
+                        "folder; name a new or existing folder (e.g. --output my-shop)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise DataError(f"--output {output}: a part of that path is a file, not a folder; name a folder") from None
+    except OSError as exc:
+        raise write_error(folder, exc, fix="choose another --output") from None
     data_path, run_path = folder / "data.yaml", folder / "run.yaml"
     for path in (data_path, run_path):
-        if path.exists():
+        if path.exists() or path.is_symlink():
             raise DataError(f"{path} exists: init never overwrites a file; choose another --output or move it")
-    from .config import check_run_name
-
     name = re.sub(r"[^A-Za-z0-9_-]+", "_", folder.resolve().name).strip("_") or "mine"
-    data_path.write_text(data_yaml(d), encoding="utf-8")
-    run_path.write_text(run_yaml(d, data_path.resolve(), check_run_name(name)), encoding="utf-8")
+    texts = {data_path: data_yaml(d), run_path: run_yaml(d, data_path.resolve(), check_run_name(name))}
+    write_new(texts)
     return data_path, run_path
 
 

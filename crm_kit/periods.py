@@ -80,13 +80,19 @@ def clv_calibration_end(as_of: str, first: Any) -> str:
     """Where the CLV check stops learning: ``as_of`` less a third of the history before it, 1 to 4 months.
 
     The months after it are the holdout the model is checked on; a short history keeps most months to learn
-    from. The demo's 13 months before 2025-10-01 give 4 months: 2025-06-01.
+    from. The demo's 13 months before 2025-10-01 give 4 months: 2025-06-01. A history too short for a month of
+    holdout (a new cohort's six weeks) is split in two halves by day, so the derived date always lies inside the
+    data and the CLV step names its real limit (too few repeat buyers) instead of a date.
     """
     end = pd.Period(pd.Timestamp(as_of) - pd.Timedelta(days=1), freq="M")
     start = pd.Timestamp(first).to_period("M")
     months = max(int((end - start).n) + 1, 1)
     holdout = min(4, max(1, months // 3))
-    return str((pd.Timestamp(as_of) - pd.DateOffset(months=holdout)).date())
+    day = pd.Timestamp(as_of) - pd.DateOffset(months=holdout)
+    first_day = pd.Timestamp(first).normalize()
+    if day <= pd.Timestamp(first) and pd.Timestamp(as_of) - first_day >= pd.Timedelta(days=2):
+        day = max(first_day + (pd.Timestamp(as_of) - first_day) / 2, first_day + pd.Timedelta(days=1)).normalize()
+    return str(day.date())
 
 
 def step_periods(notebook: str, month: str, *, round_no: int = 1, first: Any = None) -> dict[str, Any]:
@@ -164,7 +170,12 @@ def check_dates(store, **dates: Any) -> str:
     """
     first, last = data_calendar(store)
     window = f"the data runs from {first.date()} to {last.date()}"
-    fix = f"set it inside that span, or leave the dates to the month (crm-kit run ... --month {last_complete_month(last=last)})"
+    whole = last_complete_month(last=last)
+    if pd.Period(whole, freq="M").end_time < first:  # a history shorter than a calendar month's end
+        fix = (f"the data covers no whole month, so no month can be derived: set the dates inside that span by hand "
+               f"(month {first.to_period('M')}, as_of {(last.normalize() + pd.Timedelta(days=1)).date()})")
+    else:
+        fix = f"set it inside that span, or leave the dates to the month (crm-kit run ... --month {whole})"
     for key, value in dates.items():
         if value in (None, ""):
             continue

@@ -21,7 +21,7 @@ PACKAGE = ROOT / "crm_kit"
 
 #: layers from the bottom up; a module may import its own layer and the ones below it
 LAYERS = [
-    ("base", {"crm_kit.errors", "crm_kit.config", "crm_kit.params", "crm_kit.language"}),
+    ("base", {"crm_kit.errors", "crm_kit.config", "crm_kit.params", "crm_kit.language", "crm_kit.files"}),
     ("store and engine", {"crm_kit.store", "crm_kit.engine"}),
     ("hand-offs", {"crm_kit.artifacts"}),
     ("experiment core", {"crm_kit.experiment"}),

@@ -28,18 +28,60 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+#: a fontconfig file: the machine's fonts without those that write Chinese (Debian's fonts-noto-cjk and the like)
+NO_CJK_FONTS = """<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>
+<include ignore_missing="yes">/etc/fonts/fonts.conf</include>
+<selectfont><rejectfont><pattern><patelt name="lang"><string>zh</string></patelt></pattern></rejectfont></selectfont>
+</fontconfig>
+"""
+
+
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory):
+    """Chromium seeing the machine's fonts less any CJK one: what a reader without a CJK font sees, on any machine.
+
+    A browser loads a page's web font only for glyphs no local font covers; on a machine with a CJK font
+    installed the report's embedded one would never load, and the checks below could not tell a report that
+    embeds its glyphs from one that does not.
+    """
     if not Path(CHROMIUM).exists():
         if os.environ.get("CRM_KIT_REQUIRE_BROWSER") == "1":
             pytest.fail("Chromium is required here (CRM_KIT_REQUIRE_BROWSER=1) but not installed")
         pytest.skip("Debian chromium is not installed; .ci/run installs it")
     from playwright.sync_api import sync_playwright
 
+    conf = tmp_path_factory.mktemp("fonts") / "fonts.conf"
+    conf.write_text(NO_CJK_FONTS, encoding="utf-8")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, env={**os.environ, "FONTCONFIG_FILE": str(conf)})
         yield b
         b.close()
+
+
+def _embedded_cjk_font_shows(page) -> bool:
+    """Whether the page's Chinese terms are drawn with the glyphs it embeds (the family "crm-kit CJK")."""
+    page.evaluate("document.fonts.ready")
+    return page.evaluate("document.fonts.check('16px \"crm-kit CJK\"', '客户价值')")
+
+
+def test_the_reports_chinese_terms_show_with_no_cjk_font_on_the_machine(browser, tmp_path):
+    """The page embeds the glyphs it uses, and the browser here sees no CJK font whatever the machine has."""
+    from crm_kit.run.html import build_html_report
+
+    if shutil.which("fc-list"):  # the restriction holds: fontconfig lists no font for Chinese under it
+        conf = tmp_path / "fonts.conf"
+        conf.write_text(NO_CJK_FONTS, encoding="utf-8")
+        listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True,
+                                env={**os.environ, "FONTCONFIG_FILE": str(conf)}).stdout
+        assert listed.strip() == "", listed
+    notebook = tmp_path / "01_terms.ipynb"
+    report = build_html_report([notebook], tmp_path / "report.html", title="terms",
+                               bodies={notebook: "<h1 id='t'>客户价值 · 流失率</h1><p>Latin text</p>"})
+    page = browser.new_page()
+    page.goto(report.as_uri())
+    page.wait_for_load_state("load")
+    assert _embedded_cjk_font_shows(page)
+    page.close()
 
 
 def _free_port() -> int:
@@ -187,9 +229,8 @@ def test_html_report_shows_every_chart_offline(browser, demo_dir, tmp_path):
     page.on("request", lambda req: requests.append(req.url))
     page.goto((folder / "report.html").as_uri())
     page.wait_for_load_state("load")
-    # the Chinese terms have glyphs on any machine: the page embeds those it uses (no CJK font is installed here)
-    page.evaluate("document.fonts.ready")
-    assert page.evaluate("document.fonts.check('16px \"crm-kit CJK\"', '客户价值')")
+    # the Chinese terms have glyphs on any machine: the page embeds those it uses (the browser sees no CJK font)
+    assert _embedded_cjk_font_shows(page)
     n_images = page.evaluate("document.images.length")
     shown = page.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length")
     assert n_images >= 8 and shown == n_images
@@ -227,9 +268,8 @@ def test_the_report_reads_on_a_screen_and_on_paper(browser, demo_dir, tmp_path):
     for banned in ("NaN", "Traceback", "Warning", str(ROOT), str(tmp_path), "{'"):
         assert banned not in text, banned
     assert re.search(r"Chosen for uplift: group 8", text) and "return on spend" in text
-    # the Chinese terms have glyphs on any machine: the page embeds those it uses (no CJK font is installed here)
-    page.evaluate("document.fonts.ready")
-    assert page.evaluate("document.fonts.check('16px \"crm-kit CJK\"', '客户价值')")
+    # the Chinese terms have glyphs on any machine: the page embeds those it uses (the browser sees no CJK font)
+    assert _embedded_cjk_font_shows(page)
     n_images = page.evaluate("document.images.length")
     assert n_images >= 20 and page.evaluate(
         "Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length") == n_images

@@ -341,9 +341,11 @@ def test_the_api_path_leaves_unknown_contacts_out_as_the_runner_does(tmp_path):
     assert set(arms["customer_id"]) == {"001", "002", "003", "004"}
     assert arms.attrs["unknown"] == 2 and "2 contacted id(s) match no customer" in arms.attrs["note"]
     assert len(results.arms_from_contacts(store.contacts, "X", store=store, keep_unknown=True)) == 6
-    with pytest.warns(UserWarning, match="cannot be left out"):
-        bare = results.arms_from_contacts(store.contacts, "X")
-    assert len(bare) == 6
+    # a bare table cannot tell the unknown ids: refused, or every id counted when the caller says so
+    with pytest.raises(ParameterError, match="bare contacts table.*keep_unknown=True"):
+        results.arms_from_contacts(store.contacts, "X")
+    bare = results.arms_from_contacts(store.contacts, "X", keep_unknown=True)
+    assert len(bare) == 6 and bare.attrs["unknown"] is None and "not checked" in bare.attrs["note"]
 
 
 @pytest.mark.parametrize("goal", [-0.3, 0.0, 25.0])

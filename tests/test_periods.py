@@ -33,7 +33,9 @@ def test_every_step_derives_its_periods_from_the_month_as_the_worked_case_has_th
 def test_the_calibration_holdout_is_sized_to_the_history_and_the_last_month_must_be_whole():
     assert pr.clv_calibration_end("2025-10-01", "2024-09-03") == "2025-06-01"   # 13 months: 4 held out
     assert pr.clv_calibration_end("2025-06-01", "2025-01-01") == "2025-05-01"   # 5 months: 1
-    assert pr.clv_calibration_end("2025-10-01", "2025-09-01") == "2025-09-01"   # one month: still 1
+    # one month: a month's holdout would leave nothing to learn from (the date would be the first day, refused by
+    # check_dates): the history is split in halves by day
+    assert pr.clv_calibration_end("2025-10-01", "2025-09-01") == "2025-09-16"
     assert pr.last_complete_month(last="2025-06-30 18:00") == "2025-06"
     assert pr.last_complete_month(last="2025-06-28") == "2025-05"
     with pytest.raises(ParameterError, match="give a month as YYYY-MM"):

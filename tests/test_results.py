@@ -202,8 +202,10 @@ def test_comparison_arms_and_contact_arms_refuse_what_they_cannot_compare():
     with pytest.raises(EmptyGroupError, match=r"kept no control group .* set control: never_contacted"):
         r.arms_from_contacts(contacts, "18")
     with_control = pd.concat([contacts, pd.DataFrame({"customer_id": ["n1"], "campaign_id": ["18"], "arm": ["control"]})])
-    with pytest.warns(UserWarning, match="without the store"):
-        assert r.arms_from_contacts(with_control, "18")["arm"].value_counts().to_dict() == {"treatment": 3, "control": 1}
+    with pytest.raises(ParameterError, match="without the store"):
+        r.arms_from_contacts(with_control, "18")
+    assert r.arms_from_contacts(with_control, "18", keep_unknown=True)["arm"].value_counts().to_dict() == \
+        {"treatment": 3, "control": 1}
     with pytest.raises(ParameterError, match=r"has a random control group .* set control: contacts"):
         r.comparison_arms(lines, with_control, "18", before="2017-10-30")
     with pytest.raises(EmptyGroupError, match="no customer contacted by '18' bought before 2017-09-01"):

@@ -97,10 +97,14 @@ def arms_from_contacts(contacts, campaign_id: Any, *, store=None, keep_unknown: 
     (``arms_from_contacts(store, campaign_id)``, or ``store=``) they are left
     out, and ``attrs["note"]`` says how many; ``keep_unknown=True`` counts
     them as customers who bought nothing. A bare contacts table cannot be
-    checked: a warning says so.
+    checked, so it is refused unless ``keep_unknown=True`` says to count
+    every contacted id as a customer (``attrs["note"]`` then says the ids
+    were not checked): a lift computed with unknown ids as zero-spend
+    treated customers is not a figure to stand.
 
     Raises a clear error when the campaign is not in the table or kept no
-    control group (then :func:`comparison_arms` is the fallback).
+    control group (then :func:`comparison_arms` is the fallback), and for a
+    bare table without ``keep_unknown=True``.
     """
     if hasattr(contacts, "transactions") and hasattr(contacts, "contacts"):  # a Store
         store, contacts = contacts, contacts.contacts
@@ -113,12 +117,14 @@ def arms_from_contacts(contacts, campaign_id: Any, *, store=None, keep_unknown: 
     keep = [c for c in ("customer_id", "arm", "treatment_arm", "responded") if c in rows.columns]
     arms = rows[keep].reset_index(drop=True)
     if store is None:
-        import warnings
-
-        warnings.warn("arms_from_contacts: without the store, contacted ids that are no customer of it cannot be left "
-                      "out (they would count as customers who bought nothing); call arms_from_contacts(store, "
-                      "campaign_id)", UserWarning, stacklevel=2)
-        arms.attrs.update(unknown=None, note="")
+        if not keep_unknown:
+            raise ParameterError(
+                "arms_from_contacts got a bare contacts table: without the store, contacted ids that are no customer "
+                "of it cannot be left out and would count as treated customers who bought nothing; call "
+                "arms_from_contacts(store, campaign_id) (or pass store=store), or keep_unknown=True to count every "
+                "contacted id as a customer")
+        arms.attrs.update(unknown=None, note="contacted ids not checked against the store (no store given, "
+                                             "keep_unknown=True): every one counts as a customer")
         return arms
     contacted = arms["customer_id"].astype(str)
     unknown = ~contacted.isin(_known_customers(store, contacted.unique()))

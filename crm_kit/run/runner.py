@@ -211,10 +211,15 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
 
     if workers < 1:
         raise ParameterError("workers must be at least 1")
-    problem = latest_problem(Path(output_root or reports_root()) / plan.run_name)
+    # a relative root is the user's current folder's (papermill runs each notebook in notebooks/)
+    root = Path(os.path.expanduser(str(output_root))).absolute() if output_root else reports_root().absolute()
+    if root.exists() and not root.is_dir():
+        raise DataError(f"--output {output_root} is a file, not a folder: run folders are made below a folder; name "
+                        "a new or existing folder (e.g. --output reports)")
+    problem = latest_problem(root / plan.run_name)
     if problem:
         raise DataError(problem)
-    folder = run_folder(run_name=plan.run_name, root=output_root or reports_root())
+    folder = run_folder(run_name=plan.run_name, root=root)
     os.environ.setdefault("CRM_KIT_CWD", os.getcwd())
     log = logging.getLogger(f"crm_kit.run.{folder.name}")
     log.setLevel(logging.INFO)
@@ -254,8 +259,17 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
             kernels.release(km)
         return time.perf_counter() - t0
 
+    # the first signal stops the run where it is; a signal after it (a second Ctrl-C), or while the run's outcome
+    # is written (metrics.json, FAILED, latest), is only noted: the outcome is never written half
+    signals: dict[str, object] = {"first": None, "hold": False, "later": []}
+
     def on_signal(signum, _frame):
-        raise _Interrupted(signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if signals["first"] is not None or signals["hold"]:
+            signals["later"].append(name)
+            return
+        signals["first"] = name
+        raise _Interrupted(name)
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
@@ -313,43 +327,75 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
         _stop_kernels()
         pool.shutdown(wait=False, cancel_futures=True)
     finally:
-        kernels.close(wait=interrupted is None)
-        for name in shared:
-            os.environ.pop(name, None)
-        if interrupted is None:
-            pool.shutdown(wait=True)
+        try:
+            kernels.close(wait=interrupted is None)
+            if interrupted is None:
+                pool.shutdown(wait=True)
+        except (_Interrupted, KeyboardInterrupt) as exc:  # while the last steps' kernels were closing
+            name = str(exc) if isinstance(exc, _Interrupted) else "SIGINT"
+            interrupted = failure = (f"interrupted by {name} while the steps ended; {len(done)} of "
+                                     f"{len(plan.steps)} step(s) had finished")
+            log.error("INTERRUPTED %s", failure)
+            kernels.close(wait=False)
+            _stop_kernels()
+            pool.shutdown(wait=False, cancel_futures=True)
+        finally:
+            for name in shared:
+                os.environ.pop(name, None)
     try:
         return _finish_run(plan, folder, targets, report, pdf_report, renders, render_pool, bar, started, failure,
-                           interrupted, handler, done)
+                           interrupted, handler, done, signals)
     finally:
+        signals["hold"] = True
         # the run's own handlers stay until its folder is marked: a signal while the report is built marks it too
         for sig, old in previous.items():
             signal.signal(sig, old)
 
 
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``path`` whole: into a temporary file beside it, then renamed over it (a reader never sees half)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _finish_run(plan, folder, targets, report, pdf_report, renders, render_pool, bar, started, failure, interrupted,
-                handler, done):
-    """The report, metrics.json and the run's marker (FAILED, or ``latest``), after the steps ended."""
+                handler, done, signals=None):
+    """The report, metrics.json and the run's marker (FAILED, or ``latest``), after the steps ended.
+
+    A signal while the report is built ends the run as interrupted (``FAILED`` says so); from the moment the
+    outcome is written, signals are held (``signals["hold"]``) so metrics.json and the marker are written whole.
+    """
     log = logging.getLogger(f"crm_kit.run.{folder.name}")
     bar.close()
-    render_pool.shutdown(wait=True)
     elapsed = time.perf_counter() - started
     executed = [targets[st.name] for st in plan.steps if targets[st.name].exists()]
-    if report and executed:
-        try:
-            build_html_report(executed, folder / "report.html",
-                              title=f"crm-kit report · {plan.run_name} · {folder.name}", failure=failure,
-                              steps=_step_kinds(plan, targets),
-                              bodies={path: f.result() for path, f in renders.items() if f.exception() is None})
-            pdf = print_pdf(folder / "report.html") if pdf_report else None
-            log.info("report.pdf %s", "written" if pdf else "skipped (no Chromium on this machine, or it failed)")
-        except (_Interrupted, KeyboardInterrupt) as exc:
-            name = str(exc) if isinstance(exc, _Interrupted) else "SIGINT"
-            interrupted = failure = (f"interrupted by {name} while the report was built; {len(done)} of "
-                                     f"{len(plan.steps)} step(s) had finished")
-            log.error("INTERRUPTED %s", failure)
-        except Exception as exc:  # noqa: BLE001 - an interrupted notebook may be half written; the run's end is what matters
-            log.error("report not built: %s", exc)
+    try:
+        render_pool.shutdown(wait=True)  # the notebooks rendered for the report
+        if report and executed:
+            try:
+                build_html_report(executed, folder / "report.html",
+                                  title=f"crm-kit report · {plan.run_name} · {folder.name}", failure=failure,
+                                  steps=_step_kinds(plan, targets),
+                                  bodies={path: f.result() for path, f in renders.items()
+                                          if f.done() and not f.cancelled() and f.exception() is None})
+                pdf = print_pdf(folder / "report.html") if pdf_report else None
+                log.info("report.pdf %s", "written" if pdf else "skipped (no Chromium on this machine, or it failed)")
+            except (_Interrupted, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # noqa: BLE001 - an interrupted notebook may be half written; the run's end is what matters
+                log.error("report not built: %s", exc)
+    except (_Interrupted, KeyboardInterrupt) as exc:
+        name = str(exc) if isinstance(exc, _Interrupted) else "SIGINT"
+        interrupted = failure = (f"interrupted by {name} while the report was built; {len(done)} of "
+                                 f"{len(plan.steps)} step(s) had finished")
+        log.error("INTERRUPTED %s", failure)
+        render_pool.shutdown(wait=False, cancel_futures=True)
+    if signals is not None:
+        signals["hold"] = True  # from here the outcome is written whole; a signal now is only noted
     status = "interrupted" if interrupted else "failed" if failure else "partial" if plan.partial else "ok"
     metrics = collect_metrics(folder)
     metrics["run"] = {"name": plan.run_name, "folder": str(folder), "steps": [s.name for s in plan.steps],
@@ -359,13 +405,12 @@ def _finish_run(plan, folder, targets, report, pdf_report, renders, render_pool,
         check_metrics(metrics)
     except DataError as exc:
         log.error("%s", exc)
-    (folder / "metrics.json").write_text(json.dumps(plain(metrics), indent=2, allow_nan=False) + "\n",
-                                          encoding="utf-8")
+    _write_whole(folder / "metrics.json", json.dumps(plain(metrics), indent=2, allow_nan=False) + "\n")
     log.info("run finished in %.1f s: %s", elapsed, status)
     log.removeHandler(handler)
     handler.close()
     if failure:
-        (folder / "FAILED").write_text(failure + "\n", encoding="utf-8")
+        _write_whole(folder / "FAILED", failure + "\n")
         raise RunFailed(failure)
     try:
         point_latest(folder)

@@ -306,8 +306,10 @@ def _cache_writer(con, key: str, spec: Mapping[str, Any] | None = None):
         try:
             yield "cache_out"
         except BaseException:
-            con.raw_sql("DETACH cache_out")
+            with contextlib.suppress(Exception):  # a full disk may have left it detached already
+                con.raw_sql("DETACH cache_out")
             tmp.unlink(missing_ok=True)
+            tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
             raise
         con.raw_sql("DETACH cache_out")
         if spec is not None:

@@ -13,7 +13,7 @@ import pandas as pd
 from ..errors import DataError, MissingColumnError
 from .model import NO_PRODUCTS_RULE
 from .read import _prepare_table
-from .spec import IMPLAUSIBLE_FACTOR, NO_ORDER_ID_ADVICE, SUMMARY_LABELS, _window_bounds
+from .spec import EARLIEST_SIGNUP, IMPLAUSIBLE_FACTOR, NO_ORDER_ID_ADVICE, SUMMARY_LABELS, _window_bounds
 
 __all__: list[str] = []  # used through crm_kit.store.load
 
@@ -480,3 +480,37 @@ def _customers_removed(con, t, dropping_masks, dropped_mask, any_dropped: bool) 
     return {k: int(v) for k, v in row.fillna(0).items()}
 
 
+
+
+def _clean_signups(customers: pd.DataFrame, rule: str, *, today: Any = None) -> tuple[pd.DataFrame, dict | None, str]:
+    """Member sign-up dates no member can have: before :data:`EARLIEST_SIGNUP` (a placeholder such as 1900-01-01)
+    or after today (a date in the future, 2031). They would enter membership years as decades or as negative
+    years; ``blank`` leaves the date empty (the member stays; membership years leave them out), ``keep`` keeps
+    them, ``error`` stops the load.
+
+    Returns
+    -------
+    (customers, report row or None, one line for the log ('' when nothing was found))
+    """
+    if customers is None or "signup_date" not in customers.columns or rule == "keep":
+        return customers, None, ""
+    dates = pd.to_datetime(customers["signup_date"], errors="coerce")
+    today = pd.Timestamp(today if today is not None else pd.Timestamp.now().normalize())
+    early, future = dates < pd.Timestamp(EARLIEST_SIGNUP), dates > today
+    odd = early | future
+    n = int(odd.sum())
+    row = {"rule": f"implausible sign-up dates (before {EARLIEST_SIGNUP} or after {today.date()}): membership years "
+                   "leave them out", "action": rule if n else "none found", "rows_found": n, "rows_removed": 0,
+           "sales_removed": 0.0, "customers_removed": 0}
+    if not n:
+        return customers, row, ""
+    shown = ", ".join(str(d.date()) for d in sorted(set(dates[odd]))[:3])
+    line = (f"customers: {n:,} member sign-up date(s) before {EARLIEST_SIGNUP} or after today ({int(early.sum()):,} "
+            f"early, {int(future.sum()):,} in the future; e.g. {shown})")
+    if rule == "error":
+        raise DataError(f"{line}: no member can have joined then; correct them in the member export, or set "
+                        "cleaning.implausible_signups: blank to leave them out of membership years")
+    out = customers.copy()
+    out["signup_date"] = dates.where(~odd)
+    return out, row, (f"{line} are blanked: membership years leave them out (cleaning.implausible_signups: keep "
+                      "keeps them)")

@@ -10,12 +10,12 @@ from typing import Any, Mapping
 import ibis
 import pandas as pd
 
-from ..config import resolve_path
+from ..config import resolve_path, store_cache_dir
 from ..errors import CRMKitError, DataError, MissingColumnError, ParameterError
 from .cache import (_cache_key, _cache_writer, _open_cached, _write_frames, _write_lines, _write_orders,
                     explain_cache_miss)
 from .catalogue import _product_lines, find_non_products, name_products
-from .clean import _clean_transactions, _materialise, _stage_lines
+from .clean import _clean_signups, _clean_transactions, _materialise, _stage_lines
 from .coverage import coverage_table, normalise_arms
 from .model import Store
 from .read import _cast_columns, _connect, _is_uri, _prepare_table, _read_table, engine_error, source_files
@@ -94,6 +94,9 @@ def _build_store(con, spec, database: str | None) -> Store:
 
     products = _load_small(con, "products", tables["products"], "product_id") if "products" in tables else None
     customers = _load_small(con, "customers", tables["customers"], "customer_id") if "customers" in tables else None
+    customers, signups, said = _clean_signups(customers, rules["implausible_signups"])
+    if said:
+        _log.warning("%s", said)
     contacts = _load_contacts(con, tables["contacts"]) if "contacts" in tables else None
 
     if "description" in cleaned.columns:
@@ -130,7 +133,7 @@ def _build_store(con, spec, database: str | None) -> Store:
         "rule": "non-products (postage, fees, gift cards, bags, discounts): kept in sales, out of product analyses",
         "action": f"marked {len(non_products)} product id(s)" if len(non_products) else "none found",
         "rows_found": int(non_products["lines"].sum()), "rows_removed": 0, "sales_removed": 0.0,
-        "customers_removed": 0}])],
+        "customers_removed": 0}, *([signups] if signups else [])])],
         ignore_index=True)
     store = Store(
         con=con,
@@ -164,6 +167,69 @@ def _engine_error_of(exc: BaseException, spec: Mapping[str, Any]) -> DataError:
     named = next((name for name, files in tables.items() if any(str(f) in text or f.name in text for f in files)),
                  "transactions")
     return engine_error(exc, named, tables.get(named, []))
+
+
+def _build_checked(con, spec, database: str | None) -> Store:
+    """:func:`_build_store`, with the engine's errors as the kit's one line (a full disk: the folder and the fix)."""
+    try:
+        return _build_store(con, spec, database)
+    except CRMKitError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the engine reads lazily: a file's fault shows while cleaning
+        if not type(exc).__module__.split(".")[0].lstrip("_") in ("duckdb", "pyarrow", "ibis"):
+            raise
+        if _disk_full(exc) and database is None:
+            spill = _spill_folder(con)
+            raise DataError(f"the engine ran out of disk space while cleaning the data ({_first_line(exc)}); free "
+                            f"space in {spill or 'its temporary folder'}, or set engine.temp_directory in the data "
+                            "spec to a folder on a disk with room") from exc
+        if _disk_full(exc):
+            raise
+        raise _engine_error_of(exc, spec) from exc
+
+
+#: what the engine says when a disk is full (DuckDB writing a database, its write-ahead log or spill files)
+_DISK_FULL = ("no space left on device", "disk is full", "not enough space", "could not write file",
+              "failed to commit", "disk quota exceeded")
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a full disk."""
+    import errno
+
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if any(word in str(exc).lower() for word in _DISK_FULL):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:160] + ("…" if len(text) > 160 else "")
+
+
+def _spill_folder(con) -> str | None:
+    try:
+        return str(con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0]) or None
+    except Exception:  # noqa: BLE001 - only for the message
+        return None
+
+
+def _reset_session(con) -> None:
+    """Drop the session tables a failed build staged, so the build can run again on the same connection."""
+    if getattr(con, "name", "") != "duckdb":
+        return
+    try:
+        names = [r[0] for r in con.raw_sql("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()]
+        names += [r[0] for r in con.raw_sql("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal")
+                  .fetchall()]
+    except Exception:  # noqa: BLE001 - nothing to drop
+        return
+    for name in names:
+        _drop(con, name)
 
 
 def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False) -> Store:
@@ -202,17 +268,21 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
             print(why)
 
     # the lock is taken before the work: a second process loading the same store waits, then reads the cache
-    with (_cache_writer(con, key, spec) if key is not None else nullcontext("")) as database:
-        if database is None:  # another process wrote this store while this one waited
-            return _open_cached(con, key, spec)
-        try:
-            store = _build_store(con, spec, database or None)
-        except CRMKitError:
+    try:
+        with (_cache_writer(con, key, spec) if key is not None else nullcontext("")) as database:
+            if database is None:  # another process wrote this store while this one waited
+                return _open_cached(con, key, spec)
+            store = _build_checked(con, spec, database or None)
+    except Exception as exc:  # noqa: BLE001 - only a full disk under the cache is handled here
+        if key is None or not _disk_full(exc):
             raise
-        except Exception as exc:  # noqa: BLE001 - the engine reads lazily: a file's fault shows while cleaning
-            if not type(exc).__module__.split(".")[0].lstrip("_") in ("duckdb", "pyarrow", "ibis"):
-                raise
-            raise _engine_error_of(exc, spec) from exc
+        # the cache's disk is full (its half-written file is already removed): the store is cleaned in memory
+        _log.warning("the store cache %s ran out of disk space (%s): the store is cleaned in memory and not cached; "
+                     "free space there or set CRM_KIT_CACHE to a folder on a disk with room", store_cache_dir(),
+                     _first_line(exc))
+        key = None
+        _reset_session(con)
+        store = _build_checked(con, spec, None)
     report = store.cleaning_report
     if verbose:
         print(report.to_string(index=False))

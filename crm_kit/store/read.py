@@ -6,6 +6,7 @@ source file itself is only read.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import itertools
 import logging
@@ -604,14 +605,38 @@ def _read_table(con, name: str, tspec: Mapping[str, Any]):
             return _read_text(con, name, tspec, files, kinds, where)
         if fmt == "duckdb":
             src = ibis.duckdb.connect(resolved[0], read_only=True)
-            return con.create_table(
-                f"_src_{name}", src.to_pyarrow(src.table(tspec.get("table", name))), temp=True
-            )
+            try:
+                table = _database_table(src, name, tspec, Path(resolved[0]))
+                return con.create_table(f"_src_{name}", src.to_pyarrow(src.table(table)), temp=True)
+            finally:
+                with contextlib.suppress(Exception):
+                    src.disconnect()
     except (ParameterError, DataError):
         raise
     except Exception as exc:  # noqa: BLE001 - the engine's reading errors become one line naming the file and the fix
         raise engine_error(exc, name, files, fmt) from exc
     raise ParameterError(f"{name}: unknown format '{fmt}' (use csv, parquet, excel or duckdb)")
+
+
+def _database_table(src, name: str, tspec: Mapping[str, Any], path: Path) -> str:
+    """The table of a DuckDB file a spec names (``table``, else the table's own name), checked against the file's
+    tables: a name not there gets the closest one and the list."""
+    wanted = str(tspec.get("table", name))
+    present = [str(t) for t in src.list_tables()]
+    if wanted in present:
+        return wanted
+    bare = wanted.split(".")[-1].strip('"`')
+    if bare in present:
+        return bare
+    if not present:
+        raise DataError(f"{name}: the DuckDB file {path.name} holds no table; point tables.{name}.path at the database "
+                        "the export wrote, or export the table again")
+    close = difflib.get_close_matches(bare, present, n=1, cutoff=0.5) or \
+        [t for t in present if t.lower() == bare.lower()][:1]
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    said = "" if "table" in tspec else f" (no tables.{name}.table given, so the table named {name})"
+    raise DataError(f"{name}: the DuckDB file {path.name} has no table '{_clip(wanted, 80)}'{said}; {hint}set "
+                    f"tables.{name}.table to one of: {_clip(', '.join(present), 200)}")
 
 
 def _check_content(name: str, path: Path, kind: str, fmt: str, explicit: bool) -> None:

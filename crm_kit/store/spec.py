@@ -38,6 +38,7 @@ __all__ = [
     "CLEANING_DEFAULTS",
     "CLEANING_MEANINGS",
     "CLEANING_CHOICES",
+    "EARLIEST_SIGNUP",
     "TABLE_KEYS",
     "NON_PRODUCT_DEFAULTS",
     "non_product_rule",
@@ -197,7 +198,13 @@ CLEANING_DEFAULTS: dict[str, Any] = {
     "return_types": None,
     # line items whose order_id is not in the orders table: drop (counted, with examples) or error
     "lines_without_order": "drop",  # drop | error
+    # member sign-up dates before EARLIEST_SIGNUP (a placeholder such as 1900-01-01) or after the day of the load
+    # (a date in the future): blanked, so membership years leave them out
+    "implausible_signups": "blank",  # blank | keep | error
 }
+
+#: the earliest member sign-up date the kit believes; earlier dates are placeholders (1900-01-01, 0001-01-01)
+EARLIEST_SIGNUP = "1950-01-01"
 
 #: what each cleaning rule does (``cleaning.<rule>`` in a data spec); its choices are in :data:`CLEANING_CHOICES`
 CLEANING_MEANINGS: dict[str, str] = {
@@ -230,6 +237,9 @@ CLEANING_MEANINGS: dict[str, str] = {
                     "refund]: counted as returns, never as visits or buyers",
     "lines_without_order": "line items whose order_id is not in the orders table: left out and counted, with "
                            "examples of the ids (drop), or the load stops (error)",
+    "implausible_signups": "member sign-up dates before 1950-01-01 (a placeholder such as 1900-01-01) or after the "
+                           "day of the load (a date in the future): left empty so membership years leave them out "
+                           "(blank), kept as written (keep), or the load stops (error)",
 }
 
 #: ids that are labels of a summary row, not a customer, order or product (compared trimmed, any case)
@@ -261,6 +271,7 @@ CLEANING_CHOICES = _CHOICES = {
     "summary_rows": {"drop", "error"},
     "implausible_lines": {"drop", "keep", "error"},
     "lines_without_order": {"drop", "error"},
+    "implausible_signups": {"blank", "keep", "error"},
 }
 
 
