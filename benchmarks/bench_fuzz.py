@@ -282,7 +282,8 @@ def fault_disk_full(work: Path, export: Path) -> list[Outcome]:
                     one_clear_line(proc, proc.stderr) + draft_state(out / "draft"), secs)
         if proc.returncode == 0:
             o.problems.append("init reported success on a full disk")
-        elif "No space left" not in proc.stderr or "data.yaml" not in proc.stderr:
+        elif "No space left" not in proc.stderr or not any(f"{name}: No space" in proc.stderr
+                                                            for name in ("data.yaml", "run.yaml")):
             o.problems.append("the line does not name the file and the cause: " + proc.stderr.strip()[-200:])
         if mounted:
             (out / "filler").unlink()

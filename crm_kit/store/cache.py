@@ -311,10 +311,17 @@ def _cache_writer(con, key: str, spec: Mapping[str, Any] | None = None):
             tmp.unlink(missing_ok=True)
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
             raise
-        con.raw_sql("DETACH cache_out")
-        if spec is not None:
-            (folder / f"{key}.json").write_text(json.dumps(_cache_inputs(spec), indent=1))
-        tmp.rename(final)
+        try:  # detaching checkpoints the file: a full disk shows here too
+            con.raw_sql("DETACH cache_out")
+            if spec is not None:
+                (folder / f"{key}.json").write_text(json.dumps(_cache_inputs(spec), indent=1))
+            tmp.rename(final)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                con.raw_sql("DETACH cache_out")
+            tmp.unlink(missing_ok=True)
+            tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+            raise
     for path, why in remove_unreachable_stores(folder, keep=key):
         _log.info("removed %s from the store cache: %s", path.name, why)
 
