@@ -50,7 +50,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                         "cardno", "cardnumber", "householdid", "household", "client", "clientid", "buyer", "buyerid",
                         "userid", "user", "vip", "vipno", "account", "accountid", "会员号", "会员卡号", "会员编号",
                         "会员id", "会员", "会员卡", "客户号", "客户编号", "客户id", "客户", "顾客", "顾客编号",
-                        "顾客id", "卡号", "用户id", "用户", "用户编号", "买家"),
+                        "顾客id", "卡号", "用户id", "用户", "用户编号", "买家", "买家id", "买家编号"),
         "order_id": ("order_id", "orderid", "order", "orderno", "ordernumber", "invoice", "invoiceno", "invoicenumber",
                      "invoiceid", "receipt", "receiptno", "receiptnumber", "receiptid", "basketid", "basket",
                      "transactionid", "transaction", "transid", "txnid", "ticket", "ticketno", "bill", "billno",
@@ -67,7 +67,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                        "商品代码", "商品id", "商品", "货号", "条码", "条形码", "sku编码", "品号", "产品编码",
                        "产品编号", "产品id", "物料编码", "商品条码"),
         "quantity": ("quantity", "qty", "units", "unit", "count", "pieces", "pcs", "number", "volume", "数量", "销售数量",
-                     "件数", "购买数量", "销量", "数目"),
+                     "件数", "购买数量", "销量", "数目", "商品数量", "宝贝数量", "购买件数"),
         "amount": ("amount", "sales", "salesvalue", "salevalue", "revenue", "total", "linetotal", "lineamount", "value",
                    "net", "netsales", "netamount", "paid", "spend", "totalprice", "subtotal", "turnover", "金额",
                    "实收金额", "销售金额", "实付金额", "成交金额", "消费金额", "实收", "实付", "应收金额", "销售额",
@@ -165,13 +165,21 @@ PERSONAL_SYNONYMS = ("name", "fullname", "firstname", "lastname", "phone", "mobi
                      "mail", "wechat", "wechatid", "idnumber", "idno", "idcard", "address", "postcode", "zip",
                      "zipcode", "birthday", "birthdate", "dateofbirth", "photo", "姓名", "名字", "手机", "手机号",
                      "电话", "联系电话", "邮箱", "电子邮件", "微信号", "微信", "身份证号", "身份证", "证件号",
-                     "地址", "住址", "邮编", "生日", "出生日期", "照片")
+                     "地址", "住址", "邮编", "生日", "出生日期", "照片", "收货人", "收件人", "联系人", "收货地址", "详细地址",
+                     "收件地址", "收货人姓名", "收货人手机", "收货人电话", "联系手机", "买家姓名")
 
 _FLAGS = {"0", "1", "true", "false", "t", "f", "yes", "no", "y", "n", "是", "否", "1.0", "0.0"}
 
 
+#: a unit or currency in brackets closing a header: 商品总价(元), Qty (pcs), Betrag [EUR], 金额（¥）
+_UNIT_SUFFIX = re.compile(r"\s*[(（\[【][^()（）\[\]【】]{1,8}[)）\]】]\s*$")
+
+
 def _norm(header: Any) -> str:
-    return re.sub(r"[\s_\-./()（）:：#]+", "", str(header).strip().lower())
+    """A header as the synonyms are compared: lower-cased, a bracketed unit at its end and separators left out."""
+    text = str(header).strip().lower()
+    bare = _UNIT_SUFFIX.sub("", text)
+    return re.sub(r"[\s_\-./()（）:：#]+", "", bare or text)
 
 
 # ---------------------------------------------------------------------------------------------------- reading

@@ -400,3 +400,33 @@ def test_init_on_the_command_line_says_what_it_read(tmp_path):
     assert f"{len(lines):,} rows, every one profiled" in out.stdout
     text = (tmp_path / "o" / "data.yaml").read_text(encoding="utf-8")
     assert "loaded with this draft by the run's loader" in text
+
+
+def test_a_platform_export_with_units_in_its_headers_and_personal_columns(tmp_path):
+    """Headers closing in a unit (商品总价(元), Qty (pcs)) are read by their words; the consignee's name, phone and
+    address are personal columns, listed and never mapped; statuses decide the purchases; newest orders first."""
+    rng = np.random.default_rng(3)
+    n = 240
+    frame = pd.DataFrame({
+        "商品": rng.choice(["纸巾", "牛奶", "洗发水"], n), "订单号": [f"2024{i:08d}" for i in range(n)],
+        "订单状态": rng.choice(["已签收", "待收货", "已取消", "退款成功"], n, p=[0.6, 0.2, 0.1, 0.1]),
+        "用户实付金额(元)": np.round(rng.gamma(2, 60, n), 2), "商品数量(件)": rng.integers(1, 3, n),
+        "订单成交时间": (pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90 * 86400, n), unit="s")),
+        "收货人": rng.choice(["张三", "李四"], n), "手机": [f"138{int(v)}" for v in rng.integers(10**7, 10**8, n)],
+        "详细地址": "上海市某路1号", "买家ID": [f"u{int(v):03d}" for v in rng.integers(0, 60, n)], "商家备注": ""})
+    frame = frame.sort_values("订单成交时间", ascending=False)
+    path = tmp_path / "orders.csv"
+    frame.assign(订单成交时间=frame["订单成交时间"].dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(path, index=False,
+                                                                                       encoding="utf-8-sig")
+    found = draft([path])
+    lines = found.table("transactions")
+    assert lines.columns["amount"] == "用户实付金额(元)" and lines.columns["quantity"] == "商品数量(件)"
+    assert lines.columns["customer_id"] == "买家ID" and lines.columns["ts"] == "订单成交时间"
+    assert {"收货人", "手机", "详细地址"} <= set(lines.personal)
+    assert not {"收货人", "手机", "详细地址"} & set(lines.columns.values())
+    data_path, _run = write_draft(found, tmp_path / "init")
+    bought = frame[frame["订单状态"].isin(["已签收", "待收货"])]
+    health = load_store(str(data_path)).health().set_index("figure")["value"]
+    assert int(health["customers"]) == bought["买家ID"].nunique()
+    assert int(health["orders"]) == bought["订单号"].nunique()
+    assert round(float(health["sales (all lines)"]), 2) == round(float(bought["用户实付金额(元)"].sum()), 2)
