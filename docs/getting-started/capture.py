@@ -7,7 +7,8 @@ left out (their last state kept). ``tests/test_docs.py`` runs the cheap commands
     python docs/getting-started/capture.py versions
     python docs/getting-started/capture.py first-run [LOG]       # crm-kit run params/demo.yaml (minutes),
                                                                   # or the log of that command run by hand
-    python docs/getting-started/capture.py own-data EXPORTS_DIR   # init, check and run on a copy of the exports
+    python docs/getting-started/capture.py own-data EXPORTS_DIR [--only-run]   # init, check and run on a copy
+                                                                                # of the exports (or the run alone)
 
 ``own-data`` copies the files of EXPORTS_DIR into ``exports/`` of a scratch folder and runs, there,
 ``crm-kit init exports --output mine``, ``crm-kit check mine/data.yaml`` and
@@ -73,16 +74,19 @@ def first_run() -> dict[str, str]:
     return {"first-run.txt": run([str(BIN / "crm-kit"), "run", "params/demo.yaml"], ROOT)}
 
 
-def own_data(exports: Path) -> dict[str, str]:
+def own_data(exports: Path, *, only_run: bool = False) -> dict[str, str]:
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copytree(exports, work / "exports")
+        if only_run:  # init again quietly (its capture kept), then the run alone
+            subprocess.run([str(BIN / "crm-kit"), "init", "exports", "--output", "mine"], cwd=work,
+                           capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            return {"own-run.txt": run([str(BIN / "crm-kit"), "run", "mine/run.yaml", "--month", "last"], work)}
         out["init.txt"] = run([str(BIN / "crm-kit"), "init", "exports", "--output", "mine"], work)
         out["data-yaml.txt"] = (work / "mine" / "data.yaml").read_text(encoding="utf-8")
         out["check.txt"] = run([str(BIN / "crm-kit"), "check", "mine/data.yaml"], work)
-        out["own-run.txt"] = run([str(BIN / "crm-kit"), "run", "mine/run.yaml", "--month", "last",
-                                  "--output", "reports"], work)
+        out["own-run.txt"] = run([str(BIN / "crm-kit"), "run", "mine/run.yaml", "--month", "last"], work)
     return out
 
 
@@ -98,7 +102,7 @@ def main(argv: list[str]) -> None:
     elif what in ("versions", "first-run"):
         written = {"versions": versions, "first-run": first_run}[what]()
     else:
-        written = own_data(Path(argv[1]))
+        written = own_data(Path(argv[1]), only_run="--only-run" in argv)
     OUTPUT.mkdir(exist_ok=True)
     for name, text in written.items():
         (OUTPUT / name).write_text(text, encoding="utf-8")
