@@ -82,11 +82,13 @@ def own_data(exports: Path, *, only_run: bool = False) -> dict[str, str]:
         if only_run:  # init again quietly (its capture kept), then the run alone
             subprocess.run([str(BIN / "crm-kit"), "init", "exports", "--output", "mine"], cwd=work,
                            capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-            return {"own-run.txt": run([str(BIN / "crm-kit"), "run", "mine/run.yaml", "--month", "last"], work)}
+            return {"own-run.txt": run([str(BIN / "crm-kit"), "run", "mine/run.yaml", "--month", "last",
+                                  "--steps", "discovery,segmentation"], work)}
         out["init.txt"] = run([str(BIN / "crm-kit"), "init", "exports", "--output", "mine"], work)
         out["data-yaml.txt"] = (work / "mine" / "data.yaml").read_text(encoding="utf-8")
         out["check.txt"] = run([str(BIN / "crm-kit"), "check", "mine/data.yaml"], work)
-        out["own-run.txt"] = run([str(BIN / "crm-kit"), "run", "mine/run.yaml", "--month", "last"], work)
+        out["own-run.txt"] = run([str(BIN / "crm-kit"), "run", "mine/run.yaml", "--month", "last",
+                                  "--steps", "discovery,segmentation"], work)
     return out
 
 
