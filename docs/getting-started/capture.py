@@ -58,11 +58,12 @@ def clean(text: str, *, folders: tuple[str, ...] = ()) -> str:
 
 
 def run(command: list[str], cwd: Path, folders: tuple[str, ...] = ()) -> str:
-    env = {**os.environ, "COLUMNS": "100", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
+    env = {**os.environ, "COLUMNS": "100", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    # one stream, in the order a terminal shows it (progress bars go to stderr, the report's path to stdout)
+    proc = subprocess.run(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     shown = shlex.join(["crm-kit" if c.endswith("/crm-kit") else "python" if c == sys.executable else c
                         for c in command])
-    return f"$ {shown}\n" + clean(proc.stdout + proc.stderr, folders=(*folders, str(cwd), str(ROOT)))
+    return f"$ {shown}\n" + clean(proc.stdout, folders=(*folders, str(cwd), str(ROOT)))
 
 
 def versions() -> dict[str, str]:
