@@ -24,7 +24,6 @@ release = version = tomllib.loads((DOCS.parent / "pyproject.toml").read_text(enc
 extensions = [
     "myst_nb",
     "sphinx.ext.autodoc",
-    "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.intersphinx",
     # every documented object links to its source, highlighted, on the site itself
@@ -58,8 +57,7 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_typehints_description_target = "documented_params"
 autodoc_typehints_format = "short"
-# the reference pages are written by _ext/crmkit_docs.py; autosummary only draws their tables
-autosummary_generate = False
+# the reference pages and their summary tables are written by _ext/crmkit_docs.py
 
 # Links into the libraries' documentation, resolved OFFLINE: each inventory is shipped in _intersphinx/
 # (written from the installed packages by _intersphinx/make_inventories.py), nothing is downloaded

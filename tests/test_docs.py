@@ -194,7 +194,8 @@ def test_a_new_module_gets_its_page_without_a_docs_edit(tmp_path, monkeypatch):
     assert crmkit_docs.public_modules("shop_pkg") == ["shop_pkg", "shop_pkg.inner", "shop_pkg.inner.fresh"]
     homes = crmkit_docs.api_homes(["shop_pkg.inner.fresh"])
     page = crmkit_docs.api_module_page("shop_pkg.inner.fresh", homes)
-    assert ".. autofunction:: shop_pkg.inner.fresh.hello" in page and "   hello" in page
+    assert ".. autofunction:: shop_pkg.inner.fresh.hello" in page and "`hello <shop_pkg.inner.fresh.hello>`" in page
+    assert "Say hello." in page  # its summary in the table
 
 
 def test_an_object_is_described_once_and_linked_from_the_modules_that_re_export_it():
@@ -206,7 +207,7 @@ def test_an_object_is_described_once_and_linked_from_the_modules_that_re_export_
     # a private module's objects are described on their public package's page
     assert homes[("crm_kit.experiment", "welch_difference")] == "crm_kit.experiment.welch_difference"
     store = crmkit_docs.api_module_page("crm_kit.store", homes)
-    assert "~load.load_store" in store and ".. autofunction:: crm_kit.store.load_store" not in store
+    assert "`load_store <crm_kit.store.load.load_store>`" in store and ".. autofunction:: crm_kit.store.load_store" not in store
     assert ".. autofunction:: crm_kit.store.load.load_store" in crmkit_docs.api_module_page("crm_kit.store.load", homes)
 
 

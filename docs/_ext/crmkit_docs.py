@@ -10,7 +10,7 @@ to what the code defines):
 - ``reference/cli.md``: each command's ``--help``;
 - ``reference/api.md`` and ``reference/api/<module>.md``: one page per public module or package of
   ``crm_kit`` (found by walking the package, so a new module gets its page with no edit here), each with
-  autosummary tables of its ``__all__`` and every object documented once, on the page of the module that
+  summary tables of its ``__all__`` and every object documented once, on the page of the module that
   defines it (a re-export links there);
 - ``tutorials/notebooks/*.ipynb``: the six notebooks, with the outputs of executed demo runs
   (``$CRM_KIT_DOCS_RUN``: run folders of ``crm-kit run params/demo.yaml`` and ``params/outcome_demo.yaml``,
@@ -219,9 +219,23 @@ def _summary_line(module_name: str) -> str:
 
 
 def _first_sentence(text: str) -> str:
-    text = " ".join(text.split())
-    match = re.match(r"(.+?[.:;])(\s|$)", text)
-    return (match.group(1) if match else text).rstrip(":;")
+    """The first sentence of a docstring's first paragraph, never cut inside a ````literal```` or a role."""
+    text = " ".join(text.strip().split("\n\n")[0].split())
+    inside = False
+    i = 0
+    while i < len(text):
+        if text.startswith("``", i):
+            inside = not inside
+            i += 2
+            continue
+        if not inside and text[i] == "." and (i + 1 == len(text) or text[i + 1] == " "):
+            return text[: i + 1]
+        i += 1
+    return text
+
+
+def _summary(obj: object) -> str:
+    return _first_sentence(inspect.getdoc(obj) or "") or "(no description)"
 
 
 _KIND_TITLES = {"class": "Classes", "exception": "Exceptions", "function": "Functions"}
@@ -231,36 +245,33 @@ _DIRECTIVES = {"class": "autoclass", "exception": "autoexception", "function": "
 def api_module_page(module_name: str, homes: dict[tuple[str, str], str]) -> str:
     """One module's reference page: its docstring, autosummary tables by kind, then each object it is home to."""
     module = importlib.import_module(module_name)
-    by_kind: dict[str, list[str]] = {k: [] for k in [*_KIND_TITLES, "data"]}
+    by_kind: dict[str, list[tuple[str, str, object]]] = {k: [] for k in [*_KIND_TITLES, "data"]}
     described = []
     for name in _exports(module_name):
         obj = getattr(module, name, None)
         kind = _kind(obj)
         home = homes[(module_name, name)]
+        by_kind[kind].append((name, home, obj))
         if home == f"{module_name}.{name}":
-            by_kind[kind].append(name)
             described.append((kind, name))
-        elif home.startswith(module_name + "."):  # autosummary wants a package's own submodules relative
-            by_kind[kind].append("~" + home[len(module_name) + 1:] if kind != "data" else home)
-        else:
-            by_kind[kind].append("~" + home if kind != "data" else home)
     out = [f"# {module_name}", "", "```{eval-rst}", f".. automodule:: {module_name}", "   :no-members:", ""]
     if not any(by_kind.values()):
         out += [".. rubric:: No public names", "",
                 "Nothing here is called directly: the module is used through its package.", ""]
-    for kind, names in by_kind.items():
-        if not names or kind == "data":
+    # the summary tables (autosummary's look, written here: each summary is the docstring's first sentence,
+    # never cut inside a literal, and a constant's is its ``#:`` comment, not its type's docstring)
+    roles = {"class": "py:class", "exception": "py:exc", "function": "py:func", "data": "py:data"}
+    for kind in [*_KIND_TITLES, "data"]:
+        names = by_kind[kind]
+        if not names:
             continue
-        out += [f".. rubric:: {_KIND_TITLES[kind]}", "", ".. autosummary::", "   :nosignatures:", ""]
-        out += [f"   {n}" for n in names] + [""]
-    if by_kind["data"]:
-        # constants by hand: autosummary would show a dict's or a list's own docstring as theirs
-        out += [".. rubric:: Constants", "", ".. list-table::", "   :class: autosummary longtable", ""]
-        for entry in by_kind["data"]:
-            full = entry if "." in entry else f"{module_name}.{entry}"
-            home_module, name = full.rsplit(".", 1)
-            doc = _first_sentence(_attr_doc(home_module, name)) or type(getattr(module, name)).__name__
-            out += [f"   * - :py:data:`{name} <{full}>`", f"     - {doc}"]
+        out += [f".. rubric:: {_KIND_TITLES.get(kind, 'Constants')}", "", ".. list-table::",
+                "   :class: autosummary longtable", "   :widths: 35 65", ""]
+        for name, full, obj in names:
+            home_module = full.rsplit(".", 1)[0]
+            doc = (_first_sentence(_attr_doc(home_module, name)) or type(obj).__name__) if kind == "data" \
+                else _summary(obj)
+            out += [f"   * - :{roles[kind]}:`{name} <{full}>`", f"     - {doc}"]
         out += [""]
     if described:
         out += [".. rubric:: Reference", ""]
