@@ -347,3 +347,12 @@ def test_pages_read_at_390_and_1280_px_with_nothing_cut_and_no_console_error(sit
                 assert page.locator("button.copybtn").count() >= 3  # copy buttons on the commands
             page.close()
         context.close()
+
+
+def test_the_version_command_prints_the_installed_version(capsys):
+    from crm_kit import __version__
+    from crm_kit.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"crm-kit {__version__}"
