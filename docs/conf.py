@@ -72,10 +72,11 @@ intersphinx_mapping = {
 intersphinx_timeout = 1
 intersphinx_disabled_reftypes = ["std:doc"]
 
-# copy buttons leave out prompts and console output
+# copy buttons copy the commands: the prompt and the output of a captured console block are left out (a block
+# without prompts is copied whole)
 copybutton_prompt_text = r"\$ |>>> |\.\.\. "
 copybutton_prompt_is_regexp = True
-copybutton_only_copy_prompt_lines = False
+copybutton_only_copy_prompt_lines = True
 autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": False}
 
 exclude_patterns = ["_build", "_ext", "_intersphinx", "**/.ipynb_checkpoints", "jupyter_execute"]

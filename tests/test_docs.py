@@ -310,7 +310,7 @@ _CUT = """() => {
 }"""
 
 
-def test_pages_read_at_390_and_1280_px_with_nothing_cut_and_no_console_error(site, browser):
+def test_pages_read_at_390_and_1280_px_with_nothing_cut_and_no_console_error(site, browser):  # noqa: F811
     """The install page, a reference page and its source, the changelog and the methods in Chromium."""
     pages = ["getting-started/install.html", "reference/api/crm_kit.discovery.html", "changelog.html",
              "explanation/methods.html"]
