@@ -11,6 +11,8 @@ hand-off               files in the run folder          written by -> read by
 =====================  ===============================  =====================================
 DiscoverySummary       discovery_summary.json,          01 -> 03 (target group), metrics
                        customer_groups.parquet/.csv
+MonthlyChanges         monthly_changes.json,            01 -> metrics (what changed, and why)
+                       customer_migration.parquet/.csv
 SegmentTable           segmentation_summary.json,       02 -> 03 (cluster/segment targets),
                        customer_segments.parquet/.csv   metrics
 CampaignDefinition     campaign_round{n}.json/.yaml,    03 -> 04 (periods, goals, costs), 05,
@@ -49,7 +51,9 @@ __all__ = [
     "CampaignDefinition",
     "RoundResult",
     "CycleSummary",
+    "MonthlyChanges",
     "HANDOFFS",
+    "write_action_lists",
     "collect_metrics",
     "metrics_schema",
     "check_metrics",
@@ -427,9 +431,49 @@ class CycleSummary(Artifact):
     totals: dict[str, Any]
 
 
+@dataclass
+class MonthlyChanges(Artifact):
+    """Notebook 01's "what changed" section: the revenue tree, migration, cohorts and what is unusual.
+
+    The table is every customer's value tier and RFM segment last month and
+    this month (ids and labels only).
+    """
+
+    STEM: ClassVar[str] = "monthly_changes"
+    TABLE_STEM: ClassVar[str] = "customer_migration"
+    TABLE_FIELD: ClassVar[str] = "migration"
+    METRICS: ClassVar[tuple[str, ...]] = ("month", "previous_month", "year_earlier_month", "summary", "unusual",
+                                          "tree", "tree_by_tier", "tree_by_type", "tree_year_earlier",
+                                          "migration_customers", "migration_sales", "action_list_sizes",
+                                          "cohort_comparison")
+
+    month: str
+    previous_month: str
+    year_earlier_month: str | None
+    summary: list[str]
+    unusual: list[dict[str, Any]]
+    tree: list[dict[str, Any]]
+    tree_by_tier: list[dict[str, Any]] = field(default_factory=list)
+    tree_by_type: list[dict[str, Any]] = field(default_factory=list)
+    tree_year_earlier: list[dict[str, Any]] = field(default_factory=list)
+    migration_customers: list[dict[str, Any]] = field(default_factory=list)
+    migration_sales: list[dict[str, Any]] = field(default_factory=list)
+    action_list_sizes: dict[str, int] = field(default_factory=dict)
+    cohort_comparison: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: customer_id, tier_before, tier_after, segment_before, segment_after
+    migration: pd.DataFrame | None = field(default=None, repr=False)
+
+
+def write_action_lists(lists: dict[str, pd.DataFrame], folder: str | Path) -> list[Path]:
+    """The monthly report's action lists (``action_<name>.parquet/.csv``): customer ids and labels, never personal fields."""
+    return [_write_table(table, Path(folder), f"action_{name}") for name, table in lists.items()]
+
+
 #: every hand-off, keyed by its name in ``metrics.json``; per-round ones are listed per round there
 HANDOFFS: dict[str, type[Artifact]] = {
     "discovery": DiscoverySummary,
+    "changes": MonthlyChanges,
     "segmentation": SegmentTable,
     "campaign": CampaignDefinition,
     "results": RoundResult,
@@ -491,13 +535,13 @@ def check_metrics(metrics: dict[str, Any]) -> None:
 def collect_metrics(folder: str | Path) -> dict[str, Any]:
     """The key figures of every step of a run, from the hand-offs its notebooks wrote.
 
-    Keys (each present when its step ran): ``discovery``, ``segmentation``,
+    Keys (each present when its step ran): ``discovery``, ``changes``, ``segmentation``,
     ``campaign_round<n>`` and ``results_round<n>`` for every round found, and
     ``cycle``. Strict JSON: an undefined number is ``null``.
     """
     folder = Path(folder)
     out: dict[str, Any] = {}
-    for key, cls in (("discovery", DiscoverySummary), ("segmentation", SegmentTable)):
+    for key, cls in (("discovery", DiscoverySummary), ("changes", MonthlyChanges), ("segmentation", SegmentTable)):
         if (folder / f"{cls.stem()}.json").exists():
             out[key] = cls.read_file(folder / f"{cls.stem()}.json").metrics()
     for prefix, cls in (("campaign", CampaignDefinition), ("results", RoundResult)):

@@ -37,6 +37,8 @@ __all__ = [
     "monthly_customer_list",
     "decile_table",
     "group_sizes",
+    "customer_period_totals",
+    "cohort_activity",
 ]
 
 
@@ -459,3 +461,81 @@ def pre_period_covariates(transactions, customer_ids, *, base: Any, periods: int
     }, index=pd.Index(ids, name="customer_id"))
     out["periods_pre"] = periods
     return out
+
+
+def customer_period_totals(transactions, *, periods: Mapping[str, Any]) -> pd.DataFrame:
+    """Sales, orders and items of every customer in each named period, with the customer's first purchase.
+
+    The customer-level input of the revenue tree (:func:`crm_kit.changes.revenue_tree`):
+    one row per customer and period in which the customer bought.
+
+    Parameters
+    ----------
+    transactions
+        Ibis table of cleaned line items.
+    periods
+        ``{"previous": "2025-08", "current": "2025-09"}``: names to months or
+        ``[start, end)`` pairs; they may not overlap.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``period``, ``sales``, ``orders`` (distinct orders),
+        ``items`` (units), ``first_purchase`` (the customer's first
+        purchase anywhere in the data) and the period's ``start`` and ``end``
+        (``[start, end)``), sorted by period and customer.
+    """
+    if not periods:
+        raise ParameterError("customer_period_totals needs at least one period")
+    bounds = {name: parse_period(p, name) for name, p in periods.items()}
+    ordered = sorted(bounds.items(), key=lambda kv: kv[1][0])
+    for (n1, (_, e1)), (n2, (s2, _)) in zip(ordered, ordered[1:]):
+        if s2 < e1:
+            raise ParameterError(f"periods '{n1}' and '{n2}' overlap; a line can count in one only")
+    t = order_grain(transactions, cut_at=[when for bound in bounds.values() for when in bound])
+    label = ibis.cases(*[((t.ts >= s) & (t.ts < e), name) for name, (s, e) in bounds.items()], else_=None)
+    tp = t.mutate(period=label).filter(lambda x: x.period.notnull())
+    per = tp.group_by(["customer_id", "period"]).aggregate(
+        sales=tp.amount.sum(), orders=_visits(tp), items=tp.quantity.sum())
+    first = t.group_by("customer_id").aggregate(first_purchase=t.ts.min())
+    df = per.join(first, "customer_id").to_pandas()
+    df["orders"] = df["orders"].astype("int64")
+    df["items"] = df["items"].astype(float)
+    df["sales"] = df["sales"].astype(float)
+    df["first_purchase"] = pd.to_datetime(df["first_purchase"])
+    df["start"] = df["period"].map({name: b[0] for name, b in bounds.items()}).astype("datetime64[ns]")
+    df["end"] = df["period"].map({name: b[1] for name, b in bounds.items()}).astype("datetime64[ns]")
+    df = df.sort_values(["period", "customer_id"], kind="stable").reset_index(drop=True)
+    return df[["customer_id", "period", "sales", "orders", "items", "first_purchase", "start", "end"]]
+
+
+def cohort_activity(transactions) -> pd.DataFrame:
+    """Customers, orders, items and sales per acquisition month and calendar month.
+
+    A customer's cohort is the month of their first purchase in the data.
+    Each customer belongs to one cohort, so summing the rows of a month over
+    cohorts gives the month's customers; the row where ``month == cohort``
+    holds the month's new customers. The input of cohort tables and of the
+    monthly history (:mod:`crm_kit.changes`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cohort``, ``month`` (pandas monthly periods), ``customers``,
+        ``orders``, ``items``, ``sales``; sorted by cohort and month.
+    """
+    t = order_grain(transactions)  # months are whole days: the order table gives the same figures
+    first = t.group_by("customer_id").aggregate(cohort=t.ts.min().truncate("M"))
+    tm = t.mutate(month=t.ts.truncate("M")).join(first, "customer_id")
+    df = (
+        tm.group_by(["cohort", "month"])
+        .aggregate(customers=tm.customer_id.nunique(), orders=distinct_orders(tm), items=tm.quantity.sum(),
+                   sales=tm.amount.sum())
+        .to_pandas()
+    )
+    df["cohort"] = pd.to_datetime(df["cohort"]).dt.to_period("M")
+    df["month"] = pd.to_datetime(df["month"]).dt.to_period("M")
+    for col in ("customers", "orders"):
+        df[col] = df[col].astype("int64")
+    df[["items", "sales"]] = df[["items", "sales"]].astype(float)
+    return df.sort_values(["cohort", "month"], kind="stable").reset_index(drop=True)

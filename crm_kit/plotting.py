@@ -40,6 +40,11 @@ __all__ = [
     "plot_flow",
     "plot_arms",
     "plot_uplift",
+    "plot_revenue_tree",
+    "plot_contributions",
+    "plot_migration",
+    "plot_cohorts",
+    "plot_unusual",
 ]
 
 
@@ -469,6 +474,136 @@ def plot_flow(nodes: Sequence[tuple[int, str, float]], links: Sequence[tuple[str
     ax.invert_yaxis()
     ax.axis("off")
     ax.set_title(title)
+    return ax
+
+
+_NODE_NAMES = {"sales": "sales", "customers": "customers", "orders_per_customer": "orders per customer",
+               "order_value": "order value", "items_per_order": "items per order", "price_per_item": "price per item"}
+_NODE_PLACES = {"sales": (0.45, 0.86), "customers": (0.08, 0.5), "orders_per_customer": (0.45, 0.5),
+                "order_value": (0.82, 0.5), "items_per_order": (0.62, 0.13), "price_per_item": (1.0, 0.13)}
+
+
+def _figure_text(node: str, value: float) -> str:
+    if node in ("sales", "order_value", "price_per_item"):
+        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    if node == "customers":
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def plot_revenue_tree(tree: pd.DataFrame, *, segment: str = "all", before: str = "last month",
+                      after: str = "this month", ax=None):
+    """The revenue tree as a diagram: each node's value in both periods and its contribution to the change of sales.
+
+    ``tree`` is :func:`crm_kit.changes.revenue_tree`; the boxes of the leaves add
+    up to the root's change (LMDI). Green boxes added sales, red ones took sales away.
+    """
+    if ax is None:
+        _fig, ax = plt.subplots(figsize=(12, 5.2))
+    rows = tree[tree["segment"] == segment].set_index("node")
+    if rows.empty:
+        raise ValueError(f"the tree has no segment {segment!r}")
+    for node, parent in rows["parent"].items():
+        if isinstance(parent, str) and parent in rows.index:
+            (x0, y0), (x1, y1) = _NODE_PLACES[parent], _NODE_PLACES[node]
+            ax.plot([x0, x0, x1, x1], [y0 - 0.1, (y0 + y1) / 2, (y0 + y1) / 2, y1 + 0.1], color="grey", lw=1, zorder=1)
+    for node, row in rows.iterrows():
+        x, y = _NODE_PLACES[node]
+        change = row["relative_change"]
+        text = (f"{_NODE_NAMES[node]}\n{_figure_text(node, row['before'])} → {_figure_text(node, row['after'])}"
+                + (f" ({change:+.1%})" if np.isfinite(change) else "")
+                + f"\n{'change' if node == 'sales' else 'contribution'}: {row['contribution']:+,.0f}")
+        colour = "#DDDDDD" if node == "sales" else ("#B7E1B0" if row["contribution"] >= 0 else "#F4B6B6")
+        ax.text(x, y, text, ha="center", va="center", fontsize=8.5, zorder=2,
+                bbox={"boxstyle": "round,pad=0.5", "facecolor": colour, "edgecolor": "grey"})
+    ax.set_xlim(-0.1, 1.14)
+    ax.set_ylim(0, 1)
+    ax.axis("off")
+    where = "" if segment == "all" else f" — {segment}"
+    ax.set_title(f"Revenue tree{where}: {before} → {after} — " + money("sales and contributions"))
+    return ax
+
+
+def plot_contributions(tree: pd.DataFrame, *, ax=None):
+    """Each segment's sales change split into its factors (LMDI contributions, stacked), the net change marked."""
+    ax = _ax(ax)
+    leaves = ["customers", "orders_per_customer", "items_per_order", "price_per_item"]
+    if "items_per_order" not in set(tree["node"]):
+        leaves = ["customers", "orders_per_customer", "order_value"]
+    wide = tree[tree["node"].isin(leaves)].pivot(index="segment", columns="node", values="contribution")[leaves]
+    wide = wide.reindex(["all"] + [s for s in wide.index if s != "all"])
+    net = tree[tree["node"] == "sales"].set_index("segment")["contribution"].reindex(wide.index)
+    colours = dict(zip(leaves, sns.color_palette("Set2", len(leaves))))
+    positive = np.zeros(len(wide))
+    negative = np.zeros(len(wide))
+    y = np.arange(len(wide))
+    for leaf in leaves:
+        v = wide[leaf].to_numpy(float)
+        left = np.where(v >= 0, positive, negative)
+        ax.barh(y, v, left=left, color=colours[leaf], label=_NODE_NAMES[leaf], height=0.6)
+        positive += np.where(v >= 0, v, 0)
+        negative += np.where(v < 0, v, 0)
+    ax.scatter(net.to_numpy(float), y, color="black", marker="D", zorder=3, label="net change of sales")
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y, [str(s) for s in wide.index])
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(mtick.FuncFormatter(lambda v, _p: f"{v / 1e6:,.1f}M" if abs(v) >= 1e6 or v == 0
+                                                      else f"{v:,.0f}"))
+    ax.set_xlabel(money("contribution to the change of sales"))
+    ax.set_ylabel("segment")
+    ax.set_title("Where the change came from, by segment")
+    ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+def plot_migration(matrix: pd.DataFrame, *, unit: str = "customers", ax=None):
+    """Heatmap of a migration matrix: rows last month, columns this month; the diagonal stayed put."""
+    ax = _ax(ax)
+    money_cells = unit != "customers"
+    values = matrix / 1e3 if money_cells else matrix
+    sns.heatmap(values, annot=matrix.shape[0] * matrix.shape[1] <= 200, fmt=",.0f", cmap="Blues", ax=ax,
+                cbar_kws={"label": money(f"{unit}, thousands") if money_cells else "customers"})
+    ax.set_xlabel(str(matrix.columns.name or "this month"))
+    ax.set_ylabel(str(matrix.index.name or "last month"))
+    ax.set_title(f"Migration: last month → this month ({'sales this month' if money_cells else 'customers'})")
+    ax.tick_params(axis="x", rotation=30)
+    return ax
+
+
+def plot_cohorts(table: pd.DataFrame, *, ax=None):
+    """Heatmap of a cohort table (share still buying): acquisition month × months since the first purchase."""
+    if ax is None:
+        _fig, ax = plt.subplots(figsize=(11, 5))
+    shown = table.copy()
+    labels = [str(c) for c in shown.index]
+    if labels:
+        labels[0] += " (and before)"
+    sns.heatmap(shown, annot=shown.size <= 400, fmt=".0%", cmap="YlGnBu", vmin=0, vmax=1, ax=ax,
+                yticklabels=labels, cbar_kws={"label": "share of the cohort buying", "format": mtick.PercentFormatter(1.0)},
+                annot_kws={"fontsize": 7})
+    ax.set_xlabel("months since the first purchase")
+    ax.set_ylabel("acquisition month (first purchase)")
+    ax.set_title("Cohorts: who is still buying")
+    return ax
+
+
+def plot_unusual(unusual: pd.DataFrame, *, ax=None):
+    """Each headline's change on the month before (dot) against its usual range (bar: mean ± threshold × sd)."""
+    ax = _ax(ax)
+    df = unusual.reset_index(drop=True)
+    y = np.arange(len(df))
+    ax.hlines(y, df["growth_low"], df["growth_high"], color="#BBBBBB", lw=8, label="usual range (last months' changes)")
+    colours = df["verdict"].map({"unusual": "#C44E52", "usual": "#4C72B0"}).fillna("#999999")
+    ax.scatter(df["growth"], y, color=colours, zorder=3, s=40, label="this month's change")
+    ax.scatter(df["growth_last_year"], y, facecolors="none", edgecolors="black", zorder=3, s=40,
+               label="same month last year")
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y, [_NODE_NAMES.get(f, f.replace("_", " ")) for f in df["figure"]])
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(mtick.PercentFormatter(1.0))
+    ax.set_xlabel("change on the month before (%)")
+    ax.set_title("What is unusual this month (red: outside the usual range)")
+    ax.legend(loc="best", fontsize=8)
     return ax
 
 

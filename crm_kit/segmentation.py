@@ -562,7 +562,9 @@ class ValueTiers(BaseEstimator):
         values = X[self.value_col].to_numpy(float)
         labels = np.array(list(self.labels))
         position = np.zeros(len(X), dtype=int)
-        for threshold in self.thresholds_:
+        # a tier empty in the reference (no threshold) takes nobody: it is passed when the tier above it is
+        thresholds = pd.Series(self.thresholds_, dtype=float).ffill().fillna(np.inf).to_numpy()
+        for threshold in thresholds:
             position += ~(values >= threshold)
         return X[["customer_id", self.value_col]].assign(tier=labels[position]).reset_index(drop=True)
 

@@ -27,7 +27,7 @@ LAYERS = [
     ("experiment core", {"crm_kit.experiment"}),
     ("analysis", {"crm_kit.discovery", "crm_kit.segmentation", "crm_kit.clv", "crm_kit.campaign",
                   "crm_kit.results", "crm_kit.plotting", "crm_kit.presentation", "crm_kit.uplift",
-                  "crm_kit.periods"}),
+                  "crm_kit.periods", "crm_kit.changes"}),
     ("cycle", {"crm_kit.cycle"}),
     ("demo", {"crm_kit.demo"}),
     ("teaching", {"crm_kit.teaching"}),

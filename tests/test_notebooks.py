@@ -54,6 +54,16 @@ def test_discovery_on_the_demo_store_recommends_group_8(demo_dir, tmp_path):
     assert summary["target_group"] == 8
     assert [row["customers"] for row in summary["decile_table"]] == [1155] * 10
     assert (out / "customer_groups.parquet").exists()
+    # what changed since last month: the tree adds up, the lists carry ids only
+    import pandas as pd
+
+    changes = json.loads((out / "monthly_changes.json").read_text())
+    assert changes["month"] == "2025-09" and changes["previous_month"] == "2025-08"
+    tree = {row["node"]: row for row in changes["tree"]}
+    leaves = sum(tree[n]["contribution"] for n in ("customers", "orders_per_customer", "items_per_order", "price_per_item"))
+    assert abs(leaves - tree["sales"]["contribution"]) < 1e-6 * abs(tree["sales"]["before"])
+    assert set(pd.read_parquet(out / "action_lost.parquet").columns) <= {
+        "customer_id", "tier_before", "tier_after", "segment_before", "segment_after", "sales_before", "sales_after"}
 
 
 @pytest.mark.notebook

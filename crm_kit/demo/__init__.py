@@ -24,6 +24,7 @@ from .plan import (
     describe_preset,
 )
 from .outcomes import OUTCOME_TRUTH, demo_outcome_table, simulate_outcome_table
+from .planted import plant_change, read_planted
 from .simulator import Design, simulate_campaign
 from .store import CampaignData, campaign_data, demo_data_spec, ensure_demo_store, generate_demo_store
 
@@ -53,6 +54,8 @@ __all__ = [
     "demo_outcome_table",
     "simulate_outcome_table",
     "generate_demo_store",
+    "plant_change",
+    "read_planted",
 ]
 
 register_source("demo", demo_data_spec)

@@ -92,9 +92,21 @@ def ensure_demo_store(out_dir: str | os.PathLike | None = None, *, n_members: in
         return generate_demo_store(out, n_members=n_members, seed=seed, overwrite=True)
 
 
-def demo_data_spec(*, n_members: int | None = None, seed: int | None = None, folder: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The data spec of the demo store (generated on first use): the worked case with both rounds."""
-    return store_spec(ensure_demo_store(folder, n_members=n_members or 11550, seed=seed or DEMO_SEED))
+def demo_data_spec(*, n_members: int | None = None, seed: int | None = None, folder: str | os.PathLike | None = None,
+                   plant: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The data spec of the demo store (generated on first use): the worked case with both rounds.
+
+    ``plant`` (e.g. ``{"month": "2025-09", "tier": "A", "keep_share": 0.5}``) gives instead the months
+    without campaigns with a known change planted in one month (:func:`crm_kit.demo.planted.plant_change`).
+    """
+    top = ensure_demo_store(folder, n_members=n_members or 11550, seed=seed or DEMO_SEED)
+    if plant:
+        from .planted import plant_change
+
+        if not isinstance(plant, dict) or "month" not in plant:
+            raise ParameterError(f"plant={plant!r}: give a mapping with at least 'month' (and 'tier', 'keep_share')")
+        return plant_change(top, **plant)
+    return store_spec(top)
 
 
 # ------------------------------------------------------------------ what a notebook loads

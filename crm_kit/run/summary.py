@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import CampaignDefinition, DiscoverySummary, RoundResult, rounds_in
+from ..artifacts import CampaignDefinition, DiscoverySummary, MonthlyChanges, RoundResult, rounds_in
 from ..presentation import human_table
 
 __all__ = ["summary_page"]
@@ -70,6 +70,14 @@ def _decile_block(found: DiscoverySummary, currency: str, link: str) -> str:
             + (f"<p><b>Chosen for uplift: group {chosen}</b>" + (f" — {html.escape(why)}" if why else "") + ".</p>"
                if chosen else "<p>No group passed the target rule.</p>")
             + (f"<p><b>Its profile:</b> {html.escape(', '.join(facts))}.</p>" if facts else ""))
+
+
+def _changes_block(changes: MonthlyChanges, link: str) -> str:
+    """What changed since last month: the unusual changes first, or a plain "nothing is unusual", then the tree."""
+    items = "".join(f"<li>{'<b>' if line.startswith('Unusual') else ''}{html.escape(line)}"
+                    f"{'</b>' if line.startswith('Unusual') else ''}</li>" for line in changes.summary)
+    return (f'<h3><a href="#{link}">What changed: {html.escape(changes.month)} against '
+            f"{html.escape(changes.previous_month)}</a></h3><ul>{items}</ul>")
 
 
 def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult, row: dict[str, Any],
@@ -196,6 +204,9 @@ def summary_page(folder: Path, *, links: dict[str, str]) -> str:
         if (folder / f"{DiscoverySummary.stem()}.json").exists() else None
     rounds = {n: v for n, v in rounds_in(folder).items() if (folder / f"{RoundResult.stem(n)}.json").exists()}
     currency = rounds_currency(rounds) if rounds else ""
+    changed = folder / f"{MonthlyChanges.stem()}.json"
+    if changed.exists():
+        parts.append(_changes_block(MonthlyChanges.read_file(changed), links.get("discovery", "")))
     if found is not None:
         parts.append(_decile_block(found, currency or "", links.get("discovery", "")))
     per_round = round_table(rounds) if rounds else None
