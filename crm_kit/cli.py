@@ -190,6 +190,10 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``crm-kit`` console script."""
     parser = argparse.ArgumentParser(prog="crm-kit", description=__doc__)
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"crm-kit {__version__}",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate the demo store (if needed) and print its base-month decile table")
     demo.add_argument("--n-members", type=int, default=11550)

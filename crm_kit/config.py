@@ -197,7 +197,7 @@ def latest_problem(run_dir: Path) -> str | None:
 
 
 def point_latest(folder: Path) -> None:
-    """Point ``<run-name>/latest`` at ``folder``, atomically (a concurrent run never sees it missing).
+    """Point the run name's ``latest`` link at ``folder``, atomically (a concurrent run never sees it missing).
 
     Raises :class:`~crm_kit.errors.DataError` naming the fix when it cannot
     (see :func:`latest_problem`), never leaves ``latest`` on an old run in silence.

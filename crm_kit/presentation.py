@@ -181,9 +181,15 @@ def _cell(value: Any, kind: str) -> str:
             return _points(v)
         if kind == "count":
             return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
+        if kind == "count_fraction":  # a count column holding a fraction somewhere: two decimals throughout
+            return f"{v:,.2f}"
+        if kind == "money_whole":  # a money column reaching 1,000: whole units throughout (8,000 and 600)
+            return f"{v:,.0f}"
         if kind == "measure" and 0 < abs(v) < 0.01:  # a small effect keeps its digits: never shown as 0.00
             return f"{v:.2g}"
-        if kind in ("money", "measure"):  # a measure: money's format without its unit (the unit varies by row)
+        if kind == "money":  # a money column below 1,000 throughout: cents throughout
+            return f"{v:,.2f}"
+        if kind == "measure":  # money's format without its unit (the unit varies by row, so it is chosen per value)
             return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
         return f"{v:,.3g}" if abs(v) < 0.01 and v != 0 else f"{v:,.2f}"
     return html.escape(_text(value) if isinstance(value, str) and kind == "text" else str(value))
@@ -247,13 +253,24 @@ def human_table(df: pd.DataFrame, *, currency: str = "", max_rows: int = 25) -> 
     if {"count", "mean", "std", "min", "max"} <= {str(c) for c in shown.columns}:
         # a describe() table, one row per variable: its mean, spread and quantiles are in each row's own unit
         kinds = {c: ("count" if str(c) == "count" else "measure" if k != "text" else k) for c, k in kinds.items()}
+    # one format per column, so a column reads alike from top to bottom ("8,000" and "600", not "600.00")
+    shown_kinds = dict(kinds)
+    for c, k in kinds.items():
+        values = pd.to_numeric(body_rows[c], errors="coerce") if k in ("money", "count") else None
+        if values is None or not values.notna().any():
+            continue
+        finite = values[np.isfinite(values)]
+        if k == "money" and len(finite) and finite.abs().max() >= 1000:
+            shown_kinds[c] = "money_whole"
+        elif k == "count" and len(finite) and not (finite == finite.round()).all():
+            shown_kinds[c] = "count_fraction"
     head = "".join(f"<th>{html.escape(header(c, currency=currency if kinds[c] == 'money' else ''))}</th>"
                    for c in shown.columns)
     rows, undefined = [], False
     for _, row in body_rows.iterrows():
         cells = []
         for c in shown.columns:
-            kind = row_kinds.get((row.name, c), kinds[c])
+            kind = row_kinds.get((row.name, c), shown_kinds[c])
             text = _cell(row[c], kind)
             undefined |= text == "–"
             align = "left" if kind == "text" or str(c) in index_cols else "right"

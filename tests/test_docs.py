@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import html.parser
 import json
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 
 from conftest import ROOT
+from test_browser import browser  # noqa: F401 - the Chromium fixture (skips, or fails on CI, without it)
 
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 import crmkit_docs  # noqa: E402
@@ -101,12 +104,20 @@ class _Links(html.parser.HTMLParser):
                 self.links.append(attrs[key])
 
 
-def test_the_site_builds_offline_with_warnings_as_errors_and_every_internal_link_resolves(tmp_path):
-    out = tmp_path / "html"
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The site, built once for this module's tests: offline, warnings as errors."""
+    tmp = tmp_path_factory.mktemp("site")
+    out = tmp / "html"
     proc = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
-                           str(ROOT / "docs"), str(out), "-d", str(tmp_path / "doctrees")],
-                          capture_output=True, text=True, timeout=600)
+                           str(ROOT / "docs"), str(out), "-d", str(tmp / "doctrees")],
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def test_the_site_builds_offline_with_warnings_as_errors_and_every_internal_link_resolves(site):
+    out = site
     pages = {}
     for page in out.rglob("*.html"):
         if "_static" in page.relative_to(out).parts:
@@ -117,7 +128,8 @@ def test_the_site_builds_offline_with_warnings_as_errors_and_every_internal_link
     assert {"index.html", "glossary.html"} <= {p.name for p in pages}
     for section in ("tutorials/notebooks/01_knowledge_discovery", "how-to/own-data", "reference/parameters",
                     "reference/data-spec", "reference/cli", "reference/errors", "reference/api",
-                    "explanation/methods", "explanation/bibliography"):
+                    "explanation/methods", "explanation/bibliography", "getting-started/install",
+                    "getting-started/first-run", "getting-started/your-own-data", "faq", "changelog", "citing"):
         assert (out / f"{section}.html").exists(), section
     broken = []
     for page, parser in pages.items():
@@ -137,7 +149,210 @@ def test_the_site_builds_offline_with_warnings_as_errors_and_every_internal_link
     assert "Fader" in methods and "Lin" in methods and "Holm" in methods
 
 
+def test_every_public_module_has_its_reference_page_with_source_and_library_links(site):
+    import importlib
+
+    from crm_kit import __version__
+
+    modules = crmkit_docs.public_modules()
+    assert {"crm_kit.discovery", "crm_kit.store.spec", "crm_kit.experiment", "crm_kit.run.plan"} <= set(modules)
+    assert not any("._" in m for m in modules)
+    index = (site / "reference" / "api.html").read_text(encoding="utf-8")
+    for module in modules:
+        page = site / "reference" / "api" / f"{module}.html"
+        assert page.exists(), f"{module} has no reference page"
+        assert f"api/{module}.html" in index, module
+        text = page.read_text(encoding="utf-8")
+        for name in importlib.import_module(module).__all__:
+            assert f">{name}<" in text, (module, name)  # in its autosummary table (or described here)
+    discovery = (site / "reference" / "api" / "crm_kit.discovery.html").read_text(encoding="utf-8")
+    assert 'class="autosummary' in discovery and "_modules/crm_kit/discovery.html#pareto_table" in discovery
+    assert "https://pandas.pydata.org/docs/reference/api/pandas.DataFrame.html" in discovery
+    assert (site / "_modules" / "crm_kit" / "discovery.html").exists()  # the highlighted source
+    experiment = (site / "reference" / "api" / "crm_kit.experiment.html").read_text(encoding="utf-8")
+    assert "https://www.statsmodels.org/stable/generated/statsmodels.stats.multitest.multipletests.html" in experiment
+    assert "https://docs.scipy.org/doc/scipy/reference/generated/scipy.stats.ttest_ind.html" in experiment
+    segmentation = (site / "reference" / "api" / "crm_kit.segmentation.html").read_text(encoding="utf-8")
+    assert "https://scikit-learn.org/stable/modules/generated/sklearn." in segmentation
+    assert "https://numpy.org/doc/stable/reference/generated/numpy." in (
+        site / "reference" / "api" / "crm_kit.experiment.html").read_text(encoding="utf-8") + segmentation
+    # the version on every page, the copy buttons' script on every page
+    for page in ("index.html", "faq.html", "reference/api/crm_kit.discovery.html", "getting-started/install.html"):
+        text = (site / page).read_text(encoding="utf-8")
+        assert f"crm-kit {__version__}" in text and "clipboard.min.js" in text, page
+
+
+def test_a_new_module_gets_its_page_without_a_docs_edit(tmp_path, monkeypatch):
+    package = tmp_path / "shop_pkg"
+    (package / "inner").mkdir(parents=True)
+    (package / "__init__.py").write_text('"""A package."""\n__all__ = []\n')
+    (package / "inner" / "__init__.py").write_text('"""Inner."""\n__all__ = []\n')
+    (package / "_private.py").write_text("X = 1\n")
+    (package / "inner" / "fresh.py").write_text(
+        '"""A module nobody documented."""\n__all__ = ["hello"]\n\n\ndef hello():\n    """Say hello."""\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert crmkit_docs.public_modules("shop_pkg") == ["shop_pkg", "shop_pkg.inner", "shop_pkg.inner.fresh"]
+    homes = crmkit_docs.api_homes(["shop_pkg.inner.fresh"])
+    page = crmkit_docs.api_module_page("shop_pkg.inner.fresh", homes)
+    assert ".. autofunction:: shop_pkg.inner.fresh.hello" in page and "`hello <shop_pkg.inner.fresh.hello>`" in page
+    assert "Say hello." in page  # its summary in the table
+
+
+def test_an_object_is_described_once_and_linked_from_the_modules_that_re_export_it():
+    modules = crmkit_docs.public_modules()
+    homes = crmkit_docs.api_homes(modules)
+    assert homes[("crm_kit.store", "load_store")] == "crm_kit.store.load.load_store"
+    assert homes[("crm_kit", "load_store")] == "crm_kit.store.load.load_store"
+    assert homes[("crm_kit.store.load", "load_store")] == "crm_kit.store.load.load_store"
+    # a private module's objects are described on their public package's page
+    assert homes[("crm_kit.experiment", "welch_difference")] == "crm_kit.experiment.welch_difference"
+    store = crmkit_docs.api_module_page("crm_kit.store", homes)
+    assert "`load_store <crm_kit.store.load.load_store>`" in store and ".. autofunction:: crm_kit.store.load_store" not in store
+    assert ".. autofunction:: crm_kit.store.load.load_store" in crmkit_docs.api_module_page("crm_kit.store.load", homes)
+
+
+def test_the_changelogs_newest_entry_is_the_version_and_the_citation_says_it_too():
+    import re
+    import tomllib
+
+    import yaml
+
+    import crm_kit
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    newest = re.search(r"^## \[?(\S+?)\]?(\s|$)", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.M).group(1)
+    assert newest == version == crm_kit.__version__
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert str(citation["version"]) == version and citation["cff-version"] == "1.2.0" and citation["title"]
+    assert "{include} ../CHANGELOG.md" in (ROOT / "docs" / "changelog.md").read_text(encoding="utf-8")
+
+
+def _kit_source() -> str:
+    """The package's code with adjacent string literals joined, as Python joins them (a message spans lines)."""
+    import re
+
+    text = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "crm_kit").rglob("*.py"))
+    return re.sub(r"[\"']\s*\n\s*[rbf]*[\"']", "", text)
+
+
+def test_the_faq_quotes_the_kits_own_messages():
+    """Every message on the FAQ is the kit's: each run of plain words in it (between the names of files, columns,
+    keys and values, which vary) is in the package's code."""
+    import re
+
+    faq = (ROOT / "docs" / "faq.md").read_text(encoding="utf-8")
+    messages = re.findall(r"```text\n(.*?)\n```", faq, re.S)
+    assert len(messages) >= 12
+    source = _kit_source()
+    variable = re.compile(r"…|'[^']*'|\[[^\]]*\]|[()]|<[^>]*>|\S*[._/%\d]\S*|\b(?:transactions|exports|sales|timestamp)\b|[;:,]")
+    for message in messages:
+        runs = [" ".join(run.split()) for run in variable.split(message)]
+        runs = [run for run in runs if len(run.split()) >= 3]
+        assert runs, message
+        for run in runs:
+            words = run.split()
+            # a message assembled from two literals ("lies " + "before the data's first day") is two runs
+            halves = any(" ".join(words[:i]) in source and " ".join(words[i:]) in source
+                         and max(i, len(words) - i) >= 3 for i in range(1, len(words)))
+            assert run in source or halves, (message, run)
+
+
+def test_the_captured_outputs_are_what_the_commands_print():
+    sys.path.insert(0, str(ROOT / "docs" / "getting-started"))
+    import capture
+
+    assert capture.versions()["versions.txt"] == (ROOT / "docs" / "getting-started" / "output" / "versions.txt").read_text(
+        encoding="utf-8")
+    for name in ("first-run.txt", "init.txt", "check.txt", "own-run.txt"):
+        text = (ROOT / "docs" / "getting-started" / "output" / name).read_text(encoding="utf-8")
+        assert text.startswith("$ crm-kit "), name
+        assert "/tmp" not in text and str(ROOT) not in text, name
+    assert "report: reports/demo/" in (ROOT / "docs" / "getting-started" / "output" / "first-run.txt").read_text()
+    # a progress bar's redrawn states leave one line, at its last state
+    assert capture.clean("a:  10%|#   | 1/10\ra:  100%|####| 10/10\nreport: /x/y/r.html\n", folders=("/x",)) == \
+        "a:  100%|####| 10/10\nreport: y/r.html\n"
+
+
 @pytest.mark.parametrize("page", ["index.md", "how-to/own-data.md", "explanation/methods.md"])
 def test_pages_name_no_file_outside_the_repository(page):
     text = (ROOT / "docs" / page).read_text(encoding="utf-8")
     assert "BRIEF" not in text and "DESIGN" not in text and "../shared" not in text
+
+
+#: what a reader could find cut: math, tables and code wider than their box must scroll inside it
+_CUT = """() => {
+  const cut = [];
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const column = el => (el.closest('article') || document.body).getBoundingClientRect();
+  const shown = el => el.getClientRects().length > 0;
+  const name = el => el.tagName.toLowerCase() + ': ' + (el.textContent || '').trim().slice(0, 50);
+  // a box that holds a formula, a table or code: wider content must scroll inside it, and the box stays in
+  // the text column
+  const boxes = document.querySelectorAll('div.math, mjx-container[display="true"], .pst-scrollable-table-container, '
+                                          + '.cell_output .output, div.highlight pre');
+  for (const el of boxes) {
+    if (!shown(el)) continue;
+    const r = el.getBoundingClientRect(), c = column(el);
+    if ((el.scrollWidth > el.clientWidth + 1 && !scrolls(el)) || r.right > c.right + 1 || r.left < c.left - 1)
+      cut.push(name(el));
+  }
+  // a table wider than the column sits in a box that scrolls
+  for (const t of document.querySelectorAll('article table')) {
+    if (!shown(t)) continue;
+    const r = t.getBoundingClientRect(), c = column(t);
+    if (r.right <= c.right + 1 && r.left >= c.left - 1) continue;
+    let ok = false;
+    for (let a = t.parentElement; a && a.tagName !== 'ARTICLE'; a = a.parentElement) if (scrolls(a)) { ok = true; break; }
+    if (!ok) cut.push(name(t));
+  }
+  const page = document.documentElement.scrollWidth > document.documentElement.clientWidth + 1;
+  return {cut, page};
+}"""
+
+
+def test_pages_read_at_390_and_1280_px_with_nothing_cut_and_no_console_error(site, browser):  # noqa: F811
+    """The install page, a reference page and its source, the changelog and the methods in Chromium."""
+    pages = ["getting-started/install.html", "reference/api/crm_kit.discovery.html", "changelog.html",
+             "explanation/methods.html"]
+    for width in (390, 1280):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        for name in pages + ["source"]:
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            if name == "source":  # the reference page's [source] link, followed as a reader would
+                page.goto((site / "reference/api/crm_kit.discovery.html").as_uri())
+                link = page.locator("a.reference.internal:has(span.viewcode-link)").first
+                href = link.get_attribute("href")
+                assert "_modules/crm_kit/discovery.html" in href
+                page.goto((site / "reference" / "api" / href).resolve().as_uri()
+                          if "#" not in href else
+                          (site / "reference" / "api" / href.split("#")[0]).resolve().as_uri() + "#" + href.split("#")[1])
+                assert page.locator("div.highlight").count() >= 1
+                assert page.locator("span.k, span.kn").count() > 10  # highlighted
+            else:
+                page.goto((site / name).as_uri())
+            page.wait_for_load_state("load")
+            if name == "explanation/methods.html":  # MathJax (shipped with the site) typesets every formula
+                page.wait_for_function("document.querySelectorAll('mjx-container').length >= "
+                                       "document.querySelectorAll('div.math').length", timeout=30_000)
+                assert page.locator("div.math").count() >= 10
+            result = page.evaluate(_CUT)
+            shot = Path(os.environ.get("TMPDIR", "/tmp")) / f"crm-kit-docs-{name.replace('/', '_')}-{width}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert result["cut"] == [] and not result["page"], (name, width, result)
+            assert errors == [], (name, width, errors)
+            if name == "getting-started/install.html":
+                assert page.locator("button.copybtn").count() >= 3  # copy buttons on the commands
+            page.close()
+        context.close()
+
+
+def test_the_version_command_prints_the_installed_version(capsys):
+    from crm_kit import __version__
+    from crm_kit.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"crm-kit {__version__}"

@@ -83,3 +83,15 @@ def test_a_small_mean_difference_keeps_its_digits():
                            "ci_high": 0.0149}])
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", human_table(table))
     assert cells[7:] == ["0.0031", "-0.0087", "0.01"]
+
+
+def test_numbers_in_one_column_share_one_format():
+    """The case's decile table: 8,000 at the top and 600 near the bottom, never "8,000" beside "600.00"."""
+    deciles = pd.DataFrame({"group": [1, 9, 10], "sales_per_customer": [8000.0, 600.0, 100.5],
+                            "ticket": [550.25, 120.0, 35.5], "customers": [1155.0, 1155.0, 1154.5]})
+    out = human_table(deciles, currency="¥")
+    assert ">8,000<" in out and ">600<" in out and ">100<" in out and ">600.00<" not in out
+    assert ">550.25<" in out and ">120.00<" in out  # a column below 1,000 keeps its cents throughout
+    assert ">1,155.00<" in out and ">1,154.50<" in out  # a count column holding a fraction: two decimals throughout
+    # the numbers themselves are unchanged
+    assert deciles["sales_per_customer"].tolist() == [8000.0, 600.0, 100.5]

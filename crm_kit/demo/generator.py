@@ -197,7 +197,7 @@ def expected_capped_visits(mu: np.ndarray, cap: np.ndarray, *, top: int = 80) ->
 
 
 def poisson_quantile(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """The Poisson(``mu``) quantile at ``u`` (as ``scipy.stats.poisson.ppf``), by walking the CDF: fast for small means.
+    """The Poisson(``mu``) quantile at ``u`` (as :data:`scipy.stats.poisson`'s ``ppf``), by walking the CDF: fast for small means.
 
     The smallest k with CDF(k) >= u; the walk is vectorised over all cells and
     stops when every cell has reached its quantile.

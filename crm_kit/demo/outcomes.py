@@ -4,19 +4,19 @@ One row per customer of a campaign run "elsewhere" (an agency's SMS push in two 
 outcomes and three pre-campaign columns. The effects are planted, so the lesson can compare what it measures
 with the truth:
 
-=================  ======================================================================================
-column             what it holds
-=================  ======================================================================================
-``customer_id``    the member's pseudonymous id (``M000001``…)
-``group``          ``coupon`` (an SMS with a coupon, 40 %), ``reminder`` (an SMS without one, 40 %) or
-                   ``control`` (held out at random, 20 %)
-``responded``      1 when the member redeemed the SMS coupon within 30 days, else 0 (control: bought the
-                   coupon's product at full price)
-``spend_30d``      the member's spend in the 30 days after the send, in ¥
-``spend_90d_before``  spend in the 90 days before the send, in ¥ (a strong pre-period covariate)
-``visits_90d_before`` purchase days in the 90 days before the send
-``age``            the member's age in years (says almost nothing about spend: a weak covariate)
-=================  ======================================================================================
+=====================  ==================================================================================
+column                 what it holds
+=====================  ==================================================================================
+``customer_id``        the member's pseudonymous id (``M000001``…)
+``group``              ``coupon`` (an SMS with a coupon, 40 %), ``reminder`` (an SMS without one, 40 %) or
+                       ``control`` (held out at random, 20 %)
+``responded``          1 when the member redeemed the SMS coupon within 30 days, else 0 (control: bought
+                       the coupon's product at full price)
+``spend_30d``          the member's spend in the 30 days after the send, in ¥
+``spend_90d_before``   spend in the 90 days before the send, in ¥ (a strong pre-period covariate)
+``visits_90d_before``  purchase days in the 90 days before the send
+``age``                the member's age in years (says almost nothing about spend: a weak covariate)
+=====================  ==================================================================================
 
 Truth (:data:`OUTCOME_TRUTH`): the response rate is 6 % without an SMS, 9 % with the coupon (+3 percentage
 points) and 7 % with the reminder (+1); the coupon adds ¥20 to a member's 30-day spend on average, the reminder

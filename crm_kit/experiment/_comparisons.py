@@ -46,7 +46,7 @@ def compare_arms(frame: pd.DataFrame, *, arm_col: str, metrics: Mapping[str, str
     (:func:`~crm_kit.experiment.welch_difference`) with its unadjusted interval
     and p-value; the comparisons of a metric (k arms: k against control,
     k(k-1)/2 between arms) form one family, whose p-values are Holm-adjusted
-    (statsmodels ``multipletests``; Holm 1979) and whose intervals use the Holm
+    (:func:`statsmodels.stats.multitest.multipletests`; Holm 1979) and whose intervals use the Holm
     step's level (:func:`holm_levels`), so that the family's error rate stays
     at ``1 - level``.
 
@@ -162,7 +162,7 @@ def outcome_lift(outcomes: pd.DataFrame, *, arm_col: str = "arm", control: Any =
 
     Binary outcomes (converted, responded) get rates ``x/n`` and the
     difference of proportions with Newcombe's hybrid score interval
-    (Newcombe 1998, method 10; statsmodels ``confint_proportions_2indep``);
+    (Newcombe 1998, method 10; :func:`statsmodels.stats.proportion.confint_proportions_2indep`);
     continuous ones (spend, visits) the difference in means with Welch's
     interval. With several treatment arms, each is compared with control.
     With ``pre_period`` columns (e.g. spend before the campaign), every

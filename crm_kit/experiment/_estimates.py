@@ -24,7 +24,7 @@ def welch_difference(a, b, *, level: float = 0.95) -> tuple[float, float, float,
 
     ``se = sqrt(s_a²/n_a + s_b²/n_b)``, degrees of freedom by Welch-Satterthwaite
     ``(s_a²/n_a + s_b²/n_b)² / ((s_a²/n_a)²/(n_a-1) + (s_b²/n_b)²/(n_b-1))``, interval
-    ``diff ± t_{1-(1-level)/2, df} se`` (Welch 1947; scipy's ``ttest_ind(equal_var=False)``).
+    ``diff ± t_{1-(1-level)/2, df} se`` (Welch 1947; :func:`scipy.stats.ttest_ind` with ``equal_var=False``).
 
     Returns
     -------
@@ -122,8 +122,8 @@ def regression_adjusted_difference(y, treated, covariates, *, level: float = 0.9
     the effect differs with the covariates (Lin 2013), and it is never less
     precise than the plain difference asymptotically. CUPED (Deng et al.
     2013) is the same idea with one pre-period covariate and a common slope.
-    Intervals use statsmodels' HC3 (heteroskedasticity-robust) standard
-    errors with normal quantiles.
+    Intervals use HC3 (heteroskedasticity-robust) standard errors of
+    :class:`statsmodels.regression.linear_model.OLS`, with normal quantiles.
 
     Returns
     -------

@@ -29,7 +29,7 @@ def power_analysis(outcome: pd.Series, *, effect: float, group_size: int, contro
                    alpha: float = 0.05, power: float = 0.8) -> dict[str, Any]:
     """Can a two-arm experiment detect ``effect``? Power, minimum detectable effect and the control share needed.
 
-    The two-sample t test's power (statsmodels ``TTestIndPower``) at the
+    The two-sample t test's power (:class:`statsmodels.stats.power.TTestIndPower`) at the
     standardised effect ``d = effect / sd``, ``sd`` the outcome's standard
     deviation, with ``n_c = round(N * control_share)`` and ``n_t = N - n_c``.
     Under the normal approximation the minimum detectable effect is

@@ -8,6 +8,10 @@ to what the code defines):
 - ``reference/parameters.md``: every notebook's parameters, as ``crm-kit params`` prints them;
 - ``reference/data-spec.md``: the canonical columns per table, the table keys and the cleaning rules;
 - ``reference/cli.md``: each command's ``--help``;
+- ``reference/api.md`` and ``reference/api/<module>.md``: one page per public module or package of
+  ``crm_kit`` (found by walking the package, so a new module gets its page with no edit here), each with
+  summary tables of its ``__all__`` and every object documented once, on the page of the module that
+  defines it (a re-export links there);
 - ``tutorials/notebooks/*.ipynb``: the six notebooks, with the outputs of executed demo runs
   (``$CRM_KIT_DOCS_RUN``: run folders of ``crm-kit run params/demo.yaml`` and ``params/outcome_demo.yaml``,
   separated by ``:``), the check, solution and prediction cells and the injected parameters removed;
@@ -17,7 +21,10 @@ to what the code defines):
 from __future__ import annotations
 
 import contextlib
+import importlib
+import inspect
 import io
+import pkgutil
 import json
 import os
 import re
@@ -113,10 +120,201 @@ def cli_page() -> str:
     return "\n".join(out)
 
 
+def public_modules(package: str = "crm_kit") -> list[str]:
+    """The public modules and packages of ``package`` (itself included): no part of the dotted name starts with ``_``."""
+    root = importlib.import_module(package)
+    names = [package]
+    for info in pkgutil.walk_packages(root.__path__, package + "."):
+        if not any(part.startswith("_") for part in info.name.split(".")[1:]):
+            names.append(info.name)
+    return sorted(names)
+
+
+def _exports(module_name: str) -> list[str]:
+    module = importlib.import_module(module_name)
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n, v in vars(module).items() if not n.startswith("_")
+                 and (inspect.isfunction(v) or inspect.isclass(v)) and v.__module__ == module_name]
+    return list(names)
+
+
+def _kind(obj: object) -> str:
+    if inspect.isclass(obj):
+        return "exception" if issubclass(obj, BaseException) else "class"
+    if callable(obj) and (inspect.isfunction(obj) or inspect.isbuiltin(obj) or hasattr(obj, "__wrapped__")):
+        return "function"
+    return "data"
+
+
+def _defines(module_name: str, name: str) -> bool:
+    """Whether the source of ``module_name`` (or of a private module of its package) assigns ``name``."""
+    module = importlib.import_module(module_name)
+    files = [getattr(module, "__file__", None)]
+    if hasattr(module, "__path__"):
+        files += [str(f) for f in Path(module.__file__).parent.glob("_*.py") if not f.name.startswith("__")]
+    pattern = re.compile(rf"^{re.escape(name)}\s*[:=]", re.M)
+    return any(f and pattern.search(Path(f).read_text(encoding="utf-8")) for f in files)
+
+
+def _attr_doc(module_name: str, name: str) -> str:
+    """The ``#:`` comment (or the string after the assignment) that documents a constant, from its source."""
+    from sphinx.pycode import ModuleAnalyzer
+
+    module = importlib.import_module(module_name)
+    candidates = [module_name]
+    if hasattr(module, "__path__"):
+        candidates += [f"{module_name}.{f.stem}" for f in sorted(Path(module.__file__).parent.glob("_*.py"))
+                       if not f.name.startswith("__")]
+    for candidate in candidates:
+        try:
+            docs = ModuleAnalyzer.for_module(candidate).find_attr_docs()
+        except Exception:  # noqa: BLE001 - a module Sphinx cannot parse: no comment
+            continue
+        if ("", name) in docs:
+            return " ".join(line.strip() for line in docs[("", name)] if line.strip())
+    return ""
+
+
+def api_homes(modules: list[str]) -> dict[tuple[str, str], str]:
+    """Where each exported object is described: ``(module, name)`` -> the full name of its one description.
+
+    A function, class or constant is described on the page of the public module that defines it (a private
+    module's on its public package's page); a module that re-exports it links there.
+    """
+    exported = {m: _exports(m) for m in modules}
+    first_exporter: dict[int, str] = {}
+    for module in modules:
+        for name in exported[module]:
+            first_exporter.setdefault(id(getattr(importlib.import_module(module), name, None)), f"{module}.{name}")
+    homes: dict[tuple[str, str], str] = {}
+    for module in modules:
+        mod = importlib.import_module(module)
+        for name in exported[module]:
+            obj = getattr(mod, name, None)
+            home = None
+            if _kind(obj) == "data":
+                for candidate in modules:
+                    if name in exported[candidate] and getattr(importlib.import_module(candidate), name, None) is obj \
+                            and _defines(candidate, name):
+                        home = f"{candidate}.{name}"
+                        break
+            else:
+                parts = (getattr(obj, "__module__", None) or "").split(".")
+                own = getattr(obj, "__name__", name)
+                while parts:
+                    candidate = ".".join(parts)
+                    if candidate in exported and own in exported[candidate] \
+                            and getattr(importlib.import_module(candidate), own, None) is obj:
+                        home = f"{candidate}.{own}"
+                        break
+                    parts.pop()
+            homes[(module, name)] = home or first_exporter[id(obj)]
+    return homes
+
+
+def _summary_line(module_name: str) -> str:
+    doc = inspect.getdoc(importlib.import_module(module_name)) or ""
+    return doc.strip().split("\n\n")[0].replace("\n", " ").strip()
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of a docstring's first paragraph, never cut inside a ````literal```` or a role."""
+    text = " ".join(text.strip().split("\n\n")[0].split())
+    inside = False
+    i = 0
+    while i < len(text):
+        if text.startswith("``", i):
+            inside = not inside
+            i += 2
+            continue
+        if not inside and text[i] == "." and (i + 1 == len(text) or text[i + 1] == " "):
+            return text[: i + 1]
+        i += 1
+    return text
+
+
+def _summary(obj: object) -> str:
+    return _first_sentence(inspect.getdoc(obj) or "") or "(no description)"
+
+
+_KIND_TITLES = {"class": "Classes", "exception": "Exceptions", "function": "Functions"}
+_DIRECTIVES = {"class": "autoclass", "exception": "autoexception", "function": "autofunction"}
+
+
+def api_module_page(module_name: str, homes: dict[tuple[str, str], str]) -> str:
+    """One module's reference page: its docstring, autosummary tables by kind, then each object it is home to."""
+    module = importlib.import_module(module_name)
+    by_kind: dict[str, list[tuple[str, str, object]]] = {k: [] for k in [*_KIND_TITLES, "data"]}
+    described = []
+    for name in _exports(module_name):
+        obj = getattr(module, name, None)
+        kind = _kind(obj)
+        home = homes[(module_name, name)]
+        by_kind[kind].append((name, home, obj))
+        if home == f"{module_name}.{name}":
+            described.append((kind, name))
+    out = [f"# {module_name}", "", "```{eval-rst}", f".. automodule:: {module_name}", "   :no-members:", ""]
+    if not any(by_kind.values()):
+        out += [".. rubric:: No public names", "",
+                "Nothing here is called directly: the module is used through its package.", ""]
+    # the summary tables (autosummary's look, written here: each summary is the docstring's first sentence,
+    # never cut inside a literal, and a constant's is its ``#:`` comment, not its type's docstring)
+    roles = {"class": "py:class", "exception": "py:exc", "function": "py:func", "data": "py:data"}
+    for kind in [*_KIND_TITLES, "data"]:
+        names = by_kind[kind]
+        if not names:
+            continue
+        out += [f".. rubric:: {_KIND_TITLES.get(kind, 'Constants')}", "", ".. list-table::",
+                "   :class: autosummary longtable", "   :widths: 35 65", ""]
+        for name, full, obj in names:
+            home_module = full.rsplit(".", 1)[0]
+            doc = (_first_sentence(_attr_doc(home_module, name)) or type(obj).__name__) if kind == "data" \
+                else _summary(obj)
+            out += [f"   * - :{roles[kind]}:`{name} <{full}>`", f"     - {doc}"]
+        out += [""]
+    if described:
+        out += [".. rubric:: Reference", ""]
+    for kind, name in described:
+        if kind == "data":
+            value = getattr(module, name)
+            out += [f".. py:data:: {module_name}.{name}", f"   :type: {type(value).__name__}", ""]
+            doc = _attr_doc(module_name, name)
+            out += ["   " + (doc or f"A constant ({type(value).__name__})."), ""]
+            continue
+        out += [f".. {_DIRECTIVES[kind]}:: {module_name}.{name}"]
+        if kind in ("class", "exception"):
+            out += ["   :members:"]
+        out += [""]
+    out += ["```", ""]
+    return "\n".join(out)
+
+
+def api_pages() -> dict[str, str]:
+    """``reference/api.md`` (the module index) and one page per public module: path under ``docs/`` -> Markdown."""
+    modules = public_modules()
+    homes = api_homes(modules)
+    index = ["# Python API", "",
+             "One page per public module or package of `crm_kit`, generated from the package itself: each page "
+             "opens with the module's own description, then tables of its classes, functions and constants, then "
+             "each of them in full with a link to its source. The layers follow the data flow "
+             "({doc}`../explanation/architecture`): the store and the engine at the bottom; discovery, "
+             "segmentation and CLV; the experiment core; campaign design and results; the cycle, the runner and "
+             "the command line on top. Types link to the pandas, NumPy, scikit-learn, statsmodels and SciPy "
+             "documentation.", "",
+             _table(["module", "what it holds"], [[f"{{doc}}`{m} <api/{m}>`", _summary_line(m)] for m in modules]),
+             "", "```{toctree}", ":hidden:", ":maxdepth: 1", ""]
+    index += [f"api/{m}" for m in modules] + ["```", ""]
+    pages = {"reference/api.md": "\n".join(index)}
+    for module in modules:
+        pages[f"reference/api/{module}.md"] = api_module_page(module, homes)
+    return pages
+
+
 def reference_pages() -> dict[str, str]:
     """The generated reference pages: path under ``docs/`` -> Markdown."""
     return {"reference/parameters.md": parameters_page(), "reference/data-spec.md": data_spec_page(),
-            "reference/cli.md": cli_page()}
+            "reference/cli.md": cli_page(), **api_pages()}
 
 
 def tutorial_notebooks(run_folder: Path | str | None, target: Path) -> list[Path]:
@@ -153,7 +351,14 @@ def tutorial_notebooks(run_folder: Path | str | None, target: Path) -> list[Path
 
 
 def _write_pages(app) -> None:
-    for relative, text in reference_pages().items():
+    pages = reference_pages()
+    api = DOCS / "reference" / "api"
+    if api.exists():  # a module removed from the package loses its page
+        for old in api.glob("*.md"):
+            if f"reference/api/{old.name}" not in pages:
+                old.unlink()
+    api.mkdir(parents=True, exist_ok=True)
+    for relative, text in pages.items():
         path = DOCS / relative
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
