@@ -372,8 +372,18 @@ class TableDraft:
 
     def spec(self) -> dict[str, Any]:
         """The table's part of the data spec, as ``data.yaml`` writes it."""
-        path = str(Path(self.path).resolve()) if not any(c in self.path for c in "*?[") else self.path
+        path = _absolute(self.path)
         return {"path": path, **self.options, "columns": dict(self.columns)}
+
+
+def _absolute(path: str) -> str:
+    """A table's path as data.yaml writes it: absolute, so the spec reads the same files from any folder (a glob's
+    folder made absolute, its pattern kept)."""
+    if not any(c in path for c in "*?["):
+        return str(Path(path).resolve())
+    parts = Path(path).parts
+    fixed = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))
+    return str(Path(*parts[:fixed]).resolve().joinpath(*parts[fixed:])) if fixed else path
 
 
 def _header_score(table: str, canon: str, header: str) -> float:
@@ -485,7 +495,9 @@ def _group_files(files: Sequence[Path]) -> list[tuple[str, list[Path]]]:
     tables = []
     for f in files:
         if Path(f).is_dir():
-            exts = pd.Series([p.suffix for p in Path(f).iterdir() if p.is_file()]).value_counts()
+            # the whole ending of a compressed part (.csv.gz), so the glob names its format
+            exts = pd.Series(["".join(p.suffixes[-2:]) if p.suffix.lower() in (".gz", ".zst") else p.suffix
+                              for p in Path(f).iterdir() if p.is_file()]).value_counts()
             if exts.empty:
                 raise DataError(f"{f} holds no file to read")
             pattern = str(Path(f) / f"*{exts.index[0]}")
@@ -1118,7 +1130,7 @@ def _spec_of(d: Draft) -> dict[str, Any]:
     for t in d.tables:
         if t.role == "outcomes":
             continue
-        path = str(Path(t.path).resolve()) if not any(c in t.path for c in "*?[") else t.path
+        path = _absolute(t.path)
         spec["tables"][t.role] = {"path": path, **t.options, "columns": dict(t.columns)}
     cleaning = {k: v for t in d.tables for k, v in t.cleaning.items()}
     if cleaning:

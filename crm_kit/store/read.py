@@ -549,7 +549,7 @@ def _guess_format(path: str) -> str:
     low = path.lower()
     if low.endswith((".parquet", ".pq")):
         return "parquet"
-    if low.endswith((".csv", ".csv.gz", ".tsv", ".txt", ".csv.zst", ".dat", ".tab")):
+    if low.endswith((".csv", ".tsv", ".txt", ".dat", ".tab", ".gz", ".zst")):  # compressed: text (DuckDB unpacks)
         return "csv"
     if low.endswith((".xlsx", ".xlsm", ".xls")):
         return "excel"
