@@ -215,7 +215,7 @@ def placebo_lift(transactions, arms: pd.DataFrame, *, base: Any, level: float = 
 def compare_arms(frame: pd.DataFrame, *, arm_col: str = "treatment_arm", control: Any = "control",
                  metrics: Mapping[str, str] | Sequence[str] | None = None, level: float = 0.95,
                  min_size: int = 2) -> pd.DataFrame | str:
-    """Every treatment arm against control and against every other arm, with Holm-adjusted intervals.
+    """Every treatment arm against control and against every other arm, with joint intervals and Holm p-values.
 
     :func:`crm_kit.experiment.compare_arms` on the round's table: by default
     visits and sales of the campaign period, the arms named by
