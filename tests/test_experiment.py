@@ -362,17 +362,20 @@ def test_interval_check_flags_few_controls_heavy_zeros_and_skew():
 def test_permutation_difference_by_enumeration_on_a_tiny_table():
     from itertools import combinations
 
-    a, b = np.array([5.0, 7.0, 9.0]), np.array([1.0, 2.0, 4.0])
+    a, b = np.array([5.0, 7.0, 9.0, 6.0, 8.0]), np.array([1.0, 2.0, 4.0, 6.0, 3.0])
     y = np.r_[a, b]
-    # all 20 splits: the exact two-sided p-value of the difference in means
-    stats_all = [y[list(s)].mean() - np.delete(y, list(s)).mean() for s in combinations(range(6), 3)]
+    # all 252 splits: the exact two-sided p-value of the difference in means
+    stats_all = [y[list(s)].mean() - np.delete(y, list(s)).mean() for s in combinations(range(10), 5)]
     exact = np.mean(np.abs(stats_all) >= abs(a.mean() - b.mean()) - 1e-12)
     d, lo, hi, p = ex.permutation_difference(a, b, n_perm=20000, seed=1)
-    assert d == pytest.approx(14 / 3) and p == pytest.approx(exact, abs=0.01)
-    assert lo < d < hi
+    assert d == pytest.approx(7.0 - 3.2) and p == pytest.approx(exact, abs=0.005)
+    assert lo < d < hi and np.isfinite([lo, hi]).all()
     # the interval's ends are shifts the test just rejects: moving the treated by them gives p at the level
-    _d, _lo, _hi, p_at_end = ex.permutation_difference(a - hi * 1.001, b, n_perm=20000, seed=1)
-    assert p_at_end <= 0.05 + 0.01
+    for end, nudge in ((hi, 1.001), (lo, 0.999)):
+        _d, _lo, _hi, p_at_end = ex.permutation_difference(a - end * nudge, b, n_perm=20000, seed=1)
+        assert p_at_end <= 0.05
+    # three against three: the smallest p-value is 2/20, so no shift is rejected at 5 %
+    assert ex.permutation_difference(a[:3], b[:3], n_perm=2000)[1:3] == (-np.inf, np.inf)
 
 
 def test_the_permutation_interval_holds_where_welchs_does_not():

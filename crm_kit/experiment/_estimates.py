@@ -115,7 +115,9 @@ def permutation_difference(a, b, *, level: float = 0.95, n_perm: int = 4000,
     1935; Ernst 2004). The interval is every shift ``delta`` the test does not
     reject once ``delta`` is subtracted from the treated (the constant-effect
     model; Ernst 2004, §3): on the same re-splits, the statistic is linear in
-    ``delta``, so its ends are found by bisection.
+    ``delta``, so its ends are found by bisection. With so few units that no
+    re-split is rare enough (three against three: the smallest p-value is
+    2/20), no shift is rejected and the interval is infinite.
 
     Returns
     -------
@@ -156,7 +158,9 @@ def permutation_difference(a, b, *, level: float = 0.95, n_perm: int = 4000,
 
     def end(direction: float) -> float:
         inside, outside = diff, diff + direction * se
-        while pvalue(outside) > alpha and abs(outside - diff) < 1e3 * se:
+        while pvalue(outside) > alpha:
+            if abs(outside - diff) > 1e6 * se:  # no shift is rejected: too few units for this level
+                return direction * np.inf
             outside = diff + 2 * (outside - diff)
         for _ in range(60):
             mid = (inside + outside) / 2
