@@ -97,6 +97,8 @@ def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult
                    + (f": an interval {gain:.0%} narrower" if gain is not None and gain == gain else "") + "); "
                    f"the plain difference in means: {_money(plain['estimate'], currency)} "
                    f"({_money(plain['ci_low'], currency)} to {_money(plain['ci_high'], currency)})")
+    if res.headline and res.headline.get("note"):
+        effect += ". " + html.escape(str(res.headline["note"])).rstrip(".")
     ros = row["return_on_spend"]
     ros = None if ros is None or ros != ros else ros
     who = (f"{html.escape(str(target.get('kind', '')))} {html.escape(str(target.get('value', '')))}" if target
