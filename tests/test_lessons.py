@@ -19,7 +19,7 @@ import pytest
 
 from conftest import ROOT
 from crm_kit import teaching
-from crm_kit.teaching import BUILDS, student_copy
+from crm_kit.teaching import BLANKS, BUILDS, student_copy
 
 NB_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(p.stem for p in NB_DIR.glob("0*.ipynb"))
@@ -306,8 +306,24 @@ def test_the_instructor_key_has_every_solution_and_nbgrader_metadata(tmp_path):
                 ids.append(grading["grade_id"])
             assert not cell.get("outputs")
         assert len(ids) == len(set(ids)) >= 9
-        original = [c.source for c in _cells(notebook)]
-        assert [("".join(c["source"])) for c in nb["cells"]] == original  # every solution kept
+        original = _cells(notebook)
+        added = [c for c in nb["cells"] if "student-mode" in c["metadata"].get("tags", [])]
+        assert len(added) == 1 and added[0]["metadata"]["nbgrader"]["locked"]
+        nb["cells"] = [c for c in nb["cells"] if "student-mode" not in c["metadata"].get("tags", [])]
+        for cell, theirs in zip(nb["cells"], original):
+            source = "".join(cell["source"])
+            if "solution" not in theirs.metadata.get("tags", []):
+                assert source == theirs.source
+                continue
+            # every solution kept, between nbgrader's markers, with the blank's hints above them
+            hints, rest = source.split("### BEGIN SOLUTION\n")
+            assert rest == theirs.source.rstrip() + "\n### END SOLUTION"
+            marks = theirs.metadata.get("crm_kit", {})
+            if "blank" in marks:
+                assert hints.startswith("# YOUR TURN:") and f"# Call {BLANKS[marks['blank']].function}" in hints
+            elif "build" in marks:
+                assert hints.startswith("# BUILD IT (level 2):")
+        assert len(nb["cells"]) == len(original)
     refused = subprocess.run([sys.executable, "-m", "crm_kit", "student", "--output", str(students), "--instructor",
                               str(students)], capture_output=True, text=True)
     assert refused.returncode == 2 and "another folder than --output" in refused.stderr
