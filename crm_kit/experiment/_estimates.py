@@ -150,24 +150,33 @@ def permutation_difference(a, b, *, level: float = 0.95, n_perm: int = 4000,
         stat_b[start:start + size] = ts / n_a - (sum_t - ts) / n_b
     diff = float(a.mean() - b.mean())
 
-    def pvalue(delta: float) -> float:
-        return float((1 + np.sum(np.abs(stat_a - delta * stat_b) >= abs(diff - delta) - 1e-12)) / (1 + n_perm))
+    def pvalue(delta):
+        delta = np.atleast_1d(np.asarray(delta, float))
+        out = np.empty(len(delta))
+        step = max(1, 4_000_000 // n_perm)
+        for i in range(0, len(delta), step):
+            d = delta[i:i + step, None]
+            hits = np.abs(stat_a[None, :] - d * stat_b[None, :]) >= np.abs(diff - d) - 1e-9 * (1 + np.abs(d))
+            out[i:i + step] = (1 + hits.sum(axis=1)) / (1 + n_perm)
+        return out
 
     alpha = 1 - level
-    se = float(np.sqrt(a.var(ddof=1) / n_a + b.var(ddof=1) / n_b)) or 1.0
+    # p(delta) only changes where |A - delta B| = |diff - delta| for some re-split: at these breakpoints. The
+    # interval runs from the first to the last breakpoint around a stretch the test does not reject (the set
+    # need not be one stretch: taking its hull keeps the interval honest).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cuts = np.concatenate([(stat_a - diff) / (stat_b - 1), (stat_a + diff) / (stat_b + 1)])
+    cuts = np.unique(cuts[np.isfinite(cuts)])
+    if len(cuts) == 0:
+        return diff, -np.inf, np.inf, float(pvalue(0.0)[0])
+    mids = np.concatenate([[cuts[0] - 1.0], (cuts[:-1] + cuts[1:]) / 2, [cuts[-1] + 1.0]])
+    kept = np.flatnonzero(pvalue(mids) > alpha)
+    if len(kept) == 0:  # pragma: no cover - the observed split itself is never rejected
+        return diff, diff, diff, float(pvalue(0.0)[0])
+    low = -np.inf if kept[0] == 0 else float(cuts[kept[0] - 1])
+    high = np.inf if kept[-1] == len(mids) - 1 else float(cuts[kept[-1]])
+    return diff, low, high, float(pvalue(0.0)[0])
 
-    def end(direction: float) -> float:
-        inside, outside = diff, diff + direction * se
-        while pvalue(outside) > alpha:
-            if abs(outside - diff) > 1e6 * se:  # no shift is rejected: too few units for this level
-                return direction * np.inf
-            outside = diff + 2 * (outside - diff)
-        for _ in range(60):
-            mid = (inside + outside) / 2
-            inside, outside = (mid, outside) if pvalue(mid) > alpha else (inside, mid)
-        return inside
-
-    return diff, end(-1.0), end(1.0), pvalue(0.0)
 
 
 def ratio_difference(t_num, t_den, c_num, c_den, *, n_boot: int = 2000, level: float = 0.95,
