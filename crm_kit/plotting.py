@@ -350,7 +350,7 @@ def plot_lift(lift: pd.DataFrame, *, estimate: str = "lift", ax=None):
 
 
 def plot_arms(comparisons: pd.DataFrame | str, *, metric: str = "sales", ax=None):
-    """Each comparison of a multi-arm round (arm against control, arm against arm) with its Holm interval.
+    """Each comparison of a multi-arm round (arm against control, arm against arm) with its joint (Bonferroni) interval.
 
     A sentence instead of the table (one treatment arm) draws nothing and returns ``None``.
     """
@@ -362,11 +362,11 @@ def plot_arms(comparisons: pd.DataFrame | str, *, metric: str = "sales", ax=None
     mid = df["difference"].to_numpy(float)
     colours = ["#4C72B0" if a == "control" else "#DD8452" for a in df["against"]]
     ax.barh(y, mid, color=colours, alpha=0.8)
-    ax.errorbar(mid, y, xerr=[mid - df["holm_ci_low"], df["holm_ci_high"] - mid], fmt="none", ecolor="black", capsize=4)
+    ax.errorbar(mid, y, xerr=[mid - df["joint_ci_low"], df["joint_ci_high"] - mid], fmt="none", ecolor="black", capsize=4)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(y, [f"{a} vs {b}" for a, b in zip(df["arm"], df["against"])])
-    ax.set_xlabel("difference in visits per customer, whiskers: Holm-adjusted interval" if metric == "visits"
-                  else money("difference in sales per customer, whiskers: Holm-adjusted interval"))
+    ax.set_xlabel("difference in visits per customer, whiskers: joint 95 % interval (Bonferroni)" if metric == "visits"
+                  else money("difference in sales per customer, whiskers: joint 95 % interval (Bonferroni)"))
     ax.set_title("Each arm against control (blue) and against each other (orange)")
     return ax
 

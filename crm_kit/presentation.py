@@ -72,8 +72,9 @@ HEADERS: dict[str, str] = {
     "variance_explained": "Variance the past explains", "width_gain": "Interval narrower by",
     "against": "Against", "n_arm": "Customers in the arm", "n_against": "Customers compared with",
     "arm_mean": "Arm mean", "against_mean": "Mean compared with", "difference": "Difference",
-    "holm_p": "Holm-adjusted p-value", "holm_level": "Holm interval level", "holm_ci_low": "Holm CI low",
-    "holm_ci_high": "Holm CI high", "significant": "Significant (Holm)", "comparison": "Comparison",
+    "holm_p": "Holm-adjusted p-value", "joint_level": "Level of each joint interval", "joint_ci_low": "Joint CI low",
+    "joint_ci_high": "Joint CI high", "joint_excludes_zero": "Joint interval excludes 0",
+    "significant": "Significant (Holm)", "comparisons": "Comparisons in the family", "comparison": "Comparison",
     "alpha_per_comparison": "Significance level per comparison", "power_at_plan": "Power at the plan",
     "mde": "Smallest detectable effect", "big_enough": "Big enough", "channel": "Channel", "contacts": "Messages",
     "cost_per_contact": "Cost per message", "message_cost": "Message cost", "other_cost": "Share of other costs",
@@ -96,7 +97,7 @@ HEADERS: dict[str, str] = {
 
 #: column-name patterns and how their numbers are shown
 _PERCENT = re.compile(r"(share|rate|coverage|growth|relative|^roi$|with_member_record|with_profile|student|wechat_users"
-                      r"|^support$|^confidence$|^churn|mom|yoy|probability|^goal$|variance_explained|width_gain|holm_level"
+                      r"|^support$|^confidence$|^churn|mom|yoy|probability|^goal$|variance_explained|width_gain|joint_level"
                       r"|alpha_per_comparison|power_at_plan|target_power|margin$|r_squared|roi$)")
 _MONEY = re.compile(r"(sales|ticket|^amount$|^clv$|cost|spend|^lift$|^did$|^adjusted$|ci_low|ci_high|mean$|_value$|^base$"
                     r"|^target$|incremental|break_even|profit|price|^value$|^difference$|uplift$|^mde$|^effect$|^sd$)")

@@ -23,7 +23,10 @@ from .errors import CRMKitError, ParameterError
 from .params import notebook_path
 
 __all__ = ["BLANKS", "BUILDS", "EXERCISES", "Blank", "Build", "Exercise", "NotYet", "check", "check_build",
-           "compare_values", "exercises", "instructor_copy", "student_copy"]
+           "compare_values", "exercises", "instructor_copy", "student_copy", "student_mode"]
+
+#: the namespace key that marks a student copy's quiet mode (:func:`student_mode`)
+_STUDENT_MODE = "_crm_kit_student_mode"
 
 
 class NotYet(CRMKitError):
@@ -516,7 +519,9 @@ BUILDS: dict[str, Build] = {
                      "rank the month's customers by sales, cut them into `groups` equal groups (group 1 = the top "
                      "spenders; the first groups take one more when the count does not divide) and count the "
                      "customers and sum the sales of each.",
-                     "sort_values, then numpy.array_split or pd.qcut on the rank, then groupby and agg",
+                     "sort_values, then numpy.array_split of the ranked rows into `groups` parts (it gives the "
+                     "first parts the spare customers, as NTILE does, for any value of groups; pd.qcut does not), "
+                     "then groupby and agg",
                      _kit_deciles, key=("group",),
                      columns={"group": ("decile", "decile_group", "g"), "customers": ("n", "count", "members",
                                                                                       "n_customers"),
@@ -852,8 +857,10 @@ def exercises(notebook: str, namespace: Mapping[str, Any]) -> str:
     Returns
     -------
     str
-        One paragraph per exercise: ``Try this N (change): as predicted — figures``, ``not as predicted —
-        figures`` or ``not tried in this run: set ...``.
+        One paragraph per exercise: ``Try this N (change): the theory held — figures``, ``the theory did not
+        hold in this run — figures`` or ``not tried in this run: set ...``, then a sentence on the student's
+        own prediction (right, wrong, or none made). "As predicted" is never said: the verdict is on the
+        theory, the judgement on the student's prediction follows it.
     """
     if notebook not in EXERCISES:
         raise ParameterError(f"no exercises for {notebook!r}; notebooks: {sorted(EXERCISES)}")
@@ -871,7 +878,7 @@ def exercises(notebook: str, namespace: Mapping[str, Any]) -> str:
             held, figures = exercise.check(namespace)
         except (KeyError, AttributeError, TypeError, ValueError) as err:
             held, figures = False, f"could not be checked in this run ({err})"
-        verdict = "as predicted" if held else "not as predicted"
+        verdict = "the theory held" if held else "the theory did not hold in this run"
         lines.append(f"{head}: {verdict} — {figures}. The theory expects: {exercise.predict}. "
                      + _judge(mine, exercise))
     return "\n".join(lines)
@@ -902,6 +909,92 @@ def _judge(mine: Any, exercise: Exercise) -> str:
 # ====================================================================== student copies
 
 
+class _WaitForBlanks:
+    """IPython AST transformer of a student copy: a cell that reads a variable an unfinished blank should define
+    (or one a skipped cell would have defined) does not run, and nbgrader's ``raise NotImplementedError()`` stub
+    is dropped, so an unfinished exercise says so once, in its check cell, and raises nothing later."""
+
+    def __init__(self, shell, variables: set[str]):
+        self.shell, self.variables, self.waiting = shell, variables, set()
+
+    def visit(self, node):
+        import ast
+
+        if not isinstance(node, ast.Module):
+            return node
+        node.body = [stmt for stmt in node.body if not (
+            isinstance(stmt, ast.Raise) and isinstance(stmt.exc, (ast.Call, ast.Name))
+            and "NotImplementedError" in ast.unparse(stmt.exc))]
+        loaded, stored = set(), set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                (loaded if isinstance(sub.ctx, ast.Load) else stored).add(sub.id)
+        ns = self.shell.user_ns
+        unfilled = {v for v in self.variables if v not in ns or ns[v] is Ellipsis} | self.waiting
+        if (loaded - stored) & unfilled:
+            self.waiting |= stored
+            node.body = []
+        else:
+            self.waiting -= stored
+        return node
+
+
+def student_mode(namespace: dict[str, Any], notebook: str) -> str:
+    """Switch a student copy to student mode: one clear line per unfinished exercise, no raw error after it.
+
+    The check cell of an unfinished blank stops with its one-line "Not yet: …" sentence (:class:`NotYet`, so
+    a grader still sees the exercise unfinished), and the cells that need that blank's variables (or anything
+    a cell waiting for them would have defined) wait: they do not run. Run top to bottom past the errors
+    (nbclient's ``allow_errors``, or cell by cell), a blank copy gives one "Not yet" line per unfinished
+    exercise and no ``NameError`` or ``TypeError`` in between; nbgrader's ``raise NotImplementedError()``
+    stub is dropped, so its copies behave the same. :func:`student_copy` and :func:`instructor_copy` put the
+    call before the first blank.
+
+    Returns
+    -------
+    str
+        A sentence saying so (printed by the cell).
+    """
+    namespace[_STUDENT_MODE] = True
+    variables = {v for b in BLANKS.values() if b.notebook == Path(str(notebook)).stem for v in b.variables}
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter and papermill
+        get_ipython = None
+    shell = get_ipython() if get_ipython else None
+    if shell is not None:
+        shell.ast_transformers[:] = [t for t in shell.ast_transformers if not isinstance(t, _WaitForBlanks)]
+        shell.ast_transformers.append(_WaitForBlanks(shell, variables))
+    return ("Student mode: an exercise you have not finished says \"Not yet\" in its check cell, and the cells "
+            "that need its result wait until it is done.")
+
+
+#: the first line of the cell :func:`student_copy` puts before the first blank
+STUDENT_MODE_CELL = "print(teaching.student_mode(globals(), {notebook!r}))"
+
+#: nbgrader's solution markers (``nbgrader generate_assignment`` replaces what lies between them)
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+
+
+def _add_student_mode(nb, notebook) -> None:
+    """Insert the :func:`student_mode` cell before the notebook's first solution cell (locked for nbgrader)."""
+    import nbformat
+
+    first = next((i for i, c in enumerate(nb.cells) if "solution" in c.metadata.get("tags", [])), None)
+    if first is not None:
+        name = Path(str(notebook)).stem
+        nb.cells.insert(first, nbformat.v4.new_code_cell(
+            STUDENT_MODE_CELL.format(notebook=name),
+            metadata={"tags": ["student-mode"], "crm_kit": {"student_mode": True},
+                      "nbgrader": {"grade": False, "grade_id": f"{name[:2]}_student_mode", "locked": True,
+                                   "schema_version": 3, "solution": False, "task": False}}))
+
+
+def _hints(prompt: str) -> str:
+    """A prompt's comment lines (the task, the function, the variables) without its ``name = ...`` line."""
+    return "".join(line for line in prompt.splitlines(keepends=True) if line.lstrip().startswith("#"))
+
+
 #: what a student copy puts in place of a written question's model answer
 ANSWER_PROMPT = "*Your answer here* — three or four sentences, with the figures of this notebook."
 
@@ -919,6 +1012,7 @@ def student_copy(notebook: str | Path, target: str | Path) -> Path:
     import nbformat
 
     nb = nbformat.read(str(notebook_path(notebook)), as_version=4)
+    _add_student_mode(nb, notebook)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -942,8 +1036,11 @@ def student_copy(notebook: str | Path, target: str | Path) -> Path:
 def instructor_copy(notebook: str | Path, target: str | Path) -> Path:
     """The answer key: the full notebook (every solution and model answer), outputs removed, nbgrader metadata kept.
 
-    It is the source version an nbgrader course releases from (``nbgrader generate_assignment`` removes the
-    cells marked as solutions); the kit's own student copies (:func:`student_copy`) need no nbgrader.
+    It is the source version an nbgrader course releases from: each solution sits between nbgrader's
+    ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers, with the blank's hints (the task, the function to
+    call, the variables the next cells need) as comments above them, so ``nbgrader generate_assignment``
+    replaces only the solution and the hints stay; a model answer is marked the same way. The kit's own
+    student copies (:func:`student_copy`) need no nbgrader.
     """
     import nbformat
 
@@ -951,6 +1048,17 @@ def instructor_copy(notebook: str | Path, target: str | Path) -> Path:
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+        if "solution" not in cell.metadata.get("tags", []):
+            continue
+        marks = cell.metadata.get("crm_kit", {})
+        if marks.get("blank") in BLANKS:
+            hints = _hints(BLANKS[marks["blank"]].prompt())
+        elif marks.get("build") in BUILDS:
+            hints = _hints(BUILDS[marks["build"]].prompt())
+        else:
+            hints = ""
+        cell.source = f"{hints}{BEGIN_SOLUTION}\n{cell.source.rstrip()}\n{END_SOLUTION}"
+    _add_student_mode(nb, notebook)
     nb.metadata.setdefault("crm_kit", {})["answer_key"] = True
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -54,8 +54,8 @@ def test_stratified_assignment_is_reproducible_and_balanced():
     joined = a.merge(target, on="customer_id")
     shares = joined.groupby("preferred_channel")["arm"].apply(lambda s: (s == "control").mean())
     counts = target["preferred_channel"].value_counts()
-    for ch, share in shares.items():
-        assert share == pytest.approx(round(0.2 * counts[ch]) / counts[ch])
+    for ch, share in shares.items():  # each stratum's control is its quota rounded down or up (at random)
+        assert np.floor(0.2 * counts[ch]) <= share * counts[ch] <= np.ceil(0.2 * counts[ch])
     c = cp.assign_arms(target, control_share=0.2, stratify_by="preferred_channel", seed=6)
     assert not a["arm"].equals(c["arm"])
     with pytest.raises(ParameterError, match="strictly between 0 and 1"):

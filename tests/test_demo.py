@@ -355,7 +355,7 @@ def test_round_two_is_simulated_on_round_one(small_store):
 def test_a_three_arm_design_plants_an_effect_per_arm_that_each_holm_interval_covers(small_store):
     """Issue 19: WeChat arm, SMS arm and control on group 8; each arm responds through its own channel only, the
     truth has each arm's planted effect (everyone of the target had they been in that arm), and the contacts
-    carry the arms as ``treatment:<name>``; the Holm-adjusted interval of each arm covers its planted effect."""
+    carry the arms as ``treatment:<name>``; the joint interval of each arm covers its planted effect."""
     import ibis
 
     from crm_kit.campaign import assign_arms
@@ -389,7 +389,7 @@ def test_a_three_arm_design_plants_an_effect_per_arm_that_each_holm_interval_cov
     comparisons = compare_arms(table).query("metric == 'sales' and against == 'control'").set_index("arm")
     for arm, effect in planted.items():
         row = comparisons.loc[arm]
-        assert row["holm_ci_low"] <= effect["planted_effect_sales_per_member"] <= row["holm_ci_high"], arm
+        assert row["joint_ci_low"] <= effect["planted_effect_sales_per_member"] <= row["joint_ci_high"], arm
 
 
 def test_the_simulator_refuses_what_it_cannot_play(small_store):

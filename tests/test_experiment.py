@@ -252,3 +252,134 @@ def test_lin_equals_the_plain_difference_when_the_covariate_is_exactly_balanced(
     est, lo, hi, _explained = ex.regression_adjusted_difference(y, t, x[:, None])
     assert est == pytest.approx(y[:n_t].mean() - y[n_t:].mean(), abs=1e-9)
     assert lo <= est <= hi
+
+
+# ----------------------------------------------------------------------------- simulation checks (issue 39)
+# small versions of benchmarks/bench_experiment.py, which runs the same functions ten times longer
+
+
+def _bench():
+    import sys
+
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_experiment
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return bench_experiment
+
+
+def test_the_simulations_measure_compare_arms_own_intervals():
+    """The vectorised Welch of the simulations is compare_arms's joint interval, replicate for replicate."""
+    bench = _bench()
+    sim = bench.experiments(3, sizes=(30, 25, 20), means=(10.0, 12.0, 9.0), sd=4.0, seed=5)
+    for rep in range(3):
+        table = pd.concat([pd.DataFrame({"arm": name, "y": values[rep]}) for name, values in sim["data"].items()])
+        out = ex.compare_arms(table, arm_col="arm", metrics=["y"])
+        assert [tuple(p) for p in zip(out["arm"], out["against"])] == sim["pairs"]
+        assert out["joint_ci_low"].to_numpy() == pytest.approx(sim["joint_low"][rep])
+        assert out["joint_ci_high"].to_numpy() == pytest.approx(sim["joint_high"][rep])
+        assert out["p_value"].to_numpy() == pytest.approx(sim["p_value"][rep])
+
+
+@pytest.mark.parametrize("sizes, means", [((120, 100, 100), (100.0, 110.0, 100.0)),
+                                          ((120, 100, 100, 100), (100.0, 125.0, 140.0, 112.0))])
+def test_joint_intervals_cover_every_true_difference_at_least_94_percent_of_the_time(sizes, means):
+    cov = _bench().joint_coverage(1500, sizes=sizes, means=means, seed=11)
+    assert cov["joint"] >= 0.94, cov
+
+
+@pytest.mark.parametrize("sizes", [(150, 150, 150), (200, 150, 150, 150)])
+def test_arm_power_is_the_power_the_joint_intervals_realise(sizes):
+    power = _bench().realised_power(1500, sizes=sizes, seed=3)
+    assert power["planned"] == pytest.approx(0.8, abs=1e-6)
+    assert abs(power["realised"] - power["planned"]) <= 0.03, power
+
+
+def test_randomised_counts_have_their_quotas_as_expectation_exactly():
+    class Fixed:  # a generator whose uniform draw we choose, to integrate over it
+        def __init__(self, u):
+            self.u = u
+
+        def random(self):
+            return self.u
+
+    for quota in ([0.3, 2.7], [1.25, 1.25, 0.5], [2.0, 0.35, 0.65, 1.0], [0.1, 0.1, 0.8]):
+        grid = (np.arange(2000) + 0.5) / 2000
+        counts = np.array([ex.randomised_counts(quota, Fixed(u)) for u in grid])
+        assert (counts.sum(axis=1) == round(sum(quota))).all()
+        assert (counts >= np.floor(quota)).all() and (counts <= np.ceil(quota)).all()
+        assert counts.mean(axis=0) == pytest.approx(quota, abs=1e-3)
+
+
+def test_every_unit_has_the_same_chance_of_control_in_strata_of_1_to_10():
+    chances = _bench().control_chances(300, share=0.1)
+    # 300 seeds: a stratum of n units gives 300 n draws; 4.5 standard errors of a 10 % chance
+    se = np.sqrt(0.1 * 0.9 / (300 * chances["size"]))
+    assert ((chances["chance_of_control"] - 0.1).abs() <= 4.5 * se).all(), chances
+    # rounding half to even, as before, gave strata of 1 to 5 no control at all
+    assert (chances.loc[chances["size"] <= 5, "half_to_even"] == 0).all()
+
+
+def test_strata_too_small_to_split_are_named_in_the_notes():
+    units = pd.DataFrame({"customer_id": [f"u{i:02d}" for i in range(23)], "s": ["big"] * 20 + ["tiny"] * 3})
+    arms = ex.assign_arms(units, control_share=0.1, stratify_by="s", seed=0)
+    assert len(arms.attrs["notes"]) == 1 and "tiny (3)" in arms.attrs["notes"][0]
+    assert "big" not in arms.attrs["notes"][0]
+    assert ex.assign_arms(units.iloc[:20], control_share=0.1, stratify_by="s", seed=0).attrs["notes"] == []
+    from crm_kit.campaign import assignment_note
+
+    assert "tiny (3)" in assignment_note(arms)
+    def arms_b(share_b):
+        return ex.assign_arms(units.iloc[:20], control_share=0.2, seed=0,
+                              treatment_arms=[{"name": "a", "share": 0.8 - share_b}, {"name": "b", "share": share_b}])
+
+    assert arms_b(0.05).attrs["notes"] == []  # b's quota is one unit: 20 x 0.05 = 1
+    assert "all (20)" in arms_b(0.04).attrs["notes"][0]  # 20 x 0.04 = 0.8: b is empty one time in five
+
+
+def test_interval_check_flags_few_controls_heavy_zeros_and_skew():
+    rng = np.random.default_rng(0)
+    fine = ex.interval_check(rng.normal(100, 20, 400), rng.normal(100, 20, 100))
+    assert fine["trusted"] and fine["reasons"] == []
+    few = ex.interval_check(rng.normal(100, 20, 400), rng.normal(100, 20, 9))
+    assert not few["trusted"] and "only 9 control units" in few["reasons"][0]
+    zeros = ex.interval_check(rng.normal(100, 20, 400), np.r_[np.zeros(75), rng.normal(100, 20, 25)])
+    assert not zeros["trusted"] and "75% of the control units are at zero: only 25" in zeros["reasons"][0]
+    # skewness of the difference by its formula: 60 controls, 30 of them with a value, one of them huge
+    a, b = np.r_[np.zeros(500), np.ones(500)], np.r_[np.zeros(30), np.ones(29), 1000.0]
+    g = (np.mean((a - a.mean()) ** 3) / 1000**2 - np.mean((b - b.mean()) ** 3) / 60**2) / \
+        (a.var(ddof=1) / 1000 + b.var(ddof=1) / 60) ** 1.5
+    out = ex.interval_check(a, b)
+    assert out["mean_skewness"] == pytest.approx(g) and g < -0.2
+    assert not out["trusted"] and len(out["reasons"]) == 1 and "skewed" in out["reasons"][0]
+    with pytest.raises(EmptyGroupError, match="two units per arm"):
+        ex.interval_check([1.0], [1.0, 2.0])
+
+
+def test_permutation_difference_by_enumeration_on_a_tiny_table():
+    from itertools import combinations
+
+    a, b = np.array([5.0, 7.0, 9.0, 6.0, 8.0]), np.array([1.0, 2.0, 4.0, 6.0, 3.0])
+    y = np.r_[a, b]
+    # all 252 splits: the exact two-sided p-value of the difference in means
+    stats_all = [y[list(s)].mean() - np.delete(y, list(s)).mean() for s in combinations(range(10), 5)]
+    exact = np.mean(np.abs(stats_all) >= abs(a.mean() - b.mean()) - 1e-12)
+    d, lo, hi, p = ex.permutation_difference(a, b, n_perm=20000, seed=1)
+    assert d == pytest.approx(7.0 - 3.2) and p == pytest.approx(exact, abs=0.005)
+    assert lo < d < hi and np.isfinite([lo, hi]).all()
+    # the interval's ends are shifts the test just rejects: moving the treated by them gives p at the level
+    for end, nudge in ((hi, 1.001), (lo, 0.999)):
+        _d, _lo, _hi, p_at_end = ex.permutation_difference(a - end * nudge, b, n_perm=20000, seed=1)
+        assert p_at_end <= 0.05
+    # three against three: the smallest p-value is 2/20, so no shift is rejected at 5 %
+    assert ex.permutation_difference(a[:3], b[:3], n_perm=2000)[1:3] == (-np.inf, np.inf)
+
+
+def test_the_permutation_interval_holds_where_welchs_does_not():
+    rates = _bench().type_one_rates(300, n_perm=500, seed=4)
+    assert rates["welch"] > 0.06  # the normal interval on 40 zero-heavy controls rejects a true null too often
+    assert rates["permutation"] <= 0.065  # 300 experiments: 5 % plus one standard error and a half
+    assert rates["flagged"] == 1.0  # and interval_check says so every time

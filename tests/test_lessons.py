@@ -19,7 +19,7 @@ import pytest
 
 from conftest import ROOT
 from crm_kit import teaching
-from crm_kit.teaching import BUILDS, student_copy
+from crm_kit.teaching import BLANKS, BUILDS, student_copy
 
 NB_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(p.stem for p in NB_DIR.glob("0*.ipynb"))
@@ -306,8 +306,24 @@ def test_the_instructor_key_has_every_solution_and_nbgrader_metadata(tmp_path):
                 ids.append(grading["grade_id"])
             assert not cell.get("outputs")
         assert len(ids) == len(set(ids)) >= 9
-        original = [c.source for c in _cells(notebook)]
-        assert [("".join(c["source"])) for c in nb["cells"]] == original  # every solution kept
+        original = _cells(notebook)
+        added = [c for c in nb["cells"] if "student-mode" in c["metadata"].get("tags", [])]
+        assert len(added) == 1 and added[0]["metadata"]["nbgrader"]["locked"]
+        nb["cells"] = [c for c in nb["cells"] if "student-mode" not in c["metadata"].get("tags", [])]
+        for cell, theirs in zip(nb["cells"], original):
+            source = "".join(cell["source"])
+            if "solution" not in theirs.metadata.get("tags", []):
+                assert source == theirs.source
+                continue
+            # every solution kept, between nbgrader's markers, with the blank's hints above them
+            hints, rest = source.split("### BEGIN SOLUTION\n")
+            assert rest == theirs.source.rstrip() + "\n### END SOLUTION"
+            marks = theirs.metadata.get("crm_kit", {})
+            if "blank" in marks:
+                assert hints.startswith("# YOUR TURN:") and f"# Call {BLANKS[marks['blank']].function}" in hints
+            elif "build" in marks:
+                assert hints.startswith("# BUILD IT (level 2):")
+        assert len(nb["cells"]) == len(original)
     refused = subprocess.run([sys.executable, "-m", "crm_kit", "student", "--output", str(students), "--instructor",
                               str(students)], capture_output=True, text=True)
     assert refused.returncode == 2 and "another folder than --output" in refused.stderr
@@ -328,3 +344,110 @@ def test_notebook_06_reads_the_demo_simulators_table_by_default_and_no_notebook_
         assert abs(rates[arm] - truth) < 0.01, arm  # the planted rates, within sampling error
     for notebook in NOTEBOOKS:
         assert "../shared" not in (NB_DIR / f"{notebook}.ipynb").read_text(encoding="utf-8"), notebook
+
+
+# ----------------------------------------------------------------------------- the lessons' definitions (issue 39)
+# Each definition a lesson states, held against the function that computes it, on a small table where the
+# plausible readings differ.
+
+
+def _markdown(notebook: str) -> str:
+    nb = nbformat.read(NB_DIR / f"{notebook}.ipynb", as_version=4)
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def _methods() -> str:
+    return (ROOT / "docs" / "explanation" / "methods.md").read_text(encoding="utf-8")
+
+
+def test_the_decile_rule_as_taught_is_the_one_the_list_uses(tmp_path):
+    """n = 15: NTILE gives 2,2,2,2,2,1,1,1,1,1; the ceil((d-1)n/10)+1 .. ceil(dn/10) rule the lesson used to state
+    gives 2,1,2,1,... — the lesson's formula (q = n // 10, r = n % 10) must give the function's groups."""
+    import pandas as pd
+
+    from crm_kit import load_store
+    from crm_kit.engine import monthly_customer_list
+
+    n = 15
+    lines = pd.DataFrame({"customer_id": [f"c{i:02d}" for i in range(n)], "order_id": [f"o{i}" for i in range(n)],
+                          "ts": pd.Timestamp("2025-03-10"), "product_id": "p", "quantity": 1.0,
+                          "amount": [100.0 - i for i in range(n)]})
+    lines.to_parquet(tmp_path / "t.parquet")
+    store = load_store({"tables": {"transactions": {"path": str(tmp_path / "t.parquet")}}, "cache": False})
+    groups = monthly_customer_list(store.transactions, month="2025-03")["group"].value_counts().sort_index()
+    q, r = divmod(n, 10)
+    taught = [(d * q + min(d, r)) - ((d - 1) * q + min(d - 1, r)) for d in range(1, 11)]
+    old = [-(-d * n // 10) - -(-(d - 1) * n // 10) for d in range(1, 11)]
+    assert groups.tolist() == taught == [2, 2, 2, 2, 2, 1, 1, 1, 1, 1]
+    assert old != taught  # the table tells the two readings apart
+    lesson = _markdown("01_knowledge_discovery")
+    assert r"(d-1)\,q + \min(d-1, r) + 1 \dots d\,q + \min(d, r)" in lesson and "2, 2, 2, 2, 2, 1, 1, 1, 1, 1" in lesson
+    assert r"\lceil (d-1)\,n/10 \rceil" not in lesson
+    assert "2, 2, 2, 2, 2, 1, 1, 1, 1, 1" in _methods()
+
+
+def test_churn_counts_the_days_before_the_checkpoint_as_taught(tmp_path):
+    """A customer who bought in the churn_days *after* the checkpoint but not before it is churned at it (the
+    code's reading, the lessons' words); one who bought before it but not after is not."""
+    import pandas as pd
+
+    from crm_kit import load_store
+    from crm_kit import segmentation as sg
+
+    lines = pd.DataFrame({"customer_id": ["before", "before", "after", "after"], "order_id": ["1", "2", "3", "4"],
+                          "ts": pd.to_datetime(["2025-01-02", "2025-03-20", "2025-01-03", "2025-04-10"]),
+                          "product_id": "p", "quantity": 1.0, "amount": 10.0})
+    lines.to_parquet(tmp_path / "t.parquet")
+    store = load_store({"tables": {"transactions": {"path": str(tmp_path / "t.parquet")}}, "cache": False})
+    for who, churned in (("before", 0), ("after", 1)):
+        tiers = pd.DataFrame({"customer_id": [who], "tier": ["A"]})
+        churn = sg.churn_by_tier(store, tiers, checkpoints=["2025-04-01"], churn_days=30)
+        assert churn["churned"].tolist() == [churned], who
+    assert "**before** it" in _markdown("02_segmentation") and "that follow" not in _markdown("02_segmentation")
+    assert "`churn_days` **before** $c$" in _methods() and "`churn_days` after it" not in _methods()
+
+
+def test_brand_loyalty_is_the_repeat_brand_rate_as_taught(tmp_path):
+    """A, B, A, B in one category: repeat-brand rate 0, top brand's share 1/2 — the lessons name the first."""
+    import pandas as pd
+
+    from crm_kit import discovery, load_store
+
+    lines = pd.DataFrame({"customer_id": "a", "order_id": ["1", "2", "3", "4"],
+                          "ts": pd.to_datetime(["2025-03-01", "2025-03-05", "2025-03-09", "2025-03-20"]),
+                          "product_id": ["x", "y", "x", "y"], "quantity": 1.0, "amount": 10.0})
+    products = pd.DataFrame({"product_id": ["x", "y"], "category": ["soap", "soap"], "brand": ["A", "B"],
+                             "unit_price": [10.0, 10.0], "stock": [1, 1]})
+    lines.to_parquet(tmp_path / "t.parquet")
+    products.to_parquet(tmp_path / "p.parquet")
+    store = load_store({"tables": {"transactions": {"path": str(tmp_path / "t.parquet")},
+                                   "products": {"path": str(tmp_path / "p.parquet")}}, "cache": False})
+    row = discovery.customer_behaviour(store, month="2025-03", lookback_months=1).loc["a"]
+    assert row["brand_loyalty"] == 0.0 and row["top_brand_share"] == 0.5
+    assert "*repeat-brand rate*" in _methods() and "brand loyalty (the top brand's share)" not in _methods()
+    assert "**repeat-brand rate**" in _markdown("01_knowledge_discovery")
+
+
+def test_model_answers_quote_no_typed_figures_of_the_demo_run():
+    """A model answer may name groups and rules; figures of the run (1.5 visits, 1.7 points) are read from it."""
+    typed = re.compile(r"\d+\.\d+\s*(visits|points|%)|about \d[\d,.]*\s*(visits|points)")
+    for notebook in NOTEBOOKS:
+        for cell in nbformat.read(NB_DIR / f"{notebook}.ipynb", as_version=4).cells:
+            if cell.cell_type == "markdown" and "Model answer" in cell.source:
+                assert not typed.search(cell.source), (notebook, typed.search(cell.source).group(0))
+
+
+@pytest.mark.parametrize("key, where", [("welch1947generalization", "Welch"), ("wilson1927probable", "Wilson"),
+                                        ("newcombe1998interval", "Newcombe"), ("holm1979simple", "Holm"),
+                                        ("hughes1994strategic", "RFM"), ("bult1995optimal", "RFM"),
+                                        ("lin2013agnostic", "Lin"), ("deng2013cuped", "CUPED"),
+                                        ("fader2005counting", "BG/NBD"), ("dunn1961multiple", "Bonferroni"),
+                                        ("ernst2004permutation", "permutation")])
+def test_each_method_cites_its_reference_where_it_is_used(key, where):
+    assert key in BIB_KEYS
+    methods = _methods()
+    cited = [m.start() for m in re.finditer(r"\{cite:p\}`[^`]*" + key, methods)]
+    assert cited, key
+    # the citation sits in the paragraph that names the method
+    paragraphs = [p for p in methods.split("\n\n") if key in p]
+    assert any(where in p for p in paragraphs), (key, where)

@@ -186,7 +186,7 @@ def test_a_three_arm_round_and_uplift_targeting_run_end_to_end(demo_dir, tmp_pat
     assert len(comparisons) == 6  # visits and sales: WeChat and SMS against control, SMS against WeChat
     planted = campaign_data("demo", folder=out, through_round=1).planted(1)["arms"]
     for row in comparisons.query("metric == 'sales' and against == 'control'").to_dict("records"):
-        assert row["holm_ci_low"] <= planted[row["arm"]]["planted_effect_sales_per_member"] <= row["holm_ci_high"]
+        assert row["joint_ci_low"] <= planted[row["arm"]]["planted_effect_sales_per_member"] <= row["joint_ci_high"]
     returns = {r["arm"]: r for r in results["arm_returns"]}
     assert returns["WeChat"]["cost"] == pytest.approx(by_arm["WeChat"]["cost"])
     assert returns["WeChat"]["return_on_spend"] > 10 > returns["SMS"]["return_on_spend"]
@@ -260,8 +260,8 @@ def test_outcome_table_with_three_arms_gets_holm_comparisons(tmp_path):
     comparisons = pd.DataFrame(json.loads((out / "results_round1.json").read_text())["arm_comparisons"])
     assert len(comparisons) == 6 and set(comparisons["against"]) == {"holdout", "sms"}  # arms sorted: email, sms
     sms = comparisons.query("metric == 'spend' and arm == 'sms' and against == 'holdout'").iloc[0]
-    assert sms["holm_ci_low"] < 8.0 < sms["holm_ci_high"] and sms["significant"]
-    assert "Holm CI low" in _output_text(executed)
+    assert sms["joint_ci_low"] < 8.0 < sms["joint_ci_high"] and sms["significant"]
+    assert "Joint CI low" in _output_text(executed)
 
 
 @pytest.mark.notebook

@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 
 from crm_kit import EmptyGroupError, ParameterError
+from crm_kit import experiment as ex
 from crm_kit import results as r
 from conftest import shared_file
 
@@ -238,6 +239,44 @@ def test_the_headline_is_the_adjusted_lift_against_a_random_control_and_the_retu
     assert r.headline_effect(lift, adjusted.assign(adjusted=np.nan))["basis"] == "lift"
     did = r.headline_effect(lift, adjusted, estimate="did")
     assert (did["basis"], did["estimate"], did["ci_low"]) == ("did", 10.0, -5.0)
+
+
+def test_a_control_group_too_small_for_the_adjustment_gets_the_plain_estimate_and_a_sentence():
+    """Issue 37, item 4: nine controls give no "-581 % narrower" adjusted headline, but the plain one, said so."""
+    lift = pd.DataFrame([{"metric": "sales", "lift": 100.0, "ci_low": 50.0, "ci_high": 150.0, "did": 10.0,
+                          "did_ci_low": -5.0, "did_ci_high": 25.0, "n_treated": 200, "n_control": 9,
+                          "interval_trusted": True, "interval_note": "", "permutation_ci_low": np.nan,
+                          "permutation_ci_high": np.nan}])
+    wild = pd.DataFrame([{"metric": "sales", "adjusted": 400.0, "adjusted_ci_low": -300.0, "adjusted_ci_high": 1100.0,
+                          "variance_explained": 0.2, "width_gain": -5.81}])
+    head = r.headline_effect(lift, wild)
+    assert (head["basis"], head["estimate"], head["ci_low"], head["ci_high"]) == ("lift", 100.0, 50.0, 150.0)
+    assert "only 9 customers" in head["note"] and "plain difference in means" in head["note"]
+    assert "width_gain" not in head
+    # enough controls but an adjusted interval wider than the plain one: also the plain estimate, said so
+    wider = r.headline_effect(lift.assign(n_control=300), wild)
+    assert wider["basis"] == "lift" and "wider than the plain one" in wider["note"]
+    good = wild.assign(adjusted=90.0, adjusted_ci_low=70.0, adjusted_ci_high=110.0, width_gain=0.6)
+    assert r.headline_effect(lift.assign(n_control=300), good)["note"] == ""
+
+
+def test_a_small_skewed_control_is_named_in_the_lift_table_and_the_headline_reads_the_permutation_interval():
+    rng = np.random.default_rng(8)
+    n_t, n_c = 300, 40
+    spend = np.where(rng.random(n_t + n_c) < 0.75, 0.0, rng.lognormal(5, 1, n_t + n_c))
+    visits = (spend > 0).astype(float) * rng.integers(1, 4, n_t + n_c)
+    table = pd.DataFrame({"arm": ["treatment"] * n_t + ["control"] * n_c, "sales_campaign": spend,
+                          "visits_campaign": visits, "sales_base": spend[::-1], "visits_base": visits[::-1]})
+    lift = r.lift_table(table, n_boot=200).set_index("metric")
+    sales = lift.loc["sales"]
+    assert not sales["interval_trusted"] and sales["n_control"] == 40
+    assert "not to be trusted" in sales["interval_note"] and "at zero" in sales["interval_note"]
+    d, lo, hi, _p = ex.permutation_difference(table.loc[table["arm"] == "treatment", "sales_campaign"],
+                                              table.loc[table["arm"] == "control", "sales_campaign"], seed=0)
+    assert (sales["permutation_ci_low"], sales["permutation_ci_high"]) == pytest.approx((lo, hi))
+    head = r.headline_effect(lift.reset_index())
+    assert (head["ci_low"], head["ci_high"]) == pytest.approx((lo, hi))
+    assert head["method"] == "difference in means, permutation interval" and "at zero" in head["note"]
 
 
 def test_the_round_table_reads_the_headline_and_a_round_without_one_its_plain_lift():

@@ -63,7 +63,9 @@ def test_the_verdict_reveals_the_expected_prediction_and_judges_the_students():
                  "deciles": pd.DataFrame({"sales_share": [0.45, 0.25, 0.15, 0.1, 0.05], "customers": [10] * 5}),
                  "chosen_group": 8}
     text = teaching.exercises("01_knowledge_discovery", namespace).splitlines()
-    assert text[0].startswith("Try this 1 (groups): as predicted — 5 groups")
+    assert text[0].startswith("Try this 1 (groups): the theory held — 5 groups")
+    # never "as predicted" beside a wrong prediction: the verdict is the theory's, the judgement the student's
+    assert "as predicted" not in "\n".join(text)
     assert "The theory expects: five equal groups" in text[0]
     assert "Your prediction 'less' was not: the expected one is 'more'." in text[0]
     assert "not tried in this run" in text[1]
@@ -126,6 +128,9 @@ def test_a_student_copy_filled_with_the_key_is_the_notebook(notebook, tmp_path):
     tests run those); the copy carries no output of the teacher's run."""
     copy = nbformat.read(str(student_copy(notebook, tmp_path / "s.ipynb")), as_version=4)
     key = _cells(notebook)
+    added = [c for c in copy.cells if "student-mode" in c.metadata.get("tags", [])]
+    assert len(added) == 1 and added[0].source == f"print(teaching.student_mode(globals(), {notebook!r}))"
+    copy.cells = [c for c in copy.cells if "student-mode" not in c.metadata.get("tags", [])]
     for mine, theirs in zip(copy.cells, key):
         if "solution" in theirs.metadata.get("tags", []):
             assert mine.source != theirs.source
@@ -135,30 +140,80 @@ def test_a_student_copy_filled_with_the_key_is_the_notebook(notebook, tmp_path):
 
 
 @pytest.mark.notebook
-def test_a_student_copy_runs_with_the_key_and_stops_with_a_sentence_without_it(demo_dir, tmp_path):
+def test_a_student_copy_runs_with_the_key_and_says_not_yet_once_per_unfinished_exercise(demo_dir, tmp_path):
     copy = student_copy("01_knowledge_discovery", tmp_path / "student.ipynb")
     nb = nbformat.read(str(copy), as_version=4)
-    key = _cells("01_knowledge_discovery")
+    key = [c for c in _cells("01_knowledge_discovery")]
+    mine = [c for c in nb.cells if "student-mode" not in c.metadata.get("tags", [])]
     filled = tmp_path / "filled.ipynb"
-    for cell, theirs in zip(nb.cells, key):
+    for cell, theirs in zip(mine, key):
         if "solution" in cell.metadata.get("tags", []):
             cell.source = theirs.source
     nbformat.write(nb, str(filled))
     _out, executed = _execute(filled, tmp_path)
     text = _text(executed)
     assert text.count("Check: correct") == 2 and text.count("Check (build it): correct") == 2
-    # one blank left as the copy has it: the run stops at its check with the sentence, not a NameError later
-    nb = nbformat.read(str(filled), as_version=4)
-    blank = next(c for c in nb.cells if c.metadata.get("crm_kit", {}).get("blank") == "pareto")
-    blank.source = BLANKS["pareto"].prompt()
-    half = tmp_path / "half.ipynb"
-    nbformat.write(nb, str(half))
-    with pytest.raises(pm.PapermillExecutionError) as stopped:
-        _execute(half, tmp_path / "half")
-    assert stopped.value.ename == "NotYet"
-    assert "call discovery.pareto_share on customer_list, with target=pareto_target and name the result " \
-           "pareto_customers" in stopped.value.evalue
-    assert "NameError" not in str(stopped.value)
+    assert not [line for line in text.splitlines() if line.startswith("Not yet")]
+    # the blank copy as a student gets it, run top to bottom past its errors: one "Not yet" line per unfinished
+    # exercise (two blanks and two "build it" cells) and no other error of any kind, to the exercises at the end
+    errors, text = _run_past_errors(copy, tmp_path / "blank")
+    assert [e["ename"] for e in errors] == ["NotYet"] * 4, [(e["ename"], e["evalue"][:80]) for e in errors]
+    assert all(e["traceback"] == [f"Not yet: {e['evalue']}"] for e in errors)  # one line each, no traceback
+    assert any("call discovery.pareto_share on customer_list, with target=pareto_target" in e["evalue"] for e in errors)
+    assert "Try this 1" in text
+
+
+def _run_past_errors(path, tmp_path, **parameters):
+    """Run a notebook top to bottom as a student clicking through would, past its errors (nbclient's
+    allow_errors); the error outputs and the text printed."""
+    import nbclient
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    parametrised = tmp_path / "parametrised.ipynb"
+    pm.execute_notebook(str(path), str(parametrised), parameters={"output_dir": str(tmp_path), **parameters},
+                        prepare_only=True, kernel_name="python3", progress_bar=False)
+    nb = nbformat.read(str(parametrised), as_version=4)
+    nbclient.NotebookClient(nb, allow_errors=True, kernel_name="python3", timeout=900,
+                            resources={"metadata": {"path": str(NB_DIR)}}).execute()
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    text = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                     for c in nb.cells for o in c.get("outputs", []))
+    return errors, text
+
+
+def test_nbgrader_generate_assignment_keeps_the_hints_and_its_copy_says_not_yet(demo_dir, tmp_path):
+    """The key's solutions sit between nbgrader's markers with the hints above them: generate_assignment
+    removes the solutions only, and its copy, run past its errors, says "Not yet" once per exercise."""
+    import json
+    import subprocess
+    import sys
+
+    course = tmp_path / "course"
+    source = course / "source" / "lesson01"
+    source.mkdir(parents=True)
+    teaching.instructor_copy("01_knowledge_discovery", source / "01_knowledge_discovery.ipynb")
+    (course / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\n")
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "lesson01", "--force", "--no-db"],
+                          cwd=course, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    released = course / "release" / "lesson01" / "01_knowledge_discovery.ipynb"
+    nb = json.loads(released.read_text(encoding="utf-8"))
+    key = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in _cells("01_knowledge_discovery")}
+    solutions = [c for c in nb["cells"] if "solution" in c["metadata"].get("tags", [])]
+    assert len(solutions) == 5
+    for cell in solutions:
+        text = "".join(cell["source"])
+        theirs = key[cell["metadata"]["nbgrader"]["grade_id"]]
+        assert theirs.source.strip() not in text  # the solution is gone ...
+        marks = theirs.metadata.get("crm_kit", {})
+        if "blank" in marks:  # ... and the hints stay
+            assert text.startswith(BLANKS[marks["blank"]].prompt().split("\n")[0])
+            assert f"# Call {BLANKS[marks['blank']].function} on" in text
+        elif "build" in marks:
+            assert text.startswith("# BUILD IT (level 2):") and "# Without the kit's function:" in text
+    errors, text = _run_past_errors(released, tmp_path / "run")
+    assert [e["ename"] for e in errors] == ["NotYet"] * 4, [(e["ename"], e["evalue"][:80]) for e in errors]
+    assert "Try this 1" in text
 
 
 #: every exercise, by notebook and number
@@ -183,7 +238,7 @@ def test_each_exercise_holds_on_the_demo(notebook, number, demo_dir, tmp_path):
             _execute(NB_DIR / f"{name}.ipynb", tmp_path, **parameters)
     _out, executed = _execute(NB_DIR / f"{notebook}.ipynb", tmp_path, **data, **exercise.change)
     line = next(l for l in _text(executed).splitlines() if l.startswith(f"Try this {number} "))
-    assert ": as predicted — " in line, line
+    assert ": the theory held — " in line, line
 
 
 def test_the_report_leaves_the_teaching_cells_out(tmp_path):

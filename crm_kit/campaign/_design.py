@@ -37,14 +37,17 @@ def assign_arms(
     :func:`crm_kit.experiment.assign_arms` after :func:`check_treatment_arms`
     (every arm of a campaign names its channel): within each stratum,
     customers are sorted by id, shuffled with a generator seeded by ``seed``,
-    and the first ``round(control_share * n)`` go to control; the rest go to
-    the arms by their shares (largest remainders). The same customers, share,
-    strata and seed always give the same split, whatever the input order.
+    and ``control_share * n`` of them go to control, the fraction of a customer
+    left over rounded at random so that every customer has the same chance of
+    control whatever the size of their stratum; the rest go to the arms by
+    their shares, rounded the same way. The same customers, share, strata and
+    seed always give the same split, whatever the input order.
 
     Returns
     -------
     pandas.DataFrame
-        ``customer_id`` and ``arm`` (``"treatment"`` or the arms' names, and ``"control"``), sorted by id.
+        ``customer_id`` and ``arm`` (``"treatment"`` or the arms' names, and ``"control"``), sorted by id;
+        ``attrs["notes"]`` names the strata too small to split (:func:`assignment_note` says it in a sentence).
     """
     arms = check_treatment_arms(treatment_arms, control_share=control_share) if treatment_arms else []
     return experiment.assign_arms(customers, control_share=control_share, stratify_by=stratify_by, seed=seed,
@@ -121,6 +124,16 @@ def choose_strata(target: pd.DataFrame, stratify_by: str | None, *, chosen: bool
                           "whole target, without strata.")
     return Strata(column, f"The control group is drawn within each of the {levels:,} levels of {column}, so both "
                           "arms hold the same mix of them.")
+
+
+def assignment_note(arms: pd.DataFrame) -> str:
+    """The design's notes on its assignment, one sentence each: strata too small to split into every arm.
+
+    Reads :func:`assign_arms`'s ``attrs["notes"]``; a design without notes gets the sentence that every
+    stratum could be split.
+    """
+    notes = list(arms.attrs.get("notes") or [])
+    return " ".join(notes) if notes else "Every stratum was large enough to split into every arm at these shares."
 
 
 def adjusted_power(outcome: pd.Series, covariates: pd.DataFrame, *, effect: float, group_size: int,

@@ -170,9 +170,9 @@ class CampaignData:
             if truth is None:
                 continue
             rows.append({"metric": row["metric"], "arm": row["arm"], "channel": arms[row["arm"]]["channel"],
-                         "estimate": row["difference"], "holm_ci_low": row["holm_ci_low"],
-                         "holm_ci_high": row["holm_ci_high"], "planted effect": truth,
-                         "interval covers it": bool(row["holm_ci_low"] <= truth <= row["holm_ci_high"])})
+                         "estimate": row["difference"], "joint_ci_low": row["joint_ci_low"],
+                         "joint_ci_high": row["joint_ci_high"], "planted effect": truth,
+                         "interval covers it": bool(row["joint_ci_low"] <= truth <= row["joint_ci_high"])})
         return pd.DataFrame(rows)
 
 

@@ -1,4 +1,4 @@
-"""Who gets which arm: seeded, stratified random assignment, several arms by largest remainders, balance."""
+"""Who gets which arm: seeded, stratified random assignment with randomised rounding, several arms, balance."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import DataError, EmptyGroupError, ParameterError
 
-__all__ = ["assign_arms", "check_arm_shares", "largest_remainder", "balance_table"]
+__all__ = ["assign_arms", "check_arm_shares", "largest_remainder", "randomised_counts", "balance_table"]
 
 
 def largest_remainder(shares: Sequence[float], n: int) -> np.ndarray:
@@ -81,6 +81,36 @@ def check_arm_shares(arms: Sequence[Mapping[str, Any]], *, control_share: float,
     return out
 
 
+def randomised_counts(quota: Sequence[float], rng: np.random.Generator) -> np.ndarray:
+    """Integer counts whose expectation is exactly ``quota``: each part's floor plus a randomised remainder.
+
+    The quotas must add up to a whole number ``n``. Each part gets
+    ``floor(q_i)``; the ``r = n - sum(floor(q_i))`` units left over go to
+    the parts by systematic sampling on their remainders ``f_i = q_i - floor(q_i)``:
+    one uniform ``u`` in [0, 1), the points ``u, u + 1, ..., u + r - 1`` laid on
+    the remainders end to end, and a part gets one unit more when a point falls
+    in its stretch — with probability exactly ``f_i`` (Madow 1949's systematic
+    sampling; the same rounding as Cox 1987's unbiased random rounding). So
+    ``E[count_i] = q_i``, every count is ``floor`` or ``ceil`` of its quota and
+    the counts add up to ``n``.
+
+    Examples
+    --------
+    >>> randomised_counts([0.3, 2.7], np.random.default_rng(0)).sum()
+    np.int64(3)
+    """
+    quota = np.asarray(quota, float)
+    counts = np.floor(quota + 1e-9).astype(int)
+    frac = np.clip(quota - counts, 0.0, 1.0)
+    left = int(round(quota.sum())) - int(counts.sum())
+    if left > 0:
+        edges = np.cumsum(frac)
+        points = rng.random() + np.arange(left)
+        hit = np.searchsorted(edges, points, side="right")
+        counts += np.bincount(np.minimum(hit, len(quota) - 1), minlength=len(quota))
+    return counts
+
+
 def assign_arms(
     units: pd.DataFrame,
     *,
@@ -92,13 +122,29 @@ def assign_arms(
 ) -> pd.DataFrame:
     """Hold out a random control arm, stratified and reproducible; optionally split the rest into several arms.
 
-    Within each stratum, units are sorted by id, permuted by a generator
-    seeded with ``seed``, and the first ``round(control_share * n)`` go to
-    control; with several treatment arms the rest, in the same permuted order,
-    go to the arms in turn by :func:`largest_remainder` of their shares. The
+    Within each stratum of ``n`` units, units are sorted by id and permuted by
+    a generator seeded with ``seed``; the first ``n_c`` go to control, where
+    ``n_c`` is ``control_share x n`` rounded *at random*: its floor, plus one
+    with probability equal to its remainder (:func:`randomised_counts`). With
+    several treatment arms the rest, in the same permuted order, go to the arms
+    in proportion to their shares, again rounded at random (a second generator,
+    so the control group does not depend on how the rest is split).
+
+    **Every unit has exactly its arm's share as its chance of that arm,
+    whatever the size of its stratum**: ``E[n_c] = control_share x n`` in each
+    stratum. Rounding each stratum to the nearest whole number (half to even)
+    would not: a stratum of three at a 10 % share would never get a control,
+    and strata of mixed sizes would give their units unequal chances — a bias
+    in any estimate that pools the strata. The price is that the arms' totals
+    vary a little from one seed to another (by at most one unit per stratum).
+
+    A stratum where an arm's quota is below one unit (three units at a 10 %
+    control share) cannot be split in proportion: its units still have the
+    right chances, but the arms are not balanced within it; the returned
+    table's ``attrs["notes"]`` says which strata, in one sentence each. The
     same units, shares, strata and seed always give the same split, whatever
-    the input order (a stratified complete randomisation; strata are visited
-    in sorted order, so adding a stratum can change the others' draws).
+    the input order (strata are visited in sorted order, so adding a stratum
+    can change the others' draws).
 
     Parameters
     ----------
@@ -120,7 +166,8 @@ def assign_arms(
     Returns
     -------
     pandas.DataFrame
-        ``id_col`` and ``arm`` (``"treatment"`` or the arms' names, and ``"control"``), sorted by id.
+        ``id_col`` and ``arm`` (``"treatment"`` or the arms' names, and ``"control"``), sorted by id;
+        ``attrs["notes"]``: a list of sentences (strata too small to split), empty when there are none.
 
     Examples
     --------
@@ -144,24 +191,42 @@ def assign_arms(
     df[id_col] = df[id_col].astype(str)
     df = df.sort_values(id_col, kind="stable").reset_index(drop=True)
     rng = np.random.default_rng(seed)
+    split_rng = np.random.default_rng([int(seed), 1])
     arm = np.full(len(df), "treatment", dtype=object)
     if strata_cols:
         keys = df[strata_cols].astype("string").fillna("<missing>").agg("|".join, axis=1)
-        positions = [np.flatnonzero(keys.to_numpy() == k) for k in sorted(keys.unique())]
+        strata = sorted(keys.unique())
+        positions = [np.flatnonzero(keys.to_numpy() == k) for k in strata]
     else:
+        strata = ["all"]
         positions = [np.arange(len(df))]
     arm_list = check_arm_shares(treatment_arms, control_share=control_share) if treatment_arms else []
-    for pos in positions:
-        n_control = int(round(control_share * len(pos)))
+    share = float(control_share)
+    smallest = min([share, *(a["share"] for a in arm_list)]) if arm_list else min(share, 1 - share)
+    too_small = []
+    for key, pos in zip(strata, positions):
+        if len(pos) * smallest < 1:
+            too_small.append(f"{key} ({len(pos)})")
+        n_control = int(randomised_counts([share * len(pos), (1 - share) * len(pos)], rng)[0])
         shuffled = rng.permutation(pos)
         arm[shuffled[:n_control]] = "control"
         if arm_list:
             rest = shuffled[n_control:]
-            counts = largest_remainder([a["share"] for a in arm_list], len(rest))
+            shares = np.array([a["share"] for a in arm_list], float)
+            counts = randomised_counts(shares / shares.sum() * len(rest), split_rng)
             bounds = np.concatenate([[0], np.cumsum(counts)])
             for spec, lo, hi in zip(arm_list, bounds[:-1], bounds[1:]):
                 arm[rest[lo:hi]] = spec["name"]
-    return pd.DataFrame({id_col: df[id_col].to_numpy(), "arm": arm})
+    out = pd.DataFrame({id_col: df[id_col].to_numpy(), "arm": arm})
+    notes = []
+    if too_small:
+        by = ", ".join(strata_cols) if strata_cols else "the whole group"
+        notes.append(f"{len(too_small)} stratum(s) of {by} too small to split into every arm at these shares "
+                     f"(fewer than {1 / smallest:.0f} units): {', '.join(too_small[:10])}"
+                     f"{' …' if len(too_small) > 10 else ''}. Their units still get each arm with its share's "
+                     "chance, but the arms are not balanced within them; stratify by fewer or coarser columns.")
+    out.attrs["notes"] = notes
+    return out
 
 
 def balance_table(frame: pd.DataFrame, *, arm_col: str = "arm", columns: Sequence[str],

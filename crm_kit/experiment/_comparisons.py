@@ -1,4 +1,4 @@
-"""Several comparisons at once: arms against control and each other (Holm), outcome tables, subgroups, returns."""
+"""Several comparisons at once: arms against control and each other (joint Bonferroni intervals, Holm p-values), outcome tables, subgroups, returns."""
 
 from __future__ import annotations
 
@@ -10,17 +10,18 @@ import pandas as pd
 from ..errors import DataError, EmptyGroupError, ParameterError
 from ._estimates import regression_adjusted_difference, welch_difference
 
-__all__ = ["holm_levels", "compare_arms", "arm_returns", "outcome_lift", "lift_by_level"]
+__all__ = ["holm_levels", "family_size", "compare_arms", "arm_returns", "outcome_lift", "lift_by_level"]
 
 
 def holm_levels(pvalues, alpha: float) -> np.ndarray:
-    """Per comparison, the confidence level of its Holm interval (consistent with Holm's adjusted p-values).
+    """Per comparison, the level of Holm's *step*: an interval at it excludes zero exactly when Holm rejects.
 
     Sorted by p-value, the comparison of rank r (0 first) among m gets level
     ``1 - alpha / (m - r)`` while Holm keeps rejecting (Holm 1979); from the
     first comparison Holm does not reject on, Bonferroni's ``1 - alpha / m``.
-    An interval thus excludes zero exactly when the Holm-adjusted p-value is
-    below alpha.
+    These step-level intervals match Holm's decisions but do **not** cover all
+    true effects jointly at ``1 - alpha`` (measured: 92 % at 95 % with two
+    arms); :func:`compare_arms` reports the joint (Bonferroni) intervals instead.
 
     Examples
     --------
@@ -38,17 +39,41 @@ def holm_levels(pvalues, alpha: float) -> np.ndarray:
     return levels
 
 
+def family_size(arms: int) -> int:
+    """How many comparisons a design of ``arms`` treatment arms puts in one family: ``k + k(k-1)/2``.
+
+    Each arm against control (k) and each pair of arms (k(k-1)/2): the family
+    :func:`compare_arms` adjusts for, and so the one :func:`~crm_kit.experiment.arm_power` plans at.
+
+    Examples
+    --------
+    >>> [family_size(k) for k in (1, 2, 3, 4)]
+    [1, 3, 6, 10]
+    """
+    k = int(arms)
+    return k + k * (k - 1) // 2
+
+
 def compare_arms(frame: pd.DataFrame, *, arm_col: str, metrics: Mapping[str, str] | Sequence[str],
                  control: Any = "control", level: float = 0.95, min_size: int = 2) -> pd.DataFrame:
-    """Every treatment arm against control and against every other arm, with Holm-adjusted intervals.
+    """Every treatment arm against control and against every other arm, with joint (Bonferroni) intervals.
 
     For each metric, each comparison is a Welch difference in means
     (:func:`~crm_kit.experiment.welch_difference`) with its unadjusted interval
-    and p-value; the comparisons of a metric (k arms: k against control,
-    k(k-1)/2 between arms) form one family, whose p-values are Holm-adjusted
-    (:func:`statsmodels.stats.multitest.multipletests`; Holm 1979) and whose intervals use the Holm
-    step's level (:func:`holm_levels`), so that the family's error rate stays
-    at ``1 - level``.
+    and p-value. The comparisons of a metric (k arms: k against control,
+    k(k-1)/2 between arms, ``m = k + k(k-1)/2``, :func:`family_size`) form one family:
+
+    * **joint intervals** — each at level ``1 - alpha / m`` (Bonferroni; Dunn
+      1961): by Bonferroni's inequality all ``m`` cover their true differences
+      together with probability at least ``level``. Measured on simulated
+      experiments (tests/test_experiment.py, benchmarks/bench_experiment.py):
+      95.9 % joint coverage at 95 % with two arms and with three (4,000 experiments each). These are the
+      intervals every figure built on the comparisons uses (:func:`arm_returns`).
+    * **Holm-adjusted p-values** (statsmodels ``multipletests``; Holm 1979) and
+      ``significant`` = ``holm_p < alpha``: the family's chance of any false
+      alarm stays at most ``alpha``. Holm rejects every comparison Bonferroni
+      does and sometimes more, so a significant comparison's joint interval can
+      still touch zero; ``joint_excludes_zero`` says which.
 
     Parameters
     ----------
@@ -69,8 +94,13 @@ def compare_arms(frame: pd.DataFrame, *, arm_col: str, metrics: Mapping[str, str
     -------
     pandas.DataFrame
         Per metric and comparison: ``arm``, ``against``, sizes and means, ``difference``, ``ci_low`` /
-        ``ci_high`` / ``p_value`` (unadjusted), ``holm_p``, ``holm_level``, ``holm_ci_low`` /
-        ``holm_ci_high``, ``significant``.
+        ``ci_high`` / ``p_value`` (unadjusted), ``holm_p``, ``significant`` (Holm), ``joint_level``
+        (``1 - alpha/m``), ``joint_ci_low`` / ``joint_ci_high`` and ``joint_excludes_zero``.
+
+    References
+    ----------
+    Dunn, O. J. (1961). Multiple comparisons among means. *JASA* 56, 52-64.
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure. *Scand. J. Statist.* 6, 65-70.
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -92,6 +122,7 @@ def compare_arms(frame: pd.DataFrame, *, arm_col: str, metrics: Mapping[str, str
         raise EmptyGroupError(f"arm(s) with fewer than {min_size} customers cannot be compared: {small}")
     pairs = [(a, str(control)) for a in arms] + [(a, b) for i, a in enumerate(arms) for b in arms[i + 1:]]
     alpha = 1 - float(level)
+    joint_level = 1 - alpha / len(pairs)
     rows = []
     for metric, column in metrics.items():
         values = frame[column].to_numpy(float)
@@ -99,27 +130,28 @@ def compare_arms(frame: pd.DataFrame, *, arm_col: str, metrics: Mapping[str, str
         for a, b in pairs:
             ya, yb = values[(names == a).to_numpy()], values[(names == b).to_numpy()]
             diff, lo, hi, p = welch_difference(ya, yb, level=level)
+            _d, jlo, jhi, _p = welch_difference(ya, yb, level=joint_level)
             family.append({"metric": metric, "arm": a, "against": b, "n_arm": len(ya), "n_against": len(yb),
                            "arm_mean": float(ya.mean()), "against_mean": float(yb.mean()), "difference": diff,
-                           "ci_low": lo, "ci_high": hi, "p_value": p})
+                           "ci_low": lo, "ci_high": hi, "p_value": p, "joint_level": joint_level,
+                           "joint_ci_low": jlo, "joint_ci_high": jhi, "joint_excludes_zero": bool(jlo > 0 or jhi < 0)})
         pvalues = np.array([r["p_value"] for r in family])
         holm_p = multipletests(pvalues, alpha=alpha, method="holm")[1]
-        levels = holm_levels(pvalues, alpha)
-        for row, hp, lvl in zip(family, holm_p, levels):
-            ya = values[(names == row["arm"]).to_numpy()]
-            yb = values[(names == row["against"]).to_numpy()]
-            _d, lo, hi, _p = welch_difference(ya, yb, level=float(lvl))
-            row.update(holm_p=float(hp), holm_level=float(lvl), holm_ci_low=lo, holm_ci_high=hi,
-                       significant=bool(hp < alpha))
+        for row, hp in zip(family, holm_p):
+            row.update(holm_p=float(hp), significant=bool(hp < alpha))
         rows.extend(family)
-    return pd.DataFrame(rows)
+    order = ["metric", "arm", "against", "n_arm", "n_against", "arm_mean", "against_mean", "difference", "ci_low",
+             "ci_high", "p_value", "holm_p", "significant", "joint_level", "joint_ci_low", "joint_ci_high",
+             "joint_excludes_zero"]
+    return pd.DataFrame(rows, columns=order)
 
 
 def arm_returns(comparisons: pd.DataFrame | str, *, costs: Mapping[str, float] | Sequence[tuple[str, float]] = (),
                 gross_margin: float, metric: str = "sales", control: Any = "control") -> pd.DataFrame | str:
     """Each treatment arm's incremental sales (its lift over control x its units), cost and return on spend.
 
-    ``incremental = difference x n_arm`` with the Holm interval's ends likewise;
+    ``incremental = difference x n_arm`` with the joint (Bonferroni) interval's ends likewise
+    (:func:`compare_arms`), so the arms' returns hold together at the family's level;
     ``return on spend = incremental / cost``;
     ``margin per contact = (incremental x margin - cost) / n_arm``;
     ``ROI = (incremental x margin - cost) / cost``.
@@ -136,7 +168,7 @@ def arm_returns(comparisons: pd.DataFrame | str, *, costs: Mapping[str, float] |
     Returns
     -------
     pandas.DataFrame or str
-        Per arm: ``treated``, ``incremental_sales`` and its Holm interval, ``cost``, ``return_on_spend``,
+        Per arm: ``treated``, ``incremental_sales`` and its joint interval, ``cost``, ``return_on_spend``,
         ``incremental_margin_per_contact`` and ``roi``.
     """
     if isinstance(comparisons, str):
@@ -148,7 +180,8 @@ def arm_returns(comparisons: pd.DataFrame | str, *, costs: Mapping[str, float] |
         n, cost = int(row["n_arm"]), costs.get(row["arm"])
         inc = row["difference"] * n
         rows.append({"arm": row["arm"], "treated": n, "incremental_sales": inc,
-                     "incremental_sales_ci_low": row["holm_ci_low"] * n, "incremental_sales_ci_high": row["holm_ci_high"] * n,
+                     "incremental_sales_ci_low": row["joint_ci_low"] * n,
+                     "incremental_sales_ci_high": row["joint_ci_high"] * n,
                      "cost": cost, "return_on_spend": inc / cost if cost else None,
                      "incremental_margin_per_contact": (inc * gross_margin - (cost or 0.0)) / n if n else None,
                      "roi": (inc * gross_margin - cost) / cost if cost else None})

@@ -10,7 +10,7 @@ from scipy import stats
 
 from ..errors import DataError, EmptyGroupError, ParameterError
 
-__all__ = ["welch_difference", "ratio_difference", "difference_in_means", "regression_adjusted_difference",
+__all__ = ["welch_difference", "interval_check", "permutation_difference", "ratio_difference", "difference_in_means", "regression_adjusted_difference",
            "adjusted_differences", "incremental_return"]
 
 
@@ -41,6 +41,142 @@ def welch_difference(a, b, *, level: float = 0.95) -> tuple[float, float, float,
     res = stats.ttest_ind(a, b, equal_var=False)
     ci = res.confidence_interval(confidence_level=level)
     return float(np.mean(a) - np.mean(b)), float(ci.low), float(ci.high), float(res.pvalue)
+
+
+#: the thresholds of :func:`interval_check`
+FEW_CONTROLS = 30
+MAX_MEAN_SKEWNESS = 0.2
+
+
+def _mean_skewness(a: np.ndarray, b: np.ndarray) -> float:
+    """Skewness of ``mean(a) - mean(b)``: ``(m3_a / n_a² - m3_b / n_b²) / (s_a²/n_a + s_b²/n_b)^(3/2)``."""
+    var = a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)
+    if not var > 0:
+        return 0.0
+    m3a = float(np.mean((a - a.mean()) ** 3))
+    m3b = float(np.mean((b - b.mean()) ** 3))
+    return float((m3a / len(a) ** 2 - m3b / len(b) ** 2) / var ** 1.5)
+
+
+def interval_check(treated, control) -> dict[str, Any]:
+    """Can the normal (Welch) interval of ``mean(treated) - mean(control)`` be trusted? The reasons if not.
+
+    Welch's interval rests on the difference of means being close to normal.
+    It is not when the control arm is small — fewer than ``FEW_CONTROLS`` = 30
+    units, or fewer than 30 with a value other than zero (spend with many
+    zeros: its tail rests on a handful of customers, and their sample skewness
+    understates it) — or when the outcome is so skewed that the difference of
+    means is still skewed: its skewness ``g = (m3_t/n_t² - m3_c/n_c²) / se³``
+    (``m3`` the third central moment) above ``MAX_MEAN_SKEWNESS`` = 0.2 in size,
+    which is Cochran's rule for a mean, ``n > 25 G1²`` (Cochran 1977, §2.15),
+    written for the difference. Measured on 40 controls with 75 % zeros and
+    lognormal spend: Welch's 95 % interval rejects a true null 11.8 % of the
+    time (1,000 experiments) (tests/test_experiment.py, benchmarks/bench_experiment.py);
+    :func:`permutation_difference` is the interval to read then.
+
+    Returns
+    -------
+    dict
+        ``trusted`` (bool), ``reasons`` (sentences, empty when trusted), ``n_treated``, ``n_control``,
+        ``control_zero_share``, ``mean_skewness``.
+
+    Examples
+    --------
+    >>> interval_check([1.0, 2, 3, 4] * 20, [0.0] * 15 + [40.0] * 5)["reasons"][0]
+    'only 20 control units (fewer than 30)'
+    """
+    a, b = np.asarray(treated, float), np.asarray(control, float)
+    if len(a) < 2 or len(b) < 2:
+        raise EmptyGroupError(f"the check needs at least two units per arm; got {len(a)} treated and {len(b)} control")
+    zeros = float(np.mean(b == 0))
+    nonzero = int(np.sum(b != 0))
+    g = _mean_skewness(a, b)
+    reasons = []
+    if len(b) < FEW_CONTROLS:
+        reasons.append(f"only {len(b)} control units (fewer than {FEW_CONTROLS})")
+    elif nonzero < FEW_CONTROLS:
+        reasons.append(f"{zeros:.0%} of the control units are at zero: only {nonzero} carry a value "
+                       f"(fewer than {FEW_CONTROLS})")
+    if abs(g) > MAX_MEAN_SKEWNESS:
+        reasons.append(f"the difference of means is still skewed (skewness {g:+.2f}; Cochran's rule asks at most "
+                       f"{MAX_MEAN_SKEWNESS} in size)")
+    return {"trusted": not reasons, "reasons": reasons, "n_treated": len(a), "n_control": len(b),
+            "control_zero_share": zeros, "mean_skewness": g}
+
+
+def permutation_difference(a, b, *, level: float = 0.95, n_perm: int = 4000,
+                           seed: int = 0) -> tuple[float, float, float, float]:
+    """Difference in means with a permutation p-value and the interval that inverts the permutation test.
+
+    The p-value of "no effect on anyone" is the share of ``n_perm`` random
+    re-splits of the pooled units (same arm sizes) whose difference in means is
+    at least as far from zero as the observed one, ``(1 + count) / (1 + n_perm)``:
+    exact whatever the distribution, however small or skewed the arms (Fisher
+    1935; Ernst 2004). The interval is every shift ``delta`` the test does not
+    reject once ``delta`` is subtracted from the treated (the constant-effect
+    model; Ernst 2004, §3): on the same re-splits, the statistic is linear in
+    ``delta``, so its ends are found by bisection. With so few units that no
+    re-split is rare enough (three against three: the smallest p-value is
+    2/20), no shift is rejected and the interval is infinite.
+
+    Returns
+    -------
+    tuple
+        ``(difference, low, high, p_value)``.
+
+    References
+    ----------
+    Fisher, R. A. (1935). *The Design of Experiments*. Oliver & Boyd.
+    Ernst, M. D. (2004). Permutation methods: a basis for exact inference. *Statistical Science* 19, 676-685.
+    """
+    _check_level(level)
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    n_a, n_b = len(a), len(b)
+    if n_a < 2 or n_b < 2:
+        raise EmptyGroupError(f"the comparison needs at least two units per arm; got {n_a} treated and {n_b} control")
+    y = np.concatenate([a, b])
+    is_a = np.r_[np.ones(n_a), np.zeros(n_b)]
+    rng = np.random.default_rng(seed)
+    sum_y, sum_t = float(y.sum()), float(n_a)
+    stat_a, stat_b = np.empty(n_perm), np.empty(n_perm)
+    chunk = max(1, 2_000_000 // len(y))
+    for start in range(0, n_perm, chunk):
+        size = min(chunk, n_perm - start)
+        keys = rng.random((size, len(y)))
+        picked = np.argpartition(keys, n_a - 1, axis=1)[:, :n_a]
+        ys, ts = y[picked].sum(axis=1), is_a[picked].sum(axis=1)
+        # difference in means of the re-split, as A - delta * B for the outcome y - delta * (originally treated)
+        stat_a[start:start + size] = ys / n_a - (sum_y - ys) / n_b
+        stat_b[start:start + size] = ts / n_a - (sum_t - ts) / n_b
+    diff = float(a.mean() - b.mean())
+
+    def pvalue(delta):
+        delta = np.atleast_1d(np.asarray(delta, float))
+        out = np.empty(len(delta))
+        step = max(1, 4_000_000 // n_perm)
+        for i in range(0, len(delta), step):
+            d = delta[i:i + step, None]
+            hits = np.abs(stat_a[None, :] - d * stat_b[None, :]) >= np.abs(diff - d) - 1e-9 * (1 + np.abs(d))
+            out[i:i + step] = (1 + hits.sum(axis=1)) / (1 + n_perm)
+        return out
+
+    alpha = 1 - level
+    # p(delta) only changes where |A - delta B| = |diff - delta| for some re-split: at these breakpoints. The
+    # interval runs from the first to the last breakpoint around a stretch the test does not reject (the set
+    # need not be one stretch: taking its hull keeps the interval honest).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cuts = np.concatenate([(stat_a - diff) / (stat_b - 1), (stat_a + diff) / (stat_b + 1)])
+    cuts = np.unique(cuts[np.isfinite(cuts)])
+    if len(cuts) == 0:
+        return diff, -np.inf, np.inf, float(pvalue(0.0)[0])
+    mids = np.concatenate([[cuts[0] - 1.0], (cuts[:-1] + cuts[1:]) / 2, [cuts[-1] + 1.0]])
+    kept = np.flatnonzero(pvalue(mids) > alpha)
+    if len(kept) == 0:  # pragma: no cover - the observed split itself is never rejected
+        return diff, diff, diff, float(pvalue(0.0)[0])
+    low = -np.inf if kept[0] == 0 else float(cuts[kept[0] - 1])
+    high = np.inf if kept[-1] == len(mids) - 1 else float(cuts[kept[-1]])
+    return diff, low, high, float(pvalue(0.0)[0])
+
 
 
 def ratio_difference(t_num, t_den, c_num, c_den, *, n_boot: int = 2000, level: float = 0.95,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, EmptyGroupError
+from ._comparisons import family_size
 
 __all__ = ["power_analysis", "adjusted_power", "arm_power"]
 
@@ -128,12 +129,17 @@ def adjusted_power(outcome: pd.Series, covariates: pd.DataFrame, *, effect: floa
 
 def arm_power(outcome: pd.Series, *, effect: float, arms: pd.DataFrame, alpha: float = 0.05,
               power: float = 0.8, arm_col: str = "arm", control: Any = "control") -> pd.DataFrame | str:
-    """Power of each arm-against-control comparison of a multi-arm design, at the Holm family's strictest level.
+    """Power of each arm-against-control comparison of a multi-arm design, at the level its family is read at.
 
-    With ``m`` arms compared with control, Holm's first test runs at
-    ``alpha / m`` (Holm 1979); planning each comparison at that level
-    (Bonferroni's) is what guarantees it. Two-sample t power (statsmodels)
-    with the outcome's standard deviation.
+    :func:`~crm_kit.experiment.compare_arms` puts ``m = k + k(k-1)/2``
+    comparisons of ``k`` arms in one family (each arm against control and each
+    pair of arms, :func:`~crm_kit.experiment.family_size`) and reports joint
+    intervals at ``1 - alpha / m`` (Bonferroni; Dunn 1961). Each comparison is
+    planned at that level, ``alpha / m``: the power is the chance its joint
+    interval excludes zero (Holm's p-values reject at least as often, so this is
+    the power guaranteed). Two-sample t power (statsmodels) with the outcome's
+    standard deviation. Measured on simulated experiments: the realised power
+    is within 3 points of the planned one (tests/test_experiment.py).
 
     Parameters
     ----------
@@ -147,8 +153,9 @@ def arm_power(outcome: pd.Series, *, effect: float, arms: pd.DataFrame, alpha: f
     Returns
     -------
     pandas.DataFrame or str
-        Per treatment arm: its size, the control's, the level used, the power at the effect and the minimum
-        detectable effect at ``power``; a sentence for a design with one treatment arm.
+        Per treatment arm: its size, the control's, ``comparisons`` (m, the family's size), the level used
+        (``alpha_per_comparison = alpha / m``), the power at the effect and the minimum detectable effect at
+        ``power``; a sentence for a design with one treatment arm.
     """
     from statsmodels.stats.power import TTestIndPower
 
@@ -160,13 +167,15 @@ def arm_power(outcome: pd.Series, *, effect: float, arms: pd.DataFrame, alpha: f
     if n_c < 2:
         raise EmptyGroupError("the design has fewer than two control customers: no comparison can be powered")
     names = [a for a in counts.index if a != control]
-    level = alpha / len(names)
+    m = family_size(len(names))
+    level = alpha / m
     analysis = TTestIndPower()
     rows = []
     for name in sorted(names):
         n_t = int(counts[name])
         achieved = float(analysis.power(effect_size=effect / sd, nobs1=n_t, ratio=n_c / n_t, alpha=level))
         mde = _solved(analysis.solve_power(effect_size=None, nobs1=n_t, ratio=n_c / n_t, alpha=level, power=power)) * sd
-        rows.append({"comparison": f"{name} vs {control}", "treated": n_t, "control": n_c, "alpha_per_comparison": level,
+        rows.append({"comparison": f"{name} vs {control}", "treated": n_t, "control": n_c, "comparisons": m,
+                     "alpha_per_comparison": level,
                      "effect": effect, "power_at_plan": achieved, "mde": mde, "big_enough": achieved >= power})
     return pd.DataFrame(rows)

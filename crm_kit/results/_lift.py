@@ -21,6 +21,9 @@ from ._rounds import RoundSetup, interaction_table
 
 #: the round's per-customer metrics, as the interaction table names their campaign-period columns
 ROUND_METRICS = {"visits": "visits_campaign", "sales": "sales_campaign"}
+#: fewest controls for the regression-adjusted headline: Lin's regression fits an intercept and two slopes within
+#: each arm (pre-period visits and sales), and its HC3 errors need far more units than that to be honest
+MIN_ADJUSTED_CONTROLS = 30
 _ESTIMATES = ("lift", "did")
 
 
@@ -41,6 +44,15 @@ def lift_table(table: pd.DataFrame, *, arm_col: str = "arm", treatment: str = "t
     (sales / visits of each arm; customers without visits have none): the
     difference with a bootstrap interval (:func:`crm_kit.experiment.ratio_difference`).
     All customers of both arms count, those without base visits included.
+
+    Where the normal interval is not to be trusted — few controls, a control
+    group mostly at zero, or a skewed difference
+    (:func:`crm_kit.experiment.interval_check`) — the row says why
+    (``interval_trusted``, ``interval_note``) and carries the permutation
+    interval beside it (``permutation_ci_low`` / ``permutation_ci_high``,
+    :func:`crm_kit.experiment.permutation_difference`), which holds however
+    small or skewed the arms; :func:`headline_effect` then reads that one.
+    ``n_treated`` and ``n_control`` count the arms.
     """
     t = table[table[arm_col] == treatment]
     c = table[table[arm_col] == control]
@@ -52,10 +64,18 @@ def lift_table(table: pd.DataFrame, *, arm_col: str = "arm", treatment: str = "t
         raw = f"{metric}_base_period" if f"{metric}_base_period" in table.columns else f"{metric}_base"
         est = experiment.difference_in_means(table, outcome=column, baseline=raw, arm_col=arm_col,
                                              treatment=treatment, control=control, level=level)
+        yt, yc = t[column].to_numpy(float), c[column].to_numpy(float)
+        check = experiment.interval_check(yt, yc)
+        perm = (experiment.permutation_difference(yt, yc, level=level, seed=seed) if not check["trusted"]
+                else (np.nan, np.nan, np.nan, np.nan))
         rows.append({"metric": metric, **{k: est[k] for k in ("treated_mean", "control_mean", "treated_base_mean",
                                                                "lift", "ci_low", "ci_high", "p_value", "did",
                                                                "did_ci_low", "did_ci_high")},
-                     "method": "Welch t"})
+                     "method": "Welch t", "n_treated": len(yt), "n_control": len(yc),
+                     "interval_trusted": check["trusted"],
+                     "interval_note": ("normal interval not to be trusted: " + "; ".join(check["reasons"])
+                                       + " — read the permutation interval") if check["reasons"] else "",
+                     "permutation_ci_low": perm[1], "permutation_ci_high": perm[2]})
     est, lo, hi = experiment.ratio_difference(t["sales_campaign"], t["visits_campaign"], c["sales_campaign"],
                                               c["visits_campaign"], n_boot=n_boot, level=level, seed=seed)
     rows.append({"metric": "ticket", "treated_mean": t["sales_campaign"].sum() / t["visits_campaign"].sum(),
@@ -63,7 +83,9 @@ def lift_table(table: pd.DataFrame, *, arm_col: str = "arm", treatment: str = "t
                  "treated_base_mean": t["sales_base"].sum() / t["visits_base"].sum() if t["visits_base"].sum() else np.nan,
                  "lift": est,
                  "ci_low": lo, "ci_high": hi, "p_value": np.nan, "did": np.nan, "did_ci_low": np.nan, "did_ci_high": np.nan,
-                 "method": f"bootstrap ({n_boot} resamples)"})
+                 "method": f"bootstrap ({n_boot} resamples)", "n_treated": len(t), "n_control": len(c),
+                 "interval_trusted": True, "interval_note": "", "permutation_ci_low": np.nan,
+                 "permutation_ci_high": np.nan})
     out = pd.DataFrame(rows)
     out["relative_lift"] = out["lift"] / out["control_mean"]
     return out
@@ -117,12 +139,20 @@ def headline_effect(lift: pd.DataFrame, adjusted: pd.DataFrame | str | None = No
     against a comparison group that was not random (``"did"``) the
     difference-in-differences, as no adjustment makes such arms comparable.
 
+    Two guards, each with its sentence in ``note``: a control group of fewer
+    than :data:`MIN_ADJUSTED_CONTROLS` customers, or an adjusted interval wider
+    than the plain one (the adjustment is never less precise in large samples,
+    so a wider one is a small-sample failure, not a finding), keeps the plain
+    estimate; and where :func:`lift_table` found the normal interval not to be
+    trusted, the plain estimate's interval is the permutation interval.
+
     Returns
     -------
     dict
         ``metric``, ``basis`` (``"adjusted"``, ``"lift"`` or ``"did"``), ``method``, ``estimate``, ``ci_low``,
         ``ci_high``; ``plain`` (the difference in means or the difference-in-differences with its interval and
-        method); with the adjusted basis also ``variance_explained`` and ``width_gain``.
+        method); with the adjusted basis also ``variance_explained`` and ``width_gain``; ``note`` (a sentence,
+        empty when neither guard applied).
     """
     _check_estimate(estimate)
     row = lift.set_index("metric").loc[metric]
@@ -130,15 +160,32 @@ def headline_effect(lift: pd.DataFrame, adjusted: pd.DataFrame | str | None = No
     plain = {"estimate": float(row[estimate]), "ci_low": float(row[low]), "ci_high": float(row[high]),
              "method": ("difference in means, Welch interval" if estimate == "lift"
                         else "difference-in-differences, Welch interval")}
+    notes = []
+    trusted = bool(row.get("interval_trusted", True))
+    if estimate == "lift" and not trusted and np.isfinite(float(row.get("permutation_ci_low", np.nan))):
+        plain.update(ci_low=float(row["permutation_ci_low"]), ci_high=float(row["permutation_ci_high"]),
+                     method="difference in means, permutation interval")
+        notes.append(f"The interval is the permutation interval: the {row['interval_note']}.".replace(
+            " — read the permutation interval", ""))
     out = {"metric": metric, "basis": estimate, "method": plain["method"], "estimate": plain["estimate"],
            "ci_low": plain["ci_low"], "ci_high": plain["ci_high"], "plain": plain}
+    n_control = row.get("n_control")
     if estimate == "lift" and isinstance(adjusted, pd.DataFrame) and metric in set(adjusted["metric"]):
         adj = adjusted.set_index("metric").loc[metric]
         values = [float(adj[k]) for k in ("adjusted", "adjusted_ci_low", "adjusted_ci_high")]
-        if all(np.isfinite(values)):
+        gain = float(adj["width_gain"]) if "width_gain" in adj else np.nan
+        if n_control is not None and n_control == n_control and int(n_control) < MIN_ADJUSTED_CONTROLS:
+            notes.append(f"The control group has only {int(n_control)} customers: too few for an honest adjusted "
+                         f"estimate (it needs at least {MIN_ADJUSTED_CONTROLS}), so the headline is the plain "
+                         "difference in means.")
+        elif np.isfinite(gain) and gain < 0:
+            notes.append("The adjusted interval came out wider than the plain one, which the adjustment never "
+                         "does in a large sample: the plain difference in means is the headline.")
+        elif all(np.isfinite(values)):
             out.update(basis="adjusted", method="regression-adjusted lift (CUPED / Lin 2013), HC3 interval",
                        estimate=values[0], ci_low=values[1], ci_high=values[2],
                        variance_explained=float(adj["variance_explained"]), width_gain=float(adj["width_gain"]))
+    out["note"] = " ".join(notes)
     return out
 
 
@@ -215,7 +262,7 @@ def placebo_lift(transactions, arms: pd.DataFrame, *, base: Any, level: float = 
 def compare_arms(frame: pd.DataFrame, *, arm_col: str = "treatment_arm", control: Any = "control",
                  metrics: Mapping[str, str] | Sequence[str] | None = None, level: float = 0.95,
                  min_size: int = 2) -> pd.DataFrame | str:
-    """Every treatment arm against control and against every other arm, with Holm-adjusted intervals.
+    """Every treatment arm against control and against every other arm, with joint intervals and Holm p-values.
 
     :func:`crm_kit.experiment.compare_arms` on the round's table: by default
     visits and sales of the campaign period, the arms named by

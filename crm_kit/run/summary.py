@@ -118,6 +118,8 @@ def _round_block(n: int, definition: CampaignDefinition | None, res: RoundResult
         effect += (", adjusted for each customer's own past (CUPED / Lin" + width_phrase(gain) + "); "
                    f"the plain difference in means: {_money(plain['estimate'], currency)} "
                    f"({_money(plain['ci_low'], currency)} to {_money(plain['ci_high'], currency)})")
+    if res.headline and res.headline.get("note"):
+        effect += ". " + html.escape(str(res.headline["note"])).rstrip(".")
     ros = row["return_on_spend"]
     ros = None if ros is None or ros != ros else ros
     who = (f"{html.escape(str(target.get('kind', '')))} {html.escape(str(target.get('value', '')))}" if target
@@ -149,7 +151,7 @@ def _preset_item(definition: CampaignDefinition | None, res: RoundResult) -> str
 
 
 def _arm_items(res: RoundResult, currency: str) -> str:
-    """One line per treatment arm of a multi-arm round: its effect with the Holm interval, and its return."""
+    """One line per treatment arm of a multi-arm round: its effect with the joint interval, and its return."""
     if not isinstance(res.arm_comparisons, list):
         return ""
     # a round with one treatment arm keeps a sentence instead of the tables
@@ -161,14 +163,14 @@ def _arm_items(res: RoundResult, currency: str) -> str:
         ret = returns.get(r["arm"], {})
         ros = ret.get("return_on_spend")
         items.append(f"<li><b>Arm {html.escape(str(r['arm']))}</b> ({int(r['n_arm']):,} treated): "
-                     f"{_money(r['difference'], currency)} per customer over control (Holm-adjusted interval "
-                     f"{_money(r['holm_ci_low'], currency)} to {_money(r['holm_ci_high'], currency)})"
+                     f"{_money(r['difference'], currency)} per customer over control (joint 95 % interval "
+                     f"{_money(r['joint_ci_low'], currency)} to {_money(r['joint_ci_high'], currency)})"
                      + (f", {ros:,.1f}× return on spend" if ros is not None else "") + "</li>")
     between = [r for r in res.arm_comparisons or [] if r.get("metric") == "sales" and r.get("against") != "control"]
     for r in between:
         items.append(f"<li>{html.escape(str(r['arm']))} against {html.escape(str(r['against']))}: "
-                     f"{_money(r['difference'], currency)} per customer (Holm interval {_money(r['holm_ci_low'], currency)}"
-                     f" to {_money(r['holm_ci_high'], currency)})</li>")
+                     f"{_money(r['difference'], currency)} per customer (joint interval {_money(r['joint_ci_low'], currency)}"
+                     f" to {_money(r['joint_ci_high'], currency)})</li>")
     return "".join(items)
 
 
