@@ -20,25 +20,9 @@ try:
 finally:
     sys.path.remove(str(ROOT / "benchmarks"))
 
-#: kinds whose failure lies in reading and sniffing a file (being rewritten in the init reading modules); each
-#: is a strict xfail, so it is noticed the day it passes
-READING = {
-    "huge_line": "cause 1 of issue 38: a column empty in init's sample (the long cell's column) crashes its "
-                 "profiling with 'boolean value of NA is ambiguous'",
-    "header_only": "cause 1 of issue 38: a header-only file's empty columns crash init's profiling ('boolean value "
-                   "of NA is ambiguous')",
-    "xlsx_formulas": "cause 1 of issue 38: formulas without cached values read as an empty column and crash init's "
-                     "profiling ('boolean value of NA is ambiguous')",
-    "crlf_mixed": "cause 4 of issue 38: mixed CRLF/LF line endings: init drafts the file, the reader then cannot "
-                  "tell how it is written",
-}
-
-
-@pytest.mark.parametrize("kind", [pytest.param(k, marks=pytest.mark.xfail(reason=READING[k], strict=True))
-                                  if k in READING else k for k in fuzz.KINDS])
+@pytest.mark.parametrize("kind", fuzz.KINDS)
 def test_each_kind_of_damaged_export_ends_in_one_line_or_the_right_figures(kind, tmp_path):
-    # 40 extra columns: init's time on wide files (cause 6: 300 columns took minutes here) is the init
-    # helper's; the long version tries 2,000
+    # 40 extra columns here; the long version (benchmarks/bench_fuzz.py) tries 2,000
     case = fuzz.make_case(kind, 0, tmp_path, huge_bytes=2_000_000, wide=40)
     outcomes = fuzz.run_case(case, tmp_path)
     problems = [f"{o.command}: {p}" for o in outcomes for p in o.problems]
