@@ -292,6 +292,23 @@ def lines_per_month(transactions) -> pd.Series:
     return df.set_index("month")["lines"].astype("int64").sort_index().rename_axis("month")
 
 
+def _labelled_periods(transactions, periods: Mapping[str, Any], caller: str):
+    """The periods' bounds, the lines at order grain, and those lines labelled ``period`` (lines in none left out).
+
+    Periods may not overlap: a line counts in one only.
+    """
+    if not periods:
+        raise ParameterError(f"{caller} needs at least one period")
+    bounds = {name: parse_period(p, name) for name, p in periods.items()}
+    ordered = sorted(bounds.items(), key=lambda kv: kv[1][0])
+    for (n1, (_, e1)), (n2, (s2, _)) in zip(ordered, ordered[1:]):
+        if s2 < e1:
+            raise ParameterError(f"periods '{n1}' and '{n2}' overlap; a line can count in one only")
+    t = order_grain(transactions, cut_at=[when for bound in bounds.values() for when in bound])
+    label = ibis.cases(*[((t.ts >= s) & (t.ts < e), name) for name, (s, e) in bounds.items()], else_=None)
+    return bounds, t, t.mutate(period=label).filter(lambda x: x.period.notnull())
+
+
 def period_metrics(
     transactions,
     *,
@@ -318,16 +335,7 @@ def period_metrics(
         Indexed by customer_id with columns ``visits_<name>``, ``sales_<name>``
         and ``ticket_<name>`` for each period.
     """
-    if not periods:
-        raise ParameterError("period_metrics needs at least one period")
-    bounds = {name: parse_period(p, name) for name, p in periods.items()}
-    ordered = sorted(bounds.items(), key=lambda kv: kv[1][0])
-    for (n1, (_, e1)), (n2, (s2, _)) in zip(ordered, ordered[1:]):
-        if s2 < e1:
-            raise ParameterError(f"periods '{n1}' and '{n2}' overlap; a line can count in one only")
-    t = order_grain(transactions, cut_at=[when for bound in bounds.values() for when in bound])
-    label = ibis.cases(*[((t.ts >= s) & (t.ts < e), name) for name, (s, e) in bounds.items()], else_=None)
-    t = t.mutate(period=label).filter(lambda x: x.period.notnull())
+    bounds, _grain, t = _labelled_periods(transactions, periods, "period_metrics")
     if customer_ids is not None:
         ids = pd.Index(pd.unique(pd.Series(customer_ids, dtype="string").astype(str)))
         t = t.filter(t.customer_id.isin(list(ids)))
@@ -533,16 +541,7 @@ def customer_period_totals(transactions, *, periods: Mapping[str, Any]) -> pd.Da
         purchase anywhere in the data) and the period's ``start`` and ``end``
         (``[start, end)``), sorted by period and customer.
     """
-    if not periods:
-        raise ParameterError("customer_period_totals needs at least one period")
-    bounds = {name: parse_period(p, name) for name, p in periods.items()}
-    ordered = sorted(bounds.items(), key=lambda kv: kv[1][0])
-    for (n1, (_, e1)), (n2, (s2, _)) in zip(ordered, ordered[1:]):
-        if s2 < e1:
-            raise ParameterError(f"periods '{n1}' and '{n2}' overlap; a line can count in one only")
-    t = order_grain(transactions, cut_at=[when for bound in bounds.values() for when in bound])
-    label = ibis.cases(*[((t.ts >= s) & (t.ts < e), name) for name, (s, e) in bounds.items()], else_=None)
-    tp = t.mutate(period=label).filter(lambda x: x.period.notnull())
+    bounds, t, tp = _labelled_periods(transactions, periods, "customer_period_totals")
     per = tp.group_by(["customer_id", "period"]).aggregate(
         sales=tp.amount.sum(), orders=_visits(tp), items=tp.quantity.sum())
     first = t.group_by("customer_id").aggregate(first_purchase=t.ts.min())
