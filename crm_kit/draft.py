@@ -555,6 +555,8 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
             have += ["order_id"] if "order_id" not in mapping and {"customer_id", "ts"} <= set(mapping) else []
             if "amount" not in mapping and "unit_price" in mapping:
                 have.append("amount")
+            if "amount" not in have:  # no money on a line: a contact list or a member file, not line items
+                have = [c for c in have if c != "order_id"]
         score = len(have) / len(required) + 0.3 * explained
         if role == "customers" and len(mapping) < 3:
             score -= 0.5
@@ -917,7 +919,7 @@ def _pair_orders(tables: list[TableDraft]) -> tuple[TableDraft, TableDraft, str,
     in the orders file (a semi-join in the engine).
     """
     found = []
-    candidates = [t for t in tables if t.role in ("transactions", "products") and t.relation is not None]
+    candidates = [t for t in tables if t.role in ("transactions", "products", "customers") and t.relation is not None]
     for a in candidates:
         for b in candidates:
             if a is b:

@@ -45,7 +45,9 @@ def _lines(n_customers: int = 40, seed: int = 0, months=("2025-01", "2025-02", "
 
 
 def _truth(lines: pd.DataFrame) -> dict:
-    return {"customers": lines["customer"].nunique(), "orders": lines.groupby(["customer", "order"]).ngroups,
+    """Buyers and visits count purchases only (an order of nothing but returns is no visit); sales are net."""
+    bought = lines[lines["amount"] >= 0]
+    return {"customers": bought["customer"].nunique(), "orders": bought.groupby(["customer", "order"]).ngroups,
             "sales": round(float(lines["amount"].sum()), 2)}
 
 
