@@ -55,15 +55,9 @@ XFAIL: dict[str, str] = {
     "youzan": "orders and items become two 'transactions:' keys (the items file, with no customer, wins): 'transactions "
               "has no column customer_id'; 运费 (all zero) mapped as quantity; 订单状态 and 退款金额 unused",
     "shopee": BLANK.format(col="Variation Name"),
-    "square": BLANK.format(col="Modifiers Applied") + "; also: Date and Time in two columns, refunds as rows "
-              "(Event Type Refund) on their own date",
-    "lightspeed": BLANK.format(col="Note") + "; also: Sale / Sale Line / Payment rows of one receipt (only Sale "
-                  "Lines are items), VOIDED sales",
     "toast": BLANK.format(col="Item Description") + "; also: checks without items, Opened Date and Opened Time apart",
     "clover": BLANK.format(col="Note") + "; also: orders without items, 'EDT'/'EST' zone names, Order Payment "
               "State, Refunds Total",
-    "pospal_gbk": "skip_rows counts the two title lines but not the blank line under them (2, not 3): the header is "
-                  "read as a row, 'transactions.ts: 1 value(s) cannot be read as timestamp (e.g. ['销售时间'])'",
     "loyalty_jp": "Shift_JIS (cp932) is not detected (read as latin-1, headers garbled) and data.yaml is written with "
                   "control characters YAML cannot read back: 'data.yaml is not valid YAML: unacceptable character "
                   "#x008e'",
