@@ -647,6 +647,7 @@ def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> No
                 draft.cleaning["cancellation_prefix"] = prefix
                 draft.notes.append(f"cancellation_prefix: {prefix} — {count:,} order ids are '{prefix}' + digits "
                                    f"among {digits:,} plain numbers: cancelled orders")
+    _price_is_line_total(draft)
     negatives = []
     for col in ("quantity", "amount"):
         if m.get(col):
@@ -662,6 +663,38 @@ def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> No
         if zero:
             draft.notes.append(f"{zero:,} lines have a zero amount: counted as purchases with no revenue "
                                "(cleaning.nonpositive_price: drop leaves them out)")
+
+
+def _price_is_line_total(draft: TableDraft) -> bool:
+    """Whether a column mapped as the unit price holds each line's total (price × quantity), decided over all rows.
+
+    On lines of more than one unit, a unit price is the same for a product on every line while price / quantity
+    varies with the quantity; a line total is the other way round. Counted per product in the engine: the column is
+    a line total when price / quantity takes fewer distinct values per product than the price itself.
+    """
+    from .store.read import _number
+
+    m = draft.columns
+    if draft.relation is None or not all(m.get(c) for c in ("unit_price", "quantity", "product_id")) or m.get("amount"):
+        return False
+    rel = draft.relation
+    price, _ = _number(rel[m["unit_price"]], draft.options, [])
+    qty, _ = _number(rel[m["quantity"]], draft.options, [])
+    lines = rel.select(p=rel[m["product_id"]].cast("string"), price=price.round(2), qty=qty)
+    lines = lines.filter(lines.qty.notnull() & (lines.qty > 1) & lines.price.notnull())
+    per = lines.group_by("p").aggregate(n_price=lines.price.nunique(), n_each=(lines.price / lines.qty).round(2).nunique())
+    counts = per.aggregate(price=per.n_price.sum(), each=per.n_each.sum()).execute()
+    if counts.empty or pd.isna(counts["price"].iloc[0]):
+        return False
+    n_price, n_each = int(counts["price"].iloc[0]), int(counts["each"].iloc[0])
+    if n_each >= n_price:
+        return False
+    column = m.pop("unit_price")
+    m["amount"], draft.evidence["amount"] = column, (
+        f"{column} — the line's total: on lines of more than one unit it takes {n_price:,} values per product "
+        f"summed, price / quantity only {n_each:,} (a unit price would be the same for a product)")
+    draft.evidence.pop("unit_price", None)
+    return True
 
 
 def _outcome_table(profiles: dict[str, Profile]) -> dict[str, Any]:
@@ -849,9 +882,9 @@ NOT_PURCHASE_STATUSES = (
     "已作废", "作废",
     "storniert", "erstattet", "rückerstattet", "fehlgeschlagen", "unbezahlt", "abgebrochen", "zahlung ausstehend",
     "annulé", "annulée", "annule", "remboursé", "remboursée", "échoué", "échouée", "impayé", "impayée",
-    "en attente de paiement",
+    "en attente de paiement", "en attente",
     "cancelado", "cancelada", "reembolsado", "reembolsada", "fallido", "fallida", "no pagado", "impago",
-    "pendiente de pago", "anulado", "anulada",
+    "pendiente de pago", "anulado", "anulada", "en espera", "pendiente",
     "キャンセル", "キャンセル済み", "返金済み", "未払い", "未入金", "支払い待ち", "失敗", "取消")
 #: line-type words that mark a return or refund
 RETURN_TYPE_WORDS = ("return", "returns", "returned", "refund", "refunded", "retour", "retoure", "rückgabe",

@@ -207,3 +207,28 @@ def test_check_prints_health_and_what_each_notebook_will_run(tmp_path):
     out = subprocess.run([sys.executable, "-m", "crm_kit", "check", str(bad)], capture_output=True, text=True, cwd=ROOT,
                          check=False)
     assert out.returncode == 2 and "colums" in out.stderr
+
+
+@pytest.mark.parametrize("price_is", ["line total", "unit price"])
+def test_a_price_column_is_read_as_the_line_total_or_the_unit_price_by_its_content(tmp_path, price_is):
+    """'price' beside a quantity: a line total when price / quantity is the product's constant, else a unit price."""
+    rng = np.random.default_rng(5)
+    n = 400
+    unit = {f"P{k:02d}": round(float(p), 2) for k, p in enumerate(rng.choice([3.5, 12.0, 49.9, 7.25], 12))}
+    items = rng.choice(sorted(unit), n)
+    qty = rng.integers(1, 5, n)
+    each = np.array([unit[i] for i in items])
+    lines = pd.DataFrame({"buyer": [f"C{c:03d}" for c in rng.integers(0, 40, n)], "order-id": np.arange(n) + 1000,
+                          "purchase-date": pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(n) * 3, unit="h"),
+                          "sku": items, "quantity": qty,
+                          "price": np.round(each * qty, 2) if price_is == "line total" else each})
+    path = tmp_path / "report.csv"
+    lines.to_csv(path, index=False)
+    spec, _run, _found = _init(tmp_path, path)
+    columns = spec["tables"]["transactions"]["columns"]
+    if price_is == "line total":
+        assert columns.get("amount") == "price" and "unit_price" not in columns
+    else:
+        assert columns.get("unit_price") == "price" and "amount" not in columns
+    sales = float(load_store(str(tmp_path / "init" / "data.yaml")).health().set_index("figure")["value"]["sales (all lines)"])
+    assert round(sales, 2) == round(float((each * qty).sum()), 2)

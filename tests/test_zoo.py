@@ -42,8 +42,6 @@ XFAIL: dict[str, str] = {
                    "'ValueError: Mixed timezones detected' from pandas.to_datetime in draft._layout",
     "woocommerce_es": BLANK.format(col="Cupón(es)") + "; also: refunds as rows of their own (Reembolsado, negative "
                       "Ventas netas), no product ids",
-    "amazon": "init crashes comparing purchase-date with its +00:00 offset to naive times: 'TypeError: Cannot compare "
-              "tz-naive and tz-aware timestamps'",
     "ebay": "the load cannot read the report ('the reader could not tell how eBay-OrdersReport-….csv is written': a "
             "blank line above the header, record-count and seller-id trailer lines); init maps ts to Sales Record "
             "Number (integers read as timestamps), Buyer Name (personal) as description and the summary rows' "
