@@ -65,14 +65,15 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                        "item", "itemid", "itemcode", "itemno", "stockcode", "stock", "article", "articleid",
                        "articleno", "barcode", "upc", "ean", "goodsid", "goodscode", "商品编码", "商品编号",
                        "商品代码", "商品id", "商品", "货号", "条码", "条形码", "sku编码", "品号", "产品编码",
-                       "产品编号", "产品id", "物料编码", "商品条码"),
+                       "产品编号", "产品id", "物料编码", "商品条码", "规格编码", "商家编码", "sku编号"),
         "quantity": ("quantity", "qty", "units", "unit", "count", "pieces", "pcs", "number", "volume", "数量", "销售数量",
-                     "件数", "购买数量", "销量", "数目"),
+                     "件数", "购买数量", "销量", "数目", "商品数量", "宝贝数量"),
         "amount": ("amount", "sales", "salesvalue", "salevalue", "revenue", "total", "linetotal", "lineamount", "value",
                    "net", "netsales", "netamount", "paid", "spend", "totalprice", "subtotal", "turnover", "金额",
                    "实收金额", "销售金额", "实付金额", "成交金额", "消费金额", "实收", "实付", "应收金额", "销售额",
                    "总价", "小计", "合计金额", "折后金额"),
-        "unit_price": ("unit_price", "unitprice", "price", "priceeach", "单价", "售价", "零售价", "价格", "销售单价"),
+        "unit_price": ("unit_price", "unitprice", "price", "priceeach", "单价", "售价", "零售价", "价格", "销售单价",
+                       "商品单价", "商品价格"),
         "promo": ("promo", "promotion", "onpromo", "ispromo", "onpromotion", "discounted", "促销", "是否促销",
                   "促销标志", "特价"),
         "store": ("store", "storeid", "storeno", "shop", "shopid", "branch", "outlet", "country", "门店", "店铺",
@@ -1065,6 +1066,14 @@ def draft_shapes(tables: list[TableDraft]) -> list[TableDraft]:
     types = next(((t, t.columns["line_type"]) for t in [lines, orders] if t is not None and t.columns.get("line_type")),
                  None)
     _return_choices(lines, ids, types)
+    if orders is not None and orders.columns.get("refunded"):
+        c = orders.profile[orders.columns["refunded"]]
+        refunded = c.values - c.zero
+        if refunded > 0:
+            lines.cleaning.setdefault("returns", "net")
+            lines.notes.append(f"returns: net — {refunded:,} order(s) have money refunded "
+                               f"({orders.columns['refunded']}): net sales subtract it on the order's date (drop leaves "
+                               "it out)")
     for t in tables:
         if "return_prefix" in lines.cleaning and t.cleaning.get("cancellation_prefix") and \
                 str(lines.cleaning["return_prefix"]).upper().startswith(str(t.cleaning["cancellation_prefix"]).upper()):

@@ -50,8 +50,6 @@ XFAIL: dict[str, str] = {
     "taobao": BLANK.format(col="买家留言") + "; also: 订单报表 + 宝贝报表 joined by ='…'-wrapped 订单编号, 订单状态, 退款金额",
     "jd": "init takes the xlsx (a row per item, 订单状态, the order's money repeated per row) for a product catalogue: "
           "data.yaml has tables.products only, and the load stops on 'data spec has no tables.transactions'",
-    "youzan": "orders and items become two 'transactions:' keys (the items file, with no customer, wins): 'transactions "
-              "has no column customer_id'; 运费 (all zero) mapped as quantity; 订单状态 and 退款金额 unused",
     "shopee": BLANK.format(col="Variation Name"),
     "toast": BLANK.format(col="Item Description") + "; also: checks without items, Opened Date and Opened Time apart",
     "clover": BLANK.format(col="Note") + "; also: orders without items, 'EDT'/'EST' zone names, Order Payment "
