@@ -380,12 +380,40 @@ def _header_score(table: str, canon: str, header: str) -> float:
     return 0.0
 
 
+#: a header ending in one of these is a person's contact (a customer key at most, never anything else)
+_CONTACT_TAILS = ("email", "emailaddress", "mail", "phone", "phonenumber", "mobile", "telephone", "tel", "手机号",
+                  "手机", "电话", "联系电话", "邮箱")
+#: a header ending in one of these is a person's name or address: never mapped to any column of the kit
+_PERSON_TAILS = ("firstname", "lastname", "fullname", "givenname", "surname", "familyname", "address", "address1",
+                 "address2", "street", "postcode", "zipcode", "postalcode", "birthday", "birthdate", "姓名", "地址",
+                 "收货人", "提货人", "昵称", "名字")
+#: '<role> name' is a person's name (Bill-to Name, Buyer Name, Customer Name, Recipient Name...)
+_PERSON_NAME = re.compile(r"(customer|buyer|billto|billing|shipto|shipping|recipient|receiver|client|contact|member"
+                          r"|kunde|käufer|empfänger|cliente|destinataire|destinatario|acheteur|comprador)name$")
+
+
+def _personal_kind(header: Any) -> str | None:
+    """'contact' (an email or phone: a customer key at most), 'person' (a name, an address: never mapped) or None."""
+    h = _norm(header)
+    if h in {_norm(x) for x in PERSONAL_SYNONYMS if x not in ("name", "email", "mail", "phone", "mobile", "tel",
+                                                             "telephone", "手机", "手机号", "电话", "联系电话", "邮箱")}:
+        return "person"
+    if h.endswith(_PERSON_TAILS) or _PERSON_NAME.search(h):
+        return "person"
+    if h.endswith(_CONTACT_TAILS):
+        return "contact"
+    return None
+
+
 def _map_table(table: str, profiles: dict[str, Profile]) -> tuple[dict, dict, float]:
     """Each canonical column's source column with its evidence, and how much of the table the mapping explains."""
     canon = CANONICAL_COLUMNS[table]
     candidates = []
     for col, (required, kind) in canon.items():
         for h, p in profiles.items():
+            personal = _personal_kind(h)
+            if personal == "person" or (personal == "contact" and col != "customer_id"):
+                continue  # a person's name, address, email or phone is never an order, a product, a label...
             fit = _content_fit(kind, col, p)
             head = _header_score(table, col, h)
             if fit == 0 or (head == 0 and not required):

@@ -232,3 +232,21 @@ def test_a_price_column_is_read_as_the_line_total_or_the_unit_price_by_its_conte
         assert columns.get("unit_price") == "price" and "amount" not in columns
     sales = float(load_store(str(tmp_path / "init" / "data.yaml")).health().set_index("figure")["value"]["sales (all lines)"])
     assert round(sales, 2) == round(float((each * qty).sum()), 2)
+
+
+def test_a_persons_name_or_address_is_never_mapped_and_an_email_only_as_the_customer(tmp_path):
+    """Names, addresses and phones beside an id-like order column: none becomes an id, a label or a store."""
+    rng = np.random.default_rng(7)
+    n = 300
+    first = rng.choice(["Anna", "Ben", "Clara", "David", "Emma"], n)
+    orders = pd.DataFrame({"ID": np.arange(n) + 5000, "Bill-to Name": [f"{f} Doe{k}" for f, k in zip(first, range(n))],
+                           "orderCustomer.firstName": first, "Ship Address": [f"{k} Main Street" for k in range(n)],
+                           "Customer Email": [f"c{k}@example.com" for k in rng.integers(0, 50, n)],
+                           "Phone Number": [f"+1 555 {k:04d}" for k in rng.integers(0, 50, n)],
+                           "Purchase Date": pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(n) * 5, unit="h"),
+                           "Total": rng.gamma(2.0, 30.0, n).round(2)})
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    spec, _run, _found = _init(tmp_path, tmp_path / "orders.csv")
+    columns = spec["tables"]["transactions"]["columns"]
+    assert columns["customer_id"] == "Customer Email" and columns["amount"] == "Total"
+    assert not {"Bill-to Name", "orderCustomer.firstName", "Ship Address", "Phone Number"} & set(columns.values())
