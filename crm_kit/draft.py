@@ -661,6 +661,17 @@ def _common_offset_zone(c: ColumnProfile) -> str:
 def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> None:
     """Order id or a customer's day; how returns are written; zero-value lines (all rows counted)."""
     m = draft.columns
+    if m.get("order_id") and profiles[m["order_id"]].distinct_count == profiles[m["order_id"]].values:
+        # an id on every line once is the line's own; an order-id column whose values repeat holds the orders
+        shared = [(_header_score("transactions", "order_id", h), -p.distinct_count, h) for h, p in profiles.items()
+                  if h not in m.values() and p.values == profiles[m["order_id"]].values and
+                  1 < p.distinct_count < p.values and _personal_kind(h) is None]
+        shared = [x for x in shared if x[0] >= 1.5]
+        if shared:
+            own, order = m["order_id"], max(shared)[2]
+            m["order_id"] = order
+            draft.evidence["order_id"] = (f"{order} — by its header; {profiles[order].distinct_count:,} orders over "
+                                          f"{profiles[order].values:,} lines ({own} is each line's own id)")
     if "order_id" not in m:
         m["order_id"] = None
         draft.evidence["order_id"] = ("none — no column reads as an order or receipt id: a purchase is a customer's day "

@@ -250,3 +250,20 @@ def test_a_persons_name_or_address_is_never_mapped_and_an_email_only_as_the_cust
     columns = spec["tables"]["transactions"]["columns"]
     assert columns["customer_id"] == "Customer Email" and columns["amount"] == "Total"
     assert not {"Bill-to Name", "orderCustomer.firstName", "Ship Address", "Phone Number"} & set(columns.values())
+
+
+def test_month_first_two_digit_years_and_a_lines_own_id_beside_its_orders_id(tmp_path):
+    """'01/13/24' is month first (a second number above 12); 'Transaction ID' unique per line is no order id."""
+    rng = np.random.default_rng(11)
+    n = 240
+    order = np.sort(rng.integers(0, 100, n))
+    day = pd.Timestamp("2024-01-01") + pd.to_timedelta(order * 2, unit="D")
+    lines = pd.DataFrame({"Sale Date": day.strftime("%m/%d/%y"), "Transaction ID": np.arange(n) + 900000,
+                          "Order ID": order + 3000, "Buyer": [f"b{k % 30}" for k in order],
+                          "SKU": [f"S{k}" for k in rng.integers(0, 20, n)], "Item Total": rng.gamma(2.0, 9.0, n).round(2)})
+    lines.to_csv(tmp_path / "items.csv", index=False)
+    spec, _run, _found = _init(tmp_path, tmp_path / "items.csv")
+    t = spec["tables"]["transactions"]
+    assert t["ts_format"] == "%m/%d/%y" and t["columns"]["order_id"] == "Order ID"
+    health = load_store(str(tmp_path / "init" / "data.yaml")).health().set_index("figure")["value"]
+    assert int(health["orders"]) == lines["Order ID"].nunique()

@@ -46,7 +46,6 @@ XFAIL: dict[str, str] = {
             "blank line above the header, record-count and seller-id trailer lines); init maps ts to Sales Record "
             "Number (integers read as timestamps), Buyer Name (personal) as description and the summary rows' "
             "Total Price as amount",
-    "etsy": BLANK.format(col="Coupon Code"),
     "taobao": BLANK.format(col="买家留言") + "; also: 订单报表 + 宝贝报表 joined by ='…'-wrapped 订单编号, 订单状态, 退款金额",
     "jd": "init takes the xlsx (a row per item, 订单状态, the order's money repeated per row) for a product catalogue: "
           "data.yaml has tables.products only, and the load stops on 'data spec has no tables.transactions'",

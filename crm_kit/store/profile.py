@@ -129,6 +129,9 @@ class ColumnProfile:
             return None, self_read, "read as it is"
         fmt = max(told, key=told.get)
         count = told[fmt]
+        twin = fmt.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m")
+        if twin in told and told[twin] == count and fmt.startswith("%d") and self.second_max > 12 >= self.first_max:
+            fmt = twin  # day-month layouts read the same shapes: a second number above 12 says month first
         if "%d" in fmt and fmt.index("%d") < fmt.index("%m"):
             note = f"day first (a first number up to {self.first_max}, above 12)" if self.first_max > 12 else \
                 "AMBIGUOUS: no value has a number above 12 in the first or second place, so day-first and " \
