@@ -85,7 +85,8 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "status": ("status", "orderstatus", "financialstatus", "paymentstatus", "orderstate",
                    "transactionstatus", "fulfillmentstatus", "订单状态", "交易状态", "状态", "支付状态", "付款状态",
                    "bestellstatus", "zahlungsstatus", "statut", "statutdelacommande", "estado", "estadodelpedido",
-                   "ステータス", "注文ステータス", "注文状況"),
+                   "ステータス", "注文ステータス", "注文状況", "paymentstate", "transactionstatemachinestate",
+                   "transactionsstatemachinestatetechnicalname"),
         "line_type": ("line_type", "linetype", "type", "transactiontype", "txntype", "eventtype", "event", "kind",
                       "movementtype", "doctype", "documenttype", "交易类型", "类型", "单据类型", "业务类型",
                       "buchungsart", "belegart", "typedetransaction", "tipo", "tipodetransaccion", "取引種別", "種別"),
@@ -666,7 +667,7 @@ def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> No
         shared = [(_header_score("transactions", "order_id", h), -p.distinct_count, h) for h, p in profiles.items()
                   if h not in m.values() and p.values == profiles[m["order_id"]].values and
                   1 < p.distinct_count < p.values and _personal_kind(h) is None]
-        shared = [x for x in shared if x[0] >= 1.5]
+        shared = [x for x in shared if x[0] >= 3.0 and -x[1] * 20 >= profiles[m["order_id"]].values]
         if shared:
             own, order = m["order_id"], max(shared)[2]
             m["order_id"] = order
@@ -917,7 +918,7 @@ PURCHASE_STATUSES = (
 NOT_PURCHASE_STATUSES = (
     "cancelled", "canceled", "refunded", "voided", "void", "failed", "unpaid", "pending", "pending payment",
     "pending_payment", "awaiting payment", "abandoned", "declined", "expired", "returned", "chargeback", "rejected",
-    "draft", "on-hold", "on hold", "trash", "deleted",
+    "draft", "on-hold", "on hold", "trash", "deleted", "open",
     "已取消", "交易关闭", "已关闭", "待付款", "未付款", "待支付", "已退款", "退款成功", "退款完成", "已失效", "支付失败",
     "已作废", "作废",
     "storniert", "erstattet", "rückerstattet", "fehlgeschlagen", "unbezahlt", "abgebrochen", "zahlung ausstehend",

@@ -38,8 +38,6 @@ XFAIL: dict[str, str] = {
     "prestashop_fr": "orders without products: init leaves product_id, quantity and amount UNDECIDED ('41,33 €' with a "
                      "decimal comma and no-break space not read as money) and finds no order id in 'ID'; the load stops "
                      "on 'no column product_id'; États (Annulé/Remboursé) unused",
-    "shopware_de": "init crashes on ISO timestamps with two UTC offsets (+01:00 in winter, +02:00 in summer): "
-                   "'ValueError: Mixed timezones detected' from pandas.to_datetime in draft._layout",
     "woocommerce_es": BLANK.format(col="Cupón(es)") + "; also: refunds as rows of their own (Reembolsado, negative "
                       "Ventas netas), no product ids",
     "ebay": "the load cannot read the report ('the reader could not tell how eBay-OrdersReport-….csv is written': a "
