@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from crm_kit import load_store
+from crm_kit.discovery import growth_kpis
 from crm_kit.draft import draft, write_draft
 from conftest import ROOT, shared_file
 
@@ -267,3 +268,22 @@ def test_month_first_two_digit_years_and_a_lines_own_id_beside_its_orders_id(tmp
     assert t["ts_format"] == "%m/%d/%y" and t["columns"]["order_id"] == "Order ID"
     health = load_store(str(tmp_path / "init" / "data.yaml")).health().set_index("figure")["value"]
     assert int(health["orders"]) == lines["Order ID"].nunique()
+
+
+@pytest.mark.parametrize("layout", ["%b %d, %Y %I:%M:%S %p", "%b-%d-%y"])
+def test_dates_with_the_months_name_first(tmp_path, layout):
+    """'Mar 15, 2024 10:22:11 AM' and 'Mar-15-24' are read with the month's name (every month, both halves of the day)."""
+    rng = np.random.default_rng(3)
+    n = 200
+    ts = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 180 * 24 * 60, n), unit="min")
+    if "%H" not in layout and "%I" not in layout:
+        ts = ts.normalize()
+    lines = pd.DataFrame({"Purchase Date": ts.strftime(layout), "Order ID": np.arange(n) + 7000,
+                          "Customer ID": [f"c{k}" for k in rng.integers(0, 40, n)], "Total": rng.gamma(2.0, 9.0, n).round(2)})
+    lines.to_csv(tmp_path / "orders.csv", index=False)
+    spec, _run, _found = _init(tmp_path, tmp_path / "orders.csv")
+    assert spec["tables"]["transactions"]["ts_format"] == layout
+    store = load_store(str(tmp_path / "init" / "data.yaml"))
+    months = growth_kpis(store).set_index("month")["orders"]
+    truth = lines.groupby(ts.to_period("M"))["Order ID"].nunique()
+    assert months.tolist() == truth.tolist()

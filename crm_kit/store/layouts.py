@@ -54,6 +54,8 @@ def number_locales(digits: str) -> set[tuple[str, str]]:
 _DATE_YMD = re.compile(r"^(9999)([-/.])(9{1,2})\2(9{1,2})")
 _DATE_CN = re.compile(r"^9999年9{1,2}月9{1,2}日")
 _DATE_XXY = re.compile(r"^(9{1,2})([-/.])(9{1,2})\2(9999|99)(?![9])")
+#: a month's name first: 'Mar 15, 2024', 'Mar-15-24', 'Sep 3 2024' (English abbreviations, as the reader's %b reads)
+_DATE_MON = re.compile(r"^a([ -])(9{1,2})(,?)\1(9999|99)(?![9])")
 _TIME = re.compile(r"^(?:[ a]|, ?)(9{1,2}):(99)(?::(99)(\.9+)?)?( a(?=$| ))?")
 _OFFSET = re.compile(r"^ ?(?:a|[+-]99:?99|[+-]99)$")
 
@@ -72,9 +74,14 @@ def date_format(shape: str, order: str = "dmy") -> tuple[str | None, str]:
     if shape == "99999999":
         return "%Y%m%d", "self"
     m = _DATE_CN.match(shape)
+    mon = _DATE_MON.match(shape)
     if m:
         rest = shape[m.end():]
         fmt = "%Y年%m月%d日"
+    elif mon:
+        sep = mon.group(1)
+        fmt = f"%b{sep}%d{mon.group(3)}{sep}" + ("%Y" if len(mon.group(4)) == 4 else "%y")
+        rest = shape[mon.end():]
     else:
         m = _DATE_YMD.match(shape) or _DATE_XXY.match(shape)
         if not m:

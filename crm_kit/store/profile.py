@@ -132,7 +132,7 @@ class ColumnProfile:
         twin = fmt.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m")
         if twin in told and told[twin] == count and fmt.startswith("%d") and self.second_max > 12 >= self.first_max:
             fmt = twin  # day-month layouts read the same shapes: a second number above 12 says month first
-        if "%d" in fmt and fmt.index("%d") < fmt.index("%m"):
+        if "%d" in fmt and "%m" in fmt and fmt.index("%d") < fmt.index("%m"):
             note = f"day first (a first number up to {self.first_max}, above 12)" if self.first_max > 12 else \
                 "AMBIGUOUS: no value has a number above 12 in the first or second place, so day-first and " \
                 "month-first both read it"
@@ -306,7 +306,7 @@ def _add_shape(p: ColumnProfile, shape: str, n: int, d: int, lo: str, hi: str, f
             p.offsets = max(p.offsets, offsets or 1)
         if fmt.startswith(("%d", "%m")):
             p.first_max, p.second_max = max(p.first_max, int(f1 or 0)), max(p.second_max, int(f2 or 0))
-        if fmt.startswith("%Y") or "%Y%m%d" == fmt:
+        if fmt.startswith(("%Y", "%b")) or "%Y%m%d" == fmt:
             break  # a year-first layout is the same whatever the order
 
 
