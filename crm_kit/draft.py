@@ -54,7 +54,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "order_id": ("order_id", "orderid", "order", "orderno", "ordernumber", "invoice", "invoiceno", "invoicenumber",
                      "invoiceid", "receipt", "receiptno", "receiptnumber", "receiptid", "basketid", "basket",
                      "transactionid", "transaction", "transid", "txnid", "ticket", "ticketno", "bill", "billno",
-                     "docno", "订单号", "订单编号", "订单id", "订单", "单号", "小票号", "小票", "流水号", "交易号",
+                     "docno", "id", "订单号", "订单编号", "订单id", "订单", "单号", "小票号", "小票", "流水号", "交易号",
                      "交易编号", "交易流水号", "发票号", "销售单号", "单据号", "单据编号", "收银单号"),
         "ts": ("ts", "timestamp", "date", "datetime", "time", "invoicedate", "orderdate", "ordertime",
                "transactiontimestamp", "transactiondate", "transactiontime", "saledate", "salesdate", "saletime",
@@ -84,7 +84,8 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         # shop platforms' order fields (issue 37): the status decides purchases, the line type marks returns
         "status": ("status", "orderstatus", "financialstatus", "paymentstatus", "orderstate",
                    "transactionstatus", "fulfillmentstatus", "订单状态", "交易状态", "状态", "支付状态", "付款状态",
-                   "bestellstatus", "zahlungsstatus", "statut", "statutdelacommande", "estado", "estadodelpedido",
+                   "bestellstatus", "zahlungsstatus", "statut", "statutdelacommande", "état", "etat", "étatdelacommande",
+                   "estado", "estadodelpedido",
                    "ステータス", "注文ステータス", "注文状況", "paymentstate", "transactionstatemachinestate",
                    "transactionsstatemachinestatetechnicalname"),
         "line_type": ("line_type", "linetype", "type", "transactiontype", "txntype", "eventtype", "event", "kind",
@@ -912,6 +913,7 @@ PURCHASE_STATUSES = (
     "已完成", "交易成功", "已付款", "已支付", "已发货", "已签收", "已收货", "待发货", "待收货", "交易完成", "已成交",
     "bezahlt", "abgeschlossen", "versandt", "versendet", "geliefert", "zugestellt", "erledigt", "in bearbeitung",
     "payé", "payée", "paye", "terminé", "terminée", "expédié", "expédiée", "livré", "livrée", "en cours",
+    "paiement accepté", "paiement effectué", "en cours de préparation", "en cours de livraison",
     "pagado", "pagada", "completado", "completada", "enviado", "enviada", "entregado", "entregada", "procesando",
     "支払済み", "支払い済み", "入金済み", "完了", "取引完了", "発送済み", "出荷済み", "配達済み", "配送済み")
 #: status words that mean no purchase (cancelled, refunded, voided, failed, unpaid...)
@@ -923,7 +925,8 @@ NOT_PURCHASE_STATUSES = (
     "已作废", "作废",
     "storniert", "erstattet", "rückerstattet", "fehlgeschlagen", "unbezahlt", "abgebrochen", "zahlung ausstehend",
     "annulé", "annulée", "annule", "remboursé", "remboursée", "échoué", "échouée", "impayé", "impayée",
-    "en attente de paiement", "en attente",
+    "en attente de paiement", "en attente", "en attente de paiement par chèque", "en attente de virement bancaire",
+    "en attente de paiement à la livraison", "erreur de paiement",
     "cancelado", "cancelada", "reembolsado", "reembolsada", "fallido", "fallida", "no pagado", "impago",
     "pendiente de pago", "anulado", "anulada", "en espera", "pendiente",
     "キャンセル", "キャンセル済み", "返金済み", "未払い", "未入金", "支払い待ち", "失敗", "取消")

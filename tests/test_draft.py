@@ -287,3 +287,22 @@ def test_dates_with_the_months_name_first(tmp_path, layout):
     months = growth_kpis(store).set_index("month")["orders"]
     truth = lines.groupby(ts.to_period("M"))["Order ID"].nunique()
     assert months.tolist() == truth.tolist()
+
+
+def test_money_with_a_decimal_comma_and_a_no_break_space_before_the_sign(tmp_path):
+    """'1 234,50\u00a0€' (French: no-break spaces as thousands and before the sign), with an 'État' status column."""
+    rng = np.random.default_rng(9)
+    n = 150
+    total = rng.gamma(2.0, 600.0, n).round(2)
+    etat = rng.choice(["Livré", "Paiement accepté", "Annulé"], n, p=[0.6, 0.3, 0.1])
+    orders = pd.DataFrame({"ID": np.arange(n) + 1, "Client": [f"k{k}" for k in rng.integers(0, 30, n)],
+                           "Total": [f"{v:,.2f}".replace(",", "\u00a0").replace(".", ",") + "\u00a0€" for v in total],
+                           "État": etat, "Date": (pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n) * 9, unit="h"))
+                           .strftime("%d/%m/%Y %H:%M:%S")})
+    orders.to_csv(tmp_path / "orders.csv", index=False, sep=";")
+    spec, _run, found = _init(tmp_path, tmp_path / "orders.csv")
+    t = spec["tables"]["transactions"]
+    assert t["columns"]["amount"] == "Total" and t["columns"]["status"] == "État" and t["columns"]["order_id"] == "ID"
+    assert spec["cleaning"]["statuses"] == {"purchase": ["livré", "paiement accepté"], "not_purchase": ["annulé"]}
+    health = load_store(str(tmp_path / "init" / "data.yaml")).health().set_index("figure")["value"]
+    assert round(float(health["sales (all lines)"]), 2) == round(float(total[etat != "Annulé"].sum()), 2)

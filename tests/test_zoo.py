@@ -32,12 +32,9 @@ BLANK = ("init crashes on a column that is blank in every sampled row ({col}): d
 XFAIL: dict[str, str] = {
     "shopify": BLANK.format(col="Discount Code") + "; the export also needs: order fields on the first line only, "
                "+0800 offsets, Financial Status (voided/pending/refunded) as statuses, Refunded Amount",
-    "magento": "one row per order read as lines: no order id chosen ('ID' is no order-id header), so a purchase is a "
-               "customer-day; 'Closed' (Magento: refunded by credit memo) is drafted as a purchase; Total Refunded "
-               "unused (a refunded column is only read on tables.orders): buyers and visits off by 1-2 a month",
-    "prestashop_fr": "orders without products: init leaves product_id, quantity and amount UNDECIDED ('41,33 €' with a "
-                     "decimal comma and no-break space not read as money) and finds no order id in 'ID'; the load stops "
-                     "on 'no column product_id'; États (Annulé/Remboursé) unused",
+    "magento": "one row per order read as lines: 'Closed' (Magento: refunded by credit memo) is drafted as a "
+               "purchase, and Total Refunded is unused (a refunded column is only read on tables.orders): buyers and "
+               "visits above the truth by 1-4 a month, net above it",
     "woocommerce_es": BLANK.format(col="Cupón(es)") + "; also: refunds as rows of their own (Reembolsado, negative "
                       "Ventas netas), no product ids",
     "ebay": "the load cannot read the report ('the reader could not tell how eBay-OrdersReport-….csv is written': a "

@@ -23,7 +23,8 @@ CURRENCY_CODES = ("US$", "HK$", "NT$", "R$", "S$", "A$", "C$", "RMB", "CNY", "US
                   "kr", "Ft", "Fr", "Rs", "元", "円", "圆")
 _CUR = "|".join(re.escape(c) for c in sorted(CURRENCY_CODES, key=len, reverse=True)) + f"|[{CURRENCY_SIGNS}]"
 #: a sign or code at either edge of a money text (group 1 keeps a minus written before the sign: -€12 → -12)
-MONEY_EDGE = rf"^([+-]?)\s*(?:{_CUR})\.?\s*|\s*(?:{_CUR})\.?\s*$"
+_SP = "[\\s\u00a0\u202f]*"  # any space, the no-break and narrow no-break ones too (RE2's \s is ASCII only)
+MONEY_EDGE = rf"^([+-]?){_SP}(?:{_CUR})\.?{_SP}|{_SP}(?:{_CUR})\.?{_SP}$"
 #: a minus written after the number (12.50-, as SAP and some tills write it): moved to the front
 TRAILING_MINUS = "^([0-9][0-9.,' \u00a0\u202f]*)-$"
 #: thousands separators of the world's locales (none, comma, dot, space, no-break and narrow spaces, apostrophe)

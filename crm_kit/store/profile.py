@@ -40,8 +40,8 @@ _NULLS = {"", "null", "none", "nil", "n/a", "na", "nan", "#n/a", "-", "--", "?",
 _FLAGS = {"0", "1", "true", "false", "t", "f", "yes", "no", "y", "n", "是", "否", "1.0", "0.0"}
 _CODES = {c for c in CURRENCY_CODES if c.isascii() and c.isalpha()}
 #: a number's shape: sign, currency before, sign, digits with separators, sign, currency after, sign
-_NUMBER = re.compile(rf"^(?P<s1>[-+]?) ?(?P<c1>[{CURRENCY_SIGNS}]|a?\$|a|元|円)?\.? ?(?P<s2>[-+]?) ?"
-                     r"(?P<num>9(?:[9.,' \u00a0\u202f]*9)?)(?P<s3>-?) ?"
+_NUMBER = re.compile(rf"^(?P<s1>[-+]?) ?(?P<c1>[{CURRENCY_SIGNS}]|a?\$|a|元|円)?\.?[ \u00a0\u202f]?(?P<s2>[-+]?) ?"
+                     r"(?P<num>9(?:[9.,' \u00a0\u202f]*9)?)(?P<s3>-?)[ \u00a0\u202f]?"
                      rf"(?P<c2>[{CURRENCY_SIGNS}]|a|元|円|圆)?\.?(?P<s4>-?)$")
 #: the reader's number layouts, most preferred first when several read every value
 _LOCALE_ORDER = [("", "."), (",", "."), ("", ","), (".", ","), (" ", ","), ("\u00a0", ","), ("\u202f", ","),
