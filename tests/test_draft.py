@@ -300,7 +300,7 @@ def test_money_with_a_decimal_comma_and_a_no_break_space_before_the_sign(tmp_pat
                            "État": etat, "Date": (pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n) * 9, unit="h"))
                            .strftime("%d/%m/%Y %H:%M:%S")})
     orders.to_csv(tmp_path / "orders.csv", index=False, sep=";")
-    spec, _run, found = _init(tmp_path, tmp_path / "orders.csv")
+    spec, _run, _found = _init(tmp_path, tmp_path / "orders.csv")
     t = spec["tables"]["transactions"]
     assert t["columns"]["amount"] == "Total" and t["columns"]["status"] == "État" and t["columns"]["order_id"] == "ID"
     assert spec["cleaning"]["statuses"] == {"purchase": ["livré", "paiement accepté"], "not_purchase": ["annulé"]}
