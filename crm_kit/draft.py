@@ -50,11 +50,12 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                         "cardno", "cardnumber", "householdid", "household", "client", "clientid", "buyer", "buyerid",
                         "userid", "user", "vip", "vipno", "account", "accountid", "会员号", "会员卡号", "会员编号",
                         "会员id", "会员", "会员卡", "客户号", "客户编号", "客户id", "客户", "顾客", "顾客编号",
-                        "顾客id", "卡号", "用户id", "用户", "用户编号", "买家", "买家id", "买家编号"),
+                        "顾客id", "卡号", "用户id", "用户", "用户编号", "买家", "买家会员名", "会员名", "买家账号", "买家id",
+                        "买家编号"),
         "order_id": ("order_id", "orderid", "order", "orderno", "ordernumber", "invoice", "invoiceno", "invoicenumber",
                      "invoiceid", "receipt", "receiptno", "receiptnumber", "receiptid", "basketid", "basket",
                      "transactionid", "transaction", "transid", "txnid", "ticket", "ticketno", "bill", "billno",
-                     "docno", "订单号", "订单编号", "订单id", "订单", "单号", "小票号", "小票", "流水号", "交易号",
+                     "docno", "id", "订单号", "订单编号", "订单id", "订单", "单号", "小票号", "小票", "流水号", "交易号",
                      "交易编号", "交易流水号", "发票号", "销售单号", "单据号", "单据编号", "收银单号"),
         "ts": ("ts", "timestamp", "date", "datetime", "time", "invoicedate", "orderdate", "ordertime",
                "transactiontimestamp", "transactiondate", "transactiontime", "saledate", "salesdate", "saletime",
@@ -65,14 +66,15 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                        "item", "itemid", "itemcode", "itemno", "stockcode", "stock", "article", "articleid",
                        "articleno", "barcode", "upc", "ean", "goodsid", "goodscode", "商品编码", "商品编号",
                        "商品代码", "商品id", "商品", "货号", "条码", "条形码", "sku编码", "品号", "产品编码",
-                       "产品编号", "产品id", "物料编码", "商品条码"),
+                       "产品编号", "产品id", "物料编码", "商品条码", "规格编码", "商家编码", "sku编号"),
         "quantity": ("quantity", "qty", "units", "unit", "count", "pieces", "pcs", "number", "volume", "数量", "销售数量",
                      "件数", "购买数量", "销量", "数目", "商品数量", "宝贝数量", "购买件数"),
         "amount": ("amount", "sales", "salesvalue", "salevalue", "revenue", "total", "linetotal", "lineamount", "value",
                    "net", "netsales", "netamount", "paid", "spend", "totalprice", "subtotal", "turnover", "金额",
                    "实收金额", "销售金额", "实付金额", "成交金额", "消费金额", "实收", "实付", "应收金额", "销售额",
                    "总价", "小计", "合计金额", "折后金额"),
-        "unit_price": ("unit_price", "unitprice", "price", "priceeach", "单价", "售价", "零售价", "价格", "销售单价"),
+        "unit_price": ("unit_price", "unitprice", "price", "priceeach", "单价", "售价", "零售价", "价格", "销售单价",
+                       "商品单价", "商品价格"),
         "promo": ("promo", "promotion", "onpromo", "ispromo", "onpromotion", "discounted", "促销", "是否促销",
                   "促销标志", "特价"),
         "store": ("store", "storeid", "storeno", "shop", "shopid", "branch", "outlet", "country", "门店", "店铺",
@@ -83,8 +85,10 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         # shop platforms' order fields (issue 37): the status decides purchases, the line type marks returns
         "status": ("status", "orderstatus", "financialstatus", "paymentstatus", "orderstate",
                    "transactionstatus", "fulfillmentstatus", "订单状态", "交易状态", "状态", "支付状态", "付款状态",
-                   "bestellstatus", "zahlungsstatus", "statut", "statutdelacommande", "estado", "estadodelpedido",
-                   "ステータス", "注文ステータス", "注文状況"),
+                   "bestellstatus", "zahlungsstatus", "statut", "statutdelacommande", "état", "etat", "étatdelacommande",
+                   "estado", "estadodelpedido",
+                   "ステータス", "注文ステータス", "注文状況", "paymentstate", "transactionstatemachinestate",
+                   "transactionsstatemachinestatetechnicalname"),
         "line_type": ("line_type", "linetype", "type", "transactiontype", "txntype", "eventtype", "event", "kind",
                       "movementtype", "doctype", "documenttype", "交易类型", "类型", "单据类型", "业务类型",
                       "buchungsart", "belegart", "typedetransaction", "tipo", "tipodetransaccion", "取引種別", "種別"),
@@ -397,12 +401,40 @@ def _header_score(table: str, canon: str, header: str) -> float:
     return 0.0
 
 
+#: a header ending in one of these is a person's contact (a customer key at most, never anything else)
+_CONTACT_TAILS = ("email", "emailaddress", "mail", "phone", "phonenumber", "mobile", "telephone", "tel", "手机号",
+                  "手机", "电话", "联系电话", "邮箱")
+#: a header ending in one of these is a person's name or address: never mapped to any column of the kit
+_PERSON_TAILS = ("firstname", "lastname", "fullname", "givenname", "surname", "familyname", "address", "address1",
+                 "address2", "street", "postcode", "zipcode", "postalcode", "birthday", "birthdate", "姓名", "地址",
+                 "收货人", "提货人", "昵称", "名字")
+#: '<role> name' is a person's name (Bill-to Name, Buyer Name, Customer Name, Recipient Name...)
+_PERSON_NAME = re.compile(r"(customer|buyer|billto|billing|shipto|shipping|recipient|receiver|client|contact|member"
+                          r"|kunde|käufer|empfänger|cliente|destinataire|destinatario|acheteur|comprador)name$")
+
+
+def _personal_kind(header: Any) -> str | None:
+    """'contact' (an email or phone: a customer key at most), 'person' (a name, an address: never mapped) or None."""
+    h = _norm(header)
+    if h in {_norm(x) for x in PERSONAL_SYNONYMS if x not in ("name", "email", "mail", "phone", "mobile", "tel",
+                                                             "telephone", "手机", "手机号", "电话", "联系电话", "邮箱")}:
+        return "person"
+    if h.endswith(_PERSON_TAILS) or _PERSON_NAME.search(h):
+        return "person"
+    if h.endswith(_CONTACT_TAILS):
+        return "contact"
+    return None
+
+
 def _map_table(table: str, profiles: dict[str, Profile]) -> tuple[dict, dict, float]:
     """Each canonical column's source column with its evidence, and how much of the table the mapping explains."""
     canon = CANONICAL_COLUMNS[table]
     candidates = []
     for col, (required, kind) in canon.items():
         for h, p in profiles.items():
+            personal = _personal_kind(h)
+            if personal == "person" or (personal == "contact" and col != "customer_id"):
+                continue  # a person's name, address, email or phone is never an order, a product, a label...
             fit = _content_fit(kind, col, p)
             head = _header_score(table, col, h)
             if fit == 0 or (head == 0 and not required):
@@ -654,6 +686,17 @@ def _common_offset_zone(c: ColumnProfile) -> str:
 def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> None:
     """Order id or a customer's day; how returns are written; zero-value lines (all rows counted)."""
     m = draft.columns
+    if m.get("order_id") and profiles[m["order_id"]].distinct_count == profiles[m["order_id"]].values:
+        # an id on every line once is the line's own; an order-id column whose values repeat holds the orders
+        shared = [(_header_score("transactions", "order_id", h), -p.distinct_count, h) for h, p in profiles.items()
+                  if h not in m.values() and p.values == profiles[m["order_id"]].values and
+                  1 < p.distinct_count < p.values and _personal_kind(h) is None]
+        shared = [x for x in shared if x[0] >= 3.0 and -x[1] * 20 >= profiles[m["order_id"]].values]
+        if shared:
+            own, order = m["order_id"], max(shared)[2]
+            m["order_id"] = order
+            draft.evidence["order_id"] = (f"{order} — by its header; {profiles[order].distinct_count:,} orders over "
+                                          f"{profiles[order].values:,} lines ({own} is each line's own id)")
     if "order_id" not in m:
         m["order_id"] = None
         draft.evidence["order_id"] = ("none — no column reads as an order or receipt id: a purchase is a customer's day "
@@ -669,6 +712,7 @@ def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> No
                 draft.cleaning["cancellation_prefix"] = prefix
                 draft.notes.append(f"cancellation_prefix: {prefix} — {count:,} order ids are '{prefix}' + digits "
                                    f"among {digits:,} plain numbers: cancelled orders")
+    _price_is_line_total(draft)
     negatives = []
     for col in ("quantity", "amount"):
         if m.get(col):
@@ -684,6 +728,38 @@ def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> No
         if zero:
             draft.notes.append(f"{zero:,} lines have a zero amount: counted as purchases with no revenue "
                                "(cleaning.nonpositive_price: drop leaves them out)")
+
+
+def _price_is_line_total(draft: TableDraft) -> bool:
+    """Whether a column mapped as the unit price holds each line's total (price × quantity), decided over all rows.
+
+    On lines of more than one unit, a unit price is the same for a product on every line while price / quantity
+    varies with the quantity; a line total is the other way round. Counted per product in the engine: the column is
+    a line total when price / quantity takes fewer distinct values per product than the price itself.
+    """
+    from .store.read import _number
+
+    m = draft.columns
+    if draft.relation is None or not all(m.get(c) for c in ("unit_price", "quantity", "product_id")) or m.get("amount"):
+        return False
+    rel = draft.relation
+    price, _ = _number(rel[m["unit_price"]], draft.options, [])
+    qty, _ = _number(rel[m["quantity"]], draft.options, [])
+    lines = rel.select(p=rel[m["product_id"]].cast("string"), price=price.round(2), qty=qty)
+    lines = lines.filter(lines.qty.notnull() & (lines.qty > 1) & lines.price.notnull())
+    per = lines.group_by("p").aggregate(n_price=lines.price.nunique(), n_each=(lines.price / lines.qty).round(2).nunique())
+    counts = per.aggregate(price=per.n_price.sum(), each=per.n_each.sum()).execute()
+    if counts.empty or pd.isna(counts["price"].iloc[0]):
+        return False
+    n_price, n_each = int(counts["price"].iloc[0]), int(counts["each"].iloc[0])
+    if n_each >= n_price:
+        return False
+    column = m.pop("unit_price")
+    m["amount"], draft.evidence["amount"] = column, (
+        f"{column} — the line's total: on lines of more than one unit it takes {n_price:,} values per product "
+        f"summed, price / quantity only {n_each:,} (a unit price would be the same for a product)")
+    draft.evidence.pop("unit_price", None)
+    return True
 
 
 def _outcome_table(profiles: dict[str, Profile]) -> dict[str, Any]:
@@ -858,22 +934,25 @@ PURCHASE_STATUSES = (
     "processing", "success", "succeeded", "successful", "settled", "closed", "done", "captured", "authorized",
     "partially refunded", "partially_refunded", "ready for pickup", "picked up", "in transit",
     "已完成", "交易成功", "已付款", "已支付", "已发货", "已签收", "已收货", "待发货", "待收货", "交易完成", "已成交",
+    "卖家已发货", "买家已付款", "等待卖家发货", "等待买家确认收货",
     "bezahlt", "abgeschlossen", "versandt", "versendet", "geliefert", "zugestellt", "erledigt", "in bearbeitung",
     "payé", "payée", "paye", "terminé", "terminée", "expédié", "expédiée", "livré", "livrée", "en cours",
+    "paiement accepté", "paiement effectué", "en cours de préparation", "en cours de livraison",
     "pagado", "pagada", "completado", "completada", "enviado", "enviada", "entregado", "entregada", "procesando",
     "支払済み", "支払い済み", "入金済み", "完了", "取引完了", "発送済み", "出荷済み", "配達済み", "配送済み")
 #: status words that mean no purchase (cancelled, refunded, voided, failed, unpaid...)
 NOT_PURCHASE_STATUSES = (
     "cancelled", "canceled", "refunded", "voided", "void", "failed", "unpaid", "pending", "pending payment",
     "pending_payment", "awaiting payment", "abandoned", "declined", "expired", "returned", "chargeback", "rejected",
-    "draft", "on-hold", "on hold", "trash", "deleted",
+    "draft", "on-hold", "on hold", "trash", "deleted", "open",
     "已取消", "交易关闭", "已关闭", "待付款", "未付款", "待支付", "已退款", "退款成功", "退款完成", "已失效", "支付失败",
-    "已作废", "作废",
+    "已作废", "作废", "等待买家付款", "等待付款", "待买家付款",
     "storniert", "erstattet", "rückerstattet", "fehlgeschlagen", "unbezahlt", "abgebrochen", "zahlung ausstehend",
     "annulé", "annulée", "annule", "remboursé", "remboursée", "échoué", "échouée", "impayé", "impayée",
-    "en attente de paiement",
+    "en attente de paiement", "en attente", "en attente de paiement par chèque", "en attente de virement bancaire",
+    "en attente de paiement à la livraison", "erreur de paiement",
     "cancelado", "cancelada", "reembolsado", "reembolsada", "fallido", "fallida", "no pagado", "impago",
-    "pendiente de pago", "anulado", "anulada",
+    "pendiente de pago", "anulado", "anulada", "en espera", "pendiente",
     "キャンセル", "キャンセル済み", "返金済み", "未払い", "未入金", "支払い待ち", "失敗", "取消")
 #: line-type words that mark a return or refund
 RETURN_TYPE_WORDS = ("return", "returns", "returned", "refund", "refunded", "retour", "retoure", "rückgabe",
@@ -1054,6 +1133,14 @@ def draft_shapes(tables: list[TableDraft]) -> list[TableDraft]:
     types = next(((t, t.columns["line_type"]) for t in [lines, orders] if t is not None and t.columns.get("line_type")),
                  None)
     _return_choices(lines, ids, types)
+    if orders is not None and orders.columns.get("refunded"):
+        c = orders.profile[orders.columns["refunded"]]
+        refunded = c.values - c.zero
+        if refunded > 0:
+            lines.cleaning.setdefault("returns", "net")
+            lines.notes.append(f"returns: net — {refunded:,} order(s) have money refunded "
+                               f"({orders.columns['refunded']}): net sales subtract it on the order's date (drop leaves "
+                               "it out)")
     for t in tables:
         if "return_prefix" in lines.cleaning and t.cleaning.get("cancellation_prefix") and \
                 str(lines.cleaning["return_prefix"]).upper().startswith(str(t.cleaning["cancellation_prefix"]).upper()):

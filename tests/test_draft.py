@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from crm_kit import load_store
+from crm_kit.discovery import growth_kpis
 from crm_kit.draft import draft, write_draft
 from conftest import ROOT, shared_file
 
@@ -207,3 +208,101 @@ def test_check_prints_health_and_what_each_notebook_will_run(tmp_path):
     out = subprocess.run([sys.executable, "-m", "crm_kit", "check", str(bad)], capture_output=True, text=True, cwd=ROOT,
                          check=False)
     assert out.returncode == 2 and "colums" in out.stderr
+
+
+@pytest.mark.parametrize("price_is", ["line total", "unit price"])
+def test_a_price_column_is_read_as_the_line_total_or_the_unit_price_by_its_content(tmp_path, price_is):
+    """'price' beside a quantity: a line total when price / quantity is the product's constant, else a unit price."""
+    rng = np.random.default_rng(5)
+    n = 400
+    unit = {f"P{k:02d}": round(float(p), 2) for k, p in enumerate(rng.choice([3.5, 12.0, 49.9, 7.25], 12))}
+    items = rng.choice(sorted(unit), n)
+    qty = rng.integers(1, 5, n)
+    each = np.array([unit[i] for i in items])
+    lines = pd.DataFrame({"buyer": [f"C{c:03d}" for c in rng.integers(0, 40, n)], "order-id": np.arange(n) + 1000,
+                          "purchase-date": pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(n) * 3, unit="h"),
+                          "sku": items, "quantity": qty,
+                          "price": np.round(each * qty, 2) if price_is == "line total" else each})
+    path = tmp_path / "report.csv"
+    lines.to_csv(path, index=False)
+    spec, _run, _found = _init(tmp_path, path)
+    columns = spec["tables"]["transactions"]["columns"]
+    if price_is == "line total":
+        assert columns.get("amount") == "price" and "unit_price" not in columns
+    else:
+        assert columns.get("unit_price") == "price" and "amount" not in columns
+    sales = float(load_store(str(tmp_path / "init" / "data.yaml")).health().set_index("figure")["value"]["sales (all lines)"])
+    assert round(sales, 2) == round(float((each * qty).sum()), 2)
+
+
+def test_a_persons_name_or_address_is_never_mapped_and_an_email_only_as_the_customer(tmp_path):
+    """Names, addresses and phones beside an id-like order column: none becomes an id, a label or a store."""
+    rng = np.random.default_rng(7)
+    n = 300
+    first = rng.choice(["Anna", "Ben", "Clara", "David", "Emma"], n)
+    orders = pd.DataFrame({"ID": np.arange(n) + 5000, "Bill-to Name": [f"{f} Doe{k}" for f, k in zip(first, range(n))],
+                           "orderCustomer.firstName": first, "Ship Address": [f"{k} Main Street" for k in range(n)],
+                           "Customer Email": [f"c{k}@example.com" for k in rng.integers(0, 50, n)],
+                           "Phone Number": [f"+1 555 {k:04d}" for k in rng.integers(0, 50, n)],
+                           "Purchase Date": pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(n) * 5, unit="h"),
+                           "Total": rng.gamma(2.0, 30.0, n).round(2)})
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    spec, _run, _found = _init(tmp_path, tmp_path / "orders.csv")
+    columns = spec["tables"]["transactions"]["columns"]
+    assert columns["customer_id"] == "Customer Email" and columns["amount"] == "Total"
+    assert not {"Bill-to Name", "orderCustomer.firstName", "Ship Address", "Phone Number"} & set(columns.values())
+
+
+def test_month_first_two_digit_years_and_a_lines_own_id_beside_its_orders_id(tmp_path):
+    """'01/13/24' is month first (a second number above 12); 'Transaction ID' unique per line is no order id."""
+    rng = np.random.default_rng(11)
+    n = 240
+    order = np.sort(rng.integers(0, 100, n))
+    day = pd.Timestamp("2024-01-01") + pd.to_timedelta(order * 2, unit="D")
+    lines = pd.DataFrame({"Sale Date": day.strftime("%m/%d/%y"), "Transaction ID": np.arange(n) + 900000,
+                          "Order ID": order + 3000, "Buyer": [f"b{k % 30}" for k in order],
+                          "SKU": [f"S{k}" for k in rng.integers(0, 20, n)], "Item Total": rng.gamma(2.0, 9.0, n).round(2)})
+    lines.to_csv(tmp_path / "items.csv", index=False)
+    spec, _run, _found = _init(tmp_path, tmp_path / "items.csv")
+    t = spec["tables"]["transactions"]
+    assert t["ts_format"] == "%m/%d/%y" and t["columns"]["order_id"] == "Order ID"
+    health = load_store(str(tmp_path / "init" / "data.yaml")).health().set_index("figure")["value"]
+    assert int(health["orders"]) == lines["Order ID"].nunique()
+
+
+@pytest.mark.parametrize("layout", ["%b %d, %Y %I:%M:%S %p", "%b-%d-%y"])
+def test_dates_with_the_months_name_first(tmp_path, layout):
+    """'Mar 15, 2024 10:22:11 AM' and 'Mar-15-24' are read with the month's name (every month, both halves of the day)."""
+    rng = np.random.default_rng(3)
+    n = 200
+    ts = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 180 * 24 * 60, n), unit="min")
+    if "%H" not in layout and "%I" not in layout:
+        ts = ts.normalize()
+    lines = pd.DataFrame({"Purchase Date": ts.strftime(layout), "Order ID": np.arange(n) + 7000,
+                          "Customer ID": [f"c{k}" for k in rng.integers(0, 40, n)], "Total": rng.gamma(2.0, 9.0, n).round(2)})
+    lines.to_csv(tmp_path / "orders.csv", index=False)
+    spec, _run, _found = _init(tmp_path, tmp_path / "orders.csv")
+    assert spec["tables"]["transactions"]["ts_format"] == layout
+    store = load_store(str(tmp_path / "init" / "data.yaml"))
+    months = growth_kpis(store).set_index("month")["orders"]
+    truth = lines.groupby(ts.to_period("M"))["Order ID"].nunique()
+    assert months.tolist() == truth.tolist()
+
+
+def test_money_with_a_decimal_comma_and_a_no_break_space_before_the_sign(tmp_path):
+    """'1 234,50\u00a0€' (French: no-break spaces as thousands and before the sign), with an 'État' status column."""
+    rng = np.random.default_rng(9)
+    n = 150
+    total = rng.gamma(2.0, 600.0, n).round(2)
+    etat = rng.choice(["Livré", "Paiement accepté", "Annulé"], n, p=[0.6, 0.3, 0.1])
+    orders = pd.DataFrame({"ID": np.arange(n) + 1, "Client": [f"k{k}" for k in rng.integers(0, 30, n)],
+                           "Total": [f"{v:,.2f}".replace(",", "\u00a0").replace(".", ",") + "\u00a0€" for v in total],
+                           "État": etat, "Date": (pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n) * 9, unit="h"))
+                           .strftime("%d/%m/%Y %H:%M:%S")})
+    orders.to_csv(tmp_path / "orders.csv", index=False, sep=";")
+    spec, _run, _found = _init(tmp_path, tmp_path / "orders.csv")
+    t = spec["tables"]["transactions"]
+    assert t["columns"]["amount"] == "Total" and t["columns"]["status"] == "État" and t["columns"]["order_id"] == "ID"
+    assert spec["cleaning"]["statuses"] == {"purchase": ["livré", "paiement accepté"], "not_purchase": ["annulé"]}
+    health = load_store(str(tmp_path / "init" / "data.yaml")).health().set_index("figure")["value"]
+    assert round(float(health["sales (all lines)"]), 2) == round(float(total[etat != "Annulé"].sum()), 2)

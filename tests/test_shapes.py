@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from crm_kit import load_store
 from crm_kit.discovery import growth_kpis
@@ -364,3 +365,18 @@ def test_init_statuses_in_several_languages_and_an_unknown_one(tmp_path):
     assert lines.cleaning["return_types"] == ["退货"]
     assert any("'on its way'" in u and "statuses.purchase" in u for u in d.undecided)
     assert "# UNDECIDED: cleaning.statuses: the status 'on its way'" in data_yaml(d)
+
+
+def test_init_nets_an_orders_refunded_money_without_any_return_order(tmp_path):
+    """No return order, no negative line: the orders' refunded money alone makes the draft net it (5.00 in January)."""
+    from crm_kit.draft import data_yaml, draft
+
+    ORDERS[ORDERS["Order ID"] != "RET-1001"].to_csv(tmp_path / "orders.csv", index=False)
+    LINES[LINES["Order ID"] != "RET-1001"].to_csv(tmp_path / "order_lines.csv", index=False)
+    d = draft([tmp_path / "orders.csv", tmp_path / "order_lines.csv"])
+    spec = yaml.safe_load(data_yaml(d))
+    assert "return_prefix" not in spec["cleaning"] and spec["cleaning"]["returns"] == "net"
+    kit = growth_kpis(load_store(spec)).set_index("month")["sales"]
+    # January: 1001 (50) + 1002 (40) + 1004 (60) - 1002's refund 5; February: 1006 (70) + 1007 (20) + 1008 (45);
+    # 1003 cancelled and 1005 refunded are no purchases, nor is their refund counted
+    assert kit.tolist() == pytest.approx([145.0, 135.0])

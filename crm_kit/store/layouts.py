@@ -23,7 +23,8 @@ CURRENCY_CODES = ("US$", "HK$", "NT$", "R$", "S$", "A$", "C$", "RMB", "CNY", "US
                   "kr", "Ft", "Fr", "Rs", "元", "円", "圆")
 _CUR = "|".join(re.escape(c) for c in sorted(CURRENCY_CODES, key=len, reverse=True)) + f"|[{CURRENCY_SIGNS}]"
 #: a sign or code at either edge of a money text (group 1 keeps a minus written before the sign: -€12 → -12)
-MONEY_EDGE = rf"^([+-]?)\s*(?:{_CUR})\.?\s*|\s*(?:{_CUR})\.?\s*$"
+_SP = "[\\s\u00a0\u202f]*"  # any space, the no-break and narrow no-break ones too (RE2's \s is ASCII only)
+MONEY_EDGE = rf"^([+-]?){_SP}(?:{_CUR})\.?{_SP}|{_SP}(?:{_CUR})\.?{_SP}$"
 #: a minus written after the number (12.50-, as SAP and some tills write it): moved to the front
 TRAILING_MINUS = "^([0-9][0-9.,' \u00a0\u202f]*)-$"
 #: thousands separators of the world's locales (none, comma, dot, space, no-break and narrow spaces, apostrophe)
@@ -54,6 +55,8 @@ def number_locales(digits: str) -> set[tuple[str, str]]:
 _DATE_YMD = re.compile(r"^(9999)([-/.])(9{1,2})\2(9{1,2})")
 _DATE_CN = re.compile(r"^9999年9{1,2}月9{1,2}日")
 _DATE_XXY = re.compile(r"^(9{1,2})([-/.])(9{1,2})\2(9999|99)(?![9])")
+#: a month's name first: 'Mar 15, 2024', 'Mar-15-24', 'Sep 3 2024' (English abbreviations, as the reader's %b reads)
+_DATE_MON = re.compile(r"^a([ -])(9{1,2})(,?)\1(9999|99)(?![9])")
 _TIME = re.compile(r"^(?:[ a]|, ?)(9{1,2}):(99)(?::(99)(\.9+)?)?( a(?=$| ))?")
 _OFFSET = re.compile(r"^ ?(?:a|[+-]99:?99|[+-]99)$")
 
@@ -72,9 +75,14 @@ def date_format(shape: str, order: str = "dmy") -> tuple[str | None, str]:
     if shape == "99999999":
         return "%Y%m%d", "self"
     m = _DATE_CN.match(shape)
+    mon = _DATE_MON.match(shape)
     if m:
         rest = shape[m.end():]
         fmt = "%Y年%m月%d日"
+    elif mon:
+        sep = mon.group(1)
+        fmt = f"%b{sep}%d{mon.group(3)}{sep}" + ("%Y" if len(mon.group(4)) == 4 else "%y")
+        rest = shape[mon.end():]
     else:
         m = _DATE_YMD.match(shape) or _DATE_XXY.match(shape)
         if not m:

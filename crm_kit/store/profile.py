@@ -40,8 +40,8 @@ _NULLS = {"", "null", "none", "nil", "n/a", "na", "nan", "#n/a", "-", "--", "?",
 _FLAGS = {"0", "1", "true", "false", "t", "f", "yes", "no", "y", "n", "是", "否", "1.0", "0.0"}
 _CODES = {c for c in CURRENCY_CODES if c.isascii() and c.isalpha()}
 #: a number's shape: sign, currency before, sign, digits with separators, sign, currency after, sign
-_NUMBER = re.compile(rf"^(?P<s1>[-+]?) ?(?P<c1>[{CURRENCY_SIGNS}]|a?\$|a|元|円)?\.? ?(?P<s2>[-+]?) ?"
-                     r"(?P<num>9(?:[9.,' \u00a0\u202f]*9)?)(?P<s3>-?) ?"
+_NUMBER = re.compile(rf"^(?P<s1>[-+]?) ?(?P<c1>[{CURRENCY_SIGNS}]|a?\$|a|元|円)?\.?[ \u00a0\u202f]?(?P<s2>[-+]?) ?"
+                     r"(?P<num>9(?:[9.,' \u00a0\u202f]*9)?)(?P<s3>-?)[ \u00a0\u202f]?"
                      rf"(?P<c2>[{CURRENCY_SIGNS}]|a|元|円|圆)?\.?(?P<s4>-?)$")
 #: the reader's number layouts, most preferred first when several read every value
 _LOCALE_ORDER = [("", "."), (",", "."), ("", ","), (".", ","), (" ", ","), ("\u00a0", ","), ("\u202f", ","),
@@ -129,7 +129,10 @@ class ColumnProfile:
             return None, self_read, "read as it is"
         fmt = max(told, key=told.get)
         count = told[fmt]
-        if "%d" in fmt and fmt.index("%d") < fmt.index("%m"):
+        twin = fmt.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m")
+        if twin in told and told[twin] == count and fmt.startswith("%d") and self.second_max > 12 >= self.first_max:
+            fmt = twin  # day-month layouts read the same shapes: a second number above 12 says month first
+        if "%d" in fmt and "%m" in fmt and fmt.index("%d") < fmt.index("%m"):
             note = f"day first (a first number up to {self.first_max}, above 12)" if self.first_max > 12 else \
                 "AMBIGUOUS: no value has a number above 12 in the first or second place, so day-first and " \
                 "month-first both read it"
@@ -303,7 +306,7 @@ def _add_shape(p: ColumnProfile, shape: str, n: int, d: int, lo: str, hi: str, f
             p.offsets = max(p.offsets, offsets or 1)
         if fmt.startswith(("%d", "%m")):
             p.first_max, p.second_max = max(p.first_max, int(f1 or 0)), max(p.second_max, int(f2 or 0))
-        if fmt.startswith("%Y") or "%Y%m%d" == fmt:
+        if fmt.startswith(("%Y", "%b")) or "%Y%m%d" == fmt:
             break  # a year-first layout is the same whatever the order
 
 
