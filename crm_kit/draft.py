@@ -478,9 +478,15 @@ def _group_files(files: Sequence[Path]) -> list[tuple[str, list[Path]]]:
     for f in files:
         if Path(f).is_dir():
             exts = pd.Series([p.suffix for p in Path(f).iterdir() if p.is_file()]).value_counts()
+            deep = ""
+            if exts.empty:
+                # a Hive-partitioned folder (year=2024/month=1/part-0.parquet): the parts are in its subfolders
+                exts = pd.Series([p.suffix for p in Path(f).rglob("*")
+                                  if p.is_file() and not p.name.startswith(".")]).value_counts()
+                deep = "**"
             if exts.empty:
                 raise DataError(f"{f} holds no file to read")
-            pattern = str(Path(f) / f"*{exts.index[0]}")
+            pattern = str(Path(f) / deep / f"*{exts.index[0]}")
             tables.append((pattern, list(source_files(pattern))))
         elif any(ch in str(f) for ch in "*?["):
             tables.append((str(f), list(source_files(f))))
@@ -744,7 +750,27 @@ def _correct(lines: TableDraft, message: str) -> bool:
         lines.undecided.append(f"transactions.ts: the timestamps carry several UTC offsets; converted to {zone} — set "
                                "timezone to the shop's zone (Europe/Berlin, America/New_York...)")
         return True
+    aware = re.search(r"holds time-zone-aware timestamps \(([^)]*)\)", message)
+    if aware and "timezone" not in lines.options:
+        zone = _stored_zone(lines) or aware.group(1) or "UTC"
+        lines.options["timezone"] = zone
+        lines.undecided.append(f"transactions.ts: the timestamps carry their zone; read in {zone} (the zone the file "
+                               "stores) — set timezone to the shop's zone if it is another")
+        return True
     return False
+
+
+def _stored_zone(lines: TableDraft) -> str | None:
+    """The time zone a Parquet file stores with its timestamp column (DuckDB reads such columns as UTC)."""
+    column = lines.columns.get("ts")
+    sample = lines.samples[0].path if lines.samples else None
+    if column is None or sample is None or Path(sample).suffix.lower() != ".parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(sample)
+    kind = schema.field(column).type if column in schema.names else None
+    return getattr(kind, "tz", None) or None
 
 
 def close_loop(d: Draft, *, tries: int = 3) -> None:

@@ -75,8 +75,6 @@ XFAIL: dict[str, str] = {
     "business_central_de": "init maps no customer ('Verk. an Deb.-Nr.'), the customer's Name as description and the "
                            "unit price VK-Preis as amount, cp1252 read as latin-1: 'transactions has no column "
                            "customer_id'; Belegart Gutschrift (credit memos with positive amounts) unused",
-    "warehouse_parquet": "init finds no file in a Hive-partitioned folder (year=2024/month=1/part-0.parquet): "
-                         "'fact_sales holds no file to read'",
     "online_retail": "only the first of two sheets is read (buyers 0 from 2024-04); return invoices 'C…' count as "
                      "visits and their customers as buyers (visits above the truth in 2024-01)",
 }
