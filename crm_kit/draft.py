@@ -50,11 +50,15 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                         "cardno", "cardnumber", "householdid", "household", "client", "clientid", "buyer", "buyerid",
                         "userid", "user", "vip", "vipno", "account", "accountid", "会员号", "会员卡号", "会员编号",
                         "会员id", "会员", "会员卡", "客户号", "客户编号", "客户id", "客户", "顾客", "顾客编号",
-                        "顾客id", "卡号", "用户id", "用户", "用户编号", "买家"),
+                        "顾客id", "卡号", "用户id", "用户", "用户编号", "买家", "kundennr", "kundennummer", "debitor",
+                        "debitornr", "debitorennr", "debnr", "verkandebnr", "会員番号", "会員id", "会員コード", "顧客番号",
+                        "顧客id", "顧客コード"),
         "order_id": ("order_id", "orderid", "order", "orderno", "ordernumber", "invoice", "invoiceno", "invoicenumber",
                      "invoiceid", "receipt", "receiptno", "receiptnumber", "receiptid", "basketid", "basket",
                      "transactionid", "transaction", "transid", "txnid", "ticket", "ticketno", "bill", "billno",
-                     "docno", "订单号", "订单编号", "订单id", "订单", "单号", "小票号", "小票", "流水号", "交易号",
+                     "docno", "documentno", "documentnumber", "docnumber", "belegnr", "belegnummer", "rechnungsnr",
+                     "rechnungsnummer", "bestellnr", "bestellnummer", "伝票番号", "レシート番号", "取引番号", "注文番号",
+                     "订单号", "订单编号", "订单id", "订单", "单号", "小票号", "小票", "流水号", "交易号",
                      "交易编号", "交易流水号", "发票号", "销售单号", "单据号", "单据编号", "收银单号"),
         "ts": ("ts", "timestamp", "date", "datetime", "time", "invoicedate", "orderdate", "ordertime",
                "transactiontimestamp", "transactiondate", "transactiontime", "saledate", "salesdate", "saletime",
@@ -66,19 +70,22 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                        "articleno", "barcode", "upc", "ean", "goodsid", "goodscode", "商品编码", "商品编号",
                        "商品代码", "商品id", "商品", "货号", "条码", "条形码", "sku编码", "品号", "产品编码",
                        "产品编号", "产品id", "物料编码", "商品条码"),
-        "quantity": ("quantity", "qty", "units", "unit", "count", "pieces", "pcs", "number", "volume", "数量", "销售数量",
+        "quantity": ("quantity", "qty", "units", "unit", "count", "pieces", "pcs", "number", "volume", "menge", "anzahl", "quantite", "cantidad", "数量", "销售数量",
                      "件数", "购买数量", "销量", "数目"),
         "amount": ("amount", "sales", "salesvalue", "salevalue", "revenue", "total", "linetotal", "lineamount", "value",
                    "net", "netsales", "netamount", "paid", "spend", "totalprice", "subtotal", "turnover", "金额",
                    "实收金额", "销售金额", "实付金额", "成交金额", "消费金额", "实收", "实付", "应收金额", "销售额",
-                   "总价", "小计", "合计金额", "折后金额"),
-        "unit_price": ("unit_price", "unitprice", "price", "priceeach", "单价", "售价", "零售价", "价格", "销售单价"),
+                   "总价", "小计", "合计金额", "折后金额", "zeilenbetrag", "betrag", "umsatz", "nettobetrag", "montant",
+                   "importe", "金額", "売上", "売上金額", "税込金額"),
+        "unit_price": ("unit_price", "unitprice", "price", "priceeach", "单价", "售价", "零售价", "价格", "销售单价",
+                       "vkpreis", "verkaufspreis", "einzelpreis", "preis", "prixunitaire", "preciounitario", "単価"),
         "promo": ("promo", "promotion", "onpromo", "ispromo", "onpromotion", "discounted", "促销", "是否促销",
                   "促销标志", "特价"),
         "store": ("store", "storeid", "storeno", "shop", "shopid", "branch", "outlet", "country", "门店", "店铺",
                   "门店编号", "分店", "店号"),
         "channel": ("channel", "saleschannel", "渠道", "销售渠道"),
-        "description": ("description", "productname", "itemname", "name", "goodsname", "商品名称", "品名",
+        "description": ("description", "productname", "itemname", "name", "goodsname", "beschreibung", "bezeichnung",
+                        "artikelname", "商品名称", "品名",
                         "商品名", "产品名称", "名称"),
         # shop platforms' order fields (issue 37): the status decides purchases, the line type marks returns
         "status": ("status", "orderstatus", "financialstatus", "paymentstatus", "orderstate",
@@ -368,6 +375,20 @@ class TableDraft:
         return {"path": path, **self.options, "columns": dict(self.columns)}
 
 
+#: a header naming a person: a person's word followed by "name" (Customer Name, Bill-to Name, Kundenname)
+_PERSON_WORDS = ("customer", "buyer", "client", "member", "billto", "shipto", "recipient", "contact", "employee",
+                 "cashier", "server", "staff", "seller", "kunde", "kunden", "debitor", "客户", "顾客", "会员", "买家",
+                 "收货人", "顧客", "会員")
+
+
+def _personal_header(header: Any) -> bool:
+    """Whether a header names personal data (a person's name, phone, email...): never mapped to a kit column."""
+    h = _norm(header)
+    if h in {_norm(x) for x in PERSONAL_SYNONYMS}:
+        return True
+    return (h.endswith("name") or h.endswith("名") or h.endswith("姓名")) and any(h.startswith(w) for w in _PERSON_WORDS)
+
+
 def _header_score(table: str, canon: str, header: str) -> float:
     names = SYNONYMS.get(table, {}).get(canon, ())
     h = _norm(header)
@@ -385,6 +406,8 @@ def _map_table(table: str, profiles: dict[str, Profile]) -> tuple[dict, dict, fl
     candidates = []
     for col, (required, kind) in canon.items():
         for h, p in profiles.items():
+            if table in ("transactions", "orders") and _personal_header(h):
+                continue  # a person's name is no description, order or customer id
             fit = _content_fit(kind, col, p)
             head = _header_score(table, col, h)
             if fit == 0 or (head == 0 and not required):
@@ -565,8 +588,7 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         profiles[c] = _as_profile(tprof[c], locale)
         draft.evidence[col] = f"{c} — {draft.evidence[col].split(' — ', 1)[1].split(';')[0]}; " \
                               f"{_describe('number', profiles[c])}"
-    draft.personal = [c for c in tprof.columns if _norm(c) in {_norm(x) for x in PERSONAL_SYNONYMS}
-                      and c not in mapping.values()]
+    draft.personal = [c for c in tprof.columns if _personal_header(c) and c not in mapping.values()]
     required = [c for c, (req, _k) in CANONICAL_COLUMNS[role].items() if req]
     if role == "contacts":
         # a list of whom a campaign reached, without arms: every listed customer was treated, in one round
