@@ -64,7 +64,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                "transactiontimestamp", "transactiondate", "transactiontime", "saledate", "salesdate", "saletime",
                "purchasedate", "purchasetime", "day", "日期", "时间", "交易时间", "交易日期", "销售日期", "销售时间",
                "下单时间", "下单日期", "购买日期", "购买时间", "订单时间", "订单日期", "消费时间", "消费日期", "日期时间",
-               "成交时间", "成交日期", "单据日期"),
+               "成交时间", "成交日期", "单据日期", "buchungsdatum", "belegdatum", "datum", "取引日", "売上日"),
         "product_id": ("product_id", "productid", "product", "productcode", "productno", "sku", "skuid", "skucode",
                        "item", "itemid", "itemcode", "itemno", "stockcode", "stock", "article", "articleid",
                        "articleno", "barcode", "upc", "ean", "goodsid", "goodscode", "商品编码", "商品编号",

@@ -69,9 +69,6 @@ XFAIL: dict[str, str] = {
                   "#x008e'",
     "odoo": "Status is not read: Cancelled orders and Quotations count as purchases (buyers and visits above the "
             "truth every month); the order's fields are only on its first line",
-    "business_central_de": "init maps no customer ('Verk. an Deb.-Nr.'), the customer's Name as description and the "
-                           "unit price VK-Preis as amount, cp1252 read as latin-1: 'transactions has no column "
-                           "customer_id'; Belegart Gutschrift (credit memos with positive amounts) unused",
 }
 
 
