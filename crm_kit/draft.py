@@ -883,6 +883,7 @@ PURCHASE_STATUSES = (
     "paid", "completed", "complete", "fulfilled", "partially fulfilled", "partially_fulfilled", "delivered", "shipped",
     "processing", "success", "succeeded", "successful", "settled", "closed", "done", "captured", "authorized",
     "partially refunded", "partially_refunded", "ready for pickup", "picked up", "in transit",
+    "sales order", "locked", "confirmed", "invoiced", "fully invoiced", "posted",
     "已完成", "交易成功", "已付款", "已支付", "已发货", "已签收", "已收货", "待发货", "待收货", "交易完成", "已成交",
     "bezahlt", "abgeschlossen", "versandt", "versendet", "geliefert", "zugestellt", "erledigt", "in bearbeitung",
     "payé", "payée", "paye", "terminé", "terminée", "expédié", "expédiée", "livré", "livrée", "en cours",
@@ -892,7 +893,7 @@ PURCHASE_STATUSES = (
 NOT_PURCHASE_STATUSES = (
     "cancelled", "canceled", "refunded", "voided", "void", "failed", "unpaid", "pending", "pending payment",
     "pending_payment", "awaiting payment", "abandoned", "declined", "expired", "returned", "chargeback", "rejected",
-    "draft", "on-hold", "on hold", "trash", "deleted",
+    "draft", "on-hold", "on hold", "trash", "deleted", "quotation", "quotation sent", "cancel",
     "已取消", "交易关闭", "已关闭", "待付款", "未付款", "待支付", "已退款", "退款成功", "退款完成", "已失效", "支付失败",
     "已作废", "作废",
     "storniert", "erstattet", "rückerstattet", "fehlgeschlagen", "unbezahlt", "abgebrochen", "zahlung ausstehend",
