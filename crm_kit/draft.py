@@ -94,7 +94,8 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                    "ステータス", "注文ステータス", "注文状況"),
         "line_type": ("line_type", "linetype", "type", "transactiontype", "txntype", "eventtype", "event", "kind",
                       "movementtype", "doctype", "documenttype", "交易类型", "类型", "单据类型", "业务类型",
-                      "buchungsart", "belegart", "typedetransaction", "tipo", "tipodetransaccion", "取引種別", "種別"),
+                      "buchungsart", "belegart", "typedetransaction", "tipo", "tipodetransaccion", "取引種別", "種別",
+                      "取引区分", "区分"),
     },
     "orders": {
         "order_id": (),  # the transactions' synonyms
@@ -883,7 +884,7 @@ PURCHASE_STATUSES = (
     "paid", "completed", "complete", "fulfilled", "partially fulfilled", "partially_fulfilled", "delivered", "shipped",
     "processing", "success", "succeeded", "successful", "settled", "closed", "done", "captured", "authorized",
     "partially refunded", "partially_refunded", "ready for pickup", "picked up", "in transit",
-    "sales order", "locked", "confirmed", "invoiced", "fully invoiced", "posted",
+    "sales order", "locked", "confirmed", "invoiced", "fully invoiced", "posted", "sale", "売上",
     "已完成", "交易成功", "已付款", "已支付", "已发货", "已签收", "已收货", "待发货", "待收货", "交易完成", "已成交",
     "bezahlt", "abgeschlossen", "versandt", "versendet", "geliefert", "zugestellt", "erledigt", "in bearbeitung",
     "payé", "payée", "paye", "terminé", "terminée", "expédié", "expédiée", "livré", "livrée", "en cours",
@@ -1070,6 +1071,17 @@ def draft_shapes(tables: list[TableDraft]) -> list[TableDraft]:
         return tables
     orders = next((t for t in tables if t.role == "orders"), None)
     for t in ([orders] if orders is not None else []) + [lines]:
+        kind = t.columns.get("line_type")
+        if kind and not t.columns.get("status") and "statuses" not in lines.cleaning:
+            # one column with sales, voids and returns (売上 / 取消 / 返品): its void words make it the status too
+            counts = _value_counts(t, kind)
+            words = counts.index.str.strip().str.lower()
+            asked = counts[~words.isin(RETURN_TYPE_WORDS)]
+            if asked.index.str.strip().str.lower().isin(NOT_PURCHASE_STATUSES).any() and \
+                    _status_choice(lines, asked, f"{t.role} table's {kind}"):
+                t.columns["status"] = kind
+                t.evidence["status"] = f"{kind} — its values name voided or cancelled sales, besides the returns"
+                continue
         if t.columns.get("status") and "statuses" not in lines.cleaning:
             column = t.columns["status"]
             if not _status_choice(lines, _value_counts(t, column), f"{t.role} table's {column}"):

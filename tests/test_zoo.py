@@ -64,9 +64,6 @@ XFAIL: dict[str, str] = {
               "State, Refunds Total",
     "pospal_gbk": "skip_rows counts the two title lines but not the blank line under them (2, not 3): the header is "
                   "read as a row, 'transactions.ts: 1 value(s) cannot be read as timestamp (e.g. ['销售时间'])'",
-    "loyalty_jp": "Shift_JIS (cp932) is not detected (read as latin-1, headers garbled) and data.yaml is written with "
-                  "control characters YAML cannot read back: 'data.yaml is not valid YAML: unacceptable character "
-                  "#x008e'",
     "odoo": "the order's fields (Order Reference, Order Date, Customer, Status) are only on its first line: the "
             "other lines have a blank status and no order ('the status column has value(s) not in cleaning.statuses: "
             "(blank)'); the kit has no fill-down of order fields yet",
