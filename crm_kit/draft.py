@@ -55,7 +55,8 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                         "顧客id", "顧客コード"),
         "order_id": ("order_id", "orderid", "order", "orderno", "ordernumber", "invoice", "invoiceno", "invoicenumber",
                      "invoiceid", "receipt", "receiptno", "receiptnumber", "receiptid", "basketid", "basket",
-                     "transactionid", "transaction", "transid", "txnid", "ticket", "ticketno", "bill", "billno",
+                     "transactionid", "transaction", "transid", "txnid", "ticket", "ticketno", "bill", "billno", "checkid",
+                     "checknumber",
                      "docno", "documentno", "documentnumber", "docnumber", "belegnr", "belegnummer", "rechnungsnr",
                      "rechnungsnummer", "bestellnr", "bestellnummer", "伝票番号", "レシート番号", "取引番号", "注文番号",
                      "订单号", "订单编号", "订单id", "订单", "单号", "小票号", "小票", "流水号", "交易号",
@@ -323,6 +324,8 @@ def _content_fit(kind: str, canon: str, p: Profile) -> float:
         if p.number < 0.95:
             return 0.0
         if canon == "quantity":
+            if p.zero >= 1.0:
+                return 0.0  # zero on every row counts nothing (a discount column, a tip never given)
             return 1.0 if p.integer > 0.95 else 0.4
         if canon in ("amount", "unit_price"):
             return 1.0 if (p.decimals > 0.2 or p.money_signs or p.integer < 0.9) else 0.6

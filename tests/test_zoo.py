@@ -59,7 +59,6 @@ XFAIL: dict[str, str] = {
               "(Event Type Refund) on their own date",
     "lightspeed": BLANK.format(col="Note") + "; also: Sale / Sale Line / Payment rows of one receipt (only Sale "
                   "Lines are items), VOIDED sales",
-    "toast": BLANK.format(col="Item Description") + "; also: checks without items, Opened Date and Opened Time apart",
     "clover": BLANK.format(col="Note") + "; also: orders without items, 'EDT'/'EST' zone names, Order Payment "
               "State, Refunds Total",
     "pospal_gbk": "skip_rows counts the two title lines but not the blank line under them (2, not 3): the header is "
