@@ -74,7 +74,8 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "quantity": ("quantity", "qty", "units", "unit", "count", "pieces", "pcs", "number", "volume", "menge", "anzahl", "quantite", "cantidad", "数量", "销售数量",
                      "件数", "购买数量", "销量", "数目"),
         "amount": ("amount", "sales", "salesvalue", "salevalue", "revenue", "total", "linetotal", "lineamount", "value",
-                   "net", "netsales", "netamount", "paid", "spend", "totalprice", "subtotal", "turnover", "金额",
+                   "net", "netsales", "netamount", "paid", "spend", "totalprice", "subtotal", "turnover", "ordertotal",
+                   "grandtotal", "金额",
                    "实收金额", "销售金额", "实付金额", "成交金额", "消费金额", "实收", "实付", "应收金额", "销售额",
                    "总价", "小计", "合计金额", "折后金额", "zeilenbetrag", "betrag", "umsatz", "nettobetrag", "montant",
                    "importe", "金額", "売上", "売上金額", "税込金額"),
@@ -89,7 +90,8 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                         "artikelname", "商品名称", "品名",
                         "商品名", "产品名称", "名称"),
         # shop platforms' order fields (issue 37): the status decides purchases, the line type marks returns
-        "status": ("status", "orderstatus", "financialstatus", "paymentstatus", "orderstate",
+        "status": ("status", "orderstatus", "financialstatus", "paymentstatus", "orderstate", "paymentstate",
+                   "orderpaymentstate",
                    "transactionstatus", "fulfillmentstatus", "订单状态", "交易状态", "状态", "支付状态", "付款状态",
                    "bestellstatus", "zahlungsstatus", "statut", "statutdelacommande", "estado", "estadodelpedido",
                    "ステータス", "注文ステータス", "注文状況"),
@@ -328,6 +330,8 @@ def _content_fit(kind: str, canon: str, p: Profile) -> float:
                 return 0.0  # zero on every row counts nothing (a discount column, a tip never given)
             return 1.0 if p.integer > 0.95 else 0.4
         if canon in ("amount", "unit_price"):
+            if p.zero >= 1.0:
+                return 0.0  # zero on every row is no sales (a tax or a tip never charged)
             return 1.0 if (p.decimals > 0.2 or p.money_signs or p.integer < 0.9) else 0.6
         return 1.0
     if kind == "bool":
@@ -897,7 +901,7 @@ PURCHASE_STATUSES = (
 NOT_PURCHASE_STATUSES = (
     "cancelled", "canceled", "refunded", "voided", "void", "failed", "unpaid", "pending", "pending payment",
     "pending_payment", "awaiting payment", "abandoned", "declined", "expired", "returned", "chargeback", "rejected",
-    "draft", "on-hold", "on hold", "trash", "deleted", "quotation", "quotation sent", "cancel",
+    "draft", "on-hold", "on hold", "trash", "deleted", "open", "quotation", "quotation sent", "cancel",
     "已取消", "交易关闭", "已关闭", "待付款", "未付款", "待支付", "已退款", "退款成功", "退款完成", "已失效", "支付失败",
     "已作废", "作废",
     "storniert", "erstattet", "rückerstattet", "fehlgeschlagen", "unbezahlt", "abgebrochen", "zahlung ausstehend",
