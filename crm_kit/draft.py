@@ -394,7 +394,7 @@ def _personal_header(header: Any) -> bool:
     h = _norm(header)
     if h in {_norm(x) for x in PERSONAL_SYNONYMS}:
         return True
-    return (h.endswith("name") or h.endswith("名") or h.endswith("姓名")) and any(h.startswith(w) for w in _PERSON_WORDS)
+    return h.endswith(("name", "名")) and h.startswith(_PERSON_WORDS)
 
 
 def _header_score(table: str, canon: str, header: str) -> float:

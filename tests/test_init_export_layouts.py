@@ -9,11 +9,11 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from test_init_reading import _figures, _init, _lines, _truth
 
 from crm_kit import load_store
 from crm_kit.draft import _personal_header
 from crm_kit.store.profile import profile_table
-from test_init_reading import _figures, _init, _lines, _truth
 
 
 def test_a_hive_partitioned_parquet_folder_is_one_table_in_the_zone_it_stores(tmp_path):
@@ -27,7 +27,7 @@ def test_a_hive_partitioned_parquet_folder_is_one_table_in_the_zone_it_stores(tm
                               "quantity": part["qty"],
                               "net_amount": part["amount"]})
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), where / "part-0.parquet")
-    spec, found, data_path = _init(tmp_path, folder)
+    spec, _found, data_path = _init(tmp_path, folder)
     t = spec["tables"]["transactions"]
     assert t["path"].endswith("**/*.parquet")
     assert t["timezone"] == "Asia/Shanghai"  # the zone the file stores, not DuckDB's UTC
@@ -47,7 +47,7 @@ def test_a_workbook_with_a_sheet_per_month_is_read_as_one_table(tmp_path):
                                   "Posting Date": part["ts"].dt.strftime("%d.%m.%Y"), "Item No.": part["item"],
                                   "Quantity": part["qty"], "Row Total": part["amount"]})
             frame.to_excel(book, sheet_name=month, index=False)
-    spec, found, data_path = _init(tmp_path, path)
+    spec, _found, data_path = _init(tmp_path, path)
     t = spec["tables"]["transactions"]
     assert t["sheet"] == ["2025-01", "2025-02", "2025-03"]  # not the notes sheet
     assert t["columns"]["order_id"] == "Document No."
@@ -76,7 +76,7 @@ def test_one_column_of_sales_voids_and_returns_is_both_status_and_line_type(tmp_
         "金額": [100.0, 50.0, 80.0, 70.0, 30.0, 40.0]})
     path = tmp_path / "points.csv"
     rows.to_csv(path, index=False)
-    spec, found, data_path = _init(tmp_path, path)
+    spec, _found, data_path = _init(tmp_path, path)
     t = spec["tables"]["transactions"]
     assert t["columns"]["status"] == t["columns"]["line_type"] == "取引区分"
     assert spec["cleaning"]["statuses"] == {"purchase": ["売上"], "not_purchase": ["取消"]}
@@ -97,7 +97,7 @@ def test_a_persons_name_is_never_a_description_or_an_id(tmp_path):
                           "Item Description": "thing " + lines["item"], "Total": lines["amount"]})
     path = tmp_path / "lines.csv"
     frame.to_csv(path, index=False)
-    spec, found, data_path = _init(tmp_path, path)
+    spec, found, _data = _init(tmp_path, path)
     cols = spec["tables"]["transactions"]["columns"]
     assert "Customer Name" not in cols.values()
     assert cols["description"] == "Item Description"
