@@ -51,39 +51,50 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                         "userid", "user", "vip", "vipno", "account", "accountid", "会员号", "会员卡号", "会员编号",
                         "会员id", "会员", "会员卡", "客户号", "客户编号", "客户id", "客户", "顾客", "顾客编号",
                         "顾客id", "卡号", "用户id", "用户", "用户编号", "买家", "买家会员名", "会员名", "买家账号", "买家id",
-                        "买家编号"),
+                        "买家编号", "kundennr", "kundennummer", "debitor",
+                        "debitornr", "debitorennr", "debnr", "verkandebnr", "会員番号", "会員id", "会員コード", "顧客番号",
+                        "顧客id", "顧客コード"),
         "order_id": ("order_id", "orderid", "order", "orderno", "ordernumber", "invoice", "invoiceno", "invoicenumber",
                      "invoiceid", "receipt", "receiptno", "receiptnumber", "receiptid", "basketid", "basket",
-                     "transactionid", "transaction", "transid", "txnid", "ticket", "ticketno", "bill", "billno",
-                     "docno", "id", "订单号", "订单编号", "订单id", "订单", "单号", "小票号", "小票", "流水号", "交易号",
+                     "transactionid", "transaction", "transid", "txnid", "ticket", "ticketno", "bill", "billno", "checkid",
+                     "checknumber", "id",
+                     "docno", "documentno", "documentnumber", "docnumber", "belegnr", "belegnummer", "rechnungsnr",
+                     "rechnungsnummer", "bestellnr", "bestellnummer", "伝票番号", "レシート番号", "取引番号", "注文番号",
+                     "订单号", "订单编号", "订单id", "订单", "单号", "小票号", "小票", "流水号", "交易号",
                      "交易编号", "交易流水号", "发票号", "销售单号", "单据号", "单据编号", "收银单号"),
         "ts": ("ts", "timestamp", "date", "datetime", "time", "invoicedate", "orderdate", "ordertime",
                "transactiontimestamp", "transactiondate", "transactiontime", "saledate", "salesdate", "saletime",
                "purchasedate", "purchasetime", "day", "日期", "时间", "交易时间", "交易日期", "销售日期", "销售时间",
                "下单时间", "下单日期", "购买日期", "购买时间", "订单时间", "订单日期", "消费时间", "消费日期", "日期时间",
-               "成交时间", "成交日期", "单据日期"),
+               "成交时间", "成交日期", "单据日期", "buchungsdatum", "belegdatum", "datum", "取引日", "売上日"),
         "product_id": ("product_id", "productid", "product", "productcode", "productno", "sku", "skuid", "skucode",
                        "item", "itemid", "itemcode", "itemno", "stockcode", "stock", "article", "articleid",
                        "articleno", "barcode", "upc", "ean", "goodsid", "goodscode", "商品编码", "商品编号",
                        "商品代码", "商品id", "商品", "货号", "条码", "条形码", "sku编码", "品号", "产品编码",
                        "产品编号", "产品id", "物料编码", "商品条码", "规格编码", "商家编码", "sku编号"),
-        "quantity": ("quantity", "qty", "units", "unit", "count", "pieces", "pcs", "number", "volume", "数量", "销售数量",
+        "quantity": ("quantity", "qty", "units", "unit", "count", "pieces", "pcs", "number", "volume", "menge", "anzahl",
+                     "quantite", "cantidad", "数量", "销售数量",
                      "件数", "购买数量", "销量", "数目", "商品数量", "宝贝数量", "购买件数"),
         "amount": ("amount", "sales", "salesvalue", "salevalue", "revenue", "total", "linetotal", "lineamount", "value",
-                   "net", "netsales", "netamount", "paid", "spend", "totalprice", "subtotal", "turnover", "金额",
+                   "net", "netsales", "netamount", "paid", "spend", "totalprice", "subtotal", "turnover", "ordertotal",
+                   "grandtotal", "金额",
                    "实收金额", "销售金额", "实付金额", "成交金额", "消费金额", "实收", "实付", "应收金额", "销售额",
-                   "总价", "小计", "合计金额", "折后金额"),
+                   "总价", "小计", "合计金额", "折后金额", "zeilenbetrag", "betrag", "umsatz", "nettobetrag", "montant",
+                   "importe", "金額", "売上", "売上金額", "税込金額"),
         "unit_price": ("unit_price", "unitprice", "price", "priceeach", "单价", "售价", "零售价", "价格", "销售单价",
-                       "商品单价", "商品价格"),
+                       "商品单价", "商品价格", "vkpreis", "verkaufspreis", "einzelpreis", "preis", "prixunitaire",
+                       "preciounitario", "単価"),
         "promo": ("promo", "promotion", "onpromo", "ispromo", "onpromotion", "discounted", "促销", "是否促销",
                   "促销标志", "特价"),
         "store": ("store", "storeid", "storeno", "shop", "shopid", "branch", "outlet", "country", "门店", "店铺",
                   "门店编号", "分店", "店号"),
         "channel": ("channel", "saleschannel", "渠道", "销售渠道"),
-        "description": ("description", "productname", "itemname", "name", "goodsname", "商品名称", "品名",
+        "description": ("description", "productname", "itemname", "name", "goodsname", "beschreibung", "bezeichnung",
+                        "artikelname", "商品名称", "品名",
                         "商品名", "产品名称", "名称"),
         # shop platforms' order fields (issue 37): the status decides purchases, the line type marks returns
-        "status": ("status", "orderstatus", "financialstatus", "paymentstatus", "orderstate",
+        "status": ("status", "orderstatus", "financialstatus", "paymentstatus", "orderstate", "paymentstate",
+                   "orderpaymentstate",
                    "transactionstatus", "fulfillmentstatus", "订单状态", "交易状态", "状态", "支付状态", "付款状态",
                    "bestellstatus", "zahlungsstatus", "statut", "statutdelacommande", "état", "etat", "étatdelacommande",
                    "estado", "estadodelpedido",
@@ -91,7 +102,8 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                    "transactionsstatemachinestatetechnicalname"),
         "line_type": ("line_type", "linetype", "type", "transactiontype", "txntype", "eventtype", "event", "kind",
                       "movementtype", "doctype", "documenttype", "交易类型", "类型", "单据类型", "业务类型",
-                      "buchungsart", "belegart", "typedetransaction", "tipo", "tipodetransaccion", "取引種別", "種別"),
+                      "buchungsart", "belegart", "typedetransaction", "tipo", "tipodetransaccion", "取引種別", "種別",
+                      "取引区分", "区分"),
     },
     "orders": {
         "order_id": (),  # the transactions' synonyms
@@ -327,8 +339,12 @@ def _content_fit(kind: str, canon: str, p: Profile) -> float:
         if p.number < 0.95:
             return 0.0
         if canon == "quantity":
+            if p.zero >= 1.0:
+                return 0.0  # zero on every row counts nothing (a discount column, a tip never given)
             return 1.0 if p.integer > 0.95 else 0.4
         if canon in ("amount", "unit_price"):
+            if p.zero >= 1.0:
+                return 0.0  # zero on every row is no sales (a tax or a tip never charged)
             return 1.0 if (p.decimals > 0.2 or p.money_signs or p.integer < 0.9) else 0.6
         return 1.0
     if kind == "bool":
@@ -390,6 +406,20 @@ def _absolute(path: str) -> str:
     return str(Path(*parts[:fixed]).resolve().joinpath(*parts[fixed:])) if fixed else path
 
 
+#: a header naming a person: a person's word followed by "name" (Customer Name, Bill-to Name, Kundenname)
+_PERSON_WORDS = ("customer", "buyer", "client", "member", "billto", "shipto", "recipient", "contact", "employee",
+                 "cashier", "server", "staff", "seller", "kunde", "kunden", "debitor", "客户", "顾客", "会员", "买家",
+                 "收货人", "顧客", "会員")
+
+
+def _personal_header(header: Any) -> bool:
+    """Whether a header names personal data (a person's name, phone, email...): never mapped to a kit column."""
+    h = _norm(header)
+    if h in {_norm(x) for x in PERSONAL_SYNONYMS}:
+        return True
+    return h.endswith(("name", "名")) and h.startswith(_PERSON_WORDS)
+
+
 def _header_score(table: str, canon: str, header: str) -> float:
     names = SYNONYMS.get(table, {}).get(canon, ())
     h = _norm(header)
@@ -435,6 +465,8 @@ def _map_table(table: str, profiles: dict[str, Profile]) -> tuple[dict, dict, fl
             personal = _personal_kind(h)
             if personal == "person" or (personal == "contact" and col != "customer_id"):
                 continue  # a person's name, address, email or phone is never an order, a product, a label...
+            if table in ("transactions", "orders") and _personal_header(h):
+                continue  # a person's name is no description, order or customer id
             fit = _content_fit(kind, col, p)
             head = _header_score(table, col, h)
             if fit == 0 or (head == 0 and not required):
@@ -530,9 +562,15 @@ def _group_files(files: Sequence[Path]) -> list[tuple[str, list[Path]]]:
             # the whole ending of a compressed part (.csv.gz), so the glob names its format
             exts = pd.Series(["".join(p.suffixes[-2:]) if p.suffix.lower() in (".gz", ".zst") else p.suffix
                               for p in Path(f).iterdir() if p.is_file()]).value_counts()
+            deep = ""
+            if exts.empty:
+                # a Hive-partitioned folder (year=2024/month=1/part-0.parquet): the parts are in its subfolders
+                exts = pd.Series([p.suffix for p in Path(f).rglob("*")
+                                  if p.is_file() and not p.name.startswith(".")]).value_counts()
+                deep = "**"
             if exts.empty:
                 raise DataError(f"{f} holds no file to read")
-            pattern = str(Path(f) / f"*{exts.index[0]}")
+            pattern = str(Path(f) / deep / f"*{exts.index[0]}")
             tables.append((pattern, list(source_files(pattern))))
         elif any(ch in str(f) for ch in "*?["):
             tables.append((str(f), list(source_files(f))))
@@ -613,8 +651,7 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         profiles[c] = _as_profile(tprof[c], locale)
         draft.evidence[col] = f"{c} — {draft.evidence[col].split(' — ', 1)[1].split(';')[0]}; " \
                               f"{_describe('number', profiles[c])}"
-    draft.personal = [c for c in tprof.columns if _norm(c) in {_norm(x) for x in PERSONAL_SYNONYMS}
-                      and c not in mapping.values()]
+    draft.personal = [c for c in tprof.columns if _personal_header(c) and c not in mapping.values()]
     required = [c for c, (req, _k) in CANONICAL_COLUMNS[role].items() if req]
     if role == "contacts":
         # a list of whom a campaign reached, without arms: every listed customer was treated, in one round
@@ -842,7 +879,27 @@ def _correct(lines: TableDraft, message: str) -> bool:
         lines.undecided.append(f"transactions.ts: the timestamps carry several UTC offsets; converted to {zone} — set "
                                "timezone to the shop's zone (Europe/Berlin, America/New_York...)")
         return True
+    aware = re.search(r"holds time-zone-aware timestamps \(([^)]*)\)", message)
+    if aware and "timezone" not in lines.options:
+        zone = _stored_zone(lines) or aware.group(1) or "UTC"
+        lines.options["timezone"] = zone
+        lines.undecided.append(f"transactions.ts: the timestamps carry their zone; read in {zone} (the zone the file "
+                               "stores) — set timezone to the shop's zone if it is another")
+        return True
     return False
+
+
+def _stored_zone(lines: TableDraft) -> str | None:
+    """The time zone a Parquet file stores with its timestamp column (DuckDB reads such columns as UTC)."""
+    column = lines.columns.get("ts")
+    sample = lines.samples[0].path if lines.samples else None
+    if column is None or sample is None or Path(sample).suffix.lower() != ".parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(sample)
+    kind = schema.field(column).type if column in schema.names else None
+    return getattr(kind, "tz", None) or None
 
 
 def close_loop(d: Draft, *, tries: int = 3) -> None:
@@ -933,6 +990,7 @@ PURCHASE_STATUSES = (
     "paid", "completed", "complete", "fulfilled", "partially fulfilled", "partially_fulfilled", "delivered", "shipped",
     "processing", "success", "succeeded", "successful", "settled", "closed", "done", "captured", "authorized",
     "partially refunded", "partially_refunded", "ready for pickup", "picked up", "in transit",
+    "sales order", "locked", "confirmed", "invoiced", "fully invoiced", "posted", "sale", "売上",
     "已完成", "交易成功", "已付款", "已支付", "已发货", "已签收", "已收货", "待发货", "待收货", "交易完成", "已成交",
     "卖家已发货", "买家已付款", "等待卖家发货", "等待买家确认收货",
     "bezahlt", "abgeschlossen", "versandt", "versendet", "geliefert", "zugestellt", "erledigt", "in bearbeitung",
@@ -944,7 +1002,7 @@ PURCHASE_STATUSES = (
 NOT_PURCHASE_STATUSES = (
     "cancelled", "canceled", "refunded", "voided", "void", "failed", "unpaid", "pending", "pending payment",
     "pending_payment", "awaiting payment", "abandoned", "declined", "expired", "returned", "chargeback", "rejected",
-    "draft", "on-hold", "on hold", "trash", "deleted", "open",
+    "draft", "on-hold", "on hold", "trash", "deleted", "open", "quotation", "quotation sent", "cancel",
     "已取消", "交易关闭", "已关闭", "待付款", "未付款", "待支付", "已退款", "退款成功", "退款完成", "已失效", "支付失败",
     "已作废", "作废", "等待买家付款", "等待付款", "待买家付款",
     "storniert", "erstattet", "rückerstattet", "fehlgeschlagen", "unbezahlt", "abgebrochen", "zahlung ausstehend",
@@ -1122,6 +1180,17 @@ def draft_shapes(tables: list[TableDraft]) -> list[TableDraft]:
         return tables
     orders = next((t for t in tables if t.role == "orders"), None)
     for t in ([orders] if orders is not None else []) + [lines]:
+        kind = t.columns.get("line_type")
+        if kind and not t.columns.get("status") and "statuses" not in lines.cleaning:
+            # one column with sales, voids and returns (売上 / 取消 / 返品): its void words make it the status too
+            counts = _value_counts(t, kind)
+            words = counts.index.str.strip().str.lower()
+            asked = counts[~words.isin(RETURN_TYPE_WORDS)]
+            if asked.index.str.strip().str.lower().isin(NOT_PURCHASE_STATUSES).any() and \
+                    _status_choice(lines, asked, f"{t.role} table's {kind}"):
+                t.columns["status"] = kind
+                t.evidence["status"] = f"{kind} — its values name voided or cancelled sales, besides the returns"
+                continue
         if t.columns.get("status") and "statuses" not in lines.cleaning:
             column = t.columns["status"]
             if not _status_choice(lines, _value_counts(t, column), f"{t.role} table's {column}"):

@@ -444,7 +444,12 @@ def _not_purchase(con, t, rules: Mapping[str, Any]):
         return None
     lists = rules.get("statuses") or {"purchase": [], "not_purchase": []}
     key = t.status.strip().lower().fill_null("")
-    counts = con.to_pandas(t.group_by(status=key).aggregate(n=t.count()))
+    asked = t
+    if "line_type" in t.columns and rules.get("return_types"):
+        # a return line may carry its type in the status column (売上 / 取消 / 返品 in one column): it is a return,
+        # not a purchase question
+        asked = t.filter(~t.line_type.strip().lower().isin(list(rules["return_types"])).fill_null(False))
+    counts = con.to_pandas(asked.group_by(status=asked.status.strip().lower().fill_null("")).aggregate(n=asked.count()))
     known = set(lists["purchase"]) | set(lists["not_purchase"])
     unknown = counts[~counts["status"].isin(known)].sort_values(["n", "status"], ascending=[False, True])
     if len(unknown):

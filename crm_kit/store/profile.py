@@ -128,6 +128,10 @@ class ColumnProfile:
         if self_read >= max(told.values(), default=0):
             return None, self_read, "read as it is"
         fmt = max(told, key=told.get)
+        if "%d" in fmt and "%m" in fmt and fmt.index("%d") < fmt.index("%m") and self.first_max <= 12 < self.second_max:
+            # a second number above 12 (1/13/24) is a day: month first, when that layout reads as many values
+            swapped = fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+            fmt = swapped if told.get(swapped, 0) >= told[fmt] else fmt
         count = told[fmt]
         twin = fmt.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m")
         if twin in told and told[twin] == count and fmt.startswith("%d") and self.second_max > 12 >= self.first_max:

@@ -410,6 +410,24 @@ def _excel_as_parquet(path: Path, tspec: Mapping[str, Any]) -> Path:
         book.close()
     except Exception as exc:  # noqa: BLE001 - a damaged workbook, whatever openpyxl says
         raise DataError(f"{path.name} cannot be opened as an Excel workbook ({exc}); save it again as .xlsx or CSV") from exc
+    # several sheets of one table (a sheet per month, each with the same header) are read as one
+    frames = [_excel_sheet_frame(path, one, names, tspec) for one in (sheet if isinstance(sheet, list) else [sheet])]
+    if len(frames) > 1 and any(list(f.columns) != list(frames[0].columns) for f in frames):
+        other = next(i for i, f in enumerate(frames) if list(f.columns) != list(frames[0].columns))
+        raise DataError(f"{path.name}: the sheets {sheet[0]!r} and {sheet[other]!r} have different headers; read "
+                        "sheets with the same columns as one table (sheet: [..]) and the others as tables of their own")
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame = frame.dropna(how="all")
+    tmp = folder / f".{key}.{os.getpid()}.tmp"
+    frame.to_parquet(tmp, index=False)
+    tmp.rename(target)
+    return target
+
+
+def _excel_sheet_frame(path: Path, sheet: str | int, names: list[str], tspec: Mapping[str, Any]):
+    """One sheet of a workbook as a frame of text cells under its header (merged cells filled)."""
+    import pandas as pd
+
     if isinstance(sheet, str) and sheet not in names:
         hint = difflib.get_close_matches(sheet, names, n=1)
         raise DataError(f"{path.name} has no sheet {sheet!r}{f' (did you mean {hint[0]!r}?)' if hint else ''}; "
@@ -436,11 +454,7 @@ def _excel_as_parquet(path: Path, tspec: Mapping[str, Any]) -> Path:
     else:
         frame = grid.reset_index(drop=True)
         frame.columns = [str(c) for c in range(grid.shape[1])]
-    frame = frame.dropna(how="all")
-    tmp = folder / f".{key}.{os.getpid()}.tmp"
-    frame.to_parquet(tmp, index=False)
-    tmp.rename(target)
-    return target
+    return frame
 
 
 def _merged_ranges(path: Path, sheet: str) -> list[tuple[int, int, int, int]]:

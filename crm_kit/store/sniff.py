@@ -306,7 +306,7 @@ class Sniffed:
     #: ``LF``, ``CRLF``, ``CR`` or ``mixed``
     line_endings: str = "LF"
     #: a workbook's sheet to read (None: the first) and every sheet with its size
-    sheet: str | int | None = None
+    sheet: str | int | list[str] | None = None
     sheets: list[tuple[str, int, int]] = field(default_factory=list)
     #: the longest line of the head, in bytes
     longest_line: int = 0
@@ -429,11 +429,22 @@ def _sniff_workbook(path: Path) -> Sniffed:
     pick = max(range(len(sheets)), key=lambda i: (sizes[i], -i))
     name, head, _total = sheets[pick]
     found.evidence.append(f"Excel workbook, sheet {name!r}")
-    if len(sheets) > 1:
+    skip = header_index(head)
+    # the sheets under the same header above the same number of rows are parts of one table (a sheet per month)
+    alike = [i for i, (_n, h, _t) in enumerate(sheets)
+             if sizes[i] and len(h) > skip and header_index(h) == skip
+             and [c.strip() for c in h[skip]] == [c.strip() for c in head[skip]]] if head and len(head) > skip else [pick]
+    if len(alike) > 1:
+        found.sheet = [sheets[i][0] for i in alike]
+        others = [repr(s[0]) for i, s in enumerate(sheets) if i not in alike]
+        found.evidence.append(f"{len(sheets)} sheets: {len(alike)} with the same header read as one table "
+                              f"({', '.join(repr(x) for x in found.sheet)})" + (f", not {', '.join(others)}" if others
+                                                                                 else ""))
+    elif len(sheets) > 1:
         found.sheet = name
         others = ", ".join(repr(s[0]) for i, s in enumerate(sheets) if i != pick)
         found.evidence.append(f"{len(sheets)} sheets: {name!r} holds the table ({sizes[pick]:,} cells), not {others}")
-    found.skip_rows = header_index(head)
+    found.skip_rows = skip
     if found.skip_rows:
         found.evidence.append(f"{found.skip_rows} row(s) above the header")
     found.header = [c.strip() for c in head[found.skip_rows]] if head else []

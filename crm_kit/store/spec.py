@@ -374,7 +374,7 @@ TABLE_KEYS: dict[str, str] = {
     "decimal": "'.' or ',' (1.234,56)",
     "thousands": "the thousands separator: ',', '.', ' ', \"'\"",
     "na_values": "texts that mean no value, besides the usual (NULL, NA, -, 空...)",
-    "sheet": "an Excel workbook's sheet, by name or number (0 = the first)",
+    "sheet": "an Excel workbook's sheet, by name or number (0 = the first); a list of sheets with one header is one table",
     "quote": "the quote character of a CSV (default '\"'; '' for none)",
     "escape": "the escape character inside quotes (default '\"', as in standard CSV)",
     "max_line_size": "the longest line in bytes, when a text cell is very long (the reader's default is 2,000,000)",
@@ -457,8 +457,10 @@ def _check_read_options(name: str, tspec: Mapping[str, Any]) -> None:
     na = tspec.get("na_values")
     if na is not None and (not isinstance(na, (list, tuple)) or not all(isinstance(v, (str, int, float)) for v in na)):
         raise ParameterError(f"{where}.na_values must be a list of texts that mean 'no value', e.g. [NULL, '-']")
-    if "sheet" in tspec and not isinstance(tspec["sheet"], (str, int)):
-        raise ParameterError(f"{where}.sheet: give the sheet's name or its number (0 = the first)")
+    if "sheet" in tspec and not (isinstance(tspec["sheet"], (str, int)) or (
+            isinstance(tspec["sheet"], list) and tspec["sheet"] and all(isinstance(x, (str, int)) for x in tspec["sheet"]))):
+        raise ParameterError(f"{where}.sheet: give the sheet's name or its number (0 = the first), or a list of sheets "
+                             "with the same header read as one table")
     zone = tspec.get("timezone")
     if zone is not None:
         try:
