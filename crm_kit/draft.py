@@ -417,6 +417,8 @@ def _personal_header(header: Any) -> bool:
     h = _norm(header)
     if h in {_norm(x) for x in PERSONAL_SYNONYMS}:
         return True
+    if h in {_norm(x) for x in SYNONYMS["transactions"]["customer_id"]}:
+        return False  # a platform's member name that is its customer key (买家会员名), not a person's name
     return h.endswith(("name", "名")) and h.startswith(_PERSON_WORDS)
 
 
