@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: bumped whenever the generator's output changes, so an older store in data/demo is regenerated
-DEMO_VERSION = 5
+DEMO_VERSION = 6
 #: months in the store: 13 of history up to the base month, then the two campaign months
 N_MONTHS = 15
 BASE_MONTH_INDEX = 12
