@@ -451,9 +451,6 @@ def test_concurrent_runs_of_one_name_get_their_own_folders(tmp_path):
 
 
 @pytest.mark.notebook
-@pytest.mark.xfail(run=False, reason="known defect, open in issue 38: since SIGTERM/SIGHUP stop every command as "
-                   "Ctrl-C does, a run signalled while a warmed kernel starts prints its FAILED line and then does not "
-                   "exit within 120 s (a warmed-kernel wait goes on); seen on 2026-12-07, fix before removing this")
 @pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
 def test_a_signal_marks_the_run_failed_and_leaves_latest_on_the_last_good_run(tmp_path, demo_dir, signame):
     """SIGTERM (a scheduler's stop) and SIGHUP (the terminal closed) alike."""

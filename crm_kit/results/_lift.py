@@ -91,6 +91,37 @@ def lift_table(table: pd.DataFrame, *, arm_col: str = "arm", treatment: str = "t
     return out
 
 
+def lift_shown(lift: pd.DataFrame, *, estimate: str = "lift") -> pd.DataFrame:
+    """The columns of :func:`lift_table` a reader needs, so the table fits a screen and an A4 page.
+
+    Always: the arms' means, the lift with its interval and p-value, the
+    relative lift and the arms' sizes. The difference-in-differences and the
+    treated's base mean only when ``estimate="did"`` (the round read it);
+    the permutation interval and the reason only when some row's normal
+    interval is not to be trusted. The full table is unchanged.
+
+    Examples
+    --------
+    >>> lift = pd.DataFrame({"metric": ["sales"], "treated_mean": [12.0], "control_mean": [10.0],
+    ...                      "treated_base_mean": [9.0], "lift": [2.0], "ci_low": [0.5], "ci_high": [3.5],
+    ...                      "p_value": [0.01], "did": [1.0], "did_ci_low": [0.0], "did_ci_high": [2.0],
+    ...                      "method": ["Welch t"], "n_treated": [80], "n_control": [20],
+    ...                      "interval_trusted": [True], "interval_note": [""], "permutation_ci_low": [np.nan],
+    ...                      "permutation_ci_high": [np.nan], "relative_lift": [0.2]})
+    >>> list(lift_shown(lift).columns)
+    ['metric', 'treated_mean', 'control_mean', 'lift', 'ci_low', 'ci_high', 'p_value', 'relative_lift', 'method', 'n_treated', 'n_control']
+    """
+    _check_estimate(estimate)
+    columns = ["metric", "treated_mean", "control_mean", "lift", "ci_low", "ci_high", "p_value", "relative_lift"]
+    if estimate == "did":
+        columns[3:3] = ["treated_base_mean"]
+        columns += ["did", "did_ci_low", "did_ci_high"]
+    if "interval_trusted" in lift.columns and not lift["interval_trusted"].astype(bool).all():
+        columns += ["permutation_ci_low", "permutation_ci_high", "interval_note"]
+    columns += ["method", "n_treated", "n_control"]
+    return lift[[c for c in columns if c in lift.columns]]
+
+
 def naive_vs_controlled(table: pd.DataFrame, lift: pd.DataFrame, *, arm_col: str = "arm",
                         estimate: str = "lift") -> pd.DataFrame:
     """The case's naive before/after sales growth next to the control-adjusted effect, for students to compare.

@@ -97,6 +97,9 @@ class WarmKernels:
             if reply["content"]["status"] != "ok":
                 await km.shutdown_kernel(now=True)
                 raise RuntimeError(f"warming a kernel failed: {reply['content'].get('evalue', '')}")
+            if self._closed:  # the run ended (or was interrupted) while this kernel warmed: nobody will take it
+                await km.shutdown_kernel(now=True)
+                raise RuntimeError("the run no longer needs a kernel")
             return km
 
         return asyncio.run(start())

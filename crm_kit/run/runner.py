@@ -162,6 +162,29 @@ def _stop_kernels() -> None:
             pass
 
 
+def _stop_steps(running, kernels, pool, stopping: threading.Event, *, patience: float = 60.0) -> None:
+    """Stop an interrupted run's steps: no kernel is warmed or started any more, those running are stopped.
+
+    A step may be between taking a kernel and starting its notebook when the signal comes, and start a kernel
+    of its own after the first ones were stopped; so the kernels are stopped again until every running step
+    has ended (a notebook whose kernel died ends at once), at most ``patience`` seconds.
+    """
+    from concurrent.futures import wait
+
+    stopping.set()
+    kernels.close(wait=False)
+    deadline = time.monotonic() + patience
+    while True:
+        _stop_kernels()
+        if not running or time.monotonic() > deadline:
+            break
+        _done, not_done = wait(list(running), timeout=0.5)
+        if not not_done:
+            break
+    _stop_kernels()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _step_kinds(plan: RunPlan, targets: dict[str, Path]) -> dict[str, str]:
     """Which executed notebook holds discovery, each round's results and the cycle (for the summary's links)."""
     kinds: dict[str, str] = {}
@@ -241,6 +264,9 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
 
         cell_bar: bool | dict = {"desc": f"{step.name} (cells)", "position": slot, "leave": False} if progress else False
         km = kernels.take()
+        if stopping.is_set():  # the run was interrupted while this step waited for its kernel
+            kernels.release(km)
+            raise _Interrupted("the run's stop")
         if km is not None and step.name not in chain:
             with contextlib.suppress(AttributeError, TypeError):
                 _lower_priority(km.provisioner.pid)
@@ -278,7 +304,17 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
             if sig is not None:
                 previous[sig] = signal.signal(sig, on_signal)
     pending, running, done, failure, interrupted = list(plan.steps), {}, set(), None, None
+    stopping = threading.Event()  # set when the run is interrupted: a step still starting starts no notebook
     pool = ThreadPoolExecutor(max_workers=workers)
+
+    def interrupt(exc: BaseException, where: str) -> str:
+        """Stop the steps of a run a signal interrupted; the line ``FAILED`` and the log say."""
+        name = str(exc) if isinstance(exc, _Interrupted) else "SIGINT"
+        message = f"interrupted by {name} {where}; {len(done)} of {len(plan.steps)} step(s) had finished"
+        log.error("INTERRUPTED %s", message)
+        _stop_steps(running, kernels, pool, stopping)
+        return message
+
     # each finished notebook is rendered for the report while later steps run
     render_pool, renders = ThreadPoolExecutor(max_workers=1), {}
     shared = _share_machine(workers)  # read by each kernel as it starts
@@ -318,27 +354,15 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
                 bar.set_postfix_str(st.name)
                 log.info("step %s (%s) done in %.1f s", st.name, st.notebook, secs)
     except (_Interrupted, KeyboardInterrupt) as exc:
-        name = str(exc) if isinstance(exc, _Interrupted) else "SIGINT"
         steps = ", ".join(f"{st.notebook} ({st.name})" for st, _slot in running.values()) or "no step"
-        interrupted = failure = (f"interrupted by {name} while running {steps}; "
-                                 f"{len(done)} of {len(plan.steps)} step(s) had finished")
-        log.error("INTERRUPTED %s", failure)
-        kernels.close(wait=False)
-        _stop_kernels()
-        pool.shutdown(wait=False, cancel_futures=True)
+        interrupted = failure = interrupt(exc, f"while running {steps}")
     finally:
         try:
             kernels.close(wait=interrupted is None)
             if interrupted is None:
                 pool.shutdown(wait=True)
         except (_Interrupted, KeyboardInterrupt) as exc:  # while the last steps' kernels were closing
-            name = str(exc) if isinstance(exc, _Interrupted) else "SIGINT"
-            interrupted = failure = (f"interrupted by {name} while the steps ended; {len(done)} of "
-                                     f"{len(plan.steps)} step(s) had finished")
-            log.error("INTERRUPTED %s", failure)
-            kernels.close(wait=False)
-            _stop_kernels()
-            pool.shutdown(wait=False, cancel_futures=True)
+            interrupted = failure = interrupt(exc, "while the steps ended")
         finally:
             for name in shared:
                 os.environ.pop(name, None)
