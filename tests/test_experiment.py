@@ -383,3 +383,17 @@ def test_the_permutation_interval_holds_where_welchs_does_not():
     assert rates["welch"] > 0.06  # the normal interval on 40 zero-heavy controls rejects a true null too often
     assert rates["permutation"] <= 0.065  # 300 experiments: 5 % plus one standard error and a half
     assert rates["flagged"] == 1.0  # and interval_check says so every time
+
+
+def test_compare_arms_and_outcome_lift_say_when_a_welch_interval_is_not_to_be_trusted():
+    """Twelve controls: every comparison against control names the small arm; a rate's Newcombe interval holds."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"arm": ["a"] * 200 + ["b"] * 200 + ["control"] * 12,
+                          "sales": rng.normal(100, 10, 412), "bought": rng.integers(0, 2, 412)})
+    table = ex.compare_arms(frame, arm_col="arm", metrics=["sales"], control="control")
+    notes = table.set_index(["arm", "against"])["interval_note"]
+    assert all(notes[(arm, "control")].startswith("only 12 control units (fewer than 30)") for arm in "ab")
+    assert notes[("a", "b")] == ""  # 200 against 200, normal spend: trusted
+    lift = ex.outcome_lift(frame, binary=["bought"], continuous=["sales"]).set_index(["arm", "outcome"])
+    assert lift.loc[("a", "sales"), "interval_note"].startswith("only 12 control units (fewer than 30)")
+    assert lift.loc[("a", "bought"), "interval_note"] == ""

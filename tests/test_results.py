@@ -277,6 +277,17 @@ def test_a_small_skewed_control_is_named_in_the_lift_table_and_the_headline_read
     head = r.headline_effect(lift.reset_index())
     assert (head["ci_low"], head["ci_high"]) == pytest.approx((lo, hi))
     assert head["method"] == "difference in means, permutation interval" and "at zero" in head["note"]
+    # the ticket's bootstrap rests on the controls who visited: here about ten, and the row says so
+    visited = int((table.loc[table["arm"] == "control", "visits_campaign"] > 0).sum())
+    ticket = lift.loc["ticket"]
+    assert visited < 30 and not ticket["interval_trusted"]
+    assert ticket["interval_note"].startswith(f"bootstrap interval rough: only {visited} control customers visited")
+    # the table a reader sees carries the permutation interval and the reasons; the did columns only when read
+    shown = r.lift_shown(lift.reset_index())
+    assert {"permutation_ci_low", "permutation_ci_high", "interval_note"} <= set(shown.columns)
+    assert "did" not in shown.columns and "did" in r.lift_shown(lift.reset_index(), estimate="did").columns
+    with pytest.raises(r.ParameterError):
+        r.lift_shown(lift.reset_index(), estimate="lfit")
 
 
 def test_the_round_table_reads_the_headline_and_a_round_without_one_its_plain_lift():

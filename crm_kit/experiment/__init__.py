@@ -46,6 +46,7 @@ Cohen, J. (1988). *Statistical Power Analysis for the Behavioral Sciences*, 2nd 
 from ._assignment import assign_arms, balance_table, check_arm_shares, largest_remainder, randomised_counts
 from ._comparisons import arm_returns, compare_arms, family_size, holm_levels, lift_by_level, outcome_lift
 from ._estimates import (
+    FEW_CONTROLS,
     adjusted_differences,
     difference_in_means,
     incremental_return,
@@ -58,6 +59,7 @@ from ._estimates import (
 from ._power import adjusted_power, arm_power, power_analysis
 
 __all__ = [
+    "FEW_CONTROLS",
     "assign_arms",
     "check_arm_shares",
     "largest_remainder",

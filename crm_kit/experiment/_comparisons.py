@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, EmptyGroupError, ParameterError
-from ._estimates import regression_adjusted_difference, welch_difference
+from ._estimates import interval_check, regression_adjusted_difference, welch_difference
 
 __all__ = ["holm_levels", "family_size", "compare_arms", "arm_returns", "outcome_lift", "lift_by_level"]
 
@@ -95,7 +95,9 @@ def compare_arms(frame: pd.DataFrame, *, arm_col: str, metrics: Mapping[str, str
     pandas.DataFrame
         Per metric and comparison: ``arm``, ``against``, sizes and means, ``difference``, ``ci_low`` /
         ``ci_high`` / ``p_value`` (unadjusted), ``holm_p``, ``significant`` (Holm), ``joint_level``
-        (``1 - alpha/m``), ``joint_ci_low`` / ``joint_ci_high`` and ``joint_excludes_zero``.
+        (``1 - alpha/m``), ``joint_ci_low`` / ``joint_ci_high``, ``joint_excludes_zero`` and
+        ``interval_note``: why the Welch intervals are not to be trusted (few units in the ``against`` arm,
+        mostly zeros, a skewed difference; :func:`~crm_kit.experiment.interval_check`), empty when they are.
 
     References
     ----------
@@ -131,7 +133,8 @@ def compare_arms(frame: pd.DataFrame, *, arm_col: str, metrics: Mapping[str, str
             ya, yb = values[(names == a).to_numpy()], values[(names == b).to_numpy()]
             diff, lo, hi, p = welch_difference(ya, yb, level=level)
             _d, jlo, jhi, _p = welch_difference(ya, yb, level=joint_level)
-            family.append({"metric": metric, "arm": a, "against": b, "n_arm": len(ya), "n_against": len(yb),
+            check = interval_check(ya, yb)
+            family.append({"interval_note": "; ".join(check["reasons"]), "metric": metric, "arm": a, "against": b, "n_arm": len(ya), "n_against": len(yb),
                            "arm_mean": float(ya.mean()), "against_mean": float(yb.mean()), "difference": diff,
                            "ci_low": lo, "ci_high": hi, "p_value": p, "joint_level": joint_level,
                            "joint_ci_low": jlo, "joint_ci_high": jhi, "joint_excludes_zero": bool(jlo > 0 or jhi < 0)})
@@ -142,7 +145,7 @@ def compare_arms(frame: pd.DataFrame, *, arm_col: str, metrics: Mapping[str, str
         rows.extend(family)
     order = ["metric", "arm", "against", "n_arm", "n_against", "arm_mean", "against_mean", "difference", "ci_low",
              "ci_high", "p_value", "holm_p", "significant", "joint_level", "joint_ci_low", "joint_ci_high",
-             "joint_excludes_zero"]
+             "joint_excludes_zero", "interval_note"]
     return pd.DataFrame(rows, columns=order)
 
 
@@ -202,6 +205,9 @@ def outcome_lift(outcomes: pd.DataFrame, *, arm_col: str = "arm", control: Any =
     outcome also gets Lin's regression-adjusted lift
     (:func:`~crm_kit.experiment.regression_adjusted_difference`):
     ``adjusted``, ``adjusted_ci_low``, ``adjusted_ci_high``, ``variance_explained``.
+    ``interval_note`` says why a mean's Welch interval is not to be trusted
+    (:func:`~crm_kit.experiment.interval_check`: few controls, mostly zeros, a
+    skewed difference); a rate's Newcombe interval holds for small arms, its note is empty.
     """
     from statsmodels.stats.proportion import confint_proportions_2indep
 
@@ -224,12 +230,15 @@ def outcome_lift(outcomes: pd.DataFrame, *, arm_col: str = "arm", control: Any =
             lo, hi = confint_proportions_2indep(xt, len(t), xc, len(c), method="newcomb", compare="diff", alpha=1 - level)
             rows.append({"arm": arm, "outcome": col, "kind": "rate", "treated": len(t), "control": len(c),
                          "treated_value": xt / len(t), "control_value": xc / len(c), "lift": xt / len(t) - xc / len(c),
-                         "ci_low": float(lo), "ci_high": float(hi)})
+                         "ci_low": float(lo), "ci_high": float(hi), "interval_note": ""})
         for col in continuous:
-            diff, lo, hi, _p = welch_difference(t[col].to_numpy(float), c[col].to_numpy(float), level=level)
+            yt, yc = t[col].to_numpy(float), c[col].to_numpy(float)
+            diff, lo, hi, _p = welch_difference(yt, yc, level=level)
             rows.append({"arm": arm, "outcome": col, "kind": "mean", "treated": len(t), "control": len(c),
                          "treated_value": t[col].mean(), "control_value": c[col].mean(), "lift": diff,
-                         "ci_low": lo, "ci_high": hi})
+                         "ci_low": lo, "ci_high": hi,
+                         "interval_note": "; ".join(interval_check(yt, yc)["reasons"]) if min(len(yt), len(yc)) > 1
+                         else "fewer than two units in an arm"})
         if pre_period:
             both = outcomes[arms.isin([arm, control])]
             treated = (both[arm_col] == arm).to_numpy(float)

@@ -78,13 +78,18 @@ def lift_table(table: pd.DataFrame, *, arm_col: str = "arm", treatment: str = "t
                      "permutation_ci_low": perm[1], "permutation_ci_high": perm[2]})
     est, lo, hi = experiment.ratio_difference(t["sales_campaign"], t["visits_campaign"], c["sales_campaign"],
                                               c["visits_campaign"], n_boot=n_boot, level=level, seed=seed)
+    # the ticket's bootstrap resamples the customers who visited: few of them in control, and its interval is rough
+    visited = int((c["visits_campaign"] > 0).sum())
+    ticket_note = (f"bootstrap interval rough: only {visited} control customers visited (fewer than "
+                   f"{experiment.FEW_CONTROLS}); no permutation interval for a ratio"
+                   if visited < experiment.FEW_CONTROLS else "")
     rows.append({"metric": "ticket", "treated_mean": t["sales_campaign"].sum() / t["visits_campaign"].sum(),
                  "control_mean": c["sales_campaign"].sum() / c["visits_campaign"].sum(),
                  "treated_base_mean": t["sales_base"].sum() / t["visits_base"].sum() if t["visits_base"].sum() else np.nan,
                  "lift": est,
                  "ci_low": lo, "ci_high": hi, "p_value": np.nan, "did": np.nan, "did_ci_low": np.nan, "did_ci_high": np.nan,
                  "method": f"bootstrap ({n_boot} resamples)", "n_treated": len(t), "n_control": len(c),
-                 "interval_trusted": True, "interval_note": "", "permutation_ci_low": np.nan,
+                 "interval_trusted": not ticket_note, "interval_note": ticket_note, "permutation_ci_low": np.nan,
                  "permutation_ci_high": np.nan})
     out = pd.DataFrame(rows)
     out["relative_lift"] = out["lift"] / out["control_mean"]
