@@ -1,0 +1,134 @@
+"""Order fields written once per order (``fill_down``) and lines after the data (``skip_footer``), by hand.
+
+The data-spec keys are read by the loader (crm_kit/store/read.py); ``crm-kit init`` decides them from the whole
+file (crm_kit/store/profile.py, crm_kit/store/sniff.py, crm_kit/draft.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from crm_kit import load_store
+from crm_kit.discovery import growth_kpis
+from crm_kit.errors import DataError, ParameterError
+from crm_kit.store.spec import check_spec
+
+#: six rows, three orders: the order's customer, time and status only on its first row (Odoo's sale-order lines);
+#: order 2's second line and order 3's lines in another month
+SIX_ROWS = """Order,Customer,Date,Status,Product,Qty,Subtotal
+S1,acme,2024-01-05 10:00,Sales Order,p1,1,10.00
+,,,,p2,2,20.00
+S2,bolt,2024-01-20 11:00,Cancelled,p1,1,99.00
+,,,,p3,1,1.00
+S3,acme,2024-02-02 09:00,Sales Order,p2,3,30.00
+,,,,p1,1,5.00
+"""
+
+COLUMNS = {"order_id": "Order", "customer_id": "Customer", "ts": "Date", "status": "Status",
+           "product_id": "Product", "quantity": "Qty", "amount": "Subtotal"}
+STATUSES = {"purchase": ["sales order"], "not_purchase": ["cancelled"]}
+
+
+def _spec(path: Path, **table) -> dict:
+    return {"tables": {"transactions": {"path": str(path), "columns": COLUMNS, **table}},
+            "cleaning": {"statuses": STATUSES}}
+
+
+def _monthly(store) -> dict:
+    g = growth_kpis(store).set_index("month")
+    return {str(m): (int(r.customers), int(r.orders), round(float(r.sales), 2)) for m, r in g.iterrows()}
+
+
+def test_fill_down_gives_each_line_its_orders_fields(tmp_path):
+    path = tmp_path / "sale_order.csv"
+    path.write_text(SIX_ROWS)
+    store = load_store(_spec(path, fill_down=["order_id", "customer_id", "ts", "status"]))
+    lines = store.transactions.to_pandas().sort_values(["order_id", "product_id"])
+    # the cancelled order S2 (two lines) is no purchase: four purchase lines, each with its order's fields
+    assert lines["order_id"].tolist() == ["S1", "S1", "S3", "S3"]
+    assert lines["customer_id"].tolist() == ["acme", "acme", "acme", "acme"]
+    assert lines["ts"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-05", "2024-01-05", "2024-02-02", "2024-02-02"]
+    # January: acme's S1 (10 + 20); February: acme's S3 (30 + 5)
+    assert _monthly(store) == {"2024-01": (1, 1, 30.0), "2024-02": (1, 1, 35.0)}
+
+
+def test_without_fill_down_the_blank_status_stops_the_load(tmp_path):
+    path = tmp_path / "sale_order.csv"
+    path.write_text(SIX_ROWS)
+    with pytest.raises(DataError, match=r"\(blank\)"):
+        load_store(_spec(path))
+
+
+def test_fill_down_follows_the_file_order_not_the_values(tmp_path):
+    """Newest order first (Shopify): the continuation row takes the row above it, whatever the ids sort as."""
+    path = tmp_path / "orders_export.csv"
+    path.write_text("Name,Email,Created at,Financial Status,Lineitem sku,Lineitem quantity,Lineitem price\n"
+                    "#1003,c@x.io,2024-03-01 10:00,paid,p1,1,4.00\n"
+                    "#1003,c@x.io,2024-03-01 10:00,,p2,1,6.00\n"
+                    "#1002,b@x.io,2024-02-01 10:00,voided,p1,2,4.00\n"
+                    "#1002,b@x.io,2024-02-01 10:00,,p1,1,4.00\n"
+                    "#1001,a@x.io,2024-01-01 10:00,paid,p3,1,7.50\n"
+                    "#1001,a@x.io,2024-01-01 10:00,,p3,2,7.50\n")
+    spec = {"tables": {"transactions": {
+        "path": str(path), "fill_down": ["status"],
+        "columns": {"order_id": "Name", "customer_id": "Email", "ts": "Created at", "status": "Financial Status",
+                    "product_id": "Lineitem sku", "quantity": "Lineitem quantity", "unit_price": "Lineitem price"}}},
+        "cleaning": {"statuses": {"purchase": ["paid"], "not_purchase": ["voided"]}}}
+    assert _monthly(load_store(spec)) == {"2024-01": (1, 1, 22.5), "2024-02": (0, 0, 0.0), "2024-03": (1, 1, 10.0)}
+
+
+def test_fill_down_in_a_workbook(tmp_path):
+    rows = pd.read_csv(pd.io.common.StringIO(SIX_ROWS), dtype=str, keep_default_na=False)
+    path = tmp_path / "sale.order.xlsx"
+    rows.replace("", None).to_excel(path, index=False)
+    store = load_store(_spec(path, fill_down=["order_id", "customer_id", "ts", "status"]))
+    assert _monthly(store) == {"2024-01": (1, 1, 30.0), "2024-02": (1, 1, 35.0)}
+
+
+def test_fill_down_is_checked_with_the_fix(tmp_path):
+    base = {"path": "x.csv", "columns": COLUMNS}
+    with pytest.raises(ParameterError, match=r"did you mean \['customer_id'\]"):
+        check_spec({"tables": {"transactions": {**base, "fill_down": ["customer"]}}})
+    with pytest.raises(ParameterError, match="give a list"):
+        check_spec({"tables": {"transactions": {**base, "fill_down": "status"}}})
+    with pytest.raises(ParameterError, match="not mapped"):
+        check_spec({"tables": {"transactions": {**base, "columns": {**COLUMNS, "status": None},
+                                                "fill_down": ["status"]}}})
+    with pytest.raises(ParameterError, match=r"did you mean \['fill_down'\]"):
+        check_spec({"tables": {"transactions": {**base, "fill_dwn": ["status"]}}})
+
+
+# ---------------------------------------------------------------------------------------------------- skip_footer
+
+FOOTED = ('\r\n"Order","Buyer","Date","Amount"\r\n"o1","ann","2024-01-05","10.00"\r\n"o2","bob","2024-01-09","5.50"\r\n'
+          '"o3","ann","2024-02-01","7.25"\r\n\r\n"3 record(s) downloaded,from Jan-01-24 to Feb-28-24"\r\n'
+          '"Seller ID : my_shop"\r\n')
+
+
+def _footed(path: Path, **table) -> dict:
+    return {"tables": {"transactions": {"path": str(path), "skip_rows": 1, "columns": {
+        "order_id": "Order", "customer_id": "Buyer", "ts": "Date", "amount": "Amount"}, **table}}}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "gbk"])
+def test_skip_footer_reads_the_data_without_the_trailer(tmp_path, encoding):
+    path = tmp_path / "report.csv"
+    path.write_bytes(FOOTED.encode(encoding))
+    spec = _footed(path, skip_footer=3, **({} if encoding == "utf-8" else {"encoding": encoding}))
+    store = load_store(spec)
+    assert sorted(store.transactions.to_pandas()["order_id"]) == ["o1", "o2", "o3"]
+    assert _monthly(store) == {"2024-01": (2, 2, 15.5), "2024-02": (1, 1, 7.25)}
+    assert path.read_bytes() == FOOTED.encode(encoding)  # the input is never touched
+
+
+def test_skip_footer_is_checked_and_too_many_lines_said(tmp_path):
+    with pytest.raises(ParameterError, match="skip_footer = 'two'"):
+        check_spec({"tables": {"transactions": {**_footed(Path("x.csv"))["tables"]["transactions"],
+                                                "skip_footer": "two"}}})
+    path = tmp_path / "report.csv"
+    path.write_text(FOOTED)
+    with pytest.raises(DataError, match="lower skip_footer"):
+        load_store(_footed(path, skip_footer=40))
