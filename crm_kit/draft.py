@@ -35,7 +35,7 @@ import yaml
 
 from .errors import DataError, ParameterError
 from .store.load import load_store
-from .store.profile import ColumnProfile, TableProfile, profile_relation
+from .store.profile import ColumnProfile, TableProfile, order_blanks, profile_relation
 from .store.read import source_files
 from .store.sniff import Sniffed, sniff
 from .store.spec import CANONICAL_COLUMNS
@@ -671,6 +671,7 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         if col in draft.columns:
             _time_choices(draft, col, profiles[draft.columns[col]], profiles)
     if role == "transactions":
+        _fill_down_choice(draft, con)
         _transactions_choices(draft, profiles)
         required = [c for c in required if c != "order_id"]
         if "amount" not in mapping and "unit_price" in mapping:
@@ -720,6 +721,64 @@ def _common_offset_zone(c: ColumnProfile) -> str:
     if int(minutes) or not int(hours):
         return "UTC"
     return f"Etc/GMT{'-' if sign == '+' else '+'}{int(hours)}"
+
+
+#: canonical columns an export may write once per order (on its first row); never money or quantities, which
+#: belong to the line (an order total carried down would count once per line)
+ORDER_FIELDS = ("customer_id", "ts", "status", "store", "channel")
+#: canonical columns of the line itself: filled on every row of an order
+LINE_FIELDS = ("product_id", "quantity", "amount", "unit_price", "description")
+
+
+def _fill_down_choice(draft: TableDraft, con) -> None:
+    """``fill_down``: the order's fields an export writes only on the order's first row, found over all rows.
+
+    Two shapes, told apart by the order key, in file order (:func:`crm_kit.store.profile.order_blanks`):
+
+    * the key is blank on the order's other rows (Odoo's sale-order lines): the rows whose key is blank must
+      have the order's fields blank *together* with it (each such field blank on every key-blank row and filled
+      on every leading row) while the line's own columns are filled; the key is then carried down too;
+    * the key repeats on the order's other rows (Shopify): a field is carried down when it is blank on (nearly)
+      every row repeating the key above and filled on every row that leads an order.
+
+    A column blank at random (a customer missing on 2 % of rows) is blank on leading rows too, so it is never
+    carried down: its blanks stay blanks.
+    """
+    m = draft.columns
+    key = m.get("order_id")
+    prof = draft.profile
+    if not key or prof is None or draft.relation is None:
+        return
+    order = [c for c in ORDER_FIELDS if m.get(c) and m[c] != key]
+    line = [c for c in LINE_FIELDS if m.get(c)]
+    partly = [c for c in [key, *(m[o] for o in order)] if c in prof.columns and 0 < prof[c].values < prof.rows]
+    if not partly or not line or not order:
+        return
+    ob = order_blanks(con, draft.relation, key, [m[c] for c in order + line])
+    if ob.first_blank:
+        return
+    filled: list[str] = []
+    why: list[str] = []
+    if ob.key_blank:
+        together = [c for c in order if ob.blanks[m[c]][1] == ob.key_blank and ob.blanks[m[c]][0] == 0]
+        lines_kept = all(ob.blanks[m[c]][1] <= 0.01 * ob.key_blank for c in line)
+        if together and lines_kept:
+            filled = ["order_id", *together]
+            why.append(f"{key} and {', '.join(m[c] for c in together)} are blank together on {ob.key_blank:,} of "
+                       f"{ob.rows:,} rows (the line's {', '.join(m[c] for c in line)} filled there) and filled on all "
+                       f"{ob.leads:,} rows that start an order: each blank row is a line of the order above")
+    if ob.repeats:
+        carried = [c for c in order if c not in filled and ob.blanks[m[c]][0] == 0
+                   and ob.blanks[m[c]][2] >= max(1, 0.9 * ob.repeats)]
+        if carried:
+            filled += [c for c in carried]
+            why.append(f"{', '.join(m[c] for c in carried)} blank on "
+                       f"{min(ob.blanks[m[c]][2] for c in carried):,} of the {ob.repeats:,} rows that repeat the "
+                       f"order {key} of the row above, filled on all {ob.leads:,} rows that start an order: "
+                       "written once per order")
+    if filled:
+        draft.options["fill_down"] = filled
+        draft.reading.append("fill_down: " + "; ".join(why) + " — carried down in file order")
 
 
 def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> None:

@@ -50,9 +50,6 @@ XFAIL: dict[str, str] = {
     "clover": "no customer id: the export names the guest only in Customer Name (personal data, never mapped), so "
               "the load stops on 'transactions has no column customer_id'; also: '30-Jun-2024 07:53 PM EDT' (zone "
               "abbreviations) not read as a time, Refunds Total on a one-file orders export unused",
-    "odoo": "the order's fields (Order Reference, Order Date, Customer, Status) are only on its first line: the "
-            "other lines have a blank status and no order ('the status column has value(s) not in cleaning.statuses: "
-            "(blank)'); the kit has no fill-down of order fields yet",
 }
 
 
