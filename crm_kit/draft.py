@@ -48,7 +48,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "customer_id": ("customer_id", "customerid", "customer", "customerno", "customernumber", "customercode", "cust",
                         "custid", "custno", "member", "memberid", "memberno", "membernumber", "membercode", "card",
                         "cardno", "cardnumber", "householdid", "household", "client", "clientid", "buyer", "buyerid",
-                        "userid", "user", "vip", "vipno", "account", "accountid", "会员号", "会员卡号", "会员编号",
+                        "userid", "user", "username", "buyerusername", "buyeruserid", "memberusername", "vip", "vipno", "account", "accountid", "会员号", "会员卡号", "会员编号",
                         "会员id", "会员", "会员卡", "客户号", "客户编号", "客户id", "客户", "顾客", "顾客编号",
                         "顾客id", "卡号", "用户id", "用户", "用户编号", "买家", "买家会员名", "会员名", "买家账号", "买家id",
                         "买家编号", "kundennr", "kundennummer", "debitor",
@@ -81,7 +81,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                    "实收金额", "销售金额", "实付金额", "成交金额", "消费金额", "实收", "实付", "应收金额", "销售额",
                    "总价", "小计", "合计金额", "折后金额", "zeilenbetrag", "betrag", "umsatz", "nettobetrag", "montant",
                    "importe", "金額", "売上", "売上金額", "税込金額"),
-        "unit_price": ("unit_price", "unitprice", "price", "priceeach", "单价", "售价", "零售价", "价格", "销售单价",
+        "unit_price": ("unit_price", "unitprice", "price", "priceeach", "soldfor", "单价", "售价", "零售价", "价格", "销售单价",
                        "商品单价", "商品价格", "vkpreis", "verkaufspreis", "einzelpreis", "preis", "prixunitaire",
                        "preciounitario", "単価"),
         "promo": ("promo", "promotion", "onpromo", "ispromo", "onpromotion", "discounted", "促销", "是否促销",
@@ -674,7 +674,7 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         _fill_down_choice(draft, con)
         _transactions_choices(draft, profiles)
         required = [c for c in required if c != "order_id"]
-        if "amount" not in mapping and "unit_price" in mapping:
+        if "amount" not in draft.columns and "unit_price" in draft.columns:
             required.remove("amount")
     for col in required:
         if col not in draft.columns and col not in draft.options.get("constants", {}):
@@ -751,7 +751,8 @@ def _fill_down_choice(draft: TableDraft, con) -> None:
         return
     order = [c for c in ORDER_FIELDS if m.get(c) and m[c] != key]
     line = [c for c in LINE_FIELDS if m.get(c)]
-    partly = [c for c in [key, *(m[o] for o in order)] if c in prof.columns and 0 < prof[c].values < prof.rows]
+    partly = [c for c in [key, *(m[o] for o in order), m.get("amount")]
+              if c and c in prof.columns and 0 < prof[c].values < prof.rows]
     if not partly or not line or not order:
         return
     ob = order_blanks(con, draft.relation, key, [m[c] for c in order + line])
@@ -761,11 +762,12 @@ def _fill_down_choice(draft: TableDraft, con) -> None:
     why: list[str] = []
     if ob.key_blank:
         together = [c for c in order if ob.blanks[m[c]][1] == ob.key_blank and ob.blanks[m[c]][0] == 0]
-        lines_kept = all(ob.blanks[m[c]][1] <= 0.01 * ob.key_blank for c in line)
+        own = [c for c in line if c != "amount"] or line  # the amount may be the order's total, written once
+        lines_kept = all(ob.blanks[m[c]][1] <= 0.01 * ob.key_blank for c in own)
         if together and lines_kept:
             filled = ["order_id", *together]
             why.append(f"{key} and {', '.join(m[c] for c in together)} are blank together on {ob.key_blank:,} of "
-                       f"{ob.rows:,} rows (the line's {', '.join(m[c] for c in line)} filled there) and filled on all "
+                       f"{ob.rows:,} rows (the line's {', '.join(m[c] for c in own)} filled there) and filled on all "
                        f"{ob.leads:,} rows that start an order: each blank row is a line of the order above")
     if ob.repeats:
         carried = [c for c in order if c not in filled and ob.blanks[m[c]][0] == 0
@@ -779,6 +781,18 @@ def _fill_down_choice(draft: TableDraft, con) -> None:
     if filled:
         draft.options["fill_down"] = filled
         draft.reading.append("fill_down: " + "; ".join(why) + " — carried down in file order")
+    money = m.get("amount")
+    continuation = ob.key_blank + ob.repeats
+    if money and m.get("unit_price") and m.get("quantity") and continuation and ob.blanks[money][0] == 0 \
+            and ob.blanks[money][1] + ob.blanks[money][2] >= 0.9 * continuation:
+        # the money column is the order's total, written on its first row (eBay's summary row, Shopify's Total):
+        # summed per line it would count once per order at best; the line's own money is quantity x price
+        m.pop("amount")
+        draft.evidence.pop("amount", None)
+        draft.notes.append(f"amount: {money} is the order's total (filled on all {ob.leads:,} rows that start an "
+                           f"order, blank on {ob.blanks[money][1] + ob.blanks[money][2]:,} of its {continuation:,} "
+                           f"other rows): each line's amount is {m['quantity']} × {m['unit_price']}; a row with no "
+                           "price (an order's summary row) is no line")
 
 
 def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> None:

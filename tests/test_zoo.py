@@ -40,9 +40,6 @@ XFAIL: dict[str, str] = {
     "woocommerce_es": "the report names the customer only by name (Cliente, personal: never a key), so init takes "
                       "'Tipo de cliente' (2 values: Nuevo/Recurrente) as customer_id (buyers 2 a month) and finds no "
                       "order id in 'Pedido #'; refunds as rows of their own (Reembolsado, negative Ventas netas)",
-    "ebay": "the reader cannot read the report ('the reader could not tell how eBay-OrdersReport-….csv is written'): "
-            "a blank line above the header, record-count and seller-id trailer lines; a multi-item order is a "
-            "summary row then item rows (Total Price on the summary row)",
     "jd": "init takes the xlsx (a row per item, 订单状态, the order's money repeated per row) for a product "
           "catalogue: data.yaml has tables.products only, and the load stops on 'data spec has no tables.transactions'",
     "shopee": "a partial refund is written as 'Returned quantity' on the item (the data contract has no returned "
