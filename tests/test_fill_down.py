@@ -132,3 +132,92 @@ def test_skip_footer_is_checked_and_too_many_lines_said(tmp_path):
     path.write_text(FOOTED)
     with pytest.raises(DataError, match="lower skip_footer"):
         load_store(_footed(path, skip_footer=40))
+
+
+# ---------------------------------------------------------------------------------------------------- init decides
+
+def _orders_lines(n_orders: int = 120, seed: int = 3) -> pd.DataFrame:
+    """Lines of ``n_orders`` orders (1-3 lines each), every field on every row; amounts in cents-free units."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for o in range(n_orders):
+        cust = f"C{int(rng.integers(1, 40)):03d}"
+        day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(o * 180 / n_orders), hours=9)
+        status = "cancelled" if o % 10 == 0 else "done"
+        for _ in range(int(rng.integers(1, 4))):
+            rows.append({"Order Ref": f"SO{o:04d}", "Customer": cust, "Order Date": day.strftime("%Y-%m-%d %H:%M"),
+                         "Status": status, "Product": f"P{int(rng.integers(1, 30)):02d}",
+                         "Quantity": int(rng.integers(1, 4)), "Subtotal": float(rng.integers(2, 90))})
+    return pd.DataFrame(rows)
+
+
+def _init_figures(path: Path, tmp_path: Path):
+    from crm_kit.draft import draft, write_draft
+
+    found = draft([str(path)])
+    data_path, _run = write_draft(found, tmp_path / "init")
+    spec = (tmp_path / "init" / "data.yaml").read_text(encoding="utf-8")
+    return spec, _monthly(load_store(str(data_path)))
+
+
+def _truth(lines: pd.DataFrame) -> dict:
+    done = lines[lines["Status"] == "done"].assign(month=lambda d: d["Order Date"].str[:7])
+    g = done.groupby("month")
+    return {m: (int(g.get_group(m)["Customer"].nunique()), int(g.get_group(m)["Order Ref"].nunique()),
+                round(float(g.get_group(m)["Subtotal"].sum()), 2)) for m in sorted(done["month"].unique())}
+
+
+def test_init_fills_down_an_order_written_once_key_and_all(tmp_path):
+    """Odoo's shape: the order's reference, customer, date and status only on its first line."""
+    lines = _orders_lines()
+    first = ~lines["Order Ref"].duplicated()
+    written = lines.copy()
+    for col in ("Order Ref", "Customer", "Order Date", "Status"):
+        written[col] = written[col].where(first, "")
+    path = tmp_path / "sale_order.csv"
+    written.to_csv(path, index=False)
+    spec, figures = _init_figures(path, tmp_path)
+    assert 'fill_down: ["order_id", "customer_id", "ts", "status"]' in spec
+    continuation = int((~first).sum())
+    assert f"blank together on {continuation:,} of {len(lines):,} rows" in spec
+    assert figures == _truth(lines)
+
+
+def test_init_fills_down_fields_blank_where_the_order_repeats(tmp_path):
+    """Shopify's shape: the order id on every line, its status only on the first line (newest order first)."""
+    lines = _orders_lines().iloc[::-1].reset_index(drop=True)
+    lines = lines.sort_values("Order Ref", ascending=False, kind="stable").reset_index(drop=True)
+    first = ~lines["Order Ref"].duplicated()
+    written = lines.assign(Status=lines["Status"].where(first, ""))
+    path = tmp_path / "orders_export.csv"
+    written.to_csv(path, index=False)
+    spec, figures = _init_figures(path, tmp_path)
+    assert 'fill_down: ["status"]' in spec
+    assert f"blank on {int((~first).sum()):,} of the {int((~first).sum()):,} rows that repeat the order" in spec
+    assert figures == _truth(lines)
+
+
+def test_init_leaves_random_blanks_blank(tmp_path):
+    """A customer missing on about 2 % of rows at random (some on an order's first line) is no order written once:
+    no fill_down, and those lines stay without a customer (sales counted, no buyer)."""
+    import numpy as np
+
+    lines = _orders_lines()
+    lines["Status"] = "done"
+    rng = np.random.default_rng(7)
+    holes = rng.random(len(lines)) < 0.02
+    first = ~lines["Order Ref"].duplicated()
+    holes[np.flatnonzero(first.to_numpy())[5]] = True  # at least one on an order's first line
+    holes[np.flatnonzero((~first).to_numpy())[3]] = True  # and one on a later line
+    written = lines.assign(Customer=lines["Customer"].where(~holes, ""))
+    path = tmp_path / "lines.csv"
+    written.to_csv(path, index=False)
+    spec, _figures = _init_figures(path, tmp_path)
+    assert "fill_down" not in spec
+    from crm_kit import load_store as load
+
+    store = load(str(tmp_path / "init" / "data.yaml"))
+    kept = store.all_lines.to_pandas() if hasattr(store, "all_lines") else store.transactions.to_pandas()
+    assert int(kept["customer_id"].isna().sum()) == int(holes.sum())
