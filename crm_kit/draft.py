@@ -428,8 +428,11 @@ def _header_score(table: str, canon: str, header: str) -> float:
     normed = [_norm(x) for x in names]
     if h in normed:
         return 3.0
-    if h and any(len(x) >= 3 and (x in h) for x in normed if not x.isascii() or len(x) >= 4):
-        return 1.5
+    inside = [x for x in normed if len(x) >= 3 and (x in h) and (not x.isascii() or len(x) >= 4)] if h else []
+    if inside:
+        # a header holding a synonym; the more of it the synonym is, the likelier (a near tie only: 'Lineitem
+        # quantity' holds 'item' and 'quantity', and is the quantity)
+        return 1.5 + 0.05 * max(len(x) for x in inside) / len(h)
     return 0.0
 
 
@@ -499,7 +502,7 @@ def _content_only(table: str, col: str, p: Profile) -> float:
     if table != "transactions":
         return 0.0
     if col == "ts" and p.timestamp >= 0.95:
-        return 1.2
+        return 1.1 + 0.1 * p.filled  # a time on every row before one on some (Created at before Paid at)
     if col == "amount" and p.number > 0.97 and (p.decimals > 0.3 or p.money_signs) and p.distinct > 0.01:
         return 0.9
     if col == "quantity" and p.integer > 0.98 and p.distinct < 0.05:
@@ -653,7 +656,9 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         profiles[c] = _as_profile(tprof[c], locale)
         draft.evidence[col] = f"{c} — {draft.evidence[col].split(' — ', 1)[1].split(';')[0]}; " \
                               f"{_describe('number', profiles[c])}"
-    draft.personal = [c for c in tprof.columns if _personal_header(c) and c not in mapping.values()]
+    if role == "transactions" and "customer_id" not in draft.columns:
+        _contact_as_key(draft, profiles)
+    draft.personal = [c for c in tprof.columns if _personal_header(c) and c not in draft.columns.values()]
     required = [c for c, (req, _k) in CANONICAL_COLUMNS[role].items() if req]
     if role == "contacts":
         # a list of whom a campaign reached, without arms: every listed customer was treated, in one round
@@ -683,6 +688,25 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
             draft.undecided.append(f"{role}.{col}: no column fits (columns: {shown}); "
                                    f"map it: tables.{role}.columns.{col}: <your column>")
     return draft
+
+
+def _contact_as_key(draft: TableDraft, profiles: dict[str, Profile]) -> None:
+    """Line items with no customer column but an email (or phone) on the rows: that contact is the customer's key,
+    read hashed (``hashed: [customer_id]``: the reader keeps a digest, never the address)."""
+    found = []
+    for h, p in profiles.items():
+        if _personal_kind(h) != "contact" or p.values == 0 or p.distinct_count <= 1:
+            continue
+        email = p.column is not None and any("@" in v for v, _k in p.column.top)
+        found.append((email, p.filled, -len(str(h)), h))
+    if not found:
+        return
+    _e, _f, _l, column = max(found)
+    p = profiles[column]
+    draft.columns["customer_id"] = column
+    draft.options["hashed"] = [*draft.options.get("hashed", []), "customer_id"]
+    draft.evidence["customer_id"] = (f"{column} — a contact (personal data) and the only customer key on the rows: read "
+                                     f"hashed, never the value; {_describe('id', p)}")
 
 
 def _time_choices(draft: TableDraft, col: str, p: Profile, profiles: dict[str, Profile]) -> None:
@@ -791,8 +815,8 @@ def _fill_down_choice(draft: TableDraft, con) -> None:
         draft.evidence.pop("amount", None)
         draft.notes.append(f"amount: {money} is the order's total (filled on all {ob.leads:,} rows that start an "
                            f"order, blank on {ob.blanks[money][1] + ob.blanks[money][2]:,} of its {continuation:,} "
-                           f"other rows): each line's amount is {m['quantity']} × {m['unit_price']}; a row with no "
-                           "price (an order's summary row) is no line")
+                           f"other rows): each line's amount is {m['quantity']} × {m['unit_price']}; a row without a "
+                           "price (an order's summary row) has no line amount")
 
 
 def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> None:

@@ -221,3 +221,26 @@ def test_init_leaves_random_blanks_blank(tmp_path):
     store = load(str(tmp_path / "init" / "data.yaml"))
     kept = store.all_lines.to_pandas() if hasattr(store, "all_lines") else store.transactions.to_pandas()
     assert int(kept["customer_id"].isna().sum()) == int(holes.sum())
+
+
+# ---------------------------------------------------------------------------------------------------- hashed
+
+def test_an_email_key_is_read_hashed_never_kept(tmp_path):
+    """Shopify's only customer key is the buyer's email: init maps it hashed; the store holds digests only."""
+    import hashlib
+
+    lines = _orders_lines(60)
+    emails = {c: f"{c.lower()}@example.com" for c in lines["Customer"].unique()}
+    written = lines.assign(Email=lines["Customer"].map(emails)).drop(columns="Customer")
+    path = tmp_path / "orders.csv"
+    written.to_csv(path, index=False)
+    spec, figures = _init_figures(path, tmp_path)
+    assert 'hashed: ["customer_id"]' in spec and 'customer_id: "Email"' in spec
+    assert figures == _truth(lines)  # one customer per address, as with the plain key
+    store = load_store(str(tmp_path / "init" / "data.yaml"))
+    ids = set(store.transactions.to_pandas()["customer_id"])
+    assert not any("@" in i for i in ids)
+    c001 = hashlib.sha256(b"c001@example.com").hexdigest()[:16]  # trimmed and lower-cased first
+    assert (c001 in ids) == ("C001" in set(lines.loc[lines["Status"] == "done", "Customer"]))
+    with pytest.raises(ParameterError, match="no id column"):
+        check_spec({"tables": {"transactions": {"path": "x.csv", "columns": COLUMNS, "hashed": ["amount"]}}})

@@ -1257,7 +1257,7 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
     to clean, a text file's numbers and times; then it is worth writing
     once) and ``plain`` (the columns passed through).
     """
-    raw = fill_down(_read_table(con, name, tspec), tspec)
+    raw = hashed(fill_down(_read_table(con, name, tspec), tspec), tspec)
     try:
         typed, checks, probes = _typed(con, name, raw, tspec, with_probes=True, optional=optional)
     except MissingColumnError:
@@ -1349,8 +1349,30 @@ def fill_down(raw, tspec: Mapping[str, Any]):
     # row_number() OVER () numbers the rows in the order the scan delivers them, which is the files' order
     # (the engine keeps insertion order); the window then orders by that number
     query = (f"SELECT * EXCLUDE ({row}) REPLACE ({', '.join(filled)}) FROM "
-             f"(SELECT *, row_number() OVER () AS {row} FROM _crm_kit_src)")
-    return raw.alias("_crm_kit_src").sql(query, dialect="duckdb")
+             f"(SELECT *, row_number() OVER () AS {row} FROM _crm_kit_unfilled)")
+    return raw.alias("_crm_kit_unfilled").sql(query, dialect="duckdb")
+
+
+def hashed(raw, tspec: Mapping[str, Any]):
+    """The source table with the id columns of ``hashed`` replaced by a digest: the first 16 hex digits of the
+    SHA-256 of the trimmed, lower-cased value (blank stays blank), computed by the engine.
+
+    An export whose only customer key is an email (Shopify's orders export) is read with
+    ``hashed: [customer_id]``: the same address gives the same customer, and the address itself never enters
+    the store, a report or an export.
+    """
+    wanted = list(tspec.get("hashed") or [])
+    mapping = tspec.get("columns") or {}
+    sources = [str(mapping[c]) for c in wanted if mapping.get(c) is not None and str(mapping[c]) in raw.columns]
+    if not sources:
+        return raw
+    digests = []
+    for col in sources:
+        q = _quoted(col)
+        digests.append(f"CASE WHEN NULLIF(TRIM(CAST({q} AS VARCHAR)), '') IS NULL THEN NULL "
+                       f"ELSE left(sha256(lower(trim(CAST({q} AS VARCHAR)))), 16) END AS {q}")
+    return raw.alias("_crm_kit_unhashed").sql(f"SELECT * REPLACE ({', '.join(digests)}) FROM _crm_kit_unhashed",
+                                              dialect="duckdb")
 
 
 def _header_below(name: str, tspec: Mapping[str, Any]) -> int | None:

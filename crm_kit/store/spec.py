@@ -372,6 +372,9 @@ TABLE_KEYS: dict[str, str] = {
     "header": "false when the file has no header line",
     "skip_rows": "lines above the header (a title, a blank line)",
     "skip_footer": "lines after the data at the end of each file (a record count, a seller id; blank ones included)",
+    "hashed": "canonical id columns read from personal data (an email, a phone as the customer's key): the reader "
+              "keeps a SHA-256 digest of the trimmed, lower-cased value (16 hex digits), never the value "
+              "(e.g. [customer_id])",
     "fill_down": "canonical columns written once per order (on its first row) and blank on its other rows: a blank "
                  "cell takes the last filled value above it, in file order (e.g. [order_id, customer_id, ts, status])",
     "decimal": "'.' or ',' (1.234,56)",
@@ -412,6 +415,7 @@ def _check_table_spec(name: str, tspec: Mapping[str, Any]) -> dict[str, Any]:
     if name == "transactions" and "order_id" in constants:
         raise ParameterError(f"tables.transactions.constants.order_id: {NO_ORDER_ID_ADVICE}")
     _check_fill_down(name, tspec)
+    _check_hashed(name, tspec)
     _check_read_options(name, tspec)
     return dict(constants)
 
@@ -436,6 +440,27 @@ def _check_fill_down(name: str, tspec: Mapping[str, Any]) -> None:
     if unmapped:
         raise ParameterError(f"{where}: {unmapped} is not mapped to a column in tables.{name}.columns; map it "
                              "there (fill_down carries a mapped column's values down) or drop it from fill_down")
+
+
+def _check_hashed(name: str, tspec: Mapping[str, Any]) -> None:
+    """``hashed``: a list of the table's mapped id columns."""
+    if "hashed" not in tspec:
+        return
+    value = tspec["hashed"]
+    where = f"tables.{name}.hashed"
+    canon = CANONICAL_COLUMNS[name]
+    ids = [c for c, (_req, kind) in canon.items() if kind == "id"]
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ParameterError(f"{where} = {value!r}: give a list of id columns read from personal data, e.g. "
+                             "[customer_id]")
+    bad = [v for v in value if v not in ids]
+    if bad:
+        hints = [h for k in bad for h in difflib.get_close_matches(k, ids, n=1)]
+        maybe = f" (did you mean {hints}?)" if hints else ""
+        raise ParameterError(f"{where} names {bad}, which is no id column{maybe}; id columns: {ids}")
+    unmapped = [v for v in value if (tspec.get("columns") or {}).get(v) is None]
+    if unmapped:
+        raise ParameterError(f"{where}: {unmapped} is not mapped in tables.{name}.columns; map it or drop it")
 
 
 def _check_read_options(name: str, tspec: Mapping[str, Any]) -> None:
