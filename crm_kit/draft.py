@@ -35,7 +35,7 @@ import yaml
 
 from .errors import DataError, ParameterError
 from .store.load import load_store
-from .store.profile import ColumnProfile, TableProfile, profile_relation
+from .store.profile import ColumnProfile, TableProfile, order_blanks, profile_relation
 from .store.read import source_files
 from .store.sniff import Sniffed, sniff
 from .store.spec import CANONICAL_COLUMNS
@@ -48,7 +48,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "customer_id": ("customer_id", "customerid", "customer", "customerno", "customernumber", "customercode", "cust",
                         "custid", "custno", "member", "memberid", "memberno", "membernumber", "membercode", "card",
                         "cardno", "cardnumber", "householdid", "household", "client", "clientid", "buyer", "buyerid",
-                        "userid", "user", "vip", "vipno", "account", "accountid", "会员号", "会员卡号", "会员编号",
+                        "userid", "user", "username", "buyerusername", "buyeruserid", "memberusername", "vip", "vipno", "account", "accountid", "会员号", "会员卡号", "会员编号",
                         "会员id", "会员", "会员卡", "客户号", "客户编号", "客户id", "客户", "顾客", "顾客编号",
                         "顾客id", "卡号", "用户id", "用户", "用户编号", "买家", "买家会员名", "会员名", "买家账号", "买家id",
                         "买家编号", "kundennr", "kundennummer", "debitor",
@@ -81,7 +81,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                    "实收金额", "销售金额", "实付金额", "成交金额", "消费金额", "实收", "实付", "应收金额", "销售额",
                    "总价", "小计", "合计金额", "折后金额", "zeilenbetrag", "betrag", "umsatz", "nettobetrag", "montant",
                    "importe", "金額", "売上", "売上金額", "税込金額"),
-        "unit_price": ("unit_price", "unitprice", "price", "priceeach", "单价", "售价", "零售价", "价格", "销售单价",
+        "unit_price": ("unit_price", "unitprice", "price", "priceeach", "soldfor", "单价", "售价", "零售价", "价格", "销售单价",
                        "商品单价", "商品价格", "vkpreis", "verkaufspreis", "einzelpreis", "preis", "prixunitaire",
                        "preciounitario", "単価"),
         "promo": ("promo", "promotion", "onpromo", "ispromo", "onpromotion", "discounted", "促销", "是否促销",
@@ -428,8 +428,11 @@ def _header_score(table: str, canon: str, header: str) -> float:
     normed = [_norm(x) for x in names]
     if h in normed:
         return 3.0
-    if h and any(len(x) >= 3 and (x in h) for x in normed if not x.isascii() or len(x) >= 4):
-        return 1.5
+    inside = [x for x in normed if len(x) >= 3 and (x in h) and (not x.isascii() or len(x) >= 4)] if h else []
+    if inside:
+        # a header holding a synonym; the more of it the synonym is, the likelier (a near tie only: 'Lineitem
+        # quantity' holds 'item' and 'quantity', and is the quantity)
+        return 1.5 + 0.05 * max(len(x) for x in inside) / len(h)
     return 0.0
 
 
@@ -499,7 +502,7 @@ def _content_only(table: str, col: str, p: Profile) -> float:
     if table != "transactions":
         return 0.0
     if col == "ts" and p.timestamp >= 0.95:
-        return 1.2
+        return 1.1 + 0.1 * p.filled  # a time on every row before one on some (Created at before Paid at)
     if col == "amount" and p.number > 0.97 and (p.decimals > 0.3 or p.money_signs) and p.distinct > 0.01:
         return 0.9
     if col == "quantity" and p.integer > 0.98 and p.distinct < 0.05:
@@ -653,7 +656,9 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         profiles[c] = _as_profile(tprof[c], locale)
         draft.evidence[col] = f"{c} — {draft.evidence[col].split(' — ', 1)[1].split(';')[0]}; " \
                               f"{_describe('number', profiles[c])}"
-    draft.personal = [c for c in tprof.columns if _personal_header(c) and c not in mapping.values()]
+    if role == "transactions" and "customer_id" not in draft.columns:
+        _contact_as_key(draft, profiles)
+    draft.personal = [c for c in tprof.columns if _personal_header(c) and c not in draft.columns.values()]
     required = [c for c, (req, _k) in CANONICAL_COLUMNS[role].items() if req]
     if role == "contacts":
         # a list of whom a campaign reached, without arms: every listed customer was treated, in one round
@@ -671,9 +676,10 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         if col in draft.columns:
             _time_choices(draft, col, profiles[draft.columns[col]], profiles)
     if role == "transactions":
+        _fill_down_choice(draft, con)
         _transactions_choices(draft, profiles)
         required = [c for c in required if c != "order_id"]
-        if "amount" not in mapping and "unit_price" in mapping:
+        if "amount" not in draft.columns and "unit_price" in draft.columns:
             required.remove("amount")
     for col in required:
         if col not in draft.columns and col not in draft.options.get("constants", {}):
@@ -682,6 +688,25 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
             draft.undecided.append(f"{role}.{col}: no column fits (columns: {shown}); "
                                    f"map it: tables.{role}.columns.{col}: <your column>")
     return draft
+
+
+def _contact_as_key(draft: TableDraft, profiles: dict[str, Profile]) -> None:
+    """Line items with no customer column but an email (or phone) on the rows: that contact is the customer's key,
+    read hashed (``hashed: [customer_id]``: the reader keeps a digest, never the address)."""
+    found = []
+    for h, p in profiles.items():
+        if _personal_kind(h) != "contact" or p.values == 0 or p.distinct_count <= 1:
+            continue
+        email = p.column is not None and any("@" in v for v, _k in p.column.top)
+        found.append((email, p.filled, -len(str(h)), h))
+    if not found:
+        return
+    _e, _f, _l, column = max(found)
+    p = profiles[column]
+    draft.columns["customer_id"] = column
+    draft.options["hashed"] = [*draft.options.get("hashed", []), "customer_id"]
+    draft.evidence["customer_id"] = (f"{column} — a contact (personal data) and the only customer key on the rows: read "
+                                     f"hashed, never the value; {_describe('id', p)}")
 
 
 def _time_choices(draft: TableDraft, col: str, p: Profile, profiles: dict[str, Profile]) -> None:
@@ -720,6 +745,78 @@ def _common_offset_zone(c: ColumnProfile) -> str:
     if int(minutes) or not int(hours):
         return "UTC"
     return f"Etc/GMT{'-' if sign == '+' else '+'}{int(hours)}"
+
+
+#: canonical columns an export may write once per order (on its first row); never money or quantities, which
+#: belong to the line (an order total carried down would count once per line)
+ORDER_FIELDS = ("customer_id", "ts", "status", "store", "channel")
+#: canonical columns of the line itself: filled on every row of an order
+LINE_FIELDS = ("product_id", "quantity", "amount", "unit_price", "description")
+
+
+def _fill_down_choice(draft: TableDraft, con) -> None:
+    """``fill_down``: the order's fields an export writes only on the order's first row, found over all rows.
+
+    Two shapes, told apart by the order key, in file order (:func:`crm_kit.store.profile.order_blanks`):
+
+    * the key is blank on the order's other rows (Odoo's sale-order lines): the rows whose key is blank must
+      have the order's fields blank *together* with it (each such field blank on every key-blank row and filled
+      on every leading row) while the line's own columns are filled; the key is then carried down too;
+    * the key repeats on the order's other rows (Shopify): a field is carried down when it is blank on (nearly)
+      every row repeating the key above and filled on every row that leads an order.
+
+    A column blank at random (a customer missing on 2 % of rows) is blank on leading rows too, so it is never
+    carried down: its blanks stay blanks.
+    """
+    m = draft.columns
+    key = m.get("order_id")
+    prof = draft.profile
+    if not key or prof is None or draft.relation is None:
+        return
+    order = [c for c in ORDER_FIELDS if m.get(c) and m[c] != key]
+    line = [c for c in LINE_FIELDS if m.get(c)]
+    partly = [c for c in [key, *(m[o] for o in order), m.get("amount")]
+              if c and c in prof.columns and 0 < prof[c].values < prof.rows]
+    if not partly or not line or not order:
+        return
+    ob = order_blanks(con, draft.relation, key, [m[c] for c in order + line])
+    if ob.first_blank:
+        return
+    filled: list[str] = []
+    why: list[str] = []
+    if ob.key_blank:
+        together = [c for c in order if ob.blanks[m[c]][1] == ob.key_blank and ob.blanks[m[c]][0] == 0]
+        own = [c for c in line if c != "amount"] or line  # the amount may be the order's total, written once
+        lines_kept = all(ob.blanks[m[c]][1] <= 0.01 * ob.key_blank for c in own)
+        if together and lines_kept:
+            filled = ["order_id", *together]
+            why.append(f"{key} and {', '.join(m[c] for c in together)} are blank together on {ob.key_blank:,} of "
+                       f"{ob.rows:,} rows (the line's {', '.join(m[c] for c in own)} filled there) and filled on all "
+                       f"{ob.leads:,} rows that start an order: each blank row is a line of the order above")
+    if ob.repeats:
+        carried = [c for c in order if c not in filled and ob.blanks[m[c]][0] == 0
+                   and ob.blanks[m[c]][2] >= max(1, 0.9 * ob.repeats)]
+        if carried:
+            filled += [c for c in carried]
+            why.append(f"{', '.join(m[c] for c in carried)} blank on "
+                       f"{min(ob.blanks[m[c]][2] for c in carried):,} of the {ob.repeats:,} rows that repeat the "
+                       f"order {key} of the row above, filled on all {ob.leads:,} rows that start an order: "
+                       "written once per order")
+    if filled:
+        draft.options["fill_down"] = filled
+        draft.reading.append("fill_down: " + "; ".join(why) + " — carried down in file order")
+    money = m.get("amount")
+    continuation = ob.key_blank + ob.repeats
+    if money and m.get("unit_price") and m.get("quantity") and continuation and ob.blanks[money][0] == 0 \
+            and ob.blanks[money][1] + ob.blanks[money][2] >= 0.9 * continuation:
+        # the money column is the order's total, written on its first row (eBay's summary row, Shopify's Total):
+        # summed per line it would count once per order at best; the line's own money is quantity x price
+        m.pop("amount")
+        draft.evidence.pop("amount", None)
+        draft.notes.append(f"amount: {money} is the order's total (filled on all {ob.leads:,} rows that start an "
+                           f"order, blank on {ob.blanks[money][1] + ob.blanks[money][2]:,} of its {continuation:,} "
+                           f"other rows): each line's amount is {m['quantity']} × {m['unit_price']}; a row without a "
+                           "price (an order's summary row) has no line amount")
 
 
 def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> None:

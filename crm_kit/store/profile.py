@@ -27,7 +27,7 @@ from typing import Any, Mapping
 
 from .layouts import CURRENCY_CODES, CURRENCY_SIGNS, date_format, number_locales
 
-__all__ = ["ColumnProfile", "TableProfile", "profile_table", "profile_relation"]
+__all__ = ["ColumnProfile", "TableProfile", "OrderBlanks", "profile_table", "profile_relation", "order_blanks"]
 
 #: the name of the synthetic column that counts the rows
 _ROWS = "\x01rows"
@@ -330,3 +330,61 @@ def _currency_of(example: str, sign: str) -> str:
     if "a" in sign:
         return re.sub(r"[^A-Za-z$]", "", example or "") or sign
     return sign
+
+
+@dataclass
+class OrderBlanks:
+    """Where a table's blanks fall relative to its order key, in file order, over all rows (:func:`order_blanks`).
+
+    A row is an order's *continuation* when its key is blank (Odoo writes the order reference once) or equal to
+    the key of the row above (Shopify repeats it); every other row *leads* an order.
+    """
+
+    rows: int
+    key: str
+    #: the first row's key is blank (nothing above to belong to)
+    first_blank: bool
+    #: rows whose key is blank, and rows whose key repeats the row above's
+    key_blank: int
+    repeats: int
+    #: per column: blanks on leading rows, on key-blank rows, on repeating rows
+    blanks: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+
+    @property
+    def leads(self) -> int:
+        """Rows that lead an order (its key filled and not the row above's)."""
+        return self.rows - self.key_blank - self.repeats
+
+
+def order_blanks(con, table, key: str, columns: list[str]) -> OrderBlanks:
+    """Count, in one query over all rows in file order, each column's blanks on the rows that lead an order, on the
+    rows whose order key is blank, and on the rows that repeat the key of the row above.
+
+    This is the evidence for ``fill_down``: an order's fields written once per order are blank on exactly the
+    continuation rows and filled on every leading row; a column blank at random is blank on leading rows too.
+    Blank means null, empty or spaces only.
+    """
+    import ibis
+
+    def q(c: str) -> str:
+        return '"' + str(c).replace('"', '""') + '"'
+
+    def blank(c: str) -> str:
+        return f"(NULLIF(TRIM(CAST({q(c)} AS VARCHAR)), '') IS NULL)"
+
+    sql = ibis.to_sql(table, dialect="duckdb")
+    cols = [c for c in dict.fromkeys(columns) if c in table.columns]
+    counts = ", ".join(f"count_if({blank(c)} AND NOT _kb AND NOT _rep), count_if({blank(c)} AND _kb), "
+                       f"count_if({blank(c)} AND _rep)" for c in cols)
+    query = f"""
+        WITH r AS (SELECT *, row_number() OVER () AS _crm_row FROM ({sql}) AS t),
+        k AS (SELECT *, {blank(key)} AS _kb,
+                     coalesce(NOT {blank(key)} AND CAST({q(key)} AS VARCHAR) =
+                              lag(CAST({q(key)} AS VARCHAR)) OVER (ORDER BY _crm_row), false) AS _rep FROM r)
+        SELECT count(*), coalesce(bool_or(_crm_row = 1 AND _kb), false), count_if(_kb), count_if(_rep)
+               {", " + counts if counts else ""} FROM k"""
+    row = con.con.execute(query).fetchone()
+    out = OrderBlanks(int(row[0]), key, bool(row[1]), int(row[2]), int(row[3]))
+    for i, c in enumerate(cols):
+        out.blanks[c] = tuple(int(x) for x in row[4 + 3 * i: 7 + 3 * i])
+    return out

@@ -385,6 +385,53 @@ def _transcoded(path: Path, kind: str, encoding: str, delimiter: str | None, err
     return target
 
 
+def _without_footer(path: Path, lines: int, name: str, *, shown: str | None = None) -> Path:
+    """A copy of a text file without its last ``lines`` lines (``skip_footer``: a record count, a seller id), in
+    the cache; the input is never touched.
+
+    The lines are found from the file's end, a block at a time, and the rest is copied as bytes: the cost is a copy
+    of the file, and only for a table that says ``skip_footer``. Blank lines count as lines (as ``skip_rows``).
+    """
+    import hashlib
+    import shutil
+
+    st = path.stat()
+    key = hashlib.sha256(f"footer|{path}|{st.st_size}|{st.st_mtime_ns}|{lines}".encode()).hexdigest()[:24]
+    folder = scratch_dir("converted")
+    target = folder / f"{key}{path.suffix or '.csv'}"
+    if target.exists():
+        return target
+    size = st.st_size
+    block = min(size, 1 << 16)
+    with open(path, "rb") as fh:
+        while True:
+            fh.seek(size - block)
+            tail = fh.read(block)
+            # the file's own last line break ends its last line; it does not start another
+            body = tail[:-2] if tail.endswith(b"\r\n") else tail[:-1] if tail.endswith((b"\n", b"\r")) else tail
+            breaks = [m.start() for m in re.finditer(rb"\r\n|\n|\r", body)]
+            if len(breaks) >= lines or block >= size:
+                break
+            block = min(size, block * 4)
+        if len(breaks) < lines:
+            raise DataError(f"{name}: {shown or path.name} has {len(breaks) + 1} line(s), not more than "
+                            f"tables.{name}.skip_footer: {lines}; lower skip_footer to the lines after the data")
+        end = next(m.end() for m in re.finditer(rb"\r\n|\n|\r", body[breaks[-lines]:]))
+        cut = size - block + breaks[-lines] + end
+        fh.seek(0)
+        tmp = folder / f".{key}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as out:
+            left = cut
+            while left > 0:
+                chunk = fh.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                out.write(chunk)
+                left -= len(chunk)
+    shutil.move(tmp, target)
+    return target
+
+
 def _excel_as_parquet(path: Path, tspec: Mapping[str, Any]) -> Path:
     """A sheet of an .xlsx workbook, every cell as text, kept as Parquet in the cache."""
     import hashlib
@@ -698,13 +745,21 @@ def _read_text(con, name: str, tspec: Mapping[str, Any], files: list[Path], kind
     # a file whose lines end in CRLF and LF both (parts pasted together on two systems) is copied with one line
     # break: the engine's sniffer refuses mixed endings
     mixed = [f for f in files if kinds[f] in ("text", "gzip") and _mixed_line_endings(f, kinds[f])]
+    footer = int(tspec.get("skip_footer") or 0)
+    if footer and (encoding in _UTF16 or any(kinds[f] != "text" for f in files)):
+        native = False  # the lines after the data are cut from a plain UTF-8 copy
     if native and delimiter != "whitespace" and not mixed:
         if encoding in _UTF16:
             options["encoding"] = "utf-16"
         elif encoding in _LATIN1:
             options["encoding"] = "latin-1"
+        if footer:
+            cut = [str(_without_footer(f, footer, name)) for f in files]
+            return _read_parts(con, name, cut if len(cut) > 1 else cut[0], options, shown=[f.name for f in files])
         return _read_parts(con, name, [str(f) for f in files] if len(files) > 1 else where, options)
     converted = [str(_transcoded(f, kinds[f], encoding, delimiter, errors, newlines=f in mixed)) for f in files]
+    if footer:
+        converted = [str(_without_footer(Path(c), footer, name, shown=f.name)) for c, f in zip(converted, files)]
     if delimiter == "whitespace":
         options["delim"] = ","
     return _read_parts(con, name, converted if len(converted) > 1 else converted[0], options,
@@ -1202,7 +1257,7 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
     to clean, a text file's numbers and times; then it is worth writing
     once) and ``plain`` (the columns passed through).
     """
-    raw = _read_table(con, name, tspec)
+    raw = hashed(fill_down(_read_table(con, name, tspec), tspec), tspec)
     try:
         typed, checks, probes = _typed(con, name, raw, tspec, with_probes=True, optional=optional)
     except MissingColumnError:
@@ -1245,6 +1300,79 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
             costly.append(f"values parsed from text: {parsed}")
         notes.update(costly=costly, plain=plain)
     return typed
+
+
+def _quoted(column: str) -> str:
+    return '"' + str(column).replace('"', '""') + '"'
+
+
+def fill_down(raw, tspec: Mapping[str, Any]):
+    """The source table with the columns of ``fill_down`` carried down: a blank cell takes the last filled value
+    above it, in file order.
+
+    Exports that write an order's fields once (Shopify's orders export, Odoo's
+    sale-order lines) leave them blank on the order's other rows;
+    ``tables.<table>.fill_down: [customer_id, ts, status]`` gives each row
+    its order's values. The reader numbers the rows as the file holds them
+    (files and sheets in their order) and the engine carries the values
+    down in one window, ``last_value(... IGNORE NULLS) OVER (ORDER BY row)``:
+    no loop over rows. Blank means empty or only spaces.
+
+    Parameters
+    ----------
+    raw : ibis.Table
+        The table as read (source column names).
+    tspec : mapping
+        The table's spec: ``fill_down`` lists canonical names, read through
+        its ``columns`` mapping.
+
+    Returns
+    -------
+    ibis.Table
+        ``raw`` itself when nothing is to be filled, else a new table with
+        the same columns.
+    """
+    wanted = list(tspec.get("fill_down") or [])
+    if not wanted:
+        return raw
+    mapping = tspec.get("columns") or {}
+    sources = [str(mapping[c]) for c in wanted if mapping.get(c) is not None and str(mapping[c]) in raw.columns]
+    if not sources:
+        return raw
+    row = "_crm_kit_file_row"
+    filled = []
+    for col in sources:
+        q = _quoted(col)
+        blank = f"NULLIF(TRIM(CAST({q} AS VARCHAR)), '') IS NULL"
+        filled.append(f"CASE WHEN {blank} THEN last_value(CASE WHEN {blank} THEN NULL ELSE {q} END IGNORE NULLS) "
+                      f"OVER (ORDER BY {row} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ELSE {q} END AS {q}")
+    # row_number() OVER () numbers the rows in the order the scan delivers them, which is the files' order
+    # (the engine keeps insertion order); the window then orders by that number
+    query = (f"SELECT * EXCLUDE ({row}) REPLACE ({', '.join(filled)}) FROM "
+             f"(SELECT *, row_number() OVER () AS {row} FROM _crm_kit_unfilled)")
+    return raw.alias("_crm_kit_unfilled").sql(query, dialect="duckdb")
+
+
+def hashed(raw, tspec: Mapping[str, Any]):
+    """The source table with the id columns of ``hashed`` replaced by a digest: the first 16 hex digits of the
+    SHA-256 of the trimmed, lower-cased value (blank stays blank), computed by the engine.
+
+    An export whose only customer key is an email (Shopify's orders export) is read with
+    ``hashed: [customer_id]``: the same address gives the same customer, and the address itself never enters
+    the store, a report or an export.
+    """
+    wanted = list(tspec.get("hashed") or [])
+    mapping = tspec.get("columns") or {}
+    sources = [str(mapping[c]) for c in wanted if mapping.get(c) is not None and str(mapping[c]) in raw.columns]
+    if not sources:
+        return raw
+    digests = []
+    for col in sources:
+        q = _quoted(col)
+        digests.append(f"CASE WHEN NULLIF(TRIM(CAST({q} AS VARCHAR)), '') IS NULL THEN NULL "
+                       f"ELSE left(sha256(lower(trim(CAST({q} AS VARCHAR)))), 16) END AS {q}")
+    return raw.alias("_crm_kit_unhashed").sql(f"SELECT * REPLACE ({', '.join(digests)}) FROM _crm_kit_unhashed",
+                                              dialect="duckdb")
 
 
 def _header_below(name: str, tspec: Mapping[str, Any]) -> int | None:

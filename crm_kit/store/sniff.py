@@ -37,7 +37,7 @@ from typing import Any, Sequence
 from ..errors import DataError
 
 __all__ = ["HEAD_BYTES", "Sniffed", "file_kind", "refusal", "read_head", "detect_encoding", "sniff",
-           "header_index", "find_delimiter", "excel_sheets"]
+           "header_index", "find_delimiter", "excel_sheets", "footer_lines"]
 
 #: bytes of a file's start that sniffing reads
 HEAD_BYTES = 1 << 20
@@ -302,6 +302,8 @@ class Sniffed:
     delimiter: str | None = None
     #: raw lines (or workbook rows) above the header
     skip_rows: int = 0
+    #: raw lines after the data at the file's end (a record count, a seller id; blank ones included)
+    skip_footer: int = 0
     header: list[str] = field(default_factory=list)
     #: ``LF``, ``CRLF``, ``CR`` or ``mixed``
     line_endings: str = "LF"
@@ -322,6 +324,8 @@ class Sniffed:
             out["delimiter"] = self.delimiter
         if self.skip_rows:
             out["skip_rows"] = self.skip_rows
+        if self.skip_footer:
+            out["skip_footer"] = self.skip_footer
         if self.sheet not in (None, 0):
             out["sheet"] = self.sheet
         return out
@@ -380,7 +384,61 @@ def sniff(path: str | Path) -> Sniffed:
         found.evidence.append(f"{head} line(s) above the header ({len(notes)} of text"
                               + (f", {blank} blank" if blank else "") + ")")
     found.header = [str(c).strip() for c in rows[head]] if rows else []
+    if kind == "text" and delimiter != "whitespace" and len(found.header) >= 3:
+        tail = lines if len(raw) < HEAD_BYTES else _tail_lines(path, encoding)
+        footer, notes = footer_lines(tail, delimiter, len(found.header))
+        if footer:
+            found.skip_footer = footer
+            found.evidence.append(f"{footer} line(s) after the data ({len(notes)} of text: "
+                                  + "; ".join(repr(n[:60]) for n in notes[:2])
+                                  + f"{', ' + str(footer - len(notes)) + ' blank' if footer > len(notes) else ''}): "
+                                  "not rows of the table (a record count, a seller id), skipped")
     return found
+
+
+#: bytes of a text file's end read for the lines after its data
+TAIL_BYTES = 1 << 16
+
+
+def _tail_lines(path: Path, encoding: str) -> list[str]:
+    """The whole lines in the last :data:`TAIL_BYTES` of a text file (the first, likely cut, dropped)."""
+    size = path.stat().st_size
+    start = max(0, size - TAIL_BYTES)
+    start -= start % 2  # a UTF-16 character starts at an even byte
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        text = fh.read().decode(encoding.replace("-sig", ""), errors="replace")
+    lines = re.split(r"\r\n|\n|\r", text)
+    if lines and lines[-1] == "":
+        lines = lines[:-1]
+    return lines[1:] if start else lines
+
+
+def footer_lines(lines: Sequence[str], delimiter: str, width: int) -> tuple[int, list[str]]:
+    """How many of the last ``lines`` are no rows of a table ``width`` columns wide: blank lines and notes (a
+    record count, a seller id) that hold fewer fields than the header and fewer than half of them filled. Only
+    lines after the last full-width row count, and at least one must hold text (blank lines alone are no footer).
+
+    A last line cut short (``c7,o999,2025-02-`` of six columns: half of them filled) is a row, not a note: the
+    reader says it is cut short.
+    """
+    count, notes = 0, []
+    for line in reversed(lines):
+        if not line.strip():
+            count += 1
+            continue
+        cells = next(csv.reader([line], delimiter=delimiter), [])
+        used = [c for c in cells if c.strip()]
+        if len(cells) < width and len(used) < max(2, width // 2) and len(cells) <= 2:
+            count += 1
+            notes.append(line.strip())
+            continue
+        if len(cells) != width:
+            return 0, []  # the data ends in a row that is not the table's: not a footer the kit can tell
+        break
+    else:
+        return 0, []
+    return (count, notes[::-1]) if notes else (0, [])
 
 
 # ------------------------------------------------------------------------------------------------ workbooks

@@ -371,6 +371,12 @@ TABLE_KEYS: dict[str, str] = {
     "delimiter": "one character (',', ';', '|', a tab) or whitespace",
     "header": "false when the file has no header line",
     "skip_rows": "lines above the header (a title, a blank line)",
+    "skip_footer": "lines after the data at the end of each file (a record count, a seller id; blank ones included)",
+    "hashed": "canonical id columns read from personal data (an email, a phone as the customer's key): the reader "
+              "keeps a SHA-256 digest of the trimmed, lower-cased value (16 hex digits), never the value "
+              "(e.g. [customer_id])",
+    "fill_down": "canonical columns written once per order (on its first row) and blank on its other rows: a blank "
+                 "cell takes the last filled value above it, in file order (e.g. [order_id, customer_id, ts, status])",
     "decimal": "'.' or ',' (1.234,56)",
     "thousands": "the thousands separator: ',', '.', ' ', \"'\"",
     "na_values": "texts that mean no value, besides the usual (NULL, NA, -, 空...)",
@@ -408,8 +414,53 @@ def _check_table_spec(name: str, tspec: Mapping[str, Any]) -> dict[str, Any]:
         raise ParameterError(f"tables.{name}.constants: {nulls} has no value; give one or drop the key")
     if name == "transactions" and "order_id" in constants:
         raise ParameterError(f"tables.transactions.constants.order_id: {NO_ORDER_ID_ADVICE}")
+    _check_fill_down(name, tspec)
+    _check_hashed(name, tspec)
     _check_read_options(name, tspec)
     return dict(constants)
+
+
+def _check_fill_down(name: str, tspec: Mapping[str, Any]) -> None:
+    """``fill_down``: a list of the table's canonical columns, each mapped to a column of the file."""
+    if "fill_down" not in tspec:
+        return
+    value = tspec["fill_down"]
+    where = f"tables.{name}.fill_down"
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ParameterError(f"{where} = {value!r}: give a list of canonical columns written once per order, e.g. "
+                             "[customer_id, ts, status]")
+    canon = CANONICAL_COLUMNS[name]
+    unknown = [v for v in value if v not in canon]
+    if unknown:
+        hints = [h for k in unknown for h in difflib.get_close_matches(k, list(canon), n=1)]
+        maybe = f" (did you mean {hints}?)" if hints else ""
+        raise ParameterError(f"{where} names unknown canonical column(s) {unknown}{maybe}; known: {sorted(canon)}")
+    mapping = tspec.get("columns") or {}
+    unmapped = [v for v in value if mapping.get(v) is None]
+    if unmapped:
+        raise ParameterError(f"{where}: {unmapped} is not mapped to a column in tables.{name}.columns; map it "
+                             "there (fill_down carries a mapped column's values down) or drop it from fill_down")
+
+
+def _check_hashed(name: str, tspec: Mapping[str, Any]) -> None:
+    """``hashed``: a list of the table's mapped id columns."""
+    if "hashed" not in tspec:
+        return
+    value = tspec["hashed"]
+    where = f"tables.{name}.hashed"
+    canon = CANONICAL_COLUMNS[name]
+    ids = [c for c, (_req, kind) in canon.items() if kind == "id"]
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ParameterError(f"{where} = {value!r}: give a list of id columns read from personal data, e.g. "
+                             "[customer_id]")
+    bad = [v for v in value if v not in ids]
+    if bad:
+        hints = [h for k in bad for h in difflib.get_close_matches(k, ids, n=1)]
+        maybe = f" (did you mean {hints}?)" if hints else ""
+        raise ParameterError(f"{where} names {bad}, which is no id column{maybe}; id columns: {ids}")
+    unmapped = [v for v in value if (tspec.get("columns") or {}).get(v) is None]
+    if unmapped:
+        raise ParameterError(f"{where}: {unmapped} is not mapped in tables.{name}.columns; map it or drop it")
 
 
 def _check_read_options(name: str, tspec: Mapping[str, Any]) -> None:
@@ -433,6 +484,12 @@ def _check_read_options(name: str, tspec: Mapping[str, Any]) -> None:
     skip = tspec.get("skip_rows")
     if skip is not None and (isinstance(skip, bool) or not isinstance(skip, int) or skip < 0):
         raise ParameterError(f"{where}.skip_rows = {skip!r}: give the number of lines above the header, e.g. 1")
+    footer = tspec.get("skip_footer")
+    if footer is not None and (isinstance(footer, bool) or not isinstance(footer, int) or footer < 0):
+        raise ParameterError(f"{where}.skip_footer = {footer!r}: give the number of lines after the data at the end "
+                             "of each file (a record count, a seller id), e.g. 2")
+    if footer and tspec.get("format") in ("parquet", "excel", "duckdb"):
+        raise ParameterError(f"{where}.skip_footer: only a text file (CSV, TSV) has lines after its data; drop it")
     decimal = tspec.get("decimal", ".")
     if decimal not in (".", ","):
         raise ParameterError(f"{where}.decimal = {decimal!r}: use '.' or ','")
