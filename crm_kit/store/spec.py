@@ -73,6 +73,12 @@ CANONICAL_COLUMNS: dict[str, dict[str, tuple[bool, str]]] = {
         "status": (False, "text"),
         # the line's kind (sale, return, refund...): cleaning.return_types names the values that mark a return
         "line_type": (False, "text"),
+        # money refunded on this row (on a file of one row per order: the order's refund); returns: net subtracts
+        # it on the row's date, returns: drop leaves it out
+        "refunded": (False, "number"),
+        # units of this line refunded or returned (Shopee's 'Returned quantity'); returns: net subtracts
+        # amount x returned_quantity / quantity on the line's date, returns: drop leaves it out
+        "returned_quantity": (False, "number"),
     },
     # one row per order, joined to the line items by order_id: its fields are written once per order and flow
     # to every line of it

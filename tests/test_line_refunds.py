@@ -1,0 +1,109 @@
+"""Refunds written on the rows themselves: ``refunded`` money on a row, ``returned_quantity`` units on a line.
+
+Each on a few rows whose monthly figures are computed by hand (in the comments), then compared with what the
+loaded store reports (:func:`crm_kit.discovery.growth_kpis`), under ``returns: net`` and ``returns: drop``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from crm_kit import load_store
+from crm_kit.discovery import growth_kpis
+from crm_kit.errors import ParameterError
+from crm_kit.store.spec import check_spec
+
+STATUSES = {"purchase": ["complete"], "not_purchase": ["canceled", "closed"]}
+
+
+def _figures(spec: dict) -> pd.DataFrame:
+    kpis = growth_kpis(load_store(spec)).set_index("month")
+    kpis.index = kpis.index.astype(str)
+    return kpis[["customers", "orders", "sales"]]
+
+
+# ------------------------------------------------------------------ refunded money on a file of one row per order
+
+#: a web shop's order grid: one row per order, the money refunded on it in a column of its own
+ORDER_GRID = pd.DataFrame({
+    "ID": ["1", "2", "3", "4", "5"],
+    "Email": ["a@x.com", "b@x.com", "a@x.com", "c@x.com", "b@x.com"],
+    "Date": ["2024-01-03 10:00", "2024-01-10 11:00", "2024-01-20 12:00", "2024-02-05 09:00", "2024-02-08 10:00"],
+    "Status": ["Complete", "Complete", "Closed", "Complete", "Canceled"],
+    "Total": [100.0, 40.0, 60.0, 80.0, 30.0],
+    "Refunded": [0.0, 15.0, 60.0, 20.0, 0.0],
+})
+
+
+def _grid_spec(tmp_path: Path, returns: str) -> dict:
+    ORDER_GRID.to_csv(tmp_path / "grid.csv", index=False)
+    return {"tables": {"transactions": {"path": str(tmp_path / "grid.csv"), "columns": {
+        "order_id": "ID", "customer_id": "Email", "ts": "Date", "status": "Status", "amount": "Total",
+        "refunded": "Refunded"}}},
+        "cleaning": {"statuses": STATUSES, "returns": returns}}
+
+
+def test_refunded_on_a_row_nets_on_its_date_and_drop_leaves_gross(tmp_path):
+    net = _figures(_grid_spec(tmp_path, "net"))
+    # January: purchases 1 (a, 100) and 2 (b, 40 with 15 refunded); 3 is Closed (not a purchase, its refund too)
+    #   buyers {a, b} = 2, visits 2, net 100 + 40 - 15 = 125
+    # February: 4 (c, 80, 20 refunded); 5 canceled -> buyers 1, visits 1, net 80 - 20 = 60
+    assert net["customers"].tolist() == [2, 1]
+    assert net["orders"].tolist() == [2, 1]
+    assert net["sales"].tolist() == pytest.approx([125.0, 60.0])
+    gross = _figures(_grid_spec(tmp_path, "drop"))
+    assert gross["customers"].tolist() == [2, 1] and gross["orders"].tolist() == [2, 1]
+    assert gross["sales"].tolist() == pytest.approx([140.0, 80.0])
+
+
+# ------------------------------------------------------------------ returned units on a line item
+
+#: a marketplace's item rows: 2 of order A's 3 mugs returned, 1 of order C's 4 towels
+ITEMS = pd.DataFrame({
+    "Order ID": ["A", "A", "B", "C", "D"],
+    "Buyer": ["u1", "u1", "u2", "u1", "u3"],
+    "Created": ["2024-03-01 10:00", "2024-03-01 10:00", "2024-03-15 12:00", "2024-04-02 09:00", "2024-04-03 09:00"],
+    "Status": ["Complete", "Complete", "Complete", "Complete", "Canceled"],
+    "SKU": ["mug", "tea", "mug", "towel", "mug"],
+    "Quantity": [3, 1, 1, 4, 2],
+    "Subtotal": [30.0, 7.5, 10.0, 50.0, 20.0],
+    "Returned quantity": [2, 0, 0, 1, 2],
+})
+
+
+def _items_spec(tmp_path: Path, returns: str) -> dict:
+    ITEMS.to_csv(tmp_path / "items.csv", index=False)
+    return {"tables": {"transactions": {"path": str(tmp_path / "items.csv"), "columns": {
+        "order_id": "Order ID", "customer_id": "Buyer", "ts": "Created", "status": "Status", "product_id": "SKU",
+        "quantity": "Quantity", "amount": "Subtotal", "returned_quantity": "Returned quantity"}}},
+        "cleaning": {"statuses": STATUSES, "returns": returns}}
+
+
+def test_returned_quantity_takes_its_share_of_the_line_on_the_lines_date(tmp_path):
+    net = _figures(_items_spec(tmp_path, "net"))
+    # March: A (u1: 30 + 7.5, 2 of 3 mugs back: -30 x 2/3 = -20) and B (u2: 10): buyers 2, visits 2, net 27.5
+    # April: C (u1: 50, 1 of 4 towels back: -12.5); D canceled (its returned units too): buyers 1, visits 1, net 37.5
+    assert net["customers"].tolist() == [2, 1]
+    assert net["orders"].tolist() == [2, 1]
+    assert net["sales"].tolist() == pytest.approx([27.5, 37.5])
+    gross = _figures(_items_spec(tmp_path, "drop"))
+    assert gross["orders"].tolist() == [2, 1]
+    assert gross["sales"].tolist() == pytest.approx([47.5, 50.0])
+
+
+def test_returned_units_leave_the_units_sold(tmp_path):
+    """Under net the returned units count against the units: 3 + 1 + 1 + 4 sold, 2 + 1 back = 6 net units."""
+    store = load_store(_items_spec(tmp_path, "net"))
+    lines = store.all_lines.execute()
+    assert float(lines["quantity"].sum()) == pytest.approx(6.0)
+
+
+def test_a_misspelt_role_is_named_with_the_right_one(tmp_path):
+    spec = _items_spec(tmp_path, "net")
+    cols = spec["tables"]["transactions"]["columns"]
+    cols["returned_qty"] = cols.pop("returned_quantity")
+    with pytest.raises(ParameterError, match="returned_quantity"):
+        check_spec(spec)
