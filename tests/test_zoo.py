@@ -34,19 +34,12 @@ XFAIL: dict[str, str] = {
                "line items (no column fits a customer and a time on every row) and drafts the file as a product "
                "catalogue ('Lineitem quantity' as product_id): 'data spec has no tables.transactions'; the loader has "
                "no fill-down of an order's fields to its other rows",
-    "magento": "one row per order read as lines: 'Closed' (Magento: refunded by credit memo) is drafted as a "
-               "purchase, and Total Refunded is unused (a refunded column is only read on tables.orders): buyers and "
-               "visits above the truth by 1-4 a month, net above it",
     "woocommerce_es": "the report names the customer only by name (Cliente, personal: never a key), so init takes "
                       "'Tipo de cliente' (2 values: Nuevo/Recurrente) as customer_id (buyers 2 a month) and finds no "
                       "order id in 'Pedido #'; refunds as rows of their own (Reembolsado, negative Ventas netas)",
     "ebay": "the reader cannot read the report ('the reader could not tell how eBay-OrdersReport-….csv is written'): "
             "a blank line above the header, record-count and seller-id trailer lines; a multi-item order is a "
             "summary row then item rows (Total Price on the summary row)",
-    "jd": "init takes the xlsx (a row per item, 订单状态, the order's money repeated per row) for a product "
-          "catalogue: data.yaml has tables.products only, and the load stops on 'data spec has no tables.transactions'",
-    "shopee": "a partial refund is written as 'Returned quantity' on the item (the data contract has no returned "
-              "quantity): net sales above the truth every month (gross, buyers and visits right)",
     "clover": "no customer id: the export names the guest only in Customer Name (personal data, never mapped), so "
               "the load stops on 'transactions has no column customer_id'; also: '30-Jun-2024 07:53 PM EDT' (zone "
               "abbreviations) not read as a time, Refunds Total on a one-file orders export unused",
