@@ -107,3 +107,76 @@ def test_a_misspelt_role_is_named_with_the_right_one(tmp_path):
     cols["returned_qty"] = cols.pop("returned_quantity")
     with pytest.raises(ParameterError, match="returned_quantity"):
         check_spec(spec)
+
+
+# ------------------------------------------------------------------ init drafts them
+
+
+def _init(tmp_path: Path, frame: pd.DataFrame, name: str = "export.csv"):
+    from crm_kit.draft import draft, write_draft
+
+    frame.to_csv(tmp_path / name, index=False)
+    found = draft([tmp_path / name])
+    data_path, _run = write_draft(found, tmp_path / "init")
+    import yaml
+
+    return yaml.safe_load(data_path.read_text(encoding="utf-8")), found, data_path
+
+
+def test_init_maps_an_order_grids_total_refunded_and_reads_closed_beside_complete_as_a_refund(tmp_path):
+    grid = ORDER_GRID.rename(columns={"Email": "Customer Email", "Date": "Purchase Date", "Total": "Grand Total",
+                                      "Refunded": "Total Refunded"})
+    spec, found, data_path = _init(tmp_path, grid)
+    cols = spec["tables"]["transactions"]["columns"]
+    assert cols["refunded"] == "Total Refunded" and cols["amount"] == "Grand Total"
+    assert spec["cleaning"]["statuses"] == {"purchase": ["complete"], "not_purchase": ["canceled", "closed"]}
+    assert spec["cleaning"]["returns"] == "net"
+    text = data_path.read_text(encoding="utf-8")
+    assert "3 of 5 row(s) have money refunded (Total Refunded)" in text
+    assert "closed (1) beside complete is an order refunded in full" in text
+    # the hand-computed figures of test_refunded_on_a_row_nets_on_its_date_and_drop_leaves_gross
+    net = _figures(spec)
+    assert net["sales"].tolist() == pytest.approx([125.0, 60.0]) and net["orders"].tolist() == [2, 1]
+
+
+def test_init_leaves_closed_a_purchase_without_complete_and_a_line_files_refund_unread(tmp_path):
+    """A till's CLOSED receipts are sales; a refund repeated on each line of its order is no line's own."""
+    lines = ITEMS.drop(columns=["Returned quantity"]).assign(
+        Status=["Closed", "Closed", "Closed", "Closed", "Voided"], Refunded=[10.0, 10.0, 0.0, 0.0, 0.0])
+    spec, _found, _path = _init(tmp_path, lines)
+    assert spec["cleaning"]["statuses"] == {"purchase": ["closed"], "not_purchase": ["voided"]}
+    assert "refunded" not in spec["tables"]["transactions"]["columns"]  # order A's id repeats: not one row per order
+
+
+@pytest.mark.parametrize("header", ["Returned quantity", "Qty refunded", "退货数量"])
+def test_init_maps_a_returned_quantity_with_its_count(tmp_path, header):
+    spec, _found, data_path = _init(tmp_path, ITEMS.rename(columns={"Returned quantity": header}))
+    cols = spec["tables"]["transactions"]["columns"]
+    assert cols["returned_quantity"] == header and cols["quantity"] == "Quantity"
+    assert spec["cleaning"]["returns"] == "net"
+    assert f"3 of 5 line(s) have units returned ({header})" in data_path.read_text(encoding="utf-8")
+    net = _figures(spec)
+    assert net["sales"].tolist() == pytest.approx([27.5, 37.5])
+
+
+def test_init_takes_quantity_times_price_when_the_orders_total_repeats_on_each_item_row(tmp_path):
+    """JD's 订单金额: the order's money on each of its rows (5 orders of two products); the lines are qty x 京东价."""
+    rows = []
+    for k, (day, status) in enumerate([("2024-05-02", "完成"), ("2024-05-09", "完成"), ("2024-05-17", "完成"),
+                                       ("2024-06-03", "完成"), ("2024-06-20", "已取消")]):
+        qty, price = [1 + k % 2, 2], [12.5, 3.0 + k]
+        total = qty[0] * price[0] + qty[1] * price[1]
+        for i in range(2):
+            rows.append({"订单号": f"28{k:05d}", "商品ID": f"p{i + k}", "订购数量": qty[i], "下单时间": f"{day} 10:0{i}:00",
+                         "京东价": price[i], "订单金额": total, "订单状态": status, "下单帐号": f"jd_u{k % 3}"})
+    spec, _found, data_path = _init(tmp_path, pd.DataFrame(rows), "订单导出.csv")
+    cols = spec["tables"]["transactions"]["columns"]
+    assert "amount" not in cols and cols["unit_price"] == "京东价" and cols["quantity"] == "订购数量"
+    assert cols["customer_id"] == "下单帐号"
+    assert spec["cleaning"]["statuses"] == {"purchase": ["完成"], "not_purchase": ["已取消"]}
+    assert "订单金额 is one value on every line of 5 of the 5 orders" in data_path.read_text(encoding="utf-8")
+    # May: k=0: 1x12.5 + 2x3 = 18.5; k=1: 2x12.5 + 2x4 = 33; k=2: 1x12.5 + 2x5 = 22.5 -> 74.0 (not 2 x 74)
+    # June: k=3: 2x12.5 + 2x6 = 37; k=4 cancelled
+    net = _figures(spec)
+    assert net["sales"].tolist() == pytest.approx([74.0, 37.0])
+    assert net["orders"].tolist() == [3, 1] and net["customers"].tolist() == [3, 1]
