@@ -115,6 +115,7 @@ def test_a_misspelt_role_is_named_with_the_right_one(tmp_path):
 def _init(tmp_path: Path, frame: pd.DataFrame, name: str = "export.csv"):
     from crm_kit.draft import draft, write_draft
 
+    tmp_path.mkdir(parents=True, exist_ok=True)
     frame.to_csv(tmp_path / name, index=False)
     found = draft([tmp_path / name])
     data_path, _run = write_draft(found, tmp_path / "init")
@@ -169,7 +170,7 @@ def test_init_takes_quantity_times_price_when_the_orders_total_repeats_on_each_i
         for i in range(2):
             rows.append({"订单号": f"28{k:05d}", "商品ID": f"p{i + k}", "订购数量": qty[i], "下单时间": f"{day} 10:0{i}:00",
                          "京东价": price[i], "订单金额": total, "订单状态": status, "下单帐号": f"jd_u{k % 3}"})
-    spec, _found, data_path = _init(tmp_path, pd.DataFrame(rows), "订单导出.csv")
+    spec, _found, data_path = _init(tmp_path / "a", pd.DataFrame(rows), "订单导出.csv")
     cols = spec["tables"]["transactions"]["columns"]
     assert "amount" not in cols and cols["unit_price"] == "京东价" and cols["quantity"] == "订购数量"
     assert cols["customer_id"] == "下单帐号"
@@ -180,3 +181,7 @@ def test_init_takes_quantity_times_price_when_the_orders_total_repeats_on_each_i
     net = _figures(spec)
     assert net["sales"].tolist() == pytest.approx([74.0, 37.0])
     assert net["orders"].tolist() == [3, 1] and net["customers"].tolist() == [3, 1]
+    # without the lines' own price the repeated total is not summed per line: init leaves the choice, in one line
+    _spec, found, _path = _init(tmp_path / "b", pd.DataFrame(rows).drop(columns=["京东价"]), "订单导出.csv")
+    assert any(u.startswith("transactions.amount: 订单金额 is one value on every line of 5 of the 5 orders")
+               for u in found.undecided)
