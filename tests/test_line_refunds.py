@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from crm_kit import load_store
 from crm_kit.discovery import growth_kpis
@@ -119,15 +120,13 @@ def _init(tmp_path: Path, frame: pd.DataFrame, name: str = "export.csv"):
     frame.to_csv(tmp_path / name, index=False)
     found = draft([tmp_path / name])
     data_path, _run = write_draft(found, tmp_path / "init")
-    import yaml
-
     return yaml.safe_load(data_path.read_text(encoding="utf-8")), found, data_path
 
 
 def test_init_maps_an_order_grids_total_refunded_and_reads_closed_beside_complete_as_a_refund(tmp_path):
     grid = ORDER_GRID.rename(columns={"Email": "Customer Email", "Date": "Purchase Date", "Total": "Grand Total",
                                       "Refunded": "Total Refunded"})
-    spec, found, data_path = _init(tmp_path, grid)
+    spec, _found, data_path = _init(tmp_path, grid)
     cols = spec["tables"]["transactions"]["columns"]
     assert cols["refunded"] == "Total Refunded" and cols["amount"] == "Grand Total"
     assert spec["cleaning"]["statuses"] == {"purchase": ["complete"], "not_purchase": ["canceled", "closed"]}
