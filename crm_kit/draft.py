@@ -51,7 +51,8 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                         "userid", "user", "username", "buyerusername", "buyeruserid", "memberusername", "vip", "vipno", "account", "accountid", "会员号", "会员卡号", "会员编号",
                         "会员id", "会员", "会员卡", "客户号", "客户编号", "客户id", "客户", "顾客", "顾客编号",
                         "顾客id", "卡号", "用户id", "用户", "用户编号", "买家", "买家会员名", "会员名", "买家账号", "买家id",
-                        "买家编号", "kundennr", "kundennummer", "debitor",
+                        "买家编号", "下单帐号", "下单账号", "买家帐号", "用户帐号", "用户账号", "会员帐号", "会员账号",
+                        "kundennr", "kundennummer", "debitor",
                         "debitornr", "debitorennr", "debnr", "verkandebnr", "会員番号", "会員id", "会員コード", "顧客番号",
                         "顧客id", "顧客コード"),
         "order_id": ("order_id", "orderid", "order", "orderno", "ordernumber", "invoice", "invoiceno", "invoicenumber",
@@ -74,7 +75,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                        "产品编号", "产品id", "物料编码", "商品条码", "规格编码", "商家编码", "sku编号"),
         "quantity": ("quantity", "qty", "units", "unit", "count", "pieces", "pcs", "number", "volume", "menge", "anzahl",
                      "quantite", "cantidad", "数量", "销售数量",
-                     "件数", "购买数量", "销量", "数目", "商品数量", "宝贝数量", "购买件数"),
+                     "件数", "购买数量", "销量", "数目", "商品数量", "宝贝数量", "购买件数", "订购数量", "订购数", "商品订购数量"),
         "amount": ("amount", "sales", "salesvalue", "salevalue", "revenue", "total", "linetotal", "lineamount", "value",
                    "net", "netsales", "netamount", "paid", "spend", "totalprice", "subtotal", "turnover", "ordertotal",
                    "grandtotal", "金额",
@@ -82,8 +83,14 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                    "总价", "小计", "合计金额", "折后金额", "zeilenbetrag", "betrag", "umsatz", "nettobetrag", "montant",
                    "importe", "金額", "売上", "売上金額", "税込金額"),
         "unit_price": ("unit_price", "unitprice", "price", "priceeach", "soldfor", "单价", "售价", "零售价", "价格", "销售单价",
-                       "商品单价", "商品价格", "vkpreis", "verkaufspreis", "einzelpreis", "preis", "prixunitaire",
+                       "商品单价", "商品价格", "京东价", "成交单价", "vkpreis", "verkaufspreis", "einzelpreis", "preis", "prixunitaire",
                        "preciounitario", "単価"),
+        # units of the line refunded or returned (Shopee, WooCommerce, Magento's order items): a refund of its share
+        "returned_quantity": ("returned_quantity", "returnedquantity", "returnedqty", "returnquantity", "returnqty",
+                              "quantityreturned", "qtyreturned", "qtyrefunded", "quantityrefunded", "refundedqty",
+                              "refundedquantity", "退货数量", "退款数量", "已退货数量", "退货件数", "退回数量", "返品数量",
+                              "retourmenge", "zurückgegebenemenge", "rücksendemenge", "quantitéretournée",
+                              "quantiteretournee", "quantitéremboursée", "cantidaddevuelta", "cantidadreembolsada"),
         "promo": ("promo", "promotion", "onpromo", "ispromo", "onpromotion", "discounted", "促销", "是否促销",
                   "促销标志", "特价"),
         "store": ("store", "storeid", "storeno", "shop", "shopid", "branch", "outlet", "country", "门店", "店铺",
@@ -849,6 +856,7 @@ def _transactions_choices(draft: TableDraft, profiles: dict[str, Profile]) -> No
                 draft.notes.append(f"cancellation_prefix: {prefix} — {count:,} order ids are '{prefix}' + digits "
                                    f"among {digits:,} plain numbers: cancelled orders")
     _price_is_line_total(draft)
+    _order_money_repeated(draft)
     negatives = []
     for col in ("quantity", "amount"):
         if m.get(col):
@@ -895,6 +903,41 @@ def _price_is_line_total(draft: TableDraft) -> bool:
         f"{column} — the line's total: on lines of more than one unit it takes {n_price:,} values per product "
         f"summed, price / quantity only {n_each:,} (a unit price would be the same for a product)")
     draft.evidence.pop("unit_price", None)
+    return True
+
+
+def _order_money_repeated(draft: TableDraft) -> bool:
+    """Whether the amount mapped on the lines is the order's money written again on each of its lines (all rows).
+
+    Some exports (JD's 订单金额 / 应付金额, a marketplace's order total) write a row per item with the order's
+    total repeated on every row: summed per line it counts an order of three items three times. Counted in the
+    engine over the orders of more than one line: when the amount is one value on every line of at least 95 % of
+    them, whereas their products differ, it is the order's money. With a unit price and a quantity mapped, the
+    amount is left unmapped and each line's sales is quantity x unit price (the loader's rule); without them the
+    choice is left to the user, in one line.
+    """
+    m = draft.columns
+    if draft.relation is None or not m.get("amount") or not m.get("order_id") or not m.get("product_id"):
+        return False
+    rel = draft.relation
+    per = rel.group_by(o=rel[m["order_id"]].cast("string")).aggregate(
+        n=rel.count(), amounts=rel[m["amount"]].cast("string").strip().nunique(),
+        products=rel[m["product_id"]].cast("string").nunique())
+    per = per.filter((per.n > 1) & (per.products > 1))
+    counts = per.aggregate(orders=per.count(), same=(per.amounts == 1).ifelse(1, 0).sum()).execute()
+    orders = int(counts["orders"].iloc[0] or 0) if len(counts) else 0
+    same = int(counts["same"].fillna(0).iloc[0]) if len(counts) else 0
+    if orders < 5 or same < 0.95 * orders:
+        return False
+    column = m["amount"]
+    why = (f"{column} is one value on every line of {same:,} of the {orders:,} orders with several products: the "
+           "order's money written again on each of its lines")
+    if m.get("unit_price") and m.get("quantity"):
+        m.pop("amount"), draft.evidence.pop("amount", None)
+        draft.notes.append(f"amount: {why}; each line's sales is {m['quantity']} x {m['unit_price']} instead")
+        return True
+    draft.undecided.append(f"transactions.amount: {why} (summed per line it counts an order once per item); map "
+                           "tables.transactions.columns.unit_price and quantity to the lines' own price and units")
     return True
 
 
@@ -1096,7 +1139,7 @@ PURCHASE_STATUSES = (
     "payé", "payée", "paye", "terminé", "terminée", "expédié", "expédiée", "livré", "livrée", "en cours",
     "paiement accepté", "paiement effectué", "en cours de préparation", "en cours de livraison",
     "pagado", "pagada", "completado", "completada", "enviado", "enviada", "entregado", "entregada", "procesando",
-    "支払済み", "支払い済み", "入金済み", "完了", "取引完了", "発送済み", "出荷済み", "配達済み", "配送済み")
+    "支払済み", "支払い済み", "入金済み", "完了", "取引完了", "発送済み", "出荷済み", "配達済み", "配送済み", "完成")
 #: status words that mean no purchase (cancelled, refunded, voided, failed, unpaid...)
 NOT_PURCHASE_STATUSES = (
     "cancelled", "canceled", "refunded", "voided", "void", "failed", "unpaid", "pending", "pending payment",
@@ -1111,6 +1154,10 @@ NOT_PURCHASE_STATUSES = (
     "cancelado", "cancelada", "reembolsado", "reembolsada", "fallido", "fallida", "no pagado", "impago",
     "pendiente de pago", "anulado", "anulada", "en espera", "pendiente",
     "キャンセル", "キャンセル済み", "返金済み", "未払い", "未入金", "支払い待ち", "失敗", "取消")
+#: a purchase word that means refunded in full when a platform's other word for a finished sale is beside it:
+#: Magento's "Closed" (an order refunded by credit memo, nothing left to ship or refund) beside its "Complete"
+#: (shipped and invoiced); alone, "closed" is a till's finished sale (Lightspeed's CLOSED receipts)
+REFUNDED_BESIDE = {"closed": ("complete",)}
 #: line-type words that mark a return or refund
 RETURN_TYPE_WORDS = ("return", "returns", "returned", "refund", "refunded", "retour", "retoure", "rückgabe",
                      "gutschrift", "remboursement", "devolución", "devolucion", "reembolso", "退货", "退款", "退货单",
@@ -1188,6 +1235,14 @@ def _status_choice(draft: TableDraft, counts: pd.Series, where: str) -> bool:
             (key, int(n)))
     if not buy and not not_buy:
         return False
+    words = {v for v, _ in buy}
+    for word, beside in REFUNDED_BESIDE.items():
+        if word in words and words & set(beside):
+            moved = [(v, n) for v, n in buy if v == word]
+            buy, not_buy = [b for b in buy if b[0] != word], not_buy + moved
+            draft.notes.append(f"statuses: {word} ({moved[0][1]:,}) beside {', '.join(sorted(words & set(beside)))} "
+                               f"is an order refunded in full (Magento closes an order when a credit memo refunds "
+                               "all of it): not a purchase")
     draft.cleaning["statuses"] = {"purchase": [v for v, _ in buy], "not_purchase": [v for v, _ in not_buy]}
     draft.notes.append(f"statuses: from the {where} column's {len(counts)} value(s) over all rows — purchases: "
                        + ", ".join(f"{v} ({n:,})" for v, n in buy) + "; not purchases: "
@@ -1230,6 +1285,42 @@ def _return_choices(draft: TableDraft, ids: list[tuple[TableDraft, str]], types:
             draft.cleaning.setdefault("returns", "net")
             draft.notes.append(f"return_types: {hits} — the line type marks returns ({int(counts[hits].sum()):,} "
                                "lines); returns: net subtracts them on their own date")
+
+
+def _row_refunds(lines: TableDraft, *, alone: bool) -> None:
+    """Refunds written on the rows: an orders-level file's refunded money, a line's returned units (all rows counted).
+
+    A file of one row per order (each order id once) read as the line items,
+    with a column an orders file's refunded money would be read from (Total
+    Refunded, 退款金额...), maps it as ``transactions.refunded``: the order's
+    refund, which ``returns: net`` subtracts on the order's date. A line file
+    repeats its order ids and may repeat the order's refund on each line, so
+    it is left unread there (an orders table carries it). Returned units
+    (``returned_quantity``) are counted, and make ``returns: net``.
+    """
+    m = lines.columns
+    oid = m.get("order_id")
+    if alone and oid and "refunded" not in m and lines.profile is not None:
+        ids = lines.profile[oid]
+        if ids.values and ids.distinct == ids.values:
+            found, ev, _ = _map_table("orders", _profiles(lines))
+            column = found.get("refunded")
+            if column and column not in m.values():
+                m["refunded"] = column
+                lines.evidence["refunded"] = (f"{ev['refunded']}; the file holds one row per order ({ids.values:,} "
+                                              f"order ids, each once): the order's refunded money")
+    for col, what in (("refunded", "row(s) have money refunded"), ("returned_quantity", "line(s) have units returned")):
+        if not m.get(col) or lines.profile is None:
+            continue
+        c = lines.profile[m[col]]
+        n = c.values - c.zero
+        if n > 0:
+            lines.cleaning.setdefault("returns", "net")
+            share = "the money" if col == "refunded" else "amount x returned / quantity"
+            lines.notes.append(f"returns: net — {n:,} of {c.values:,} {what} ({m[col]}): net sales subtract {share} "
+                               "on the row's date (drop leaves it out)")
+        else:
+            lines.notes.append(f"{m[col]}: zero on every row — no refund written there")
 
 
 def _drop_undecided(t: TableDraft, columns: Sequence[str]) -> None:
@@ -1278,6 +1369,7 @@ def draft_shapes(tables: list[TableDraft]) -> list[TableDraft]:
     if lines is None:
         return tables
     orders = next((t for t in tables if t.role == "orders"), None)
+    _row_refunds(lines, alone=orders is None)
     for t in ([orders] if orders is not None else []) + [lines]:
         kind = t.columns.get("line_type")
         if kind and not t.columns.get("status") and "statuses" not in lines.cleaning:

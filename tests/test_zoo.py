@@ -34,16 +34,9 @@ XFAIL: dict[str, str] = {
                "the customer key, each line's quantity x price); net above the truth: Refunded Amount, written on "
                "the order's first row, is not read (the refunded money of a row, transactions.refunded, is not "
                "mapped on a file of several rows per order)",
-    "magento": "one row per order read as lines: 'Closed' (Magento: refunded by credit memo) is drafted as a "
-               "purchase, and Total Refunded is unused (a refunded column is only read on tables.orders): buyers and "
-               "visits above the truth by 1-4 a month, net above it",
     "woocommerce_es": "the report names the customer only by name (Cliente, personal: never a key), so init takes "
                       "'Tipo de cliente' (2 values: Nuevo/Recurrente) as customer_id (buyers 2 a month) and finds no "
                       "order id in 'Pedido #'; refunds as rows of their own (Reembolsado, negative Ventas netas)",
-    "jd": "init takes the xlsx (a row per item, 订单状态, the order's money repeated per row) for a product "
-          "catalogue: data.yaml has tables.products only, and the load stops on 'data spec has no tables.transactions'",
-    "shopee": "a partial refund is written as 'Returned quantity' on the item (the data contract has no returned "
-              "quantity): net sales above the truth every month (gross, buyers and visits right)",
     "clover": "no customer id: the export names the guest only in Customer Name (personal data, never mapped), so "
               "the load stops on 'transactions has no column customer_id'; also: '30-Jun-2024 07:53 PM EDT' (zone "
               "abbreviations) not read as a time, Refunds Total on a one-file orders export unused",

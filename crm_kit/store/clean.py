@@ -134,6 +134,40 @@ REFUND_TYPE = "_refund_"
 ORDER_TOTAL_TYPE = "_order_total_"
 
 
+def _with_line_refunds(lines, notes: dict):
+    """The line items with a refund line for each row's ``refunded`` money and ``returned_quantity``.
+
+    A row's refunded money (on a file of one row per order, the order's
+    refund) is a line of its own, negative, with the row's customer, time,
+    status and product, like an order's refund (:func:`_with_orders`). A
+    line's returned units take ``amount x returned_quantity / quantity`` off
+    sales, also on the line's own date, with minus the units returned. Both
+    are marked :data:`REFUND_TYPE`: ``returns: net`` subtracts them,
+    ``returns: drop`` leaves them out, and no refund line is a visit.
+    """
+    extra = [c for c in ("refunded", "returned_quantity") if c in lines.columns]
+    if not extra:
+        return lines
+    if "line_type" not in lines.columns:
+        lines = lines.mutate(line_type=ibis.null("string"))
+    base = lines.drop(*extra)
+    schema = dict(base.schema().items())
+    same = [c for c in base.columns if c not in ("amount", "quantity", "line_type")]
+    parts = [base]
+    if "refunded" in extra:
+        r = lines.filter(lines.refunded.abs() > 0)
+        parts.append(_conform(r.select(*same, amount=-r.refunded.abs(), quantity=ibis.literal(0.0),
+                                       line_type=ibis.literal(REFUND_TYPE)), schema))
+    if "returned_quantity" in extra:
+        r = lines.filter((lines.returned_quantity.abs() > 0) & (lines.quantity.abs() > 0))
+        share = r.returned_quantity.abs() / r.quantity.abs()
+        parts.append(_conform(r.select(*same, amount=-(r.amount.abs() * share).round(2),
+                                       quantity=-r.returned_quantity.abs(), line_type=ibis.literal(REFUND_TYPE)),
+                              schema))
+    notes["refund_lines"] = True
+    return ibis.union(*parts, distinct=False)
+
+
 def _stage_lines(con, tables: Mapping[str, Any], rules: Mapping[str, Any] | None = None):
     """The line items read and typed, as the table every cleaning pass reads (``_lines_typed``), and the read's notes.
 
@@ -157,6 +191,9 @@ def _stage_lines(con, tables: Mapping[str, Any], rules: Mapping[str, Any] | None
     if ospec is not None:
         typed = _with_orders(con, typed, ospec, rules, notes)
         notes["costly"] = notes.get("costly") or ["joined to the orders table"]
+    if "refunded" in typed.columns or "returned_quantity" in typed.columns:
+        typed = _with_line_refunds(typed, notes)
+        notes["costly"] = notes.get("costly") or ["refund lines of the rows' refunded money or returned units"]
     if "product_id" not in typed.columns:
         # an export without products (a till's amounts, amounts per order): the product steps skip, saying why
         typed = typed.mutate(product_id=ibis.null("string"))

@@ -73,6 +73,12 @@ CANONICAL_COLUMNS: dict[str, dict[str, tuple[bool, str]]] = {
         "status": (False, "text"),
         # the line's kind (sale, return, refund...): cleaning.return_types names the values that mark a return
         "line_type": (False, "text"),
+        # money refunded on this row (on a file of one row per order: the order's refund); returns: net subtracts
+        # it on the row's date, returns: drop leaves it out
+        "refunded": (False, "number"),
+        # units of this line refunded or returned (Shopee's 'Returned quantity'); returns: net subtracts
+        # amount x returned_quantity / quantity on the line's date, returns: drop leaves it out
+        "returned_quantity": (False, "number"),
     },
     # one row per order, joined to the line items by order_id: its fields are written once per order and flow
     # to every line of it
@@ -210,8 +216,10 @@ EARLIEST_SIGNUP = "1950-01-01"
 CLEANING_MEANINGS: dict[str, str] = {
     "anonymous": "lines without a customer id: kept in store totals, left out of customer analyses (exclude)",
     "returns": "negative quantities or amounts, orders whose id starts with cancellation_prefix or return_prefix, "
-               "lines whose line_type is one of return_types, and refunded amounts: left out (drop) or subtracted "
-               "from sales whichever column carried the sign (net); never visits or buyers",
+               "lines whose line_type is one of return_types, refunded amounts (orders.refunded, "
+               "transactions.refunded) and returned units (transactions.returned_quantity: amount x returned / "
+               "quantity): left out (drop) or subtracted from sales whichever column carried the sign (net); never "
+               "visits or buyers",
     "cancellation_prefix": "an order-id prefix that marks a cancelled order, e.g. C for UCI Online Retail: treated "
                            "as a return (see returns), never a visit or a buyer",
     "nonpositive_price": "lines with a positive quantity and an amount of exactly zero (free items): purchases with "
