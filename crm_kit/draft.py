@@ -1290,13 +1290,16 @@ def _return_choices(draft: TableDraft, ids: list[tuple[TableDraft, str]], types:
 def _row_refunds(lines: TableDraft, *, alone: bool) -> None:
     """Refunds written on the rows: an orders-level file's refunded money, a line's returned units (all rows counted).
 
-    A file of one row per order (each order id once) read as the line items,
-    with a column an orders file's refunded money would be read from (Total
-    Refunded, 退款金额...), maps it as ``transactions.refunded``: the order's
-    refund, which ``returns: net`` subtracts on the order's date. A line file
-    repeats its order ids and may repeat the order's refund on each line, so
-    it is left unread there (an orders table carries it). Returned units
-    (``returned_quantity``) are counted, and make ``returns: net``.
+    A file whose order ids are each written once (one row per order, or an
+    order's first row only, its other rows blank: Shopify), read as the line
+    items, with a column an orders file's refunded money would be read from
+    (Total Refunded, Refunded Amount, 退款金额...) written on no more rows
+    than the order ids, maps it as ``transactions.refunded``: the order's
+    refund, once, which ``returns: net`` subtracts on the order's date. A
+    line file that repeats its order ids may repeat the order's refund on
+    each line, so it is left unread there (an orders table carries it).
+    Returned units (``returned_quantity``) are counted, and make
+    ``returns: net``.
     """
     m = lines.columns
     oid = m.get("order_id")
@@ -1305,10 +1308,12 @@ def _row_refunds(lines: TableDraft, *, alone: bool) -> None:
         if ids.values and ids.distinct == ids.values:
             found, ev, _ = _map_table("orders", _profiles(lines))
             column = found.get("refunded")
-            if column and column not in m.values():
+            if column and column not in m.values() and lines.profile[column].values <= ids.values:
                 m["refunded"] = column
-                lines.evidence["refunded"] = (f"{ev['refunded']}; the file holds one row per order ({ids.values:,} "
-                                              f"order ids, each once): the order's refunded money")
+                where = ("the file holds one row per order" if ids.values == lines.profile.rows else
+                         f"each order id on one row, blank on the other {lines.profile.rows - ids.values:,} rows")
+                lines.evidence["refunded"] = (f"{ev['refunded']}; {where} ({ids.values:,} order ids, each once): "
+                                              "the order's refunded money, once per order")
     for col, what in (("refunded", "row(s) have money refunded"), ("returned_quantity", "line(s) have units returned")):
         if not m.get(col) or lines.profile is None:
             continue

@@ -184,3 +184,27 @@ def test_init_takes_quantity_times_price_when_the_orders_total_repeats_on_each_i
     _spec, found, _path = _init(tmp_path / "b", pd.DataFrame(rows).drop(columns=["京东价"]), "订单导出.csv")
     assert any(u.startswith("transactions.amount: 订单金额 is one value on every line of 5 of the 5 orders")
                for u in found.undecided)
+
+
+def test_init_reads_a_refund_written_on_the_orders_first_row_once(tmp_path):
+    """Shopify's export: the order's fields (Id, status, Refunded Amount) on its first row only, blank below."""
+    rows = pd.DataFrame({
+        "Name": ["#1", "#1", "#2", "#3", "#3", "#4"],
+        "Email": ["u1@x.com", "u1@x.com", "u2@x.com", "u1@x.com", "u1@x.com", "u3@x.com"],
+        "Financial Status": ["partially_refunded", "", "refunded", "paid", "", "partially_refunded"],
+        "Created at": ["2024-01-05 10:00", "2024-01-05 10:00", "2024-01-09 11:00", "2024-02-02 09:00",
+                       "2024-02-02 09:00", "2024-02-10 12:00"],
+        "Lineitem quantity": [2, 1, 1, 1, 3, 1],
+        "Lineitem price": [10.0, 5.0, 30.0, 8.0, 4.0, 12.0],
+        "Lineitem sku": ["a", "b", "c", "a", "d", "b"],
+        "Refunded Amount": ["5.00", "", "30.00", "0.00", "", "2.00"],
+        "Id": ["501", "", "502", "503", "", "504"],
+    })
+    spec, _found, data_path = _init(tmp_path, rows, "orders_export_1.csv")
+    assert spec["tables"]["transactions"]["columns"]["refunded"] == "Refunded Amount"
+    assert "blank on the other 2 rows" in data_path.read_text(encoding="utf-8")
+    # January: #1 (u1) 2x10 + 5 = 25, 5 refunded; #2 refunded in full (no purchase) -> buyers 1, visits 1, net 20
+    # February: #3 (u1) 8 + 3x4 = 20; #4 (u3) 12, 2 refunded -> buyers 2, visits 2, net 30
+    net = _figures(spec)
+    assert net["customers"].tolist() == [1, 2] and net["orders"].tolist() == [1, 2]
+    assert net["sales"].tolist() == pytest.approx([20.0, 30.0])
