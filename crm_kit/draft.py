@@ -437,9 +437,16 @@ def _header_score(table: str, canon: str, header: str) -> float:
         return 3.0
     inside = [x for x in normed if len(x) >= 3 and (x in h) and (not x.isascii() or len(x) >= 4)] if h else []
     if inside:
-        # a header holding a synonym; the more of it the synonym is, the likelier (a near tie only: 'Lineitem
-        # quantity' holds 'item' and 'quantity', and is the quantity)
-        return 1.5 + 0.05 * max(len(x) for x in inside) / len(h)
+        # a header holding synonyms; the more of it they cover, the likelier (a near tie only: 'Lineitem quantity'
+        # holds 'item' and 'quantity', and is the quantity; 'amountTotal' is all synonyms, 'amountNet' (net of tax)
+        # only in part, and the total is the amount)
+        covered = set()
+        for x in inside:
+            start = h.find(x)
+            while start >= 0:
+                covered.update(range(start, start + len(x)))
+                start = h.find(x, start + 1)
+        return 1.5 + 0.05 * len(covered) / len(h)
     return 0.0
 
 
