@@ -1312,10 +1312,15 @@ def _row_refunds(lines: TableDraft, *, alone: bool) -> None:
         if ids.values and ids.distinct == ids.values:
             found, ev, _ = _map_table("orders", _profiles(lines))
             column = found.get("refunded")
+            carried = "order_id" in (lines.options.get("fill_down") or [])
+            if carried and column and lines.profile[column].values > ids.values:
+                column = None  # the order id is written once per order, the refund more often: repeated per line
             if column and column not in m.values():
                 m["refunded"] = column
-                lines.evidence["refunded"] = (f"{ev['refunded']}; the file holds one row per order ({ids.values:,} "
-                                              f"order ids, each once): the order's refunded money")
+                where = (f"written once per order, on its first row ({ids.values:,} order ids, each once; the id is "
+                         "carried down to the order's other rows, the refund is not)" if carried else
+                         f"the file holds one row per order ({ids.values:,} order ids, each once)")
+                lines.evidence["refunded"] = f"{ev['refunded']}; {where}: the order's refunded money"
     for col, what in (("refunded", "row(s) have money refunded"), ("returned_quantity", "line(s) have units returned")):
         if not m.get(col) or lines.profile is None:
             continue

@@ -30,10 +30,6 @@ from zoo import SHAPES, generate
 BLANK = ("init crashes on a column that is blank in every sampled row ({col}): draft.profile raises 'TypeError: "
          "boolean value of NA is ambiguous' (crm_kit/draft.py, profile)")
 XFAIL: dict[str, str] = {
-    "shopify": "buyers, visits and gross sales right (fill_down of Id and Financial Status, the Email read hashed as "
-               "the customer key, each line's quantity x price); net above the truth: Refunded Amount, written on "
-               "the order's first row, is not read (the refunded money of a row, transactions.refunded, is not "
-               "mapped on a file of several rows per order)",
     "woocommerce_es": "the report names the customer only by name (Cliente, personal: never a key), so init takes "
                       "'Tipo de cliente' (2 values: Nuevo/Recurrente) as customer_id (buyers 2 a month) and finds no "
                       "order id in 'Pedido #'; refunds as rows of their own (Reembolsado, negative Ventas netas)",
