@@ -31,6 +31,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 OUTPUT = HERE / "output"
 BIN = Path(sys.executable).parent
+#: the folder the own-data pages show in place of the scratch folder the commands ran in
+SHOP = "/home/you/shop"
 
 
 def clean(text: str, *, folders: tuple[str, ...] = ()) -> str:
@@ -85,7 +87,9 @@ def own_data(exports: Path, *, only_run: bool = False) -> dict[str, str]:
                            capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
             return {"own-run.txt": run([str(BIN / "crm-kit"), "run", "mine/run.yaml", "--month", "last"], work)}
         out["init.txt"] = run([str(BIN / "crm-kit"), "init", "exports", "--output", "mine"], work)
-        out["data-yaml.txt"] = (work / "mine" / "data.yaml").read_text(encoding="utf-8")
+        # init writes the exports' folder as an absolute path: the scratch folder is shown as a shop's own
+        out["data-yaml.txt"] = (work / "mine" / "data.yaml").read_text(encoding="utf-8").replace(
+            str(work.resolve()), SHOP).replace(str(work), SHOP)
         out["check.txt"] = run([str(BIN / "crm-kit"), "check", "mine/data.yaml"], work)
         out["own-run.txt"] = run([str(BIN / "crm-kit"), "run", "mine/run.yaml", "--month", "last"], work)
     return out
