@@ -90,6 +90,21 @@ def pareto_table(values: pd.DataFrame, *, value_col: str = "sales") -> pd.DataFr
         One row per customer.
     value_col
         The value column (e.g. sales over a period).
+
+    Examples
+    --------
+    Five customers; the top two bring 80 % of the sales:
+
+    >>> import pandas as pd
+    >>> from crm_kit import discovery
+    >>> customers = pd.DataFrame({"customer_id": list("abcde"), "sales": [50.0, 30.0, 10.0, 6.0, 4.0]})
+    >>> discovery.pareto_table(customers)
+       customer_share  value_share
+    0             0.2         0.50
+    1             0.4         0.80
+    2             0.6         0.90
+    3             0.8         0.96
+    4             1.0         1.00
     """
     if value_col not in values.columns:
         raise DataError(f"pareto_table needs column '{value_col}'")
@@ -105,7 +120,18 @@ def pareto_table(values: pd.DataFrame, *, value_col: str = "sales") -> pd.DataFr
 
 
 def pareto_share(values: pd.DataFrame, *, value_col: str = "sales", target: float = 0.8) -> float:
-    """The smallest share of customers (top spenders first) that brings ``target`` of the value."""
+    """The smallest share of customers (top spenders first) that brings ``target`` of the value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crm_kit import discovery
+    >>> customers = pd.DataFrame({"customer_id": list("abcde"), "sales": [50.0, 30.0, 10.0, 6.0, 4.0]})
+    >>> discovery.pareto_share(customers)  # 40 % of the customers bring 80 % of the sales
+    0.4
+    >>> discovery.pareto_share(customers, target=0.5)
+    0.2
+    """
     if not 0 < target <= 1:
         raise ParameterError(f"target={target!r} must be in (0, 1]")
     curve = pareto_table(values, value_col=value_col)
