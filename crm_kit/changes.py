@@ -688,7 +688,8 @@ def compare_months(transactions, *, month: Any, tier_shares: Sequence[float] = (
     >>> lines = ibis.memtable(pd.DataFrame({
     ...     "customer_id": ["a", "a", "b", "c", "c", "d"],
     ...     "order_id": ["o1", "o2", "o3", "o4", "o5", "o6"],
-    ...     "ts": pd.to_datetime(["2025-08-03", "2025-09-20", "2025-08-05", "2025-08-30", "2025-09-10", "2025-09-12"]),
+    ...     "ts": pd.to_datetime(["2025-08-03", "2025-09-20", "2025-08-05",
+    ...                           "2025-08-30", "2025-09-10", "2025-09-12"]),
     ...     "quantity": [1, 2, 1, 1, 3, 1],
     ...     "amount": [30.0, 50.0, 20.0, 10.0, 45.0, 5.0]}))
     >>> report = changes.compare_months(lines, month="2025-09")

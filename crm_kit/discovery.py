@@ -97,7 +97,8 @@ def pareto_table(values: pd.DataFrame, *, value_col: str = "sales") -> pd.DataFr
 
     >>> import pandas as pd
     >>> from crm_kit import discovery
-    >>> customers = pd.DataFrame({"customer_id": list("abcde"), "sales": [50.0, 30.0, 10.0, 6.0, 4.0]})
+    >>> customers = pd.DataFrame({"customer_id": list("abcde"),
+    ...                           "sales": [50.0, 30.0, 10.0, 6.0, 4.0]})
     >>> discovery.pareto_table(customers)
        customer_share  value_share
     0             0.2         0.50
@@ -126,7 +127,8 @@ def pareto_share(values: pd.DataFrame, *, value_col: str = "sales", target: floa
     --------
     >>> import pandas as pd
     >>> from crm_kit import discovery
-    >>> customers = pd.DataFrame({"customer_id": list("abcde"), "sales": [50.0, 30.0, 10.0, 6.0, 4.0]})
+    >>> customers = pd.DataFrame({"customer_id": list("abcde"),
+    ...                           "sales": [50.0, 30.0, 10.0, 6.0, 4.0]})
     >>> discovery.pareto_share(customers)  # 40 % of the customers bring 80 % of the sales
     0.4
     >>> discovery.pareto_share(customers, target=0.5)
@@ -573,7 +575,8 @@ def repurchase_intervals(store: Store, *, as_of: Any, since: Any = None) -> pd.D
     ...     "columns": {"order_id": "receipt", "customer_id": "member", "ts": "time",
     ...                 "product_id": "sku", "quantity": "qty", "amount": "paid"}}}})
     >>> from crm_kit import discovery
-    >>> discovery.repurchase_intervals(store, as_of="2025-10-01")[["purchase_days", "median_interval", "expected_next"]]
+    >>> intervals = discovery.repurchase_intervals(store, as_of="2025-10-01")
+    >>> intervals[["purchase_days", "median_interval", "expected_next"]]
                  purchase_days  median_interval expected_next
     customer_id
     a                        2             48.0    2025-11-07
@@ -648,7 +651,8 @@ def growth_kpis(store: Store) -> pd.DataFrame:
     ...     "columns": {"order_id": "receipt", "customer_id": "member", "ts": "time",
     ...                 "product_id": "sku", "quantity": "qty", "amount": "paid"}}}})
     >>> from crm_kit import discovery
-    >>> discovery.growth_kpis(store)[["month", "sales", "customers", "new_customers", "sales_mom"]].round({"sales_mom": 3})
+    >>> kpis = discovery.growth_kpis(store)
+    >>> kpis[["month", "sales", "customers", "new_customers", "sales_mom"]].round({"sales_mom": 3})
          month  sales  customers  new_customers  sales_mom
     0  2025-08   60.0          3              3        NaN
     1  2025-09   95.0          2              0      0.583

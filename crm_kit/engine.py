@@ -265,7 +265,8 @@ def customer_summary(transactions, *, as_of: Any, since: Any = None) -> pd.DataF
     >>> lines = ibis.memtable(pd.DataFrame({
     ...     "customer_id": ["a", "a", "b", "c", "c"],
     ...     "order_id": ["o1", "o2", "o3", "o4", "o5"],
-    ...     "ts": pd.to_datetime(["2025-09-03", "2025-09-20", "2025-09-05", "2025-08-30", "2025-09-28"]),
+    ...     "ts": pd.to_datetime(["2025-09-03", "2025-09-20", "2025-09-05",
+    ...                           "2025-08-30", "2025-09-28"]),
     ...     "quantity": [1, 2, 1, 1, 3],
     ...     "amount": [30.0, 50.0, 20.0, 10.0, 15.0]}))
     >>> summary = engine.customer_summary(lines, as_of="2025-10-01")
@@ -328,7 +329,8 @@ def lines_per_month(transactions) -> pd.Series:
     >>> import ibis
     >>> import pandas as pd
     >>> from crm_kit import engine
-    >>> lines = ibis.memtable(pd.DataFrame({"ts": pd.to_datetime(["2025-08-30", "2025-09-03", "2025-09-20"])}))
+    >>> days = pd.to_datetime(["2025-08-30", "2025-09-03", "2025-09-20"])
+    >>> lines = ibis.memtable(pd.DataFrame({"ts": days}))
     >>> engine.lines_per_month(lines).to_dict()
     {'2025-08': 1, '2025-09': 2}
     """
@@ -388,7 +390,8 @@ def period_metrics(
     >>> lines = ibis.memtable(pd.DataFrame({
     ...     "customer_id": ["a", "a", "b", "c", "c"],
     ...     "order_id": ["o1", "o2", "o3", "o4", "o5"],
-    ...     "ts": pd.to_datetime(["2025-09-03", "2025-09-20", "2025-09-05", "2025-08-30", "2025-09-28"]),
+    ...     "ts": pd.to_datetime(["2025-09-03", "2025-09-20", "2025-09-05",
+    ...                           "2025-08-30", "2025-09-28"]),
     ...     "quantity": [1, 2, 1, 1, 3],
     ...     "amount": [30.0, 50.0, 20.0, 10.0, 15.0]}))
     >>> m = engine.period_metrics(lines, periods={"base": "2025-08", "campaign": "2025-09"},
@@ -467,7 +470,8 @@ def monthly_customer_list(transactions, *, month: Any, groups: int = 10) -> pd.D
     >>> lines = ibis.memtable(pd.DataFrame({
     ...     "customer_id": ["a", "a", "b", "c", "c"],
     ...     "order_id": ["o1", "o2", "o3", "o4", "o5"],
-    ...     "ts": pd.to_datetime(["2025-09-03", "2025-09-20", "2025-09-05", "2025-08-30", "2025-09-28"]),
+    ...     "ts": pd.to_datetime(["2025-09-03", "2025-09-20", "2025-09-05",
+    ...                           "2025-08-30", "2025-09-28"]),
     ...     "quantity": [1, 2, 1, 1, 3],
     ...     "amount": [30.0, 50.0, 20.0, 10.0, 15.0]}))
     >>> engine.monthly_customer_list(lines, month="2025-09", groups=2)

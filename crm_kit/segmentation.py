@@ -687,7 +687,8 @@ def rule_segments(summary: pd.DataFrame, rules: Mapping[str, str]) -> pd.DataFra
     >>> from crm_kit import segmentation
     >>> summary = pd.DataFrame({"customer_id": ["a", "b", "c"], "frequency": [12, 4, 1],
     ...                         "recency_days": [5, 90, 200]})
-    >>> segmentation.rule_segments(summary, {"frequent": "frequency >= 4", "lapsed": "recency_days > 60"})
+    >>> rules = {"frequent": "frequency >= 4", "lapsed": "recency_days > 60"}
+    >>> segmentation.rule_segments(summary, rules)
       customer_id  frequent  lapsed
     0           a      True   False
     1           b      True    True

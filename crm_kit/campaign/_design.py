@@ -64,9 +64,11 @@ def assign_arms(
 
     Two treatment arms on two channels, sharing the treated equally:
 
-    >>> arms = campaign.check_treatment_arms([{"name": "sms", "channel": "SMS"},
-    ...                                       {"name": "mail", "channel": "email"}], control_share=0.2)
-    >>> campaign.assign_arms(target, control_share=0.2, seed=1, treatment_arms=arms)["arm"].value_counts().to_dict()
+    >>> arms = campaign.check_treatment_arms(
+    ...     [{"name": "sms", "channel": "SMS"}, {"name": "mail", "channel": "email"}], control_share=0.2)
+    >>> split = campaign.assign_arms(target, control_share=0.2, seed=1,
+    ...                              treatment_arms=arms)
+    >>> split["arm"].value_counts().to_dict()
     {'sms': 4, 'mail': 4, 'control': 2}
     """
     arms = check_treatment_arms(treatment_arms, control_share=control_share) if treatment_arms else []
@@ -201,10 +203,12 @@ def check_treatment_arms(treatment_arms: Sequence[Mapping[str, Any]], *, control
     Without shares the treated are split equally; an arm without its own price takes the round's:
 
     >>> from crm_kit import campaign
-    >>> campaign.check_treatment_arms([{"name": "sms", "channel": "SMS"},
-    ...                                {"name": "mail", "channel": "email", "cost_per_contact": 0.1}],
-    ...                               control_share=0.2, cost_per_contact=0.5)
-    [{'name': 'sms', 'channel': 'SMS', 'share': 0.4, 'cost_per_contact': 0.5}, {'name': 'mail', 'channel': 'email', 'share': 0.4, 'cost_per_contact': 0.1}]
+    >>> arms = [{"name": "sms", "channel": "SMS"},
+    ...         {"name": "mail", "channel": "email", "cost_per_contact": 0.1}]
+    >>> campaign.check_treatment_arms(arms, control_share=0.2, cost_per_contact=0.5)
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [{'name': 'sms', 'channel': 'SMS', 'share': 0.4, 'cost_per_contact': 0.5},
+     {'name': 'mail', 'channel': 'email', 'share': 0.4, 'cost_per_contact': 0.1}]
     """
     if isinstance(treatment_arms, Mapping) or not all(isinstance(a, Mapping) for a in treatment_arms):
         raise ParameterError("treatment_arms: give a list of mappings such as "
@@ -286,12 +290,14 @@ def arm_costs(design: pd.DataFrame, *, treatment_arms: Sequence[Mapping[str, Any
 
     >>> import pandas as pd
     >>> from crm_kit import campaign
-    >>> arms = campaign.check_treatment_arms([{"name": "sms", "channel": "SMS"},
-    ...                                       {"name": "mail", "channel": "email", "cost_per_contact": 0.1}],
-    ...                                      control_share=0.2, cost_per_contact=0.5)
+    >>> arms = campaign.check_treatment_arms(
+    ...     [{"name": "sms", "channel": "SMS"},
+    ...      {"name": "mail", "channel": "email", "cost_per_contact": 0.1}],
+    ...     control_share=0.2, cost_per_contact=0.5)
     >>> design = pd.DataFrame({"customer_id": [f"c{i}" for i in range(10)],
     ...                        "arm": ["sms"] * 4 + ["mail"] * 4 + ["control"] * 2})
-    >>> costs = campaign.arm_costs(design, treatment_arms=arms, pushes_per_member=2, cost_per_contact=0.5)
+    >>> costs = campaign.arm_costs(design, treatment_arms=arms, pushes_per_member=2,
+    ...                           cost_per_contact=0.5)
     >>> costs[["arm", "treated", "contacts", "message_cost", "cost"]]
         arm  treated  contacts  message_cost  cost
     0   sms        4         8           4.0   4.0

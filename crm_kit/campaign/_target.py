@@ -254,7 +254,8 @@ def baseline(metrics: pd.DataFrame, *, period: str = "base") -> pd.DataFrame:
     >>> import numpy as np
     >>> import pandas as pd
     >>> from crm_kit import campaign
-    >>> metrics = pd.DataFrame({"visits_base": [2, 1, 0, 3], "sales_base": [100.0, 40.0, 0.0, 150.0],
+    >>> metrics = pd.DataFrame({"visits_base": [2, 1, 0, 3],
+    ...                         "sales_base": [100.0, 40.0, 0.0, 150.0],
     ...                         "ticket_base": [50.0, 40.0, np.nan, 50.0]},
     ...                        index=pd.Index(list("abcd"), name="customer_id"))
     >>> campaign.baseline(metrics).round(2)  # 6 visits, 290 of sales: a ticket of 48.33
@@ -308,10 +309,12 @@ def goal_targets(metrics: pd.DataFrame, *, freq_goal: float | None, ticket_goal:
     >>> import numpy as np
     >>> import pandas as pd
     >>> from crm_kit import campaign
-    >>> metrics = pd.DataFrame({"visits_base": [2, 1, 0, 3], "sales_base": [100.0, 40.0, 0.0, 150.0],
+    >>> metrics = pd.DataFrame({"visits_base": [2, 1, 0, 3],
+    ...                         "sales_base": [100.0, 40.0, 0.0, 150.0],
     ...                         "ticket_base": [50.0, 40.0, np.nan, 50.0]},
     ...                        index=pd.Index(list("abcd"), name="customer_id"))
-    >>> group, each = campaign.goal_targets(metrics, freq_goal=0.5, ticket_goal=None, sales_goal=None)
+    >>> group, each = campaign.goal_targets(metrics, freq_goal=0.5,
+    ...                                      ticket_goal=None, sales_goal=None)
     >>> group
                   metric  base  goal  target
     0  visits per member   1.5   0.5    2.25

@@ -66,7 +66,9 @@ def power_analysis(outcome: pd.Series, *, effect: float, group_size: int, contro
 
     >>> import pandas as pd
     >>> from crm_kit import experiment
-    >>> plan = experiment.power_analysis(pd.Series([0.0, 100.0] * 50), effect=10, group_size=1000, control_share=0.5)
+    >>> outcome = pd.Series([0.0, 100.0] * 50)
+    >>> plan = experiment.power_analysis(outcome, effect=10, group_size=1000,
+    ...                                   control_share=0.5)
     >>> round(plan["sd"], 2), round(plan["power_at_plan"], 3), round(plan["mde"], 2)
     (50.25, 0.882, 8.91)
     >>> plan["big_enough"]

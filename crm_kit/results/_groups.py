@@ -37,10 +37,13 @@ def growth_table(metrics: pd.DataFrame, *, base: str = "base", campaign: str = "
     >>> import pandas as pd
     >>> from crm_kit import results
     >>> metrics = pd.DataFrame({
-    ...     "visits_base": [2, 2, 2, 1, 0], "sales_base": [100.0, 100.0, 100.0, 50.0, 0.0],
-    ...     "visits_campaign": [3, 3, 2, 1, 1], "sales_campaign": [180.0, 150.0, 130.0, 40.0, 30.0]},
+    ...     "visits_base": [2, 2, 2, 1, 0],
+    ...     "sales_base": [100.0, 100.0, 100.0, 50.0, 0.0],
+    ...     "visits_campaign": [3, 3, 2, 1, 1],
+    ...     "sales_campaign": [180.0, 150.0, 130.0, 40.0, 30.0]},
     ...     index=pd.Index(list("abcde"), name="customer_id"))
-    >>> metrics["ticket_base"] = metrics.sales_base / metrics.visits_base.where(metrics.visits_base > 0)
+    >>> visited = metrics.visits_base.where(metrics.visits_base > 0)
+    >>> metrics["ticket_base"] = metrics.sales_base / visited
     >>> metrics["ticket_campaign"] = metrics.sales_campaign / metrics.visits_campaign
     >>> growth = results.growth_table(metrics)
     >>> growth[["freq_growth", "ticket_growth", "sales_growth", "has_base"]]
@@ -179,10 +182,13 @@ def classify_round(growth: pd.DataFrame, *, split: Mapping[str, Any]) -> pd.Seri
     >>> import pandas as pd
     >>> from crm_kit import results
     >>> metrics = pd.DataFrame({
-    ...     "visits_base": [2, 2, 2, 1, 0], "sales_base": [100.0, 100.0, 100.0, 50.0, 0.0],
-    ...     "visits_campaign": [3, 3, 2, 1, 1], "sales_campaign": [180.0, 150.0, 130.0, 40.0, 30.0]},
+    ...     "visits_base": [2, 2, 2, 1, 0],
+    ...     "sales_base": [100.0, 100.0, 100.0, 50.0, 0.0],
+    ...     "visits_campaign": [3, 3, 2, 1, 1],
+    ...     "sales_campaign": [180.0, 150.0, 130.0, 40.0, 30.0]},
     ...     index=pd.Index(list("abcde"), name="customer_id"))
-    >>> metrics["ticket_base"] = metrics.sales_base / metrics.visits_base.where(metrics.visits_base > 0)
+    >>> visited = metrics.visits_base.where(metrics.visits_base > 0)
+    >>> metrics["ticket_base"] = metrics.sales_base / visited
     >>> metrics["ticket_campaign"] = metrics.sales_campaign / metrics.visits_campaign
     >>> growth = results.growth_table(metrics)
     >>> split = results.split_rule({"freq_goal": 0.5, "ticket_goal": 0.2})
@@ -217,10 +223,13 @@ def growth_summary(table: pd.DataFrame, *, by: str | None = "arm") -> pd.DataFra
     >>> import pandas as pd
     >>> from crm_kit import results
     >>> metrics = pd.DataFrame({
-    ...     "visits_base": [2, 2, 2, 1, 0], "sales_base": [100.0, 100.0, 100.0, 50.0, 0.0],
-    ...     "visits_campaign": [3, 3, 2, 1, 1], "sales_campaign": [180.0, 150.0, 130.0, 40.0, 30.0]},
+    ...     "visits_base": [2, 2, 2, 1, 0],
+    ...     "sales_base": [100.0, 100.0, 100.0, 50.0, 0.0],
+    ...     "visits_campaign": [3, 3, 2, 1, 1],
+    ...     "sales_campaign": [180.0, 150.0, 130.0, 40.0, 30.0]},
     ...     index=pd.Index(list("abcde"), name="customer_id"))
-    >>> metrics["ticket_base"] = metrics.sales_base / metrics.visits_base.where(metrics.visits_base > 0)
+    >>> visited = metrics.visits_base.where(metrics.visits_base > 0)
+    >>> metrics["ticket_base"] = metrics.sales_base / visited
     >>> metrics["ticket_campaign"] = metrics.sales_campaign / metrics.visits_campaign
     >>> growth = results.growth_table(metrics)
     >>> summary = results.growth_summary(growth, by=None)
@@ -258,15 +267,20 @@ def goal_attainment(summary_row: pd.Series, goals: dict[str, float | None]) -> p
     >>> import pandas as pd
     >>> from crm_kit import results
     >>> metrics = pd.DataFrame({
-    ...     "visits_base": [2, 2, 2, 1, 0], "sales_base": [100.0, 100.0, 100.0, 50.0, 0.0],
-    ...     "visits_campaign": [3, 3, 2, 1, 1], "sales_campaign": [180.0, 150.0, 130.0, 40.0, 30.0]},
+    ...     "visits_base": [2, 2, 2, 1, 0],
+    ...     "sales_base": [100.0, 100.0, 100.0, 50.0, 0.0],
+    ...     "visits_campaign": [3, 3, 2, 1, 1],
+    ...     "sales_campaign": [180.0, 150.0, 130.0, 40.0, 30.0]},
     ...     index=pd.Index(list("abcde"), name="customer_id"))
-    >>> metrics["ticket_base"] = metrics.sales_base / metrics.visits_base.where(metrics.visits_base > 0)
+    >>> visited = metrics.visits_base.where(metrics.visits_base > 0)
+    >>> metrics["ticket_base"] = metrics.sales_base / visited
     >>> metrics["ticket_campaign"] = metrics.sales_campaign / metrics.visits_campaign
     >>> growth = results.growth_table(metrics)
     >>> summary = results.growth_summary(growth, by=None)
-    >>> attained = results.goal_attainment(summary.iloc[0], {"freq_goal": 0.5, "ticket_goal": 0.2})
-    >>> attained[["metric", "goal", "achieved_mean_of_rates", "achieved_ratio_of_totals"]].round(3)
+    >>> goals = {"freq_goal": 0.5, "ticket_goal": 0.2}
+    >>> attained = results.goal_attainment(summary.iloc[0], goals)
+    >>> attained[["metric", "goal", "achieved_mean_of_rates",
+    ...           "achieved_ratio_of_totals"]].round(3)
                 metric  goal  achieved_mean_of_rates  achieved_ratio_of_totals
     0  visit frequency   0.5                   0.250                     0.286
     1   average ticket   0.2                   0.075                     0.111
@@ -292,14 +306,19 @@ def group_summary(table: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
     >>> import pandas as pd
     >>> from crm_kit import results
     >>> metrics = pd.DataFrame({
-    ...     "visits_base": [2, 2, 2, 1, 0], "sales_base": [100.0, 100.0, 100.0, 50.0, 0.0],
-    ...     "visits_campaign": [3, 3, 2, 1, 1], "sales_campaign": [180.0, 150.0, 130.0, 40.0, 30.0]},
+    ...     "visits_base": [2, 2, 2, 1, 0],
+    ...     "sales_base": [100.0, 100.0, 100.0, 50.0, 0.0],
+    ...     "visits_campaign": [3, 3, 2, 1, 1],
+    ...     "sales_campaign": [180.0, 150.0, 130.0, 40.0, 30.0]},
     ...     index=pd.Index(list("abcde"), name="customer_id"))
-    >>> metrics["ticket_base"] = metrics.sales_base / metrics.visits_base.where(metrics.visits_base > 0)
+    >>> visited = metrics.visits_base.where(metrics.visits_base > 0)
+    >>> metrics["ticket_base"] = metrics.sales_base / visited
     >>> metrics["ticket_campaign"] = metrics.sales_campaign / metrics.visits_campaign
     >>> growth = results.growth_table(metrics)
-    >>> groups = results.classify_round(growth, split=results.split_rule({"freq_goal": 0.5, "ticket_goal": 0.2}))
-    >>> results.group_summary(growth, groups)[["group", "customers", "share", "sales_base", "sales_campaign"]]
+    >>> split = results.split_rule({"freq_goal": 0.5, "ticket_goal": 0.2})
+    >>> groups = results.classify_round(growth, split=split)
+    >>> summary = results.group_summary(growth, groups)
+    >>> summary[["group", "customers", "share", "sales_base", "sales_campaign"]]
          group  customers  share  sales_base  sales_campaign
     0       A1          1    0.2       100.0           180.0
     1       A2          1    0.2       100.0           150.0

@@ -322,7 +322,8 @@ def compare_arms(frame: pd.DataFrame, *, arm_col: str = "treatment_arm", control
     >>> import pandas as pd
     >>> from crm_kit import results
     >>> table = pd.DataFrame({"treatment_arm": ["control"] * 4 + ["sms"] * 4 + ["mail"] * 4,
-    ...                       "sales_campaign": [10.0, 20, 30, 40, 30, 40, 50, 60, 20, 30, 40, 50]})
+    ...                       "sales_campaign": [10.0, 20, 30, 40, 30, 40, 50, 60,
+    ...                                          20, 30, 40, 50]})
     >>> compared = results.compare_arms(table, metrics=["sales_campaign"])
     >>> compared[["arm", "against", "difference", "p_value", "holm_p"]].round(3)
         arm  against  difference  p_value  holm_p
