@@ -676,6 +676,28 @@ def compare_months(transactions, *, month: Any, tier_shares: Sequence[float] = (
         The newest cohorts compared with the same cohorts a year earlier.
     items
         Split order value into items per order × price per item.
+
+    Examples
+    --------
+    Three customers spent 60 in August and three spent 100 in September, in as many orders: the whole rise is
+    the larger order value (20 → 33.33 per order):
+
+    >>> import ibis
+    >>> import pandas as pd
+    >>> from crm_kit import changes
+    >>> lines = ibis.memtable(pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b", "c", "c", "d"],
+    ...     "order_id": ["o1", "o2", "o3", "o4", "o5", "o6"],
+    ...     "ts": pd.to_datetime(["2025-08-03", "2025-09-20", "2025-08-05",
+    ...                           "2025-08-30", "2025-09-10", "2025-09-12"]),
+    ...     "quantity": [1, 2, 1, 1, 3, 1],
+    ...     "amount": [30.0, 50.0, 20.0, 10.0, 45.0, 5.0]}))
+    >>> report = changes.compare_months(lines, month="2025-09")
+    >>> report.previous
+    '2025-08'
+    >>> print(report.summary[1])  # doctest: +NORMALIZE_WHITESPACE
+    Sales rose by 40 on 2025-08 (+66.7%): order value +40, customers +0, orders per customer +0 (largest first;
+    they add up to the change).
     """
     from .engine import cohort_activity, customer_period_totals, customer_summary, month_bounds
 

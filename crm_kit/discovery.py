@@ -90,6 +90,22 @@ def pareto_table(values: pd.DataFrame, *, value_col: str = "sales") -> pd.DataFr
         One row per customer.
     value_col
         The value column (e.g. sales over a period).
+
+    Examples
+    --------
+    Five customers; the top two bring 80 % of the sales:
+
+    >>> import pandas as pd
+    >>> from crm_kit import discovery
+    >>> customers = pd.DataFrame({"customer_id": list("abcde"),
+    ...                           "sales": [50.0, 30.0, 10.0, 6.0, 4.0]})
+    >>> discovery.pareto_table(customers)
+       customer_share  value_share
+    0             0.2         0.50
+    1             0.4         0.80
+    2             0.6         0.90
+    3             0.8         0.96
+    4             1.0         1.00
     """
     if value_col not in values.columns:
         raise DataError(f"pareto_table needs column '{value_col}'")
@@ -105,7 +121,19 @@ def pareto_table(values: pd.DataFrame, *, value_col: str = "sales") -> pd.DataFr
 
 
 def pareto_share(values: pd.DataFrame, *, value_col: str = "sales", target: float = 0.8) -> float:
-    """The smallest share of customers (top spenders first) that brings ``target`` of the value."""
+    """The smallest share of customers (top spenders first) that brings ``target`` of the value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crm_kit import discovery
+    >>> customers = pd.DataFrame({"customer_id": list("abcde"),
+    ...                           "sales": [50.0, 30.0, 10.0, 6.0, 4.0]})
+    >>> discovery.pareto_share(customers)  # 40 % of the customers bring 80 % of the sales
+    0.4
+    >>> discovery.pareto_share(customers, target=0.5)
+    0.2
+    """
     if not 0 < target <= 1:
         raise ParameterError(f"target={target!r} must be in (0, 1]")
     curve = pareto_table(values, value_col=value_col)
@@ -517,7 +545,7 @@ def _catalogue(store: Store) -> pd.DataFrame | None:
 
 
 def repurchase_intervals(store: Store, *, as_of: Any, since: Any = None) -> pd.DataFrame:
-    """Per customer: the days between consecutive purchase days, summarised, and the expected next purchase.
+    r"""Per customer: the days between consecutive purchase days, summarised, and the expected next purchase.
 
     Returns
     -------
@@ -525,6 +553,35 @@ def repurchase_intervals(store: Store, *, as_of: Any, since: Any = None) -> pd.D
         Indexed by customer_id: ``purchase_days``, ``median_interval`` and
         ``mean_interval`` (days; NaN with a single purchase day),
         ``last_purchase`` and ``expected_next`` (last purchase + median interval).
+
+    Examples
+    --------
+    A store of five receipts (:func:`crm_kit.load_store`): ``a`` bought on 3 August and 20 September
+    (48 days apart), ``b`` once, ``c`` on 30 August and 10 September (11 days):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import crm_kit
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "sales.csv").write_text(
+    ...     "receipt,member,time,sku,qty,paid\n"
+    ...     "r1,a,2025-08-03 10:00,p1,1,30\n"
+    ...     "r2,a,2025-09-20 11:00,p2,2,50\n"
+    ...     "r3,b,2025-08-05 12:00,p1,1,20\n"
+    ...     "r4,c,2025-08-30 09:00,p3,1,10\n"
+    ...     "r5,c,2025-09-10 18:30,p1,3,45\n")
+    >>> store = crm_kit.load_store({"tables": {"transactions": {
+    ...     "path": str(folder / "sales.csv"),
+    ...     "columns": {"order_id": "receipt", "customer_id": "member", "ts": "time",
+    ...                 "product_id": "sku", "quantity": "qty", "amount": "paid"}}}})
+    >>> from crm_kit import discovery
+    >>> intervals = discovery.repurchase_intervals(store, as_of="2025-10-01")
+    >>> intervals[["purchase_days", "median_interval", "expected_next"]]
+                 purchase_days  median_interval expected_next
+    customer_id
+    a                        2             48.0    2025-11-07
+    b                        1              NaN           NaT
+    c                        2             11.0    2025-09-21
     """
     as_of = pd.Timestamp(as_of)
     since = None if since is None else pd.Timestamp(since)
@@ -568,11 +625,37 @@ def repurchase_summary(intervals: pd.DataFrame, groups: pd.DataFrame) -> pd.Data
 
 
 def growth_kpis(store: Store) -> pd.DataFrame:
-    """Monthly KPIs: sales, customers, new and returning customers, month-on-month and year-on-year growth.
+    r"""Monthly KPIs: sales, customers, new and returning customers, month-on-month and year-on-year growth.
 
     A customer is *new* in the month of their first purchase in the data
     (with a member table, the sign-up date is not used: members may join
     long before buying). Store sales include anonymous lines.
+
+    Examples
+    --------
+    A store of five receipts (:func:`crm_kit.load_store`), August and September 2025:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import crm_kit
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "sales.csv").write_text(
+    ...     "receipt,member,time,sku,qty,paid\n"
+    ...     "r1,a,2025-08-03 10:00,p1,1,30\n"
+    ...     "r2,a,2025-09-20 11:00,p2,2,50\n"
+    ...     "r3,b,2025-08-05 12:00,p1,1,20\n"
+    ...     "r4,c,2025-08-30 09:00,p3,1,10\n"
+    ...     "r5,c,2025-09-10 18:30,p1,3,45\n")
+    >>> store = crm_kit.load_store({"tables": {"transactions": {
+    ...     "path": str(folder / "sales.csv"),
+    ...     "columns": {"order_id": "receipt", "customer_id": "member", "ts": "time",
+    ...                 "product_id": "sku", "quantity": "qty", "amount": "paid"}}}})
+    >>> from crm_kit import discovery
+    >>> kpis = discovery.growth_kpis(store)
+    >>> kpis[["month", "sales", "customers", "new_customers", "sales_mom"]].round({"sales_mom": 3})
+         month  sales  customers  new_customers  sales_mom
+    0  2025-08   60.0          3              3        NaN
+    1  2025-09   95.0          2              0      0.583
     """
     t = order_grain(store.transactions)  # months are whole days: the order table gives the same figures
     bought = purchases_only(t)  # a customer's first month is their first purchase's, never a return's

@@ -437,9 +437,16 @@ def _header_score(table: str, canon: str, header: str) -> float:
         return 3.0
     inside = [x for x in normed if len(x) >= 3 and (x in h) and (not x.isascii() or len(x) >= 4)] if h else []
     if inside:
-        # a header holding a synonym; the more of it the synonym is, the likelier (a near tie only: 'Lineitem
-        # quantity' holds 'item' and 'quantity', and is the quantity)
-        return 1.5 + 0.05 * max(len(x) for x in inside) / len(h)
+        # a header holding synonyms; the more of it they cover, the likelier (a near tie only: 'Lineitem quantity'
+        # holds 'item' and 'quantity', and is the quantity; 'amountTotal' is all synonyms, 'amountNet' (net of tax)
+        # only in part, and the total is the amount)
+        covered = set()
+        for x in inside:
+            start = h.find(x)
+            while start >= 0:
+                covered.update(range(start, start + len(x)))
+                start = h.find(x, start + 1)
+        return 1.5 + 0.05 * len(covered) / len(h)
     return 0.0
 
 
@@ -1290,16 +1297,13 @@ def _return_choices(draft: TableDraft, ids: list[tuple[TableDraft, str]], types:
 def _row_refunds(lines: TableDraft, *, alone: bool) -> None:
     """Refunds written on the rows: an orders-level file's refunded money, a line's returned units (all rows counted).
 
-    A file whose order ids are each written once (one row per order, or an
-    order's first row only, its other rows blank: Shopify), read as the line
-    items, with a column an orders file's refunded money would be read from
-    (Total Refunded, Refunded Amount, 退款金额...) written on no more rows
-    than the order ids, maps it as ``transactions.refunded``: the order's
-    refund, once, which ``returns: net`` subtracts on the order's date. A
-    line file that repeats its order ids may repeat the order's refund on
-    each line, so it is left unread there (an orders table carries it).
-    Returned units (``returned_quantity``) are counted, and make
-    ``returns: net``.
+    A file of one row per order (each order id once) read as the line items,
+    with a column an orders file's refunded money would be read from (Total
+    Refunded, 退款金额...), maps it as ``transactions.refunded``: the order's
+    refund, which ``returns: net`` subtracts on the order's date. A line file
+    repeats its order ids and may repeat the order's refund on each line, so
+    it is left unread there (an orders table carries it). Returned units
+    (``returned_quantity``) are counted, and make ``returns: net``.
     """
     m = lines.columns
     oid = m.get("order_id")
@@ -1308,12 +1312,15 @@ def _row_refunds(lines: TableDraft, *, alone: bool) -> None:
         if ids.values and ids.distinct == ids.values:
             found, ev, _ = _map_table("orders", _profiles(lines))
             column = found.get("refunded")
-            if column and column not in m.values() and lines.profile[column].values <= ids.values:
+            carried = "order_id" in (lines.options.get("fill_down") or [])
+            if carried and column and lines.profile[column].values > ids.values:
+                column = None  # the order id is written once per order, the refund more often: repeated per line
+            if column and column not in m.values():
                 m["refunded"] = column
-                where = ("the file holds one row per order" if ids.values == lines.profile.rows else
-                         f"each order id on one row, blank on the other {lines.profile.rows - ids.values:,} rows")
-                lines.evidence["refunded"] = (f"{ev['refunded']}; {where} ({ids.values:,} order ids, each once): "
-                                              "the order's refunded money, once per order")
+                where = (f"written once per order, on its first row ({ids.values:,} order ids, each once; the id is "
+                         "carried down to the order's other rows, the refund is not)" if carried else
+                         f"the file holds one row per order ({ids.values:,} order ids, each once)")
+                lines.evidence["refunded"] = f"{ev['refunded']}; {where}: the order's refunded money"
     for col, what in (("refunded", "row(s) have money refunded"), ("returned_quantity", "line(s) have units returned")):
         if not m.get(col) or lines.profile is None:
             continue
@@ -1415,9 +1422,32 @@ def draft_shapes(tables: list[TableDraft]) -> list[TableDraft]:
 
 
 def draft(files: Sequence[str | Path], *, month: str | None = None, check: bool = True) -> Draft:
-    """Sniff and profile each file over all rows, draft the data spec, then load it to check it (module docstring).
+    r"""Sniff and profile each file over all rows, draft the data spec, then load it to check it (module docstring).
 
     ``check=False`` leaves out the load (the window then stays unknown).
+
+    Examples
+    --------
+    What ``crm-kit init`` does with one file: its headers are recognised (``Member`` is the customer, ``Receipt``
+    the order) and every value is profiled; ``check=False`` skips the loading check, so the month stays open:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from crm_kit import draft
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "sales.csv").write_text(
+    ...     "Receipt,Member,Time,SKU,Qty,Amount\n"
+    ...     "r1,a,2025-08-03 10:00,p1,1,30\n"
+    ...     "r2,a,2025-09-20 11:00,p2,2,50\n"
+    ...     "r3,b,2025-08-05 12:00,p1,1,20\n")
+    >>> drafted = draft.draft([folder / "sales.csv"], check=False)
+    >>> table = drafted.tables[0]
+    >>> table.role
+    'transactions'
+    >>> table.columns
+    {'customer_id': 'Member', 'order_id': 'Receipt', 'ts': 'Time', 'product_id': 'SKU', 'quantity': 'Qty', 'amount': 'Amount'}
+    >>> table.evidence["customer_id"]
+    'Member — by its header; 3 values, 2 distinct'
     """
     from .periods import check_month, last_complete_month
     from .store.read import _connect

@@ -54,7 +54,16 @@ def _ts(value: Any, name: str) -> pd.Timestamp:
 
 
 def month_bounds(month: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Return ``[start, end)`` of a calendar month given as ``'YYYY-MM'`` or a date in it."""
+    """Return ``[start, end)`` of a calendar month given as ``'YYYY-MM'`` or a date in it.
+
+    Examples
+    --------
+    >>> from crm_kit import engine
+    >>> engine.month_bounds("2025-09")
+    (Timestamp('2025-09-01 00:00:00'), Timestamp('2025-10-01 00:00:00'))
+    >>> engine.month_bounds("2025-02-14")  # a date: its month
+    (Timestamp('2025-02-01 00:00:00'), Timestamp('2025-03-01 00:00:00'))
+    """
     start = _ts(str(month) + ("-01" if len(str(month)) == 7 else ""), "month").to_period("M").start_time
     return start, (start + pd.offsets.MonthBegin(1)).normalize()
 
@@ -88,6 +97,12 @@ def previous_period(period: Any, name: str = "period") -> tuple[pd.Timestamp, pd
 
     Used for a placebo check: treated and comparison customers should not
     already differ in how they changed between two periods before the campaign.
+
+    Examples
+    --------
+    >>> from crm_kit import engine
+    >>> engine.previous_period("2025-09")
+    (Timestamp('2025-08-01 00:00:00'), Timestamp('2025-09-01 00:00:00'))
     """
     start, end = parse_period(period, name)
     if isinstance(period, str) and len(period) == 7:
@@ -239,6 +254,27 @@ def customer_summary(transactions, *, as_of: Any, since: Any = None) -> pd.DataF
         the BG/NBD convention), ``active_days``, ``sales``, ``mean_ticket``
         (sales / frequency), ``items`` (units) and, when products carry
         categories, ``distinct_categories``. Sorted by customer_id.
+
+    Examples
+    --------
+    Five receipts of three customers (``a`` twice in September, ``c`` in August and September):
+
+    >>> import ibis
+    >>> import pandas as pd
+    >>> from crm_kit import engine
+    >>> lines = ibis.memtable(pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b", "c", "c"],
+    ...     "order_id": ["o1", "o2", "o3", "o4", "o5"],
+    ...     "ts": pd.to_datetime(["2025-09-03", "2025-09-20", "2025-09-05",
+    ...                           "2025-08-30", "2025-09-28"]),
+    ...     "quantity": [1, 2, 1, 1, 3],
+    ...     "amount": [30.0, 50.0, 20.0, 10.0, 15.0]}))
+    >>> summary = engine.customer_summary(lines, as_of="2025-10-01")
+    >>> summary[["customer_id", "recency_days", "frequency", "sales", "mean_ticket"]]
+      customer_id  recency_days  frequency  sales  mean_ticket
+    0           a            11          2   80.0         40.0
+    1           b            26          1   20.0         20.0
+    2           c             3          2   25.0         12.5
     """
     as_of = _ts(as_of, "as_of")
     since = None if since is None else _ts(since, "since")
@@ -286,7 +322,18 @@ def customer_summary(transactions, *, as_of: Any, since: Any = None) -> pd.DataF
 
 def lines_per_month(transactions) -> pd.Series:
     """How many line items each month of the data holds: a Series indexed by ``'YYYY-MM'``, months in order;
-    months without a line are absent."""
+    months without a line are absent.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> import pandas as pd
+    >>> from crm_kit import engine
+    >>> days = pd.to_datetime(["2025-08-30", "2025-09-03", "2025-09-20"])
+    >>> lines = ibis.memtable(pd.DataFrame({"ts": days}))
+    >>> engine.lines_per_month(lines).to_dict()
+    {'2025-08': 1, '2025-09': 2}
+    """
     t = transactions
     df = t.group_by(month=t.ts.strftime("%Y-%m")).aggregate(lines=t.count()).to_pandas()
     return df.set_index("month")["lines"].astype("int64").sort_index().rename_axis("month")
@@ -334,6 +381,27 @@ def period_metrics(
     pandas.DataFrame
         Indexed by customer_id with columns ``visits_<name>``, ``sales_<name>``
         and ``ticket_<name>`` for each period.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> import pandas as pd
+    >>> from crm_kit import engine
+    >>> lines = ibis.memtable(pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b", "c", "c"],
+    ...     "order_id": ["o1", "o2", "o3", "o4", "o5"],
+    ...     "ts": pd.to_datetime(["2025-09-03", "2025-09-20", "2025-09-05",
+    ...                           "2025-08-30", "2025-09-28"]),
+    ...     "quantity": [1, 2, 1, 1, 3],
+    ...     "amount": [30.0, 50.0, 20.0, 10.0, 15.0]}))
+    >>> m = engine.period_metrics(lines, periods={"base": "2025-08", "campaign": "2025-09"},
+    ...                           customer_ids=["a", "c", "z"])
+    >>> m[["visits_base", "visits_campaign", "sales_campaign", "ticket_campaign"]]
+                 visits_base  visits_campaign  sales_campaign  ticket_campaign
+    customer_id
+    a                      0                2            80.0             40.0
+    c                      1                1            15.0             15.0
+    z                      0                0             0.0              NaN
     """
     bounds, _grain, t = _labelled_periods(transactions, periods, "period_metrics")
     if customer_ids is not None:
@@ -361,7 +429,14 @@ def period_metrics(
 
 
 def group_sizes(n: int, groups: int) -> np.ndarray:
-    """Sizes of ``groups`` equal-count groups of ``n`` ranked items (SQL ``NTILE``: the first ``n % groups`` get one more)."""
+    """Sizes of ``groups`` equal-count groups of ``n`` ranked items (SQL ``NTILE``: the first ``n % groups`` get one more).
+
+    Examples
+    --------
+    >>> from crm_kit import engine
+    >>> engine.group_sizes(11, 3)  # 11 customers in 3 groups: the first 11 % 3 = 2 groups get one more
+    array([4, 4, 3])
+    """
     base, extra = divmod(n, groups)
     return np.array([base + (1 if g < extra else 0) for g in range(groups)], dtype="int64")
 
@@ -384,6 +459,26 @@ def monthly_customer_list(transactions, *, month: Any, groups: int = 10) -> pd.D
     -------
     pandas.DataFrame
         customer_id, rank (1 = top spender), group, sales, visits, ticket, items.
+
+    Examples
+    --------
+    September's three buyers ranked by spend and cut into two groups (the first group gets the spare customer):
+
+    >>> import ibis
+    >>> import pandas as pd
+    >>> from crm_kit import engine
+    >>> lines = ibis.memtable(pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b", "c", "c"],
+    ...     "order_id": ["o1", "o2", "o3", "o4", "o5"],
+    ...     "ts": pd.to_datetime(["2025-09-03", "2025-09-20", "2025-09-05",
+    ...                           "2025-08-30", "2025-09-28"]),
+    ...     "quantity": [1, 2, 1, 1, 3],
+    ...     "amount": [30.0, 50.0, 20.0, 10.0, 15.0]}))
+    >>> engine.monthly_customer_list(lines, month="2025-09", groups=2)
+      customer_id  rank  group  sales  visits  ticket  items
+    0           a     1      1   80.0       2    40.0      3
+    1           b     2      1   20.0       1    20.0      1
+    2           c     3      2   15.0       1    15.0      3
     """
     if not isinstance(groups, (int, np.integer)) or groups < 2:
         raise ParameterError(f"groups={groups!r}: give a whole number of at least 2")
@@ -436,6 +531,20 @@ def decile_table(customer_list: pd.DataFrame, *, value_col: str = "sales", group
         Per group: customers, sales, mean sales per customer, share of
         customers and of sales, their cumulative shares, visits per customer
         and average ticket (sales / visits), min and max spend.
+
+    Examples
+    --------
+    A ranked list of three customers in two groups (as :func:`monthly_customer_list` returns it):
+
+    >>> import pandas as pd
+    >>> from crm_kit import engine
+    >>> ranked = pd.DataFrame({"customer_id": ["a", "b", "c"], "group": [1, 1, 2],
+    ...                        "sales": [80.0, 20.0, 15.0], "visits": [2, 1, 1]})
+    >>> table = engine.decile_table(ranked)
+    >>> table[["group", "customers", "sales", "sales_share", "ticket"]].round(2)
+       group  customers  sales  sales_share  ticket
+    0      1          2  100.0         0.87   33.33
+    1      2          1   15.0         0.13   15.00
     """
     for c in (value_col, group_col):
         if c not in customer_list.columns:

@@ -53,7 +53,14 @@ def check_month(month: Any, name: str = "month") -> str:
 
 
 def month_shift(month: str, k: int) -> str:
-    """The month ``k`` months after ``month`` (before it when ``k`` is negative), as ``'YYYY-MM'``."""
+    """The month ``k`` months after ``month`` (before it when ``k`` is negative), as ``'YYYY-MM'``.
+
+    Examples
+    --------
+    >>> from crm_kit import periods
+    >>> periods.month_shift("2025-11", 2), periods.month_shift("2025-01", -1)
+    ('2026-01', '2024-12')
+    """
     return str(pd.Period(month, freq="M") + k)
 
 
@@ -68,7 +75,16 @@ def data_calendar(store) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 def last_complete_month(store=None, *, last: Any = None) -> str:
     """The last month the data covers to its last day: the month of the last purchase if it reaches the month's
-    last day, else the month before (a report run on the 3rd of a month analyses the month before)."""
+    last day, else the month before (a report run on the 3rd of a month analyses the month before).
+
+    Examples
+    --------
+    >>> from crm_kit import periods
+    >>> periods.last_complete_month(last="2025-09-30 18:00")  # the data reaches September's last day
+    '2025-09'
+    >>> periods.last_complete_month(last="2025-10-03")  # a report run on the 3rd analyses the month before
+    '2025-09'
+    """
     if last is None:
         last = data_calendar(store)[1]
     last = pd.Timestamp(last)
@@ -83,6 +99,16 @@ def clv_calibration_end(as_of: str, first: Any) -> str:
     from. The demo's 13 months before 2025-10-01 give 4 months: 2025-06-01. A history too short for a month of
     holdout (a new cohort's six weeks) is split in two halves by day, so the derived date always lies inside the
     data and the CLV step names its real limit (too few repeat buyers) instead of a date.
+
+    Examples
+    --------
+    Thirteen months of history before 1 October 2025 hold four months out (a third, at most four):
+
+    >>> from crm_kit import periods
+    >>> periods.clv_calibration_end("2025-10-01", "2024-09-01")
+    '2025-06-01'
+    >>> periods.clv_calibration_end("2025-10-01", "2025-04-01")  # six months: two held out
+    '2025-08-01'
     """
     end = pd.Period(pd.Timestamp(as_of) - pd.Timedelta(days=1), freq="M")
     start = pd.Timestamp(first).to_period("M")
@@ -108,6 +134,14 @@ def step_periods(notebook: str, month: str, *, round_no: int = 1, first: Any = N
         The round of a campaign notebook.
     first
         The data's first timestamp, which sizes the CLV calibration; without it the demo's four months.
+
+    Examples
+    --------
+    >>> from crm_kit import periods
+    >>> periods.step_periods("02_segmentation", "2025-09")
+    {'as_of': '2025-10-01', 'month': '2025-09', 'clv_calibration_end': '2025-06-01'}
+    >>> periods.step_periods("03_campaign_design", "2025-09", round_no=2)  # round two starts a month later
+    {'base_month': '2025-10', 'campaign_month': '2025-11', 'campaign_id': 'R2-2025-11', 'variance_month': '2025-08'}
     """
     month = check_month(month)
     if notebook == "01_knowledge_discovery":
@@ -139,7 +173,14 @@ _DATA_MONTHS = (*_MONTHS, "campaign_month")
 
 
 def month_spans(months) -> str:
-    """Months ``'YYYY-MM'`` as runs of consecutive months: ``"2024-01 to 2024-05, 2024-07 to 2024-12"``."""
+    """Months ``'YYYY-MM'`` as runs of consecutive months: ``"2024-01 to 2024-05, 2024-07 to 2024-12"``.
+
+    Examples
+    --------
+    >>> from crm_kit import periods
+    >>> periods.month_spans(["2024-03", "2024-01", "2024-02", "2024-07"])
+    '2024-01 to 2024-03, 2024-07'
+    """
     periods = sorted({pd.Period(m, freq="M") for m in months})
     if not periods:
         return "none"
@@ -154,7 +195,7 @@ def month_spans(months) -> str:
 
 
 def check_dates(store, **dates: Any) -> str:
-    """Check a notebook's date parameters against the data, in the notebook's own words; one line of periods.
+    r"""Check a notebook's date parameters against the data, in the notebook's own words; one line of periods.
 
     A month (``month``, ``base_month``, ``variance_month``, and the results' ``campaign_month``) must hold
     purchases of the data — a month inside the data's span with none (a gap, or a campaign month whose data
@@ -167,6 +208,31 @@ def check_dates(store, **dates: Any) -> str:
     -------
     str
         ``"periods: month 2025-09, as_of 2025-10-01 (data 2024-09-01 .. 2025-11-30)"``, for the notebook to print.
+
+    Examples
+    --------
+    A store whose data runs from 3 August to 20 September 2025 (:func:`crm_kit.load_store`):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import crm_kit
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "sales.csv").write_text(
+    ...     "receipt,member,time,sku,qty,paid\n"
+    ...     "r1,a,2025-08-03 10:00,p1,1,30\n"
+    ...     "r2,a,2025-09-20 11:00,p2,2,50\n"
+    ...     "r3,b,2025-08-05 12:00,p1,1,20\n"
+    ...     "r4,c,2025-08-30 09:00,p3,1,10\n"
+    ...     "r5,c,2025-09-10 18:30,p1,3,45\n")
+    >>> store = crm_kit.load_store({"tables": {"transactions": {
+    ...     "path": str(folder / "sales.csv"),
+    ...     "columns": {"order_id": "receipt", "customer_id": "member", "ts": "time",
+    ...                 "product_id": "sku", "quantity": "qty", "amount": "paid"}}}})
+    >>> from crm_kit import periods
+    >>> periods.check_dates(store, month="2025-09")
+    'periods: month 2025-09 (the data runs from 2025-08-03 to 2025-09-20); month 2025-09 is covered only to 2025-09-20: a part month'
+    >>> periods.fill_dates(store, "02_segmentation", month=None, as_of=None)  # the last complete month
+    {'month': '2025-08', 'as_of': '2025-09-01'}
     """
     first, last = data_calendar(store)
     window = f"the data runs from {first.date()} to {last.date()}"

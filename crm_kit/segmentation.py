@@ -114,6 +114,28 @@ class RFMScorer(TransformerMixin, BaseEstimator):
     ----------
     edges_ : dict
         Inner cut points per column.
+
+    Examples
+    --------
+    Ten customers with distinct recencies, frequencies and spends: with five bins each score holds two of them,
+    and the best two (the most recent, most frequent, highest spenders) score 555:
+
+    >>> import pandas as pd
+    >>> from crm_kit.segmentation import RFMScorer
+    >>> summary = pd.DataFrame({
+    ...     "customer_id": list("abcdefghij"),
+    ...     "recency_days": [3, 5, 10, 20, 40, 60, 80, 120, 200, 300],
+    ...     "frequency": [12, 10, 8, 7, 6, 5, 4, 3, 2, 1],
+    ...     "sales": [900.0, 700.0, 400.0, 300.0, 200.0, 150.0, 80.0, 40.0, 20.0, 10.0]})
+    >>> rfm = RFMScorer().fit(summary)
+    >>> rfm.edges_["r"]  # recency's quintile cut points, in days
+    array([  9.,  32.,  68., 136.])
+    >>> scores = rfm.transform(summary)
+    >>> scores[["rfm_score", "rfm_segment"]].iloc[[0, 4, 9]]
+      rfm_score     rfm_segment
+    0       555       champions
+    4       333  need attention
+    9       111            lost
     """
 
     def __init__(self, *, n_bins: int = 5, recency_col: str = "recency_days", frequency_col: str = "frequency",
@@ -523,6 +545,21 @@ class ValueTiers(BaseEstimator):
         The least value in each tier but the last, best tier first.
     tiers_ : pandas.DataFrame
         The reference customers with their tier.
+
+    Examples
+    --------
+    Tier A brings the first half of the sales (900 + 700 of 2,800: ``b`` straddles the 50 % line and goes up),
+    B the next 30 %:
+
+    >>> import pandas as pd
+    >>> from crm_kit.segmentation import ValueTiers
+    >>> customers = pd.DataFrame({"customer_id": list("abcdefg"),
+    ...                           "sales": [900.0, 700.0, 400.0, 300.0, 200.0, 200.0, 100.0]})
+    >>> tiers = ValueTiers(shares=(0.5, 0.3), labels=("A", "B", "C"))
+    >>> tiers.fit_transform(customers)["tier"].tolist()
+    ['A', 'A', 'B', 'B', 'C', 'C', 'C']
+    >>> tiers.thresholds_  # the least sales in A and in B: how other customers are placed
+    array([700., 300.])
     """
 
     def __init__(self, *, shares: Sequence[float] = (0.5, 0.3, 0.15), labels: Sequence[str] = ("A", "B", "C", "D"),
@@ -643,6 +680,19 @@ def rule_segments(summary: pd.DataFrame, rules: Mapping[str, str]) -> pd.DataFra
     """Boolean segments from rules on the customer table, e.g. ``{"frequent": "frequency > 10"}``.
 
     Each rule is a pandas query expression over the summary's columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crm_kit import segmentation
+    >>> summary = pd.DataFrame({"customer_id": ["a", "b", "c"], "frequency": [12, 4, 1],
+    ...                         "recency_days": [5, 90, 200]})
+    >>> rules = {"frequent": "frequency >= 4", "lapsed": "recency_days > 60"}
+    >>> segmentation.rule_segments(summary, rules)
+      customer_id  frequent  lapsed
+    0           a      True   False
+    1           b      True    True
+    2           c     False    True
     """
     out = pd.DataFrame({"customer_id": summary["customer_id"].to_numpy()})
     for name, expr in rules.items():
@@ -660,6 +710,17 @@ def overlap_matrix(segments: pd.DataFrame, columns: Sequence[str]) -> pd.DataFra
 
     Categorical columns contribute one segment per level (``scheme=level``),
     boolean columns one segment each. The diagonal holds segment sizes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crm_kit import segmentation
+    >>> segments = pd.DataFrame({"customer_id": ["a", "b", "c"], "frequent": [True, True, False],
+    ...                          "lapsed": [False, True, True]})
+    >>> segmentation.overlap_matrix(segments, ["frequent", "lapsed"])  # b is both
+              frequent  lapsed
+    frequent         2       1
+    lapsed           1       2
     """
     parts = []
     for col in columns:

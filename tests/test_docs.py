@@ -267,6 +267,11 @@ def test_the_captured_outputs_are_what_the_commands_print():
         text = (ROOT / "docs" / "getting-started" / "output" / name).read_text(encoding="utf-8")
         assert text.startswith("$ crm-kit "), name
         assert "/tmp" not in text and str(ROOT) not in text, name
+    data_yaml = (ROOT / "docs" / "getting-started" / "output" / "data-yaml.txt").read_text(encoding="utf-8")
+    assert "/tmp" not in data_yaml and str(ROOT) not in data_yaml and "exports/*.csv" in data_yaml
+    # the own-data page shows the whole run file's run, not a part chosen with --steps
+    own_run = (ROOT / "docs" / "getting-started" / "output" / "own-run.txt").read_text(encoding="utf-8")
+    assert "--steps" not in own_run and "design_round1" in own_run
     assert "report: reports/demo/" in (ROOT / "docs" / "getting-started" / "output" / "first-run.txt").read_text()
     # a progress bar's redrawn states leave one line, at its last state
     assert capture.clean("a:  10%|#   | 1/10\ra:  100%|####| 10/10\nreport: /x/y/r.html\n", folders=("/x",)) == \

@@ -202,7 +202,7 @@ def test_init_reads_a_refund_written_on_the_orders_first_row_once(tmp_path):
     })
     spec, _found, data_path = _init(tmp_path, rows, "orders_export_1.csv")
     assert spec["tables"]["transactions"]["columns"]["refunded"] == "Refunded Amount"
-    assert "blank on the other 2 rows" in data_path.read_text(encoding="utf-8")
+    assert "written once per order, on its first row" in data_path.read_text(encoding="utf-8")
     # January: #1 (u1) 2x10 + 5 = 25, 5 refunded; #2 refunded in full (no purchase) -> buyers 1, visits 1, net 20
     # February: #3 (u1) 8 + 3x4 = 20; #4 (u3) 12, 2 refunded -> buyers 2, visits 2, net 30
     net = _figures(spec)

@@ -246,6 +246,27 @@ def baseline(metrics: pd.DataFrame, *, period: str = "base") -> pd.DataFrame:
         One row per figure: members, members with a purchase, visits per
         member, average ticket (sales / visits), sales per member, total
         sales and total visits.
+
+    Examples
+    --------
+    A target group of four, one of whom did not buy in the base month:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from crm_kit import campaign
+    >>> metrics = pd.DataFrame({"visits_base": [2, 1, 0, 3],
+    ...                         "sales_base": [100.0, 40.0, 0.0, 150.0],
+    ...                         "ticket_base": [50.0, 40.0, np.nan, 50.0]},
+    ...                        index=pd.Index(list("abcd"), name="customer_id"))
+    >>> campaign.baseline(metrics).round(2)  # 6 visits, 290 of sales: a ticket of 48.33
+                        figure   value
+    0                  members    4.00
+    1  members with a purchase    3.00
+    2        visits per member    1.50
+    3           average ticket   48.33
+    4         sales per member   72.50
+    5             total visits    6.00
+    6              total sales  290.00
     """
     v, s = metrics[f"visits_{period}"], metrics[f"sales_{period}"]
     rows = {
@@ -280,6 +301,29 @@ def goal_targets(metrics: pd.DataFrame, *, freq_goal: float | None, ticket_goal:
     Returns
     -------
     (group_targets, customer_targets)
+
+    Examples
+    --------
+    A goal of +50 % visits: the group's 1.5 visits per member become 2.25, and each member's own visits grow by half:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from crm_kit import campaign
+    >>> metrics = pd.DataFrame({"visits_base": [2, 1, 0, 3],
+    ...                         "sales_base": [100.0, 40.0, 0.0, 150.0],
+    ...                         "ticket_base": [50.0, 40.0, np.nan, 50.0]},
+    ...                        index=pd.Index(list("abcd"), name="customer_id"))
+    >>> group, each = campaign.goal_targets(metrics, freq_goal=0.5,
+    ...                                      ticket_goal=None, sales_goal=None)
+    >>> group
+                  metric  base  goal  target
+    0  visits per member   1.5   0.5    2.25
+    >>> each[["customer_id", "base_visits", "target_visits"]]
+      customer_id  base_visits  target_visits
+    0           a            2            3.0
+    1           b            1            1.5
+    2           c            0            0.0
+    3           d            3            4.5
     """
     for name, g in (("freq_goal", freq_goal), ("ticket_goal", ticket_goal), ("sales_goal", sales_goal)):
         check_goal(name, g)

@@ -57,6 +57,22 @@ def power_analysis(outcome: pd.Series, *, effect: float, group_size: int, contro
         ``target_power``, ``power_at_plan``, ``mde`` and ``mde_d``, ``control_share_needed`` (the smallest
         share in steps of 1 % up to 50 % that reaches ``power``, or None), ``group_size_needed`` at the
         planned split, and ``big_enough``.
+
+    Examples
+    --------
+    An outcome half 0 and half 100 (standard deviation 50.25) and 1,000 units split evenly: an effect of
+    10 is found with power 0.88, and the smallest effect found with power 0.8 is about
+    (1.96 + 0.84) × 50.25 × √(1/500 + 1/500) ≈ 8.9:
+
+    >>> import pandas as pd
+    >>> from crm_kit import experiment
+    >>> outcome = pd.Series([0.0, 100.0] * 50)
+    >>> plan = experiment.power_analysis(outcome, effect=10, group_size=1000,
+    ...                                   control_share=0.5)
+    >>> round(plan["sd"], 2), round(plan["power_at_plan"], 3), round(plan["mde"], 2)
+    (50.25, 0.882, 8.91)
+    >>> plan["big_enough"]
+    True
     """
     from statsmodels.stats.power import TTestIndPower
 

@@ -233,7 +233,7 @@ def _reset_session(con) -> None:
 
 
 def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False) -> Store:
-    """Load, validate and clean a store described by a data spec.
+    r"""Load, validate and clean a store described by a data spec.
 
     Parameters
     ----------
@@ -251,6 +251,36 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
     Returns
     -------
     Store
+
+    Examples
+    --------
+    A till export of six lines, one of them an exact duplicate, mapped to the kit's column names:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import crm_kit
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "sales.csv").write_text(
+    ...     "receipt,member,time,sku,qty,paid\n"
+    ...     "r1,a,2025-08-03 10:00,p1,1,30\n"
+    ...     "r2,a,2025-09-20 11:00,p2,2,50\n"
+    ...     "r3,b,2025-08-05 12:00,p1,1,20\n"
+    ...     "r3,b,2025-08-05 12:00,p1,1,20\n"
+    ...     "r4,c,2025-08-30 09:00,p3,1,10\n"
+    ...     "r5,c,2025-09-10 18:30,p1,3,45\n")
+    >>> store = crm_kit.load_store({"tables": {"transactions": {
+    ...     "path": str(folder / "sales.csv"),
+    ...     "columns": {"order_id": "receipt", "customer_id": "member", "ts": "time",
+    ...                 "product_id": "sku", "quantity": "qty", "amount": "paid"}}}})
+    >>> store.transactions.count().execute()  # the duplicate is gone
+    5
+    >>> store.cleaning_report[["action", "rows_removed", "sales_removed"]].iloc[0]
+    action            drop
+    rows_removed         1
+    sales_removed     20.0
+    Name: 0, dtype: object
+    >>> store.cleaning_report["rule"].iloc[0]
+    'exact duplicate lines'
     """
     spec = check_spec(resolve_source(load_data_spec(spec)))
     con = _connect(spec)

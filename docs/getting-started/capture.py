@@ -12,7 +12,7 @@ left out (their last state kept). ``tests/test_docs.py`` runs the cheap commands
 
 ``own-data`` copies the files of EXPORTS_DIR into ``exports/`` of a scratch folder and runs, there,
 ``crm-kit init exports --output mine``, ``crm-kit check mine/data.yaml`` and
-``crm-kit run mine/run.yaml --month last``. The pages use the UCI Online Retail export (three monthly
+``crm-kit run mine/run.yaml --month last`` (every step the run file names). The pages use the UCI Online Retail export (three monthly
 parts, ``crm-kit fetch online_retail --download``).
 """
 
@@ -31,6 +31,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 OUTPUT = HERE / "output"
 BIN = Path(sys.executable).parent
+#: the folder the own-data pages show in place of the scratch folder the commands ran in
+SHOP = "/home/you/shop"
 
 
 def clean(text: str, *, folders: tuple[str, ...] = ()) -> str:
@@ -83,13 +85,13 @@ def own_data(exports: Path, *, only_run: bool = False) -> dict[str, str]:
         if only_run:  # init again quietly (its capture kept), then the run alone
             subprocess.run([str(BIN / "crm-kit"), "init", "exports", "--output", "mine"], cwd=work,
                            capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-            return {"own-run.txt": run([str(BIN / "crm-kit"), "run", "mine/run.yaml", "--month", "last",
-                                  "--steps", "discovery,segmentation"], work)}
+            return {"own-run.txt": run([str(BIN / "crm-kit"), "run", "mine/run.yaml", "--month", "last"], work)}
         out["init.txt"] = run([str(BIN / "crm-kit"), "init", "exports", "--output", "mine"], work)
-        out["data-yaml.txt"] = (work / "mine" / "data.yaml").read_text(encoding="utf-8")
+        # init writes the exports' folder as an absolute path: the scratch folder is shown as a shop's own
+        out["data-yaml.txt"] = (work / "mine" / "data.yaml").read_text(encoding="utf-8").replace(
+            str(work.resolve()), SHOP).replace(str(work), SHOP)
         out["check.txt"] = run([str(BIN / "crm-kit"), "check", "mine/data.yaml"], work)
-        out["own-run.txt"] = run([str(BIN / "crm-kit"), "run", "mine/run.yaml", "--month", "last",
-                                  "--steps", "discovery,segmentation"], work)
+        out["own-run.txt"] = run([str(BIN / "crm-kit"), "run", "mine/run.yaml", "--month", "last"], work)
     return out
 
 
