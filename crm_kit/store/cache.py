@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import ibis
+import numpy as np
+import pandas as pd
 
 from ..config import store_cache_dir
 from .model import Store
@@ -350,7 +352,10 @@ def _category_index(con, lines):
     n = int(con.execute(categories.count()))
     if n == 0 or n > 64 * MAX_CATEGORY_MASKS:
         return lines, []
-    index = categories.mutate(category_index=ibis.row_number().over(order_by="category"))
+    # at most 256 names: numbered here, not by a window over the engine's table with no partition
+    names = sorted(con.to_pandas(categories)["category"].tolist())
+    index = ibis.memtable(pd.DataFrame({"category": names, "category_index": np.arange(n, dtype="int64")}),
+                          schema={"category": categories.schema()["category"], "category_index": "int64"})
     lines = lines.left_join(index, "category").drop("category_right")
     return lines, [f"categories_{k}" for k in range((n + 63) // 64)]
 
