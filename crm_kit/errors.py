@@ -66,7 +66,9 @@ def show_kit_warnings() -> None:
     import logging
     import sys
 
-    if "ipykernel" not in sys.modules:
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    if type(shell).__name__ != "ZMQInteractiveShell":  # a Jupyter kernel's shell (papermill's, JupyterLab's)
         return
     logger = logging.getLogger("crm_kit")
     if any(getattr(h, "_crm_kit_lines", False) for h in logger.handlers):

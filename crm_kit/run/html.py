@@ -105,6 +105,12 @@ def _cjk_subset(font: str, chars: str) -> bytes | None:
 TEACHING_ONLY = {"check", "lesson", "lesson-goals", "lesson-key-ideas", "lesson-references"}
 
 
+def _last_state(line: str) -> str:
+    """What a line redrawn with carriage returns (a progress bar) last showed."""
+    drawn = [part for part in line.split("\r") if part.strip()]
+    return drawn[-1] if drawn else ""
+
+
 def kernel_chatter(nb) -> list[str]:
     """Take out of an executed notebook ``nb`` (changed in place) what its kernel wrote to stderr that is not the
     kit's own; return those lines.
@@ -122,7 +128,7 @@ def kernel_chatter(nb) -> list[str]:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream" and out.get("name") == "stderr":
                 text = out.get("text", "")
-                lines = [line.rsplit("\r", 1)[-1] for line in ("".join(text) if isinstance(text, list) else text).split("\n")]
+                lines = [_last_state(line) for line in ("".join(text) if isinstance(text, list) else text).split("\n")]
                 kept = [line for line in lines if line.startswith(KIT_LINE_PREFIX)]
                 moved += [line for line in lines if line.strip() and not line.startswith(KIT_LINE_PREFIX)]
                 if not kept:
