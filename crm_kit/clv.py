@@ -51,6 +51,7 @@ import pandas as pd
 
 from .engine import order_grain
 from .errors import DataError, ParameterError
+from .store.model import money_sum
 
 __all__ = ["clv_summary", "fit_clv", "CLVResult", "calibration_table", "frequency_table", "holdout_accuracy",
            "tracking_table", "parameter_table", "degenerate_parameters", "bgnbd_loglik", "gamma_gamma_loglik",
@@ -114,15 +115,17 @@ def clv_summary(transactions, *, calibration_end: Any, observation_end: Any = No
     bucket = "W" if time_unit == "W_calendar" else "D"
     periods = t.mutate(period=t.ts.truncate(bucket))
     cal = periods.filter(periods.ts < cal_end)
-    per = cal.group_by(["customer_id", "period"]).aggregate(spend=cal.amount.sum())
+    per = cal.group_by(["customer_id", "period"]).aggregate(spend=money_sum(cal.amount))
     if not keep_zero_value:
         per = per.filter(per.spend > 0)
+    # sums in whole cents, as integers: the same in any order the engine adds them (store.model.money_sum)
+    cents = (per.spend * 100).round().cast("int64")
     agg = per.group_by("customer_id").aggregate(
         first=per.period.min(),
         last=per.period.max(),
         n=per.count(),
-        total=per.spend.sum(),
-        total_sq=(per.spend * per.spend).sum(),
+        total=money_sum(per.spend),
+        total_sq=(cents * cents).sum().cast("float64") / 10000,
         first_spend=per.spend.argmin(per.period),
     )
     df = agg.to_pandas()

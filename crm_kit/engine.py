@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, ParameterError
+from .store.model import money_sum
 
 __all__ = [
     "pre_period_covariates",
@@ -255,7 +256,7 @@ def customer_summary(transactions, *, as_of: Any, since: Any = None) -> pd.DataF
         last_purchase=_of_purchases(t, t.ts_last if "ts_last" in t.columns else t.ts, "timestamp").max(),
         frequency=_visits(t),
         active_days=_of_purchases(t, t.day if "day" in t.columns else t.ts.date(), "date").nunique(),
-        sales=t.amount.sum(),
+        sales=money_sum(t.amount),
         items=t.quantity.sum(),
     )
     if with_categories:
@@ -341,7 +342,7 @@ def period_metrics(
         t = t.filter(t.customer_id.isin(list(ids)))
     agg = (
         t.group_by(["customer_id", "period"])
-        .aggregate(visits=_visits(t), sales=t.amount.sum())
+        .aggregate(visits=_visits(t), sales=money_sum(t.amount))
         .to_pandas()
     )
     wide = agg.pivot(index="customer_id", columns="period", values=["visits", "sales"])
@@ -395,7 +396,7 @@ def monthly_customer_list(transactions, *, month: Any, groups: int = 10) -> pd.D
     transactions = order_grain(transactions, cut_at=(start, end))
     t = transactions.filter((transactions.ts >= start) & (transactions.ts < end))
     per = t.group_by("customer_id").aggregate(
-        sales=t.amount.sum(), visits=_visits(t), items=t.quantity.sum()
+        sales=money_sum(t.amount), visits=_visits(t), items=t.quantity.sum()
     )
     if is_purchase(t) is not None:
         per = per.filter(per.visits > 0)  # a customer who only returned in the month bought nothing in it
@@ -545,7 +546,7 @@ def customer_period_totals(transactions, *, periods: Mapping[str, Any]) -> pd.Da
     """
     bounds, t, tp = _labelled_periods(transactions, periods, "customer_period_totals")
     per = tp.group_by(["customer_id", "period"]).aggregate(
-        sales=tp.amount.sum(), orders=_visits(tp), items=tp.quantity.sum())
+        sales=money_sum(tp.amount), orders=_visits(tp), items=tp.quantity.sum())
     first = t.group_by("customer_id").aggregate(first_purchase=t.ts.min())
     df = per.join(first, "customer_id").to_pandas()
     df["orders"] = df["orders"].astype("int64")
@@ -579,7 +580,7 @@ def cohort_activity(transactions) -> pd.DataFrame:
     df = (
         tm.group_by(["cohort", "month"])
         .aggregate(customers=tm.customer_id.nunique(), orders=distinct_orders(tm), items=tm.quantity.sum(),
-                   sales=tm.amount.sum())
+                   sales=money_sum(tm.amount))
         .to_pandas()
     )
     df["cohort"] = pd.to_datetime(df["cohort"]).dt.to_period("M")

@@ -306,3 +306,45 @@ def test_every_window_in_the_package_has_a_partition():
                     if where not in UNPARTITIONED_WINDOWS:
                         offenders.append(f"{where[0]}:{call.lineno} in {func.name}")
     assert offenders == [], f"windows with no partition: {offenders}"
+
+
+# ---------------------------------------------------------------- exact money
+
+
+def test_money_sums_do_not_depend_on_the_order_of_the_lines(tmp_path):
+    """The same lines in two orders give bit-identical figures: sums of doubles moved in the last bit with the order
+    the engine added them (0.1 + 0.2 + 0.3 is not 0.3 + 0.2 + 0.1), and the CLV fit amplified it."""
+    from crm_kit.clv import clv_summary
+    from crm_kit.store.model import money_sum
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    orders = pd.Series(rng.integers(0, 300, 900))
+    lines = pd.DataFrame({
+        "customer_id": rng.choice([f"c{i:03d}" for i in range(40)], n),
+        "order_id": [f"o{i:05d}" for i in rng.integers(0, 900, n)],
+        "product_id": rng.choice(["p1", "p2", "p3"], n),
+        "quantity": 1,
+        "amount": rng.choice([0.1, 0.2, 0.3, 19.99, 5.55, 0.07, 1234.56], n),
+    })
+    lines["ts"] = pd.Timestamp("2025-01-01") + pd.to_timedelta(
+        orders.iloc[lines["order_id"].str[1:].astype(int)].to_numpy(), unit="D")
+    # the doubles themselves do differ by order here (so the equalities below mean something)
+    by_customer = lines.groupby("customer_id")["amount"]
+    assert (by_customer.sum() != by_customer.apply(lambda s: s.iloc[::-1].sum())).any()
+    figures = []
+    for i, frame in enumerate((lines, lines.sample(frac=1, random_state=1))):
+        (tmp_path / str(i)).mkdir()
+        store = load_store(write_spec(tmp_path / str(i), frame, cache=False))
+        t = store.transactions
+        figures.append([
+            customer_summary(t, as_of="2025-10-01"),
+            period_metrics(t, periods={"base": "2025-08", "campaign": "2025-09"}),
+            monthly_customer_list(t, month="2025-08", groups=4),
+            clv_summary(t, calibration_end="2025-06-01", observation_end="2025-10-01"),
+            store.con.to_pandas(t.aggregate(sales=money_sum(t.amount))),
+        ])
+        kept = store.con.to_pandas(t.select("amount"))["amount"]  # the lines cleaning kept (repeated lines dropped)
+        assert figures[-1][4]["sales"].iloc[0] == pytest.approx(kept.sum(), abs=1e-6)
+    for a, b in zip(*figures):
+        assert_frame_equal(a, b, check_exact=True)

@@ -8,7 +8,21 @@ from typing import Any
 import ibis
 import pandas as pd
 
-__all__ = ["Store", "NO_PRODUCTS_RULE", "NO_PRODUCTS_NOTE"]
+__all__ = ["Store", "NO_PRODUCTS_RULE", "NO_PRODUCTS_NOTE", "money_sum"]
+
+
+def money_sum(amount):
+    """The exact sum of a money column, the same on every engine and in every run (an Ibis expression).
+
+    Each amount is taken in whole cents (an integer), the cents are summed as
+    integers and the total is given back in currency units. A sum of the
+    doubles themselves depends on the order the engine's threads add them, so
+    a customer's sales moved in the last bit between two runs or two engines
+    (and a fit on them further); integers add up the same in any order.
+    Amounts finer than a cent are rounded to the cent first (half away from
+    zero, as DuckDB, Spark and PostgreSQL round).
+    """
+    return (amount * 100).round().cast("int64").sum().cast("float64") / 100
 
 #: the start of the cleaning report's row that says the export has no product column (kept in the cached report)
 NO_PRODUCTS_RULE = "no product column in the export"
@@ -103,9 +117,9 @@ class Store:
         bought = ~t.is_return if "is_return" in t.columns else ibis.literal(True)
         agg = t.aggregate(
             rows=t.count(),
-            sales=t.amount.sum(),
+            sales=money_sum(t.amount),
             anon_rows=t.customer_id.isnull().sum(),
-            anon_sales=t.customer_id.isnull().ifelse(t.amount, 0).sum(),
+            anon_sales=money_sum(t.customer_id.isnull().ifelse(t.amount, 0)),
             customers=bought.ifelse(t.customer_id, ibis.null("string")).nunique(),
             # purchases as a till counts them: distinct (customer, order) pairs; a return order is none
             orders=bought.ifelse(t.customer_id.fill_null("") + "\x1f" + t.order_id, ibis.null("string")).nunique(),
