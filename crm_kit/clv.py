@@ -46,12 +46,13 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import ibis
+import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
 from .engine import order_grain
 from .errors import DataError, ParameterError
-from .store.model import money_sum
+from .store.model import MONEY_PARTS, money_sum
 
 __all__ = ["clv_summary", "fit_clv", "CLVResult", "calibration_table", "frequency_table", "holdout_accuracy",
            "tracking_table", "parameter_table", "degenerate_parameters", "bgnbd_loglik", "gamma_gamma_loglik",
@@ -118,14 +119,15 @@ def clv_summary(transactions, *, calibration_end: Any, observation_end: Any = No
     per = cal.group_by(["customer_id", "period"]).aggregate(spend=money_sum(cal.amount))
     if not keep_zero_value:
         per = per.filter(per.spend > 0)
-    # sums in whole cents, as integers: the same in any order the engine adds them (store.model.money_sum)
-    cents = (per.spend * 100).round().cast("int64")
+    # sums of whole parts of the currency unit, as integers (decimals for the squares): the same in any order the
+    # engine adds them (store.model.money_sum)
+    parts = (per.spend * MONEY_PARTS).round().cast("int64").cast(dt.Decimal(38, 0))
     agg = per.group_by("customer_id").aggregate(
         first=per.period.min(),
         last=per.period.max(),
         n=per.count(),
         total=money_sum(per.spend),
-        total_sq=(cents * cents).sum().cast("float64") / 10000,
+        total_sq=(parts * parts).sum().cast("float64") / MONEY_PARTS**2,
         first_spend=per.spend.argmin(per.period),
     )
     df = agg.to_pandas()
