@@ -52,7 +52,7 @@ import pandas as pd
 
 from .engine import order_grain
 from .errors import DataError, ParameterError
-from .store.model import MONEY_PARTS, money_sum
+from .store.money import MONEY_PARTS, money_sum
 
 __all__ = ["clv_summary", "fit_clv", "CLVResult", "calibration_table", "frequency_table", "holdout_accuracy",
            "tracking_table", "parameter_table", "degenerate_parameters", "bgnbd_loglik", "gamma_gamma_loglik",
@@ -120,7 +120,7 @@ def clv_summary(transactions, *, calibration_end: Any, observation_end: Any = No
     if not keep_zero_value:
         per = per.filter(per.spend > 0)
     # sums of whole parts of the currency unit, as integers (decimals for the squares): the same in any order the
-    # engine adds them (store.model.money_sum)
+    # engine adds them (store.money.money_sum)
     parts = (per.spend * MONEY_PARTS).round().cast("int64").cast(dt.Decimal(38, 0))
     agg = per.group_by("customer_id").aggregate(
         first=per.period.min(),

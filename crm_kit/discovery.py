@@ -36,7 +36,7 @@ import pandas as pd
 
 from .engine import buyers, distinct_orders, month_bounds, order_grain, parse_period, purchases_only
 from .store import PERSONAL_FIELDS, Store
-from .store.model import money_sum
+from .store.money import money_sum
 from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, ParameterError
-from .store.model import money_sum
+from .store.money import money_sum
 
 __all__ = [
     "pre_period_covariates",

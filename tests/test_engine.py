@@ -315,7 +315,7 @@ def test_money_sums_do_not_depend_on_the_order_of_the_lines(tmp_path):
     """The same lines in two orders give bit-identical figures: sums of doubles moved in the last bit with the order
     the engine added them (0.1 + 0.2 + 0.3 is not 0.3 + 0.2 + 0.1), and the CLV fit amplified it."""
     from crm_kit.clv import clv_summary
-    from crm_kit.store.model import money_sum
+    from crm_kit.store.money import money_sum
 
     rng = np.random.default_rng(7)
     n = 3000

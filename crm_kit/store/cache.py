@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import store_cache_dir
-from .model import Store, money_sum
+from .model import Store
+from .money import money_sum
 from .read import _is_uri, _process_runs, sampled_digest, source_files
 
 __all__ = ["remove_unreachable_stores"]

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from .model import money_sum
+from .money import money_sum
 
 __all__: list[str] = []  # used through crm_kit.store.load
 
