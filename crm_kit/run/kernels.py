@@ -42,7 +42,7 @@ class WarmKernels:
 
     Parameters
     ----------
-    cwd : path
+    cwd : str or pathlib.Path
         The folder the kernels start in (the notebooks' folder, as papermill would use).
     needed : int
         How many kernels the run will take in all; no more are started.
