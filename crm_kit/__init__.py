@@ -20,16 +20,20 @@ only when a spec names it (its generator imports scipy.stats: ~0.5 s of
 every command's start, before ``crm-kit run`` can start its first kernel).
 """
 
-from .errors import CRMKitError, DataError, EmptyGroupError, MissingColumnError, ParameterError
+from .errors import CRMKitError, DataError, EmptyGroupError, MissingColumnError, ParameterError, show_kit_warnings
 from .store import Store, load_store
 from .store.spec import register_outcome_source, register_source
 
 
-def _demo_data_spec(**options):
-    """The demo's data spec, importing the demo (which registers its own maker in place of this one) on first use."""
+def _demo_data_spec(*, n_members=None, seed=None, folder=None, plant=None):
+    """The demo's data spec, importing the demo (which registers its own maker in place of this one) on first use.
+
+    Its options are :func:`crm_kit.demo.demo_data_spec`'s, named, so a spec's unknown option is refused before
+    the demo is imported.
+    """
     from .demo import demo_data_spec
 
-    return demo_data_spec(**options)
+    return demo_data_spec(n_members=n_members, seed=seed, folder=folder, plant=plant)
 
 
 def _demo_outcome_table():
@@ -41,6 +45,7 @@ def _demo_outcome_table():
 
 register_source("demo", _demo_data_spec)
 register_outcome_source("demo", _demo_outcome_table)
+show_kit_warnings()  # in a notebook's kernel: the kit's warnings marked as its own (the report keeps them)
 
 __version__ = "0.1.0"
 

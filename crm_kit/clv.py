@@ -46,11 +46,13 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import ibis
+import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
 from .engine import order_grain
 from .errors import DataError, ParameterError
+from .store.money import MONEY_PARTS, money_sum
 
 __all__ = ["clv_summary", "fit_clv", "CLVResult", "calibration_table", "frequency_table", "holdout_accuracy",
            "tracking_table", "parameter_table", "degenerate_parameters", "bgnbd_loglik", "gamma_gamma_loglik",
@@ -114,15 +116,18 @@ def clv_summary(transactions, *, calibration_end: Any, observation_end: Any = No
     bucket = "W" if time_unit == "W_calendar" else "D"
     periods = t.mutate(period=t.ts.truncate(bucket))
     cal = periods.filter(periods.ts < cal_end)
-    per = cal.group_by(["customer_id", "period"]).aggregate(spend=cal.amount.sum())
+    per = cal.group_by(["customer_id", "period"]).aggregate(spend=money_sum(cal.amount))
     if not keep_zero_value:
         per = per.filter(per.spend > 0)
+    # sums of whole parts of the currency unit, as integers (decimals for the squares): the same in any order the
+    # engine adds them (store.money.money_sum)
+    parts = (per.spend * MONEY_PARTS).round().cast("int64").cast(dt.Decimal(38, 0))
     agg = per.group_by("customer_id").aggregate(
         first=per.period.min(),
         last=per.period.max(),
         n=per.count(),
-        total=per.spend.sum(),
-        total_sq=(per.spend * per.spend).sum(),
+        total=money_sum(per.spend),
+        total_sq=(parts * parts).sum().cast("float64") / MONEY_PARTS**2,
         first_spend=per.spend.argmin(per.period),
     )
     df = agg.to_pandas()

@@ -36,6 +36,7 @@ import pandas as pd
 
 from .engine import buyers, distinct_orders, month_bounds, order_grain, parse_period, purchases_only
 from .store import PERSONAL_FIELDS, Store
+from .store.money import money_sum
 from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
@@ -168,7 +169,7 @@ def customer_behaviour(store: Store, *, month: Any, lookback_months: int = 3) ->
     """
     start, end = _window(month, lookback_months)
     t = store.transactions.filter((store.transactions.ts >= start) & (store.transactions.ts < end))
-    aggs = {"last_ts": t.ts.max(), "spend": t.amount.sum()}
+    aggs = {"last_ts": t.ts.max(), "spend": money_sum(t.amount)}
     if store.has_promo:
         aggs["promo_spend"] = t.promo.ifelse(t.amount, 0.0).sum()
     base = t.group_by("customer_id").aggregate(**aggs).to_pandas().set_index("customer_id")
@@ -176,7 +177,7 @@ def customer_behaviour(store: Store, *, month: Any, lookback_months: int = 3) ->
     out["recency_days"] = (end.normalize() - pd.to_datetime(base["last_ts"]).dt.normalize()).dt.days
     out["promo_share"] = base["promo_spend"] / base["spend"] if store.has_promo else np.nan
     if {"category", "brand"} <= set(t.columns):
-        cb = t.group_by(["customer_id", "category", "brand"]).aggregate(spend=t.amount.sum())
+        cb = t.group_by(["customer_id", "category", "brand"]).aggregate(spend=money_sum(t.amount))
         cat = (
             cb.group_by(["customer_id", "category"])
             .aggregate(top=cb.spend.max(), total=cb.spend.sum())
@@ -232,7 +233,7 @@ def category_mix(store: Store, groups: pd.DataFrame, *, month: Any, lookback_mon
     g = _groups_memtable(groups)
     t = store.transactions.filter((store.transactions.ts >= start) & (store.transactions.ts < end))
     t = t.join(g, "customer_id")
-    spend = t.group_by(["group", "category"]).aggregate(spend=t.amount.sum()).to_pandas()
+    spend = t.group_by(["group", "category"]).aggregate(spend=money_sum(t.amount)).to_pandas()
     mix = spend.pivot(index="group", columns="category", values="spend").fillna(0.0)
     return mix.div(mix.sum(axis=1), axis=0).sort_index()
 
@@ -404,7 +405,7 @@ def product_classes(
     t = lines.filter((lines.ts >= start) & (lines.ts < end))
     sold = (
         t.group_by("product_id")
-        .aggregate(units=t.quantity.sum(), sales=t.amount.sum(), orders=distinct_orders(t), buyers=t.customer_id.nunique())
+        .aggregate(units=t.quantity.sum(), sales=money_sum(t.amount), orders=distinct_orders(t), buyers=t.customer_id.nunique())
         .to_pandas()
         .set_index("product_id")
     )
@@ -444,7 +445,7 @@ def group_bestsellers(store: Store, customer_ids: Iterable[str], *, period: Any,
     keys = ["product_id"] + [c for c in ("category", "brand") if c in t.columns]
     df = (
         t.group_by(keys)
-        .aggregate(sales=t.amount.sum(), units=t.quantity.sum(), buyers=t.customer_id.nunique())
+        .aggregate(sales=money_sum(t.amount), units=t.quantity.sum(), buyers=t.customer_id.nunique())
         .order_by([ibis.desc("sales"), "product_id"])
         .limit(top)
         .to_pandas()
@@ -667,7 +668,7 @@ def growth_kpis(store: Store) -> pd.DataFrame:
     cust = (
         tm.group_by("month")
         .aggregate(
-            customer_sales=tm.amount.sum(),
+            customer_sales=money_sum(tm.amount),
             customers=buyers(tm),
             new_customers=new.ifelse(tm.customer_id, ibis.null("string")).nunique(),
             orders=distinct_orders(tm),
@@ -676,7 +677,7 @@ def growth_kpis(store: Store) -> pd.DataFrame:
     )
     a = store.all_lines
     allm = a.mutate(month=a.ts.truncate("M"))
-    store_sales = allm.group_by("month").aggregate(sales=allm.amount.sum()).to_pandas()
+    store_sales = allm.group_by("month").aggregate(sales=money_sum(allm.amount)).to_pandas()
     df = store_sales.merge(cust, on="month", how="left")
     df["month"] = pd.to_datetime(df["month"]).dt.to_period("M")
     # a calendar keeps its empty months: a month with no sale is a row of zeros, and the next month's

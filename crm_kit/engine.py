@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, ParameterError
+from .store.money import money_sum
 
 __all__ = [
     "pre_period_covariates",
@@ -291,7 +292,7 @@ def customer_summary(transactions, *, as_of: Any, since: Any = None) -> pd.DataF
         last_purchase=_of_purchases(t, t.ts_last if "ts_last" in t.columns else t.ts, "timestamp").max(),
         frequency=_visits(t),
         active_days=_of_purchases(t, t.day if "day" in t.columns else t.ts.date(), "date").nunique(),
-        sales=t.amount.sum(),
+        sales=money_sum(t.amount),
         items=t.quantity.sum(),
     )
     if with_categories:
@@ -409,7 +410,7 @@ def period_metrics(
         t = t.filter(t.customer_id.isin(list(ids)))
     agg = (
         t.group_by(["customer_id", "period"])
-        .aggregate(visits=_visits(t), sales=t.amount.sum())
+        .aggregate(visits=_visits(t), sales=money_sum(t.amount))
         .to_pandas()
     )
     wide = agg.pivot(index="customer_id", columns="period", values=["visits", "sales"])
@@ -453,7 +454,11 @@ def monthly_customer_list(transactions, *, month: Any, groups: int = 10) -> pd.D
     groups
         Number of equal-count groups (10 = deciles). Group 1 spends most.
         Ranked on spend rounded to cents; ties are broken by customer id, so
-        the list is deterministic on every engine.
+        the list is deterministic on every engine. The engine sums each
+        customer's month; the ranking and the groups (SQL ``NTILE``'s) are
+        made on that customer-level table in pandas, so no query holds a
+        window over all customers (which a distributed engine runs in one
+        partition).
 
     Returns
     -------
@@ -486,29 +491,27 @@ def monthly_customer_list(transactions, *, month: Any, groups: int = 10) -> pd.D
     transactions = order_grain(transactions, cut_at=(start, end))
     t = transactions.filter((transactions.ts >= start) & (transactions.ts < end))
     per = t.group_by("customer_id").aggregate(
-        sales=t.amount.sum(), visits=_visits(t), items=t.quantity.sum()
+        sales=money_sum(t.amount), visits=_visits(t), items=t.quantity.sum()
     )
     if is_purchase(t) is not None:
         per = per.filter(per.visits > 0)  # a customer who only returned in the month bought nothing in it
-    # rank on spend in cents: float sums differ in the last bit between engines
+    # rank on spend in cents (rounded by the engine): float sums differ in the last bit between engines
     # and summation orders, which must not reorder customers of equal spend
-    order = [ibis.desc(per.sales.round(2)), per.customer_id]
-    w = ibis.window(order_by=order)
-    per = per.mutate(
-        rank=ibis.row_number().over(w) + 1,
-        group=ibis.ntile(groups).over(w) + 1,
-    )
-    df = per.to_pandas()
+    df = per.mutate(_cents=per.sales.round(2)).to_pandas()
     if df.empty:
         raise DataError(
             f"no customer purchases between {start.date()} and {end.date()}; pick a month inside the data"
         )
     if len(df) < groups:
         raise DataError(f"{len(df)} customers in the month cannot fill {groups} groups; lower groups")
-    df = df.sort_values("rank").reset_index(drop=True)
+    # ranked here, on the customer-level table the function returns whole anyway (one row per customer of the
+    # month: small by design), not by a window over all customers in the engine — a window with no partition
+    # runs in a single partition on a distributed engine (Spark: one executor doing all the work)
+    df = df.sort_values(["_cents", "customer_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    df["rank"] = np.arange(1, len(df) + 1, dtype="int64")
+    # equal-count groups as SQL NTILE cuts them: the first n % groups groups hold one customer more
+    df["group"] = np.repeat(np.arange(1, groups + 1, dtype="int64"), group_sizes(len(df), groups))
     df["visits"] = df["visits"].astype("int64")
-    df["rank"] = df["rank"].astype("int64")
-    df["group"] = df["group"].astype("int64")
     df["ticket"] = df["sales"] / df["visits"]
     return df[["customer_id", "rank", "group", "sales", "visits", "ticket", "items"]]
 
@@ -652,7 +655,7 @@ def customer_period_totals(transactions, *, periods: Mapping[str, Any]) -> pd.Da
     """
     bounds, t, tp = _labelled_periods(transactions, periods, "customer_period_totals")
     per = tp.group_by(["customer_id", "period"]).aggregate(
-        sales=tp.amount.sum(), orders=_visits(tp), items=tp.quantity.sum())
+        sales=money_sum(tp.amount), orders=_visits(tp), items=tp.quantity.sum())
     first = t.group_by("customer_id").aggregate(first_purchase=t.ts.min())
     df = per.join(first, "customer_id").to_pandas()
     df["orders"] = df["orders"].astype("int64")
@@ -686,7 +689,7 @@ def cohort_activity(transactions) -> pd.DataFrame:
     df = (
         tm.group_by(["cohort", "month"])
         .aggregate(customers=tm.customer_id.nunique(), orders=distinct_orders(tm), items=tm.quantity.sum(),
-                   sales=tm.amount.sum())
+                   sales=money_sum(tm.amount))
         .to_pandas()
     )
     df["cohort"] = pd.to_datetime(df["cohort"]).dt.to_period("M")

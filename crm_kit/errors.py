@@ -10,7 +10,13 @@ __all__ = [
     "MissingColumnError",
     "ParameterError",
     "EmptyGroupError",
+    "KIT_LINE_PREFIX",
+    "show_kit_warnings",
 ]
+
+#: how the kit's own warnings start on a notebook's stderr: the run's report keeps these lines, while every other
+#: line a kernel writes there (an engine's log, a library's warning, a progress bar) goes to the run's ``run.log``
+KIT_LINE_PREFIX = "crm-kit: "
 
 
 class CRMKitError(Exception):
@@ -49,3 +55,26 @@ class ParameterError(CRMKitError, ValueError):
 
 class EmptyGroupError(CRMKitError, ValueError):
     """A customer group the step needs has no members."""
+
+
+def show_kit_warnings() -> None:
+    """In a Jupyter kernel, print the kit's own warnings (its ``crm_kit`` loggers, WARNING and up) as
+    ``crm-kit: <message>`` on stderr, so a report tells them from the engine's and the libraries' lines.
+
+    Outside a kernel nothing changes (a script's logging is its own); called again, it adds no second handler.
+    """
+    import logging
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    if type(shell).__name__ != "ZMQInteractiveShell":  # a Jupyter kernel's shell (papermill's, JupyterLab's)
+        return
+    logger = logging.getLogger("crm_kit")
+    if any(getattr(h, "_crm_kit_lines", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter(KIT_LINE_PREFIX + "%(message)s"))
+    handler._crm_kit_lines = True
+    logger.addHandler(handler)

@@ -110,17 +110,32 @@ def spark_spec(small_demo):
                    # in getResult() for a serving thread that was gone), a PySpark fault, not the kit's
                    "spark.sql.execution.arrow.pyspark.enabled": "false"},
     }}
-    yield {"tables": {n: {"path": str(small_demo / f"{n}.parquet")} for n in TABLES}, "engine": engine}
+    # the demo names its engine as any spec does: its tables are the ones the Parquet run reads (TABLES)
+    yield {"source": "demo", "folder": str(small_demo), "n_members": 600, "seed": 3, "engine": engine}
     session = SparkSession.getActiveSession()
     if session is not None:
         session.stop()
 
 
-def test_spark_run_equals_duckdb_run(spark_spec, small_demo):
+def test_spark_run_equals_duckdb_run(spark_spec, small_demo, monkeypatch):
+    """The demo store on the Spark session its spec names equals the Parquet run on DuckDB; the session the kit
+    started shows no progress bars, and no query holds a window over all customers."""
+    import ibis.expr.operations as ops
+    from ibis.backends.sql.compilers.base import SQLGlotCompiler
+
     sp = load_store(spark_spec)
     dd = load_store(_parquet_spec(small_demo))
     assert type(sp.con).__module__.startswith("ibis.backends.pyspark")
     assert sp.con._session.conf.get("spark.sql.execution.arrow.pyspark.enabled") == "false"  # the spec's config holds
+    assert sp.con._session.conf.get("spark.ui.showConsoleProgress") == "false"  # the kit's default
+    windows = []
+    to_sqlglot = SQLGlotCompiler.to_sqlglot
+
+    def checked(self, expr, *args, **kwargs):
+        windows.extend(w for w in expr.op().find(ops.WindowFunction) if not w.group_by)
+        return to_sqlglot(self, expr, *args, **kwargs)
+
+    monkeypatch.setattr(SQLGlotCompiler, "to_sqlglot", checked)
     assert_frame_equal(sp.cleaning_report, dd.cleaning_report, check_dtype=False)
     cols = ["customer_id", "tenure_days", "recency_days", "frequency", "repeat_frequency", "sales", "items", "distinct_categories"]
     assert_frame_equal(customer_summary(sp.transactions, as_of="2025-10-01")[cols],
@@ -134,6 +149,7 @@ def test_spark_run_equals_duckdb_run(spark_spec, small_demo):
     assert_frame_equal(decile_table(la), decile_table(lb), check_dtype=False, rtol=1e-9)
     assert_frame_equal(discovery.bought_together(sp, period="2025-09", top=5),
                        discovery.bought_together(dd, period="2025-09", top=5), check_dtype=False, rtol=1e-9)
+    assert windows == []
 
 
 def test_spark_options_are_checked_before_spark_starts(small_demo):

@@ -491,3 +491,73 @@ def test_the_kits_errors_render_as_one_line_in_jupyter_and_a_traceback_when_debu
                                            "columns.amount"]
     monkeypatch.setenv("CRM_KIT_DEBUG", "1")
     assert any("Traceback" in line for line in caught._render_traceback_())
+
+
+def test_the_report_leaves_the_kernels_stderr_to_the_run_log(tmp_path):
+    """Spark's Java lines, a library's warning and a stage progress bar go to run.log; the kit's own warning and the
+    notebook's printed output stay in the report."""
+    import logging
+
+    from crm_kit.run.html import notebook_body
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("store = crm_kit.load_store(data)")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=(
+            "26/12/07 17:49:09 WARN Utils: Your hostname, vm, resolves to a loopback address\n"
+            "/venv/pyspark/sql/pandas/functions.py:777: FutureWarning: PySpark does not yet fully support pandas\n"
+            "  require_minimum_pandas_version()\n"
+            "[Stage 3:>      (0 + 2) / 4]\r[Stage 3:=====>  (2 + 2) / 4]\r\n")),
+        nbformat.v4.new_output("stream", name="stdout", text="Loaded 600 customers.\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="crm-kit: the cached store x.duckdb is unreadable: "
+                                                             "it is removed and rebuilt\n26/12/07 WARN WindowExec: No "
+                                                             "Partition Defined for Window operation!\n"),
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Step"), cell]
+    path = tmp_path / "01_discovery.ipynb"
+    nbformat.write(nb, str(path))
+    log = logging.getLogger("crm_kit.run.test_stderr")
+    log.setLevel(logging.INFO)
+    handler = logging.FileHandler(tmp_path / "run.log", encoding="utf-8")
+    log.addHandler(handler)
+    try:
+        body = notebook_body(path, log=log)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    for chatter in ("WARN Utils", "FutureWarning", "require_minimum_pandas_version", "Stage 3", "WindowExec"):
+        assert chatter not in body
+    assert "Loaded 600 customers." in body and "crm-kit: the cached store x.duckdb is unreadable" in body
+    logged = (tmp_path / "run.log").read_text(encoding="utf-8")
+    assert "step 01_discovery: 5 line(s) its kernel wrote to stderr" in logged
+    assert "[01_discovery stderr] [Stage 3:=====>  (2 + 2) / 4]" in logged  # a redrawn bar: its last state only
+    assert "(0 + 2)" not in logged and "WARN WindowExec: No Partition Defined" in logged and "crm-kit:" not in logged
+    assert nbformat.read(str(path), as_version=4).cells[1].outputs[0]["name"] == "stderr"  # the notebook is unchanged
+
+
+def test_the_kits_warnings_are_marked_in_a_kernel(monkeypatch, capsys):
+    import logging
+
+    from crm_kit.errors import show_kit_warnings
+
+    logger = logging.getLogger("crm_kit")
+    before = list(logger.handlers)
+    show_kit_warnings()  # not in a kernel: nothing added
+    assert logger.handlers == before
+    import IPython
+
+    kernel_shell = type("ZMQInteractiveShell", (), {})()  # what get_ipython() is in a Jupyter kernel
+    monkeypatch.setattr(IPython, "get_ipython", lambda: kernel_shell)
+    try:
+        show_kit_warnings()
+        show_kit_warnings()  # once only
+        added = [h for h in logger.handlers if h not in before]
+        assert len(added) == 1
+        logging.getLogger("crm_kit.store").warning("the cache is full")
+        logging.getLogger("crm_kit.store").info("a note for the log only")
+        err = capsys.readouterr().err
+        assert "crm-kit: the cache is full\n" in err and "a note for the log only" not in err
+    finally:
+        for h in logger.handlers[:]:
+            if h not in before:
+                logger.removeHandler(h)

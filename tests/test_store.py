@@ -834,3 +834,59 @@ def test_window_dates_and_demo_sizes_are_read_as_people_write_them():
     assert load_data_spec("demo:3k") == {"source": "demo", "n_members": 3000}
     with pytest.raises(ParameterError, match="give the demo's members as a whole number, e.g. demo:3000"):
         load_data_spec("demo:3x")
+
+
+@pytest.fixture(scope="module")
+def demo_600(tmp_path_factory):
+    from crm_kit.demo import generate_demo_store
+
+    folder = generate_demo_store(tmp_path_factory.mktemp("demo600") / "demo", n_members=600, seed=3)
+    return {"source": "demo", "folder": str(folder), "n_members": 600, "seed": 3}
+
+
+def test_the_demo_names_its_engine_like_any_spec(demo_600):
+    from crm_kit.store.spec import check_spec, resolve_source
+
+    # a backend's name alone is the engine; `spark` is PySpark; the demo's own spec is kept under it
+    spec = resolve_source({**demo_600, "engine": "spark"})
+    assert spec["engine"] == "spark" and spec["tables"]["transactions"]["path"].startswith(demo_600["folder"])
+    assert check_spec(spec)["engine"] == {"backend": "pyspark"}
+    options = {"backend": "pyspark", "options": {"master": "local[1]"}}
+    assert check_spec(resolve_source({**demo_600, "engine": options}))["engine"] == options
+    # the other keys of a spec itself stand beside `source` too and override the demo's
+    assert resolve_source({**demo_600, "month": "2025-08"})["month"] == "2025-08"
+    # without an engine, the spec is the demo's as before
+    assert "engine" not in resolve_source(demo_600)
+
+
+def test_an_engine_is_checked_like_every_other_key(demo_600):
+    from crm_kit.store.spec import check_spec, resolve_source
+
+    spec = resolve_source(demo_600)
+    with pytest.raises(ParameterError, match=r"engine.backend = 'sparc' is not an engine the kit knows \(did you mean "
+                                             r"'spark'\?\); use one of \[.*'duckdb'.*'pyspark'.*'spark'"):
+        check_spec({**spec, "engine": "sparc"})
+    with pytest.raises(ParameterError, match=r"engine.backend = 'hadoop' is not an engine the kit knows; use one of"):
+        check_spec({**spec, "engine": {"backend": "hadoop", "options": {}}})
+    with pytest.raises(ParameterError, match="engine must be a backend's name"):
+        check_spec({**spec, "engine": 3})
+    with pytest.raises(ParameterError, match=r"unknown key\(s\) \['memory_limit'\] for backend 'pyspark'"):
+        check_spec({**spec, "engine": {"backend": "spark", "memory_limit": "2GB"}})
+    # an option the demo does not take is the kit's error naming what it takes, not a TypeError
+    with pytest.raises(ParameterError, match=r"data source 'demo' has no option\(s\) \['engin'\] \(did you mean "
+                                             r"\['engine'\]\?\); it takes \['folder', 'n_members', 'plant', 'seed'\]"):
+        resolve_source({**demo_600, "engin": "spark"})
+    with pytest.raises(ParameterError, match=r"engine.backend = 'sparc'"):
+        load_store({**demo_600, "engine": "sparc"})
+
+
+def test_the_campaign_steps_keep_the_demo_engine(demo_600, tmp_path):
+    from crm_kit.demo import campaign_data
+
+    engine = {"backend": "pyspark", "options": {"master": "local[1]"}}
+    data = {**demo_600, "engine": engine, "window": {"start": "2025-01-01"}}
+    for through_round in (0, 1):  # the months without campaigns (round one's design) and the worked case
+        built = campaign_data(data, folder=tmp_path, through_round=through_round).data
+        assert built["engine"] == engine and built["window"] == {"start": "2025-01-01"}
+        assert built["tables"]["transactions"]["path"].startswith(demo_600["folder"])
+    assert "engine" not in campaign_data(demo_600, folder=tmp_path, through_round=1).data

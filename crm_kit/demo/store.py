@@ -227,9 +227,10 @@ def campaign_data(data: Any, *, folder: str | os.PathLike | None, through_round:
     later round the worked case's store (its recorded campaigns).
     """
     from ..artifacts import CampaignDefinition
-    from ..store.spec import load_data_spec
+    from ..store.spec import load_data_spec, source_overrides
 
     spec = load_data_spec(data)
+    kept = source_overrides(spec)  # the engine, window or month the user named beside `source: demo`
     if spec.get("source") != "demo":
         return CampaignData(data=data, note="The data as given (the campaign simulator plays designs out on the demo store only).")
     top = ensure_demo_store(spec.get("folder"), n_members=spec.get("n_members") or 11550,
@@ -237,9 +238,9 @@ def campaign_data(data: Any, *, folder: str | os.PathLike | None, through_round:
     designs = [d for r in range(1, through_round + 1) if (d := CampaignDefinition.read(folder, r)) is not None]
     if not designs:
         if through_round < 1:
-            return CampaignData(store_spec(top, top / "natural"), top / "natural",
+            return CampaignData({**store_spec(top, top / "natural"), **kept}, top / "natural",
                                 "The demo store without any campaign: this round is designed on months no campaign touched.")
-        return CampaignData(store_spec(top), top, "No campaign definition in this run: the demo store's worked case "
+        return CampaignData({**store_spec(top), **kept}, top, "No campaign definition in this run: the demo store's worked case "
                                                   "(its two recorded rounds) is analysed.")
     ids = pd.read_parquet(top / "customers.parquet", columns=["customer_id"])["customer_id"].tolist()
     variant = top / "natural"
@@ -248,5 +249,5 @@ def campaign_data(data: Any, *, folder: str | os.PathLike | None, through_round:
     shown = ", ".join(f"round {d.round} ({d.campaign_id}: {int(d.arms.get('treatment', 0)):,} treated"
                       + (f" in {len(d.arms['by_arm'])} arms" if d.arms.get("by_arm") else "")
                       + f" / {int(d.arms.get('control', 0)):,} control)" for d in designs)
-    return CampaignData(store_spec(top, variant), variant,
+    return CampaignData({**store_spec(top, variant), **kept}, variant,
                         f"The demo store with this run's design(s) played out by the campaign simulator: {shown}.")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 from pathlib import Path
 from typing import Mapping, Sequence
 
-__all__ = ["build_html_report", "notebook_body", "print_pdf"]
+__all__ = ["build_html_report", "kernel_chatter", "notebook_body", "print_pdf"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","WenQuanYi Micro Hei","crm-kit CJK",sans-serif;
@@ -104,16 +105,58 @@ def _cjk_subset(font: str, chars: str) -> bytes | None:
 TEACHING_ONLY = {"check", "lesson", "lesson-goals", "lesson-key-ideas", "lesson-references"}
 
 
-def notebook_body(path: Path) -> str:
+def _last_state(line: str) -> str:
+    """What a line redrawn with carriage returns (a progress bar) last showed."""
+    drawn = [part for part in line.split("\r") if part.strip()]
+    return drawn[-1] if drawn else ""
+
+
+def kernel_chatter(nb) -> list[str]:
+    """Take out of an executed notebook ``nb`` (changed in place) what its kernel wrote to stderr that is not the
+    kit's own; return those lines.
+
+    A kernel's stderr carries the engine's log (Spark's Java WARN lines), the libraries' warnings (pandas
+    FutureWarnings) and progress bars: the manager's report is no place for them, the run's ``run.log`` is.
+    The kit's own warnings (lines starting with :data:`~crm_kit.errors.KIT_LINE_PREFIX`) stay where the
+    reader meets them; a progress bar redrawn with carriage returns counts as its last state.
+    """
+    from ..errors import KIT_LINE_PREFIX
+
+    moved = []
+    for cell in nb.cells:
+        outputs = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = out.get("text", "")
+                lines = [_last_state(line) for line in ("".join(text) if isinstance(text, list) else text).split("\n")]
+                kept = [line for line in lines if line.startswith(KIT_LINE_PREFIX)]
+                moved += [line for line in lines if line.strip() and not line.startswith(KIT_LINE_PREFIX)]
+                if not kept:
+                    continue
+                out["text"] = "\n".join(kept) + "\n"
+            outputs.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = outputs
+    return moved
+
+
+def notebook_body(path: Path, *, log: logging.Logger | None = None) -> str:
     """One executed notebook as the report's HTML: outputs and narration, code and teaching cells left out.
 
     The runner renders each notebook as its step finishes (while later steps
-    run) and hands the bodies to :func:`build_html_report`.
+    run) and hands the bodies to :func:`build_html_report`. What the kernel wrote
+    to stderr that is not the kit's own (:func:`kernel_chatter`) is left out of
+    the body and written to ``log`` (the run's ``run.log``), one record per line.
     """
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(path), as_version=4)
+    chatter = kernel_chatter(nb)
+    if log is not None and chatter:
+        log.info("step %s: %d line(s) its kernel wrote to stderr (left out of the report):", path.stem, len(chatter))
+        for line in chatter:
+            log.info("  [%s stderr] %s", path.stem, line)
     # the teaching cells (a blank's check, the "Try this" exercises, the lesson's goals, key ideas and
     # references) are for the notebook, not the report; the data dictionary and "how to read it" stay
     nb.cells = [c for c in nb.cells if not TEACHING_ONLY & set(c.metadata.get("tags", []))]
@@ -145,14 +188,15 @@ def _toc(bodies: Sequence[str]) -> str:
 
 
 def build_html_report(notebooks: Sequence[Path], target: Path, *, title: str, failure: str | None = None,
-                      steps: dict[str, str] | None = None, bodies: Mapping[Path, str] | None = None) -> Path:
+                      steps: dict[str, str] | None = None, bodies: Mapping[Path, str] | None = None,
+                      log: logging.Logger | None = None) -> Path:
     """One self-contained HTML page: a summary first, a table of contents, then the notebooks, code hidden.
 
     Figures are embedded as data URIs and no script or style is loaded from
     the network, so the report opens offline. ``steps`` maps a step's kind
     (``discovery``, ``round1``, ``cycle``...) to its notebook file, so
     the summary's blocks link to their sections. ``bodies`` holds notebooks
-    already rendered by :func:`notebook_body`; the others are rendered here.
+    already rendered by :func:`notebook_body`; the others are rendered here (their kernels' stderr to ``log``).
     """
     from .summary import summary_page
 
@@ -162,7 +206,7 @@ def build_html_report(notebooks: Sequence[Path], target: Path, *, title: str, fa
         anchors[path.stem] = anchor
         # headings repeat across notebooks (both rounds run notebook 04): make every anchor the section's own
         body = re.sub(r'(?<![\w-])(id|href)="#?([^"]+)"', lambda m: _prefixed(m, anchor),
-                      (bodies or {}).get(path) or notebook_body(path))
+                      (bodies or {}).get(path) or notebook_body(path, log=log))
         body = body.replace("</h1>", f' <span class="step">({html.escape(path.stem.split("_", 1)[-1])})</span></h1>', 1)
         rendered.append(body)
         parts.append(f'<section class="notebook" id="{anchor}">{body}</section>')

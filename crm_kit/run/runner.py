@@ -349,7 +349,7 @@ def run_cycle(plan: RunPlan, *, output_root: str | Path | None = None, timeout: 
                     continue
                 done.add(st.name)
                 if report:
-                    renders[targets[st.name]] = render_pool.submit(notebook_body, targets[st.name])
+                    renders[targets[st.name]] = render_pool.submit(notebook_body, targets[st.name], log=log)
                 bar.update(1)
                 bar.set_postfix_str(st.name)
                 log.info("step %s (%s) done in %.1f s", st.name, st.notebook, secs)
@@ -405,7 +405,7 @@ def _finish_run(plan, folder, targets, report, pdf_report, renders, render_pool,
                                   title=f"crm-kit report · {plan.run_name} · {folder.name}", failure=failure,
                                   steps=_step_kinds(plan, targets),
                                   bodies={path: f.result() for path, f in renders.items()
-                                          if f.done() and not f.cancelled() and f.exception() is None})
+                                          if f.done() and not f.cancelled() and f.exception() is None}, log=log)
                 pdf = print_pdf(folder / "report.html") if pdf_report else None
                 log.info("report.pdf %s", "written" if pdf else "skipped (no Chromium on this machine, or it failed)")
             except (_Interrupted, KeyboardInterrupt):

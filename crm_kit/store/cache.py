@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import ibis
+import numpy as np
+import pandas as pd
 
 from ..config import store_cache_dir
 from .model import Store
+from .money import money_sum
 from .read import _is_uri, _process_runs, sampled_digest, source_files
 
 __all__ = ["remove_unreachable_stores"]
@@ -350,7 +353,10 @@ def _category_index(con, lines):
     n = int(con.execute(categories.count()))
     if n == 0 or n > 64 * MAX_CATEGORY_MASKS:
         return lines, []
-    index = categories.mutate(category_index=ibis.row_number().over(order_by="category"))
+    # at most 256 names: numbered here, not by a window over the engine's table with no partition
+    names = sorted(con.to_pandas(categories)["category"].tolist())
+    index = ibis.memtable(pd.DataFrame({"category": names, "category_index": np.arange(n, dtype="int64")}),
+                          schema={"category": categories.schema()["category"], "category_index": "int64"})
     lines = lines.left_join(index, "category").drop("category_right")
     return lines, [f"categories_{k}" for k in range((n + 63) // 64)]
 
@@ -378,7 +384,7 @@ def _write_orders(con, lines, database: str | None):
     t = lines.filter(lines.customer_id.notnull())
     # the masks are unsigned 64-bit integers, which only DuckDB has; elsewhere category counts read the lines
     t, masks = _category_index(con, t) if "category" in t.columns and backend == "duckdb" else (t, [])
-    aggs = dict(ts=t.ts.min(), ts_last=t.ts.max(), amount=t.amount.sum(), quantity=t.quantity.sum(), lines=t.count())
+    aggs = dict(ts=t.ts.min(), ts_last=t.ts.max(), amount=money_sum(t.amount), quantity=t.quantity.sum(), lines=t.count())
     returned = ["is_return"] if "is_return" in t.columns else []
     if returned:
         # an order of returns only (a RET- order, a refund alone) is no visit; an order with one purchase line is

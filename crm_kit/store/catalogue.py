@@ -15,12 +15,14 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from .money import money_sum
+
 __all__: list[str] = []  # used through crm_kit.store.load
 
 
 def _product_lines(con, lines) -> pd.DataFrame:
     """Per product id: its most common description (when the lines carry one), lines and sales."""
-    stats = lines.group_by("product_id").aggregate(lines=lines.count(), sales=lines.amount.sum())
+    stats = lines.group_by("product_id").aggregate(lines=lines.count(), sales=money_sum(lines.amount))
     df = con.to_pandas(stats)
     if "description" in lines.columns:
         named = lines.filter(lines.description.notnull() & (lines.description.strip() != ""))

@@ -8,7 +8,10 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from .money import money_sum
+
 __all__ = ["Store", "NO_PRODUCTS_RULE", "NO_PRODUCTS_NOTE"]
+
 
 #: the start of the cleaning report's row that says the export has no product column (kept in the cached report)
 NO_PRODUCTS_RULE = "no product column in the export"
@@ -103,9 +106,9 @@ class Store:
         bought = ~t.is_return if "is_return" in t.columns else ibis.literal(True)
         agg = t.aggregate(
             rows=t.count(),
-            sales=t.amount.sum(),
+            sales=money_sum(t.amount),
             anon_rows=t.customer_id.isnull().sum(),
-            anon_sales=t.customer_id.isnull().ifelse(t.amount, 0).sum(),
+            anon_sales=money_sum(t.customer_id.isnull().ifelse(t.amount, 0)),
             customers=bought.ifelse(t.customer_id, ibis.null("string")).nunique(),
             # purchases as a till counts them: distinct (customer, order) pairs; a return order is none
             orders=bought.ifelse(t.customer_id.fill_null("") + "\x1f" + t.order_id, ibis.null("string")).nunique(),

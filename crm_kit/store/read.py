@@ -289,13 +289,53 @@ def _connect(spec: Mapping[str, Any]):
     return connect(**kwargs)
 
 
+#: Spark's logging for a session the kit starts: warnings and errors on stderr (a run moves them to run.log), the
+#: start-up notices and the missing native Hadoop library (no news on one machine) left out
+SPARK_LOG4J2 = """\
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+logger.hadoop.name = org.apache.hadoop.util.NativeCodeLoader
+logger.hadoop.level = error
+logger.repl.name = org.apache.spark.repl.Main
+logger.repl.level = warn
+"""
+
+#: what a Spark session the kit starts is given unless the spec's ``config`` says otherwise: no stage progress bars
+#: on stderr (they filled the report) and the logging of :data:`SPARK_LOG4J2`
+SPARK_DEFAULTS = {"spark.ui.showConsoleProgress": "false"}
+
+
+def _spark_log_config() -> str:
+    """The file of :data:`SPARK_LOG4J2`, written once under the kit's cache folder; its path."""
+    from ..config import cache_root
+
+    path = cache_root() / "spark" / "log4j2.properties"
+    try:
+        if not path.exists() or path.read_text() != SPARK_LOG4J2:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(SPARK_LOG4J2)
+            os.replace(tmp, path)
+    except OSError:
+        return ""  # a read-only cache: Spark's own logging then
+    return str(path)
+
+
 def _spark_connection(options: Mapping[str, Any]):
     """An Ibis PySpark connection built from params: ``master``, ``app_name`` and ``config`` (Spark settings).
 
     ``master: spark://host:7077`` (or ``yarn``, ``k8s://...``, ``local[4]``) points the
     kit at a cluster; ``config`` passes any ``spark.*`` setting. ``$VARS`` are expanded.
     Spark allows one session per process: ``getOrCreate`` returns an active
-    session as it is, whatever ``master`` says here.
+    session as it is, whatever ``master`` says here. A session the kit starts shows
+    no stage progress bars and logs warnings only (:data:`SPARK_DEFAULTS`,
+    :data:`SPARK_LOG4J2`), unless ``config`` sets ``spark.ui.showConsoleProgress`` or
+    ``spark.driver.extraJavaOptions``.
     """
     unknown = set(options) - {"master", "app_name", "config"}
     if unknown:
@@ -307,7 +347,10 @@ def _spark_connection(options: Mapping[str, Any]):
     builder = SparkSession.builder.appName(os.path.expandvars(str(options.get("app_name", "crm-kit"))))
     if options.get("master"):
         builder = builder.master(os.path.expandvars(str(options["master"])))
-    for key, value in (options.get("config") or {}).items():
+    config = {**SPARK_DEFAULTS, **(options.get("config") or {})}
+    if "spark.driver.extraJavaOptions" not in config and (log_config := _spark_log_config()):
+        config["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{log_config}"
+    for key, value in config.items():
         builder = builder.config(key, os.path.expandvars(str(value)))
     return ibis.pyspark.connect(builder.getOrCreate())
 

@@ -15,7 +15,10 @@ cleaning rules, the window and the engine options, so a typo in
 ``tables.products`` is reported before the transactions are read.
 
 A *source* is a named spec maker: ``data: demo`` asks the source registered
-as ``demo`` (by :mod:`crm_kit.demo`, which sits above the store) for its spec.
+as ``demo`` (by :mod:`crm_kit.demo`, which sits above the store) for its spec;
+a spec's own keys beside it (``data: {source: demo, engine: spark}``) override
+what the source says. ``engine: spark`` (a backend's name alone) is
+``engine: {backend: pyspark}``.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ __all__ = [
     "check_spec",
     "register_source",
     "resolve_source",
+    "source_overrides",
+    "SOURCE_SPEC_KEYS",
+    "ENGINE_ALIASES",
+    "engine_choices",
 ]
 
 #: canonical columns per table: name -> (required, kind)
@@ -312,15 +319,52 @@ def outcome_source(path: str) -> str:
     return str(_OUTCOME_SOURCES[path]()) if path in _OUTCOME_SOURCES else path
 
 
+#: keys of a data spec itself that may stand beside ``source:``; they override what the source's spec says
+#: (``data: {source: demo, engine: spark}`` is the demo store on Spark)
+SOURCE_SPEC_KEYS = ("engine", "window", "cleaning", "cache", "month", "currency", "name", "description")
+
+
+def source_overrides(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The data-spec keys (:data:`SOURCE_SPEC_KEYS`) given beside ``source:``, to lay over the source's own spec.
+
+    A step that rebuilds a named source's spec (the demo's campaign variants) lays these over what it built,
+    so the engine, window or month the user named is kept.
+    """
+    return {k: spec[k] for k in SOURCE_SPEC_KEYS if spec.get(k) is not None}
+
+
 def resolve_source(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """A spec with ``source: NAME`` replaced by what that source's maker returns."""
+    """A spec with ``source: NAME`` replaced by what that source's maker returns.
+
+    The keys of a spec itself (:data:`SOURCE_SPEC_KEYS`: ``engine``, ``window``...) given beside ``source``
+    are laid over the maker's spec; every other key is an option of the source (the demo's ``n_members``,
+    ``seed``, ``folder``, ``plant``), and one the source does not take is refused naming those it does.
+    """
     name = spec.get("source")
     if name is None:
         return dict(spec)
     if name not in _SOURCES:
         raise ParameterError(f"data source '{name}' is not known; known sources: {sorted(_SOURCES)}")
-    options = {k: v for k, v in spec.items() if k != "source" and v is not None}
-    return _SOURCES[name](**options)
+    make = _SOURCES[name]
+    options = {k: v for k, v in spec.items() if k != "source" and k not in SOURCE_SPEC_KEYS and v is not None}
+    takes = _source_options(make)
+    unknown = sorted(set(options) - set(takes)) if takes is not None else []
+    if unknown:
+        hints = [h for k in unknown for h in difflib.get_close_matches(k, [*takes, *SOURCE_SPEC_KEYS], n=1)]
+        maybe = f" (did you mean {hints}?)" if hints else ""
+        raise ParameterError(f"data source '{name}' has no option(s) {unknown}{maybe}; it takes {sorted(takes)}, "
+                             f"and a data spec's own keys {list(SOURCE_SPEC_KEYS)}")
+    return {**make(**options), **source_overrides(spec)}
+
+
+def _source_options(make: Callable[..., Any]) -> list[str] | None:
+    """The keyword options a source's maker takes (``None`` when it takes any)."""
+    import inspect
+
+    params = inspect.signature(make).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def _demo_size(text: str) -> int:
@@ -713,12 +757,37 @@ def _check_responses(tspec: Mapping[str, Any]) -> None:
         raise ParameterError("tables.contacts has a responded column and a responses file; keep one")
 
 
+#: other names of a backend a spec may use: ``engine: spark`` is ``engine: {backend: pyspark}``
+ENGINE_ALIASES = {"spark": "pyspark"}
+
+
+def engine_choices() -> list[str]:
+    """The engines a data spec can name: ``duckdb``, ``pyspark`` (or ``spark``), ``connection`` and every Ibis
+    backend installed (``postgres``, ``bigquery``, ``snowflake``...)."""
+    from importlib.metadata import entry_points
+
+    return sorted({"duckdb", "pyspark", "connection", *ENGINE_ALIASES,
+                   *(e.name for e in entry_points(group="ibis.backends"))})
+
+
 def _check_engine(engine: Any) -> dict[str, Any]:
+    """The engine options checked, as a mapping: ``engine: spark`` (a backend's name alone) is ``{backend: pyspark}``."""
     if engine is None:
         return {}
+    if isinstance(engine, str):
+        engine = {"backend": engine}
     if not isinstance(engine, Mapping):
-        raise ParameterError("engine must be a mapping, e.g. {backend: duckdb, memory_limit: 8GB}")
-    backend = engine.get("backend", "duckdb")
+        raise ParameterError("engine must be a backend's name (duckdb, spark...) or a mapping, e.g. "
+                             "{backend: duckdb, memory_limit: 8GB}")
+    raw = engine.get("backend", "duckdb")
+    backend = ENGINE_ALIASES.get(str(raw).strip().lower(), str(raw).strip().lower()) if isinstance(raw, str) else raw
+    choices = engine_choices()
+    if not isinstance(backend, str) or backend not in choices:
+        hints = difflib.get_close_matches(str(raw).lower(), choices, n=1)
+        maybe = f" (did you mean '{hints[0]}'?)" if hints else ""
+        raise ParameterError(f"engine.backend = {raw!r} is not an engine the kit knows{maybe}; use one of {choices} "
+                             "(an Ibis backend needs its extra installed: pip install 'ibis-framework[NAME]')")
+    engine = {**engine, "backend": backend}
     allowed = _ENGINE_KEYS.get(backend, {"backend", "options"})
     unknown = sorted(set(engine) - allowed)
     if unknown:
@@ -737,6 +806,8 @@ def _check_engine(engine: Any) -> dict[str, Any]:
             raise ParameterError(f"engine.temp_directory = {temp!r} must be a plain folder path")
     if backend == "pyspark":
         options = engine.get("options") or {}
+        if not isinstance(options, Mapping):
+            raise ParameterError("engine.options for pyspark must be a mapping of master, app_name, config")
         unknown = set(options) - {"master", "app_name", "config"}
         if unknown:
             raise ParameterError(f"engine.options for pyspark: unknown key(s) {sorted(unknown)}; use master, app_name, config")
@@ -832,7 +903,8 @@ def check_spec(spec: Mapping[str, Any]) -> CheckedSpec:
             # without a receipt id two identical lines of one day are two items bought, not a repeated export
             checked.rules["duplicates"] = "keep"
     checked.window = _window_bounds(spec.get("window"))
-    _check_engine(spec.get("engine"))
+    if spec.get("engine") is not None:
+        checked["engine"] = _check_engine(spec.get("engine"))
     return checked
 
 

@@ -69,7 +69,7 @@ def parameters_page() -> str:
 def data_spec_page() -> str:
     """The data spec: canonical columns per table, the table keys, the cleaning rules with defaults and choices."""
     from crm_kit.store.spec import (CANONICAL_COLUMNS, CLEANING_CHOICES, CLEANING_DEFAULTS, CLEANING_MEANINGS,
-                                    PERSONAL_FIELDS, TABLE_KEYS)
+                                    ENGINE_ALIASES, PERSONAL_FIELDS, SOURCE_SPEC_KEYS, TABLE_KEYS, engine_choices)
 
     out = ["# Data spec", "",
            "Generated from the code that checks a data spec (`crm_kit.store.spec`). A data spec is a YAML file "
@@ -94,6 +94,15 @@ def data_spec_page() -> str:
                    [[f"`{k}`", f"`{json.dumps(CLEANING_DEFAULTS[k], ensure_ascii=False)}`",
                      ", ".join(sorted(CLEANING_CHOICES[k])) if k in CLEANING_CHOICES else "see meaning",
                      CLEANING_MEANINGS[k]] for k in CLEANING_DEFAULTS]), ""]
+    out += ["## Engine", "",
+            "`engine: {backend: NAME, ...}`, or the backend's name alone (`engine: spark`). Known: " +
+            ", ".join(f"`{c}`" for c in engine_choices()) + "; " +
+            ", ".join(f"`{a}` is `{b}`" for a, b in ENGINE_ALIASES.items()) +
+            ". Anything else is refused before the data is read.", "",
+            "## Named sources", "",
+            "`data: demo` (or `data: {source: demo, n_members: 3000}`) is the demo store. A spec's own keys stand "
+            "beside `source` and override the source's: " + ", ".join(f"`{k}`" for k in SOURCE_SPEC_KEYS) +
+            " (`data: {source: demo, engine: spark}` is the demo on Spark).", ""]
     return "\n".join(out)
 
 
