@@ -1692,8 +1692,13 @@ def summary_text(d: Draft, data_path: Path | None = None, run_path: Path | None 
             if cust and t.profile is not None:
                 out.append(f"  {t.profile[cust].distinct:,} customer ids"
                            + (f"; lines from {t.first.date()} to {t.last.date()}" if t.first is not None else ""))
+        hashed, filled = t.options.get("hashed", []), t.options.get("fill_down", [])
         for col, src in t.columns.items():
-            out.append(f"  {col:<12} <- {src if src is not None else '(none)'}")
+            how = [w for w, on in (("read hashed", col in hashed), ("carried down to the order's other rows",
+                                                                    col in filled)) if on]
+            out.append(f"  {col:<12} <- {src if src is not None else '(none)'}" + (f"  ({'; '.join(how)})" if how else ""))
+        if t.options.get("skip_footer"):
+            out.append(f"  the last {t.options['skip_footer']} line(s) of the file (a trailer after the data) skipped")
     if d.month:
         out.append(f"month: {d.month} (the last complete month)")
     out.append("notebooks:")

@@ -302,3 +302,20 @@ def test_the_files_of_a_shape_hold_its_truth(name, tmp_path):
     expected = export.truth
     pd.testing.assert_frame_equal(got.reindex(expected.index).fillna(0).astype(float).round(2),
                                   expected.astype(float), check_names=False)
+
+
+def test_the_readme_shows_init_on_a_zoo_export_as_init_prints_it(tmp_path):
+    """The README's and the own-data guide's example is init's summary of the zoo's Shopify export, line for line."""
+    import re
+
+    from crm_kit.draft import summary_text
+
+    export = generate("shopify", tmp_path / "shopify")
+    printed = summary_text(draft([str(f) for f in export.files]))
+    shown = printed.split("\nnotebooks:")[0].replace(f"{export.files[0].parent}/", "")
+    root = Path(__file__).resolve().parents[1]
+    for page in ("README.md", "docs/how-to/own-data.md"):
+        text = (root / page).read_text(encoding="utf-8")
+        block = re.search(r"\$ crm-kit init orders_export_1\.csv --output mine\n(.*?)\nnotebooks: \.\.\.\n", text, re.S)
+        assert block, f"{page}: the init example is gone"
+        assert block.group(1) == shown, page
