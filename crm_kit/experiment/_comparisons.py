@@ -69,7 +69,7 @@ def compare_arms(frame: pd.DataFrame, *, arm_col: str, metrics: Mapping[str, str
       experiments (tests/test_experiment.py, benchmarks/bench_experiment.py):
       95.9 % joint coverage at 95 % with two arms and with three (4,000 experiments each). These are the
       intervals every figure built on the comparisons uses (:func:`arm_returns`).
-    * **Holm-adjusted p-values** (statsmodels ``multipletests``; Holm 1979) and
+    * **Holm-adjusted p-values** (:func:`statsmodels.stats.multitest.multipletests`; Holm 1979) and
       ``significant`` = ``holm_p < alpha``: the family's chance of any false
       alarm stays at most ``alpha``. Holm rejects every comparison Bonferroni
       does and sometimes more, so a significant comparison's joint interval can
