@@ -177,7 +177,8 @@ def test_a_three_arm_round_and_uplift_targeting_run_end_to_end(demo_dir, tmp_pat
     out, _ = _run("03_campaign_design", tmp_path, treatment_arms=arms)
     definition = json.loads((out / "campaign_round1.json").read_text())
     by_arm = definition["arms"]["by_arm"]
-    assert {k: v["customers"] for k, v in by_arm.items()} == {"WeChat": 463, "SMS": 461}
+    # 40 % of 1,155 each: 462, give or take a stratum's odd unit drawn by randomised rounding
+    assert all(abs(v["customers"] - 462) <= 5 for v in by_arm.values()) and list(by_arm) == ["WeChat", "SMS"]
     assert definition["arms"]["treatment"] == 924 and definition["channels"] == ["WeChat", "SMS"]
     assert sum(v["cost"] for v in by_arm.values()) == pytest.approx(definition["costs"]["total"])
     out, executed = _run("04_campaign_results", tmp_path)
