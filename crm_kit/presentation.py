@@ -242,6 +242,9 @@ def human_table(df: pd.DataFrame, *, currency: str = "", max_rows: int = 25) -> 
         # a one-column table of figures carries each row's unit in its label; a describe() table none
         unit = currency if len(df.columns) == 1 else ""
         shown = shown.assign(**{"": shown[""].map(lambda k: _label(k, currency=unit))})
+    for c in ("figure", "factor"):  # a column naming the kit's figures by key (order_value): in words
+        if c in shown.columns and shown[c].map(lambda v: isinstance(v, str)).all():
+            shown = shown.assign(**{c: shown[c].map(_label)})
     truncated = len(shown) > max_rows
     body_rows = shown.head(max_rows) if truncated else shown
     kinds = {c: (column_kind(str(c)) if pd.api.types.is_numeric_dtype(shown[c]) else "text") for c in shown.columns}

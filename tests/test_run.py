@@ -107,12 +107,18 @@ def test_whole_demo_cycle_produces_report_metrics_and_never_overwrites(demo_dir,
     truth = json.loads((demo_dir / "ground_truth.json").read_text())["rounds"]
     for n in (1, 2):
         head = metrics[f"results_round{n}"]["headline"]
-        assert head["basis"] == "adjusted" and metrics[f"results_round{n}"]["return"]["estimate"] == "adjusted"
+        assert head["ci_low"] <= truth[str(n)]["planted_effect_sales_per_member"] <= head["ci_high"], (n, head)
+        assert metrics[f"results_round{n}"]["return"]["estimate"] == head["basis"]
+        if n == 2 and head["basis"] == "lift":
+            # round two's 238 A4 members (48 controls): the adjusted interval may come out wider; then the plain
+            # estimate is the headline and the note says why
+            assert "wider than the plain one" in head["note"], head
+            continue
+        assert head["basis"] == "adjusted", (n, head)
         plain = head["plain"]
         gain = 1 - (head["ci_high"] - head["ci_low"]) / (plain["ci_high"] - plain["ci_low"])
-        # round one's 1,155 members: at least 15 % narrower (measured 17 %); round two's few A4 members: narrower
-        assert gain >= (0.15 if n == 1 else 0.05), (n, gain, head)
-        assert head["ci_low"] <= truth[str(n)]["planted_effect_sales_per_member"] <= head["ci_high"], (n, head)
+        # round one's 1,155 members: at least 15 % narrower (measured 17 %)
+        assert gain >= (0.15 if n == 1 else 0.0), (n, gain, head)
         assert metrics["cycle"]["rounds"][n - 1]["sales_lift_per_customer"] == pytest.approx(head["estimate"])
     html = (folder / "report.html").read_text()
     assert html.count("<img") >= 20 and "data:image/png;base64" in html
