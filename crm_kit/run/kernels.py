@@ -85,10 +85,22 @@ class WarmKernels:
             await km.start_kernel(cwd=self.cwd, extra_arguments=list(KERNEL_ARGUMENTS))
             kc = km.client()
             kc.start_channels()
+
+            async def watched(step):
+                # a kernel stopped while it warms (an interrupted run stops every kernel) or a run that closed
+                # ends the wait at once, not after the timeout: the process exits only when this thread has
+                task = asyncio.ensure_future(step)
+                while not task.done():
+                    await asyncio.wait({task}, timeout=0.5)
+                    if not task.done() and (self._closed or not await km.is_alive()):
+                        task.cancel()
+                        raise RuntimeError("the kernel stopped, or the run ended, while it warmed")
+                return task.result()
+
             try:
-                await kc.wait_for_ready(timeout=self.timeout)
-                reply = await kc.execute_interactive(self.code, silent=True, store_history=False,
-                                                     timeout=self.timeout)
+                await watched(kc.wait_for_ready(timeout=self.timeout))
+                reply = await watched(kc.execute_interactive(self.code, silent=True, store_history=False,
+                                                             timeout=self.timeout))
             except BaseException:
                 await km.shutdown_kernel(now=True)
                 raise
