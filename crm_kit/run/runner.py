@@ -174,14 +174,9 @@ def _stop_steps(running, kernels, pool, stopping: threading.Event, *, patience: 
     stopping.set()
     kernels.close(wait=False)
     deadline = time.monotonic() + patience
-    while True:
-        _stop_kernels()
-        if not running or time.monotonic() > deadline:
-            break
-        _done, not_done = wait(list(running), timeout=0.5)
-        if not not_done:
-            break
     _stop_kernels()
+    while running and time.monotonic() <= deadline and wait(list(running), timeout=0.5)[1]:
+        _stop_kernels()  # a step still starting may have started a kernel since
     pool.shutdown(wait=False, cancel_futures=True)
 
 
