@@ -6,6 +6,7 @@ cycle), ``crm-kit demo`` (generate the demo store, print its decile table), ``cr
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import os
 import signal
@@ -182,6 +183,41 @@ def _stop_on_signals() -> dict:
     return previous
 
 
+def _ignore_signals_at_exit() -> None:
+    """A signal that arrives once the interpreter tears down is ignored: the command has ended.
+
+    Python puts the default handlers back as it finalizes (about half a second with DuckDB and pandas
+    loaded), and the default ends the process with no line and the signal's status although the
+    command's work is whole and its output printed. Registered once, on the main thread only.
+    """
+    global _EXIT_GUARD
+    if _EXIT_GUARD or threading.current_thread() is not threading.main_thread():
+        return
+
+    def ignore() -> None:
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            sig = getattr(signal, name, None)
+            if sig is not None:
+                signal.signal(sig, signal.SIG_IGN)
+
+    atexit.register(ignore)
+    _EXIT_GUARD = True
+
+
+_EXIT_GUARD = False
+
+
+def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt (Ctrl-C, or SIGTERM/SIGHUP as :class:`_Stopped`) an exception was raised from, if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
@@ -234,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="folder for the answer key: the full notebooks with nbgrader cell metadata")
     args = parser.parse_args(argv)
     previous = _stop_on_signals()
+    _ignore_signals_at_exit()
     try:
         return _main(args)
     finally:
@@ -247,8 +284,16 @@ def _main(args: argparse.Namespace) -> int:
 
         args.seed = DEMO_SEED
     try:
-        return {"demo": _demo, "run": _run, "params": _params, "fetch": _fetch, "student": _student, "init": _init,
-                "check": _check}[args.command](args)
+        try:
+            return {"demo": _demo, "run": _run, "params": _params, "fetch": _fetch, "student": _student,
+                    "init": _init, "check": _check}[args.command](args)
+        except Exception as exc:
+            # DuckDB turns a signal that arrives inside a query into RuntimeError('Query interrupted') raised
+            # from the KeyboardInterrupt; that, and any error wrapped around it, is the interrupt
+            interrupt = _interrupt_behind(exc)
+            if interrupt is not None:
+                raise interrupt from None
+            raise
     except CRMKitError as exc:
         print(f"crm-kit: error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -375,3 +375,51 @@ def test_a_full_cache_disk_costs_only_the_cache(tmp_path, monkeypatch, caplog):
     assert round(float(store.con.to_pandas(store.all_lines)["amount"].sum()), 2) == round(frame["amount"].sum(), 2)
     assert any("ran out of disk space" in r.getMessage() and "CRM_KIT_CACHE" in r.getMessage() for r in caplog.records)
     assert [p.name for p in (tmp_path / "cache" / "stores").iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_a_signal_inside_a_duckdb_query_is_the_interrupt_it_was(tmp_path, monkeypatch, capsys):
+    """DuckDB raises RuntimeError('Query interrupted') from the KeyboardInterrupt a signal raised inside a query:
+    the command says it was interrupted, with the signal's exit status, never 'unexpected'."""
+    import os
+
+    import duckdb
+
+    from crm_kit import cli
+
+    def check_interrupted_in_a_query(_args):
+        con = duckdb.connect()
+        timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGTERM))
+        timer.start()
+        try:
+            for _ in range(200):
+                con.execute("SELECT sum(i * random()) FROM range(20000000) t(i)").fetchdf()
+        finally:
+            timer.cancel()
+        raise AssertionError("the signal did not arrive")
+
+    monkeypatch.setattr(cli, "_check", check_interrupted_in_a_query)
+    code = main(["check", str(tmp_path / "data.yaml")])
+    err = capsys.readouterr().err.strip()
+    assert code == 128 + signal.SIGTERM
+    assert err == "crm-kit: interrupted by SIGTERM; nothing was left half written (run the command again)"
+    assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)  # the command's handler is gone
+
+
+def test_a_signal_while_the_interpreter_tears_down_leaves_a_finished_command_finished(tmp_path):
+    """The command has printed its result; Python is finalizing (about half a second with DuckDB loaded) and has
+    put the default handlers back. A signal then must not turn the finished command into a silent kill."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    # registered before main's own exit hook, so it runs after it (atexit runs last in, first out)
+    code = ("import atexit, os, signal, sys\n"
+            "atexit.register(lambda: os.kill(os.getpid(), signal.SIGTERM))\n"
+            "from crm_kit.cli import main\n"
+            "sys.exit(main(['params', 'notebooks/05_cycle_summary.ipynb']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-500:])
+    assert proc.stdout.startswith("name") and "output_dir" in proc.stdout  # the whole listing was printed
