@@ -5,6 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Under pytest-xdist each worker (and every kernel it starts) gets its share of the cores for its OpenMP and BLAS
+# pools, as the runner gives its side-by-side kernels (crm_kit.run.runner._share_machine). OpenMP threads spin while
+# they wait: on a busy two-core machine the X-learner uplift test took 29 s with one thread each and had not ended
+# after 11 minutes with two (196 s on CI with two workers). Set before numpy, scikit-learn or a kernel starts; the
+# user's own settings stay.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1) > 1:
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    _share = str(max(1, _cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ.setdefault(_name, _share)
+
 import pandas as pd
 import pytest
 
