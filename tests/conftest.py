@@ -45,6 +45,40 @@ def demo_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def demo_cycle(demo_dir, tmp_path_factory) -> dict:
+    """The whole demo cycle (``params/demo.yaml``) run once per test session, shared by the xdist workers.
+
+    Its run folder (``folder``), how many kernels the runner lowered in priority (``niced``) and the kernels still
+    alive just after the run (``kernels_left``). The report tests of tests/test_run.py and tests/test_browser.py
+    read it: one run of the cycle instead of one per test (each took 160-170 s on CI). A test may add runs beside
+    it in ``folder.parent`` but never changes the folder.
+    """
+    import fcntl
+    import json
+
+    import psutil
+
+    from crm_kit.run import load_run_plan, run_cycle, runner
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above every worker's own
+    with open(root / "demo-cycle.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one worker runs the cycle, the other waits for it
+        done = root / "demo-cycle.json"
+        if not done.exists():
+            niced, lower = [], runner._lower_priority
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(runner, "_lower_priority", lambda pid: niced.append(pid) or lower(pid))
+                folder = run_cycle(load_run_plan(ROOT / "params" / "demo.yaml"), output_root=root / "demo-cycle",
+                                   progress=False)
+            left = [p.pid for p in psutil.Process().children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
+            done.write_text(json.dumps({"folder": str(folder), "niced": len(niced), "kernels_left": left}))
+    info = json.loads(done.read_text())
+    return {**info, "folder": Path(info["folder"])}
+
+
+@pytest.fixture(scope="session")
 def demo_store(demo_dir):
     from crm_kit import load_store
 

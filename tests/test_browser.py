@@ -220,10 +220,9 @@ def _run_all_in_lab(browser, base: str, token: str) -> None:
 
 
 @pytest.mark.notebook
-def test_html_report_shows_every_chart_offline(browser, demo_dir, tmp_path):
-    from crm_kit.run import load_run_plan, run_cycle
-
-    folder = run_cycle(load_run_plan(ROOT / "params" / "demo.yaml", only=["discovery"]), output_root=tmp_path, progress=False)
+def test_html_report_shows_every_chart_offline(browser, demo_cycle):
+    """The demo cycle's report (conftest.demo_cycle: the session's one run of it) loads nothing from the network."""
+    folder = demo_cycle["folder"]
     requests = []
     page = browser.new_page()
     page.on("request", lambda req: requests.append(req.url))
@@ -240,14 +239,13 @@ def test_html_report_shows_every_chart_offline(browser, demo_dir, tmp_path):
 
 
 @pytest.mark.notebook
-def test_the_report_reads_on_a_screen_and_on_paper(browser, demo_dir, tmp_path):
+def test_the_report_reads_on_a_screen_and_on_paper(browser, demo_cycle):
     """The main job's report: the summary first, no sideways scrolling at 1,280 px, nothing a manager should not
-    see, every chart loaded, and a PDF beside it whose tables fit an A4 page."""
+    see, every chart loaded, and a PDF beside it whose tables fit an A4 page. The report is the session's one run
+    of the demo cycle (conftest.demo_cycle)."""
     import re
 
-    from crm_kit.run import load_run_plan, run_cycle
-
-    folder = run_cycle(load_run_plan(ROOT / "params" / "demo.yaml"), output_root=tmp_path, progress=False)
+    folder = demo_cycle["folder"]
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto((folder / "report.html").as_uri())
     page.wait_for_load_state("load")
@@ -265,7 +263,7 @@ def test_the_report_reads_on_a_screen_and_on_paper(browser, demo_dir, tmp_path):
     }).map(td => td.innerText.trim())""")
     assert broken == [], broken[:5]
     text = page.evaluate("document.body.innerText")
-    for banned in ("NaN", "Traceback", "Warning", str(ROOT), str(tmp_path), "{'"):
+    for banned in ("NaN", "Traceback", "Warning", str(ROOT), str(folder.parent.parent), "{'"):
         assert banned not in text, banned
     assert re.search(r"Chosen for uplift: group 8", text) and "return on spend" in text
     # the Chinese terms have glyphs on any machine: the page embeds those it uses (the browser sees no CJK font)
