@@ -321,10 +321,12 @@ _CUT = """() => {
       for (let a = el.parentElement; a && a !== article; a = a.parentElement) if (scrolls(a)) return true;
       return false;
     };
+    const right = Math.min(c.right, vw) + 1, left = Math.max(c.left, 0) - 1;
     for (const el of article.querySelectorAll('*')) {
-      if (!shown(el) || el.closest('mjx-assistive-mml') || inBox(el)) continue;  // MathJax's hidden copy for readers
       const r = el.getBoundingClientRect();
-      if (r.width && (r.right > Math.min(c.right, vw) + 1 || r.left < Math.max(c.left, 0) - 1)) wide.push(name(el));
+      if (!r.width || (r.right <= right && r.left >= left)) continue;
+      if (el.closest('mjx-assistive-mml') || inBox(el)) continue;  // MathJax's hidden copy for screen readers
+      wide.push(name(el));
     }
     const box = article.closest('.bd-article-container');
     if (box && box.scrollWidth > box.clientWidth + 1) wide.push(`the article scrolls sideways: ${box.scrollWidth} px in ${box.clientWidth} px`);
@@ -364,8 +366,10 @@ def test_pages_read_at_390_and_1280_px_with_nothing_cut_and_no_console_error(sit
                                        "document.querySelectorAll('div.math').length", timeout=30_000)
                 assert page.locator("div.math").count() >= 10
             result = page.evaluate(_CUT)
-            shot = Path(os.environ.get("TMPDIR", "/tmp")) / f"crm-kit-docs-{name.replace('/', '_')}-{width}.png"
-            page.screenshot(path=str(shot), full_page=True)
+            if result["cut"] or result["wide"] or result["page"] or errors:  # the whole page, to look at what failed
+                shot = Path(os.environ.get("TMPDIR", "/tmp")) / f"crm-kit-docs-{name.replace('/', '_')}-{width}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                result["screenshot"] = str(shot)
             assert result["cut"] == [] and result["wide"] == [] and not result["page"], (name, width, result)
             if name == "reference/api/crm_kit.campaign.html":  # a long signature shows one parameter per line
                 signature = page.locator("dt.sig[id='crm_kit.campaign.check_treatment_arms']")
