@@ -378,6 +378,29 @@ def migration_matrix(moves: pd.DataFrame, *, kind: str = "tier", value: str = "c
         cell) or ``sales_before``.
     order
         Labels to put first (the rest follow sorted, "no purchase" last).
+
+    Examples
+    --------
+    Five customers' tiers last month and this month (:func:`migration_table` gives these columns per customer):
+    one ``A`` stayed, one fell to ``B``; of three ``B`` one rose, one stayed, one did not buy:
+
+    >>> import pandas as pd
+    >>> from crm_kit import changes
+    >>> moves = pd.DataFrame({
+    ...     "tier_before": ["A", "A", "B", "B", "B"],
+    ...     "tier_after": ["A", "B", "A", "B", "no purchase"],
+    ...     "sales_before": [300.0, 250.0, 90.0, 80.0, 70.0],
+    ...     "sales_after": [320.0, 60.0, 280.0, 75.0, 0.0]})
+    >>> changes.migration_matrix(moves)
+    this month (tier)  A  B  no purchase
+    last month (tier)
+    A                  1  1            0
+    B                  1  1            1
+    >>> changes.migration_matrix(moves, value="sales_after")
+    this month (tier)      A     B  no purchase
+    last month (tier)
+    A                  320.0  60.0          0.0
+    B                  280.0  75.0          0.0
     """
     if kind not in ("tier", "segment"):
         raise ParameterError(f"kind={kind!r}: give 'tier' or 'segment'")
@@ -395,7 +418,34 @@ def migration_matrix(moves: pd.DataFrame, *, kind: str = "tier", value: str = "c
 
 
 def migration_flows(matrix: pd.DataFrame) -> tuple[list[tuple[int, str, float]], list[tuple[str, str, float]]]:
-    """Nodes and links of a migration matrix for :func:`crm_kit.plotting.plot_flow` (names get "last"/"this" month)."""
+    """Nodes and links of a migration matrix for :func:`crm_kit.plotting.plot_flow` (names get "last"/"this" month).
+
+    Parameters
+    ----------
+    matrix
+        :func:`migration_matrix`: rows last month, columns this month.
+
+    Returns
+    -------
+    tuple of (list, list)
+        The nodes ``(column, name, size)`` — column 0 last month, 1 this month, each sized by its row's or
+        column's total — and the links ``(from, to, size)`` of every cell above zero.
+
+    Examples
+    --------
+    Two ``A`` customers and three ``B`` last month; this month two ``A``, two ``B`` and one without a purchase:
+
+    >>> import pandas as pd
+    >>> from crm_kit import changes
+    >>> matrix = pd.DataFrame([[1, 1, 0], [1, 1, 1]], index=["A", "B"], columns=["A", "B", "no purchase"])
+    >>> nodes, links = changes.migration_flows(matrix)
+    >>> nodes
+    [(0, 'A (last month)', 2.0), (0, 'B (last month)', 3.0), (1, 'A (this month)', 2.0), (1, 'B (this month)', 2.0), (1, 'no purchase (this month)', 1.0)]
+    >>> links[-1]  # the empty cell (A to no purchase) has no link
+    ('B (last month)', 'no purchase (this month)', 1.0)
+    >>> len(links)
+    5
+    """
     nodes = [(0, f"{r} (last month)", float(matrix.loc[r].sum())) for r in matrix.index]
     nodes += [(1, f"{c} (this month)", float(matrix[c].sum())) for c in matrix.columns]
     links = [(f"{r} (last month)", f"{c} (this month)", float(matrix.loc[r, c]))

@@ -106,6 +106,30 @@ def clv_summary(transactions, *, calibration_end: Any, observation_end: Any = No
         ``customer_id, frequency, recency, T, monetary_value`` and
         ``monetary_variance`` (variance of the repeat-day spends, NaN below
         two repeats), plus the holdout columns.
+
+    Examples
+    --------
+    ``a`` bought on 1, 11 and 21 January (for 20, 30 and 50) and on 3 February; ``b`` twice on 5 January, which is
+    one purchase day. The model learns from January (calibration) and is checked on February (holdout):
+
+    >>> import ibis
+    >>> import pandas as pd
+    >>> from crm_kit import clv
+    >>> lines = ibis.memtable(pd.DataFrame({
+    ...     "order_id": ["o1", "o2", "o3", "o4", "o5", "o6"],
+    ...     "customer_id": ["a", "a", "a", "b", "b", "a"],
+    ...     "ts": pd.to_datetime(["2025-01-01 10:00", "2025-01-11 12:00", "2025-01-21 09:00",
+    ...                           "2025-01-05 15:00", "2025-01-05 18:00", "2025-02-03 11:00"]),
+    ...     "amount": [20.0, 30.0, 50.0, 12.0, 8.0, 25.0]}))
+    >>> summary = clv.clv_summary(lines, calibration_end="2025-02-01", observation_end="2025-03-01")
+    >>> print(summary.to_string())
+      customer_id  frequency  recency     T  monetary_value  monetary_variance  holdout_frequency  holdout_duration
+    0           a        2.0     20.0  30.0            40.0              200.0                1.0              28.0
+    1           b        0.0      0.0  26.0             0.0                NaN                0.0              28.0
+
+    ``a`` repeated twice (frequency), 20 days after the first purchase (recency), and was watched 30 days (T, to
+    31 January); the repeat spends 30 and 50 average 40 (the first purchase is left out, as the Gamma-Gamma model
+    wants). These columns are what :func:`fit_clv` fits and :func:`bgnbd_loglik` scores.
     """
     days_per_unit = _check_unit(time_unit)
     cal_end = pd.Timestamp(calibration_end)
@@ -231,6 +255,19 @@ def degenerate_parameters(params: dict[str, float], *, spend: bool = False) -> l
     The phrases name the direction, not the value: where an optimiser stops on
     its way to a bound is arbitrary, and a sentence must not change between
     two runs of the same data.
+
+    Examples
+    --------
+    A regular BG/NBD fit, and a Gamma-Gamma fit whose ``q`` and ``v`` ran off to infinity (customers' mean
+    spends barely differ: :func:`shrunk_spend` is then used instead):
+
+    >>> from crm_kit import clv
+    >>> clv.degenerate_parameters({"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4})
+    []
+    >>> clv.degenerate_parameters({"p": 6.2, "q": 3.1e9, "v": 2.8e10}, spend=True)
+    ['q → ∞ (above 1e+06)', 'v → ∞ (above 1e+06)']
+    >>> clv.degenerate_parameters({"p": 2.0, "q": 0.8, "v": 9.0}, spend=True)
+    ['q = 0.80 (at most 1: the mean spend is undefined)']
     """
     bad = []
     for k, v in params.items():
@@ -283,6 +320,22 @@ def shrunk_spend(summary: pd.DataFrame) -> pd.Series:
     true mean spends across customers (the variance of the observed means less
     the part the within-customer noise explains, at least 0). One-time buyers
     get ``M``. When customers do not differ (``tau2 = 0``) everyone gets ``M``.
+
+    Examples
+    --------
+    ``a`` repeated once at 60, ``b`` four times at 30 on average (variance 100), ``c`` never:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from crm_kit import clv
+    >>> summary = pd.DataFrame({"frequency": [1.0, 4.0, 0.0], "monetary_value": [60.0, 30.0, 0.0],
+    ...                         "monetary_variance": [np.nan, 100.0, np.nan]})
+    >>> clv.shrunk_spend(summary).round(2).tolist()
+    [50.86, 30.8, 36.0]
+
+    ``M = (60 + 4 * 30) / 5 = 36``, ``s2 = 100``, ``tau2 = var(60, 30) - 100 * mean(1, 1/4) = 162.5``: ``a``'s
+    single purchase gets the weight 162.5 / 262.5 = 0.62 and moves most of the way to 36; ``b``'s four get 0.87;
+    ``c`` gets ``M``.
     """
     n = summary["frequency"].to_numpy(float)
     m = summary["monetary_value"].to_numpy(float)
@@ -305,6 +358,26 @@ def bgnbd_loglik(params: dict[str, float], summary: pd.DataFrame) -> float:
     ``A2 = lnG(a + b) + lnG(b + x) - lnG(b) - lnG(a + b + x)``,
     ``A3 = -(r + x) ln(alpha + T)`` and
     ``A4 = ln(a) - ln(b + x - 1) - (r + x) ln(alpha + t_x)``.
+
+    Examples
+    --------
+    The summary of :func:`clv_summary`'s example; a fit picks the parameters where this sum is highest:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from crm_kit import clv
+    >>> summary = pd.DataFrame({"customer_id": ["a", "b"], "frequency": [2.0, 0.0],
+    ...                         "recency": [20.0, 0.0], "T": [30.0, 26.0]})
+    >>> params = {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}
+    >>> round(clv.bgnbd_loglik(params, summary), 4)
+    -9.3323
+    >>> round(clv.bgnbd_loglik({**params, "alpha": 40.0}, summary), 4)  # a slower buying rate fits worse
+    -10.1286
+
+    A customer with no repeat purchase contributes ``r ln(alpha / (alpha + T))``:
+
+    >>> bool(np.isclose(clv.bgnbd_loglik(params, summary.iloc[[1]]), 0.25 * np.log(4 / 30)))
+    True
     """
     from scipy.special import gammaln
 

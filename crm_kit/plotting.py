@@ -75,7 +75,25 @@ def _ax(ax):
 
 
 def plot_deciles(table: pd.DataFrame, *, currency: str = "", ax=None):
-    """Bars: monthly sales per customer by group; line: cumulative share of sales."""
+    """Bars: monthly sales per customer by group; line: cumulative share of sales.
+
+    Examples
+    --------
+    The chart of :func:`crm_kit.engine.decile_table`'s two groups; the call returns the Axes (the notebook shows
+    the figure), whose texts say what is drawn:
+
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> from crm_kit import engine, plotting
+    >>> ranked = pd.DataFrame({"customer_id": ["a", "b", "c"], "group": [1, 1, 2],
+    ...                        "sales": [80.0, 20.0, 15.0], "visits": [2, 1, 1]})
+    >>> ax = plotting.plot_deciles(engine.decile_table(ranked), currency="€")
+    >>> ax.get_title(), ax.get_ylabel()
+    ('Decile analysis: who brings the sales', 'monthly sales per customer (€)')
+    >>> [float(bar.get_height()) for bar in ax.patches]  # sales per customer: 100 / 2 and 15 / 1
+    [50.0, 15.0]
+    >>> plt.close(ax.figure)
+    """
     ax = _ax(ax)
     sns.barplot(data=table, x="group", y="sales_per_customer", color="#4C72B0", ax=ax)
     for p, v in zip(ax.patches, table["sales_per_customer"]):
@@ -94,7 +112,23 @@ def plot_deciles(table: pd.DataFrame, *, currency: str = "", ax=None):
 
 
 def plot_pareto(curve: pd.DataFrame, *, target: float = 0.8, ax=None):
-    """The Pareto (80/20) curve: cumulative share of sales against share of customers."""
+    """The Pareto (80/20) curve: cumulative share of sales against share of customers.
+
+    Examples
+    --------
+    Five customers, the top two with 80 % of the sales (:func:`crm_kit.discovery.pareto_table`):
+
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> from crm_kit import discovery, plotting
+    >>> customers = pd.DataFrame({"customer_id": list("abcde"), "sales": [50.0, 30.0, 10.0, 6.0, 4.0]})
+    >>> ax = plotting.plot_pareto(discovery.pareto_table(customers))
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('share of customers', 'cumulative share of sales')
+    >>> ax.texts[0].get_text()  # the note on the curve
+    '40% of customers bring 80% of sales'
+    >>> plt.close(ax.figure)
+    """
     ax = _ax(ax)
     step = max(1, len(curve) // 2000)
     c = curve.iloc[::step]
@@ -430,6 +464,22 @@ def plot_flow(nodes: Sequence[tuple[int, str, float]], links: Sequence[tuple[str
         ``(column, name, count)``; nodes of a column are stacked top down in order.
     links
         ``(source name, target name, count)``.
+
+    Examples
+    --------
+    The flows of a tier migration (:func:`crm_kit.changes.migration_flows`): each node is labelled with its
+    customers:
+
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> from crm_kit import changes, plotting
+    >>> matrix = pd.DataFrame([[1, 1], [1, 2]], index=["A", "B"], columns=["A", "B"])
+    >>> ax = plotting.plot_flow(*changes.migration_flows(matrix))
+    >>> ax.get_title()
+    'Who went where'
+    >>> [text.get_text().replace("\\n", " / ") for text in ax.texts]
+    ['A (last month) / 2', 'B (last month) / 3', 'A (this month) / 2', 'B (this month) / 3']
+    >>> plt.close(ax.figure)
     """
     if ax is None:
         _fig, ax = plt.subplots(figsize=(12, 6))
@@ -557,7 +607,24 @@ def plot_contributions(tree: pd.DataFrame, *, ax=None):
 
 
 def plot_migration(matrix: pd.DataFrame, *, unit: str = "customers", ax=None):
-    """Heatmap of a migration matrix: rows last month, columns this month; the diagonal stayed put."""
+    """Heatmap of a migration matrix: rows last month, columns this month; the diagonal stayed put.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> from crm_kit import changes, plotting
+    >>> moves = pd.DataFrame({"tier_before": ["A", "A", "B"], "tier_after": ["A", "B", "A"],
+    ...                       "sales_before": [300.0, 250.0, 90.0], "sales_after": [320.0, 60.0, 280.0]})
+    >>> ax = plotting.plot_migration(changes.migration_matrix(moves))
+    >>> ax.get_title()
+    'Migration: last month → this month (customers)'
+    >>> ax.get_ylabel(), ax.get_xlabel()
+    ('last month (tier)', 'this month (tier)')
+    >>> [text.get_text() for text in ax.texts]  # the counts in the cells, row by row
+    ['1', '1', '1', '0']
+    >>> plt.close(ax.figure)
+    """
     ax = _ax(ax)
     money_cells = unit != "customers"
     values = matrix / 1e3 if money_cells else matrix

@@ -57,6 +57,9 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_typehints_description_target = "documented_params"
 autodoc_typehints_format = "short"
+# a signature longer than this many characters shows one parameter per line (Sphinx's own layout, which the
+# theme styles): it reads on a phone's 390 px instead of running past the column's edge
+python_maximum_signature_line_length = 60
 # the reference pages and their summary tables are written by _ext/crmkit_docs.py
 
 # Links into the libraries' documentation, resolved OFFLINE: each inventory is shipped in _intersphinx/

@@ -40,7 +40,10 @@ NEWCOMERS = {
                         "clv_calibration_end"],
     "crm_kit.engine": ["month_bounds", "previous_period", "group_sizes", "lines_per_month", "customer_summary",
                        "period_metrics", "monthly_customer_list", "decile_table"],
-    "crm_kit.discovery": ["pareto_table", "pareto_share", "growth_kpis", "repurchase_intervals"],
+    "crm_kit.discovery": ["pareto_table", "pareto_share", "growth_kpis", "repurchase_intervals", "behaviour_table",
+                          "bought_together"],
+    "crm_kit.clv": ["clv_summary", "bgnbd_loglik", "shrunk_spend", "degenerate_parameters"],
+    "crm_kit.plotting": ["plot_deciles", "plot_pareto", "plot_flow", "plot_migration"],
     "crm_kit.segmentation": ["RFMScorer", "ValueTiers", "rule_segments", "overlap_matrix"],
     "crm_kit.campaign._target": ["baseline", "goal_targets"],
     "crm_kit.campaign._design": ["check_treatment_arms", "assign_arms", "arm_costs", "choose_strata"],
@@ -48,7 +51,7 @@ NEWCOMERS = {
     "crm_kit.results._groups": ["growth_table", "split_rule", "classify_round", "growth_summary", "goal_attainment",
                                 "group_summary"],
     "crm_kit.results._lift": ["compare_arms", "lift_shown"],
-    "crm_kit.changes": ["compare_months", "lmdi"],
+    "crm_kit.changes": ["compare_months", "lmdi", "migration_matrix", "migration_flows"],
     "crm_kit.presentation": ["customer_rows"],
 }
 

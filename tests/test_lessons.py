@@ -381,7 +381,7 @@ def test_the_decile_rule_as_taught_is_the_one_the_list_uses(tmp_path):
     assert groups.tolist() == taught == [2, 2, 2, 2, 2, 1, 1, 1, 1, 1]
     assert old != taught  # the table tells the two readings apart
     lesson = _markdown("01_knowledge_discovery")
-    assert r"(d-1)\,q + \min(d-1, r) + 1 \dots d\,q + \min(d, r)" in lesson and "2, 2, 2, 2, 2, 1, 1, 1, 1, 1" in lesson
+    assert r"(d-1)\,q + \min(d-1, r) + 1$ to $d\,q + \min(d, r)" in lesson and "2, 2, 2, 2, 2, 1, 1, 1, 1, 1" in lesson
     assert r"\lceil (d-1)\,n/10 \rceil" not in lesson
     assert "2, 2, 2, 2, 2, 1, 1, 1, 1, 1" in _methods()
 
