@@ -62,7 +62,14 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                      "docno", "documentno", "documentnumber", "docnumber", "belegnr", "belegnummer", "rechnungsnr",
                      "rechnungsnummer", "bestellnr", "bestellnummer", "伝票番号", "レシート番号", "取引番号", "注文番号",
                      "订单号", "订单编号", "订单id", "订单", "单号", "小票号", "小票", "流水号", "交易号",
-                     "交易编号", "交易流水号", "发票号", "销售单号", "单据号", "单据编号", "收银单号"),
+                     "交易编号", "交易流水号", "发票号", "销售单号", "单据号", "单据编号", "收银单号",
+                     # Spanish, Portuguese, French, Italian: 'Pedido #', 'N.º de pedido', 'Nº pedido', 'Commande'...
+                     "pedido", "npedido", "nºpedido", "n°pedido", "nºdepedido", "n°depedido", "numpedido",
+                     "numerodepedido", "númerodepedido", "numerodopedido", "númerodopedido", "iddelpedido",
+                     "idpedido", "encomenda", "nºencomenda", "númerodaencomenda", "numerodaencomenda", "commande",
+                     "ncommande", "n°commande", "nºcommande", "numérodecommande", "numerodecommande", "n°decommande", "nºdecommande",
+                     "iddecommande", "ordine", "nordine", "numeroordine", "factura", "nºfactura", "facture",
+                     "nfacture", "n°facture", "fattura", "ticketnr", "bonnr", "quittung"),
         "ts": ("ts", "timestamp", "date", "datetime", "time", "invoicedate", "orderdate", "ordertime",
                "transactiontimestamp", "transactiondate", "transactiontime", "saledate", "salesdate", "saletime",
                "purchasedate", "purchasetime", "day", "日期", "时间", "交易时间", "交易日期", "销售日期", "销售时间",
@@ -396,6 +403,8 @@ class TableDraft:
     loaded: bool = False
     #: the table as the run's reader reads it (every column as text), for decisions over all rows
     relation: Any = None
+    #: columns a header took for the customer but whose values cannot be one (a category), with the reason
+    rejected_keys: list[str] = field(default_factory=list)
 
     def spec(self) -> dict[str, Any]:
         """The table's part of the data spec, as ``data.yaml`` writes it."""
@@ -475,6 +484,117 @@ def _personal_kind(header: Any) -> str | None:
     return None
 
 
+def _person_names(header: Any, p: Profile) -> bool:
+    """Whether a column a header names as the customer holds people's names, over all rows (personal: never a key).
+
+    'Cliente' or 'Client' filled with 'David Wilson', 'J. SMITH': at least 90 % of the values are two to four
+    words, each starting with a capital letter, with no digit (:data:`crm_kit.store.profile.ColumnProfile.namelike`).
+    A name is no key: two customers share one, one customer writes it two ways, and it is personal data.
+    """
+    c = p.column
+    if c is None or not c.values or c.distinct <= 1 or _header_score("transactions", "customer_id", header) == 0:
+        return False
+    return c.namelike >= 0.9 * c.values
+
+
+#: a customer key names who bought, so it has many values: a column with at most this many distinct values, each
+#: on :data:`KEY_ORDERS_PER_VALUE` orders or more on average, is a category (new / returning, a tier, a till) ...
+KEY_HANDFUL = 12
+KEY_ORDERS_PER_VALUE = 25
+#: ... and so is one with fewer distinct values than this share of the orders (40 values over 100,000 orders: a
+#: store or a region), however many values it has
+KEY_MIN_SHARE = 0.001
+
+
+def few_keys(distinct: int, orders: int) -> bool:
+    """Whether a column of ``distinct`` values over ``orders`` orders (lines when there is no order id) is a category,
+    not a customer key: init never drafts it as ``customer_id`` (a user who knows better maps it by hand).
+
+    A handful of values (at most :data:`KEY_HANDFUL`) each on :data:`KEY_ORDERS_PER_VALUE` orders or more on
+    average, or fewer distinct values than :data:`KEY_MIN_SHARE` of the orders. A shop's customers are many: the
+    UCI Online Retail II data has 5,942 customers over 53,628 invoices (0.11), the Complete Journey 2,500
+    households over 276,484 baskets (0.009); 'Nuevo' / 'Recurrente' over 749 orders is who is new, not who bought.
+
+    >>> few_keys(2, 749)       # Nuevo / Recurrente
+    True
+    >>> few_keys(60, 749)
+    False
+    >>> few_keys(3, 12)        # a tiny file: three customers are not yet a category
+    False
+    >>> few_keys(40, 100_000)  # a store or a region
+    True
+    """
+    if distinct <= 1:
+        return orders > 1
+    return (distinct <= KEY_HANDFUL and orders >= KEY_ORDERS_PER_VALUE * distinct) or distinct < KEY_MIN_SHARE * orders
+
+
+def _category_keys(draft: TableDraft, profiles: dict[str, Profile]) -> None:
+    """A customer_id whose column has too few values for its orders (:func:`few_keys`) is unmapped, with the reason
+    kept for init's message; the next column a header names as the customer is tried the same way."""
+    m = draft.columns
+    refused: set[str] = set()
+    while m.get("customer_id"):
+        column = m["customer_id"]
+        p = profiles[column]
+        oid = m.get("order_id")
+        orders = profiles[oid].distinct_count if oid and oid in profiles else p.values
+        if not few_keys(p.distinct_count, orders):
+            return
+        shown = [v for v, _k in (p.column.top if p.column is not None else [])][:4]
+        what = "orders" if oid and oid in profiles else "lines"
+        draft.rejected_keys.append(f"{column!r} has {p.distinct_count:,} value(s) ({', '.join(shown)}) over "
+                                   f"{orders:,} {what}: a category, not who bought")
+        refused.add(column)
+        m.pop("customer_id"), draft.evidence.pop("customer_id", None)
+        rest = {h: q for h, q in profiles.items() if h not in refused and h not in m.values()}
+        found, ev, _ = _map_table(draft.role, rest)
+        if found.get("customer_id") and _header_score(draft.role, "customer_id", found["customer_id"]):
+            m["customer_id"], draft.evidence["customer_id"] = found["customer_id"], ev["customer_id"]
+
+
+def _customer_columns(t: TableDraft) -> list[str]:
+    """The columns of a table that name the customer but are personal (a name), for init's message."""
+    if t.profile is None:
+        return []
+    out = []
+    for c in t.profile.columns:
+        h = _norm(c)
+        if c in (t.columns or {}).values():
+            continue
+        named = _header_score("transactions", "customer_id", c) > 0 or _PERSON_NAME.search(h) is not None
+        if named and (_personal_header(c) or _personal_kind(c) == "person" or _person_names(c, _as_profile(t.profile[c]))):
+            out.append(str(c))
+    return out
+
+
+def _no_customer_key(tables: list[TableDraft]) -> None:
+    """Stop init in one line when line items have no usable customer key: naming what was found and the fix."""
+    lines = next((t for t in tables if t.role == "transactions"), None)
+    if lines is None:
+        return
+    orders = next((t for t in tables if t.role == "orders"), None)
+    if lines.columns.get("customer_id") or (orders is not None and orders.columns.get("customer_id")):
+        return
+    mine = [t for t in (orders, lines) if t is not None]
+    names = [c for t in mine for c in _customer_columns(t)]
+    refused = [r for t in mine for r in t.rejected_keys]
+    found = []
+    if names:
+        quoted = ", ".join(repr(n) for n in names)
+        found.append(f"the only customer column{'s are' if len(names) > 1 else ' is'} a name ({quoted}: personal "
+                     "data, never used as a key)" if not refused else
+                     f"the customer is named only by a name ({quoted}: personal data, never used as a key)")
+    found += refused
+    if not found:
+        shown = ", ".join(map(str, list(lines.profile.columns)[:12])) if lines.profile is not None else ""
+        found.append(f"no column names the customer (columns: {shown})")
+    where = ", ".join(Path(t.path).name for t in mine)
+    raise DataError(f"{where}: no customer key — {'; '.join(found)}. The kit counts buyers and visits by a "
+                    "customer's id: re-export with the customer id or the customer's email (an email is read "
+                    "hashed, never kept), then run crm-kit init again")
+
+
 def _map_table(table: str, profiles: dict[str, Profile]) -> tuple[dict, dict, float]:
     """Each canonical column's source column with its evidence, and how much of the table the mapping explains."""
     canon = CANONICAL_COLUMNS[table]
@@ -486,6 +606,8 @@ def _map_table(table: str, profiles: dict[str, Profile]) -> tuple[dict, dict, fl
                 continue  # a person's name, address, email or phone is never an order, a product, a label...
             if table in ("transactions", "orders") and _personal_header(h):
                 continue  # a person's name is no description, order or customer id
+            if _person_names(h, p):
+                continue  # a customer column written as people's names ('David Wilson'): personal, never a key
             fit = _content_fit(kind, col, p)
             head = _header_score(table, col, h)
             if fit == 0 or (head == 0 and not required):
@@ -670,9 +792,12 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         profiles[c] = _as_profile(tprof[c], locale)
         draft.evidence[col] = f"{c} — {draft.evidence[col].split(' — ', 1)[1].split(';')[0]}; " \
                               f"{_describe('number', profiles[c])}"
+    if role == "transactions":
+        _category_keys(draft, profiles)
     if role == "transactions" and "customer_id" not in draft.columns:
         _contact_as_key(draft, profiles)
-    draft.personal = [c for c in tprof.columns if _personal_header(c) and c not in draft.columns.values()]
+    draft.personal = [c for c in tprof.columns if (_personal_header(c) or _person_names(c, profiles[c]))
+                      and c not in draft.columns.values()]
     required = [c for c, (req, _k) in CANONICAL_COLUMNS[role].items() if req]
     if role == "contacts":
         # a list of whom a campaign reached, without arms: every listed customer was treated, in one round
@@ -1365,6 +1490,7 @@ def draft_shapes(tables: list[TableDraft]) -> list[TableDraft]:
             if best[0] >= 0.95:
                 mapping["ts"], ev["ts"] = best[1], f"{best[1]} — by content alone; {best[0]:.0%} read as times"
         orders.role, orders.columns, orders.evidence = "orders", mapping, ev
+        _category_keys(orders, oprof)
         lmap, lev, _ = _map_table("transactions", lprof)
         for col in ("customer_id", "ts", "status"):
             if col in mapping and col in lmap:  # written once per order: read from the orders file
@@ -1455,6 +1581,7 @@ def draft(files: Sequence[str | Path], *, month: str | None = None, check: bool 
     con = _connect({})
     tables = [draft_table(location, found, con=con) for location, found in _group_files([Path(f) for f in files])]
     tables = draft_shapes(tables)
+    _no_customer_key(tables)
     undecided = [u for t in tables for u in t.undecided]
     roles = [t.role for t in tables]
     for role in set(roles):

@@ -43,6 +43,9 @@ _CODES = {c for c in CURRENCY_CODES if c.isascii() and c.isalpha()}
 _NUMBER = re.compile(rf"^(?P<s1>[-+]?) ?(?P<c1>[{CURRENCY_SIGNS}]|a?\$|a|元|円)?\.?[ \u00a0\u202f]?(?P<s2>[-+]?) ?"
                      r"(?P<num>9(?:[9.,' \u00a0\u202f]*9)?)(?P<s3>-?)[ \u00a0\u202f]?"
                      rf"(?P<c2>[{CURRENCY_SIGNS}]|a|元|円|圆)?\.?(?P<s4>-?)$")
+#: a person's name as written in a customer column: two to four words of letters, each starting with a capital
+#: (RE2 in the engine; a quote doubled for SQL)
+_NAME_RE = r"^\s*\p{Lu}[\p{L}''.-]*(\s+\p{Lu}[\p{L}''.-]*){1,3}\s*$"
 #: the reader's number layouts, most preferred first when several read every value
 _LOCALE_ORDER = [("", "."), (",", "."), ("", ","), (".", ","), (" ", ","), ("\u00a0", ","), ("\u202f", ","),
                  ("'", "."), (" ", "."), ("\u00a0", "."), ("\u202f", "."), ("'", ",")]
@@ -83,6 +86,9 @@ class ColumnProfile:
     epoch_count: int = 0
     flags: int = 0
     idlike: int = 0
+    #: values written as a person's name: two to four words, each starting with a capital letter, no digit
+    #: ('David Wilson', 'J. SMITH', 'José Núñez')
+    namelike: int = 0
     #: values equal to the column's own header (a header repeated inside the file)
     header_like: int = 0
     mean_length: float = 0.0
@@ -236,6 +242,7 @@ def profile_relation(con, table) -> TableProfile:
                sum(n * length(v))::DOUBLE / sum(n) AS mean_length,
                sum(CASE WHEN shape NOT LIKE '%9%' AND trim(v) = col THEN n ELSE 0 END)::BIGINT AS header_like,
                sum(CASE WHEN regexp_matches(shape, '^[9a_-]+$') THEN n ELSE 0 END)::BIGINT AS idlike,
+               sum(CASE WHEN regexp_matches(v, '{_NAME_RE}') THEN n ELSE 0 END)::BIGINT AS namelike,
                sum(CASE WHEN lower(trim(v)) IN ({", ".join(repr(t) for t in sorted(_NULLS))}) THEN n ELSE 0 END)::BIGINT
                    AS nulls,
                sum(CASE WHEN lower(trim(v)) IN ({", ".join(repr(t) for t in sorted(_FLAGS))}) THEN n ELSE 0 END)::BIGINT
@@ -251,10 +258,11 @@ def profile_relation(con, table) -> TableProfile:
         if r is None:  # blank on every row
             columns[c] = ColumnProfile(c, rows, 0, 0)
             continue
-        _col, n, d, top, topn, mean_length, header_like, idlike, nulls, flags = r
+        _col, n, d, top, topn, mean_length, header_like, idlike, namelike, nulls, flags = r
         columns[c] = ColumnProfile(c, rows, int(n) - int(nulls), int(d),
                                    top=[(str(v), int(k)) for v, k in zip(top or [], topn or [])],
                                    header_like=int(header_like), idlike=int(idlike), flags=int(flags),
+                                   namelike=int(namelike),
                                    mean_length=float(mean_length or 0.0))
     for col, shp, n, d, lo, hi, f1, f2, nlo, nhi, zeros, offsets, header_like, letters in per_shape:
         if col not in columns:
