@@ -37,6 +37,7 @@ from .errors import DataError, ParameterError
 from .store.load import load_store
 from .store.profile import ColumnProfile, TableProfile, order_blanks, profile_relation
 from .store.read import source_files
+from .store.layouts import ZONE_ABBREVIATIONS, zone_of_names, zone_offset_text
 from .store.sniff import Sniffed, sniff
 from .store.spec import CANONICAL_COLUMNS
 
@@ -855,6 +856,12 @@ def _time_choices(draft: TableDraft, col: str, p: Profile, profiles: dict[str, P
         draft.options["ts_format"] = p.ts_format
         if p.ts_note.startswith("AMBIGUOUS"):
             draft.undecided.append(f"{draft.role}.{col}: {p.ts_note}; check ts_format ({p.ts_format} assumed)")
+    named = zone_of_names(c.zone_names) if c is not None else None
+    if named and not draft.options.get("timezone"):
+        draft.options["timezone"] = named
+        draft.reading.append(f"timezone: {named} — the times end in "
+                             + " and ".join(f"{z} ({k:,})" for z, k in sorted(c.zone_names.items()))
+                             + ": one clock's winter and summer names; every time is read on it")
     if c is not None and c.offsets > 1 and not draft.options.get("timezone"):
         zone = _common_offset_zone(c)
         draft.options["timezone"] = zone
@@ -874,6 +881,10 @@ def _time_choices(draft: TableDraft, col: str, p: Profile, profiles: dict[str, P
 def _common_offset_zone(c: ColumnProfile) -> str:
     """A fixed-offset zone (Etc/GMT-8 is UTC+8) for the most frequent UTC offset among a column's values."""
     found: dict[str, int] = {}
+    for name, k in c.zone_names.items():  # '07:53 PM EST': the abbreviation's offset
+        if name in ZONE_ABBREVIATIONS:
+            text = zone_offset_text(ZONE_ABBREVIATIONS[name])
+            found[text] = found.get(text, 0) + k
     for value, k in c.top:
         m = re.search(r"([+-])(\d{2}):?(\d{2})$", value.strip())
         if m:

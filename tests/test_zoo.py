@@ -306,7 +306,16 @@ def _read_clover(files):
                                   "amount": p["total"]}), pd.DataFrame({"month": p["month"], "amount": p["refund"]}))
 
 
-READERS = {"shopify": _read_shopify, "taobao": _read_taobao, "square": _read_square, "lightspeed": _read_lightspeed,
+def _read_clover_with_id(files):
+    f = pd.read_csv(files[0], dtype=str, keep_default_na=False)
+    assert set(f["Order Date"].str[-3:]) == {"EST", "EDT"}  # the times end in both of New York's names
+    f["Customer Name"] = f["Customer ID"]  # the id is the customer: the name is never a key
+    path = files[0].parent / "read_back.csv"
+    f.to_csv(path, index=False)
+    return _read_clover([path])
+
+
+READERS = {"clover_with_id": _read_clover_with_id, "shopify": _read_shopify, "taobao": _read_taobao, "square": _read_square, "lightspeed": _read_lightspeed,
            "sap_b1": _read_sap_b1, "business_central_de": _read_business_central,
            "warehouse_parquet": _read_warehouse, "loyalty_jp": _read_loyalty_jp, "clover": _read_clover}
 

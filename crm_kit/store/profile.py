@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .layouts import CURRENCY_CODES, CURRENCY_SIGNS, date_format, number_locales
+from .layouts import CURRENCY_CODES, CURRENCY_SIGNS, ZONE_SUFFIX, date_format, number_locales
 
 __all__ = ["ColumnProfile", "TableProfile", "OrderBlanks", "profile_table", "profile_relation", "order_blanks"]
 
@@ -81,6 +81,8 @@ class ColumnProfile:
     second_max: int = 0
     offsets: int = 0
     zones: int = 0
+    #: time-zone abbreviations after the times ('07:53 PM EDT'), with their counts
+    zone_names: dict[str, int] = field(default_factory=dict)
     times: int = 0
     epoch: str | None = None
     epoch_count: int = 0
@@ -248,6 +250,11 @@ def profile_relation(con, table) -> TableProfile:
                sum(CASE WHEN lower(trim(v)) IN ({", ".join(repr(t) for t in sorted(_FLAGS))}) THEN n ELSE 0 END)::BIGINT
                    AS flags
         FROM _crm_profile_values GROUP BY col""").fetchall()
+    zone_sql = ZONE_SUFFIX.replace("'", "''")
+    abbreviations = db.execute(f"""
+        SELECT col, regexp_extract(trim(v), '{zone_sql}', 2) AS z, sum(n)::BIGINT FROM _crm_profile_values
+        WHERE regexp_matches(trim(v), '{zone_sql}') AND regexp_extract(trim(v), '{zone_sql}', 2) NOT IN ('AM', 'PM')
+        GROUP BY ALL""").fetchall()
     db.execute("DROP TABLE IF EXISTS _crm_profile_values")
     rows = next((int(r[1]) for r in per_column if r[0] == _ROWS), 0)
     columns: dict[str, ColumnProfile] = {}
@@ -271,7 +278,21 @@ def profile_relation(con, table) -> TableProfile:
             columns[col].prefixes[letter] = columns[col].prefixes.get(letter, 0) + int(k)
         _add_shape(columns[col], shp, int(n), int(d), lo, hi, f1, f2, nlo, nhi, int(zeros), int(offsets))
         columns[col].header_like += int(header_like)
+    for col, z, n in abbreviations:
+        if col in columns:
+            columns[col].zone_names[str(z)] = int(n)
     return TableProfile(rows, columns)
+
+
+def _zone_free(shape: str, lo: str, hi: str) -> str:
+    """A time's shape without a zone abbreviation after it ('... 99:99 a a' of '07:53 PM EDT' is '... 99:99 a');
+    a shape's words after a time are AM / PM or a zone, told apart by its smallest and largest value."""
+    if not shape.endswith(" a"):
+        return shape
+    words = {str(x).strip().rsplit(None, 1)[-1] for x in (lo, hi) if x and str(x).strip()}
+    if words and all(re.fullmatch(r"[A-Z]{2,5}", w) and w not in ("AM", "PM") for w in words):
+        return shape[:-2]
+    return shape
 
 
 def _add_shape(p: ColumnProfile, shape: str, n: int, d: int, lo: str, hi: str, f1, f2, nlo, nhi, zeros: int,
@@ -301,8 +322,9 @@ def _add_shape(p: ColumnProfile, shape: str, n: int, d: int, lo: str, hi: str, f
             p.epoch, p.epoch_count = "epoch", p.epoch_count + n
         if re.fullmatch(r"9{13}", num) and not sign and nlo is not None and 946_684_800e3 <= nlo and nhi <= 2_208_988_800e3:
             p.epoch, p.epoch_count = "epoch_ms", p.epoch_count + n
+    timeshape = _zone_free(shape.strip(), lo, hi)
     for order in ("dmy", "mdy"):
-        fmt, kind = date_format(shape.strip(), order)
+        fmt, kind = date_format(timeshape, order)
         if kind == "time" and order == "dmy":
             p.times += n
         if not fmt:
@@ -318,7 +340,7 @@ def _add_shape(p: ColumnProfile, shape: str, n: int, d: int, lo: str, hi: str, f
             p.offsets = max(p.offsets, offsets or 1)
         if fmt.startswith(("%d", "%m")):
             p.first_max, p.second_max = max(p.first_max, int(f1 or 0)), max(p.second_max, int(f2 or 0))
-        if fmt.startswith(("%Y", "%b")) or "%Y%m%d" == fmt:
+        if fmt.startswith(("%Y", "%b")) or "%b" in fmt or "%Y%m%d" == fmt:
             break  # a year-first layout is the same whatever the order
 
 
