@@ -821,6 +821,10 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         required = [c for c in required if c != "order_id"]
         if "amount" not in draft.columns and "unit_price" in draft.columns:
             required.remove("amount")
+    for col in ("ts", "signup_date", "contacted_at"):
+        c = profiles[draft.columns[col]].column if isinstance(draft.columns.get(col), str) else None
+        if c is not None and c.ts_counts and not any("%H" in f or "%I" in f for f in c.ts_counts):
+            _join_time(draft, col, profiles[draft.columns[col]], profiles)  # last: the mapping then holds a list
     for col in required:
         if col not in draft.columns and col not in draft.options.get("constants", {}):
             names = list(map(str, tprof.columns))
@@ -870,12 +874,60 @@ def _time_choices(draft: TableDraft, col: str, p: Profile, profiles: dict[str, P
                                "shop's zone (Europe/Berlin, America/New_York...) if it keeps summer time")
     if c is not None and c.zones:
         draft.notes.append(f"{draft.role}.{col}: {c.zones:,} value(s) end in a named time zone")
-    if c is not None and c.ts_counts and not any("%H" in f or "%I" in f for f in c.ts_counts):
-        times = [h for h, q in profiles.items() if q.column is not None and q.column.times
-                 and q.column.times >= 0.95 * max(q.values, 1)]
-        if times:
-            draft.notes.append(f"{draft.role}.{col}: dates only, with the time of day in {times[0]!r}: the kit reads "
-                               "the date (months and days need no time)")
+
+
+#: a time of day's shape (digits as 9, letters as a) and its strptime layout
+_CLOCKS = {r"9{1,2}:99": "%H:%M", r"9{1,2}:99:99": "%H:%M:%S", r"9{1,2}:99 a": "%I:%M %p",
+           r"9{1,2}:99:99 a": "%I:%M:%S %p", r"9{1,2}:99a": "%I:%M%p", r"9{1,2}:99:99a": "%I:%M:%S%p"}
+
+
+def _clock_layout(c: ColumnProfile) -> tuple[str | None, int]:
+    """The one layout every time of day of a column is written in ('%I:%M %p'), with how many values; None if mixed."""
+    layouts: dict[str, int] = {}
+    for shape, (n, _d, _lo, _hi) in c.shapes.items():
+        layout = next((f for pattern, f in _CLOCKS.items() if re.fullmatch(pattern, shape.strip())), None)
+        if layout is None:
+            return None, 0
+        layouts[layout] = layouts.get(layout, 0) + n
+    if len(layouts) != 1:
+        return None, 0
+    return next(iter(layouts.items()))
+
+
+def _join_time(draft: TableDraft, col: str, p: Profile, profiles: dict[str, Profile]) -> None:
+    """A date column with the time of day in a column of its own (Date + Time, Fecha + Hora, 取引日 + 取引時刻): mapped
+    as both, ``ts: [date, time]``, with the layout of the two together (every value counted)."""
+    c = p.column
+    date_col = draft.columns[col]
+    times = [h for h, q in profiles.items() if q.column is not None and q.column.times
+             and q.column.times >= 0.95 * max(q.values, 1) and h not in draft.columns.values()]
+    if not times:
+        return
+    stem = _norm(date_col).replace("date", "").replace("datum", "").replace("fecha", "").replace("日", "")
+    partner = [h for h in times if _norm(h).replace("time", "").replace("zeit", "").replace("hora", "")
+               .replace("時刻", "").replace("时间", "") == stem]
+    time_col = partner[0] if partner else (times[0] if len(times) == 1 else None)
+    if time_col is None:
+        draft.notes.append(f"{draft.role}.{col}: dates only; times of day in {', '.join(map(repr, times))}: which "
+                           "belongs to the date is not clear, so the kit reads the date (map ts: [date, time] to "
+                           "join them)")
+        return
+    t = profiles[time_col].column
+    clock, counted = _clock_layout(t)
+    if clock is None or t.values < c.values:
+        draft.notes.append(f"{draft.role}.{col}: dates only, with the time of day in {time_col!r}, which is blank on "
+                           "some rows or written in several layouts: the kit reads the date (months and days need no "
+                           "time)")
+        return
+    day = p.ts_format or max((f for f in c.ts_counts if f in c.ts_self), key=c.ts_counts.get, default="%Y-%m-%d")
+    draft.columns[col] = [date_col, time_col]
+    if day == "%Y-%m-%d" and clock.startswith("%H"):
+        draft.options.pop("ts_format", None)  # 2024-03-15 10:22:11: ISO, read as it is
+        layout = "ISO"
+    else:
+        draft.options["ts_format"] = layout = f"{day} {clock}"
+    draft.evidence[col] = (f"{date_col} + {time_col} — the date, and the time of day in a column of its own "
+                           f"({counted:,} of {t.values:,} values written {clock}); read together as {layout}")
 
 
 def _common_offset_zone(c: ColumnProfile) -> str:

@@ -1342,7 +1342,8 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
     to clean, a text file's numbers and times; then it is worth writing
     once) and ``plain`` (the columns passed through).
     """
-    raw = hashed(fill_down(_read_table(con, name, tspec), tspec), tspec)
+    raw, tspec = joined_times(_read_table(con, name, tspec), tspec)
+    raw = hashed(fill_down(raw, tspec), tspec)
     try:
         typed, checks, probes = _typed(con, name, raw, tspec, with_probes=True, optional=optional)
     except MissingColumnError:
@@ -1389,6 +1390,42 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
 
 def _quoted(column: str) -> str:
     return '"' + str(column).replace('"', '""') + '"'
+
+
+def joined_times(raw, tspec: Mapping[str, Any]):
+    """A time written in two columns (``ts: [Date, Time]``) as one text column, 'date time', and the spec mapping it.
+
+    The date (a typed date or timestamp is taken at its day) and the time of day are trimmed and joined by a
+    space in the engine; a blank time leaves the date alone. The new column is named after the two
+    ('Date Time'), and ``tspec``'s ``columns`` point at it, so the rest of the reading path sees one column.
+
+    Returns
+    -------
+    (ibis.Table, Mapping)
+        ``raw`` and ``tspec`` themselves when no column is mapped to two.
+    """
+    mapping = tspec.get("columns") or {}
+    joined = {c: v for c, v in mapping.items() if isinstance(v, (list, tuple))}
+    if not joined:
+        return raw, tspec
+    new = dict(mapping)
+    for col, parts in joined.items():
+        missing = [p for p in parts if p not in raw.columns]
+        if missing:
+            raise MissingColumnError(f"tables has no column {missing[0]!r} for {col}: {list(parts)}; map "
+                                     f"columns.{col} to the date's and the time's columns. Columns present: "
+                                     f"{', '.join(map(str, raw.columns))}")
+        day, clock = raw[parts[0]], raw[parts[1]]
+        if day.type().is_timestamp() or day.type().is_date():
+            day = day.date()
+        day = _trim(day.cast("string"))
+        clock = _trim(clock.cast("string"))
+        value = day.concat((clock.isnull() | (clock == "")).ifelse("", " " + clock))
+        target = " ".join(map(str, parts))
+        while target in raw.columns:
+            target += "_"
+        raw, new[col] = raw.mutate(**{target: value}), target
+    return raw, {**tspec, "columns": new}
 
 
 def fill_down(raw, tspec: Mapping[str, Any]):
