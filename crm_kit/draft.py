@@ -462,7 +462,9 @@ def _header_score(table: str, canon: str, header: str) -> float:
 
 #: a header ending in one of these is a person's contact (a customer key at most, never anything else)
 _CONTACT_TAILS = ("email", "emailaddress", "mail", "phone", "phonenumber", "mobile", "telephone", "tel", "手机号",
-                  "手机", "电话", "联系电话", "邮箱")
+                  "手机", "电话", "联系电话", "邮箱", "correo", "correoelectrónico", "correoelectronico", "courriel",
+                  "emailadresse", "mailadresse", "teléfono", "telefono", "téléphone", "telefon", "邮箱地址",
+                  "メールアドレス", "電話番号")
 #: a header ending in one of these is a person's name or address: never mapped to any column of the kit
 _PERSON_TAILS = ("firstname", "lastname", "fullname", "givenname", "surname", "familyname", "address", "address1",
                  "address2", "street", "postcode", "zipcode", "postalcode", "birthday", "birthdate", "姓名", "地址",
