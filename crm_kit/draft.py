@@ -34,10 +34,10 @@ import pandas as pd
 import yaml
 
 from .errors import DataError, ParameterError
+from .store.layouts import ZONE_ABBREVIATIONS, zone_of_names, zone_offset_text
 from .store.load import load_store
 from .store.profile import ColumnProfile, TableProfile, order_blanks, profile_relation
 from .store.read import source_files
-from .store.layouts import ZONE_ABBREVIATIONS, zone_of_names, zone_offset_text
 from .store.sniff import Sniffed, sniff
 from .store.spec import CANONICAL_COLUMNS
 

@@ -25,7 +25,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .layouts import CURRENCY_CODES, CURRENCY_SIGNS, ZONE_SUFFIX, date_format, number_locales
+from .layouts import (
+    CURRENCY_CODES,
+    CURRENCY_SIGNS,
+    ZONE_SUFFIX,
+    date_format,
+    number_locales,
+)
 
 __all__ = ["ColumnProfile", "TableProfile", "OrderBlanks", "profile_table", "profile_relation", "order_blanks"]
 

@@ -20,7 +20,14 @@ import ibis.expr.datatypes as dt
 
 from ..config import resolve_path, search_roots
 from ..errors import DataError, MissingColumnError, ParameterError
-from .layouts import AMBIGUOUS_ZONES, MONEY_EDGE, TRAILING_MINUS, ZONE_ABBREVIATIONS, ZONE_SUFFIX, zone_offset_text
+from .layouts import (
+    AMBIGUOUS_ZONES,
+    MONEY_EDGE,
+    TRAILING_MINUS,
+    ZONE_ABBREVIATIONS,
+    ZONE_SUFFIX,
+    zone_offset_text,
+)
 from .sniff import DESCRIBE, detect_encoding, file_kind, read_head, refusal
 from .spec import CANONICAL_COLUMNS, EPOCH_FORMATS, PERSONAL_FIELDS, _check_table_spec
 
@@ -950,7 +957,7 @@ def _local_time(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.timestamp:  #
 
 
 @ibis.udf.scalar.builtin(name="timezone")
-def _utc_instant(zone: str, ts: dt.timestamp) -> dt.Timestamp(timezone="UTC"):  # noqa: D103 - DuckDB's own function
+def _utc_instant(zone: str, ts: dt.timestamp) -> dt.Timestamp(timezone="UTC"):  # DuckDB's own function
     ...
 
 
