@@ -574,8 +574,8 @@ def _customer_columns(t: TableDraft) -> list[str]:
 def _no_customer_key(tables: list[TableDraft]) -> None:
     """Stop init in one line when line items have no usable customer key: naming what was found and the fix."""
     lines = next((t for t in tables if t.role == "transactions"), None)
-    if lines is None:
-        return
+    if lines is None or not lines.rows:
+        return  # a header-only file: what is missing is left as a choice
     orders = next((t for t in tables if t.role == "orders"), None)
     if lines.columns.get("customer_id") or (orders is not None and orders.columns.get("customer_id")):
         return
@@ -589,6 +589,11 @@ def _no_customer_key(tables: list[TableDraft]) -> None:
                      "data, never used as a key)" if not refused else
                      f"the customer is named only by a name ({quoted}: personal data, never used as a key)")
     found += refused
+    for t in mine:
+        for c, q in (t.profile.columns.items() if t.profile is not None else ()):
+            if not found and _header_score("transactions", "customer_id", c) >= 3.0 and q.distinct <= 1:
+                found.append(f"{c!r} is " + (f"{q.top[0][0]!r} on every row" if q.values else "blank on every row")
+                             + ": it identifies nobody")
     if not found:
         shown = ", ".join(map(str, list(lines.profile.columns)[:12])) if lines.profile is not None else ""
         found.append(f"no column names the customer (columns: {shown})")
