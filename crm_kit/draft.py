@@ -34,6 +34,7 @@ import pandas as pd
 import yaml
 
 from .errors import DataError, ParameterError
+from .store.layouts import ZONE_ABBREVIATIONS, zone_of_names, zone_offset_text
 from .store.load import load_store
 from .store.profile import ColumnProfile, TableProfile, order_blanks, profile_relation
 from .store.read import source_files
@@ -62,7 +63,14 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                      "docno", "documentno", "documentnumber", "docnumber", "belegnr", "belegnummer", "rechnungsnr",
                      "rechnungsnummer", "bestellnr", "bestellnummer", "伝票番号", "レシート番号", "取引番号", "注文番号",
                      "订单号", "订单编号", "订单id", "订单", "单号", "小票号", "小票", "流水号", "交易号",
-                     "交易编号", "交易流水号", "发票号", "销售单号", "单据号", "单据编号", "收银单号"),
+                     "交易编号", "交易流水号", "发票号", "销售单号", "单据号", "单据编号", "收银单号",
+                     # Spanish, Portuguese, French, Italian: 'Pedido #', 'N.º de pedido', 'Nº pedido', 'Commande'...
+                     "pedido", "npedido", "nºpedido", "n°pedido", "nºdepedido", "n°depedido", "numpedido",
+                     "numerodepedido", "númerodepedido", "numerodopedido", "númerodopedido", "iddelpedido",
+                     "idpedido", "encomenda", "nºencomenda", "númerodaencomenda", "numerodaencomenda", "commande",
+                     "ncommande", "n°commande", "nºcommande", "numérodecommande", "numerodecommande", "n°decommande", "nºdecommande",
+                     "iddecommande", "ordine", "nordine", "numeroordine", "factura", "nºfactura", "facture",
+                     "nfacture", "n°facture", "fattura", "ticketnr", "bonnr", "quittung"),
         "ts": ("ts", "timestamp", "date", "datetime", "time", "invoicedate", "orderdate", "ordertime",
                "transactiontimestamp", "transactiondate", "transactiontime", "saledate", "salesdate", "saletime",
                "purchasedate", "purchasetime", "day", "日期", "时间", "交易时间", "交易日期", "销售日期", "销售时间",
@@ -396,6 +404,8 @@ class TableDraft:
     loaded: bool = False
     #: the table as the run's reader reads it (every column as text), for decisions over all rows
     relation: Any = None
+    #: columns a header took for the customer but whose values cannot be one (a category), with the reason
+    rejected_keys: list[str] = field(default_factory=list)
 
     def spec(self) -> dict[str, Any]:
         """The table's part of the data spec, as ``data.yaml`` writes it."""
@@ -452,7 +462,9 @@ def _header_score(table: str, canon: str, header: str) -> float:
 
 #: a header ending in one of these is a person's contact (a customer key at most, never anything else)
 _CONTACT_TAILS = ("email", "emailaddress", "mail", "phone", "phonenumber", "mobile", "telephone", "tel", "手机号",
-                  "手机", "电话", "联系电话", "邮箱")
+                  "手机", "电话", "联系电话", "邮箱", "correo", "correoelectrónico", "correoelectronico", "courriel",
+                  "emailadresse", "mailadresse", "teléfono", "telefono", "téléphone", "telefon", "邮箱地址",
+                  "メールアドレス", "電話番号")
 #: a header ending in one of these is a person's name or address: never mapped to any column of the kit
 _PERSON_TAILS = ("firstname", "lastname", "fullname", "givenname", "surname", "familyname", "address", "address1",
                  "address2", "street", "postcode", "zipcode", "postalcode", "birthday", "birthdate", "姓名", "地址",
@@ -475,6 +487,122 @@ def _personal_kind(header: Any) -> str | None:
     return None
 
 
+def _person_names(header: Any, p: Profile) -> bool:
+    """Whether a column a header names as the customer holds people's names, over all rows (personal: never a key).
+
+    'Cliente' or 'Client' filled with 'David Wilson', 'J. SMITH': at least 90 % of the values are two to four
+    words, each starting with a capital letter, with no digit (:data:`crm_kit.store.profile.ColumnProfile.namelike`).
+    A name is no key: two customers share one, one customer writes it two ways, and it is personal data.
+    """
+    c = p.column
+    if c is None or not c.values or c.distinct <= 1 or _header_score("transactions", "customer_id", header) == 0:
+        return False
+    return c.namelike >= 0.9 * c.values
+
+
+#: a customer key names who bought, so it has many values: a column with at most this many distinct values, each
+#: on :data:`KEY_ORDERS_PER_VALUE` orders or more on average, is a category (new / returning, a tier, a till) ...
+KEY_HANDFUL = 12
+KEY_ORDERS_PER_VALUE = 25
+#: ... and so is one with fewer distinct values than this share of the orders (40 values over 100,000 orders: a
+#: store or a region), however many values it has
+KEY_MIN_SHARE = 0.001
+
+
+def few_keys(distinct: int, orders: int) -> bool:
+    """Whether a column of ``distinct`` values over ``orders`` orders (lines when there is no order id) is a category,
+    not a customer key: init never drafts it as ``customer_id`` (a user who knows better maps it by hand).
+
+    A handful of values (at most :data:`KEY_HANDFUL`) each on :data:`KEY_ORDERS_PER_VALUE` orders or more on
+    average, or fewer distinct values than :data:`KEY_MIN_SHARE` of the orders. A shop's customers are many: the
+    UCI Online Retail II data has 5,942 customers over 53,628 invoices (0.11), the Complete Journey 2,500
+    households over 276,484 baskets (0.009); 'Nuevo' / 'Recurrente' over 749 orders is who is new, not who bought.
+
+    >>> few_keys(2, 749)       # Nuevo / Recurrente
+    True
+    >>> few_keys(60, 749)
+    False
+    >>> few_keys(3, 12)        # a tiny file: three customers are not yet a category
+    False
+    >>> few_keys(40, 100_000)  # a store or a region
+    True
+    """
+    if distinct <= 1:
+        return orders > 1
+    return (distinct <= KEY_HANDFUL and orders >= KEY_ORDERS_PER_VALUE * distinct) or distinct < KEY_MIN_SHARE * orders
+
+
+def _category_keys(draft: TableDraft, profiles: dict[str, Profile]) -> None:
+    """A customer_id whose column has too few values for its orders (:func:`few_keys`) is unmapped, with the reason
+    kept for init's message; the next column a header names as the customer is tried the same way."""
+    m = draft.columns
+    refused: set[str] = set()
+    while m.get("customer_id"):
+        column = m["customer_id"]
+        p = profiles[column]
+        oid = m.get("order_id")
+        orders = profiles[oid].distinct_count if oid and oid in profiles else p.values
+        if not few_keys(p.distinct_count, orders):
+            return
+        shown = [v for v, _k in (p.column.top if p.column is not None else [])][:4]
+        what = "orders" if oid and oid in profiles else "lines"
+        draft.rejected_keys.append(f"{column!r} has {p.distinct_count:,} value(s) ({', '.join(shown)}) over "
+                                   f"{orders:,} {what}: a category, not who bought")
+        refused.add(column)
+        m.pop("customer_id"), draft.evidence.pop("customer_id", None)
+        rest = {h: q for h, q in profiles.items() if h not in refused and h not in m.values()}
+        found, ev, _ = _map_table(draft.role, rest)
+        if found.get("customer_id") and _header_score(draft.role, "customer_id", found["customer_id"]):
+            m["customer_id"], draft.evidence["customer_id"] = found["customer_id"], ev["customer_id"]
+
+
+def _customer_columns(t: TableDraft) -> list[str]:
+    """The columns of a table that name the customer but are personal (a name), for init's message."""
+    if t.profile is None:
+        return []
+    out = []
+    for c in t.profile.columns:
+        h = _norm(c)
+        if c in (t.columns or {}).values():
+            continue
+        named = _header_score("transactions", "customer_id", c) > 0 or _PERSON_NAME.search(h) is not None
+        if named and (_personal_header(c) or _personal_kind(c) == "person" or _person_names(c, _as_profile(t.profile[c]))):
+            out.append(str(c))
+    return out
+
+
+def _no_customer_key(tables: list[TableDraft]) -> None:
+    """Stop init in one line when line items have no usable customer key: naming what was found and the fix."""
+    lines = next((t for t in tables if t.role == "transactions"), None)
+    if lines is None or not lines.rows:
+        return  # a header-only file: what is missing is left as a choice
+    orders = next((t for t in tables if t.role == "orders"), None)
+    if lines.columns.get("customer_id") or (orders is not None and orders.columns.get("customer_id")):
+        return
+    mine = [t for t in (orders, lines) if t is not None]
+    names = [c for t in mine for c in _customer_columns(t)]
+    refused = [r for t in mine for r in t.rejected_keys]
+    found = []
+    if names:
+        quoted = ", ".join(repr(n) for n in names)
+        found.append(f"the only customer column{'s are' if len(names) > 1 else ' is'} a name ({quoted}: personal "
+                     "data, never used as a key)" if not refused else
+                     f"the customer is named only by a name ({quoted}: personal data, never used as a key)")
+    found += refused
+    for t in mine:
+        for c, q in (t.profile.columns.items() if t.profile is not None else ()):
+            if not found and _header_score("transactions", "customer_id", c) >= 3.0 and q.distinct <= 1:
+                found.append(f"{c!r} is " + (f"{q.top[0][0]!r} on every row" if q.values else "blank on every row")
+                             + ": it identifies nobody")
+    if not found:
+        shown = ", ".join(map(str, list(lines.profile.columns)[:12])) if lines.profile is not None else ""
+        found.append(f"no column names the customer (columns: {shown})")
+    where = ", ".join(Path(t.path).name for t in mine)
+    raise DataError(f"{where}: no customer key — {'; '.join(found)}. The kit counts buyers and visits by a "
+                    "customer's id: re-export with the customer id or the customer's email (an email is read "
+                    "hashed, never kept), then run crm-kit init again")
+
+
 def _map_table(table: str, profiles: dict[str, Profile]) -> tuple[dict, dict, float]:
     """Each canonical column's source column with its evidence, and how much of the table the mapping explains."""
     canon = CANONICAL_COLUMNS[table]
@@ -486,6 +614,8 @@ def _map_table(table: str, profiles: dict[str, Profile]) -> tuple[dict, dict, fl
                 continue  # a person's name, address, email or phone is never an order, a product, a label...
             if table in ("transactions", "orders") and _personal_header(h):
                 continue  # a person's name is no description, order or customer id
+            if _person_names(h, p):
+                continue  # a customer column written as people's names ('David Wilson'): personal, never a key
             fit = _content_fit(kind, col, p)
             head = _header_score(table, col, h)
             if fit == 0 or (head == 0 and not required):
@@ -670,9 +800,12 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         profiles[c] = _as_profile(tprof[c], locale)
         draft.evidence[col] = f"{c} — {draft.evidence[col].split(' — ', 1)[1].split(';')[0]}; " \
                               f"{_describe('number', profiles[c])}"
+    if role == "transactions":
+        _category_keys(draft, profiles)
     if role == "transactions" and "customer_id" not in draft.columns:
         _contact_as_key(draft, profiles)
-    draft.personal = [c for c in tprof.columns if _personal_header(c) and c not in draft.columns.values()]
+    draft.personal = [c for c in tprof.columns if (_personal_header(c) or _person_names(c, profiles[c]))
+                      and c not in draft.columns.values()]
     required = [c for c, (req, _k) in CANONICAL_COLUMNS[role].items() if req]
     if role == "contacts":
         # a list of whom a campaign reached, without arms: every listed customer was treated, in one round
@@ -695,6 +828,10 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         required = [c for c in required if c != "order_id"]
         if "amount" not in draft.columns and "unit_price" in draft.columns:
             required.remove("amount")
+    for col in ("ts", "signup_date", "contacted_at"):
+        c = profiles[draft.columns[col]].column if isinstance(draft.columns.get(col), str) else None
+        if c is not None and c.ts_counts and not any("%H" in f or "%I" in f for f in c.ts_counts):
+            _join_time(draft, col, profiles[draft.columns[col]], profiles)  # last: the mapping then holds a list
     for col in required:
         if col not in draft.columns and col not in draft.options.get("constants", {}):
             names = list(map(str, tprof.columns))
@@ -730,6 +867,12 @@ def _time_choices(draft: TableDraft, col: str, p: Profile, profiles: dict[str, P
         draft.options["ts_format"] = p.ts_format
         if p.ts_note.startswith("AMBIGUOUS"):
             draft.undecided.append(f"{draft.role}.{col}: {p.ts_note}; check ts_format ({p.ts_format} assumed)")
+    named = zone_of_names(c.zone_names) if c is not None else None
+    if named and not draft.options.get("timezone"):
+        draft.options["timezone"] = named
+        draft.reading.append(f"timezone: {named} — the times end in "
+                             + " and ".join(f"{z} ({k:,})" for z, k in sorted(c.zone_names.items()))
+                             + ": one clock's winter and summer names; every time is read on it")
     if c is not None and c.offsets > 1 and not draft.options.get("timezone"):
         zone = _common_offset_zone(c)
         draft.options["timezone"] = zone
@@ -738,17 +881,69 @@ def _time_choices(draft: TableDraft, col: str, p: Profile, profiles: dict[str, P
                                "shop's zone (Europe/Berlin, America/New_York...) if it keeps summer time")
     if c is not None and c.zones:
         draft.notes.append(f"{draft.role}.{col}: {c.zones:,} value(s) end in a named time zone")
-    if c is not None and c.ts_counts and not any("%H" in f or "%I" in f for f in c.ts_counts):
-        times = [h for h, q in profiles.items() if q.column is not None and q.column.times
-                 and q.column.times >= 0.95 * max(q.values, 1)]
-        if times:
-            draft.notes.append(f"{draft.role}.{col}: dates only, with the time of day in {times[0]!r}: the kit reads "
-                               "the date (months and days need no time)")
+
+
+#: a time of day's shape (digits as 9, letters as a) and its strptime layout
+_CLOCKS = {r"9{1,2}:99": "%H:%M", r"9{1,2}:99:99": "%H:%M:%S", r"9{1,2}:99 a": "%I:%M %p",
+           r"9{1,2}:99:99 a": "%I:%M:%S %p", r"9{1,2}:99a": "%I:%M%p", r"9{1,2}:99:99a": "%I:%M:%S%p"}
+
+
+def _clock_layout(c: ColumnProfile) -> tuple[str | None, int]:
+    """The one layout every time of day of a column is written in ('%I:%M %p'), with how many values; None if mixed."""
+    layouts: dict[str, int] = {}
+    for shape, (n, _d, _lo, _hi) in c.shapes.items():
+        layout = next((f for pattern, f in _CLOCKS.items() if re.fullmatch(pattern, shape.strip())), None)
+        if layout is None:
+            return None, 0
+        layouts[layout] = layouts.get(layout, 0) + n
+    if len(layouts) != 1:
+        return None, 0
+    return next(iter(layouts.items()))
+
+
+def _join_time(draft: TableDraft, col: str, p: Profile, profiles: dict[str, Profile]) -> None:
+    """A date column with the time of day in a column of its own (Date + Time, Fecha + Hora, 取引日 + 取引時刻): mapped
+    as both, ``ts: [date, time]``, with the layout of the two together (every value counted)."""
+    c = p.column
+    date_col = draft.columns[col]
+    times = [h for h, q in profiles.items() if q.column is not None and q.column.times
+             and q.column.times >= 0.95 * max(q.values, 1) and h not in draft.columns.values()]
+    if not times:
+        return
+    stem = _norm(date_col).replace("date", "").replace("datum", "").replace("fecha", "").replace("日", "")
+    partner = [h for h in times if _norm(h).replace("time", "").replace("zeit", "").replace("hora", "")
+               .replace("時刻", "").replace("时间", "") == stem]
+    time_col = partner[0] if partner else (times[0] if len(times) == 1 else None)
+    if time_col is None:
+        draft.notes.append(f"{draft.role}.{col}: dates only; times of day in {', '.join(map(repr, times))}: which "
+                           "belongs to the date is not clear, so the kit reads the date (map ts: [date, time] to "
+                           "join them)")
+        return
+    t = profiles[time_col].column
+    clock, counted = _clock_layout(t)
+    if clock is None or t.values < c.values:
+        draft.notes.append(f"{draft.role}.{col}: dates only, with the time of day in {time_col!r}, which is blank on "
+                           "some rows or written in several layouts: the kit reads the date (months and days need no "
+                           "time)")
+        return
+    day = p.ts_format or max((f for f in c.ts_counts if f in c.ts_self), key=c.ts_counts.get, default="%Y-%m-%d")
+    draft.columns[col] = [date_col, time_col]
+    if day == "%Y-%m-%d" and clock.startswith("%H"):
+        draft.options.pop("ts_format", None)  # 2024-03-15 10:22:11: ISO, read as it is
+        layout = "ISO"
+    else:
+        draft.options["ts_format"] = layout = f"{day} {clock}"
+    draft.evidence[col] = (f"{date_col} + {time_col} — the date, and the time of day in a column of its own "
+                           f"({counted:,} of {t.values:,} values written {clock}); read together as {layout}")
 
 
 def _common_offset_zone(c: ColumnProfile) -> str:
     """A fixed-offset zone (Etc/GMT-8 is UTC+8) for the most frequent UTC offset among a column's values."""
     found: dict[str, int] = {}
+    for name, k in c.zone_names.items():  # '07:53 PM EST': the abbreviation's offset
+        if name in ZONE_ABBREVIATIONS:
+            text = zone_offset_text(ZONE_ABBREVIATIONS[name])
+            found[text] = found.get(text, 0) + k
     for value, k in c.top:
         m = re.search(r"([+-])(\d{2}):?(\d{2})$", value.strip())
         if m:
@@ -1365,6 +1560,7 @@ def draft_shapes(tables: list[TableDraft]) -> list[TableDraft]:
             if best[0] >= 0.95:
                 mapping["ts"], ev["ts"] = best[1], f"{best[1]} — by content alone; {best[0]:.0%} read as times"
         orders.role, orders.columns, orders.evidence = "orders", mapping, ev
+        _category_keys(orders, oprof)
         lmap, lev, _ = _map_table("transactions", lprof)
         for col in ("customer_id", "ts", "status"):
             if col in mapping and col in lmap:  # written once per order: read from the orders file
@@ -1455,6 +1651,7 @@ def draft(files: Sequence[str | Path], *, month: str | None = None, check: bool 
     con = _connect({})
     tables = [draft_table(location, found, con=con) for location, found in _group_files([Path(f) for f in files])]
     tables = draft_shapes(tables)
+    _no_customer_key(tables)
     undecided = [u for t in tables for u in t.undecided]
     roles = [t.role for t in tables]
     for role in set(roles):

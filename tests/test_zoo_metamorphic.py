@@ -112,3 +112,49 @@ def test_headers_in_english_or_chinese_throughout(base, tmp_path, language):
     names = {col: choices[0] if language == "en" else choices[-1] for col, choices in SYNONYMS.items()}
     base[0].rename(columns=names).to_csv(tmp_path / "sales.csv", index=False)
     _same(base, [tmp_path / "sales.csv"], tmp_path)
+
+
+def test_a_date_and_a_time_of_day_in_two_columns(base, tmp_path):
+    """交易时间 written as a date and a time of day in two columns (as tills write it) gives the same figures."""
+    frame = base[0]
+    stamp = pd.to_datetime(frame["交易时间"])
+    split = frame.drop(columns="交易时间").assign(交易日期=stamp.dt.strftime("%Y/%m/%d"), 交易时刻=stamp.dt.strftime("%H:%M"))
+    split.to_csv(tmp_path / "sales.csv", index=False)
+    _same(base, [tmp_path / "sales.csv"], tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------------- clover_with_id
+# A one-file orders export with times in a zone's abbreviations (EST / EDT) and the refunded money per order.
+
+
+@pytest.fixture(scope="module")
+def clover(tmp_path_factory):
+    """The zoo's clover_with_id export (its frame as text) and the kit's monthly figures from it (the truth's)."""
+    folder = tmp_path_factory.mktemp("clover")
+    export = generate("clover_with_id", folder, customers=40)
+    frame = pd.read_csv(export.files[0], dtype=str, keep_default_na=False)
+    kit, _found, _run = init_and_load(export.files, folder / "init", gross=True)
+    assert not compare(kit, export.truth), compare(kit, export.truth)
+    return frame, kit
+
+
+def _same_clover(clover, files, folder: Path) -> None:
+    kit, found, _run = init_and_load(files, folder / "init", gross=True)
+    problems = compare(kit, clover[1])
+    assert not problems, "; ".join(problems[:8]) + (f"; undecided: {found.undecided}" if found.undecided else "")
+
+
+def test_clover_in_utf16_oldest_first(clover, tmp_path):
+    path = tmp_path / "Orders.csv"
+    clover[0].iloc[::-1].to_csv(path, index=False, encoding="utf-16")
+    _same_clover(clover, [path], tmp_path)
+
+
+def test_clover_with_numeric_offsets_instead_of_abbreviations(clover, tmp_path):
+    """'30-Jun-2024 07:25 PM EDT' written as '2024-06-30T19:25:00-04:00': the same instants, the same figures."""
+    frame = clover[0]
+    offset = frame["Order Date"].str[-3:].map({"EDT": "-04:00", "EST": "-05:00"})
+    local = pd.to_datetime(frame["Order Date"].str[:-4], format="%d-%b-%Y %I:%M %p")
+    path = tmp_path / "Orders.csv"
+    frame.assign(**{"Order Date": local.dt.strftime("%Y-%m-%dT%H:%M:00") + offset}).to_csv(path, index=False)
+    _same_clover(clover, [path], tmp_path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 __all__ = ["CURRENCY_SIGNS", "CURRENCY_CODES", "MONEY_EDGE", "TRAILING_MINUS", "THOUSANDS", "SELF_READ_DATES",
+           "ZONE_ABBREVIATIONS", "AMBIGUOUS_ZONES", "ZONE_PAIRS", "ZONE_SUFFIX", "zone_offset_text", "zone_of_names",
            "number_locales", "date_format"]
 
 #: currency signs a money text may carry before or after the number
@@ -31,6 +32,65 @@ TRAILING_MINUS = "^([0-9][0-9.,' \u00a0\u202f]*)-$"
 THOUSANDS = ("", ",", ".", " ", "\u00a0", "\u202f", "'")
 #: the date layouts the reader takes without being told (ISO, year first, YYYYMMDD, Chinese)
 SELF_READ_DATES = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
+
+
+#: time-zone abbreviations written after a time ('30-Jun-2024 07:53 PM EDT'), read as their UTC offset in minutes.
+#: Chosen deliberately: the names shop platforms write (US and Canadian zones, Europe's, Australia's, East Asia's)
+#: where one meaning is the one in use. PST is the US Pacific clock (the Philippines write PHT in exports), MST the US
+#: Mountain clock (Malaysia writes MYT), CDT the US Central summer clock.
+ZONE_ABBREVIATIONS: dict[str, int] = {
+    "UTC": 0, "GMT": 0, "UT": 0, "WET": 0, "WEST": 60, "CET": 60, "CEST": 120, "MET": 60, "MEST": 120,
+    "EET": 120, "EEST": 180, "MSK": 180, "WAT": 60, "CAT": 120, "SAST": 120, "EAT": 180,
+    "EST": -300, "EDT": -240, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540,
+    "AKDT": -480, "HST": -600, "ADT": -180, "NST": -210, "NDT": -150, "BRT": -180, "ART": -180,
+    "PKT": 300, "ICT": 420, "WIB": 420, "HKT": 480, "SGT": 480, "PHT": 480, "AWST": 480, "JST": 540, "KST": 540,
+    "ACST": 570, "ACDT": 630, "AEST": 600, "AEDT": 660, "NZST": 720, "NZDT": 780,
+}
+#: abbreviations that name several clocks: never guessed. Without ``timezone`` the load stops naming the value and
+#: the fix; with ``timezone`` they are read on that zone's clock (the abbreviation being its name there)
+AMBIGUOUS_ZONES: dict[str, str] = {
+    "CST": "US Central (UTC-6), China (UTC+8) or Cuba (UTC-5)",
+    "IST": "India (UTC+5:30), Israel (UTC+2) or Ireland (UTC+1)",
+    "BST": "British Summer Time (UTC+1) or Bangladesh (UTC+6)",
+    "AST": "Atlantic (UTC-4) or Arabia (UTC+3)",
+    "GST": "Gulf (UTC+4) or South Georgia (UTC-2)",
+    "SST": "Samoa (UTC-11) or Singapore (UTC+8)",
+    "ECT": "Ecuador (UTC-5) or Eastern Caribbean (UTC-4)",
+}
+#: a zone's winter and summer names together settle which clock it is (CST beside CDT is US Central): init writes
+#: that zone as ``timezone`` (one named zone standing for the clocks that share its rules)
+ZONE_PAIRS: dict[frozenset, str] = {
+    frozenset({"EST", "EDT"}): "America/New_York", frozenset({"CST", "CDT"}): "America/Chicago",
+    frozenset({"MST", "MDT"}): "America/Denver", frozenset({"PST", "PDT"}): "America/Los_Angeles",
+    frozenset({"AKST", "AKDT"}): "America/Anchorage", frozenset({"AST", "ADT"}): "America/Halifax",
+    frozenset({"NST", "NDT"}): "America/St_Johns", frozenset({"GMT", "BST"}): "Europe/London",
+    frozenset({"GMT", "IST"}): "Europe/Dublin", frozenset({"WET", "WEST"}): "Europe/Lisbon",
+    frozenset({"CET", "CEST"}): "Europe/Berlin", frozenset({"MET", "MEST"}): "Europe/Berlin",
+    frozenset({"EET", "EEST"}): "Europe/Helsinki", frozenset({"AEST", "AEDT"}): "Australia/Sydney",
+    frozenset({"ACST", "ACDT"}): "Australia/Adelaide", frozenset({"NZST", "NZDT"}): "Pacific/Auckland",
+}
+#: a zone abbreviation after a time (group 2); AM and PM are no zone and are left out by the reader
+ZONE_SUFFIX = r"(\d|[AaPp]\.?[Mm]\.?)\s+([A-Z]{2,5})$"
+
+
+def zone_offset_text(minutes: int) -> str:
+    """An offset in minutes as the reader compares offsets: ``-300`` is ``-0500``."""
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def zone_of_names(names) -> str | None:
+    """The zone a column's abbreviations name together (EST and EDT: America/New_York), or None.
+
+    >>> zone_of_names({"EST", "EDT"})
+    'America/New_York'
+    >>> zone_of_names({"CST"}) is None   # alone, CST is US Central, China or Cuba
+    True
+    """
+    found = frozenset(names)
+    if len(found) < 2:
+        return None
+    return next((zone for pair, zone in ZONE_PAIRS.items() if found <= pair), None)
 
 
 def number_locales(digits: str) -> set[tuple[str, str]]:
@@ -57,6 +117,8 @@ _DATE_CN = re.compile(r"^9999年9{1,2}月9{1,2}日")
 _DATE_XXY = re.compile(r"^(9{1,2})([-/.])(9{1,2})\2(9999|99)(?![9])")
 #: a month's name first: 'Mar 15, 2024', 'Mar-15-24', 'Sep 3 2024' (English abbreviations, as the reader's %b reads)
 _DATE_MON = re.compile(r"^a([ -])(9{1,2})(,?)\1(9999|99)(?![9])")
+#: a day then a month's name: '30-Jun-2024', '15 Mar 2024', '15-Mar-24' (Clover, many ERPs)
+_DATE_DMON = re.compile(r"^(9{1,2})([ -])a\2(9999|99)(?![9])")
 _TIME = re.compile(r"^(?:[ a]|, ?)(9{1,2}):(99)(?::(99)(\.9+)?)?( a(?=$| ))?")
 _OFFSET = re.compile(r"^ ?(?:a|[+-]99:?99|[+-]99)$")
 
@@ -76,9 +138,14 @@ def date_format(shape: str, order: str = "dmy") -> tuple[str | None, str]:
         return "%Y%m%d", "self"
     m = _DATE_CN.match(shape)
     mon = _DATE_MON.match(shape)
+    dmon = _DATE_DMON.match(shape)
     if m:
         rest = shape[m.end():]
         fmt = "%Y年%m月%d日"
+    elif dmon:
+        sep = dmon.group(2)
+        fmt = f"%d{sep}%b{sep}" + ("%Y" if len(dmon.group(3)) == 4 else "%y")
+        rest = shape[dmon.end():]
     elif mon:
         sep = mon.group(1)
         fmt = f"%b{sep}%d{mon.group(3)}{sep}" + ("%Y" if len(mon.group(4)) == 4 else "%y")

@@ -25,7 +25,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .layouts import CURRENCY_CODES, CURRENCY_SIGNS, date_format, number_locales
+from .layouts import (
+    CURRENCY_CODES,
+    CURRENCY_SIGNS,
+    ZONE_SUFFIX,
+    date_format,
+    number_locales,
+)
 
 __all__ = ["ColumnProfile", "TableProfile", "OrderBlanks", "profile_table", "profile_relation", "order_blanks"]
 
@@ -43,6 +49,9 @@ _CODES = {c for c in CURRENCY_CODES if c.isascii() and c.isalpha()}
 _NUMBER = re.compile(rf"^(?P<s1>[-+]?) ?(?P<c1>[{CURRENCY_SIGNS}]|a?\$|a|元|円)?\.?[ \u00a0\u202f]?(?P<s2>[-+]?) ?"
                      r"(?P<num>9(?:[9.,' \u00a0\u202f]*9)?)(?P<s3>-?)[ \u00a0\u202f]?"
                      rf"(?P<c2>[{CURRENCY_SIGNS}]|a|元|円|圆)?\.?(?P<s4>-?)$")
+#: a person's name as written in a customer column: two to four words of letters, each starting with a capital
+#: (RE2 in the engine; a quote doubled for SQL)
+_NAME_RE = r"^\s*\p{Lu}[\p{L}''.-]*(\s+\p{Lu}[\p{L}''.-]*){1,3}\s*$"
 #: the reader's number layouts, most preferred first when several read every value
 _LOCALE_ORDER = [("", "."), (",", "."), ("", ","), (".", ","), (" ", ","), ("\u00a0", ","), ("\u202f", ","),
                  ("'", "."), (" ", "."), ("\u00a0", "."), ("\u202f", "."), ("'", ",")]
@@ -78,11 +87,16 @@ class ColumnProfile:
     second_max: int = 0
     offsets: int = 0
     zones: int = 0
+    #: time-zone abbreviations after the times ('07:53 PM EDT'), with their counts
+    zone_names: dict[str, int] = field(default_factory=dict)
     times: int = 0
     epoch: str | None = None
     epoch_count: int = 0
     flags: int = 0
     idlike: int = 0
+    #: values written as a person's name: two to four words, each starting with a capital letter, no digit
+    #: ('David Wilson', 'J. SMITH', 'José Núñez')
+    namelike: int = 0
     #: values equal to the column's own header (a header repeated inside the file)
     header_like: int = 0
     mean_length: float = 0.0
@@ -236,11 +250,17 @@ def profile_relation(con, table) -> TableProfile:
                sum(n * length(v))::DOUBLE / sum(n) AS mean_length,
                sum(CASE WHEN shape NOT LIKE '%9%' AND trim(v) = col THEN n ELSE 0 END)::BIGINT AS header_like,
                sum(CASE WHEN regexp_matches(shape, '^[9a_-]+$') THEN n ELSE 0 END)::BIGINT AS idlike,
+               sum(CASE WHEN regexp_matches(v, '{_NAME_RE}') THEN n ELSE 0 END)::BIGINT AS namelike,
                sum(CASE WHEN lower(trim(v)) IN ({", ".join(repr(t) for t in sorted(_NULLS))}) THEN n ELSE 0 END)::BIGINT
                    AS nulls,
                sum(CASE WHEN lower(trim(v)) IN ({", ".join(repr(t) for t in sorted(_FLAGS))}) THEN n ELSE 0 END)::BIGINT
                    AS flags
         FROM _crm_profile_values GROUP BY col""").fetchall()
+    zone_sql = ZONE_SUFFIX.replace("'", "''")
+    abbreviations = db.execute(f"""
+        SELECT col, regexp_extract(trim(v), '{zone_sql}', 2) AS z, sum(n)::BIGINT FROM _crm_profile_values
+        WHERE regexp_matches(trim(v), '{zone_sql}') AND regexp_extract(trim(v), '{zone_sql}', 2) NOT IN ('AM', 'PM')
+        GROUP BY ALL""").fetchall()
     db.execute("DROP TABLE IF EXISTS _crm_profile_values")
     rows = next((int(r[1]) for r in per_column if r[0] == _ROWS), 0)
     columns: dict[str, ColumnProfile] = {}
@@ -251,10 +271,11 @@ def profile_relation(con, table) -> TableProfile:
         if r is None:  # blank on every row
             columns[c] = ColumnProfile(c, rows, 0, 0)
             continue
-        _col, n, d, top, topn, mean_length, header_like, idlike, nulls, flags = r
+        _col, n, d, top, topn, mean_length, header_like, idlike, namelike, nulls, flags = r
         columns[c] = ColumnProfile(c, rows, int(n) - int(nulls), int(d),
                                    top=[(str(v), int(k)) for v, k in zip(top or [], topn or [])],
                                    header_like=int(header_like), idlike=int(idlike), flags=int(flags),
+                                   namelike=int(namelike),
                                    mean_length=float(mean_length or 0.0))
     for col, shp, n, d, lo, hi, f1, f2, nlo, nhi, zeros, offsets, header_like, letters in per_shape:
         if col not in columns:
@@ -263,7 +284,21 @@ def profile_relation(con, table) -> TableProfile:
             columns[col].prefixes[letter] = columns[col].prefixes.get(letter, 0) + int(k)
         _add_shape(columns[col], shp, int(n), int(d), lo, hi, f1, f2, nlo, nhi, int(zeros), int(offsets))
         columns[col].header_like += int(header_like)
+    for col, z, n in abbreviations:
+        if col in columns:
+            columns[col].zone_names[str(z)] = int(n)
     return TableProfile(rows, columns)
+
+
+def _zone_free(shape: str, lo: str, hi: str) -> str:
+    """A time's shape without a zone abbreviation after it ('... 99:99 a a' of '07:53 PM EDT' is '... 99:99 a');
+    a shape's words after a time are AM / PM or a zone, told apart by its smallest and largest value."""
+    if not shape.endswith(" a"):
+        return shape
+    words = {str(x).strip().rsplit(None, 1)[-1] for x in (lo, hi) if x and str(x).strip()}
+    if words and all(re.fullmatch(r"[A-Z]{2,5}", w) and w not in ("AM", "PM") for w in words):
+        return shape[:-2]
+    return shape
 
 
 def _add_shape(p: ColumnProfile, shape: str, n: int, d: int, lo: str, hi: str, f1, f2, nlo, nhi, zeros: int,
@@ -293,8 +328,9 @@ def _add_shape(p: ColumnProfile, shape: str, n: int, d: int, lo: str, hi: str, f
             p.epoch, p.epoch_count = "epoch", p.epoch_count + n
         if re.fullmatch(r"9{13}", num) and not sign and nlo is not None and 946_684_800e3 <= nlo and nhi <= 2_208_988_800e3:
             p.epoch, p.epoch_count = "epoch_ms", p.epoch_count + n
+    timeshape = _zone_free(shape.strip(), lo, hi)
     for order in ("dmy", "mdy"):
-        fmt, kind = date_format(shape.strip(), order)
+        fmt, kind = date_format(timeshape, order)
         if kind == "time" and order == "dmy":
             p.times += n
         if not fmt:
@@ -310,7 +346,7 @@ def _add_shape(p: ColumnProfile, shape: str, n: int, d: int, lo: str, hi: str, f
             p.offsets = max(p.offsets, offsets or 1)
         if fmt.startswith(("%d", "%m")):
             p.first_max, p.second_max = max(p.first_max, int(f1 or 0)), max(p.second_max, int(f2 or 0))
-        if fmt.startswith(("%Y", "%b")) or "%Y%m%d" == fmt:
+        if fmt.startswith(("%Y", "%b")) or "%b" in fmt or "%Y%m%d" == fmt:
             break  # a year-first layout is the same whatever the order
 
 

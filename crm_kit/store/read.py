@@ -20,7 +20,14 @@ import ibis.expr.datatypes as dt
 
 from ..config import resolve_path, search_roots
 from ..errors import DataError, MissingColumnError, ParameterError
-from .layouts import MONEY_EDGE, TRAILING_MINUS
+from .layouts import (
+    AMBIGUOUS_ZONES,
+    MONEY_EDGE,
+    TRAILING_MINUS,
+    ZONE_ABBREVIATIONS,
+    ZONE_SUFFIX,
+    zone_offset_text,
+)
 from .sniff import DESCRIBE, detect_encoding, file_kind, read_head, refusal
 from .spec import CANONICAL_COLUMNS, EPOCH_FORMATS, PERSONAL_FIELDS, _check_table_spec
 
@@ -949,6 +956,22 @@ def _local_time(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.timestamp:  #
     ...
 
 
+@ibis.udf.scalar.builtin(name="timezone")
+def _utc_instant(zone: str, ts: dt.timestamp) -> dt.Timestamp(timezone="UTC"):  # DuckDB's own function
+    ...
+
+
+def _zone_name(s):
+    """The zone abbreviation after a time ('07:53 PM EDT' → 'EDT'), '' when none (AM and PM are none)."""
+    name = s.re_extract(ZONE_SUFFIX, 2).fill_null("")
+    return name.isin(["AM", "PM"]).ifelse("", name)
+
+
+def _zone_offset(name):
+    """A zone abbreviation's UTC offset as the reader compares offsets ('-0500'); null when unknown or ambiguous."""
+    return name.substitute({k: zone_offset_text(v) for k, v in ZONE_ABBREVIATIONS.items()}, else_=ibis.null("string"))
+
+
 def _null_tokens(tspec: Mapping[str, Any]) -> list[str]:
     extra = tspec.get("na_values") or []
     return sorted({t.lower() for t in NULL_TOKENS} | {str(t).strip().lower() for t in extra})
@@ -1005,6 +1028,11 @@ def _timestamp(value, tspec: Mapping[str, Any], tokens: list[str]):
     if value.type().is_date():
         return value.cast("timestamp"), None
     s = _text(value, tokens)
+    # a zone abbreviation after the time ('30-Jun-2024 07:53 PM EDT'): the time is read without it, then moved by
+    # the abbreviation's offset (ZONE_ABBREVIATIONS) as a numeric offset would be
+    named = _zone_name(s)
+    minutes = named.substitute({k: v for k, v in ZONE_ABBREVIATIONS.items()}, else_=ibis.null("int64"))
+    s = (named != "").ifelse(s.re_replace(r"\s+[A-Z]{2,5}$", ""), s)
     if fmt in EPOCH_FORMATS:
         # seconds (or milliseconds) since 1970-01-01 UTC, as numbers or as text; the stated zone's local time
         number = value.cast("float64") if value.type().is_numeric() else s.try_cast("float64")
@@ -1034,6 +1062,10 @@ def _timestamp(value, tspec: Mapping[str, Any], tokens: list[str]):
     if zone:
         with_offset = _local_time(zone, s.try_cast(dt.Timestamp(timezone="UTC")))
         parsed = s.re_search(_OFFSET).ifelse(with_offset, parsed)
+        # a known abbreviation: the instant (wall clock minus its offset, in UTC) on the stated zone's clock; an
+        # ambiguous one (CST) is read on the stated zone's clock, which the user named as its meaning
+        moved = _local_time(zone, _utc_instant("UTC", parsed - minutes.as_interval("m")))
+        parsed = minutes.notnull().ifelse(moved, parsed)
     missing = value.isnull() | value.cast("string").strip().lower().isin(tokens)
     return parsed, missing
 
@@ -1173,9 +1205,15 @@ def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | No
             aggs[f"_ancient{i}"] = (parsed.year() < 1900).ifelse(1, 0).sum()
         if kind == "timestamp" and not tspec.get("timezone") and not value.type().is_timestamp():
             text = value.cast("string").strip()
-            offset = text.re_search(_OFFSET).fill_null(False)
+            named = _zone_name(text)
+            ambiguous = named.isin(list(AMBIGUOUS_ZONES))
+            offset = (text.re_search(_OFFSET) | (named != "")).fill_null(False)
+            numeric = text.re_extract(_OFFSET, 1).replace(":", "").nullif("")
+            numeric = numeric.isin(["Z", "z"]).ifelse("+0000", numeric)
             aggs[f"_offset{i}"] = offset.ifelse(1, 0).sum()
-            aggs[f"_offsets{i}"] = text.re_extract(_OFFSET, 1).replace(":", "").nullif("").nunique()
+            aggs[f"_offsets{i}"] = numeric.coalesce(_zone_offset(named), ambiguous.ifelse(named, ibis.null("string"))
+                                                    ).nunique()
+            aggs[f"_ambiguous{i}"] = ambiguous.fill_null(False).ifelse(1, 0).sum()
             aggs[f"_filled{i}"] = (~missing.fill_null(True)).ifelse(1, 0).sum()
         watched[col] = (i, kind, value, bad, offset, parsed)
     for col, probe in probes.items():
@@ -1216,10 +1254,21 @@ def _check_parse(con, name, raw_table, checks, constants: Mapping[str, Any] | No
             raise DataError(f"{name}.{col}: {int(counts[f'_ancient{i}']):,} value(s) read as dates before 1900 (e.g. "
                             f"{[_clip(e, 40) for e in examples]}): the years look cut to two digits; set "
                             f"tables.{name}.ts_format with %y for the year, e.g. '%d/%m/%y' or '%y/%m/%d'")
+        if offset is not None and int(counts[f"_ambiguous{i}"]):
+            text = value.cast("string").strip()
+            example = con.to_pandas(raw_table.filter(_zone_name(text).isin(list(AMBIGUOUS_ZONES)))
+                                    .select(v=value.cast("string")).limit(1))["v"].iloc[0]
+            abbreviation = re.search(ZONE_SUFFIX, str(example).strip()).group(2)
+            raise DataError(
+                f"{name}.{col}: {int(counts[f'_ambiguous{i}']):,} time(s) end in {abbreviation} (e.g. "
+                f"{_clip(example, 40)!r}), which names several clocks: {AMBIGUOUS_ZONES[abbreviation]}; the kit does not "
+                f"guess — say which is the shop's: tables.{name}.timezone: America/Chicago (or Asia/Shanghai, "
+                f"Asia/Kolkata...), and times ending in {abbreviation} are read on that zone's clock")
         if (offset is not None and int(counts[f"_offset{i}"]) and int(counts[f"_offsets{i}"]) == 1
                 and int(counts[f"_offset{i}"]) == int(counts[f"_filled{i}"])):
             one = con.to_pandas(raw_table.filter(offset).select(v=value.cast("string")).limit(1))["v"].iloc[0]
-            shared_offset = re.search(_OFFSET, str(one).strip()).group(1)
+            found = re.search(_OFFSET, str(one).strip()) or re.search(ZONE_SUFFIX, str(one).strip())
+            shared_offset = found.group(1) if found.re.pattern == _OFFSET else found.group(2)
             if notes is not None:
                 notes.setdefault("single_offset", {})[col] = shared_offset
             _log.info("%s.%s: every timestamp carries the UTC offset %s: read as that offset's local time (set "
@@ -1300,7 +1349,8 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
     to clean, a text file's numbers and times; then it is worth writing
     once) and ``plain`` (the columns passed through).
     """
-    raw = hashed(fill_down(_read_table(con, name, tspec), tspec), tspec)
+    raw, tspec = joined_times(_read_table(con, name, tspec), tspec)
+    raw = hashed(fill_down(raw, tspec), tspec)
     try:
         typed, checks, probes = _typed(con, name, raw, tspec, with_probes=True, optional=optional)
     except MissingColumnError:
@@ -1347,6 +1397,42 @@ def _prepare_table(con, name: str, tspec: Mapping[str, Any], *, notes: dict | No
 
 def _quoted(column: str) -> str:
     return '"' + str(column).replace('"', '""') + '"'
+
+
+def joined_times(raw, tspec: Mapping[str, Any]):
+    """A time written in two columns (``ts: [Date, Time]``) as one text column, 'date time', and the spec mapping it.
+
+    The date (a typed date or timestamp is taken at its day) and the time of day are trimmed and joined by a
+    space in the engine; a blank time leaves the date alone. The new column is named after the two
+    ('Date Time'), and ``tspec``'s ``columns`` point at it, so the rest of the reading path sees one column.
+
+    Returns
+    -------
+    (ibis.Table, Mapping)
+        ``raw`` and ``tspec`` themselves when no column is mapped to two.
+    """
+    mapping = tspec.get("columns") or {}
+    joined = {c: v for c, v in mapping.items() if isinstance(v, (list, tuple))}
+    if not joined:
+        return raw, tspec
+    new = dict(mapping)
+    for col, parts in joined.items():
+        missing = [p for p in parts if p not in raw.columns]
+        if missing:
+            raise MissingColumnError(f"tables has no column {missing[0]!r} for {col}: {list(parts)}; map "
+                                     f"columns.{col} to the date's and the time's columns. Columns present: "
+                                     f"{', '.join(map(str, raw.columns))}")
+        day, clock = raw[parts[0]], raw[parts[1]]
+        if day.type().is_timestamp() or day.type().is_date():
+            day = day.date()
+        day = _trim(day.cast("string"))
+        clock = _trim(clock.cast("string"))
+        value = day.concat((clock.isnull() | (clock == "")).ifelse("", " " + clock))
+        target = " ".join(map(str, parts))
+        while target in raw.columns:
+            target += "_"
+        raw, new[col] = raw.mutate(**{target: value}), target
+    return raw, {**tspec, "columns": new}
 
 
 def fill_down(raw, tspec: Mapping[str, Any]):

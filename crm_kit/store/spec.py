@@ -412,11 +412,15 @@ TABLE_KEYS: dict[str, str] = {
             "(`parts/*.csv`, matched by column name), or a list of files; relative to the spec's folder",
     "table": "a table of the engine's database (`engine.database`, PostgreSQL, Spark) instead of a file",
     "format": "csv, parquet, excel or duckdb, when the file's name does not say",
-    "columns": "canonical name -> your column's name",
+    "columns": "canonical name -> your column's name; a time written as a date and a time of day in two columns "
+               "is both, date first: `ts: [Date, Time]` (read as one text, 'date time', with `ts_format` for the "
+               "two together, e.g. '%m/%d/%y %I:%M %p')",
     "constants": "canonical name -> one value for every row (e.g. `arm: treatment` for a contact list without arms)",
     "ts_format": "the timestamps' layout in strptime codes ('%d/%m/%Y %H:%M', '%d/%m/%y'), or epoch / epoch_ms",
-    "timezone": "the zone to analyse in; times with a UTC offset are converted to it (one offset on every time "
-                "needs none)",
+    "timezone": "the zone to analyse in; times with a UTC offset (+02:00) or a zone's abbreviation (EDT, CET, "
+                "UTC...) are converted to it (one offset on every time needs none: it is read as that offset's "
+                "local time); an abbreviation naming several clocks (CST, IST, BST, AST, GST, SST, ECT) is read on "
+                "this zone's clock, and without it the load stops naming the value",
     "responses": "contacts only: a separate file of who responded",
     "encoding": "the text encoding when it is not UTF-8 (gbk, gb18030, utf-16, cp1252, latin-1...)",
     "encoding_errors": "strict (default: a byte the encoding cannot read stops the load) or replace",
@@ -744,6 +748,11 @@ def _check_column_map(name: str, tspec: Mapping[str, Any]) -> None:
     for col, source in mapping.items():
         if source is None and canon.get(col, (False,))[0] and not (name == "transactions" and col == "order_id"):
             raise ParameterError(f"{name}.{col} is required and cannot be mapped to null")
+        if isinstance(source, (list, tuple)) and (
+                canon.get(col, (False, ""))[1] != "timestamp" or len(source) != 2
+                or not all(isinstance(x, str) and x for x in source)):
+            raise ParameterError(f"tables.{name}.columns.{col} = {list(source)!r}: only a time column takes two "
+                                 "columns, the date's and the time of day's, e.g. ts: [Date, Time]")
 
 
 def _check_responses(tspec: Mapping[str, Any]) -> None:

@@ -551,6 +551,17 @@ def _clover(world: World, folder: Path) -> list[Path]:
     return [_csv(out, folder / "Orders-20240701.csv")]
 
 
+def _clover_with_id(world: World, folder: Path) -> list[Path]:
+    """The Clover orders export with the customer's id beside the name (a merchant with customer profiles on, the
+    id as Clover writes its ids: 13 upper-case letters and digits): the same times (EST/EDT) and Refunds Total."""
+    path = _clover(world, folder)[0]
+    out = pd.read_csv(path, dtype=str, keep_default_na=False)
+    o = _orders(world).iloc[::-1]
+    ids = o["cid"].map(lambda c: "" if pd.isna(c) else _hash(f"clover-customer{c}", 13).upper())
+    out.insert(out.columns.get_loc("Customer Name"), "Customer ID", ids.to_numpy())
+    return [_csv(out, path)]
+
+
 def _pospal(world: World, folder: Path) -> list[Path]:
     """A Chinese till (银豹收银 style) 销售单据明细 exported as GBK CSV: two title lines and a blank line above the
     header, a 合计 row at the end; 单据类型 销售 / 退货, a return being its own receipt with negative 数量 and
@@ -800,6 +811,9 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
     Shape("toast", "Toast check details", _S(anonymous=0.5), _toast, "no products; date/time columns"),
     Shape("clover", "Clover orders", _S(anonymous=0.0, unpaid=0.04, refunded=0.03, partial_refunds=0.05), _clover,
           "no products; EST/EDT"),
+    Shape("clover_with_id", "Clover orders with the customer's id", _S(anonymous=0.0, unpaid=0.04, refunded=0.03,
+                                                                      partial_refunds=0.05), _clover_with_id,
+          "no products; EST/EDT; Customer ID"),
     Shape("pospal_gbk", "Chinese till (银豹-style) 销售单据明细, GBK", _S(anonymous=0.3, returns=0.05, prices="cny"),
           _pospal, "title rows, 合计 row"),
     Shape("loyalty_jp", "Japanese points-card history (cp932)", _S(cancelled=0.04, returns=0.05, prices="yen"),
