@@ -21,7 +21,7 @@ Modules, in the order the data flows through them:
 """
 
 from .cache import remove_unreachable_stores
-from .load import load_personal, load_store
+from .load import load_personal, load_store, store_calendar_of
 from .model import Store
 from .read import source_files
 from .spec import (
@@ -45,4 +45,5 @@ __all__ = [
     "register_source",
     "remove_unreachable_stores",
     "source_files",
+    "store_calendar_of",
 ]
