@@ -1,0 +1,88 @@
+"""Benchmark: the whole demo cycle on DuckDB and on PySpark local, and the ratio (issue 42).
+
+    python benchmarks/bench_spark.py                      # 3,000 members, each engine cold then warm
+    python benchmarks/bench_spark.py --members 1000 --engines spark
+
+Runs ``crm-kit run params/demo.yaml -p data={source: demo, n_members: N, engine: E}`` in a subprocess (into a
+temporary reports root), twice per engine with a store cache of its own: **cold** (an empty cache: the month
+check and the first step clean the store once, and on Spark export it as Parquet) and **warm** (the cache holds
+the store, as on every later run of the same files). Prints the wall time, the time per step read from
+``run.log``, and the peak resident memory of the whole process tree (runner, kernels and their JVMs); appends
+each figure to ``benchmarks/results/bench_spark.jsonl`` and prints Spark / DuckDB per mode. Generating the demo
+store is outside the timing. Goal: Spark within 4x of DuckDB. Not a test; run it on a quiet machine and one at a
+time (Spark local takes both cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_cycle import _peak_tree_rss  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_spark.jsonl"
+
+
+def _run(engine: str, members: int, cache: Path, params: str) -> dict:
+    data = json.dumps({"source": "demo", "n_members": members, "engine": engine})
+    with tempfile.TemporaryDirectory() as tmp:
+        errors = Path(tmp) / "stderr.txt"
+        env = {**os.environ, "CRM_KIT_CACHE": str(cache)}
+        t0 = time.perf_counter()
+        with open(errors, "w") as err:
+            proc = subprocess.Popen([sys.executable, "-m", "crm_kit", "run", params, "-p", f"data={data}",
+                                     "--output", tmp, "--quiet"], stdout=subprocess.DEVNULL, stderr=err, env=env,
+                                    cwd=ROOT)
+            peak = _peak_tree_rss(proc)
+        total = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise SystemExit(f"the {engine} run failed: {errors.read_text()[-2000:]}")
+        log = next(Path(tmp).glob("*/2*/run.log")).read_text()
+        steps = {name: float(secs) for name, secs in re.findall(r"step (\S+) \(\S+\) done in ([\d.]+) s", log)}
+    return {"total_s": round(total, 1), "peak_gib": round(peak / 2**30, 2), "steps": steps}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--members", type=int, default=3000)
+    parser.add_argument("--engines", nargs="+", default=["duckdb", "spark"])
+    parser.add_argument("--modes", nargs="+", default=["cold", "warm"], choices=["cold", "warm"])
+    parser.add_argument("--params", default="params/demo.yaml")
+    args = parser.parse_args()
+    # the demo store generated once, outside the timing
+    subprocess.run([sys.executable, "-c", f"from crm_kit.demo import demo_data_spec; demo_data_spec(n_members={args.members})"],
+                   check=True, cwd=ROOT)
+    found: dict[tuple[str, str], dict] = {}
+    for engine in args.engines:
+        with tempfile.TemporaryDirectory(prefix="crm-kit-bench-cache-") as cache:
+            for mode in ("cold", "warm"):
+                result = _run(engine, args.members, Path(cache), args.params)
+                if mode not in args.modes:
+                    continue
+                found[(engine, mode)] = result
+                row = {"when": time.strftime("%Y-%m-%d %H:%M"), "engine": engine, "mode": mode,
+                       "members": args.members, "load_average": os.getloadavg()[0], "host": platform.node(), **result}
+                RESULTS.parent.mkdir(parents=True, exist_ok=True)
+                with RESULTS.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(f"{engine:<7} {mode:<5} {result['total_s']:7.1f} s  peak {result['peak_gib']:.2f} GiB  "
+                      + "  ".join(f"{k} {v:.1f}" for k, v in result["steps"].items()), flush=True)
+    for mode in args.modes:
+        if ("spark", mode) in found and ("duckdb", mode) in found:
+            ratio = found[("spark", mode)]["total_s"] / found[("duckdb", mode)]["total_s"]
+            print(f"{mode}: Spark / DuckDB = {ratio:.1f}x (goal: at most 4x)")
+
+
+if __name__ == "__main__":
+    main()
