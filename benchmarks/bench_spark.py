@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_cycle import _peak_tree_rss  # noqa: E402
+from bench_cycle import _peak_tree_rss
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_spark.jsonl"
 

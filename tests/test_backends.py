@@ -198,7 +198,7 @@ def test_the_month_check_leaves_no_spark_session_in_the_runner(spark_spec, small
     specs = {"cached": spark_spec, "uncached": tiny}
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run([sys.executable, "-c", MONTH_CHECK], input=json.dumps(specs), capture_output=True,
-                          text=True, cwd=root, timeout=600)
+                          text=True, cwd=root, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["cached"]["month"] == last_complete_month(store=load_store(_parquet_spec(small_demo)))

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import shared_file
 
 import crm_kit.store.load as load_module
 from crm_kit.periods import data_calendar
 from crm_kit.store import load_store, store_calendar_of
-
-from conftest import shared_file
 
 LINES = """order,member,time,amount,status
 o1,a,2025-07-30 09:00,30,cancelled
@@ -64,8 +63,9 @@ def test_the_demo_calendar_equals_the_full_load():
 
 def test_a_zoo_export_with_statuses_and_refunds(tmp_path):
     """Shopify's orders export: cancelled, unpaid and refunded orders, partial refunds (crm-kit init's draft)."""
-    from crm_kit.draft import draft, write_draft
     from zoo import generate
+
+    from crm_kit.draft import draft, write_draft
 
     export = generate("shopify", tmp_path / "export", customers=150)
     data_path, _run = write_draft(draft([str(f) for f in export.files]), tmp_path / "init")
