@@ -6,7 +6,7 @@
 Runs ``crm-kit run params/demo.yaml -p data={source: demo, n_members: N, engine: E}`` in a subprocess (into a
 temporary reports root), twice per engine with a store cache of its own: **cold** (an empty cache: the month
 check and the first step clean the store once, and on Spark export it as Parquet) and **warm** (the cache holds
-the store, as on every later run of the same files). Prints the wall time, the time per step read from
+the store, as on every later run of the same files). Prints the wall time, the CPU time of the whole process tree, the time per step read from
 ``run.log``, and the peak resident memory of the whole process tree (runner, kernels and their JVMs); appends
 each figure to ``benchmarks/results/bench_spark.jsonl`` and prints Spark / DuckDB per mode. Generating the demo
 store is outside the timing. Goal: Spark within 4x of DuckDB. Not a test; run it on a quiet machine and one at a
@@ -27,11 +27,34 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_cycle import _peak_tree_rss
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_spark.jsonl"
+
+
+def _watch_tree(proc: subprocess.Popen) -> tuple[int, float]:
+    """Wait for ``proc``; the peak resident memory of it and all its descendants, and their CPU seconds.
+
+    CPU time (user + system, each process's last reading before it ended, sampled every 0.2 s) moves much less
+    than wall time with a shared machine's load.
+    """
+    import psutil
+
+    root, peak, cpu = psutil.Process(proc.pid), 0, {}
+    while proc.poll() is None:
+        total = 0
+        try:
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                    times = p.cpu_times()
+                    cpu[p.pid] = times.user + times.system
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        peak = max(peak, total)
+        time.sleep(0.2)
+    return peak, sum(cpu.values())
 
 
 def _run(engine: str, members: int, cache: Path, params: str) -> dict:
@@ -44,13 +67,35 @@ def _run(engine: str, members: int, cache: Path, params: str) -> dict:
             proc = subprocess.Popen([sys.executable, "-m", "crm_kit", "run", params, "-p", f"data={data}",
                                      "--output", tmp, "--quiet"], stdout=subprocess.DEVNULL, stderr=err, env=env,
                                     cwd=ROOT)
-            peak = _peak_tree_rss(proc)
+            peak, cpu = _watch_tree(proc)
         total = time.perf_counter() - t0
         if proc.returncode != 0:
             raise SystemExit(f"the {engine} run failed: {errors.read_text()[-2000:]}")
         log = next(Path(tmp).glob("*/2*/run.log")).read_text()
         steps = {name: float(secs) for name, secs in re.findall(r"step (\S+) \(\S+\) done in ([\d.]+) s", log)}
-    return {"total_s": round(total, 1), "peak_gib": round(peak / 2**30, 2), "steps": steps}
+        metrics = json.loads(next(Path(tmp).glob("*/2*/metrics.json")).read_text())
+    return {"total_s": round(total, 1), "cpu_s": round(cpu, 1), "peak_gib": round(peak / 2**30, 2), "steps": steps, "metrics": metrics}
+
+
+def _figures(tree, path: str = "") -> dict[str, object]:
+    """Every leaf of metrics.json by its path (``discovery.deciles[3].sales``)."""
+    if isinstance(tree, dict):
+        return {k: v for key, sub in tree.items() for k, v in _figures(sub, f"{path}.{key}" if path else key).items()}
+    if isinstance(tree, list):
+        return {k: v for i, sub in enumerate(tree) for k, v in _figures(sub, f"{path}[{i}]").items()}
+    return {path: tree}
+
+
+#: what differs between any two runs by design: where the run folder is and how long it took
+_RUN_FIELDS = re.compile(r"^run\.(folder|seconds|started|finished)")
+
+
+def compare_figures(a: dict, b: dict) -> tuple[int, list[str]]:
+    """How many figures two runs' metrics.json share, and the ones that differ (exactly: no tolerance)."""
+    fa, fb = _figures(a), _figures(b)
+    keys = sorted(k for k in set(fa) | set(fb) if not _RUN_FIELDS.search(k))
+    differ = [f"{k}: {fa.get(k, '(absent)')!r} vs {fb.get(k, '(absent)')!r}" for k in keys if fa.get(k) != fb.get(k)]
+    return len(keys), differ
 
 
 def main() -> None:
@@ -72,16 +117,21 @@ def main() -> None:
                     continue
                 found[(engine, mode)] = result
                 row = {"when": time.strftime("%Y-%m-%d %H:%M"), "engine": engine, "mode": mode,
-                       "members": args.members, "load_average": os.getloadavg()[0], "host": platform.node(), **result}
+                       "members": args.members, "load_average": os.getloadavg()[0], "host": platform.node(),
+                       **{k: v for k, v in result.items() if k != "metrics"}}
                 RESULTS.parent.mkdir(parents=True, exist_ok=True)
                 with RESULTS.open("a") as f:
                     f.write(json.dumps(row) + "\n")
-                print(f"{engine:<7} {mode:<5} {result['total_s']:7.1f} s  peak {result['peak_gib']:.2f} GiB  "
+                print(f"{engine:<7} {mode:<5} {result['total_s']:7.1f} s  CPU {result['cpu_s']:7.1f} s  peak {result['peak_gib']:.2f} GiB  "
                       + "  ".join(f"{k} {v:.1f}" for k, v in result["steps"].items()), flush=True)
     for mode in args.modes:
         if ("spark", mode) in found and ("duckdb", mode) in found:
             ratio = found[("spark", mode)]["total_s"] / found[("duckdb", mode)]["total_s"]
-            print(f"{mode}: Spark / DuckDB = {ratio:.1f}x (goal: at most 4x)")
+            cpu = found[("spark", mode)]["cpu_s"] / found[("duckdb", mode)]["cpu_s"]
+            print(f"{mode}: Spark / DuckDB = {ratio:.1f}x wall, {cpu:.1f}x CPU (goal: at most 4x)")
+            n, differ = compare_figures(found[("duckdb", mode)]["metrics"], found[("spark", mode)]["metrics"])
+            print(f"{mode}: metrics.json, {n - len(differ):,} of {n:,} figures equal on both engines"
+                  + "".join(f"\n  differs: {d}" for d in differ[:40]))
 
 
 if __name__ == "__main__":
