@@ -9,9 +9,9 @@ import os
 
 import duckdb
 import pandas as pd
+from conftest import write_spec
 from pandas.testing import assert_frame_equal
 
-from conftest import write_spec
 from crm_kit.store import load_store, remove_unreachable_stores
 from crm_kit.store.cache import _cache_key, parquet_store
 from crm_kit.store.spec import check_spec
