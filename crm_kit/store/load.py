@@ -423,11 +423,16 @@ def store_calendar_of(spec: str | Mapping[str, Any] = "demo") -> tuple[pd.Timest
             return _checked_calendar(*calendar)
     backend = (spec.get("engine") or {}).get("backend", "duckdb")
     if backend in ("duckdb", "connection"):
-        store = load_store(spec)
-        lines = store.all_lines
-        row = store.con.to_pandas(lines.aggregate(first=lines.ts.min(), last=lines.ts.max())).iloc[0]
-        return _checked_calendar(row["first"], row["last"])
+        return _loaded_calendar(spec)
     return _calendar_in_child(spec)
+
+
+def _loaded_calendar(spec) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The calendar of the store loaded in this process, on the spec's engine."""
+    store = load_store(spec)
+    lines = store.all_lines
+    row = store.con.to_pandas(lines.aggregate(first=lines.ts.min(), last=lines.ts.max())).iloc[0]
+    return _checked_calendar(row["first"], row["last"])
 
 
 def _checked_calendar(first, last) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -437,15 +442,18 @@ def _checked_calendar(first, last) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 def _calendar_in_child(spec) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """:func:`store_calendar_of` of a spec loaded in a child process (its engine's session ends with it)."""
+    """:func:`store_calendar_of` of a spec loaded in a child process (its engine's session ends with it).
+
+    The child loads the store itself (:func:`_loaded_calendar`), never spawning one of its own.
+    """
     import json
     import subprocess
     import sys
 
     code = ("import json, sys\n"
-            "from crm_kit.store.load import store_calendar_of\n"
+            "from crm_kit.store.load import _loaded_calendar\n"
             "try:\n"
-            "    first, last = store_calendar_of(json.load(sys.stdin))\n"
+            "    first, last = _loaded_calendar(json.load(sys.stdin))\n"
             "    print(json.dumps({'first': str(first), 'last': str(last)}))\n"
             "except Exception as exc:\n"
             "    print(json.dumps({'error': type(exc).__name__, 'message': str(exc)}))\n")
