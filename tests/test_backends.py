@@ -190,8 +190,13 @@ def test_the_month_check_leaves_no_spark_session_in_the_runner(spark_spec, small
 
     from crm_kit.periods import data_calendar, last_complete_month
 
-    (tmp_path / "sales.csv").write_text(LINES_FOR_SPARK)
-    tiny = {"tables": {"transactions": {"path": str(tmp_path / "sales.csv"), "columns": {
+    # Parquet with microseconds: Spark reads no CSV through the kit (its text reading is DuckDB's) and refuses
+    # nanosecond timestamps
+    lines = pd.DataFrame([row.split(",") for row in LINES_FOR_SPARK.split()[1:]],
+                         columns=LINES_FOR_SPARK.split()[0].split(","))
+    lines = lines.assign(time=pd.to_datetime(lines["time"].str.replace("T", " ")), amount=lines["amount"].astype(float))
+    lines.to_parquet(tmp_path / "sales.parquet", index=False, coerce_timestamps="us")
+    tiny = {"tables": {"transactions": {"path": str(tmp_path / "sales.parquet"), "columns": {
         "order_id": "order", "customer_id": "member", "ts": "time", "amount": "amount", "status": "status"}}},
         "cleaning": {"statuses": {"purchase": ["paid"], "not_purchase": ["cancelled"]}},
         "engine": spark_spec["engine"], "cache": False}
@@ -210,7 +215,7 @@ def test_the_month_check_leaves_no_spark_session_in_the_runner(spark_spec, small
 
 
 LINES_FOR_SPARK = """order,member,time,amount,status
-o1,a,2025-08-03 10:00,30,paid
-o2,b,2025-09-30 18:00,50,paid
-o3,b,2025-10-31 20:00,20,cancelled
+o1,a,2025-08-03T10:00,30,paid
+o2,b,2025-09-30T18:00,50,paid
+o3,b,2025-10-31T20:00,20,cancelled
 """
