@@ -157,3 +157,65 @@ def test_spark_options_are_checked_before_spark_starts(small_demo):
             "engine": {"backend": "pyspark", "options": {"mastr": "local[2]"}}}
     with pytest.raises(ParameterError, match=r"unknown key\(s\) \['mastr'\]; use master, app_name, config"):
         load_store(spec)
+
+
+MONTH_CHECK = """
+import json, sys
+import psutil
+from crm_kit.run.plan import load_run_plan
+
+specs = json.load(sys.stdin)
+out = {}
+for name, spec in specs.items():
+    plan = load_run_plan("params/demo.yaml", overrides=["data=" + json.dumps(spec)], month="last",
+                         only=["discovery"])
+    java = [p.name() for p in psutil.Process().children(recursive=True) if "java" in p.name().lower()]
+    session = None
+    if "pyspark" in sys.modules:
+        from pyspark.sql import SparkSession
+        session = SparkSession.getActiveSession()
+    out[name] = {"month": plan.month, "java": java, "session": session is not None}
+print(json.dumps(out))
+"""
+
+
+def test_the_month_check_leaves_no_spark_session_in_the_runner(spark_spec, small_demo, tmp_path):
+    """The runner's month check on Spark: from the store cache when the spec's files can be cached (no Spark at all),
+    else in a child process whose Java ends with it; the runner's process keeps no session and no JVM, and finds
+    the month the full load finds."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from crm_kit.periods import data_calendar, last_complete_month
+
+    # Parquet with microseconds: Spark reads no CSV through the kit (its text reading is DuckDB's) and refuses
+    # nanosecond timestamps
+    lines = pd.DataFrame([row.split(",") for row in LINES_FOR_SPARK.split()[1:]],
+                         columns=LINES_FOR_SPARK.split()[0].split(","))
+    lines = lines.assign(time=pd.to_datetime(lines["time"].str.replace("T", " ")), amount=lines["amount"].astype(float))
+    lines.to_parquet(tmp_path / "sales.parquet", index=False, coerce_timestamps="us")
+    tiny = {"tables": {"transactions": {"path": str(tmp_path / "sales.parquet"), "columns": {
+        "order_id": "order", "customer_id": "member", "ts": "time", "amount": "amount", "status": "status"}}},
+        "cleaning": {"statuses": {"purchase": ["paid"], "not_purchase": ["cancelled"]}},
+        "engine": spark_spec["engine"], "cache": False}
+    specs = {"cached": spark_spec, "uncached": tiny}
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", MONTH_CHECK], input=json.dumps(specs), capture_output=True,
+                          text=True, cwd=root, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["cached"]["month"] == last_complete_month(store=load_store(_parquet_spec(small_demo)))
+    # the tiny store's last line is 2025-09-30 (the order cancelled on 31 October is no line): September, not October
+    assert found["uncached"]["month"] == "2025-09"
+    assert data_calendar(load_store({**tiny, "engine": None}))[1] == pd.Timestamp("2025-09-30 18:00")
+    for name in specs:
+        assert found[name]["java"] == [] and found[name]["session"] is False, (name, found[name])
+
+
+LINES_FOR_SPARK = """order,member,time,amount,status
+o1,a,2025-08-03T10:00,30,paid
+o2,b,2025-09-30T18:00,50,paid
+o3,b,2025-10-31T20:00,20,cancelled
+"""

@@ -156,14 +156,16 @@ def _check_data(data: Any, where: str = "") -> None:
 
 def _resolve_month(month: Any, data: Any) -> tuple[str, Any]:
     """The run's month (``last``: the data's last complete month) and the data's first timestamp."""
-    from ..periods import check_month, data_calendar, last_complete_month
-    from ..store import load_store
+    from ..periods import check_month, last_complete_month
+    from ..store import store_calendar_of
 
     if str(month).strip().lower() != "last":
         month = check_month(month)
     _check_data(data)
     try:
-        first, last = data_calendar(load_store(data))
+        # the cleaned store's first and last line time, without loading it on the run's engine (a Spark session
+        # started here would stay for the whole run): the cache's store, cleaned once for every step
+        first, last = store_calendar_of(data)
     except Exception as exc:  # noqa: BLE001 - any reading error is the data's: say it in one line
         if str(month).strip().lower() == "last":
             raise ParameterError(f"month: last needs the data's last day, and the data could not be read: {exc}") from exc

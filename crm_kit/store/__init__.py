@@ -10,18 +10,20 @@ Modules, in the order the data flows through them:
 ``clean``
     the named cleaning rules, each counted;
 ``cache``
-    the cleaned store kept as a DuckDB file keyed by spec and input files (stores no spec can
-    reach any more removed as a new one is written: :func:`remove_unreachable_stores`);
+    the cleaned store kept as a DuckDB file keyed by spec and input files, whatever the engine, and
+    exported once as Parquet for the engines that read it (Spark: :func:`~crm_kit.store.cache.parquet_store`)
+    (stores no spec can reach any more removed as a new one is written: :func:`remove_unreachable_stores`);
 ``model``
     :class:`Store`, what every analysis receives;
 ``load``
-    :func:`load_store` (the straight path through all of the above) and :func:`load_personal`;
+    :func:`load_store` (the straight path through all of the above), :func:`load_personal`, and
+    :func:`store_calendar_of` (the cleaned store's first and last line time without a load on the engine);
 ``public``
     the public datasets (UCI Online Retail I and II, the Complete Journey, Lenta) and their cache.
 """
 
 from .cache import remove_unreachable_stores
-from .load import load_personal, load_store
+from .load import load_personal, load_store, store_calendar_of
 from .model import Store
 from .read import source_files
 from .spec import (
@@ -45,4 +47,5 @@ __all__ = [
     "register_source",
     "remove_unreachable_stores",
     "source_files",
+    "store_calendar_of",
 ]

@@ -19,12 +19,16 @@ from .model import Store
 from .money import money_sum
 from .read import _is_uri, _process_runs, sampled_digest, source_files
 
-__all__ = ["remove_unreachable_stores"]
+__all__ = ["PARQUET_BACKENDS", "parquet_store", "remove_unreachable_stores", "store_calendar"]
 
 _log = logging.getLogger("crm_kit.store")
 
 
 _CACHE_VERSION = "9"
+
+#: the engines that read a cleaned store as Parquet (:func:`parquet_store`) instead of cleaning the source
+#: themselves: the store of a spec's local files is cleaned once by the embedded DuckDB, whatever the engine
+PARQUET_BACKENDS = ("pyspark",)
 
 
 def _quoted(path) -> str:
@@ -49,11 +53,14 @@ def _cache_inputs(spec: Mapping[str, Any]) -> dict | None:
     the spec's tables, cleaning and window. :func:`_cache_key` hashes it and
     it is kept beside the cached store as its manifest, so that
     :func:`explain_cache_miss` compares the same listing. Only file sources
-    on the embedded DuckDB engine are cached (``cache: false`` in the spec
-    turns it off).
+    are cached: on the embedded DuckDB engine, and on the engines of
+    :data:`PARQUET_BACKENDS`, which read the same store exported as Parquet
+    (:func:`parquet_store`); the engine is not part of the key, so every engine
+    reads the store one cleaning wrote (``cache: false`` in the spec turns it off).
     """
     engine = spec.get("engine") or {}
-    if not spec.get("cache", True) or engine.get("backend", "duckdb") != "duckdb" or engine.get("database"):
+    backend = engine.get("backend", "duckdb")
+    if not spec.get("cache", True) or backend not in ("duckdb", *PARQUET_BACKENDS) or engine.get("database"):
         return None
     files = []
     for name, tspec in sorted((spec.get("tables") or {}).items()):
@@ -187,6 +194,7 @@ def remove_unreachable_stores(folder: Path | None = None, *, keep: str | None = 
     """
     import fcntl
     import re
+    import shutil
 
     folder = Path(folder) if folder is not None else store_cache_dir()
     removed: list[tuple[Path, str]] = []
@@ -196,9 +204,11 @@ def remove_unreachable_stores(folder: Path | None = None, *, keep: str | None = 
     except OSError:
         return removed
     for tmp in temporaries:
-        match = re.fullmatch(r"\.(\w+)\.(\d+)\.tmp", tmp.name)
+        match = re.fullmatch(r"\.([\w-]+)\.(\d+)\.tmp", tmp.name)
         if match and int(match.group(2)) != os.getpid() and not _process_runs(int(match.group(2))):
             try:
+                if tmp.is_dir():  # a Parquet export cut short
+                    shutil.rmtree(tmp)
                 tmp.unlink(missing_ok=True)
                 tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)  # DuckDB's log beside it, if any
             except OSError:
@@ -221,6 +231,7 @@ def remove_unreachable_stores(folder: Path | None = None, *, keep: str | None = 
                     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
                     continue  # being written or removed by another process
+                shutil.rmtree(folder / f"{key}.parquet", ignore_errors=True)  # its Parquet export, if any
                 for path in (store, folder / f"{key}.duckdb.wal", manifest_path, folder / f".{key}.lock"):
                     path.unlink(missing_ok=True)
         except OSError:
@@ -421,3 +432,76 @@ def _write_frames(store: Store, database: str) -> None:
             raw.register("_crm_kit_frame", df)
             raw.execute(f"CREATE TABLE {database}.main.{name} AS SELECT * FROM _crm_kit_frame")
             raw.unregister("_crm_kit_frame")
+
+
+def parquet_store(con, key: str) -> Path | None:
+    """The cleaned store of ``key`` as Parquet, for the engines that read files: its folder, exported once.
+
+    ``<key>.parquet/`` beside ``<key>.duckdb`` holds ``lines.parquet``
+    (:attr:`Store.all_lines`) and, when the store has one, ``orders.parquet``
+    (:attr:`Store.orders` without the category masks: unsigned integers, which
+    few engines have). ``con`` is a DuckDB connection with the cached store
+    attached (:func:`_open_cached`). Exported under the store's lock into a
+    temporary folder renamed when complete, so a reader never sees half a
+    store and a second process waits and reads it. None when the cache folder
+    cannot be written.
+    """
+    import fcntl
+    import shutil
+
+    folder = store_cache_dir()
+    final = folder / f"{key}.parquet"
+    if (final / "lines.parquet").exists():
+        return final
+    alias = f"store_{key}"
+    try:
+        lock = open(folder / f".{key}.lock", "w")
+    except OSError as exc:
+        _log.warning("the store cache %s cannot be written (%s): the engine cleans the store itself", folder,
+                     exc.strerror or exc)
+        return None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (final / "lines.parquet").exists():
+            return final
+        tmp = folder / f".{key}-parquet.{os.getpid()}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            tmp.mkdir(parents=True)
+            con.raw_sql(f"COPY (SELECT * FROM {alias}.main.all_lines_clean) TO {_quoted(tmp / 'lines.parquet')} "
+                        "(FORMAT parquet)")
+            if "orders_clean" in set(con.list_tables(database=(alias, "main"))):
+                columns = [c for c in con.table("orders_clean", database=alias).columns
+                           if not c.startswith("categories_")]
+                listed = ", ".join(f'"{c}"' for c in columns)
+                con.raw_sql(f"COPY (SELECT {listed} FROM {alias}.main.orders_clean) TO "
+                            f"{_quoted(tmp / 'orders.parquet')} (FORMAT parquet)")
+            shutil.rmtree(final, ignore_errors=True)  # a folder left without its lines
+            tmp.rename(final)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            _log.warning("the cleaned store could not be exported as Parquet into %s (%s): the engine cleans the "
+                         "store itself", folder, exc.strerror or exc)
+            return None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return final
+
+
+def store_calendar(key: str) -> tuple[Any, Any] | None:
+    """The first and the last line time of the cached store ``key`` (one min/max query on its file), or None.
+
+    None when the cache holds no such store or its file cannot be read (the
+    next load rebuilds it).
+    """
+    import duckdb
+
+    path = store_cache_dir() / f"{key}.duckdb"
+    if not path.exists():
+        return None
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            return con.execute("SELECT min(ts), max(ts) FROM all_lines_clean").fetchone()
+    except duckdb.Error:
+        return None

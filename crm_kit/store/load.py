@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from typing import Any, Mapping
 
 import ibis
@@ -12,8 +12,8 @@ import pandas as pd
 
 from ..config import resolve_path, store_cache_dir
 from ..errors import CRMKitError, DataError, MissingColumnError, ParameterError
-from .cache import (_cache_key, _cache_writer, _open_cached, _write_frames, _write_lines, _write_orders,
-                    explain_cache_miss)
+from .cache import (PARQUET_BACKENDS, _cache_key, _cache_writer, _open_cached, _write_frames, _write_lines,
+                    _write_orders, explain_cache_miss, parquet_store, store_calendar)
 from .catalogue import _product_lines, find_non_products, name_products
 from .clean import _clean_signups, _clean_transactions, _materialise, _stage_lines
 from .coverage import coverage_table, normalise_arms
@@ -21,7 +21,7 @@ from .model import Store
 from .read import _cast_columns, _connect, _is_uri, _prepare_table, _read_table, engine_error, source_files
 from .spec import PERSONAL_FIELDS, check_spec, load_data_spec, resolve_source
 
-__all__ = ["load_store", "load_personal"]
+__all__ = ["load_store", "load_personal", "store_calendar_of"]
 
 _log = logging.getLogger("crm_kit.store")
 
@@ -283,9 +283,14 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
     'exact duplicate lines'
     """
     spec = check_spec(resolve_source(load_data_spec(spec)))
+    key = _cache_key(spec)
+    if key is not None and (spec.get("engine") or {}).get("backend") in PARQUET_BACKENDS:
+        store = _load_from_parquet(spec, verbose=verbose)
+        if store is not None:
+            return store
+        key = None  # the cache cannot be written: the engine reads and cleans the source itself
     con = _connect(spec)
 
-    key = _cache_key(spec)
     if key is not None:
         cached = _open_cached(con, key, spec)
         if cached is not None:
@@ -321,6 +326,152 @@ def load_store(spec: str | Mapping[str, Any] = "demo", *, verbose: bool = False)
         if cached is not None:
             return cached
     return store
+
+
+def _embedded_spec(spec):
+    """The spec on the embedded DuckDB engine (the one that cleans the store of local files for every engine)."""
+    from .spec import CheckedSpec
+
+    embedded = CheckedSpec({**spec, "engine": {"backend": "duckdb"}})
+    embedded.rules, embedded.window = spec.rules, spec.window
+    return embedded
+
+
+def _load_from_parquet(spec, *, verbose: bool = False) -> Store | None:
+    """The store of an engine in :data:`PARQUET_BACKENDS` (Spark): cleaned once, read from Parquet.
+
+    The embedded DuckDB reads and cleans the spec's local files into the
+    store cache (or opens the store a step before it wrote), the cleaned lines
+    and order table are exported once as Parquet (:func:`parquet_store`), and
+    the spec's engine reads them: every step of a run, every run of the same
+    files, reads one cleaning instead of re-cleaning the source in each kernel.
+    The small tables (customers, products, contacts, the cleaning report) are
+    the cached store's. None when the cache cannot be written (the engine then
+    cleans the source itself).
+    """
+    embedded = load_store(_embedded_spec(spec), verbose=verbose)
+    key = _cache_key(spec)
+    try:
+        folder = parquet_store(embedded.con, key) if _cached_file(key) else None
+        if folder is None:
+            return None
+        con = _connect(spec)
+        try:
+            lines = con.read_parquet(str(folder / "lines.parquet"))
+            orders = con.read_parquet(str(folder / "orders.parquet")) if (folder / "orders.parquet").exists() else None
+        except Exception as exc:  # noqa: BLE001 - the engine's reading error, as the kit's line
+            raise DataError(f"the engine could not read the cleaned store {folder} ({_first_line(exc)}); remove "
+                            "that folder to export it again, or set cache: false in the data spec") from exc
+    finally:
+        with suppress(Exception):
+            embedded.con.disconnect()
+    return Store(con=con, transactions=lines.filter(lines.customer_id.notnull()), all_lines=lines,
+                 customers=embedded.customers, products=embedded.products, contacts=embedded.contacts,
+                 cleaning_report=embedded.cleaning_report, non_products=embedded.non_products,
+                 coverage=embedded.coverage, spec=dict(spec), orders=orders)
+
+
+def store_calendar_of(spec: str | Mapping[str, Any] = "demo") -> tuple[pd.Timestamp, pd.Timestamp]:
+    r"""The first and the last line time of a spec's cleaned store, without loading it on the spec's engine.
+
+    The same two times as the cleaned store's lines give (anonymous lines
+    included; lines a cleaning rule drops — cancelled statuses, returns, dates
+    outside the window, implausible lines — left out), from the cheapest place
+    that knows them:
+
+    - a store of local files: one min/max query on its cached DuckDB file, after
+      the embedded DuckDB cleaned it once when the cache does not hold it yet
+      (every step of the run reads that store next, on any engine);
+    - a store the cache cannot hold (``cache: false``, a database table, a remote
+      path) on DuckDB: loaded here, as a step would;
+    - the same on another engine (Spark): loaded in a child process that ends
+      with the answer, so no engine session (no Java process) stays with the caller.
+
+    Raises
+    ------
+    DataError
+        When the data has no dated line, or cannot be read (the reading error's line).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from crm_kit.store import store_calendar_of
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "sales.csv").write_text(
+    ...     "order,member,time,amount\n"
+    ...     "r1,a,2025-08-03 10:00,30\n"
+    ...     "r2,b,2025-09-20 11:00,50\n"
+    ...     "r3,b,2025-09-21 12:00,-50\n")
+    >>> first, last = store_calendar_of({"tables": {"transactions": {"path": str(folder / "sales.csv"),
+    ...     "columns": {"order_id": "order", "customer_id": "member", "ts": "time", "amount": "amount"}}},
+    ...     "cache": False})
+    >>> str(first), str(last)  # the negative line is cleaned away: the data ends on the 20th
+    ('2025-08-03 10:00:00', '2025-09-20 11:00:00')
+    """
+    spec = check_spec(resolve_source(load_data_spec(spec)))
+    key = _cache_key(spec)
+    if key is not None:
+        calendar = store_calendar(key)
+        if calendar is None:
+            # the store every step reads next, cleaned once here by the embedded engine
+            embedded = load_store(_embedded_spec(spec))
+            with suppress(Exception):
+                embedded.con.disconnect()
+            calendar = store_calendar(key)
+        if calendar is not None:
+            return _checked_calendar(*calendar)
+    backend = (spec.get("engine") or {}).get("backend", "duckdb")
+    if backend in ("duckdb", "connection"):
+        return _loaded_calendar(spec)
+    return _calendar_in_child(spec)
+
+
+def _loaded_calendar(spec) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The calendar of the store loaded in this process, on the spec's engine."""
+    store = load_store(spec)
+    lines = store.all_lines
+    row = store.con.to_pandas(lines.aggregate(first=lines.ts.min(), last=lines.ts.max())).iloc[0]
+    return _checked_calendar(row["first"], row["last"])
+
+
+def _checked_calendar(first, last) -> tuple[pd.Timestamp, pd.Timestamp]:
+    if first is None or pd.isna(first):
+        raise DataError("the data has no dated line: no month can be derived from it")
+    return pd.Timestamp(first), pd.Timestamp(last)
+
+
+def _calendar_in_child(spec) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """:func:`store_calendar_of` of a spec loaded in a child process (its engine's session ends with it).
+
+    The child loads the store itself (:func:`_loaded_calendar`), never spawning one of its own.
+    """
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, sys\n"
+            "from crm_kit.store.load import _loaded_calendar\n"
+            "try:\n"
+            "    first, last = _loaded_calendar(json.load(sys.stdin))\n"
+            "    print(json.dumps({'first': str(first), 'last': str(last)}))\n"
+            "except Exception as exc:\n"
+            "    print(json.dumps({'error': type(exc).__name__, 'message': str(exc)}))\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", code], input=json.dumps(dict(spec), default=str), text=True,
+                              capture_output=True, check=False)
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError) as exc:
+        raise DataError(f"the data's first and last day could not be read in a child process ({exc}); "
+                        "give the month (not last) or check the data with crm-kit check") from exc
+    if "error" in answer:
+        raised = ParameterError if answer["error"] == "ParameterError" else DataError
+        raise raised(answer["message"])
+    return pd.Timestamp(answer["first"]), pd.Timestamp(answer["last"])
+
+
+def _cached_file(key: str) -> bool:
+    return (store_cache_dir() / f"{key}.duckdb").exists()
 
 
 def load_personal(spec: str | Mapping[str, Any], customer_ids: Any, *, fields: Any = ("name", "phone", "wechat_id")) -> pd.DataFrame:
