@@ -406,6 +406,8 @@ class TableDraft:
     relation: Any = None
     #: columns a header took for the customer but whose values cannot be one (a category), with the reason
     rejected_keys: list[str] = field(default_factory=list)
+    #: those columns' names
+    rejected_key_columns: list[str] = field(default_factory=list)
 
     def spec(self) -> dict[str, Any]:
         """The table's part of the data spec, as ``data.yaml`` writes it."""
@@ -548,6 +550,7 @@ def _category_keys(draft: TableDraft, profiles: dict[str, Profile]) -> None:
         what = "orders" if oid and oid in profiles else "lines"
         draft.rejected_keys.append(f"{column!r} has {p.distinct_count:,} value(s) ({', '.join(shown)}) over "
                                    f"{orders:,} {what}: a category, not who bought")
+        draft.rejected_key_columns.append(column)
         refused.add(column)
         m.pop("customer_id"), draft.evidence.pop("customer_id", None)
         rest = {h: q for h, q in profiles.items() if h not in refused and h not in m.values()}
@@ -598,9 +601,15 @@ def _no_customer_key(tables: list[TableDraft]) -> None:
         shown = ", ".join(map(str, list(lines.profile.columns)[:12])) if lines.profile is not None else ""
         found.append(f"no column names the customer (columns: {shown})")
     where = ", ".join(Path(t.path).name for t in mine)
+    # a wholesaler's few accounts with many orders each look like a category: the way to say they are customers
+    # (not offered when a name column shows who bought: then the refused column is surely not the customer)
+    refused_columns = [c for t in mine for c in t.rejected_key_columns]
+    by_hand = (f"; if {refused_columns[0]!r} does name each customer (a few accounts with many orders each), map it "
+               "as customer_id in a data spec written by hand and read it with crm-kit check"
+               if refused_columns and not names else "")
     raise DataError(f"{where}: no customer key — {'; '.join(found)}. The kit counts buyers and visits by a "
                     "customer's id: re-export with the customer id or the customer's email (an email is read "
-                    "hashed, never kept), then run crm-kit init again")
+                    f"hashed, never kept), then run crm-kit init again{by_hand}")
 
 
 def _map_table(table: str, profiles: dict[str, Profile]) -> tuple[dict, dict, float]:

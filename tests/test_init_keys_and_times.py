@@ -55,6 +55,7 @@ def test_a_category_and_a_name_are_never_the_customer_key(tmp_path):
     assert "'Cliente': personal data, never used as a key" in message
     assert "'Tipo de cliente' has 2 value(s)" in message and "over 60 orders: a category, not who bought" in message
     assert "re-export with the customer id or the customer's email (an email is read hashed" in message
+    assert "data spec written by hand" not in message  # the names show who bought: 'Tipo de cliente' is not it
 
 
 def test_with_an_email_the_same_export_reads_right_and_the_order_id_is_pedido(tmp_path):
@@ -79,6 +80,29 @@ def test_a_small_shop_with_three_customers_keeps_its_key(tmp_path):
                           "Date": [f"2024-01-{1 + i:02d}" for i in range(12)], "Amount": ["9.50"] * 12})
     frame.to_csv(tmp_path / "sales.csv", index=False)
     assert draft([tmp_path / "sales.csv"]).table("transactions").columns["customer_id"] == "Customer ID"
+
+
+def test_a_wholesalers_few_accounts_are_refused_by_init_and_read_when_mapped_by_hand(tmp_path):
+    """Four accounts over 400 orders look like a category to init, which says how to map them anyway; a data spec
+    written by hand with that column as customer_id loads them as four buyers (the rule is init's, not the load's)."""
+    frame = pd.DataFrame({"Customer ID": ["ACME", "BOLT", "CRANE", "DYNA"] * 100,
+                          "Order ID": [f"o{i}" for i in range(400)],
+                          "Date": [f"2024-{1 + i % 4:02d}-{1 + i % 28:02d}" for i in range(400)],
+                          "Amount": [f"{100 + i % 9}.25" for i in range(400)]})
+    path = tmp_path / "wholesale.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError) as err:
+        draft([path])
+    message = str(err.value)
+    assert "'Customer ID' has 4 value(s)" in message and "over 400 orders: a category" in message
+    assert ("if 'Customer ID' does name each customer (a few accounts with many orders each), map it as customer_id "
+            "in a data spec written by hand and read it with crm-kit check") in message
+    spec = {"tables": {"transactions": {"path": str(path), "columns": {
+        "customer_id": "Customer ID", "order_id": "Order ID", "ts": "Date", "amount": "Amount"}}}}
+    store = load_store(spec)
+    lines = store.con.to_pandas(store.all_lines)
+    assert lines["customer_id"].nunique() == 4 and lines["order_id"].nunique() == 400
+    assert lines["amount"].sum() == pytest.approx(frame["Amount"].astype(float).sum())
 
 
 @pytest.mark.parametrize("header", ["Pedido #", "N.º de pedido", "Nº pedido", "Commande", "N° de commande",
