@@ -374,6 +374,10 @@ def test_pages_read_at_390_and_1280_px_with_nothing_cut_and_no_console_error(sit
             if name == "reference/api/crm_kit.campaign.html":  # a long signature shows one parameter per line
                 signature = page.locator("dt.sig[id='crm_kit.campaign.check_treatment_arms']")
                 assert signature.locator("dl > dd .sig-param").count() == 4
+                # the summary tables fit the column: a description is never cut at the table's scroll edge
+                sizes = page.evaluate("Array.from(document.querySelectorAll('table.autosummary'))"
+                                      ".map(t => [t.scrollWidth, t.parentElement.clientWidth])")
+                assert sizes and all(wide <= room + 1 for wide, room in sizes), (width, sizes)
             assert errors == [], (name, width, errors)
             if name == "getting-started/install.html":
                 assert page.locator("button.copybtn").count() >= 3  # copy buttons on the commands
