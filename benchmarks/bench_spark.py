@@ -27,34 +27,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cycle import watch_tree  # noqa: E402 - the process tree watcher both benchmarks use
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_spark.jsonl"
-
-
-def _watch_tree(proc: subprocess.Popen) -> tuple[int, float]:
-    """Wait for ``proc``; the peak resident memory of it and all its descendants, and their CPU seconds.
-
-    CPU time (user + system, each process's last reading before it ended, sampled every 0.2 s) moves much less
-    than wall time with a shared machine's load.
-    """
-    import psutil
-
-    root, peak, cpu = psutil.Process(proc.pid), 0, {}
-    while proc.poll() is None:
-        total = 0
-        try:
-            for p in [root, *root.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                    times = p.cpu_times()
-                    cpu[p.pid] = times.user + times.system
-                except psutil.Error:
-                    pass
-        except psutil.Error:
-            pass
-        peak = max(peak, total)
-        time.sleep(0.2)
-    return peak, sum(cpu.values())
 
 
 def _run(engine: str, members: int, cache: Path, params: str) -> dict:
@@ -67,7 +43,7 @@ def _run(engine: str, members: int, cache: Path, params: str) -> dict:
             proc = subprocess.Popen([sys.executable, "-m", "crm_kit", "run", params, "-p", f"data={data}",
                                      "--output", tmp, "--quiet"], stdout=subprocess.DEVNULL, stderr=err, env=env,
                                     cwd=ROOT)
-            peak, cpu = _watch_tree(proc)
+            peak, cpu = watch_tree(proc)
         total = time.perf_counter() - t0
         if proc.returncode != 0:
             raise SystemExit(f"the {engine} run failed: {errors.read_text()[-2000:]}")
@@ -100,7 +76,7 @@ def kernel_load(members: int, cache: Path) -> None:
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-c", KERNEL, json.dumps(spec)], stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, env=env, cwd=ROOT, text=True)
-        peak, cpu = _watch_tree(proc)
+        peak, cpu = watch_tree(proc)
         out = json.loads(proc.stdout.read().strip().splitlines()[-1])
         total = time.perf_counter() - t0
         row = {"when": time.strftime("%Y-%m-%d %H:%M"), "engine": "spark", "mode": f"kernel: {label}",
