@@ -37,7 +37,7 @@ from .errors import DataError, ParameterError
 from .store.layouts import ZONE_ABBREVIATIONS, zone_of_names, zone_offset_text
 from .store.load import load_store
 from .store.profile import ColumnProfile, TableProfile, order_blanks, profile_relation
-from .store.read import source_files
+from .store.source import source_files
 from .store.sniff import Sniffed, sniff
 from .store.spec import CANONICAL_COLUMNS
 
@@ -333,7 +333,7 @@ def profile(values: pd.Series, options: dict[str, Any] | None = None) -> Profile
     """
     import ibis
 
-    from .store.read import _connect
+    from .store.connect import _connect
 
     options = options or {}
     con = _connect({})
@@ -744,7 +744,8 @@ def _group_files(files: Sequence[Path]) -> list[tuple[str, list[Path]]]:
 
 def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
     """The draft of one table: sniffed, profiled over all rows, its role and columns decided, with evidence."""
-    from .store.read import _connect, _header_key
+    from .store.connect import _connect
+    from .store.read import _header_key
 
     con = con or _connect({})
     # every part's header is compared (a few dozen monthly files); of many parts, the first and the last
@@ -1092,7 +1093,7 @@ def _price_is_line_total(draft: TableDraft) -> bool:
     varies with the quantity; a line total is the other way round. Counted per product in the engine: the column is
     a line total when price / quantity takes fewer distinct values per product than the price itself.
     """
-    from .store.read import _number
+    from .store.cast import _number
 
     m = draft.columns
     if draft.relation is None or not all(m.get(c) for c in ("unit_price", "quantity", "product_id")) or m.get("amount"):
@@ -1655,7 +1656,7 @@ def draft(files: Sequence[str | Path], *, month: str | None = None, check: bool 
     'Member — by its header; 3 values, 2 distinct'
     """
     from .periods import check_month, last_complete_month
-    from .store.read import _connect
+    from .store.connect import _connect
 
     con = _connect({})
     tables = [draft_table(location, found, con=con) for location, found in _group_files([Path(f) for f in files])]

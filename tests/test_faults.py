@@ -268,12 +268,12 @@ def test_an_unwritable_cache_costs_only_the_cache(tmp_path, monkeypatch, caplog)
     spill = Path(store.con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0])
     assert blocker not in spill.parents  # DuckDB spills elsewhere
 
-    from crm_kit.store import read
+    from crm_kit.store import connect
 
     readonly = tmp_path / "readonly"
     readonly.mkdir()
-    monkeypatch.setattr(read.os, "access", lambda p, mode: Path(p) != readonly / "spill")
-    assert read._writable_folder(readonly / "spill") is None  # as for a user who may not write there
+    monkeypatch.setattr(connect.os, "access", lambda p, mode: Path(p) != readonly / "spill")
+    assert connect._writable_folder(readonly / "spill") is None  # as for a user who may not write there
 
 
 def test_a_damaged_cached_store_is_rebuilt_with_the_same_figures(tmp_path, monkeypatch, caplog):
@@ -331,26 +331,26 @@ def test_signals_at_random_moments_and_a_killed_kernel_leave_failed_and_latest_o
 
 def test_one_byte_changed_anywhere_in_an_export_changes_its_digest(tmp_path, monkeypatch):
     """Files up to DIGEST_WHOLE are hashed whole; above it, at sampled blocks (one byte between them is missed)."""
-    from crm_kit.store import read
+    from crm_kit.store import source
 
     path = tmp_path / "export.csv"
     data = bytearray(b"x" * 3_000_000)
     path.write_bytes(bytes(data))
-    before = read.sampled_digest(path)
+    before = source.sampled_digest(path)
     data[1_234_567] = ord("y")  # between any two sampled blocks of a 3 MB file
     path.write_bytes(bytes(data))
-    assert read.sampled_digest(path) != before
-    monkeypatch.setattr(read, "DIGEST_WHOLE", 1 << 20)  # a file above the limit: sampled blocks
+    assert source.sampled_digest(path) != before
+    monkeypatch.setattr(source, "DIGEST_WHOLE", 1 << 20)  # a file above the limit: sampled blocks
     data = bytearray(b"x" * 20_000_000)
     path.write_bytes(bytes(data))
-    sampled = read.sampled_digest(path)
-    step = (len(data) - read.DIGEST_BLOCK) / (read.DIGEST_BLOCKS - 1)
-    data[int(10 * step) + read.DIGEST_BLOCK + 1000] = ord("y")  # after block 10, before block 11
+    sampled = source.sampled_digest(path)
+    step = (len(data) - source.DIGEST_BLOCK) / (source.DIGEST_BLOCKS - 1)
+    data[int(10 * step) + source.DIGEST_BLOCK + 1000] = ord("y")  # after block 10, before block 11
     path.write_bytes(bytes(data))
-    assert read.sampled_digest(path) == sampled
+    assert source.sampled_digest(path) == sampled
     data[int(10 * step) + 10] = ord("y")  # inside block 10
     path.write_bytes(bytes(data))
-    assert read.sampled_digest(path) != sampled
+    assert source.sampled_digest(path) != sampled
 
 
 def test_a_last_line_cut_short_is_said_and_deleting_it_reads_the_file(tmp_path):

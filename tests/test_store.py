@@ -337,7 +337,7 @@ def test_glob_paths_read_every_part_and_key_the_cache_on_each(tmp_path, tiny_lin
 
 def test_uri_paths_go_to_the_engine_as_written_and_are_not_cached():
     from crm_kit.store.cache import _cache_key
-    from crm_kit.store.read import _source_location, source_files
+    from crm_kit.store.source import _source_location, source_files
 
     uri = "s3a://bucket/crm/lines/*.parquet"
     assert _source_location(uri) == uri and source_files(uri) == []
@@ -449,7 +449,7 @@ def test_ids_that_need_cleaning_are_cleaned_in_a_parquet_file(tmp_path, tiny_lin
 
 
 def test_duckdb_gets_a_memory_cap_and_a_spill_folder_by_default(tmp_path, monkeypatch):
-    from crm_kit.store.read import MEMORY_SHARE, SIDE_BY_SIDE_VARIABLE, _connect, _machine_memory
+    from crm_kit.store.connect import MEMORY_SHARE, SIDE_BY_SIDE_VARIABLE, _connect, _machine_memory
 
     monkeypatch.delenv(SIDE_BY_SIDE_VARIABLE, raising=False)
     con = _connect({"engine": {}})
@@ -463,7 +463,7 @@ def test_duckdb_gets_a_memory_cap_and_a_spill_folder_by_default(tmp_path, monkey
     other = Path(_connect({"engine": {}}).raw_sql("SELECT current_setting('temp_directory')").fetchone()[0])
     assert other.parent == folder.parent and other != folder
     # side by side in a run, each kernel's engine holds its part of half the memory
-    from crm_kit.store.read import SIDE_BY_SIDE_SHARE, engine_memory
+    from crm_kit.store.connect import SIDE_BY_SIDE_SHARE, engine_memory
 
     monkeypatch.setenv(SIDE_BY_SIDE_VARIABLE, "2")
     side = float(engine_memory({})[0].removesuffix("MiB")) / 1024
@@ -484,7 +484,7 @@ def test_duckdb_gets_a_memory_cap_and_a_spill_folder_by_default(tmp_path, monkey
 
 def test_the_memory_share_follows_the_control_groups_limit(tmp_path):
     """A limit on the process's control group or on one above it, cgroup v1 or v2, caps what the engine is given."""
-    from crm_kit.store.read import _machine_memory
+    from crm_kit.store.connect import _machine_memory
 
     machine = _machine_memory(tmp_path / "none", tmp_path / "none")
     v1 = tmp_path / "v1"
@@ -656,10 +656,10 @@ def test_spill_folders_of_killed_kernels_are_removed(tmp_path):
     import subprocess
     import sys
 
-    from crm_kit.store.read import _connect
+    from crm_kit.store.connect import _connect
 
     scratch = tmp_path / "scratch"
-    script = ("import sys, time; from crm_kit.store.read import _connect\n"
+    script = ("import sys, time; from crm_kit.store.connect import _connect\n"
               f"con = _connect({{'engine': {{'temp_directory': {str(scratch)!r}, 'memory_limit': '30MB'}}}})\n"
               "con.raw_sql(\"SET preserve_insertion_order=false\")\n"
               "con.raw_sql('CREATE TEMP TABLE big AS SELECT range AS i, hash(range) AS h FROM range(3000000)')\n"

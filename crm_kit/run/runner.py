@@ -23,7 +23,7 @@ from typing import Sequence
 from ..artifacts import check_metrics, collect_metrics, plain
 from ..config import latest_problem, notebooks_dir, point_latest, reports_root, run_folder
 from ..errors import CRMKitError, DataError, ParameterError
-from ..store.read import SIDE_BY_SIDE_VARIABLE
+from ..store.connect import SIDE_BY_SIDE_VARIABLE
 from .html import build_html_report, notebook_body, print_pdf
 from .kernels import KERNEL_ARGUMENTS, WarmKernels
 from .plan import RunPlan, Step
@@ -51,7 +51,7 @@ def _share_machine(workers: int) -> list[str]:
         return []
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     share = {name: str(max(1, cores // workers)) for name in THREAD_VARIABLES}
-    share[SIDE_BY_SIDE_VARIABLE] = str(workers)  # and each engine its part of the memory (store.read.memory_share)
+    share[SIDE_BY_SIDE_VARIABLE] = str(workers)  # and each engine its part of the memory (store.connect.memory_share)
     added = [name for name in share if name not in os.environ]
     for name in added:
         os.environ[name] = share[name]

@@ -5,8 +5,25 @@ Modules, in the order the data flows through them:
 ``spec``
     the canonical schema, the data spec and its complete check (before anything is read),
     named sources (``data: demo`` is registered by :mod:`crm_kit.demo`);
+``sniff``, ``profile``, ``layouts``
+    what ``crm-kit init`` learns of a file before a spec exists: its type, encoding and delimiter from the
+    bytes; every column's layouts over all rows; the number, date and zone layouts both init and the load read;
+``source``
+    a table's path resolved to its files (one file, a glob, a URI), and each file's content digest;
+``connect``
+    the engine connection (DuckDB's memory cap and spill folder, or a Spark session);
+``convert``
+    files the engine cannot read as exported, converted once into the cache (encodings, footers, Excel, zip);
 ``read``
-    the engine connection, reading a source, mapping and typing its columns;
+    a table's cells read as text (parts one by one) and its columns mapped to canonical names;
+``derive``
+    joined date and time columns, cells filled down, emails hashed, before the values are typed;
+``cast``
+    typing the text (null tokens, numbers in any locale, timestamps and zones), every value checked;
+``prepare``
+    one table from source to typed columns: the steps above composed;
+``engine_errors``
+    an engine's error while reading, as the kit's one line with the fix;
 ``clean``
     the named cleaning rules, each counted;
 ``cache``
@@ -25,7 +42,7 @@ Modules, in the order the data flows through them:
 from .cache import remove_unreachable_stores
 from .load import load_personal, load_store, store_calendar_of
 from .model import Store
-from .read import source_files
+from .source import source_files
 from .spec import (
     CANONICAL_COLUMNS,
     CLEANING_DEFAULTS,

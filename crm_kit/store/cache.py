@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ..config import store_cache_dir
+from .connect import _process_runs
 from .model import Store
 from .money import money_sum
-from .read import _is_uri, _process_runs, sampled_digest, source_files
+from .source import _is_uri, sampled_digest, source_files
 
 __all__ = ["PARQUET_BACKENDS", "parquet_store", "remove_unreachable_stores", "store_calendar"]
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import DataError, MissingColumnError
 from .model import NO_PRODUCTS_RULE
-from .read import _prepare_table
+from .prepare import _prepare_table
 from .spec import EARLIEST_SIGNUP, IMPLAUSIBLE_FACTOR, NO_ORDER_ID_ADVICE, SUMMARY_LABELS, _window_bounds
 
 __all__: list[str] = []  # used through crm_kit.store.load

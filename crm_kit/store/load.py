@@ -14,11 +14,16 @@ from ..config import resolve_path, store_cache_dir
 from ..errors import CRMKitError, DataError, MissingColumnError, ParameterError
 from .cache import (PARQUET_BACKENDS, _cache_key, _cache_writer, _open_cached, _write_frames, _write_lines,
                     _write_orders, explain_cache_miss, parquet_store, store_calendar)
+from .cast import _cast_columns
 from .catalogue import _product_lines, find_non_products, name_products
 from .clean import _clean_signups, _clean_transactions, _materialise, _stage_lines
+from .connect import _connect
 from .coverage import coverage_table, normalise_arms
+from .engine_errors import engine_error
 from .model import Store
-from .read import _cast_columns, _connect, _is_uri, _prepare_table, _read_table, engine_error, source_files
+from .prepare import _prepare_table
+from .read import _read_table
+from .source import _is_uri, source_files
 from .spec import PERSONAL_FIELDS, check_spec, load_data_spec, resolve_source
 
 __all__ = ["load_store", "load_personal", "store_calendar_of"]

@@ -209,7 +209,8 @@ def profile_table(tspec: Mapping[str, Any], name: str = "transactions", *, con=N
     con
         An Ibis DuckDB connection (a new one when None).
     """
-    from .read import _connect, _read_table
+    from .connect import _connect
+    from .read import _read_table
 
     con = con or _connect({})
     raw = _read_table(con, name, {k: v for k, v in tspec.items() if k != "columns"})
