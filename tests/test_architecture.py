@@ -142,6 +142,24 @@ def test_campaign_results_and_the_core_stay_readable_modules(package):
     assert len(sizes) >= 3 and max(sizes.values()) <= 700, sizes
 
 
+#: the store's rooms of the reading path, in the order a file passes them (``crm-kit init`` and the load alike)
+READING_PATH = ["sniff", "profile", "layouts", "source", "connect", "convert", "read", "derive", "cast", "prepare",
+                "engine_errors"]
+
+
+def test_the_reading_path_and_inits_decisions_stay_small_modules_with_one_job_each():
+    """Each room of the reading path (store) and of init's decisions (the draft package) stays about 600 lines or
+    fewer; the draft is a package, no longer one module."""
+    store = {name: len((PACKAGE / "store" / f"{name}.py").read_text(encoding="utf-8").splitlines())
+             for name in READING_PATH}
+    draft = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in (PACKAGE / "draft").glob("*.py")}
+    assert not (PACKAGE / "draft.py").exists()
+    assert max(store.values()) <= 600, store
+    assert len(draft) >= 6 and max(draft.values()) <= 600, draft
+    graph = _graph()
+    assert all(not t.startswith("crm_kit.draft") for m in graph if m.startswith("crm_kit.store") for t in graph[m])
+
+
 def test_the_old_teaching_location_is_the_same_module_and_says_it_moved():
     import subprocess
     import sys

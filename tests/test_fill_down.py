@@ -1,7 +1,7 @@
 """Order fields written once per order (``fill_down``) and lines after the data (``skip_footer``), by hand.
 
-The data-spec keys are read by the loader (crm_kit/store/read.py); ``crm-kit init`` decides them from the whole
-file (crm_kit/store/profile.py, crm_kit/store/sniff.py, crm_kit/draft.py).
+The data-spec keys are read by the loader (crm_kit/store/derive.py, crm_kit/store/convert.py); ``crm-kit init`` decides them from the whole
+file (crm_kit/store/profile.py, crm_kit/store/sniff.py, crm_kit/draft/table.py).
 """
 
 from __future__ import annotations

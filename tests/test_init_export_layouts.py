@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from test_init_reading import _figures, _init, _lines, _truth
 
 from crm_kit import load_store
-from crm_kit.draft import _personal_header
+from crm_kit.draft.roles import _personal_header
 from crm_kit.store.profile import profile_table
 
 

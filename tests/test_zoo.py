@@ -28,7 +28,7 @@ from zoo import SHAPES, generate
 
 #: shapes the kit does not read right yet, each with the cause found (issue 37); remove the entry with the fix
 BLANK = ("init crashes on a column that is blank in every sampled row ({col}): draft.profile raises 'TypeError: "
-         "boolean value of NA is ambiguous' (crm_kit/draft.py, profile)")
+         "boolean value of NA is ambiguous' (crm_kit/draft/profiles.py, profile)")
 XFAIL: dict[str, str] = {}
 #: shapes whose export has no customer key: init stops in one line naming what it found (a name, a category) and the
 #: fix (re-export with the customer id or email); a name is personal data, never a key, and never hashed into one
