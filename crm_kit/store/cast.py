@@ -1,8 +1,8 @@
 """Typing a table's text: null tokens, trimming, numbers in any locale, timestamps in any layout and zone, and
 the checks that every value parsed.
 
-The reading path's fourth step (:mod:`~crm_kit.store.source` → :mod:`~crm_kit.store.convert` →
-:mod:`~crm_kit.store.read` → cast): each canonical column's text becomes its type in one engine expression
+The reading path's last step (:mod:`~crm_kit.store.source` → :mod:`~crm_kit.store.convert` →
+:mod:`~crm_kit.store.read` → :mod:`~crm_kit.store.derive` → cast): each canonical column's text becomes its type in one engine expression
 (the layouts are :mod:`crm_kit.store.layouts`', the same ``crm-kit init`` counts in its profile); one pass
 over the source then counts what does not parse, and every such value is reported with examples and the fix.
 """

@@ -1,7 +1,7 @@
 """The engine connection: DuckDB with its memory cap and spill folder, or a Spark session.
 
 Every step of the reading path (:mod:`~crm_kit.store.source` → :mod:`~crm_kit.store.convert` →
-:mod:`~crm_kit.store.read` → :mod:`~crm_kit.store.cast`) runs its queries on the connection made here: the
+:mod:`~crm_kit.store.read` → :mod:`~crm_kit.store.derive` → :mod:`~crm_kit.store.cast`) runs its queries on the connection made here: the
 share of the machine's memory the engine may hold (less when a run executes notebooks side by side), the
 scratch and spill folders (a read-only cache costs a warning, never the load), stale spill folders of ended
 processes removed, and Spark's session with its quiet logging.

@@ -1,7 +1,7 @@
 """Files the engine cannot read as exported, converted once into the cache: text, workbooks, archives.
 
 The reading path's second step (:mod:`~crm_kit.store.source` → convert → :mod:`~crm_kit.store.read` →
-:mod:`~crm_kit.store.cast`): a text file in another encoding than UTF-8, or with mixed line endings, is
+:mod:`~crm_kit.store.derive` → :mod:`~crm_kit.store.cast`): a text file in another encoding than UTF-8, or with mixed line endings, is
 transcoded; lines after the data (a record count) are cut off; an Excel workbook's sheets (merged cells
 filled) become Parquet; a zipped export is unpacked. The source file itself is only read; each converted copy
 is keyed by the source's digest.

@@ -2,7 +2,7 @@
 read one by one, and the source's columns mapped to canonical names.
 
 The reading path's third step (:mod:`~crm_kit.store.source` → :mod:`~crm_kit.store.convert` → read →
-:mod:`~crm_kit.store.cast`): the engine is given the file (or its converted copy) and reads every column as
+:mod:`~crm_kit.store.derive` → :mod:`~crm_kit.store.cast`): the engine is given the file (or its converted copy) and reads every column as
 text; parts of a glob whose headers differ in case or spaces are read one by one and stacked; the data spec's
 ``columns`` mapping names the canonical columns. Typing the values is :mod:`~crm_kit.store.cast`'s.
 """

@@ -1,6 +1,6 @@
 """Where a table's files are, and what they hold: paths and globs resolved to files, and their content digests.
 
-The first step of the reading path (source → convert → read → cast; :mod:`crm_kit.store.sniff` and
+The first step of the reading path (source → convert → read → derive → cast; :mod:`crm_kit.store.sniff` and
 :mod:`crm_kit.store.profile` look at the same files for ``crm-kit init``): a table's ``path`` — one file, a
 glob over monthly parts, or a remote URI the engine reads itself — becomes the local files it stands for, and
 each file's digest (whole, or sampled blocks of a large one) keys the caches built from it.
