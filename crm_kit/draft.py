@@ -49,7 +49,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "customer_id": ("customer_id", "customerid", "customer", "customerno", "customernumber", "customercode", "cust",
                         "custid", "custno", "member", "memberid", "memberno", "membernumber", "membercode", "card",
                         "cardno", "cardnumber", "householdid", "household", "client", "clientid", "buyer", "buyerid",
-                        "userid", "user", "username", "buyerusername", "buyeruserid", "memberusername", "vip", "vipno", "account", "accountid", "会员号", "会员卡号", "会员编号",
+                        "userid", "user", "username", "buyerusername", "loginkupującego", "loginkupujacego", "buyeruserid", "memberusername", "vip", "vipno", "account", "accountid", "会员号", "会员卡号", "会员编号",
                         "会员id", "会员", "会员卡", "客户号", "客户编号", "客户id", "客户", "顾客", "顾客编号",
                         "顾客id", "卡号", "用户id", "用户", "用户编号", "买家", "买家会员名", "会员名", "买家账号", "买家id",
                         "买家编号", "下单帐号", "下单账号", "买家帐号", "用户帐号", "用户账号", "会员帐号", "会员账号",
@@ -70,29 +70,34 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                      "idpedido", "encomenda", "nºencomenda", "númerodaencomenda", "numerodaencomenda", "commande",
                      "ncommande", "n°commande", "nºcommande", "numérodecommande", "numerodecommande", "n°decommande", "nºdecommande",
                      "iddecommande", "ordine", "nordine", "numeroordine", "factura", "nºfactura", "facture",
-                     "nfacture", "n°facture", "fattura", "ticketnr", "bonnr", "quittung"),
+                     "nfacture", "n°facture", "fattura", "ticketnr", "bonnr", "quittung",
+                     # Spanish 'N.º de venta' / '# de venta', Polish 'Numer zamówienia', Japanese 受注番号
+                     "deventa", "ndeventa", "nºdeventa", "númerodeventa", "numerodeventa", "iddeventa",
+                     "numerzamówienia", "numerzamowienia", "idzamówienia", "idzamowienia", "zamówienie", "受注番号"),
         "ts": ("ts", "timestamp", "date", "datetime", "time", "invoicedate", "orderdate", "ordertime",
                "transactiontimestamp", "transactiondate", "transactiontime", "saledate", "salesdate", "saletime",
                "purchasedate", "purchasetime", "day", "日期", "时间", "交易时间", "交易日期", "销售日期", "销售时间",
                "下单时间", "下单日期", "购买日期", "购买时间", "订单时间", "订单日期", "消费时间", "消费日期", "日期时间",
-               "成交时间", "成交日期", "单据日期", "buchungsdatum", "belegdatum", "datum", "取引日", "売上日"),
+               "成交时间", "成交日期", "单据日期", "buchungsdatum", "belegdatum", "datum", "取引日", "売上日",
+               "fecha", "fechadeventa", "fechadecompra", "datazakupu", "datazamówienia", "datazamowienia",
+               "注文日時", "受注日時", "注文日"),
         "product_id": ("product_id", "productid", "product", "productcode", "productno", "sku", "skuid", "skucode",
                        "item", "itemid", "itemcode", "itemno", "stockcode", "stock", "article", "articleid",
                        "articleno", "barcode", "upc", "ean", "goodsid", "goodscode", "商品编码", "商品编号",
                        "商品代码", "商品id", "商品", "货号", "条码", "条形码", "sku编码", "品号", "产品编码",
                        "产品编号", "产品id", "物料编码", "商品条码", "规格编码", "商家编码", "sku编号"),
         "quantity": ("quantity", "qty", "units", "unit", "count", "pieces", "pcs", "number", "volume", "menge", "anzahl",
-                     "quantite", "cantidad", "数量", "销售数量",
+                     "quantite", "cantidad", "unidades", "ilość", "ilosc", "個数", "数量", "销售数量",
                      "件数", "购买数量", "销量", "数目", "商品数量", "宝贝数量", "购买件数", "订购数量", "订购数", "商品订购数量"),
         "amount": ("amount", "sales", "salesvalue", "salevalue", "revenue", "total", "linetotal", "lineamount", "value",
                    "net", "netsales", "netamount", "paid", "spend", "totalprice", "subtotal", "turnover", "ordertotal",
                    "grandtotal", "金额",
                    "实收金额", "销售金额", "实付金额", "成交金额", "消费金额", "实收", "实付", "应收金额", "销售额",
                    "总价", "小计", "合计金额", "折后金额", "zeilenbetrag", "betrag", "umsatz", "nettobetrag", "montant",
-                   "importe", "金額", "売上", "売上金額", "税込金額"),
+                   "importe", "金額", "売上", "売上金額", "税込金額", "ingresosporproductos", "wartość", "wartosc"),
         "unit_price": ("unit_price", "unitprice", "price", "priceeach", "soldfor", "单价", "售价", "零售价", "价格", "销售单价",
                        "商品单价", "商品价格", "京东价", "成交单价", "vkpreis", "verkaufspreis", "einzelpreis", "preis", "prixunitaire",
-                       "preciounitario", "単価"),
+                       "preciounitario", "cenajednostkowa", "単価"),
         # units of the line refunded or returned (Shopee, WooCommerce, Magento's order items): a refund of its share
         "returned_quantity": ("returned_quantity", "returnedquantity", "returnedqty", "returnquantity", "returnqty",
                               "quantityreturned", "qtyreturned", "qtyrefunded", "quantityrefunded", "refundedqty",
@@ -131,7 +136,8 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                    "importetotal", "合計金額", "注文金額", "支払金額"),
         "refunded": ("refunded", "refund", "refundamount", "refundedamount", "totalrefunded", "amountrefunded",
                      "refunds", "退款金额", "退款", "已退款金额", "退款额", "erstattet", "erstattungsbetrag",
-                     "rembourse", "remboursé", "montantrembourse", "reembolsado", "importereembolsado", "返金額",
+                     "rembourse", "remboursé", "montantrembourse", "reembolsado", "importereembolsado", "anulacionesyreembolsos",
+                     "kwotazwrotu", "返金額",
                      "返金"),
         "store": (),
         "channel": (),
@@ -1351,6 +1357,8 @@ PURCHASE_STATUSES = (
     "payé", "payée", "paye", "terminé", "terminée", "expédié", "expédiée", "livré", "livrée", "en cours",
     "paiement accepté", "paiement effectué", "en cours de préparation", "en cours de livraison",
     "pagado", "pagada", "completado", "completada", "enviado", "enviada", "entregado", "entregada", "procesando",
+    "opłacone", "oplacone", "wysłane", "wyslane", "gotowe do wysyłki", "gotowe do wysylki", "zrealizowane",
+    "dostarczone", "w realizacji", "発送待ち",
     "支払済み", "支払い済み", "入金済み", "完了", "取引完了", "発送済み", "出荷済み", "配達済み", "配送済み", "完成")
 #: status words that mean no purchase (cancelled, refunded, voided, failed, unpaid...)
 NOT_PURCHASE_STATUSES = (
@@ -1364,7 +1372,8 @@ NOT_PURCHASE_STATUSES = (
     "en attente de paiement", "en attente", "en attente de paiement par chèque", "en attente de virement bancaire",
     "en attente de paiement à la livraison", "erreur de paiement",
     "cancelado", "cancelada", "reembolsado", "reembolsada", "fallido", "fallida", "no pagado", "impago",
-    "pendiente de pago", "anulado", "anulada", "en espera", "pendiente",
+    "pendiente de pago", "anulado", "anulada", "en espera", "pendiente", "pago pendiente", "devuelta", "devuelto",
+    "anulowane", "nieopłacone", "nieoplacone", "zwrócone", "zwrocone", "キャンセル確定", "発送前入金待ち", "入金待ち",
     "キャンセル", "キャンセル済み", "返金済み", "未払い", "未入金", "支払い待ち", "失敗", "取消")
 #: a purchase word that means refunded in full when a platform's other word for a finished sale is beside it:
 #: Magento's "Closed" (an order refunded by credit memo, nothing left to ship or refund) beside its "Complete"
@@ -1536,9 +1545,18 @@ def _row_refunds(lines: TableDraft, *, alone: bool) -> None:
     oid = m.get("order_id")
     if alone and oid and "refunded" not in m and lines.profile is not None:
         ids = lines.profile[oid]
+        found, ev, _ = _map_table("orders", _profiles(lines))
+        column = found.get("refunded")
+        if column and ids.values and ids.distinct < ids.values and lines.profile[column].values == ids.distinct:
+            # written on one row of each order (Allegro's Kwota zwrotu on an order's first row, blank on the others):
+            # the order's refund, if every order has it on exactly one row (counted over all rows)
+            value = lines.relation[column].cast("string").strip()
+            orders = lines.relation.filter(value.notnull() & (value != ""))[oid].nunique().execute()
+            if int(orders) == ids.distinct and column not in m.values():
+                m["refunded"] = column
+                lines.evidence["refunded"] = (f"{ev['refunded']}; written on one row of each of the {ids.distinct:,} "
+                                              "orders, blank on their other rows: the order's refunded money")
         if ids.values and ids.distinct == ids.values:
-            found, ev, _ = _map_table("orders", _profiles(lines))
-            column = found.get("refunded")
             carried = "order_id" in (lines.options.get("fill_down") or [])
             if carried and column and lines.profile[column].values > ids.values:
                 column = None  # the order id is written once per order, the refund more often: repeated per line
