@@ -794,7 +794,8 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         score = len(have) / len(required) + 0.3 * explained
         if role == "customers" and len(mapping) < 3:
             score -= 0.5
-        if role == "products" and ("customer_id" in lines_mapping or {"ts", "amount"} <= set(lines_mapping)):
+        if role == "products" and ("customer_id" in lines_mapping or
+                                   ("ts" in lines_mapping and {"amount", "unit_price"} & set(lines_mapping))):
             score -= 0.5  # a catalogue has no buyer and no time of sale on its rows
         if best is None or score > best[0]:
             best = (score, role, mapping, ev)
