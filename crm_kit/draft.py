@@ -49,7 +49,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "customer_id": ("customer_id", "customerid", "customer", "customerno", "customernumber", "customercode", "cust",
                         "custid", "custno", "member", "memberid", "memberno", "membernumber", "membercode", "card",
                         "cardno", "cardnumber", "householdid", "household", "client", "clientid", "buyer", "buyerid",
-                        "userid", "user", "username", "buyerusername", "loginkupującego", "loginkupujacego", "buyeruserid", "memberusername", "vip", "vipno", "account", "accountid", "会员号", "会员卡号", "会员编号",
+                        "userid", "user", "username", "buyerusername", "comprador", "loginkupującego", "loginkupujacego", "buyeruserid", "memberusername", "vip", "vipno", "account", "accountid", "会员号", "会员卡号", "会员编号",
                         "会员id", "会员", "会员卡", "客户号", "客户编号", "客户id", "客户", "顾客", "顾客编号",
                         "顾客id", "卡号", "用户id", "用户", "用户编号", "买家", "买家会员名", "会员名", "买家账号", "买家id",
                         "买家编号", "下单帐号", "下单账号", "买家帐号", "用户帐号", "用户账号", "会员帐号", "会员账号",
@@ -857,12 +857,20 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
     return draft
 
 
+#: a contact hidden by the platform: asterisks in place of digits or letters, or an encryption mark
+_MASKED = re.compile(r"\*{3,}|加密|encrypted|verschlüsselt|chiffré|暗号化", re.IGNORECASE)
+
+
 def _contact_as_key(draft: TableDraft, profiles: dict[str, Profile]) -> None:
     """Line items with no customer column but an email (or phone) on the rows: that contact is the customer's key,
     read hashed (``hashed: [customer_id]``: the reader keeps a digest, never the address)."""
     found = []
     for h, p in profiles.items():
         if _personal_kind(h) != "contact" or p.values == 0 or p.distinct_count <= 1:
+            continue
+        masked = [v for v, _k in (p.column.top if p.column is not None else ()) if _MASKED.search(str(v))]
+        if masked:  # '138****5678', '[加密]9f2c…': a platform's mask, many buyers to one value or one to many
+            draft.rejected_keys.append(f"{h!r} is masked by the platform (e.g. {masked[0]!r}): it identifies nobody")
             continue
         email = p.column is not None and any("@" in v for v, _k in p.column.top)
         found.append((email, p.filled, -len(str(h)), h))
