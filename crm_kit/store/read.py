@@ -1099,8 +1099,14 @@ def _cast_columns(con, name: str, selected: dict, *, tspec: Mapping[str, Any] | 
     tokens = _null_tokens(tspec)
     exprs = {}
     checks = {}
+    guests = [str(g) for g in tspec.get("guest_ids") or []]
     for col, value in selected.items():
         kind = canon[col][1]
+        if col == "customer_id" and guests:
+            # a guest checkout's placeholder id (BigCommerce's customer 0): no customer, an anonymous line
+            text = _text(value.cast("string"), tokens).re_replace(r"^(-?\d+)\.0+$", r"\1")
+            exprs[col] = text.isin(guests).ifelse(ibis.null("string"), text)
+            continue
         if kind in ("id", "text"):
             if col in plain:
                 exprs[col] = value
