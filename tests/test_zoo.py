@@ -37,6 +37,10 @@ NO_KEY: dict[str, tuple[str, ...]] = {
                        "a category, not who bought"),
     "prestashop_fr": ("'Client': personal data, never used as a key", "'Nouveau client' has 2 value(s)"),
     "clover": ("the only customer column is a name ('Customer Name': personal data",),
+    # Mercado Libre's sales report names the buyer (Comprador) and a national id document, never a buyer id
+    "mercadolibre": ("the only customer column is a name ('Comprador': personal data",),
+    # Pinduoduo hides the buyer: the phone is encrypted per order ([加密]…), the receiver a masked name
+    "pinduoduo": ("'手机' is masked by the platform", "it identifies nobody"),
 }
 
 

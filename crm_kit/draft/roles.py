@@ -338,12 +338,54 @@ def _number_options(tprof: TableProfile, mapped: list[str], options: dict[str, A
                                                                                            key=lambda t: -t[1])))
 
 
+#: customer ids a shop writes for a guest checkout (no account): a guest when its rows carry no contact
+_GUEST_IDS = ("0", "-1", "guest", "gast", "invité", "invitado", "visitante", "walk-in", "walkin", "散客", "匿名", "ゲスト")
+
+
+def _guest_ids(draft: TableDraft, profiles: dict[str, Profile]) -> None:
+    """A placeholder customer id for guests (BigCommerce's customer 0): its rows have no contact, the others do.
+
+    Counted over all rows: the most frequent customer id is a guest word or ``0``/``-1``, no row with it carries an
+    email or phone, and at least 90 % of the other rows do. It is written as ``guest_ids`` (read as no customer).
+    """
+    col = draft.columns["customer_id"]
+    p = profiles.get(col)
+    top = p.column.top if p is not None and p.column is not None else []
+    if not top or str(top[0][0]).strip().lower() not in _GUEST_IDS or "customer_id" in draft.options.get("hashed", []):
+        return
+    contacts = [h for h in profiles if h != col and _personal_kind(h) == "contact"]
+    if not contacts:
+        return
+    rel, guest = draft.relation, str(top[0][0]).strip()
+    filled = None
+    for h in contacts:
+        v = rel[h].cast("string").strip()
+        has = v.notnull() & (v != "")
+        filled = has if filled is None else (filled | has)
+    is_guest = rel[col].cast("string").strip() == guest
+    counts = rel.aggregate(g=is_guest.sum(), gc=(is_guest & filled).sum(), o=(~is_guest).sum(),
+                           oc=((~is_guest) & filled).sum()).execute().iloc[0]
+    g, gc, o, oc = (int(counts[k] or 0) for k in ("g", "gc", "o", "oc"))
+    if g and gc == 0 and o and oc >= 0.9 * o:
+        draft.options["guest_ids"] = [guest]
+        draft.reading.append(f"guest_ids: {col} {guest!r} on {g:,} row(s) that carry no contact ({', '.join(contacts)}), "
+                             f"while {oc:,} of the {o:,} other rows do: a guest checkout, read as no customer")
+
+
+#: a contact hidden by the platform: asterisks in place of digits or letters, or an encryption mark
+_MASKED = re.compile(r"\*{3,}|加密|encrypted|verschlüsselt|chiffré|暗号化", re.IGNORECASE)
+
+
 def _contact_as_key(draft: TableDraft, profiles: dict[str, Profile]) -> None:
     """Line items with no customer column but an email (or phone) on the rows: that contact is the customer's key,
     read hashed (``hashed: [customer_id]``: the reader keeps a digest, never the address)."""
     found = []
     for h, p in profiles.items():
         if _personal_kind(h) != "contact" or p.values == 0 or p.distinct_count <= 1:
+            continue
+        masked = [v for v, _k in (p.column.top if p.column is not None else ()) if _MASKED.search(str(v))]
+        if masked:  # '138****5678', '[加密]9f2c…': a platform's mask, many buyers to one value or one to many
+            draft.rejected_keys.append(f"{h!r} is masked by the platform (e.g. {masked[0]!r}): it identifies nobody")
             continue
         email = p.column is not None and any("@" in v for v, _k in p.column.top)
         found.append((email, p.filled, -len(str(h)), h))

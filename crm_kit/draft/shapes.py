@@ -26,6 +26,7 @@ PURCHASE_STATUSES = (
     "paid", "completed", "complete", "fulfilled", "partially fulfilled", "partially_fulfilled", "delivered", "shipped",
     "processing", "success", "succeeded", "successful", "settled", "closed", "done", "captured", "authorized",
     "partially refunded", "partially_refunded", "ready for pickup", "picked up", "in transit",
+    "awaiting fulfillment", "awaiting shipment", "awaiting pickup", "partially shipped",
     "sales order", "locked", "confirmed", "invoiced", "fully invoiced", "posted", "sale", "売上",
     "已完成", "交易成功", "已付款", "已支付", "已发货", "已签收", "已收货", "待发货", "待收货", "交易完成", "已成交",
     "卖家已发货", "买家已付款", "等待卖家发货", "等待买家确认收货",
@@ -33,11 +34,13 @@ PURCHASE_STATUSES = (
     "payé", "payée", "paye", "terminé", "terminée", "expédié", "expédiée", "livré", "livrée", "en cours",
     "paiement accepté", "paiement effectué", "en cours de préparation", "en cours de livraison",
     "pagado", "pagada", "completado", "completada", "enviado", "enviada", "entregado", "entregada", "procesando",
+    "opłacone", "oplacone", "wysłane", "wyslane", "gotowe do wysyłki", "gotowe do wysylki", "zrealizowane",
+    "dostarczone", "w realizacji", "発送待ち",
     "支払済み", "支払い済み", "入金済み", "完了", "取引完了", "発送済み", "出荷済み", "配達済み", "配送済み", "完成")
 #: status words that mean no purchase (cancelled, refunded, voided, failed, unpaid...)
 NOT_PURCHASE_STATUSES = (
     "cancelled", "canceled", "refunded", "voided", "void", "failed", "unpaid", "pending", "pending payment",
-    "pending_payment", "awaiting payment", "abandoned", "declined", "expired", "returned", "chargeback", "rejected",
+    "pending_payment", "awaiting payment", "not paid", "incomplete", "abandoned", "declined", "expired", "returned", "chargeback", "rejected",
     "draft", "on-hold", "on hold", "trash", "deleted", "open", "quotation", "quotation sent", "cancel",
     "已取消", "交易关闭", "已关闭", "待付款", "未付款", "待支付", "已退款", "退款成功", "退款完成", "已失效", "支付失败",
     "已作废", "作废", "等待买家付款", "等待付款", "待买家付款",
@@ -46,7 +49,8 @@ NOT_PURCHASE_STATUSES = (
     "en attente de paiement", "en attente", "en attente de paiement par chèque", "en attente de virement bancaire",
     "en attente de paiement à la livraison", "erreur de paiement",
     "cancelado", "cancelada", "reembolsado", "reembolsada", "fallido", "fallida", "no pagado", "impago",
-    "pendiente de pago", "anulado", "anulada", "en espera", "pendiente",
+    "pendiente de pago", "anulado", "anulada", "en espera", "pendiente", "pago pendiente", "devuelta", "devuelto",
+    "anulowane", "nieopłacone", "nieoplacone", "zwrócone", "zwrocone", "キャンセル確定", "発送前入金待ち", "入金待ち",
     "キャンセル", "キャンセル済み", "返金済み", "未払い", "未入金", "支払い待ち", "失敗", "取消")
 #: a purchase word that means refunded in full when a platform's other word for a finished sale is beside it:
 #: Magento's "Closed" (an order refunded by credit memo, nothing left to ship or refund) beside its "Complete"
@@ -117,6 +121,28 @@ def _pair_orders(tables: list[TableDraft]) -> tuple[TableDraft, TableDraft, str,
         return None
     _share, orders, lines, co, cl = max(found, key=lambda f: f[0])
     return orders, lines, co, cl
+
+
+def _status_words(counts: pd.Series) -> tuple[bool, float]:
+    """Whether a status column's values hold both purchase and non-purchase words, and the share of rows they cover."""
+    words = counts.index.str.strip().str.lower()
+    buy, not_buy = int(counts[words.isin(PURCHASE_STATUSES)].sum()), int(counts[words.isin(NOT_PURCHASE_STATUSES)].sum())
+    return bool(buy and not_buy), (buy + not_buy) / max(int(counts.sum()), 1)
+
+
+def _best_status(t: TableDraft, column: str) -> str:
+    """Of the columns whose header names a status (a payment's, a fulfilment's...), the one whose values decide.
+
+    A column holding both purchase and non-purchase words over more of the rows wins; the column mapped by its
+    header keeps a tie (Wix writes "Fulfillment status" Fulfilled / Not fulfilled before "Payment status" Paid /
+    Refunded / Canceled / Not paid: the payment's says which orders are purchases).
+    """
+    taken = {v for k, v in t.columns.items() if k != "status" and isinstance(v, str)}
+    others = [c for c in (t.profile.columns if t.profile else ()) if c != column and c not in taken
+              and _header_score("transactions", "status", c) >= 3.0]
+    if not others:
+        return column
+    return max([column] + others, key=lambda c: _status_words(_value_counts(t, c)))
 
 
 def _status_choice(draft: TableDraft, counts: pd.Series, where: str) -> bool:
@@ -196,9 +222,18 @@ def _row_refunds(lines: TableDraft, *, alone: bool) -> None:
     oid = m.get("order_id")
     if alone and oid and "refunded" not in m and lines.profile is not None:
         ids = lines.profile[oid]
+        found, ev, _ = _map_table("orders", _profiles(lines))
+        column = found.get("refunded")
+        if column and ids.values and ids.distinct < ids.values and lines.profile[column].values == ids.distinct:
+            # written on one row of each order (Allegro's Kwota zwrotu on an order's first row, blank on the others):
+            # the order's refund, if every order has it on exactly one row (counted over all rows)
+            value = lines.relation[column].cast("string").strip()
+            orders = lines.relation.filter(value.notnull() & (value != ""))[oid].nunique().execute()
+            if int(orders) == ids.distinct and column not in m.values():
+                m["refunded"] = column
+                lines.evidence["refunded"] = (f"{ev['refunded']}; written on one row of each of the {ids.distinct:,} "
+                                              "orders, blank on their other rows: the order's refunded money")
         if ids.values and ids.distinct == ids.values:
-            found, ev, _ = _map_table("orders", _profiles(lines))
-            column = found.get("refunded")
             carried = "order_id" in (lines.options.get("fill_down") or [])
             if carried and column and lines.profile[column].values > ids.values:
                 column = None  # the order id is written once per order, the refund more often: repeated per line
@@ -283,7 +318,12 @@ def draft_shapes(tables: list[TableDraft]) -> list[TableDraft]:
                 t.evidence["status"] = f"{kind} — its values name voided or cancelled sales, besides the returns"
                 continue
         if t.columns.get("status") and "statuses" not in lines.cleaning:
-            column = t.columns["status"]
+            column = _best_status(t, t.columns["status"])
+            if column != t.columns["status"]:
+                lines.notes.append(f"status: {column}, not {t.columns['status']}: its values tell purchases from "
+                                   "non-purchases (paid, refunded, cancelled...)")
+                t.columns["status"] = column
+                t.evidence["status"] = f"{column} — by its header, and its values are purchase and non-purchase words"
             if not _status_choice(lines, _value_counts(t, column), f"{t.role} table's {column}"):
                 # no value reads as a purchase status: not the orders' status (a region's 'state'...), left unread
                 t.columns.pop("status"), t.evidence.pop("status", None)

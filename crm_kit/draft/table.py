@@ -24,6 +24,7 @@ from .roles import (
     _category_keys,
     _contact_as_key,
     _describe,
+    _guest_ids,
     _header_score,
     _map_table,
     _number_options,
@@ -114,7 +115,8 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         score = len(have) / len(required) + 0.3 * explained
         if role == "customers" and len(mapping) < 3:
             score -= 0.5
-        if role == "products" and ("customer_id" in lines_mapping or {"ts", "amount"} <= set(lines_mapping)):
+        if role == "products" and ("customer_id" in lines_mapping or
+                                   ("ts" in lines_mapping and {"amount", "unit_price"} & set(lines_mapping))):
             score -= 0.5  # a catalogue has no buyer and no time of sale on its rows
         if best is None or score > best[0]:
             best = (score, role, mapping, ev)
@@ -139,6 +141,8 @@ def draft_table(location: str, files: list[Path], *, con=None) -> TableDraft:
         _category_keys(draft, profiles)
     if role == "transactions" and "customer_id" not in draft.columns:
         _contact_as_key(draft, profiles)
+    elif role == "transactions":
+        _guest_ids(draft, profiles)
     draft.personal = [c for c in tprof.columns if (_personal_header(c) or _person_names(c, profiles[c]))
                       and c not in draft.columns.values()]
     required = [c for c, (req, _k) in CANONICAL_COLUMNS[role].items() if req]

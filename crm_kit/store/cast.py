@@ -140,6 +140,16 @@ def _timestamp(value, tspec: Mapping[str, Any], tokens: list[str]):
         return parsed, missing
     if fmt:
         parsed = _try_strptime(s, str(fmt))
+        if "%z" not in str(fmt):
+            # a told layout with a UTC offset after it ('Fri, 15 Mar 2024 10:22:11 +0000', RFC 2822): the layout reads
+            # the wall clock; with a timezone the offset moves it as an abbreviation's does (below)
+            offset = s.re_extract(r"\s*([+-])(\d{2}):?(\d{2})$", 0)
+            told = _try_strptime(s.re_replace(r"\s*[+-]\d{2}:?\d{2}$", ""), str(fmt))
+            parsed = (offset != "").ifelse(told, parsed)
+            sign = (s.re_extract(r"([+-])\d{2}:?\d{2}$", 1) == "-").ifelse(-1, 1)
+            offset_minutes = sign * (s.re_extract(r"[+-](\d{2}):?\d{2}$", 1).try_cast("int64") * 60
+                                     + s.re_extract(r"[+-]\d{2}:?(\d{2})$", 1).try_cast("int64"))
+            minutes = minutes.coalesce((offset != "").ifelse(offset_minutes, ibis.null("int64")))
     else:
         # ISO text, or a YYYYMMDD date written as a number or as text (POS and ERP exports)
         parsed = s.re_search(r"^\d{8}$").ifelse(_try_strptime(s, "%Y%m%d"), s.try_cast("timestamp"))
@@ -156,7 +166,7 @@ def _timestamp(value, tspec: Mapping[str, Any], tokens: list[str]):
         parsed = s.re_search(_OFFSET).ifelse(bare.try_cast("timestamp"), parsed)
     if zone:
         with_offset = _local_time(zone, s.try_cast(dt.Timestamp(timezone="UTC")))
-        parsed = s.re_search(_OFFSET).ifelse(with_offset, parsed)
+        parsed = s.re_search(_OFFSET).ifelse(with_offset.coalesce(parsed), parsed)
         # a known abbreviation: the instant (wall clock minus its offset, in UTC) on the stated zone's clock; an
         # ambiguous one (CST) is read on the stated zone's clock, which the user named as its meaning
         moved = _local_time(zone, _utc_instant("UTC", parsed - minutes.as_interval("m")))
@@ -184,8 +194,14 @@ def _cast_columns(con, name: str, selected: dict, *, tspec: Mapping[str, Any] | 
     tokens = _null_tokens(tspec)
     exprs = {}
     checks = {}
+    guests = [str(g) for g in tspec.get("guest_ids") or []]
     for col, value in selected.items():
         kind = canon[col][1]
+        if col == "customer_id" and guests:
+            # a guest checkout's placeholder id (BigCommerce's customer 0): no customer, an anonymous line
+            text = _text(value.cast("string"), tokens).re_replace(r"^(-?\d+)\.0+$", r"\1")
+            exprs[col] = text.isin(guests).ifelse(ibis.null("string"), text)
+            continue
         if kind in ("id", "text"):
             if col in plain:
                 exprs[col] = value

@@ -134,6 +134,12 @@ def date_format(shape: str, order: str = "dmy") -> tuple[str | None, str]:
     """
     if re.fullmatch(r"9{1,2}:99(?::99)?(?: ?a)?", shape):
         return None, "time"
+    weekday = re.match(r"^a(, ?| )(?=9)", shape)
+    if weekday:
+        # a weekday's name first, as RFC 2822 and e-mail dates write it ('Fri, 15 Mar 2024 10:22:11 +0000')
+        fmt, kind = date_format(shape[weekday.end():], order)
+        if fmt:  # else a month's name first ('Mar 15, 2024'), read below
+            return f"%a{weekday.group(1)}{fmt}", "told" if kind == "self" else kind
     if shape == "99999999":
         return "%Y%m%d", "self"
     m = _DATE_CN.match(shape)

@@ -44,7 +44,7 @@ _TOP = 12
 #: texts that mean no value (as the reader's null tokens)
 _NULLS = {"", "null", "none", "nil", "n/a", "na", "nan", "#n/a", "-", "--", "?", "(null)", "<null>", "空", "无"}
 _FLAGS = {"0", "1", "true", "false", "t", "f", "yes", "no", "y", "n", "是", "否", "1.0", "0.0"}
-_CODES = {c for c in CURRENCY_CODES if c.isascii() and c.isalpha()}
+_CODES = {c for c in CURRENCY_CODES if c.isalpha()}  # zł, Kč and руб too (any script's letters)
 #: a number's shape: sign, currency before, sign, digits with separators, sign, currency after, sign
 _NUMBER = re.compile(rf"^(?P<s1>[-+]?) ?(?P<c1>[{CURRENCY_SIGNS}]|a?\$|a|元|円)?\.?[ \u00a0\u202f]?(?P<s2>[-+]?) ?"
                      r"(?P<num>9(?:[9.,' \u00a0\u202f]*9)?)(?P<s3>-?)[ \u00a0\u202f]?"
@@ -223,9 +223,11 @@ def profile_relation(con, table) -> TableProfile:
 
     sql = ibis.to_sql(table, dialect="duckdb")
     db = con.con
-    # digits by translate (cheap with a short map); a run of ASCII letters as one 'a', only where there are letters
+    # digits by translate (cheap with a short map); a run of Latin or Cyrillic letters as one 'a' (zł, Kč and руб are
+    # one word each), only where there are letters; Chinese and Japanese characters stay (年月日, 元, 円)
     digits = "translate(trim(v), '012345678', '999999999')"
-    shape = (f"left(CASE WHEN regexp_matches(v, '[A-Za-z]') THEN regexp_replace({digits}, '[A-Za-z]+', 'a', 'g') "
+    letters = r"[A-Za-z\p{Latin}\p{Cyrillic}]"
+    shape = (f"left(CASE WHEN regexp_matches(v, '{letters}') THEN regexp_replace({digits}, '{letters}+', 'a', 'g') "
              f"ELSE {digits} END, {_SHAPE_CHARS})")
     daymonth = r"regexp_matches(shape, '^9{1,2}[-/.]9{1,2}[-/.]9')"
     query = f"""
@@ -356,8 +358,7 @@ def _currency_ok(m: re.Match, lo: str, hi: str) -> bool:
     for group in ("c1", "c2"):
         sign = m.group(group)
         if sign and "a" in sign:
-            codes = {re.sub(r"[^A-Za-z$]", "", x) for x in (lo, hi) if x}
-            letters = {re.sub(r"[^A-Za-z]", "", c) for c in codes}
+            letters = {"".join(ch for ch in str(x) if ch.isalpha()) for x in (lo, hi) if x}
             if not letters or not all(x in _CODES for x in letters):
                 return False
     return True
@@ -365,7 +366,7 @@ def _currency_ok(m: re.Match, lo: str, hi: str) -> bool:
 
 def _currency_of(example: str, sign: str) -> str:
     if "a" in sign:
-        return re.sub(r"[^A-Za-z$]", "", example or "") or sign
+        return "".join(ch for ch in str(example or "") if ch.isalpha() or ch == "$") or sign
     return sign
 
 

@@ -436,6 +436,8 @@ TABLE_KEYS: dict[str, str] = {
     "decimal": "'.' or ',' (1.234,56)",
     "thousands": "the thousands separator: ',', '.', ' ', \"'\"",
     "na_values": "texts that mean no value, besides the usual (NULL, NA, -, 空...)",
+    "guest_ids": "customer ids that stand for no customer (a shop's guest checkout written as customer 0): read as "
+                 "missing, an anonymous line (e.g. ['0'])",
     "sheet": "an Excel workbook's sheet, by name or number (0 = the first); a list of sheets with one header is one table",
     "quote": "the quote character of a CSV (default '\"'; '' for none)",
     "escape": "the escape character inside quotes (default '\"', as in standard CSV)",

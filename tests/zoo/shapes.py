@@ -778,6 +778,276 @@ def _membership(world: World, folder: Path) -> list[Path]:
             _csv(products, folder / "products.csv")]
 
 
+# ---------------------------------------------------------------------------------------------------- held-out platforms
+# Added by the held-out pass of issue 37: platforms the first zoo did not hold, each written as the platform does.
+
+
+def _bigcommerce(world: World, folder: Path) -> list[Path]:
+    """BigCommerce control panel > Orders > Export (the "Default" template, CSV): one row per order; the items
+    packed into one "Product Details" cell ("Product ID: 12, Product Qty: 2, ... Product Total Price: 25.98|...");
+    Order Date in RFC 2822 ("Fri, 15 Mar 2024 10:22:11 +0000"); guest orders (placed without an account) carry
+    Customer ID 0 and no email; Order Status Completed / Shipped / Awaiting Fulfillment / Partially Refunded /
+    Refunded / Cancelled / Awaiting Payment; Refund Amount on the order."""
+    o = _orders(world)
+    status = _status(o["status"], {"paid": "Completed", "partially_refunded": "Partially Refunded",
+                                   "refunded": "Refunded", "cancelled": "Cancelled", "unpaid": "Awaiting Payment"})
+    status = status.where(~((o["status"] == "paid") & (o["order_no"] % 4 == 0)), "Shipped")
+    status = status.where(~((o["status"] == "paid") & (o["order_no"] % 7 == 0)), "Awaiting Fulfillment")
+    refund = o["refunded"].where(o["status"] != "refunded", o["total"])
+    guest = o["cid"].isna()
+    lines = world.lines
+    cell = ("Product ID: " + (lines["pid"] + 100).astype(str) + ", Product Qty: " + lines["qty"].astype(str)
+            + ", Product SKU: " + lines["sku"] + ", Product Name: " + lines["name"] + ", Product Weight: 0.5000"
+            + ", Product Variation Details: , Product Unit Price: " + pd.Series(money(lines["price"], "plain"))
+            + ", Product Total Price: " + pd.Series(money(lines["amount"], "plain")))
+    details = cell.groupby(lines["order_no"]).agg("|".join)
+    out = pd.DataFrame({
+        "Order ID": o["order_no"] + 100, "Customer ID": o["cid"].astype("float").add(1).fillna(0).astype(int),
+        "Customer Name": o["name"].where(~guest, "Guest"), "Customer Email": o["email"].where(~guest, ""),
+        "Customer Phone": o["phone"].where(~guest, ""),
+        "Order Date": o["ts"].dt.strftime("%a, %d %b %Y %H:%M:%S +0000"), "Order Status": status,
+        "Subtotal (inc tax)": money(o["total"], "plain"), "Subtotal (ex tax)": money(o["total"], "plain"),
+        "Tax Total": "0.0000", "Shipping Cost (inc tax)": "0.0000", "Ship Method": "Free Shipping",
+        "Order Total (inc tax)": money(o["total"], "plain"), "Order Total (ex tax)": money(o["total"], "plain"),
+        "Payment Method": np.where(o["status"] == "unpaid", "Bank Deposit", "Credit Card"),
+        "Total Quantity": o["items"], "Total Shipped": np.where(status == "Shipped", o["items"], 0),
+        "Order Currency Code": "USD", "Exchange Rate": "1.0000000000", "Order Notes": "", "Customer Message": "",
+        "Billing First Name": o["first"].where(~guest, ""), "Billing Last Name": o["last"].where(~guest, ""),
+        "Billing Street 1": o["address"].where(~guest, ""), "Billing Suburb": o["city"].where(~guest, ""),
+        "Billing Country": "United States", "Product Details": o["order_no"].map(details),
+        "Refund Amount": money(refund, "plain"), "Channel ID": 1, "Channel Name": "My Store"})
+    return [_csv(out, folder / "orders-2024-07-01.csv")]
+
+
+def _wix(world: World, folder: Path) -> list[Path]:
+    """Wix Stores dashboard > Orders > Export (CSV): a row per item with the order's fields repeated on every row
+    (its Total and Refunded amount too); "Date created" as "Mar 15, 2024" and "Time" as "10:22 AM" in two columns;
+    Payment status Paid / Partially refunded / Refunded / Not paid, a cancelled order's status Canceled;
+    Contact email as the only customer key."""
+    j = _joined(world)
+    totals = j["order_no"].map(order_totals(world))
+    refund = j["refunded"].where(j["status"] != "refunded", totals)
+    refunded_qty = np.where((j["line_no"] == 1) & (j["status"] == "partially_refunded"), j["refund_units"], 0)
+    out = pd.DataFrame({
+        "Order #": (10000 + j["order_no"]).astype(str),
+        "Date created": j["ts"].dt.strftime("%b %d, %Y").str.replace(r" 0(\d),", r" \1,", regex=True),
+        "Time": j["ts"].dt.strftime("%I:%M %p").str.lstrip("0"),
+        "Fulfill by": "", "Total order quantity": j["order_no"].map(world.lines.groupby("order_no")["qty"].sum()),
+        "Contact email": j["email"], "Note from customer": "", "Additional checkout info": "",
+        "Item": j["name_x"], "Variant": "", "SKU": j["sku"], "Qty": j["qty"], "Quantity refunded": refunded_qty,
+        "Price": money(j["price"], "plain"), "Weight": "0.5", "Custom text": "", "Deposit amount": "",
+        "Delivery method": "Standard Shipping", "Delivery time": "3-5 business days", "Recipient name": j["name_y"],
+        "Recipient phone": j["phone"], "Recipient company name": "", "Delivery country": "US",
+        "Delivery state": "US-CA", "Delivery city": j["city"], "Delivery address": j["address"],
+        "Delivery zip/postal code": "90210", "Billing name": j["name_y"], "Billing phone": j["phone"],
+        "Billing company name": "", "Billing country": "US", "Billing state": "US-CA", "Billing city": j["city"],
+        "Billing address": j["address"], "Billing zip/postal code": "90210",
+        "Payment method": "Credit/debit card", "Coupon code": "", "Gift card amount": "", "Shipping rate": "0",
+        "Total tax": "0", "Total": money(totals, "plain"), "Currency": "USD",
+        "Refunded amount": money(refund, "plain"), "Net amount": money(totals - refund, "plain"),
+        "Additional fees": "", "Fulfillment status": np.where(j["status"].isin(["paid", "partially_refunded"]),
+                                                             "Fulfilled", "Not fulfilled"),
+        "Tracking number": "",
+        "Payment status": _status(j["status"], {"paid": "Paid", "partially_refunded": "Partially refunded",
+                                                "refunded": "Refunded", "cancelled": "Canceled",
+                                                "unpaid": "Not paid"})})
+    out = out.iloc[::-1]
+    return [_csv(out, folder / "orders.csv")]
+
+
+def _stripe(world: World, folder: Path) -> list[Path]:
+    """Stripe Dashboard > Payments > Export (unified_payments.csv, default columns): one row per payment, no items;
+    "Created date (UTC)" as "2024-03-15 10:22:11" (the shop keeps UTC); Amount and Amount Refunded in the
+    currency's unit with a dot; Currency "usd" in lower case; Status Paid / Refunded / Failed / Canceled
+    (a partial refund stays Paid with its Amount Refunded); guest payments without a Customer ID."""
+    o = _orders(world)
+    refund = o["refunded"].where(o["status"] != "refunded", o["total"])
+    guest = o["cid"].isna()
+    fee = np.round(o["total"] * 0.029 + 0.30, 2)
+    out = pd.DataFrame({
+        "id": ["py_3O" + _hash(f"py{n}", 22) for n in o["order_no"]],
+        "Description": "Payment for Invoice",
+        "Seller Message": np.select([o["status"] == "unpaid", o["status"] == "cancelled"],
+                                    ["The bank did not return any further details.", "Payment canceled."],
+                                    "Payment complete."),
+        "Created date (UTC)": o["ts"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "Amount": money(o["total"], "plain"), "Amount Refunded": money(refund, "plain"), "Currency": "usd",
+        "Captured": np.where(o["status"].isin(["unpaid", "cancelled"]), "false", "true"),
+        "Converted Amount": money(o["total"], "plain"), "Converted Amount Refunded": money(refund, "plain"),
+        "Fee": money(np.where(o["status"].isin(["unpaid", "cancelled"]), 0, fee), "plain"), "Tax": "0.00",
+        "Converted Currency": "usd",
+        "Status": _status(o["status"], {"paid": "Paid", "partially_refunded": "Paid", "refunded": "Refunded",
+                                        "cancelled": "Canceled", "unpaid": "Failed"}),
+        "Statement Descriptor": "MY STORE", "Customer ID": o["cid"].map(lambda c: "" if pd.isna(c)
+                                                                        else "cus_" + _hash(f"c{c}", 14)),
+        "Customer Description": o["name"].where(~guest, ""), "Customer Email": o["email"].where(~guest, ""),
+        "Card ID": ["pm_1O" + _hash(f"pm{n}", 22) for n in o["order_no"]], "Card Brand": "Visa",
+        "Card Funding": "credit", "Card Last4": "4242", "Card Address Country": "US",
+        "Invoice ID": ["in_1O" + _hash(f"in{n}", 22) for n in o["order_no"]],
+        "Transfer": "", "Transfer Group": ""}).iloc[::-1]
+    return [_csv(out, folder / "unified_payments.csv")]
+
+
+def _loyverse(world: World, folder: Path) -> list[Path]:
+    """Loyverse Back Office > Sales by item > Receipts > Export (receipts by item, CSV): a row per item; Date as
+    "3/15/24 10:22 AM" (date and 12-hour time in one cell); Receipt type Sale / Refund, a refund a receipt of its
+    own with positive amounts (the type tells); Status Closed / Cancelled; "Customer contacts" the email the
+    customer gave (the only key), blank for walk-ins."""
+    j = _joined(world)
+    j = j[j["status"].isin(["paid", "cancelled"])]
+
+    def stamp(ts: pd.Series) -> pd.Series:
+        return (ts.dt.month.astype(str) + "/" + ts.dt.day.astype(str) + "/" + ts.dt.strftime("%y") + " "
+                + ts.dt.strftime("%I:%M %p").str.lstrip("0"))
+
+    def rows(f: pd.DataFrame, receipt, kind, status, stamps) -> pd.DataFrame:
+        return pd.DataFrame({
+            "Date": stamps, "Receipt number": receipt, "Receipt type": kind, "Category": f["category"],
+            "SKU": f["sku"].str[4:], "Item": f["name_x"], "Variant": "", "Modifiers applied": "",
+            "Quantity": f["qty"], "Gross sales": money(f["amount"], "plain"), "Discounts": "0.00",
+            "Net sales": money(f["amount"], "plain"), "Cost of goods": money(f["amount"] * 0.4, "plain"),
+            "Gross profit": money(f["amount"] * 0.6, "plain"), "Taxes": "0.00", "Dining option": "",
+            "POS": "POS 1", "Store": "Main store", "Cashier name": "Owner",
+            "Customer name": f["name_y"].fillna(""), "Customer contacts": f["email"].fillna(""), "Comment": "",
+            "Status": status})
+
+    sales = rows(j, "1-" + (1000 + j["order_no"]).astype(str), "Sale",
+                 np.where(j["status"] == "cancelled", "Cancelled", "Closed"), stamp(j["ts"])).assign(_ts=j["ts"].values)
+    r = _returns(world).merge(world.products[["pid", "category"]], on="pid", how="left")
+    back = rows(r, "1-" + (5000 + r["return_no"]).astype(str), "Refund", "Closed", stamp(r["ts"])).assign(
+        _ts=r["ts"].values)
+    out = pd.concat([sales, back]).sort_values("_ts", ascending=False, kind="stable").drop(columns="_ts")
+    return [_csv(out, folder / "receipts-by-item-2024-01-01-2024-06-30.csv")]
+
+
+_MESES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+          "noviembre", "diciembre")
+
+
+def _mercadolibre(world: World, folder: Path) -> list[Path]:
+    """Mercado Libre (Argentina) > Ventas > Descargar reporte (Ventas_AR_*.xlsx): a title row, the period, a blank
+    row and a row of section headings above the column names; one sale a row (one item a sale); "Fecha de venta"
+    as "15 de marzo de 2024 10:22 hs."; Estado Entregado / Cancelada / Pago pendiente / Devuelta; refunds as a
+    negative "Anulaciones y reembolsos (ARS)"; the buyer as a name and a document number."""
+    j = _joined(world)
+    fecha = (j["ts"].dt.day.astype(str) + " de " + j["ts"].dt.month.map(lambda m: _MESES[m - 1]) + " de "
+             + j["ts"].dt.strftime("%Y %H:%M") + " hs.")
+    refund = j["refunded"].where(j["status"] != "refunded", j["amount"])
+    ingresos = j["amount"].where(j["status"] != "unpaid", 0.0)
+    cancelled = j["status"].isin(["cancelled"])
+    anul = -np.where(cancelled, ingresos, refund)
+    estado = _status(j["status"], {"paid": "Entregado", "partially_refunded": "Entregado",
+                                   "refunded": "Devuelta", "cancelled": "Cancelada", "unpaid": "Pago pendiente"})
+    desc = _status(j["status"], {"paid": "Tu comprador ya tiene el producto.",
+                                 "partially_refunded": "Le devolviste parte del dinero a tu comprador.",
+                                 "refunded": "Le devolvimos el dinero a tu comprador.",
+                                 "cancelled": "Cancelada por el comprador.", "unpaid": "Esperando la acreditación."})
+    out = pd.DataFrame({
+        "# de venta": (2000007000000 + j["order_no"] * 37).astype(str), "Fecha de venta": fecha, "Estado": estado,
+        "Descripción del estado": desc, "Paquete de varios productos": "No", "Unidades": j["qty"],
+        "Ingresos por productos (ARS)": ingresos, "Cargo por venta e impuestos (ARS)": -np.round(ingresos * 0.13, 2),
+        "Ingresos por envío (ARS)": 0.0, "Costos de envío (ARS)": 0.0, "Anulaciones y reembolsos (ARS)": anul,
+        "Total (ARS)": np.round(ingresos * 0.87 + anul, 2), "Venta por publicidad": "No", "SKU": j["sku"],
+        "# de publicación": "MLA" + (1300000000 + j["pid"]).astype(str), "Título de la publicación": j["name_x"],
+        "Variante": "", "Precio unitario de venta de la publicación (ARS)": j["price"],
+        "Tipo de publicación": "Clásica", "Factura adjunta": "No",
+        "Datos personales o de empresa": j["name_y"], "Tipo y número de documento": "DNI " + (30100000 + j["cid"]).astype(str),
+        "Dirección": j["address"], "Comprador": j["name_y"], "Domicilio": j["address"] + ", " + j["city"],
+        "Forma de entrega": "Mercado Envíos"}).iloc[::-1]
+    path = folder / "Ventas_AR_2024-07-01_09-15hs_123456789.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sections = ["Ventas"] + [""] * 12 + ["Publicaciones"] + [""] * 6 + ["Facturación al comprador"] + [""] * 2 + \
+        ["Compradores"] + [""] * 2
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame([["Ventas"], ["Del 1 de enero al 30 de junio de 2024"], [""]]).to_excel(
+            writer, sheet_name="Ventas AR", index=False, header=False)
+        pd.DataFrame([sections[: out.shape[1]]]).to_excel(writer, sheet_name="Ventas AR", index=False, header=False,
+                                                          startrow=3)
+        out.to_excel(writer, sheet_name="Ventas AR", index=False, startrow=4)
+    return [path]
+
+
+def _rakuten(world: World, folder: Path) -> list[Path]:
+    """楽天市場 RMS > 受注・問合せ管理 > 受注データダウンロード (CSV, Shift_JIS, every field quoted, CRLF): a row per
+    item with the order's fields repeated; 注文番号 "123456-20240315-0000012345"; ステータス 完了 /
+    キャンセル確定 / 発送前入金待ち; 注文日時 "2024-03-15 10:22:11"; 単価 and 個数 in whole yen; the buyer's
+    masked mail address (the same for one buyer) as the only key."""
+    j = _joined(world)
+    number = ("123456-" + j["ts"].dt.strftime("%Y%m%d") + "-" + (j["order_no"] * 13 + 1000000000).astype(str))
+    status = _status(j["status"], {"paid": "完了", "partially_refunded": "完了", "refunded": "キャンセル確定",
+                                   "cancelled": "キャンセル確定", "unpaid": "発送前入金待ち"})
+    totals = j["order_no"].map(order_totals(world))
+    out = pd.DataFrame({
+        "注文番号": number, "ステータス": status, "サブステータスID": "", "サブステータス": "",
+        "注文日時": j["ts"].dt.strftime("%Y-%m-%d %H:%M:%S"), "注文日": j["ts"].dt.strftime("%Y-%m-%d"),
+        "注文時間": j["ts"].dt.strftime("%H:%M:%S"), "キャンセル期限日": "", "商品明細ID": (j["order_no"] * 10 + j["line_no"]).astype(str),
+        "商品ID": (10000 + j["pid"]).astype(str), "商品名": j["name_x"], "商品番号": j["sku"],
+        "商品管理番号": j["sku"].str.lower(), "単価": j["price"].round().astype(int).astype(str),
+        "個数": j["qty"].astype(str), "送料込別": "送料別", "税込別": "税込", "ポイント倍率": "1",
+        "ポイント利用額": "0", "合計": totals.round().astype(int).astype(str),
+        "請求金額": totals.round().astype(int).astype(str),
+        "注文者名字": j["last"], "注文者名前": j["first"], "注文者電話番号1": "090",
+        "注文者電話番号2": (1000 + j["cid"]).astype(str), "注文者電話番号3": "5678",
+        "メールアドレス": j["cid"].map(lambda c: _hash(f"rk{c}", 24) + "@pc.fw.rakuten.ne.jp"),
+        "注文者性別": "", "決済方法": "クレジットカード決済", "配送方法": "宅配便"})
+    return [_csv(out, folder / "202407011200_order.csv", encoding="cp932", quoting=csv.QUOTE_ALL,
+                 lineterminator="\r\n")]
+
+
+def _allegro(world: World, folder: Path) -> list[Path]:
+    """Allegro (Polish marketplace) > Sprzedaż > Zamówienia > Eksport (CSV, `;`, UTF-8 with BOM): a row per offer
+    bought, the order's fields repeated; "Data zakupu" as "15.03.2024 10:22:11"; money as "1 234,56 zł"; Status
+    Wysłane / Gotowe do wysyłki / Anulowane / Nieopłacone; a partial refund as "Kwota zwrotu" on the order's
+    first row; the buyer's Allegro login as the key."""
+    j = _joined(world)
+    j = j[j["status"] != "refunded"]
+    first = j["line_no"] == 1
+    status = _status(j["status"], {"paid": "Wysłane", "partially_refunded": "Wysłane", "cancelled": "Anulowane",
+                                   "unpaid": "Nieopłacone"})
+    status = status.where(~((j["status"] == "paid") & (j["order_no"] % 5 == 0)), "Gotowe do wysyłki")
+    totals = j["order_no"].map(order_totals(world))
+
+    def zl(values) -> list[str]:
+        return [t.replace("\u00a0", " ").replace("€", "zł") for t in money(values, "eur_fr")]
+
+    out = pd.DataFrame({
+        "Numer zamówienia": [str(_hash(f"al{n}", 8)) + "-" + str(_hash(f"bl{n}", 4)) + "-11ee-" + _hash(f"cl{n}", 12)
+                             for n in j["order_no"]],
+        "Data zakupu": j["ts"].dt.strftime("%d.%m.%Y %H:%M:%S"), "Status": status,
+        "Login kupującego": "kupujacy_" + j["nick"].str[5:], "Imię i nazwisko": j["name_y"],
+        "Adres e-mail": j["nick"] + "+" + _hash("x", 6) + "@allegromail.pl", "Telefon": j["phone"],
+        "ID oferty": (13000000000 + j["pid"]).astype(str), "Tytuł oferty": j["name_x"], "Sygnatura": j["sku"],
+        "Ilość": j["qty"], "Cena jednostkowa": zl(j["price"]), "Wartość": zl(j["amount"]),
+        "Kwota zamówienia": zl(totals), "Kwota zwrotu": pd.Series(zl(j["refunded"]), index=j.index).where(first, ""),
+        "Metoda płatności": "Allegro Pay", "Metoda dostawy": "Allegro Paczkomaty InPost",
+        "Waluta": "PLN"})
+    return [_csv(out, folder / "zamowienia_2024-07-01.csv", encoding="utf-8-sig", sep=";")]
+
+
+def _pinduoduo(world: World, folder: Path) -> list[Path]:
+    """拼多多 商家后台 > 订单查询 > 导出 (CSV, GBK): one SKU an order; 订单号 "240315-123456789012345"; 订单状态
+    已签收 / 已取消 / 待支付; 售后状态 退款成功 for a refunded order; money in yuan as plain numbers; the buyer only as
+    a receiver's name and an encrypted phone ([加密]…): no customer key, so init must stop and say so."""
+    j = _joined(world)
+    number = j["ts"].dt.strftime("%y%m%d") + "-" + (128000000000000 + j["order_no"] * 97).astype(str)
+    paid = j["status"].isin(["paid", "partially_refunded", "refunded"])
+    out = pd.DataFrame({
+        "商品": j["name_x"], "订单号": number,
+        "订单状态": _status(j["status"], {"paid": "已签收", "partially_refunded": "已签收", "refunded": "已签收",
+                                      "cancelled": "已取消", "unpaid": "待支付"}),
+        "商品总价(元)": money(j["amount"], "plain"), "店铺优惠折扣(元)": "0", "平台优惠折扣(元)": "0", "邮费(元)": "0",
+        "用户实付金额(元)": np.where(paid, money(j["amount"], "plain"), "0"),
+        "商家实收金额(元)": np.where(paid, money(j["amount"], "plain"), "0"), "商品数量(件)": j["qty"],
+        "收货人": j["name_y"].str[0] + "**", "手机": ["[加密]" + _hash(f"pd{n}", 16) for n in j["order_no"]],
+        "省": "浙江省", "市": "杭州市", "区": "西湖区", "街道": "[加密]",
+        "订单成交时间": j["ts"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "支付时间": j["ts"].dt.strftime("%Y-%m-%d %H:%M:%S").where(j["status"] != "unpaid", ""),
+        "商品id": (3000000000 + j["pid"]).astype(str), "商品规格": "默认", "商家编码-SKU维度": j["sku"],
+        "商家备注": "", "买家留言": "", "快递单号": "", "快递公司": "中通快递",
+        "售后状态": np.where(j["status"] == "refunded", "退款成功", "无售后或售后取消")})
+    return [_csv(out, folder / "orders_export20240701.csv", encoding="gbk")]
+
+
 # ---------------------------------------------------------------------------------------------------- the zoo
 
 _S = Features
@@ -830,6 +1100,25 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
           _online_retail, "xlsx, two sheets, C-prefix"),
     Shape("membership", "Membership store: lines + member form + catalogue", _S(), _membership,
           "three tables"),
+    Shape("bigcommerce", "BigCommerce orders export (Default template)", _S(anonymous=0.1, cancelled=0.04, unpaid=0.03,
+                                                                         refunded=0.03, partial_refunds=0.05),
+          _bigcommerce, "items packed in one cell; RFC 2822 dates; guests as Customer ID 0"),
+    Shape("wix", "Wix Stores orders CSV", _S(cancelled=0.04, unpaid=0.03, refunded=0.03, partial_refunds=0.05), _wix,
+          "order fields repeated per item; date and 12-hour time apart"),
+    Shape("stripe", "Stripe payments export (unified_payments.csv)", _S(anonymous=0.1, cancelled=0.03, unpaid=0.04,
+                                                                      refunded=0.03, partial_refunds=0.05),
+          _stripe, "payments only; UTC; Failed / Refunded"),
+    Shape("loyverse", "Loyverse receipts by item", _S(anonymous=0.3, cancelled=0.04, returns=0.05), _loyverse,
+          "refund receipts with positive amounts; 12-hour times"),
+    Shape("mercadolibre", "Mercado Libre ventas (Argentina, xlsx)", _S(max_lines=1, cancelled=0.05, unpaid=0.03,
+                                                                      refunded=0.03, partial_refunds=0.05),
+          _mercadolibre, "title rows; Spanish dates; negative refunds"),
+    Shape("rakuten", "楽天市場 RMS 受注データ (Shift_JIS)", _S(cancelled=0.04, unpaid=0.03, refunded=0.03, prices="yen"),
+          _rakuten, "cp932, all quoted; masked mail as key"),
+    Shape("allegro", "Allegro zamówienia (Polish)", _S(cancelled=0.04, unpaid=0.03, partial_refunds=0.05), _allegro,
+          "'1 234,56 zł'; day-first with dots"),
+    Shape("pinduoduo", "拼多多 订单导出 (GBK)", _S(max_lines=1, cancelled=0.04, unpaid=0.03, refunded=0.03,
+                                              prices="cny"), _pinduoduo, "no customer key"),
 ]}
 
 
