@@ -130,3 +130,17 @@ def test_an_order_file_with_unit_prices_and_a_mail_key_is_line_items_not_a_catal
     assert "transactions" in spec["tables"] and "products" not in spec["tables"]
     m = _monthly(data_path)
     assert m["sales"].tolist() == [2560.0, 540.0] and m["customers"].tolist() == [1, 1]
+
+
+def test_the_currency_the_data_names_is_written_and_none_is_invented(tmp_path):
+    """One sign on the money (zł) or one ISO code in a Currency column (Stripe's 'usd') becomes the spec's currency."""
+    signs = ("Order;Date;Customer;Amount\nA1;2024-01-05;c1;12,50 zł\nA2;2024-01-06;c2;1 234,00 zł\n")
+    _found, spec, _path = _init(tmp_path / "a", "sales.csv", signs) if (tmp_path / "a").mkdir() is None else None
+    assert spec["currency"] == "zł"
+    code = ("id,Created date (UTC),Amount,Currency,Status,Customer ID\n"
+            "py_1,2024-01-05 10:00:00,12.50,usd,Paid,cus_1\npy_2,2024-01-06 10:00:00,3.00,usd,Paid,cus_2\n")
+    _found, spec, _path = _init(tmp_path / "b", "payments.csv", code) if (tmp_path / "b").mkdir() is None else None
+    assert spec["currency"] == "USD"
+    plain = "id,Created date (UTC),Amount,Status,Customer ID\npy_1,2024-01-05 10:00:00,12.50,Paid,cus_1\n"
+    _found, spec, _path = _init(tmp_path / "c", "payments.csv", plain) if (tmp_path / "c").mkdir() is None else None
+    assert "currency" not in spec
