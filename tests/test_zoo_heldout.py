@@ -17,6 +17,7 @@ from crm_kit.store.layouts import date_format
 
 
 def _init(tmp_path, name: str, text: str, *, encoding: str = "utf-8"):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
     found = draft([str(path)])
@@ -58,7 +59,7 @@ def test_the_status_column_that_tells_purchases_from_others_is_chosen(tmp_path):
             "2,2024-01-06,b@x.com,S2,2,5.00,Not fulfilled,Canceled\n"
             "3,2024-01-07,b@x.com,S1,1,10.00,Not fulfilled,Not paid\n"
             "4,2024-02-01,a@x.com,S2,1,5.00,Fulfilled,Paid\n")
-    found, spec, data_path = _init(tmp_path, "orders.csv", text)
+    _found, spec, data_path = _init(tmp_path, "orders.csv", text)
     assert spec["tables"]["transactions"]["columns"]["status"] == "Payment status"
     assert spec["cleaning"]["statuses"] == {"purchase": ["paid"], "not_purchase": ["canceled", "not paid"]}
     m = _monthly(data_path)
@@ -135,12 +136,12 @@ def test_an_order_file_with_unit_prices_and_a_mail_key_is_line_items_not_a_catal
 def test_the_currency_the_data_names_is_written_and_none_is_invented(tmp_path):
     """One sign on the money (zł) or one ISO code in a Currency column (Stripe's 'usd') becomes the spec's currency."""
     signs = ("Order;Date;Customer;Amount\nA1;2024-01-05;c1;12,50 zł\nA2;2024-01-06;c2;1 234,00 zł\n")
-    _found, spec, _path = _init(tmp_path / "a", "sales.csv", signs) if (tmp_path / "a").mkdir() is None else None
+    _found, spec, _path = _init(tmp_path / "a", "sales.csv", signs)
     assert spec["currency"] == "zł"
     code = ("id,Created date (UTC),Amount,Currency,Status,Customer ID\n"
             "py_1,2024-01-05 10:00:00,12.50,usd,Paid,cus_1\npy_2,2024-01-06 10:00:00,3.00,usd,Paid,cus_2\n")
-    _found, spec, _path = _init(tmp_path / "b", "payments.csv", code) if (tmp_path / "b").mkdir() is None else None
+    _found, spec, _path = _init(tmp_path / "b", "payments.csv", code)
     assert spec["currency"] == "USD"
     plain = "id,Created date (UTC),Amount,Status,Customer ID\npy_1,2024-01-05 10:00:00,12.50,Paid,cus_1\n"
-    _found, spec, _path = _init(tmp_path / "c", "payments.csv", plain) if (tmp_path / "c").mkdir() is None else None
+    _found, spec, _path = _init(tmp_path / "c", "payments.csv", plain)
     assert "currency" not in spec
