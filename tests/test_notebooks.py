@@ -123,12 +123,12 @@ def test_design_for_a_web_shop_on_online_retail(tmp_path):
 
 @pytest.mark.notebook
 def test_design_round_one_then_results_exports_are_private(demo_cycle, tmp_path):
+    import shutil
+
     import pandas as pd
 
     # round one as params/demo.yaml designs it (group 8, found by discovery): the session's demo cycle ran that
     # notebook 03 (conftest.demo_cycle); notebook 04 then reads its design and contact list in a folder of its own
-    import shutil
-
     cycle = demo_cycle["folder"]
     definition = json.loads((cycle / "campaign_round1.json").read_text())
     assert definition["target"]["value"] == "8"
