@@ -44,8 +44,10 @@ def pytest_collection_modifyitems(config, items):
     fewer than two waiting. In alphabetical order the long notebook files came late, and the suite ended on one
     worker running them while the other had nothing left; longest first, the short files fill the end. The weight
     of a file is its number of tests marked ``notebook`` (each runs at least one notebook in a kernel of its own);
-    a notebook nbval runs with its defaults counts as one.
+    a notebook nbval runs with its defaults counts as one. ``--ff`` and ``--nf`` keep their own order.
     """
+    if config.getoption("failedfirst", False) or config.getoption("newfirst", False):
+        return
     weight: dict = {}
     for item in items:
         if item.path.suffix == ".ipynb":
