@@ -353,8 +353,12 @@ def _close(a, b) -> bool:
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("notebook", ["01_knowledge_discovery", "02_segmentation", "03_campaign_design",
-                                      "04_campaign_results", "05_cycle_summary"])
+@pytest.mark.parametrize("notebook", [
+    pytest.param("01_knowledge_discovery", marks=pytest.mark.as_opened("01_knowledge_discovery")),
+    "02_segmentation",  # on the 3,000-member store: not its defaults, so nbval still runs it as opened
+    pytest.param("03_campaign_design", marks=pytest.mark.as_opened("03_campaign_design")),
+    pytest.param("04_campaign_results", marks=pytest.mark.as_opened("04_campaign_results")),
+    pytest.param("05_cycle_summary", marks=pytest.mark.as_opened("05_cycle_summary"))])
 def test_run_all_twice_in_one_kernel_gives_the_same_results(notebook, demo_dir, tmp_path, monkeypatch):
     """JupyterLab's Run All, twice, in one kernel: no error, and the same hand-offs as the first time.
 
