@@ -145,3 +145,23 @@ def test_the_currency_the_data_names_is_written_and_none_is_invented(tmp_path):
     plain = "id,Created date (UTC),Amount,Status,Customer ID\npy_1,2024-01-05 10:00:00,12.50,Paid,cus_1\n"
     _found, spec, _path = _init(tmp_path / "c", "payments.csv", plain)
     assert "currency" not in spec
+
+
+def test_a_target_whose_outcome_does_not_vary_gets_no_power_and_a_sentence():
+    """Rakuten's run: five target customers, none of whom bought in the variance month (sales all 0) — the design
+    says the power cannot be computed and goes on, instead of stopping the run."""
+    import pandas as pd
+
+    from crm_kit import campaign
+
+    outcome = pd.Series([0.0] * 5, index=list("abcde"))
+    check = campaign.power_analysis(outcome, effect=10.0, group_size=5, control_share=0.2)
+    assert check["sd"] == 0.0 and check["power_at_plan"] is None and check["big_enough"] is False
+    assert (check["treatment"], check["control"]) == (4, 1)
+    assert "is the same for all 5 customers (4 treated, 1 control)" in campaign.power_verdict(check, goal=0.3)
+    past = pd.DataFrame({"visits_pre": [1.0, 2.0, 1.0, 3.0, 1.0], "sales_pre": [5.0, 9.0, 2.0, 7.0, 1.0]},
+                        index=outcome.index)
+    adjusted = campaign.adjusted_power(outcome, past, effect=10.0, group_size=5, control_share=0.2)
+    assert campaign.adjusted_power_verdict(check, adjusted).startswith("No adjusted power check either")
+    arms = pd.DataFrame({"arm": ["sms", "mail", "control", "control", "sms"]})
+    assert "no arm's power can be computed" in campaign.arm_power(outcome, effect=10.0, arms=arms)
