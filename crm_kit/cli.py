@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     fetch.add_argument("--url", default=None, help="the archive's address instead of the publisher's (a mirror, file://)")
     ini = sub.add_parser("init", help="draft a data spec and a run file from your exports (every row read, the draft loaded to check it)")
     ini.add_argument("files", nargs="+", help="exports: CSV/TSV/text, Excel, Parquet; a folder or glob of monthly parts")
-    ini.add_argument("--output", required=True, help="folder for data.yaml and run.yaml (never overwritten)")
+    ini.add_argument("-o", "--output", required=True, help="folder for data.yaml and run.yaml (never overwritten)")
     ini.add_argument("--month", default=None, help="YYYY-MM to analyse (default: the last complete month found)")
     chk = sub.add_parser("check", help="check a data spec completely, load the data, print health and coverage")
     chk.add_argument("data", help="a data spec (YAML)")

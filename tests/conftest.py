@@ -37,6 +37,47 @@ def shared_file(*parts: str) -> Path:
     return path
 
 
+def pytest_collection_modifyitems(config, items):
+    """The files that run the most notebooks first, each file's tests in their own order.
+
+    Under ``pytest -n 2 --dist loadfile`` a worker takes whole files, the next in collection order whenever it has
+    fewer than two waiting. In alphabetical order the long notebook files came late, and the suite ended on one
+    worker running them while the other had nothing left; longest first, the short files fill the end. The weight
+    of a file is its number of tests marked ``notebook`` (each runs at least one notebook in a kernel of its own);
+    a notebook nbval runs with its defaults counts as one. ``--ff`` and ``--nf`` keep their own order.
+    """
+    _leave_out_nbval_runs_done_elsewhere(config, items)
+    if config.getoption("failedfirst", False) or config.getoption("newfirst", False):
+        return
+    weight: dict = {}
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            weight[item.path] = 1
+        elif item.get_closest_marker("notebook"):
+            weight[item.path] = weight.get(item.path, 0) + 1
+    position: dict = {}
+    for i, item in enumerate(items):
+        position.setdefault(item.path, i)
+    items.sort(key=lambda item: (-weight.get(item.path, 0), position[item.path]))
+
+
+def _leave_out_nbval_runs_done_elsewhere(config, items) -> None:
+    """Leave out nbval's run of a notebook that a collected test marked ``as_opened`` runs with its defaults.
+
+    nbval (lax) only checks that a notebook runs top to bottom with its defaults; the Run-All-twice test does
+    exactly that run first, then a second in the same kernel, so nbval's run of the same notebook was the same
+    work done twice (a whole notebook on the full demo store each). A notebook no such test runs, or a run of
+    ``notebooks/`` alone, keeps its nbval run.
+    """
+    opened = {marker.args[0] for item in items for marker in item.iter_markers("as_opened")}
+    if not opened:
+        return
+    left_out = [item for item in items if item.path.suffix == ".ipynb" and item.path.stem in opened]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not (item.path.suffix == ".ipynb" and item.path.stem in opened)]
+
+
 @pytest.fixture(scope="session")
 def demo_dir() -> Path:
     from crm_kit.demo import ensure_demo_store

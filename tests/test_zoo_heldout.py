@@ -17,6 +17,7 @@ from crm_kit.store.layouts import date_format
 
 
 def _init(tmp_path, name: str, text: str, *, encoding: str = "utf-8"):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
     found = draft([str(path)])
@@ -58,7 +59,7 @@ def test_the_status_column_that_tells_purchases_from_others_is_chosen(tmp_path):
             "2,2024-01-06,b@x.com,S2,2,5.00,Not fulfilled,Canceled\n"
             "3,2024-01-07,b@x.com,S1,1,10.00,Not fulfilled,Not paid\n"
             "4,2024-02-01,a@x.com,S2,1,5.00,Fulfilled,Paid\n")
-    found, spec, data_path = _init(tmp_path, "orders.csv", text)
+    _found, spec, data_path = _init(tmp_path, "orders.csv", text)
     assert spec["tables"]["transactions"]["columns"]["status"] == "Payment status"
     assert spec["cleaning"]["statuses"] == {"purchase": ["paid"], "not_purchase": ["canceled", "not paid"]}
     m = _monthly(data_path)
@@ -130,3 +131,37 @@ def test_an_order_file_with_unit_prices_and_a_mail_key_is_line_items_not_a_catal
     assert "transactions" in spec["tables"] and "products" not in spec["tables"]
     m = _monthly(data_path)
     assert m["sales"].tolist() == [2560.0, 540.0] and m["customers"].tolist() == [1, 1]
+
+
+def test_the_currency_the_data_names_is_written_and_none_is_invented(tmp_path):
+    """One sign on the money (zł) or one ISO code in a Currency column (Stripe's 'usd') becomes the spec's currency."""
+    signs = ("Order;Date;Customer;Amount\nA1;2024-01-05;c1;12,50 zł\nA2;2024-01-06;c2;1 234,00 zł\n")
+    _found, spec, _path = _init(tmp_path / "a", "sales.csv", signs)
+    assert spec["currency"] == "zł"
+    code = ("id,Created date (UTC),Amount,Currency,Status,Customer ID\n"
+            "py_1,2024-01-05 10:00:00,12.50,usd,Paid,cus_1\npy_2,2024-01-06 10:00:00,3.00,usd,Paid,cus_2\n")
+    _found, spec, _path = _init(tmp_path / "b", "payments.csv", code)
+    assert spec["currency"] == "USD"
+    plain = "id,Created date (UTC),Amount,Status,Customer ID\npy_1,2024-01-05 10:00:00,12.50,Paid,cus_1\n"
+    _found, spec, _path = _init(tmp_path / "c", "payments.csv", plain)
+    assert "currency" not in spec
+
+
+def test_a_target_whose_outcome_does_not_vary_gets_no_power_and_a_sentence():
+    """Rakuten's run: five target customers, none of whom bought in the variance month (sales all 0) — the design
+    says the power cannot be computed and goes on, instead of stopping the run."""
+    import pandas as pd
+
+    from crm_kit import campaign
+
+    outcome = pd.Series([0.0] * 5, index=list("abcde"))
+    check = campaign.power_analysis(outcome, effect=10.0, group_size=5, control_share=0.2)
+    assert check["sd"] == 0.0 and check["power_at_plan"] is None and check["big_enough"] is False
+    assert (check["treatment"], check["control"]) == (4, 1)
+    assert "is the same for all 5 customers (4 treated, 1 control)" in campaign.power_verdict(check, goal=0.3)
+    past = pd.DataFrame({"visits_pre": [1.0, 2.0, 1.0, 3.0, 1.0], "sales_pre": [5.0, 9.0, 2.0, 7.0, 1.0]},
+                        index=outcome.index)
+    adjusted = campaign.adjusted_power(outcome, past, effect=10.0, group_size=5, control_share=0.2)
+    assert campaign.adjusted_power_verdict(check, adjusted).startswith("No adjusted power check either")
+    arms = pd.DataFrame({"arm": ["sms", "mail", "control", "control", "sms"]})
+    assert "no arm's power can be computed" in campaign.arm_power(outcome, effect=10.0, arms=arms)

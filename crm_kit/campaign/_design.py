@@ -323,6 +323,11 @@ def arm_costs(design: pd.DataFrame, *, treatment_arms: Sequence[Mapping[str, Any
 
 def power_verdict(check: dict[str, Any], *, goal: float, metric: str = "sales") -> str:
     """One sentence reading :func:`power_analysis`: can the split show the goal, and what would."""
+    if check["power_at_plan"] is None:
+        return (f"The target's {metric} in the variance period is the same for all {check['treatment'] + check['control']} "
+                f"customers ({check['treatment']} treated, {check['control']} control): there is no spread to measure, "
+                "so the power of this split cannot be computed — a larger target group (another target_kind) or a "
+                "variance month in which its customers bought gives one.")
     verdict = "big enough" if check["big_enough"] else "too small"
     text = (f"With {check['treatment']} treated and {check['control']} control members the group is {verdict} "
             f"to detect +{goal:.0%} {metric} ({check['effect']:,.0f} a member) with {check['target_power']:.0%} power "
@@ -336,6 +341,8 @@ def power_verdict(check: dict[str, Any], *, goal: float, metric: str = "sales") 
 
 def adjusted_power_verdict(plain: dict[str, Any], adjusted: dict[str, Any]) -> str:
     """One sentence: what the adjusted lift buys at the design stage — a smaller detectable effect or control group."""
+    if plain["mde"] is None or adjusted["mde"] is None:
+        return "No adjusted power check either: the outcome has no spread to adjust."
     text = (f"Adjusted for each member's own past (it explains {adjusted['r_squared']:.0%} of the variance), the "
             f"smallest detectable effect drops from {plain['mde']:,.0f} to {adjusted['mde']:,.0f} a member")
     before, after = plain["control_share_needed"], adjusted["control_share_needed"]

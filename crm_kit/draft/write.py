@@ -15,6 +15,7 @@ import yaml
 
 from ..errors import DataError
 from .profiles import Draft, _absolute
+from .synonyms import _norm
 
 __all__ = ["data_yaml", "notebook_needs", "run_yaml", "summary_text", "write_draft"]
 
@@ -53,6 +54,38 @@ def _comment(text: Any) -> str:
     return _COMMENT_UNSAFE.sub(lambda m: ascii(m.group())[1:-1], str(text))
 
 
+#: headers of a column naming the money's currency (one ISO code on every row: USD, usd, PLN)
+_CURRENCY_HEADERS = ("currency", "currencycode", "ordercurrencycode", "ordercurrency", "waluta", "moneda", "währung",
+                     "wahrung", "devise", "valuta", "币种", "货币", "通貨")
+#: money columns of the line items and orders whose signs name the currency
+_MONEY_COLUMNS = ("amount", "unit_price", "refunded")
+
+
+def _currency_found(d: Draft) -> tuple[str, str] | None:
+    """The currency the data itself names, with its evidence: the one sign or code on the mapped money (zł, €, ￥),
+    else the one ISO code of a currency column (Stripe's ``usd``, BigCommerce's Order Currency Code). None invented."""
+    mine = [t for t in d.tables if t.role in ("transactions", "orders") and t.profile is not None]
+    signs: dict[str, int] = {}
+    for t in mine:
+        for col in _MONEY_COLUMNS:
+            source = t.columns.get(col)
+            if isinstance(source, str) and source in t.profile.columns:
+                for mark, n in t.profile[source].currencies.items():
+                    signs[mark] = signs.get(mark, 0) + n
+    if len(signs) == 1:
+        (mark, n), = signs.items()
+        return mark.strip(), f"{mark.strip()} written on {n:,} money value(s) of the mapped columns"
+    if signs:
+        return None  # several currencies: none is the data's one
+    for t in mine:
+        for col, p in t.profile.columns.items():
+            if _norm(col) in _CURRENCY_HEADERS and p.values and p.distinct == 1 and p.top and \
+                    re.fullmatch(r"[A-Za-z]{3}", str(p.top[0][0]).strip()):
+                code = str(p.top[0][0]).strip().upper()
+                return code, f"{col} is {p.top[0][0]!r} on all {p.values:,} filled row(s)"
+    return None
+
+
 def _spec_of(d: Draft) -> dict[str, Any]:
     """The data spec ``data_yaml`` writes, as data: what its text must read back as, and nothing more."""
     spec: dict[str, Any] = {"tables": {}}
@@ -64,6 +97,9 @@ def _spec_of(d: Draft) -> dict[str, Any]:
     cleaning = {k: v for t in d.tables for k, v in t.cleaning.items()}
     if cleaning:
         spec["cleaning"] = cleaning
+    found = _currency_found(d)
+    if found:
+        spec["currency"] = found[0]
     return spec
 
 
@@ -102,6 +138,9 @@ def data_yaml(d: Draft) -> str:
             out.append(f"  # {_comment(n)}")
         for key, value in cleaning.items():
             out.append(f"  {_yaml_key(key)}: {_yaml_value(value)}")
+    if "currency" in spec:
+        out.append(f"# currency: {_comment(_currency_found(d)[1])}: shown on money in the reports")
+        out.append(f"currency: {_yaml_value(spec['currency'])}")
     lines = d.table("transactions")
     if lines is not None and lines.first is not None:
         how = "the draft loaded by the run's loader"

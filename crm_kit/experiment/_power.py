@@ -56,7 +56,9 @@ def power_analysis(outcome: pd.Series, *, effect: float, group_size: int, contro
         ``sd``, ``effect``, ``effect_size_d``, ``treatment`` and ``control`` sizes, ``alpha``,
         ``target_power``, ``power_at_plan``, ``mde`` and ``mde_d``, ``control_share_needed`` (the smallest
         share in steps of 1 % up to 50 % that reaches ``power``, or None), ``group_size_needed`` at the
-        planned split, and ``big_enough``.
+        planned split, and ``big_enough``. An outcome with no spread (every unit the same, e.g. none of a few
+        customers bought in the period) has ``sd`` 0, ``big_enough`` False and None for the power, the
+        effect sizes and what would be needed: nothing can be computed from it.
 
     Examples
     --------
@@ -78,10 +80,16 @@ def power_analysis(outcome: pd.Series, *, effect: float, group_size: int, contro
 
     if group_size < 4:
         raise EmptyGroupError(f"a target group of {group_size} cannot be split into treatment and control")
-    sd = _spread(outcome)
-    analysis = TTestIndPower()
     n_c = int(round(group_size * control_share))
     n_t = group_size - n_c
+    if not float(pd.Series(outcome).std(ddof=1)) > 0:
+        # every unit had the same outcome (a few customers, none of whom bought in the period): no spread to
+        # measure, so no power — said by power_verdict, never a crash of the design
+        return {"sd": 0.0, "effect": effect, "effect_size_d": None, "treatment": n_t, "control": n_c,
+                "alpha": alpha, "target_power": power, "power_at_plan": None, "mde": None, "mde_d": None,
+                "control_share_needed": None, "group_size_needed": None, "big_enough": False}
+    sd = _spread(outcome)
+    analysis = TTestIndPower()
     d = effect / sd
     achieved = float(analysis.power(effect_size=d, nobs1=n_t, ratio=n_c / n_t, alpha=alpha))
     mde_d = _solved(analysis.solve_power(effect_size=None, nobs1=n_t, ratio=n_c / n_t, alpha=alpha, power=power))
@@ -175,10 +183,12 @@ def arm_power(outcome: pd.Series, *, effect: float, arms: pd.DataFrame, alpha: f
     """
     from statsmodels.stats.power import TTestIndPower
 
-    sd = _spread(outcome)
     counts = arms[arm_col].value_counts()
     if len(counts.drop(control, errors="ignore")) < 2:
         return "One treatment arm: the power check above is its comparison with control."
+    if not float(pd.Series(outcome).std(ddof=1)) > 0:
+        return "The goal metric is the same for every target customer in the period: no arm's power can be computed."
+    sd = _spread(outcome)
     n_c = int(counts.get(control, 0))
     if n_c < 2:
         raise EmptyGroupError("the design has fewer than two control customers: no comparison can be powered")
