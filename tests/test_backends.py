@@ -219,3 +219,93 @@ o1,a,2025-08-03T10:00,30,paid
 o2,b,2025-09-30T18:00,50,paid
 o3,b,2025-10-31T20:00,20,cancelled
 """
+
+
+def _figures(tree, path: str = "") -> dict[str, object]:
+    """Every leaf of a metrics.json by its path (``discovery.deciles[3].sales``)."""
+    if isinstance(tree, dict):
+        return {k: v for key, sub in tree.items() for k, v in _figures(sub, f"{path}.{key}" if path else key).items()}
+    if isinstance(tree, list):
+        return {k: v for i, sub in enumerate(tree) for k, v in _figures(sub, f"{path}[{i}]").items()}
+    return {path: tree}
+
+
+#: what two runs differ in by design: where the run folder is and how long the run took
+RUN_ONLY = ("run.folder", "run.seconds")
+
+
+def _run_demo_cycle(spec: dict, root) -> tuple[dict[str, object], object]:
+    """The whole demo cycle (``params/demo.yaml``: every step, both rounds) on ``spec``; its figures and run folder."""
+    import json
+    from pathlib import Path
+
+    from crm_kit.run import load_run_plan, run_cycle
+
+    plan = load_run_plan(Path(__file__).resolve().parent.parent / "params" / "demo.yaml",
+                         overrides=["data=" + json.dumps(spec)])
+    folder = run_cycle(plan, output_root=root, progress=False, pdf_report=False)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["run"]["status"] == "ok"
+    return {k: v for k, v in _figures(metrics).items() if k not in RUN_ONLY}, folder
+
+
+@pytest.fixture(scope="module")
+def cycle_on_each_engine(spark_spec, tmp_path_factory):
+    """The demo cycle of the 600-member store run on Spark local (spark_spec) and on DuckDB, with identical
+    parameters otherwise: {engine: (figures, run folder)}."""
+    duckdb_spec = {k: v for k, v in spark_spec.items() if k != "engine"}
+    return {"spark": _run_demo_cycle(spark_spec, tmp_path_factory.mktemp("cycle-spark")),
+            "duckdb": _run_demo_cycle(duckdb_spec, tmp_path_factory.mktemp("cycle-duckdb"))}
+
+
+def test_the_whole_cycle_on_spark_equals_duckdb_figure_by_figure(cycle_on_each_engine):
+    """Every figure of metrics.json (every step, both rounds) is the same on Spark local and on DuckDB, exactly:
+    money is summed as integers (store.money.money_sum), every frame the engine hands back is put in one order
+    before a float sum, a fit or a ranking, and ties are broken by id. The Spark run's report holds no engine
+    chatter (that goes to run.log)."""
+    spark, spark_folder = cycle_on_each_engine["spark"]
+    duckdb, _ = cycle_on_each_engine["duckdb"]
+    assert len(duckdb) > 1000 and set(spark) == set(duckdb)
+    differ = {k: (duckdb[k], spark[k]) for k in duckdb if duckdb[k] != spark[k]}
+    assert differ == {}, f"{len(differ)} of {len(duckdb)} figures differ: {list(differ.items())[:20]}"
+    report = (spark_folder / "report.html").read_text()
+    for chatter in ("WARN", "FutureWarning", "[Stage ", "SparkContext", "log4j"):
+        assert chatter not in report, chatter
+
+
+def test_no_query_of_the_cycle_adds_up_doubles(small_demo, monkeypatch):
+    """Every sum and mean the engine computes for the cycle's customer, product and period tables is over integers
+    (money in whole parts of the currency unit: store.money.money_sum; counts; days): a sum of doubles depends on
+    the order the engine's threads add them, so it moves in the last bit between two runs and two engines, and a
+    k-means or a fit on it moves further. Found by this check: customer_behaviour summed promotion spend and the
+    brand shares' spend as doubles (the clustering features), which moved k-means' silhouette between engines."""
+    import ibis.expr.operations as ops
+    from ibis.backends.sql.compilers.base import SQLGlotCompiler
+
+    from crm_kit import clv
+    from crm_kit.engine import cohort_activity, customer_period_totals
+
+    store = load_store(_parquet_spec(small_demo))
+    sums = []
+    to_sqlglot = SQLGlotCompiler.to_sqlglot
+
+    def checked(self, expr, *args, **kwargs):
+        sums.extend(f"{type(r).__name__}({r.arg.name})" for r in expr.op().find((ops.Sum, ops.Mean))
+                    if r.arg.dtype.is_floating())
+        return to_sqlglot(self, expr, *args, **kwargs)
+
+    monkeypatch.setattr(SQLGlotCompiler, "to_sqlglot", checked)
+    t = store.transactions
+    customer_summary(t, as_of="2025-10-01")
+    ranked = monthly_customer_list(t, month="2025-09")
+    period_metrics(t, periods={"base": "2025-09", "campaign": "2025-10"})
+    customer_period_totals(t, periods={"previous": "2025-08", "current": "2025-09"})
+    cohort_activity(t)
+    behaviour = discovery.customer_behaviour(store, month="2025-09")
+    assert behaviour["promo_share"].notna().any() and behaviour["top_brand_share"].notna().any()
+    discovery.behaviour_table(store, ranked, month="2025-09")
+    discovery.product_classes(store, period="2025-09")
+    discovery.growth_kpis(store)
+    discovery.repurchase_intervals(store, as_of="2025-10-01")
+    clv.clv_summary(t, calibration_end="2025-06-01", observation_end="2025-10-01")
+    assert sums == []
