@@ -24,7 +24,7 @@ __all__ = ["PARQUET_BACKENDS", "parquet_store", "remove_unreachable_stores", "st
 _log = logging.getLogger("crm_kit.store")
 
 
-_CACHE_VERSION = "9"
+_CACHE_VERSION = "10"  # 10: the order table sums units exactly (units_sum)
 
 #: the engines that read a cleaned store as Parquet (:func:`parquet_store`) instead of cleaning the source
 #: themselves: the store of a spec's local files is cleaned once by the embedded DuckDB, whatever the engine
