@@ -27,5 +27,7 @@ def money_sum(amount):
 def units_sum(quantity):
     """The exact sum of a quantity column (units, or kilograms of goods sold by weight), as :func:`money_sum` sums
     money: in whole ten-thousandths (a tenth of a gram of a kilogram), added as integers, so an item count is the
-    same on every engine and in every run whatever order the engine adds the lines in."""
-    return money_sum(quantity)
+    same on every engine and in every run whatever order the engine adds the lines in. Taken as a double first: a
+    quantity may be a constant (1 per order when an export has no lines), which an engine types as a narrow decimal
+    that cannot hold it in ten-thousandths."""
+    return money_sum(quantity.cast("float64"))
