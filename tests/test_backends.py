@@ -268,6 +268,7 @@ def _differ(a: dict, b: dict) -> dict:
     return {k: (a.get(k, "(absent)"), b.get(k, "(absent)")) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
 
 
+@pytest.mark.notebook  # the whole cycle's notebooks through papermill
 def test_the_whole_cycle_on_spark_equals_duckdb_figure_by_figure(spark_spec, duckdb_cycles, tmp_path_factory):
     """Every figure of metrics.json (every step, both rounds) is the same on Spark local and on DuckDB, exactly (no
     tolerance): money and units are summed as integers (store.money), every table the engine hands back is put in
@@ -286,6 +287,7 @@ def test_the_whole_cycle_on_spark_equals_duckdb_figure_by_figure(spark_spec, duc
         assert not re.search(chatter, report), chatter
 
 
+@pytest.mark.notebook  # the whole cycle's notebooks through papermill
 def test_two_duckdb_runs_of_the_same_store_give_the_same_figures(duckdb_cycles):
     """Same parameters, same numbers, bit for bit: a second DuckDB run with one thread and the store cleaned again
     in every kernel (the engine adds rows in another order) gives every figure of the first."""
