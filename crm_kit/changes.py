@@ -633,7 +633,7 @@ def change_summary(unusual: pd.DataFrame, tree: pd.DataFrame, *, month: Any, pre
     lines = []
     odd = unusual[unusual["verdict"] == "unusual"]
     for row in odd.itertuples():
-        lines.append(f"Unusual: {_NAMES[row.figure]} {row.growth:+.1%} on {previous} (z = {row.z:+.1f}; the usual "
+        lines.append(f"Unusual: {_NAMES[row.figure]} {row.growth:+.1%} in {month} against {previous} (z = {row.z:+.1f}; the usual "
                      f"range of the last {row.months_judged} monthly changes: {row.growth_low:+.1%} to "
                      f"{row.growth_high:+.1%}).")
     judged = unusual[unusual["verdict"] != "too little history"]
@@ -646,7 +646,7 @@ def change_summary(unusual: pd.DataFrame, tree: pd.DataFrame, *, month: Any, pre
     first = overall[overall["parent"] == "sales"]["contribution"]
     first = first.reindex(first.abs().sort_values(ascending=False).index)
     parts = ", ".join(f"{_NAMES[node]} {value:+,.0f}" for node, value in first.items())
-    lines.append(f"Sales {'rose' if change >= 0 else 'fell'} by {abs(change):,.0f} on {previous} "
+    lines.append(f"Sales {'rose' if change >= 0 else 'fell'} by {abs(change):,.0f} in {month} against {previous} "
                  f"({overall.at['sales', 'relative_change']:+.1%}): {parts} (largest first; they add up to the change).")
     return lines
 
@@ -746,8 +746,8 @@ def compare_months(transactions, *, month: Any, tier_shares: Sequence[float] = (
     >>> report.previous
     '2025-08'
     >>> print(report.summary[1])  # doctest: +NORMALIZE_WHITESPACE
-    Sales rose by 40 on 2025-08 (+66.7%): order value +40, customers +0, orders per customer +0 (largest first;
-    they add up to the change).
+    Sales rose by 40 in 2025-09 against 2025-08 (+66.7%): order value +40, customers +0, orders per customer +0
+    (largest first; they add up to the change).
     """
     from .engine import cohort_activity, customer_period_totals, customer_summary, month_bounds
 

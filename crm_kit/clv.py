@@ -664,6 +664,9 @@ def tracking_table(transactions, result: CLVResult, *, calibration_end: Any, obs
         raise DataError(f"none of the fitted customers bought before {obs_end.date()}: nothing to track")
     repeats["day"] = pd.to_datetime(repeats["day"])
     births["birth"] = pd.to_datetime(births["birth"])
+    # in date order, as every frame back from the engine is before sums: the engine returns groups in any order,
+    # and the weighted sum below (a float sum over the days) would move in its last bit with it
+    births = births.sort_values("birth", kind="stable").reset_index(drop=True)
     repeats = repeats.sort_values("day")
     grid = pd.DatetimeIndex(pd.date_range(births["birth"].min() + pd.Timedelta(days=step_days), obs_end,
                                           freq=f"{step_days}D"))

@@ -36,7 +36,7 @@ import pandas as pd
 
 from .engine import buyers, distinct_orders, month_bounds, order_grain, parse_period, purchases_only
 from .store import PERSONAL_FIELDS, Store
-from .store.money import money_sum
+from .store.money import money_sum, units_sum
 from .errors import DataError, EmptyGroupError, ParameterError
 
 __all__ = [
@@ -171,7 +171,7 @@ def customer_behaviour(store: Store, *, month: Any, lookback_months: int = 3) ->
     t = store.transactions.filter((store.transactions.ts >= start) & (store.transactions.ts < end))
     aggs = {"last_ts": t.ts.max(), "spend": money_sum(t.amount)}
     if store.has_promo:
-        aggs["promo_spend"] = t.promo.ifelse(t.amount, 0.0).sum()
+        aggs["promo_spend"] = money_sum(t.promo.ifelse(t.amount, 0.0))
     base = t.group_by("customer_id").aggregate(**aggs).to_pandas().set_index("customer_id")
     out = pd.DataFrame(index=base.index)
     out["recency_days"] = (end.normalize() - pd.to_datetime(base["last_ts"]).dt.normalize()).dt.days
@@ -180,11 +180,13 @@ def customer_behaviour(store: Store, *, month: Any, lookback_months: int = 3) ->
         cb = t.group_by(["customer_id", "category", "brand"]).aggregate(spend=money_sum(t.amount))
         cat = (
             cb.group_by(["customer_id", "category"])
-            .aggregate(top=cb.spend.max(), total=cb.spend.sum())
+            .aggregate(top=cb.spend.max(), total=money_sum(cb.spend))
         )
         orders = t.group_by(["customer_id", "category"]).aggregate(orders=t.order_id.nunique())
         cat = cat.join(orders, ["customer_id", "category"]).filter(lambda x: x.orders >= 2)
-        loyal = cat.group_by("customer_id").aggregate(top=cat.top.sum(), total=cat.total.sum())
+        # every money sum exact (store.money.money_sum): a float sum depends on the order the engine adds the rows, and
+        # these shares are clustering features, where the last bit moves k-means' inertia and silhouette
+        loyal = cat.group_by("customer_id").aggregate(top=money_sum(cat.top), total=money_sum(cat.total))
         loyal = loyal.mutate(top_brand_share=loyal.top / loyal.total).to_pandas().set_index("customer_id")
         x = t.select("customer_id", "category", "brand", "ts", "order_id", "product_id")
         w = ibis.window(group_by=["customer_id", "category"], order_by=["ts", "order_id", "brand", "product_id"])
@@ -442,7 +444,7 @@ def product_classes(
     t = lines.filter((lines.ts >= start) & (lines.ts < end))
     sold = (
         t.group_by("product_id")
-        .aggregate(units=t.quantity.sum(), sales=money_sum(t.amount), orders=distinct_orders(t), buyers=t.customer_id.nunique())
+        .aggregate(units=units_sum(t.quantity), sales=money_sum(t.amount), orders=distinct_orders(t), buyers=t.customer_id.nunique())
         .to_pandas()
         .set_index("product_id")
     )
@@ -455,7 +457,9 @@ def product_classes(
     else:
         df = sold.copy()
     df[["units", "sales", "orders", "buyers"]] = df[["units", "sales", "orders", "buyers"]].fillna(0)
-    df = df.sort_values(["sales", "units"], ascending=False, kind="stable")
+    # ties of sales and units broken by product id: the engine returns products in any order
+    df = df.rename_axis("product_id").reset_index()
+    df = df.sort_values(["sales", "units", "product_id"], ascending=[False, False, True], kind="stable").set_index("product_id")
     total = df["sales"].sum()
     cum_before = (df["sales"].cumsum() - df["sales"]) / total if total else 0
     df["weekly_units"] = df["units"] / weeks
@@ -482,7 +486,7 @@ def group_bestsellers(store: Store, customer_ids: Iterable[str], *, period: Any,
     keys = ["product_id"] + [c for c in ("category", "brand") if c in t.columns]
     df = (
         t.group_by(keys)
-        .aggregate(sales=money_sum(t.amount), units=t.quantity.sum(), buyers=t.customer_id.nunique())
+        .aggregate(sales=money_sum(t.amount), units=units_sum(t.quantity), buyers=t.customer_id.nunique())
         .order_by([ibis.desc("sales"), "product_id"])
         .limit(top)
         .to_pandas()

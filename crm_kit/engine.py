@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, ParameterError
-from .store.money import money_sum
+from .store.money import money_sum, units_sum
 
 __all__ = [
     "pre_period_covariates",
@@ -293,7 +293,7 @@ def customer_summary(transactions, *, as_of: Any, since: Any = None) -> pd.DataF
         frequency=_visits(t),
         active_days=_of_purchases(t, t.day if "day" in t.columns else t.ts.date(), "date").nunique(),
         sales=money_sum(t.amount),
-        items=t.quantity.sum(),
+        items=units_sum(t.quantity),
     )
     if with_categories:
         aggs["distinct_categories"] = _distinct_categories(t)
@@ -491,7 +491,7 @@ def monthly_customer_list(transactions, *, month: Any, groups: int = 10) -> pd.D
     transactions = order_grain(transactions, cut_at=(start, end))
     t = transactions.filter((transactions.ts >= start) & (transactions.ts < end))
     per = t.group_by("customer_id").aggregate(
-        sales=money_sum(t.amount), visits=_visits(t), items=t.quantity.sum()
+        sales=money_sum(t.amount), visits=_visits(t), items=units_sum(t.quantity)
     )
     if is_purchase(t) is not None:
         per = per.filter(per.visits > 0)  # a customer who only returned in the month bought nothing in it
@@ -655,7 +655,7 @@ def customer_period_totals(transactions, *, periods: Mapping[str, Any]) -> pd.Da
     """
     bounds, t, tp = _labelled_periods(transactions, periods, "customer_period_totals")
     per = tp.group_by(["customer_id", "period"]).aggregate(
-        sales=money_sum(tp.amount), orders=_visits(tp), items=tp.quantity.sum())
+        sales=money_sum(tp.amount), orders=_visits(tp), items=units_sum(tp.quantity))
     first = t.group_by("customer_id").aggregate(first_purchase=t.ts.min())
     df = per.join(first, "customer_id").to_pandas()
     df["orders"] = df["orders"].astype("int64")
@@ -688,7 +688,7 @@ def cohort_activity(transactions) -> pd.DataFrame:
     tm = t.mutate(month=t.ts.truncate("M")).join(first, "customer_id")
     df = (
         tm.group_by(["cohort", "month"])
-        .aggregate(customers=tm.customer_id.nunique(), orders=distinct_orders(tm), items=tm.quantity.sum(),
+        .aggregate(customers=tm.customer_id.nunique(), orders=distinct_orders(tm), items=units_sum(tm.quantity),
                    sales=money_sum(tm.amount))
         .to_pandas()
     )

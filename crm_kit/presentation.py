@@ -257,6 +257,11 @@ def human_table(df: pd.DataFrame, *, currency: str = "", max_rows: int = 25) -> 
     if {"count", "mean", "std", "min", "max"} <= {str(c) for c in shown.columns}:
         # a describe() table, one row per variable: its mean, spread and quantiles are in each row's own unit
         kinds = {c: ("count" if str(c) == "count" else "measure" if k != "text" else k) for c, k in kinds.items()}
+        # a constant variable's std in floating point (1.4e-14 on 1,000 equal values): none at the row's own scale
+        scale = shown[[c for c in ("mean", "min", "max") if c in shown.columns]].abs().max(axis=1)
+        spread = pd.to_numeric(shown["std"], errors="coerce")
+        shown = shown.assign(std=spread.mask(spread.abs() <= 1e-9 * scale, 0.0))
+        body_rows = shown.head(max_rows) if truncated else shown
     # one format per column, so a column reads alike from top to bottom ("8,000" and "600", not "600.00")
     shown_kinds = dict(kinds)
     for c, k in kinds.items():

@@ -137,18 +137,15 @@ def test_spark_run_equals_duckdb_run(spark_spec, small_demo, monkeypatch):
 
     monkeypatch.setattr(SQLGlotCompiler, "to_sqlglot", checked)
     assert_frame_equal(sp.cleaning_report, dd.cleaning_report, check_dtype=False)
+    # the customer-level tables behind the cycle's figures, exactly (the figures themselves: the whole-cycle test
+    # below); their queries are the ones with ranks and per-customer windows
     cols = ["customer_id", "tenure_days", "recency_days", "frequency", "repeat_frequency", "sales", "items", "distinct_categories"]
     assert_frame_equal(customer_summary(sp.transactions, as_of="2025-10-01")[cols],
-                       customer_summary(dd.transactions, as_of="2025-10-01")[cols], check_dtype=False, rtol=1e-9)
-    periods = {"base": "2025-09", "campaign": "2025-10"}
-    assert_frame_equal(period_metrics(sp.transactions, periods=periods), period_metrics(dd.transactions, periods=periods),
-                       check_dtype=False, rtol=1e-9)
-    la = monthly_customer_list(sp.transactions, month="2025-09")
-    lb = monthly_customer_list(dd.transactions, month="2025-09")
-    assert la["customer_id"].tolist() == lb["customer_id"].tolist() and la["group"].tolist() == lb["group"].tolist()
-    assert_frame_equal(decile_table(la), decile_table(lb), check_dtype=False, rtol=1e-9)
+                       customer_summary(dd.transactions, as_of="2025-10-01")[cols], check_dtype=False, check_exact=True)
+    assert_frame_equal(monthly_customer_list(sp.transactions, month="2025-09"),
+                       monthly_customer_list(dd.transactions, month="2025-09"), check_dtype=False, check_exact=True)
     assert_frame_equal(discovery.bought_together(sp, period="2025-09", top=5),
-                       discovery.bought_together(dd, period="2025-09", top=5), check_dtype=False, rtol=1e-9)
+                       discovery.bought_together(dd, period="2025-09", top=5), check_dtype=False, check_exact=True)
     assert windows == []
 
 
@@ -219,3 +216,120 @@ o1,a,2025-08-03T10:00,30,paid
 o2,b,2025-09-30T18:00,50,paid
 o3,b,2025-10-31T20:00,20,cancelled
 """
+
+
+def _figures(tree, path: str = "") -> dict[str, object]:
+    """Every leaf of a metrics.json by its path (``discovery.deciles[3].sales``)."""
+    if isinstance(tree, dict):
+        return {k: v for key, sub in tree.items() for k, v in _figures(sub, f"{path}.{key}" if path else key).items()}
+    if isinstance(tree, list):
+        return {k: v for i, sub in enumerate(tree) for k, v in _figures(sub, f"{path}[{i}]").items()}
+    return {path: tree}
+
+
+#: what two runs differ in by design: where the run folder is and how long the run took
+RUN_ONLY = ("run.folder", "run.seconds")
+
+
+def _run_demo_cycle(spec: dict, root) -> tuple[dict[str, object], object]:
+    """The whole demo cycle (``params/demo.yaml``: every step, both rounds) on ``spec``; its figures and run folder."""
+    import json
+    from pathlib import Path
+
+    from crm_kit.run import load_run_plan, run_cycle
+
+    plan = load_run_plan(Path(__file__).resolve().parent.parent / "params" / "demo.yaml",
+                         overrides=["data=" + json.dumps(spec)])
+    folder = run_cycle(plan, output_root=root, progress=False, pdf_report=False)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["run"]["status"] == "ok"
+    return {k: v for k, v in _figures(metrics).items() if k not in RUN_ONLY}, folder
+
+
+def _small_demo_spec(small_demo) -> dict:
+    """The 600-member demo store's spec (the one spark_spec names, on DuckDB)."""
+    return {"source": "demo", "folder": str(small_demo), "n_members": 600, "seed": 3}
+
+
+@pytest.fixture(scope="module")
+def duckdb_cycles(small_demo, tmp_path_factory):
+    """The demo cycle of the 600-member store (every step, both rounds) run twice on DuckDB with the same parameters:
+    as any run (``first``), and with one thread and no store cache (``second``: every kernel cleans the store again,
+    the engine adds rows in another order). {run: (figures, run folder)}. 600 members is the smallest demo tried on
+    which every step still decides something (ten deciles of 60, two rounds with treatment and control arms, a CLV
+    fit)."""
+    spec = _small_demo_spec(small_demo)
+    one_thread = {**spec, "engine": {"backend": "duckdb", "threads": 1}, "cache": False}
+    return {"first": _run_demo_cycle(spec, tmp_path_factory.mktemp("cycle-duckdb")),
+            "second": _run_demo_cycle(one_thread, tmp_path_factory.mktemp("cycle-duckdb-1"))}
+
+
+def _differ(a: dict, b: dict) -> dict:
+    return {k: (a.get(k, "(absent)"), b.get(k, "(absent)")) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+@pytest.mark.notebook  # the whole cycle's notebooks through papermill
+def test_the_whole_cycle_on_spark_equals_duckdb_figure_by_figure(spark_spec, duckdb_cycles, tmp_path_factory):
+    """Every figure of metrics.json (every step, both rounds) is the same on Spark local and on DuckDB, exactly (no
+    tolerance): money and units are summed as integers (store.money), every table the engine hands back is put in
+    one order before a float sum, a fit or a ranking, and ties are broken by id. The Spark run's report holds no
+    engine chatter (that goes to run.log)."""
+    assert {k: v for k, v in spark_spec.items() if k != "engine"} == _small_demo_spec(spark_spec["folder"])
+    spark, spark_folder = _run_demo_cycle(spark_spec, tmp_path_factory.mktemp("cycle-spark"))
+    duckdb, _ = duckdb_cycles["first"]
+    assert len(duckdb) > 1000
+    differ = _differ(duckdb, spark)
+    assert differ == {}, f"{len(differ)} of {len(duckdb)} figures differ: {list(differ.items())[:20]}"
+    import re
+
+    report = (spark_folder / "report.html").read_text()
+    for chatter in (r"\bWARN\b", "FutureWarning", r"\[Stage \d", "SparkContext", "log4j", "py4j"):
+        assert not re.search(chatter, report), chatter
+
+
+@pytest.mark.notebook  # the whole cycle's notebooks through papermill
+def test_two_duckdb_runs_of_the_same_store_give_the_same_figures(duckdb_cycles):
+    """Same parameters, same numbers, bit for bit: a second DuckDB run with one thread and the store cleaned again
+    in every kernel (the engine adds rows in another order) gives every figure of the first."""
+    first, _ = duckdb_cycles["first"]
+    second, _ = duckdb_cycles["second"]
+    differ = _differ(first, second)
+    assert differ == {}, f"{len(differ)} of {len(first)} figures differ: {list(differ.items())[:20]}"
+
+
+def test_no_query_of_the_cycle_adds_up_doubles(small_demo, monkeypatch):
+    """Every sum and mean the engine computes for the cycle's customer, product and period tables is over integers
+    (money in whole parts of the currency unit: store.money.money_sum; counts; days): a sum of doubles depends on
+    the order the engine's threads add them, so it moves in the last bit between two runs and two engines, and a
+    k-means or a fit on it moves further. Found by this check: customer_behaviour summed promotion spend and the
+    brand shares' spend as doubles (the clustering features), which moved k-means' silhouette between engines."""
+    import ibis.expr.operations as ops
+    from ibis.backends.sql.compilers.base import SQLGlotCompiler
+
+    from crm_kit import clv
+    from crm_kit.engine import cohort_activity, customer_period_totals
+
+    store = load_store(_parquet_spec(small_demo))
+    sums = []
+    to_sqlglot = SQLGlotCompiler.to_sqlglot
+
+    def checked(self, expr, *args, **kwargs):
+        sums.extend(f"{type(r).__name__}({r.arg.name})" for r in expr.op().find((ops.Sum, ops.Mean))
+                    if r.arg.dtype.is_floating())
+        return to_sqlglot(self, expr, *args, **kwargs)
+
+    monkeypatch.setattr(SQLGlotCompiler, "to_sqlglot", checked)
+    t = store.transactions
+    customer_summary(t, as_of="2025-10-01")
+    ranked = monthly_customer_list(t, month="2025-09")
+    period_metrics(t, periods={"base": "2025-09", "campaign": "2025-10"})
+    customer_period_totals(t, periods={"previous": "2025-08", "current": "2025-09"})
+    cohort_activity(t)
+    behaviour = discovery.customer_behaviour(store, month="2025-09")
+    assert behaviour["promo_share"].notna().any() and behaviour["top_brand_share"].notna().any()
+    discovery.behaviour_table(store, ranked, month="2025-09")
+    discovery.product_classes(store, period="2025-09")
+    discovery.growth_kpis(store)
+    discovery.repurchase_intervals(store, as_of="2025-10-01")
+    clv.clv_summary(t, calibration_end="2025-06-01", observation_end="2025-10-01")
+    assert sums == []

@@ -277,11 +277,11 @@ def test_summary_names_unusual_changes_first_and_says_when_nothing_is(totals):
     odd = changes.unusual_changes(_history([0.01, -0.01] * 6 + [0.10]), month="2025-02")
     lines = changes.change_summary(odd, tree, month="2025-02", previous="2025-01")
     assert lines[0].startswith("Unusual: ") and len([x for x in lines if x.startswith("Unusual")]) == 3
-    assert any(x.startswith("Unusual: sales +10.0%") for x in lines)
+    assert any(x.startswith("Unusual: sales +10.0% in 2025-02 against 2025-01 (") for x in lines)
     calm = changes.unusual_changes(_history([0.01, -0.01] * 6 + [0.005]), month="2025-02")
     lines = changes.change_summary(calm, tree, month="2025-02", previous="2025-01")
     assert lines[0].startswith("Nothing is unusual in 2025-02")
-    assert lines[-1] == ("Sales rose by 5 on 2025-01 (+10.0%): order value -31, customers +21, orders per customer +15 "
+    assert lines[-1] == ("Sales rose by 5 in 2025-02 against 2025-01 (+10.0%): order value -31, customers +21, orders per customer +15 "
                          "(largest first; they add up to the change).")
     short = changes.unusual_changes(_history([0.01, 0.10]), month="2024-03")
     assert set(short["verdict"]) == {"too little history"}

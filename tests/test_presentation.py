@@ -49,6 +49,19 @@ def test_a_describe_table_puts_no_currency_on_rows_of_other_units():
     assert ">2<" in table  # the count column stays a count
 
 
+def test_a_describe_table_shows_a_constant_variables_spread_as_zero_not_float_noise():
+    """1,000 equal values have a standard deviation of 1.4e-14 in floating point: it reads 0, a real small one keeps its digits."""
+    from crm_kit.presentation import human_table
+
+    frame = pd.DataFrame({"expected_spend": [123.456789] * 1000, "tiny": [0.0, 0.002] * 500})
+    assert frame["expected_spend"].std() > 0  # the noise the table must not show
+    table = human_table(frame.describe().T)
+    assert "e-14" not in table and "e-1" not in table
+    row = table.split("Expected spend")[1].split("</tr>")[0]
+    assert ">0.00<" in row
+    assert ">0.001<" in table.split(">tiny<")[1].split("</tr>")[0]  # a real spread of 0.001 keeps its digits
+
+
 def test_row_labels_without_a_name_get_no_index_header():
     from crm_kit.presentation import human_table
 

@@ -17,7 +17,7 @@ import pandas as pd
 from ..config import store_cache_dir
 from .connect import _process_runs
 from .model import Store
-from .money import money_sum
+from .money import money_sum, units_sum
 from .source import _is_uri, sampled_digest, source_files
 
 __all__ = ["PARQUET_BACKENDS", "parquet_store", "remove_unreachable_stores", "store_calendar"]
@@ -25,7 +25,7 @@ __all__ = ["PARQUET_BACKENDS", "parquet_store", "remove_unreachable_stores", "st
 _log = logging.getLogger("crm_kit.store")
 
 
-_CACHE_VERSION = "9"
+_CACHE_VERSION = "10"  # 10: the order table sums units exactly (units_sum)
 
 #: the engines that read a cleaned store as Parquet (:func:`parquet_store`) instead of cleaning the source
 #: themselves: the store of a spec's local files is cleaned once by the embedded DuckDB, whatever the engine
@@ -396,7 +396,7 @@ def _write_orders(con, lines, database: str | None):
     t = lines.filter(lines.customer_id.notnull())
     # the masks are unsigned 64-bit integers, which only DuckDB has; elsewhere category counts read the lines
     t, masks = _category_index(con, t) if "category" in t.columns and backend == "duckdb" else (t, [])
-    aggs = dict(ts=t.ts.min(), ts_last=t.ts.max(), amount=money_sum(t.amount), quantity=t.quantity.sum(), lines=t.count())
+    aggs = dict(ts=t.ts.min(), ts_last=t.ts.max(), amount=money_sum(t.amount), quantity=units_sum(t.quantity), lines=t.count())
     returned = ["is_return"] if "is_return" in t.columns else []
     if returned:
         # an order of returns only (a RET- order, a refund alone) is no visit; an order with one purchase line is

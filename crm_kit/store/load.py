@@ -49,7 +49,9 @@ def _load_small(con, name, tspec, key):
             f"{name}: {int(dup.sum()):,} repeated {key}(s) (e.g. {df.loc[dup, key].iloc[0]!r}); "
             f"{name} must hold one row per {key.removesuffix('_id')}"
         )
-    return df
+    # in key order: an engine hands rows back in any order (a distributed one in its partitions'), and every mean
+    # or sum later taken over these rows would move in its last bit with it
+    return df.sort_values(key, kind="stable").reset_index(drop=True)
 
 
 def _load_contacts(con, tspec: Mapping[str, Any]) -> pd.DataFrame:

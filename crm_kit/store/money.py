@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["MONEY_PARTS", "money_sum"]
+__all__ = ["MONEY_PARTS", "money_sum", "units_sum"]
 
 #: money is summed in these parts of the currency unit (ten-thousandths: exports with unit prices of a tenth of a
 #: cent, as UCI Online Retail's, keep every digit; 64-bit integers then hold sums up to 9.2 x 10^14 units)
@@ -22,3 +22,12 @@ def money_sum(amount):
     and PostgreSQL round).
     """
     return (amount * MONEY_PARTS).round().cast("int64").sum().cast("float64") / MONEY_PARTS
+
+
+def units_sum(quantity):
+    """The exact sum of a quantity column (units, or kilograms of goods sold by weight), as :func:`money_sum` sums
+    money: in whole ten-thousandths (a tenth of a gram of a kilogram), added as integers, so an item count is the
+    same on every engine and in every run whatever order the engine adds the lines in. Taken as a double first: a
+    quantity may be a constant (1 per order when an export has no lines), which an engine types as a narrow decimal
+    that cannot hold it in ten-thousandths."""
+    return money_sum(quantity.cast("float64"))
