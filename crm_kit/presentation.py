@@ -258,7 +258,8 @@ def human_table(df: pd.DataFrame, *, currency: str = "", max_rows: int = 25) -> 
         # a describe() table, one row per variable: its mean, spread and quantiles are in each row's own unit
         kinds = {c: ("count" if str(c) == "count" else "measure" if k != "text" else k) for c, k in kinds.items()}
         # a constant variable's std in floating point (1.4e-14 on 1,000 equal values): none at the row's own scale
-        scale = shown[[c for c in ("mean", "min", "max") if c in shown.columns]].abs().max(axis=1)
+        scale = pd.concat([pd.to_numeric(shown[c], errors="coerce").abs() for c in ("mean", "min", "max")
+                           if c in shown.columns], axis=1).max(axis=1)  # dates' rows (min, max as dates): no scale
         spread = pd.to_numeric(shown["std"], errors="coerce")
         shown = shown.assign(std=spread.mask(spread.abs() <= 1e-9 * scale, 0.0))
         body_rows = shown.head(max_rows) if truncated else shown

@@ -60,6 +60,9 @@ def test_a_describe_table_shows_a_constant_variables_spread_as_zero_not_float_no
     row = table.split("Expected spend")[1].split("</tr>")[0]
     assert ">0.00<" in row
     assert ">0.001<" in table.split(">tiny<")[1].split("</tr>")[0]  # a real spread of 0.001 keeps its digits
+    dated = pd.DataFrame({"first_purchase": pd.to_datetime(["2025-01-01", "2025-03-01"]), "visits": [1.0, 1.0]})
+    mixed = human_table(dated.describe(include="all").T)  # a date's row: min and max are dates, no std
+    assert "Visits" in mixed and "2025-03-01" in mixed
 
 
 def test_row_labels_without_a_name_get_no_index_header():
