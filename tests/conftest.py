@@ -78,6 +78,22 @@ def _leave_out_nbval_runs_done_elsewhere(config, items) -> None:
         items[:] = [item for item in items if not (item.path.suffix == ".ipynb" and item.path.stem in opened)]
 
 
+@pytest.fixture(autouse=True)
+def _signal_handlers_put_back():
+    """Each test starts with the signal handlers the one before it found: a test that leaves SIGINT ignored (a run
+    interrupted at a moment the test chose) must not decide what Ctrl-C does in the next test of the worker."""
+    import signal
+    import threading
+
+    names = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    saved = {sig: signal.getsignal(sig) for sig in names}
+    yield
+    if threading.current_thread() is threading.main_thread():
+        for sig, handler in saved.items():
+            if handler is not None and signal.getsignal(sig) is not handler:
+                signal.signal(sig, handler)
+
+
 @pytest.fixture(scope="session")
 def demo_dir() -> Path:
     from crm_kit.demo import ensure_demo_store

@@ -215,6 +215,8 @@ def test_ctrl_c_while_the_report_is_built_marks_the_run_interrupted(moment, tmp_
 
     from crm_kit.run import runner
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal, whatever ran before here
+
     def ctrl_c():
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(5)

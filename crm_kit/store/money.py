@@ -29,5 +29,8 @@ def units_sum(quantity):
     money: in whole ten-thousandths (a tenth of a gram of a kilogram), added as integers, so an item count is the
     same on every engine and in every run whatever order the engine adds the lines in. Taken as a double first: a
     quantity may be a constant (1 per order when an export has no lines), which an engine types as a narrow decimal
-    that cannot hold it in ten-thousandths."""
+    that cannot hold it in ten-thousandths. An integer column is summed as it is (exact already, and a count stays
+    a whole number)."""
+    if quantity.type().is_integer():
+        return quantity.sum()
     return money_sum(quantity.cast("float64"))
