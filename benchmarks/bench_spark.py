@@ -88,12 +88,12 @@ def kernel_load(members: int, cache: Path) -> None:
               f"peak {peak / 2**30:.2f} GiB", flush=True)
 
 
-def _figures(tree, path: str = "") -> dict[str, object]:
-    """Every leaf of metrics.json by its path (``discovery.deciles[3].sales``)."""
+def figures_of(tree, path: str = "") -> dict[str, object]:
+    """Every leaf of metrics.json by its path (``discovery.deciles[3].sales``); tests/test_backends.py uses it too."""
     if isinstance(tree, dict):
-        return {k: v for key, sub in tree.items() for k, v in _figures(sub, f"{path}.{key}" if path else key).items()}
+        return {k: v for key, sub in tree.items() for k, v in figures_of(sub, f"{path}.{key}" if path else key).items()}
     if isinstance(tree, list):
-        return {k: v for i, sub in enumerate(tree) for k, v in _figures(sub, f"{path}[{i}]").items()}
+        return {k: v for i, sub in enumerate(tree) for k, v in figures_of(sub, f"{path}[{i}]").items()}
     return {path: tree}
 
 
@@ -103,7 +103,7 @@ _RUN_FIELDS = re.compile(r"^run\.(folder|seconds|started|finished)")
 
 def compare_figures(a: dict, b: dict) -> tuple[int, list[str]]:
     """How many figures two runs' metrics.json share, and the ones that differ (exactly: no tolerance)."""
-    fa, fb = _figures(a), _figures(b)
+    fa, fb = figures_of(a), figures_of(b)
     keys = sorted(k for k in set(fa) | set(fb) if not _RUN_FIELDS.search(k))
     differ = [f"{k}: {fa.get(k, '(absent)')!r} vs {fb.get(k, '(absent)')!r}" for k in keys if fa.get(k) != fb.get(k)]
     return len(keys), differ

@@ -218,13 +218,17 @@ o3,b,2025-10-31T20:00,20,cancelled
 """
 
 
-def _figures(tree, path: str = "") -> dict[str, object]:
-    """Every leaf of a metrics.json by its path (``discovery.deciles[3].sales``)."""
-    if isinstance(tree, dict):
-        return {k: v for key, sub in tree.items() for k, v in _figures(sub, f"{path}.{key}" if path else key).items()}
-    if isinstance(tree, list):
-        return {k: v for i, sub in enumerate(tree) for k, v in _figures(sub, f"{path}[{i}]").items()}
-    return {path: tree}
+def _figures(metrics: dict) -> dict[str, object]:
+    """Every leaf of a metrics.json by its path, as the Spark benchmark compares them (bench_spark.figures_of)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    try:
+        from bench_spark import figures_of
+    finally:
+        sys.path.pop(0)
+    return figures_of(metrics)
 
 
 #: what two runs differ in by design: where the run folder is and how long the run took
