@@ -80,3 +80,28 @@ def test_console_script_prints_the_demo_decile_table(capsys, demo_dir):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "11,550 members" in out and "1155" in out
+
+
+def test_nbval_leaves_out_only_the_notebooks_a_test_runs_as_opened():
+    """nbval's run of a notebook is left out when a collected test marked ``as_opened`` runs it; others keep it, and
+    with no such test (``pytest notebooks/``) every notebook keeps its nbval run."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import pytest
+    from conftest import _leave_out_nbval_runs_done_elsewhere
+
+    def item(path, opened=()):
+        marks = [pytest.mark.as_opened(name).mark for name in opened]
+        return SimpleNamespace(path=Path(path), iter_markers=lambda name: [m for m in marks if m.name == name])
+
+    left_out = []
+    config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: left_out.extend(items)))
+    cells = [item("notebooks/01_knowledge_discovery.ipynb"), item("notebooks/02_segmentation.ipynb")]
+    twice = item("tests/test_notebooks.py", opened=["01_knowledge_discovery"])
+    items = [*cells, twice]
+    _leave_out_nbval_runs_done_elsewhere(config, items)
+    assert items == [cells[1], twice] and left_out == [cells[0]]
+    alone = list(cells)
+    _leave_out_nbval_runs_done_elsewhere(config, alone)
+    assert alone == cells
